@@ -1,0 +1,120 @@
+// Command sellerguard runs and administers SellerGuard.
+//
+//	sellerguard serve          run the web UI, the JSON API and the workers
+//	sellerguard migrate        apply database migrations
+//	sellerguard audit verify   check the audit log's hash chains
+//	sellerguard version        print the version
+//	sellerguard help           this text
+//
+// Settings come from flags and SELLERGUARD_* environment variables; nothing is
+// required for a local start.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+// run is the whole program, testable without a process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprintln(stderr, "usage: sellerguard audit verify [flags]")
+			return 2
+		}
+		return cmdAuditVerify(ctx, args[2:], getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "sellerguard", versionString())
+		return 0
+	case "help", "--help", "-help", "-h":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sellerguard: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "sellerguard:", err)
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `SellerGuard keeps marketplace seller accounts safe.
+
+Usage:
+  sellerguard serve          run the web UI, the JSON API and the workers
+  sellerguard migrate        apply database migrations and exit
+  sellerguard audit verify   check that the audit log is intact (exit 0) or name the first bad event (exit 1)
+  sellerguard version        print the version
+  sellerguard help           show this help
+
+Run "sellerguard serve -h" for every setting. Each flag has an environment
+variable (SELLERGUARD_ADDR for --addr, and so on); nothing is required for a
+local start: "sellerguard serve" listens on 127.0.0.1:8080 with SQLite in
+./sellerguard-data and keeps outgoing messages in the local outbox.
+`)
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", ""
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			return "dev-" + rev + dirty
+		}
+	}
+	return "dev"
+}

@@ -1,0 +1,359 @@
+// Package auth holds SellerGuard's account rules: sign-up of a business with
+// an emailed code, sign-in with a password, sessions and their revocation,
+// and the owner's view of the audit log. It never sees HTTP: handlers pass a
+// RequestMeta (client IP and user agent) and get back domain values or a
+// *sellerguard.Error.
+//
+// What it guards:
+//   - no account enumeration: sign-up answers the same whether or not the email
+//     is registered (the owner of a registered address gets a notice instead
+//     of a code), and sign-in fails with one error, after the same Argon2id
+//     work, for an unknown email and a wrong password;
+//   - no secret in the clear: session tokens are stored as SHA-256, sign-up
+//     codes as HMACs under the instance key, phone numbers sealed;
+//   - every state change commits with its audit event and its messages.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// Limits on input fields.
+const (
+	MaxEmailLen        = 254
+	MaxBusinessNameLen = 120
+	SignupCodeTTL      = 10 * time.Minute
+	SignupMaxAttempts  = 5
+)
+
+// Config holds the service's tunables.
+type Config struct {
+	IdleTimeout       time.Duration
+	AbsoluteTimeout   time.Duration
+	PasswordMinLength int
+	BaseURL           string
+}
+
+// Service implements the account rules.
+type Service struct {
+	DB       *store.DB
+	Hasher   *password.Hasher
+	Keys     *keys.Keys
+	Cache    *SessionCache
+	Config   Config
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Enqueued func() // called after a commit that enqueued messages (wakes the worker)
+}
+
+// RequestMeta describes where a request came from, for sessions and audit.
+type RequestMeta struct {
+	IP        string
+	UserAgent string
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) afterEnqueue() {
+	if s.Enqueued != nil {
+		s.Enqueued()
+	}
+}
+
+// NormalizeEmail trims and lower-cases an address for lookups, so that
+// " Alice@Example.COM" and "alice@example.com" are one account.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(email)))
+}
+
+func validateEmail(field, email string) (string, *sellerguard.FieldError) {
+	e := strings.TrimSpace(email)
+	if e == "" {
+		return "", &sellerguard.FieldError{Field: field, Code: "required", Message: "Enter your email address."}
+	}
+	if len(e) > MaxEmailLen {
+		return "", &sellerguard.FieldError{Field: field, Code: "too_long", Message: "That email address is too long."}
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+		return "", &sellerguard.FieldError{Field: field, Code: "invalid_email", Message: "Enter an email address like name@example.com."}
+	}
+	return e, nil
+}
+
+func (s *Service) validatePassword(field, pw string) *sellerguard.FieldError {
+	if len(pw) > password.MaxBytes {
+		return &sellerguard.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("Use at most %d bytes.", password.MaxBytes)}
+	}
+	if !utf8.ValidString(pw) {
+		return &sellerguard.FieldError{Field: field, Code: "invalid_encoding", Message: "The password is not valid text."}
+	}
+	if n := utf8.RuneCountInString(norm.NFKC.String(pw)); n < s.Config.PasswordMinLength {
+		return &sellerguard.FieldError{Field: field, Code: "too_short", Message: fmt.Sprintf("Use at least %d characters.", s.Config.PasswordMinLength)}
+	}
+	return nil
+}
+
+func cleanText(s string) string {
+	s = norm.NFKC.String(strings.TrimSpace(s))
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// normalizePhone accepts an international number (+ and 8–15 digits, with
+// optional spaces, dots, dashes and brackets) and returns it as +DIGITS.
+func normalizePhone(p string) (string, bool) {
+	p = strings.TrimSpace(p)
+	if !strings.HasPrefix(p, "+") {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteByte('+')
+	for _, r := range p[1:] {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return "", false
+		}
+	}
+	d := b.Len() - 1
+	return b.String(), d >= 8 && d <= 15 && b.String()[1] != '0'
+}
+
+// SignupInput is what a new seller gives.
+type SignupInput struct {
+	Email        string
+	Password     string
+	BusinessName string
+	Phone        string
+}
+
+// Signup starts a sign-up. Its answer never says whether the email is
+// registered: a new address gets a six-digit code, a registered one a notice
+// that someone tried to sign up with it.
+func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) error {
+	var fields []sellerguard.FieldError
+	email, fe := validateEmail("email", in.Email)
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
+	if fe := s.validatePassword("password", in.Password); fe != nil {
+		fields = append(fields, *fe)
+	}
+	name := cleanText(in.BusinessName)
+	switch {
+	case name == "":
+		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "required", Message: "Enter your business name."})
+	case utf8.RuneCountInString(name) > MaxBusinessNameLen:
+		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", MaxBusinessNameLen)})
+	}
+	phone := ""
+	if strings.TrimSpace(in.Phone) != "" {
+		p, ok := normalizePhone(in.Phone)
+		if !ok {
+			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter the mobile number in international form, like +44 7700 900123."})
+		}
+		phone = p
+	}
+	if len(fields) > 0 {
+		return sellerguard.Invalid(fields...)
+	}
+	emailNorm := NormalizeEmail(email)
+
+	// The hash is computed whether or not the address is registered, so the
+	// answer takes the same time either way.
+	hash, err := s.Hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return s.hashError(err)
+	}
+	now := s.now()
+	code, err := sixDigitCode()
+	if err != nil {
+		return err
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		existing, err := tx.FindUserByEmail(ctx, emailNorm)
+		switch {
+		case err == nil:
+			return outbox.Enqueue(ctx, tx, now, signupNoticeEmail(existing.Email, meta, now, s.Config.BaseURL))
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		sealed := ""
+		if phone != "" {
+			if sealed, err = s.Keys.Seal("phone", []byte(phone), []byte(emailNorm)); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutSignup(ctx, store.PendingSignup{
+			EmailNorm: emailNorm, Email: email, PasswordHash: hash, BusinessName: name, PhoneSealed: sealed,
+			CodeMAC: s.Keys.MAC("signup-code", emailNorm, code), ExpiresAt: now.Add(SignupCodeTTL), CreatedAt: now,
+		}); err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL))
+	})
+	if err != nil {
+		return err
+	}
+	s.afterEnqueue()
+	return nil
+}
+
+var errInvalidCode = sellerguard.Errorf(sellerguard.ECodeInvalidCode,
+	"That code is not valid. Check the newest email from SellerGuard, or sign up again to get a new code.")
+
+// VerifySignup completes a sign-up with the emailed code: the user and the
+// business are created, the user owns the business. Every failure (unknown
+// email, wrong or expired code, too many attempts) gives the same error.
+func (s *Service) VerifySignup(ctx context.Context, email, code string, meta RequestMeta) (userID, businessID string, err error) {
+	emailNorm := NormalizeEmail(email)
+	code = strings.TrimSpace(code)
+	if emailNorm == "" || len(emailNorm) > MaxEmailLen {
+		return "", "", sellerguard.Invalid(sellerguard.FieldError{Field: "email", Code: "invalid_email", Message: "Enter the email address you signed up with."})
+	}
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		return "", "", sellerguard.Invalid(sellerguard.FieldError{Field: "code", Code: "invalid_code_format", Message: "The code is the six digits from the email."})
+	}
+	now := s.now()
+	var wrong bool
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		p, err := tx.FindSignup(ctx, emailNorm)
+		if errors.Is(err, store.ErrNotFound) {
+			return errInvalidCode
+		}
+		if err != nil {
+			return err
+		}
+		if now.After(p.ExpiresAt) || p.Attempts >= SignupMaxAttempts {
+			if err := tx.DeleteSignup(ctx, emailNorm); err != nil {
+				return err
+			}
+			wrong = true // commit the deletion, then answer invalid
+			return nil
+		}
+		if !keys.EqualMAC(p.CodeMAC, s.Keys.MAC("signup-code", emailNorm, code)) {
+			wrong = true
+			return tx.SetSignupAttempts(ctx, emailNorm, p.Attempts+1)
+		}
+		userID, businessID = NewID("usr"), NewID("biz")
+		err = tx.CreateUser(ctx, store.UserRecord{
+			User:         sellerguard.User{ID: userID, Email: p.Email, Status: sellerguard.UserActive, PasswordChangedAt: now, CreatedAt: now},
+			EmailNorm:    emailNorm,
+			PasswordHash: p.PasswordHash,
+		})
+		if errors.Is(err, store.ErrConflict) {
+			return errInvalidCode
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateBusiness(ctx, sellerguard.Business{ID: businessID, Name: p.BusinessName, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: businessID, UserID: userID, Role: sellerguard.RoleOwner, Status: sellerguard.MembershipActive, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.DeleteSignup(ctx, emailNorm); err != nil {
+			return err
+		}
+		base := audit.Entry{BusinessID: businessID, SubjectID: userID, ActorID: userID, ActorEmail: p.Email, IP: meta.IP, UserAgent: meta.UserAgent}
+		ev := base
+		ev.Action, ev.Category, ev.TargetType, ev.TargetID = "user.created", sellerguard.CategoryAccount, "user", userID
+		ev.After = map[string]any{"email": p.Email, "phone_set": p.PhoneSealed != "", "password": "set"}
+		if err := audit.Append(ctx, tx, now, ev); err != nil {
+			return err
+		}
+		ev = base
+		ev.Action, ev.Category, ev.TargetType, ev.TargetID = "business.created", sellerguard.CategoryBusiness, "business", businessID
+		ev.After = map[string]any{"name": p.BusinessName, "owner": userID}
+		if err := audit.Append(ctx, tx, now, ev); err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, now, welcomeEmail(p.Email, p.BusinessName, s.Config.BaseURL))
+	})
+	if err != nil {
+		return "", "", err
+	}
+	if wrong {
+		return "", "", errInvalidCode
+	}
+	s.afterEnqueue()
+	return userID, businessID, nil
+}
+
+func (s *Service) hashError(err error) error {
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		return &sellerguard.Error{Code: sellerguard.ECodeBusy, Message: "SellerGuard is busy. Please try again in a moment.", RetryAfter: 2 * time.Second, Err: err}
+	case errors.Is(err, password.ErrTooLong):
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "password", Code: "too_long", Message: fmt.Sprintf("Use at most %d bytes.", password.MaxBytes)})
+	}
+	return err
+}
+
+// sixDigitCode returns a uniformly random code from crypto/rand.
+func sixDigitCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// AuditQuery is what a caller may filter the audit log by.
+type AuditQuery struct {
+	BusinessID string // "" = every business the caller owns, plus the caller's own events
+	Category   string
+	ActorID    string
+	Since      time.Time
+	Until      time.Time
+	BeforeTime time.Time
+	BeforeID   string
+	Limit      int
+}
+
+// ListAudit returns the audit events the caller may read: those of the
+// businesses they own and those about themselves. A business the caller does
+// not own answers not found, exactly like one that does not exist.
+func (s *Service) ListAudit(ctx context.Context, p *Principal, q AuditQuery) ([]store.AuditRecord, error) {
+	f := store.AuditFilter{
+		Category: q.Category, ActorID: q.ActorID, Since: q.Since, Until: q.Until,
+		BeforeTime: q.BeforeTime, BeforeID: q.BeforeID, Limit: q.Limit,
+	}
+	if q.BusinessID != "" {
+		if !p.Owns(q.BusinessID) {
+			return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+		}
+		f.BusinessIDs = []string{q.BusinessID}
+	} else {
+		f.BusinessIDs = p.OwnedBusinessIDs()
+		f.SubjectID = p.User.ID
+	}
+	return s.DB.ListAudit(ctx, f)
+}

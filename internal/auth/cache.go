@@ -1,0 +1,247 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// RevokeChannel is the PostgreSQL NOTIFY channel that tells every instance a
+// user's sessions or memberships changed.
+const RevokeChannel = "sellerguard_revoke"
+
+// SessionCache keeps recently checked sessions in memory so that the session
+// check does not touch the database in the common case.
+//
+// Revocation: every change that ends a session or changes what it may do
+// calls InvalidateUser after commit on this instance, and NotifyRevoked inside
+// the transaction; on PostgreSQL that is a NOTIFY delivered to every instance
+// at commit (ListenRevocations), so revocation is immediate everywhere. A
+// generation counter stops a load that raced with an invalidation from
+// caching stale data. As a safety net, entries are re-read after TTL, and when
+// the LISTEN connection is down the cache is bypassed entirely.
+type SessionCache struct {
+	TTL        time.Duration
+	MaxEntries int
+
+	mu      sync.RWMutex
+	entries map[string]*cacheEntry // by token hash
+	byUser  map[string]map[string]struct{}
+	gen     atomic.Uint64
+	bypass  atomic.Bool
+	dialect string
+}
+
+type cacheEntry struct {
+	principal *Principal
+	loadedAt  time.Time
+	seen      atomic.Int64 // unix micro of last use
+	dirty     atomic.Bool
+}
+
+func (e *cacheEntry) lastSeen() time.Time {
+	return time.UnixMicro(e.seen.Load()).UTC()
+}
+
+func (e *cacheEntry) touch(now time.Time) {
+	v := now.UnixMicro()
+	// Only move forward, and only mark dirty when it moved by a second or
+	// more, so the flush stays small.
+	for {
+		old := e.seen.Load()
+		if v <= old {
+			return
+		}
+		if e.seen.CompareAndSwap(old, v) {
+			if v-old >= int64(time.Second/time.Microsecond) {
+				e.dirty.Store(true)
+			}
+			return
+		}
+	}
+}
+
+// NewSessionCache returns a cache for a database of the given dialect.
+func NewSessionCache(dialect string, ttl time.Duration, maxEntries int) *SessionCache {
+	c := &SessionCache{TTL: ttl, MaxEntries: maxEntries, entries: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, dialect: dialect}
+	if dialect == store.Postgres {
+		c.bypass.Store(true) // until the LISTEN connection is up
+	}
+	return c
+}
+
+func (c *SessionCache) generation() uint64 { return c.gen.Load() }
+
+func (c *SessionCache) get(hash string, now time.Time) (*cacheEntry, bool) {
+	if c.bypass.Load() {
+		return nil, false
+	}
+	c.mu.RLock()
+	e, ok := c.entries[hash]
+	c.mu.RUnlock()
+	if !ok || now.Sub(e.loadedAt) > c.TTL {
+		return nil, false
+	}
+	return e, true
+}
+
+func (c *SessionCache) put(hash string, gen uint64, p *Principal, now time.Time) *cacheEntry {
+	e := &cacheEntry{principal: p, loadedAt: now}
+	e.seen.Store(p.Session.LastSeenAt.UnixMicro())
+	if c.bypass.Load() {
+		return e
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return e // an invalidation raced with this load: do not cache
+	}
+	if old, ok := c.entries[hash]; ok {
+		// Keep the newer in-memory last-seen time.
+		if o := old.seen.Load(); o > e.seen.Load() {
+			e.seen.Store(o)
+			e.dirty.Store(old.dirty.Load())
+		}
+	} else if len(c.entries) >= c.MaxEntries {
+		c.evictSomeLocked()
+	}
+	c.entries[hash] = e
+	u := c.byUser[p.User.ID]
+	if u == nil {
+		u = map[string]struct{}{}
+		c.byUser[p.User.ID] = u
+	}
+	u[hash] = struct{}{}
+	return e
+}
+
+// evictSomeLocked drops about a tenth of the entries (Go's map order is
+// random enough for this); dirty last-seen times are lost, which only makes
+// a session look idle a little earlier than it was.
+func (c *SessionCache) evictSomeLocked() {
+	n := len(c.entries)/10 + 1
+	for h, e := range c.entries {
+		if n == 0 {
+			break
+		}
+		c.removeLocked(h, e)
+		n--
+	}
+}
+
+func (c *SessionCache) removeLocked(hash string, e *cacheEntry) {
+	delete(c.entries, hash)
+	if u := c.byUser[e.principal.User.ID]; u != nil {
+		delete(u, hash)
+		if len(u) == 0 {
+			delete(c.byUser, e.principal.User.ID)
+		}
+	}
+}
+
+// InvalidateUser drops every cached session of a user.
+func (c *SessionCache) InvalidateUser(userID string) {
+	c.gen.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h := range c.byUser[userID] {
+		if e, ok := c.entries[h]; ok {
+			c.removeLocked(h, e)
+		}
+	}
+	delete(c.byUser, userID)
+}
+
+// InvalidateAll empties the cache.
+func (c *SessionCache) InvalidateAll() {
+	c.gen.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = map[string]*cacheEntry{}
+	c.byUser = map[string]map[string]struct{}{}
+}
+
+// Len returns the number of cached sessions.
+func (c *SessionCache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}
+
+func (c *SessionCache) lastSeenOf(sessionID string) (time.Time, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, e := range c.entries {
+		if e.principal.Session.ID == sessionID {
+			return e.lastSeen(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (c *SessionCache) drainSeen() map[string]time.Time {
+	out := map[string]time.Time{}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, e := range c.entries {
+		if e.dirty.Swap(false) {
+			out[e.principal.Session.ID] = e.lastSeen()
+		}
+	}
+	return out
+}
+
+// NotifyRevoked tells every instance, at commit of tx, that userID's cached
+// sessions are stale. On SQLite (one process) it does nothing.
+func (c *SessionCache) NotifyRevoked(ctx context.Context, tx *store.Tx, userID string) error {
+	if tx.Dialect() != store.Postgres {
+		return nil
+	}
+	return tx.Notify(ctx, RevokeChannel, userID)
+}
+
+// ListenRevocations keeps a LISTEN connection to PostgreSQL and invalidates
+// users as other instances (and this one) revoke. While the connection is
+// down the cache is bypassed. It returns when ctx ends.
+func (c *SessionCache) ListenRevocations(ctx context.Context, url string, log *slog.Logger) {
+	for ctx.Err() == nil {
+		err := c.listenOnce(ctx, url)
+		c.bypass.Store(true)
+		c.InvalidateAll()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("session cache: revocation listener lost its connection; checking sessions in the database until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (c *SessionCache) listenOnce(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+RevokeChannel); err != nil {
+		return err
+	}
+	c.InvalidateAll()
+	c.bypass.Store(false)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		c.InvalidateUser(n.Payload)
+	}
+}

@@ -1,0 +1,66 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+)
+
+// SafetyFooter ends every email SellerGuard sends.
+const SafetyFooter = `--
+SellerGuard will never ask you for your password or a code by email, phone or
+chat, and no email from SellerGuard signs you in. If in doubt, do not click:
+type the address of SellerGuard into your browser yourself.`
+
+func email(to, subject string, lines ...string) sellerguard.OutboxMessage {
+	return sellerguard.OutboxMessage{
+		Channel: sellerguard.ChannelEmail,
+		To:      to,
+		Subject: subject,
+		Body:    strings.Join(lines, "\n") + "\n\n" + SafetyFooter + "\n",
+	}
+}
+
+func signupCodeEmail(to, code, baseURL string) sellerguard.OutboxMessage {
+	return email(to, "Your SellerGuard verification code",
+		"Welcome to SellerGuard.",
+		"",
+		"Your verification code is: "+code,
+		"",
+		"Enter it on the SellerGuard page where you signed up. It is valid for 10 minutes.",
+		"Do not share it with anyone: SellerGuard staff will never ask for it.",
+		"",
+		"If you did not sign up, ignore this email: without the code, nothing happens.",
+		"SellerGuard: "+baseURL,
+	)
+}
+
+func signupNoticeEmail(to string, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	return email(to, "Someone tried to sign up with your email address",
+		"Someone tried to create a new SellerGuard account with this email address,",
+		"which already has an account. No new account was created.",
+		"",
+		fmt.Sprintf("When: %s", at.Format(time.RFC1123)),
+		fmt.Sprintf("From network address: %s", meta.IP),
+		"",
+		"If it was you, sign in to your existing account instead. If you forgot your",
+		"password, type the address of SellerGuard into your browser and choose",
+		"\"Can't sign in?\".",
+		"SellerGuard: "+baseURL,
+	)
+}
+
+func welcomeEmail(to, business, baseURL string) sellerguard.OutboxMessage {
+	return email(to, "Your SellerGuard account is ready",
+		"Your account for "+business+" is ready, and you are its owner.",
+		"",
+		"Next steps to keep your business safe:",
+		"  1. Set up two-step verification.",
+		"  2. Give each of your staff their own login instead of sharing yours.",
+		"  3. Review your notification settings.",
+		"",
+		"SellerGuard: "+baseURL,
+	)
+}

@@ -1,0 +1,282 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// TokenPrefix starts every session token, so a leaked token is recognisable
+// (e.g. by secret scanners).
+const TokenPrefix = "sgs_"
+
+// Principal is the caller behind a valid session.
+type Principal struct {
+	User        sellerguard.User
+	Session     sellerguard.Session
+	Memberships []sellerguard.Membership
+}
+
+// Owns reports whether the principal owns the business.
+func (p *Principal) Owns(businessID string) bool {
+	for _, m := range p.Memberships {
+		if m.BusinessID == businessID && m.Role == sellerguard.RoleOwner {
+			return true
+		}
+	}
+	return false
+}
+
+// OwnedBusinessIDs lists the businesses the principal owns.
+func (p *Principal) OwnedBusinessIDs() []string {
+	var out []string
+	for _, m := range p.Memberships {
+		if m.Role == sellerguard.RoleOwner {
+			out = append(out, m.BusinessID)
+		}
+	}
+	return out
+}
+
+func newToken() (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is what the database stores of a token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+var errInvalidCredentials = sellerguard.Errorf(sellerguard.ECodeInvalidCredentials, "The email address or password is not right.")
+
+// ErrUnauthenticated is the answer for a missing, unknown or ended session.
+var ErrUnauthenticated = sellerguard.Errorf(sellerguard.ECodeUnauthenticated, "Sign in to continue.")
+
+// SignIn checks an email and password and starts a session. An unknown email
+// and a wrong password give the same error after the same work.
+func (s *Service) SignIn(ctx context.Context, email, pw string, meta RequestMeta) (string, sellerguard.Session, error) {
+	emailNorm := NormalizeEmail(email)
+	if len(emailNorm) > MaxEmailLen || len(pw) > 4096 {
+		// Still no hashing for absurd input, but the same answer.
+		return "", sellerguard.Session{}, errInvalidCredentials
+	}
+	u, err := s.DB.FindUserByEmail(ctx, emailNorm)
+	if errors.Is(err, store.ErrNotFound) {
+		s.Hasher.VerifyDummy(ctx, pw)
+		return "", sellerguard.Session{}, errInvalidCredentials
+	}
+	if err != nil {
+		return "", sellerguard.Session{}, err
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, u.PasswordHash, pw)
+	if err != nil {
+		return "", sellerguard.Session{}, s.hashError(err)
+	}
+	if !ok || u.Status != sellerguard.UserActive {
+		return "", sellerguard.Session{}, errInvalidCredentials
+	}
+	newHash := ""
+	if rehash {
+		if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
+			newHash = "" // upgrade next time; the sign-in itself succeeded
+		}
+	}
+	now := s.now()
+	token, tokenHash := newToken()
+	sess := sellerguard.Session{
+		ID: NewID("ses"), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
+		IP: meta.IP, UserAgent: truncateUA(meta.UserAgent), AuthLevel: sellerguard.AuthFull, ReauthAt: now,
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if newHash != "" {
+			if err := tx.UpdatePasswordHash(ctx, u.ID, newHash, time.Time{}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, now, audit.Entry{
+			SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "session.created", Category: sellerguard.CategorySession, TargetType: "session", TargetID: sess.ID,
+			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != ""},
+		})
+	})
+	if err != nil {
+		return "", sellerguard.Session{}, err
+	}
+	return token, sess, nil
+}
+
+func truncateUA(ua string) string {
+	ua = strings.ToValidUTF8(ua, "")
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return strings.ToValidUTF8(ua, "")
+}
+
+// Authenticate resolves a token to its principal. It is the hot path of every
+// request: the common case is answered from the in-process cache without
+// touching the database, and nothing is written (last-seen times are kept in
+// memory and flushed in batches by FlushLastSeen).
+func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if !strings.HasPrefix(token, TokenPrefix) || len(token) != len(TokenPrefix)+43 {
+		return nil, ErrUnauthenticated
+	}
+	hash := HashToken(token)
+	now := s.Now()
+	e, ok := s.Cache.get(hash, now)
+	if !ok {
+		gen := s.Cache.generation()
+		sess, err := s.DB.FindSessionByTokenHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrUnauthenticated
+		}
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.DB.FindUserByID(ctx, sess.UserID)
+		if err != nil {
+			return nil, err
+		}
+		ms, err := s.DB.ListMemberships(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms}, now)
+	}
+	p := e.principal
+	last := e.lastSeen()
+	if p.User.Status != sellerguard.UserActive || !now.Before(p.Session.ExpiresAt) || now.Sub(last) >= s.Config.IdleTimeout {
+		return nil, ErrUnauthenticated
+	}
+	e.touch(now)
+	cp := *p
+	cp.Session.LastSeenAt = e.lastSeen()
+	return &cp, nil
+}
+
+// FlushLastSeen writes the batched last-seen times to the database.
+func (s *Service) FlushLastSeen(ctx context.Context) error {
+	seen := s.Cache.drainSeen()
+	if len(seen) == 0 {
+		return nil
+	}
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return tx.TouchSessions(ctx, seen) })
+}
+
+// ExpireSessions removes ended sessions and stale sign-ups.
+func (s *Service) ExpireSessions(ctx context.Context) error {
+	if err := s.FlushLastSeen(ctx); err != nil {
+		return err
+	}
+	now := s.Now()
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.DeleteExpiredSessions(ctx, now, s.Config.IdleTimeout); err != nil {
+			return err
+		}
+		_, err := tx.DeleteExpiredSignups(ctx, now)
+		return err
+	})
+}
+
+// SignOut ends the caller's own session.
+func (s *Service) SignOut(ctx context.Context, p *Principal, meta RequestMeta) error {
+	return s.endSessions(ctx, p, meta, "session.ended", func(tx *store.Tx) ([]string, error) {
+		if err := tx.DeleteSession(ctx, p.User.ID, p.Session.ID); err != nil {
+			return nil, err
+		}
+		return []string{p.Session.ID}, nil
+	})
+}
+
+// RevokeSession ends one of the caller's sessions by id.
+func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, meta RequestMeta) error {
+	err := s.endSessions(ctx, p, meta, "session.revoked", func(tx *store.Tx) ([]string, error) {
+		if err := tx.DeleteSession(ctx, p.User.ID, id); err != nil {
+			return nil, err
+		}
+		return []string{id}, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such session.")
+	}
+	return err
+}
+
+// RevokeOtherSessions ends every session of the caller but the current one
+// and returns how many ended.
+func (s *Service) RevokeOtherSessions(ctx context.Context, p *Principal, meta RequestMeta) (int, error) {
+	var n int
+	err := s.endSessions(ctx, p, meta, "session.revoked_others", func(tx *store.Tx) ([]string, error) {
+		ids, err := tx.DeleteOtherSessions(ctx, p.User.ID, p.Session.ID)
+		n = len(ids)
+		return ids, err
+	})
+	return n, err
+}
+
+func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMeta, action string, del func(tx *store.Tx) ([]string, error)) error {
+	now := s.now()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		ids, err := del(tx)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		target := ids[0]
+		if len(ids) > 1 {
+			target = ""
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{
+			SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: action, Category: sellerguard.CategorySession, TargetType: "session", TargetID: target,
+			Before: map[string]any{"sessions": ids}, After: map[string]any{"current_session": p.Session.ID},
+		}); err != nil {
+			return err
+		}
+		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
+	})
+	if err != nil {
+		return err
+	}
+	s.Cache.InvalidateUser(p.User.ID)
+	return nil
+}
+
+// ListSessions lists the caller's sessions, newest first.
+func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard.Session, error) {
+	list, err := s.DB.ListSessions(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	out := list[:0]
+	for _, sess := range list {
+		if seen, ok := s.Cache.lastSeenOf(sess.ID); ok && seen.After(sess.LastSeenAt) {
+			sess.LastSeenAt = seen
+		}
+		if now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) < s.Config.IdleTimeout {
+			out = append(out, sess)
+		}
+	}
+	return out, nil
+}

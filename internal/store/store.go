@@ -1,0 +1,300 @@
+// Package store is SellerGuard's one storage layer, for SQLite (the embedded
+// default) and PostgreSQL. Both dialects run the same SQL text: statements use
+// $1-style placeholders, which modernc.org/sqlite binds by position too, and
+// only the schema files differ (internal/store/migrations/<dialect>).
+//
+// Every change runs in DB.WithTx: the change, its audit event and its outbox
+// messages commit together or not at all. Reads that need no consistency with
+// a write run directly on DB. Times are stored as Unix microseconds in UTC.
+//
+// SQLite caveats: connections set WAL, foreign keys and a busy timeout in the
+// DSN, and transactions begin IMMEDIATE, so concurrent writers queue instead
+// of failing with "database is locked".
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a unique constraint refused a row.
+var ErrConflict = errors.New("store: conflict")
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// Dialect names.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries holds every statement; DB and Tx both embed it, so a read can run
+// on either.
+type queries struct {
+	q querier
+}
+
+// DB is an open database.
+type DB struct {
+	queries
+	sql     *sql.DB
+	dialect string
+	url     string
+}
+
+// Tx is a transaction handed to WithTx callbacks.
+type Tx struct {
+	queries
+	db *DB
+}
+
+// Open connects to rawURL: sqlite://PATH or postgres://…. It does not migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	var (
+		driver, dsn, dialect string
+	)
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		path := strings.TrimPrefix(rawURL, "sqlite://")
+		if path == "" {
+			return nil, errors.New("store: sqlite URL has no path")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("store: create database dir: %w", err)
+		}
+		driver, dialect = "sqlite", SQLite
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
+			"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		driver, dsn, dialect = "pgx", rawURL, Postgres
+	default:
+		return nil, errors.New("store: database URL must start with sqlite:// or postgres://")
+	}
+	sdb, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if dialect == SQLite {
+		sdb.SetMaxOpenConns(8)
+		sdb.SetMaxIdleConns(8)
+	} else {
+		sdb.SetMaxOpenConns(32)
+		sdb.SetMaxIdleConns(32)
+		sdb.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sdb.PingContext(pctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	return &DB{queries: queries{q: sdb}, sql: sdb, dialect: dialect, url: rawURL}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Dialect returns SQLite or Postgres.
+func (db *DB) Dialect() string { return db.dialect }
+
+// URL returns the URL the database was opened with.
+func (db *DB) URL() string { return db.url }
+
+// Ping checks the database answers (for /readyz).
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// WithTx runs fn in a transaction and commits when fn returns nil. A
+// serialization failure or deadlock (PostgreSQL) or a busy database (SQLite)
+// is retried a few times with a fresh transaction.
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		err = db.tryTx(ctx, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
+	stx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer stx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(&Tx{queries: queries{q: stx}, db: db}); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Dialect returns the dialect of the transaction's database.
+func (tx *Tx) Dialect() string { return tx.db.dialect }
+
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// isUniqueViolation reports a unique or primary-key constraint failure, by
+// driver error code (never by message text).
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Migrate applies every embedded migration of the dialect not yet applied and
+// returns the schema version reached.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("store: migrations table: %w", err)
+	}
+	migs, err := Migrations(db.dialect)
+	if err != nil {
+		return 0, err
+	}
+	version := 0
+	for _, m := range migs {
+		err := db.WithTx(ctx, func(tx *Tx) error {
+			if db.dialect == Postgres { // one migrator at a time across instances
+				if _, err := tx.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727274)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.q.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %d: %w", m.Version, err)
+			}
+			_, err := tx.q.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, ts(time.Now()))
+			return err
+		})
+		if err != nil {
+			return version, fmt.Errorf("store: migrate: %w", err)
+		}
+		version = m.Version
+	}
+	return version, nil
+}
+
+// Version returns the highest applied migration (0 for an empty database).
+func (db *DB) Version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := db.sql.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, nil //nolint:nilerr // no migrations table yet means version 0
+	}
+	return int(v.Int64), nil
+}
+
+// Migration is one numbered schema step.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations lists the embedded migrations of a dialect in order.
+func Migrations(dialect string) ([]Migration, error) {
+	dir := "migrations/" + dialect
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: no migrations for %q", dialect)
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("store: migration file %q is not NNNN_name.sql", name)
+		}
+		b, err := migrationFS.ReadFile(dir + "/" + name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// ts converts a time to stored Unix microseconds; the zero time stores 0.
+func ts(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromTS reverses ts.
+func fromTS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// Notify sends a PostgreSQL notification, delivered to listeners when tx
+// commits (and never if it rolls back).
+func (tx *Tx) Notify(ctx context.Context, channel, payload string) error {
+	if tx.db.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.q.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+		return fmt.Errorf("store: notify: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+)
+
+// UserRecord is a user with its password hash, as stored.
+type UserRecord struct {
+	sellerguard.User
+	EmailNorm    string
+	PasswordHash string
+}
+
+const userCols = `id, email, email_norm, password_hash, password_changed_at, status, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (UserRecord, error) {
+	var u UserRecord
+	var changed, created int64
+	err := row.Scan(&u.ID, &u.Email, &u.EmailNorm, &u.PasswordHash, &changed, &u.Status, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return UserRecord{}, ErrNotFound
+	}
+	if err != nil {
+		return UserRecord{}, fmt.Errorf("store: scan user: %w", err)
+	}
+	u.PasswordChangedAt, u.CreatedAt = fromTS(changed), fromTS(created)
+	return u, nil
+}
+
+// FindUserByEmail finds a user by normalised email.
+func (s queries) FindUserByEmail(ctx context.Context, emailNorm string) (UserRecord, error) {
+	return scanUser(s.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email_norm = $1`, emailNorm))
+}
+
+// FindUserByID finds a user by id.
+func (s queries) FindUserByID(ctx context.Context, id string) (UserRecord, error) {
+	return scanUser(s.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+}
+
+// CreateUser inserts a user; ErrConflict when the email is taken.
+func (s queries) CreateUser(ctx context.Context, u UserRecord) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.Email, u.EmailNorm, u.PasswordHash, ts(u.PasswordChangedAt), u.Status, ts(u.CreatedAt))
+	if isUniqueViolation(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("store: create user: %w", err)
+	}
+	return nil
+}
+
+// UpdatePasswordHash replaces a user's hash. When changedAt is zero the
+// password itself did not change (a re-hash with new parameters) and
+// password_changed_at is kept.
+func (s queries) UpdatePasswordHash(ctx context.Context, userID, hash string, changedAt time.Time) error {
+	var err error
+	if changedAt.IsZero() {
+		_, err = s.q.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	} else {
+		_, err = s.q.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, ts(changedAt), userID)
+	}
+	if err != nil {
+		return fmt.Errorf("store: update password: %w", err)
+	}
+	return nil
+}
+
+// CountUsers counts all users (for metrics and tests).
+func (s queries) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// CreateBusiness inserts a business.
+func (s queries) CreateBusiness(ctx context.Context, b sellerguard.Business) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO businesses (id, name, created_at) VALUES ($1, $2, $3)`, b.ID, b.Name, ts(b.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: create business: %w", err)
+	}
+	return nil
+}
+
+// FindBusiness finds a business by id.
+func (s queries) FindBusiness(ctx context.Context, id string) (sellerguard.Business, error) {
+	var b sellerguard.Business
+	var created int64
+	err := s.q.QueryRowContext(ctx, `SELECT id, name, created_at FROM businesses WHERE id = $1`, id).Scan(&b.ID, &b.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, ErrNotFound
+	}
+	if err != nil {
+		return b, fmt.Errorf("store: find business: %w", err)
+	}
+	b.CreatedAt = fromTS(created)
+	return b, nil
+}
+
+// CreateMembership links a user to a business.
+func (s queries) CreateMembership(ctx context.Context, m sellerguard.Membership) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO memberships (business_id, user_id, role, status, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		m.BusinessID, m.UserID, m.Role, m.Status, ts(m.CreatedAt))
+	if isUniqueViolation(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("store: create membership: %w", err)
+	}
+	return nil
+}
+
+// ListMemberships lists a user's active memberships with business names,
+// oldest first.
+func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellerguard.Membership, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at
+		FROM memberships m JOIN businesses b ON b.id = m.business_id
+		WHERE m.user_id = $1 AND m.status = 'active' ORDER BY m.created_at, m.business_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list memberships: %w", err)
+	}
+	defer rows.Close()
+	out := []sellerguard.Membership{}
+	for rows.Next() {
+		var m sellerguard.Membership
+		var created int64
+		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created); err != nil {
+			return nil, fmt.Errorf("store: scan membership: %w", err)
+		}
+		m.CreatedAt = fromTS(created)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// PendingSignup is a sign-up waiting for its email code.
+type PendingSignup struct {
+	EmailNorm    string
+	Email        string
+	PasswordHash string
+	BusinessName string
+	PhoneSealed  string
+	CodeMAC      string
+	Attempts     int
+	ExpiresAt    time.Time
+	CreatedAt    time.Time
+}
+
+// PutSignup inserts or replaces the pending sign-up for an email.
+func (s queries) PutSignup(ctx context.Context, p PendingSignup) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO signups (email_norm, email, password_hash, business_name, phone_sealed, code_mac, attempts, expires_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (email_norm) DO UPDATE SET email = excluded.email, password_hash = excluded.password_hash,
+			business_name = excluded.business_name, phone_sealed = excluded.phone_sealed, code_mac = excluded.code_mac,
+			attempts = excluded.attempts, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+		p.EmailNorm, p.Email, p.PasswordHash, p.BusinessName, p.PhoneSealed, p.CodeMAC, p.Attempts, ts(p.ExpiresAt), ts(p.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: put signup: %w", err)
+	}
+	return nil
+}
+
+// FindSignup finds the pending sign-up for an email.
+func (s queries) FindSignup(ctx context.Context, emailNorm string) (PendingSignup, error) {
+	var p PendingSignup
+	var exp, created int64
+	err := s.q.QueryRowContext(ctx, `SELECT email_norm, email, password_hash, business_name, phone_sealed, code_mac, attempts, expires_at, created_at
+		FROM signups WHERE email_norm = $1`, emailNorm).Scan(&p.EmailNorm, &p.Email, &p.PasswordHash, &p.BusinessName, &p.PhoneSealed, &p.CodeMAC, &p.Attempts, &exp, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: find signup: %w", err)
+	}
+	p.ExpiresAt, p.CreatedAt = fromTS(exp), fromTS(created)
+	return p, nil
+}
+
+// SetSignupAttempts records the number of wrong codes entered.
+func (s queries) SetSignupAttempts(ctx context.Context, emailNorm string, attempts int) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE signups SET attempts = $1 WHERE email_norm = $2`, attempts, emailNorm)
+	if err != nil {
+		return fmt.Errorf("store: signup attempts: %w", err)
+	}
+	return nil
+}
+
+// DeleteSignup removes a pending sign-up.
+func (s queries) DeleteSignup(ctx context.Context, emailNorm string) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM signups WHERE email_norm = $1`, emailNorm)
+	if err != nil {
+		return fmt.Errorf("store: delete signup: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSignups removes pending sign-ups past their expiry.
+func (s queries) DeleteExpiredSignups(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM signups WHERE expires_at < $1`, ts(now))
+	if err != nil {
+		return 0, fmt.Errorf("store: expire signups: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,131 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+)
+
+type principalKey struct{}
+
+// api adapts a handler that returns an error.
+func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeProblem(w, r, err)
+		}
+	})
+}
+
+// apiAuthed adapts a handler that needs a signed-in caller. The token comes
+// from "Authorization: Bearer" (programs) or the session cookie (pages' own
+// scripts); one session model serves both.
+func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, p)
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	token := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, t, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, auth.ErrUnauthenticated
+		}
+		token = strings.TrimSpace(t)
+	} else if c, err := r.Cookie(s.cookieName()); err == nil {
+		token = c.Value
+	}
+	if token == "" {
+		return nil, auth.ErrUnauthenticated
+	}
+	return s.Auth.Authenticate(r.Context(), token)
+}
+
+var errMalformed = sellerguard.Errorf(sellerguard.ECodeMalformedJSON, "The request body is not valid JSON for this operation.")
+
+// decodeJSON reads exactly one JSON object into v: unknown fields and
+// trailing data are refused, and the size is capped.
+func decodeJSON(r *http.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		// curl -d sends application/x-www-form-urlencoded by default; a JSON
+		// body under that label is still parsed strictly as JSON. Browsers
+		// cannot use it for cross-site requests: CrossOriginProtection
+		// refuses those before any handler runs.
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "application/x-www-form-urlencoded") {
+			return sellerguard.Errorf(sellerguard.ECodeUnsupportedMedia, "Send the body as application/json.")
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return errMalformed
+	}
+	// First as a plain object, to name any field this operation does not take.
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return errMalformed
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errMalformed // trailing data after the object
+	}
+	known := jsonFieldNames(v)
+	var unknown []sellerguard.FieldError
+	for k := range raw {
+		if !known[k] {
+			unknown = append(unknown, sellerguard.FieldError{Field: k, Code: "unknown_field", Message: "This operation does not take this field."})
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Slice(unknown, func(i, j int) bool { return unknown[i].Field < unknown[j].Field })
+		return &sellerguard.Error{Code: sellerguard.ECodeMalformedJSON, Message: "The request has fields this operation does not take.", Fields: unknown}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return sellerguard.Invalid(sellerguard.FieldError{Field: ute.Field, Code: "wrong_type", Message: "This field has the wrong type."})
+		}
+		return errMalformed
+	}
+	return nil
+}
+
+// jsonFieldNames lists the JSON names of a struct pointer's fields.
+func jsonFieldNames(v any) map[string]bool {
+	t := reflect.TypeOf(v).Elem()
+	out := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		out[name] = true
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sellerguard/sellerguard"
+)
+
+var (
+	errNotFound    = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is nothing here.")
+	errTooLarge    = sellerguard.Errorf(sellerguard.ECodeTooLarge, "The request body is too large.")
+	errInternal    = sellerguard.Errorf(sellerguard.ECodeInternal, "Something went wrong on our side. Please try again.")
+	errCrossOrigin = sellerguard.Errorf(sellerguard.ECodeForbidden, "This request came from another site and was refused.")
+)
+
+// statusOf maps an error code to its HTTP status: the one place this happens.
+func statusOf(code string) int {
+	switch code {
+	case sellerguard.ECodeInvalidInput, sellerguard.ECodeMalformedJSON, sellerguard.ECodeInvalidCode, sellerguard.ECodePasswordPolicy:
+		return http.StatusBadRequest
+	case sellerguard.ECodeInvalidCredentials, sellerguard.ECodeUnauthenticated:
+		return http.StatusUnauthorized
+	case sellerguard.ECodeForbidden, sellerguard.ECodeReauthRequired:
+		return http.StatusForbidden
+	case sellerguard.ECodeNotFound:
+		return http.StatusNotFound
+	case sellerguard.ECodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case sellerguard.ECodeConflict:
+		return http.StatusConflict
+	case sellerguard.ECodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case sellerguard.ECodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case sellerguard.ECodeRateLimited:
+		return http.StatusTooManyRequests
+	case sellerguard.ECodeBusy:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type   string                   `json:"type"`
+	Title  string                   `json:"title"`
+	Status int                      `json:"status"`
+	Detail string                   `json:"detail"`
+	Code   string                   `json:"code"`
+	Errors []sellerguard.FieldError `json:"errors,omitempty"`
+}
+
+// classify turns any error into a user-facing *Error, logging causes that
+// users must not see.
+func (s *Server) classify(r *http.Request, err error) *sellerguard.Error {
+	var e *sellerguard.Error
+	if errors.As(err, &e) {
+		if e.Err != nil {
+			s.Logger.Warn("request failed", "path", r.URL.Path, "code", e.Code, "err", e.Err)
+		}
+		return e
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errTooLarge
+	}
+	if r.Context().Err() != nil {
+		// The client went away; nothing useful to say.
+		return &sellerguard.Error{Code: sellerguard.ECodeBusy, Message: "The request was cancelled."}
+	}
+	s.Logger.Error("internal error", "path", r.URL.Path, "err", err)
+	return errInternal
+}
+
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.classify(r, err)
+	status := statusOf(e.Code)
+	p := problem{
+		Type:   "urn:sellerguard:problem:" + e.Code,
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: e.Message,
+		Code:   e.Code,
+		Errors: e.Fields,
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p) //nolint:errcheck // client went away
+}
+
+// writeError answers in the form the client expects: a problem document for
+// the API, an error page otherwise.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || !acceptsHTML(r) {
+		s.writeProblem(w, r, err)
+		return
+	}
+	e := s.classify(r, err)
+	status := statusOf(e.Code)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+	}
+	s.render(w, r, status, "error", &errorPage{Status: status, Title: http.StatusText(status), Message: e.Message})
+}
+
+func acceptsHTML(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return a == "" || strings.Contains(a, "text/html") || strings.Contains(a, "*/*")
+}

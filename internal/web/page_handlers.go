@@ -1,0 +1,315 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+)
+
+// form is what a form page shows again after a failed submission. Passwords
+// are never echoed back.
+type form struct {
+	Values  map[string]string
+	Errors  map[string]string
+	Message string
+	Notice  string
+}
+
+func newForm() *form { return &form{Values: map[string]string{}, Errors: map[string]string{}} }
+
+// parseForm reads an urlencoded form within the body limit.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return sellerguard.Errorf(sellerguard.ECodeInvalidInput, "The form could not be read. Please try again.")
+	}
+	return nil
+}
+
+// failForm shows the form again with the problems of err, or returns err
+// when it is not the user's to fix.
+func (s *Server) failForm(w http.ResponseWriter, r *http.Request, name string, f *form, err error) error {
+	general, fields, ok := formError(err)
+	if !ok {
+		return err
+	}
+	f.Message, f.Errors = general, fields
+	e := s.classify(r, err)
+	s.render(w, r, statusOf(e.Code), name, f)
+	return nil
+}
+
+func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.authenticate(r); err == nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "home", nil)
+	return nil
+}
+
+func (s *Server) pageSignupForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "signup", newForm())
+	return nil
+}
+
+func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	for _, k := range []string{"email", "business_name", "phone"} {
+		f.Values[k] = r.PostForm.Get(k)
+	}
+	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"]}
+	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
+		return s.failForm(w, r, "signup", f, err)
+	}
+	v := newForm()
+	v.Values["email"] = strings.TrimSpace(in.Email)
+	v.Notice = signupAccepted["message"]
+	s.render(w, r, http.StatusOK, "verify", v)
+	return nil
+}
+
+func (s *Server) pageVerifyForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "verify", newForm())
+	return nil
+}
+
+func (s *Server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = r.PostForm.Get("email")
+	if _, _, err := s.Auth.VerifySignup(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
+		return s.failForm(w, r, "verify", f, err)
+	}
+	http.Redirect(w, r, "/signin?verified=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageSignInForm(w http.ResponseWriter, r *http.Request) error {
+	f := newForm()
+	switch {
+	case r.URL.Query().Get("verified") == "1":
+		f.Notice = "Your account is ready. Sign in to continue."
+	case r.URL.Query().Get("signedout") == "1":
+		f.Notice = "You are signed out."
+	}
+	s.render(w, r, http.StatusOK, "signin", f)
+	return nil
+}
+
+func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = r.PostForm.Get("email")
+	token, sess, err := s.Auth.SignIn(r.Context(), f.Values["email"], r.PostForm.Get("password"), s.meta(r))
+	if err != nil {
+		return s.failForm(w, r, "signin", f, err)
+	}
+	// A new token on every sign-in: a cookie planted before sign-in is
+	// replaced, never promoted (no session fixation).
+	s.setSessionCookie(w, token, sess.ExpiresAt)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/signin?signedout=1", http.StatusSeeOther)
+	return nil
+}
+
+type accountPage struct {
+	Principal    *auth.Principal
+	SessionCount int
+}
+
+func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	list, err := s.Auth.ListSessions(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list)})
+	return nil
+}
+
+type sessionsPage struct {
+	Sessions []sessionJSON
+	Notice   string
+}
+
+func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	list, err := s.Auth.ListSessions(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	pg := &sessionsPage{}
+	for _, ss := range list {
+		pg.Sessions = append(pg.Sessions, toSessionJSON(ss, p.Session.ID))
+	}
+	switch r.URL.Query().Get("done") {
+	case "revoked":
+		pg.Notice = "That session has ended."
+	case "others":
+		pg.Notice = "Every other session has ended."
+	}
+	s.render(w, r, http.StatusOK, "sessions", pg)
+	return nil
+}
+
+func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	id := r.PathValue("id")
+	if id == p.Session.ID {
+		return s.pageSignOut(w, r, p)
+	}
+	if err := s.Auth.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/sessions?done=revoked", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if _, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r)); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/sessions?done=others", http.StatusSeeOther)
+	return nil
+}
+
+type auditPage struct {
+	Events     []auditEventJSON
+	Filter     map[string]string
+	Errors     map[string]string
+	Message    string
+	NextURL    string
+	CSVURL     string
+	Businesses []auditBusiness
+	Categories []string
+}
+
+type auditBusiness struct{ ID, Name string }
+
+func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg := &auditPage{Filter: map[string]string{}, Categories: []string{sellerguard.CategoryAccount, sellerguard.CategorySession, sellerguard.CategoryBusiness, sellerguard.CategorySupport}}
+	for _, k := range []string{"business_id", "category", "actor", "since", "until"} {
+		pg.Filter[k] = r.URL.Query().Get(k)
+	}
+	for _, m := range p.Memberships {
+		if m.Role == sellerguard.RoleOwner {
+			pg.Businesses = append(pg.Businesses, auditBusiness{ID: m.BusinessID, Name: m.BusinessName})
+		}
+	}
+	q, err := parseAuditQuery(r)
+	if err != nil {
+		general, fields, _ := formError(err)
+		pg.Message, pg.Errors = general, fields
+		s.render(w, r, http.StatusBadRequest, "audit", pg)
+		return nil
+	}
+	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		pg.Events = append(pg.Events, toAuditJSON(e))
+	}
+	v := url.Values{}
+	for k, val := range pg.Filter {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	pg.CSVURL = "/account/audit.csv?" + v.Encode()
+	if len(events) == q.Limit {
+		v.Set("cursor", encodeCursor(events[len(events)-1]))
+		pg.NextURL = "/account/audit?" + v.Encode()
+	}
+	s.render(w, r, http.StatusOK, "audit", pg)
+	return nil
+}
+
+// maxCSVRows bounds one export.
+const maxCSVRows = 50_000
+
+// csvSafe defuses spreadsheet formula injection in a cell.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q, err := parseAuditQuery(r)
+	if err != nil {
+		return err
+	}
+	q.Limit = maxAuditLimit
+	// Fetch the first page before writing anything, so an error still gets
+	// a clean answer.
+	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="sellerguard-audit.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"created_at", "business_id", "actor_id", "actor_email", "action", "category", "target_type", "target_id", "ip", "user_agent", "before", "after", "chain", "seq", "hash"}) //nolint:errcheck
+	rows := 0
+	for {
+		for _, e := range events {
+			cw.Write([]string{ //nolint:errcheck // checked through cw.Error below
+				e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), e.BusinessID, e.ActorID, csvSafe(e.ActorEmail), e.Action, e.Category,
+				e.TargetType, e.TargetID, csvSafe(e.IP), csvSafe(e.UserAgent), csvSafe(e.Before), csvSafe(e.After), e.Chain, strconv.FormatInt(e.Seq, 10), e.Hash,
+			})
+			rows++
+		}
+		if len(events) < q.Limit || rows >= maxCSVRows {
+			break
+		}
+		last := events[len(events)-1]
+		q.BeforeTime, q.BeforeID = last.CreatedAt, last.ID
+		if events, err = s.Auth.ListAudit(r.Context(), p, q); err != nil {
+			s.Logger.Error("audit export interrupted", "err", err)
+			break
+		}
+	}
+	cw.Flush()
+	return nil
+}
+
+type outboxPage struct {
+	Messages []outboxMessageJSON
+}
+
+func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
+	if !s.Options.LocalMode {
+		return errNotFound
+	}
+	msgs, err := s.DB.ListOutbox(r.Context(), 200)
+	if err != nil {
+		return err
+	}
+	pg := &outboxPage{}
+	for i := len(msgs) - 1; i >= 0; i-- { // newest first for a person
+		m := msgs[i]
+		pg.Messages = append(pg.Messages, outboxMessageJSON{To: m.To, Channel: m.Channel, Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt})
+	}
+	s.render(w, r, http.StatusOK, "outbox", pg)
+	return nil
+}
+

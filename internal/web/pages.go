@@ -1,0 +1,177 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+)
+
+// pageSet holds one parsed template per page, each the layout plus the page.
+type pageSet struct {
+	byName map[string]*template.Template
+}
+
+var templateFuncs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+}
+
+func loadPages() (*pageSet, error) {
+	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: layout: %w", err)
+	}
+	files, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	ps := &pageSet{byName: map[string]*template.Template{}}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(assets, f)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		ps.byName[name] = t
+	}
+	return ps, nil
+}
+
+// pageData is what every page gets; Page holds the page's own struct.
+type pageData struct {
+	Title     string
+	User      *sellerguard.User
+	LocalMode bool
+	Page      any
+}
+
+type errorPage struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// render executes a page into a buffer first, so a template error becomes a
+// clean error page instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, page any) {
+	t, ok := s.pages.byName[name]
+	if !ok {
+		s.Logger.Error("web: no such template", "name", name)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	data := pageData{Title: pageTitle(name), LocalMode: s.Options.LocalMode, Page: page}
+	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
+		data.User = &p.User
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		s.Logger.Error("web: render", "name", name, "err", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes()) //nolint:errcheck // client went away
+}
+
+func pageTitle(name string) string {
+	switch name {
+	case "signup":
+		return "Sign up"
+	case "verify":
+		return "Verify your email"
+	case "signin":
+		return "Sign in"
+	case "account":
+		return "Your account"
+	case "sessions":
+		return "Where you're signed in"
+	case "audit":
+		return "Audit log"
+	case "outbox":
+		return "Local outbox"
+	case "home":
+		return "SellerGuard"
+	}
+	return "SellerGuard"
+}
+
+// page adapts a page handler that returns an error.
+func (s *Server) page(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// pageAuthed adapts a page that needs a signed-in user; others are sent to
+// the sign-in page.
+func (s *Server) pageAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.page(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.authenticate(r)
+		if err != nil {
+			if sellerguard.ErrorCode(err) == sellerguard.ECodeUnauthenticated {
+				s.clearSessionCookie(w)
+				http.Redirect(w, r, "/signin", http.StatusSeeOther)
+				return nil
+			}
+			return err
+		}
+		r = r.WithContext(withPrincipal(r.Context(), p))
+		return h(w, r, p)
+	})
+}
+
+func (s *Server) cookieName() string {
+	if s.Options.SecureCookies {
+		return "__Host-sg_session"
+	}
+	return "sg_session"
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: token, Path: "/", HttpOnly: true, Secure: s.Options.SecureCookies,
+		SameSite: http.SameSiteLaxMode, Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// formError returns the field problems of err for showing next to fields,
+// and a general message for the rest.
+func formError(err error) (general string, fields map[string]string, ok bool) {
+	var e *sellerguard.Error
+	if !errors.As(err, &e) || statusOf(e.Code) >= 500 || e.Code == sellerguard.ECodeTooLarge {
+		return "", nil, false
+	}
+	fields = map[string]string{}
+	for _, f := range e.Fields {
+		if _, dup := fields[f.Field]; !dup {
+			fields[f.Field] = f.Message
+		}
+	}
+	if len(e.Fields) == 0 || len(e.Fields) > 1 {
+		general = e.Message
+	}
+	return general, fields, true
+}

@@ -1,0 +1,278 @@
+// Package web is SellerGuard's HTTP layer: the JSON API under /api/v1, the
+// server-rendered pages, and the operational endpoints. Handlers are thin —
+// parse, call a service, render — and hold no rules. Errors from services are
+// turned into RFC 9457 problem documents (API) or an error page (pages) in
+// exactly one place (errors.go).
+//
+// What it guards: CSRF on every state change (http.CrossOriginProtection),
+// strict security headers with a CSP that allows no inline script, session
+// cookies that are HttpOnly, SameSite=Lax and, on TLS, Secure with the
+// __Host- prefix; size limits and strict parsing on every body; no panic
+// reaches a client.
+package web
+
+import (
+	"context"
+	"embed"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Options configures a Server.
+type Options struct {
+	BaseURL         string
+	SecureCookies   bool
+	LocalMode       bool
+	SessionLifetime time.Duration
+	Version         string
+	SchemaVersion   int
+}
+
+// Server serves SellerGuard over HTTP.
+type Server struct {
+	Auth     *auth.Service
+	DB       *store.DB
+	Logger   *slog.Logger
+	Options  Options
+	Registry *prometheus.Registry
+
+	pages   *pageSet
+	handler http.Handler
+	metrics *httpMetrics
+}
+
+// MaxBodyBytes caps every request body.
+const MaxBodyBytes = 64 << 10
+
+// New builds the server and its routes.
+func New(a *auth.Service, db *store.DB, logger *slog.Logger, reg *prometheus.Registry, opts Options) (*Server, error) {
+	pages, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Auth: a, DB: db, Logger: logger, Options: opts, Registry: reg, pages: pages}
+	s.metrics = newHTTPMetrics(reg)
+	mux := http.NewServeMux()
+	s.routes(mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeProblem(w, r, errCrossOrigin)
+	}))
+	s.handler = s.recoverPanics(s.observe(s.securityHeaders(cop.Handler(s.limitBody(mux)))))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes(mux *http.ServeMux) {
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+
+	// JSON API.
+	mux.Handle("POST /api/v1/signup", s.api(s.apiSignup))
+	mux.Handle("POST /api/v1/signup/verify", s.api(s.apiSignupVerify))
+	mux.Handle("POST /api/v1/sessions", s.api(s.apiSignIn))
+	mux.Handle("GET /api/v1/sessions", s.apiAuthed(s.apiListSessions))
+	mux.Handle("DELETE /api/v1/sessions/{id}", s.apiAuthed(s.apiRevokeSession))
+	mux.Handle("POST /api/v1/sessions/revoke-others", s.apiAuthed(s.apiRevokeOthers))
+	mux.Handle("GET /api/v1/session", s.apiAuthed(s.apiCurrentSession))
+	mux.Handle("DELETE /api/v1/session", s.apiAuthed(s.apiSignOut))
+	mux.Handle("GET /api/v1/audit", s.apiAuthed(s.apiAudit))
+	mux.Handle("GET /api/v1/dev/outbox", s.api(s.apiDevOutbox))
+	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
+
+	// Pages.
+	mux.Handle("GET /static/", http.FileServerFS(assets))
+	mux.Handle("GET /{$}", s.page(s.pageHome))
+	mux.Handle("GET /signup", s.page(s.pageSignupForm))
+	mux.Handle("POST /signup", s.page(s.pageSignupSubmit))
+	mux.Handle("GET /signup/verify", s.page(s.pageVerifyForm))
+	mux.Handle("POST /signup/verify", s.page(s.pageVerifySubmit))
+	mux.Handle("GET /signin", s.page(s.pageSignInForm))
+	mux.Handle("POST /signin", s.page(s.pageSignInSubmit))
+	mux.Handle("POST /signout", s.pageAuthed(s.pageSignOut))
+	mux.Handle("GET /account", s.pageAuthed(s.pageAccount))
+	mux.Handle("GET /account/sessions", s.pageAuthed(s.pageSessions))
+	mux.Handle("POST /account/sessions/{id}/revoke", s.pageAuthed(s.pageRevokeSession))
+	mux.Handle("POST /account/sessions/revoke-others", s.pageAuthed(s.pageRevokeOthers))
+	mux.Handle("GET /account/audit", s.pageAuthed(s.pageAudit))
+	mux.Handle("GET /account/audit.csv", s.pageAuthed(s.pageAuditCSV))
+	mux.Handle("GET /dev/outbox", s.page(s.pageDevOutbox))
+	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"ok"}` + "\n")) //nolint:errcheck // client went away
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	if err := s.DB.Ping(ctx); err != nil {
+		s.Logger.Warn("readyz: database unreachable", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"database unreachable"}` + "\n")) //nolint:errcheck
+		return
+	}
+	v, err := s.DB.Version(ctx)
+	if err != nil || v < s.Options.SchemaVersion {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"schema not migrated"}` + "\n")) //nolint:errcheck
+		return
+	}
+	w.Write([]byte(`{"status":"ready"}` + "\n")) //nolint:errcheck
+}
+
+// securityHeaders sets the headers every answer carries.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if s.Options.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if len(r.URL.Path) < 8 || r.URL.Path[:8] != "/static/" {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			s.writeError(w, r, errTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status for logs and metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// observe logs and counts every request. It logs the path but never the
+// query string, headers or body: no token, code or password reaches a log.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		d := time.Since(start)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.observe(route, rec.status, d)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
+			return
+		}
+		lvl := slog.LevelInfo
+		if rec.status >= 500 {
+			lvl = slog.LevelError
+		}
+		s.Logger.LogAttrs(r.Context(), lvl, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+			slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("ip", clientIP(r)))
+	})
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.writeError(w, r, errInternal)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address of the connection's peer. (Trusted proxies and
+// X-Forwarded-For come with the rate-limiting work.)
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) meta(r *http.Request) auth.RequestMeta {
+	return auth.RequestMeta{IP: clientIP(r), UserAgent: r.UserAgent()}
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sellerguard_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sellerguard_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+func (m *httpMetrics) observe(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}

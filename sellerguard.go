@@ -1,0 +1,124 @@
+// Package sellerguard holds the domain types of SellerGuard and its one error
+// type. It imports no HTTP and no SQL driver: the packages that hold rules
+// (internal/auth, internal/audit, …) and the packages that talk to the outside
+// (internal/store, internal/web, internal/mail) all speak in these terms.
+package sellerguard
+
+import "time"
+
+// User is one login. A user may belong to several businesses.
+type User struct {
+	ID                string
+	Email             string
+	Status            string // UserActive or UserLocked
+	PasswordChangedAt time.Time
+	CreatedAt         time.Time
+}
+
+// User statuses.
+const (
+	UserActive = "active"
+	UserLocked = "locked"
+)
+
+// Business is one seller account: a store with its owner and staff.
+type Business struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Membership links a user to a business with a role.
+type Membership struct {
+	BusinessID   string
+	BusinessName string
+	UserID       string
+	Role         string // RoleOwner or RoleMember
+	Status       string
+	CreatedAt    time.Time
+}
+
+// Membership roles and statuses.
+const (
+	RoleOwner        = "owner"
+	RoleMember       = "member"
+	MembershipActive = "active"
+)
+
+// Session is a signed-in browser or program. Only the SHA-256 of its token is
+// stored; the token itself exists only in the client's hands.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute end
+	IP         string
+	UserAgent  string
+	AuthLevel  string // AuthFull for now; a partial level comes with two-step verification
+	ReauthAt   time.Time
+}
+
+// Session assurance levels.
+const (
+	AuthFull = "full"
+)
+
+// Outbox channels.
+const (
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+)
+
+// OutboxMessage is an email or SMS waiting for, or past, delivery.
+type OutboxMessage struct {
+	ID            string
+	Channel       string
+	To            string
+	Subject       string
+	Body          string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	CreatedAt     time.Time
+	SentAt        time.Time
+	LastError     string
+	MessageID     string
+}
+
+// Outbox statuses.
+const (
+	OutboxPending = "pending"
+	OutboxSending = "sending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+)
+
+// AuditEvent is one entry of the tamper-evident audit log.
+type AuditEvent struct {
+	ID         string
+	Chain      string
+	Seq        int64
+	BusinessID string
+	ActorID    string
+	ActorEmail string
+	Action     string
+	Category   string
+	TargetType string
+	TargetID   string
+	IP         string
+	UserAgent  string
+	Before     string // JSON, secrets redacted
+	After      string // JSON, secrets redacted
+	CreatedAt  time.Time
+	PrevHash   string
+	Hash       string
+}
+
+// Audit categories.
+const (
+	CategoryAccount  = "account"
+	CategorySession  = "session"
+	CategoryBusiness = "business"
+	CategorySupport  = "support"
+)
