@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
@@ -79,6 +80,9 @@ func decodeJSON(r *http.Request, v any) error {
 			return errTooLarge
 		}
 		return errMalformed
+	}
+	if !utf8.Valid(body) {
+		return &sellerguard.Error{Code: sellerguard.ECodeMalformedJSON, Message: "The request body is not valid UTF-8."}
 	}
 	// First as a plain object, to name any field this operation does not take.
 	var raw map[string]json.RawMessage

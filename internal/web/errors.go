@@ -11,10 +11,11 @@ import (
 )
 
 var (
-	errNotFound    = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is nothing here.")
-	errTooLarge    = sellerguard.Errorf(sellerguard.ECodeTooLarge, "The request body is too large.")
-	errInternal    = sellerguard.Errorf(sellerguard.ECodeInternal, "Something went wrong on our side. Please try again.")
-	errCrossOrigin = sellerguard.Errorf(sellerguard.ECodeForbidden, "This request came from another site and was refused.")
+	errNotFound         = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is nothing here.")
+	errMethodNotAllowed = sellerguard.Errorf(sellerguard.ECodeMethodNotAllowed, "This address does not take that method.")
+	errTooLarge         = sellerguard.Errorf(sellerguard.ECodeTooLarge, "The request body is too large.")
+	errInternal         = sellerguard.Errorf(sellerguard.ECodeInternal, "Something went wrong on our side. Please try again.")
+	errCrossOrigin      = sellerguard.Errorf(sellerguard.ECodeForbidden, "This request came from another site and was refused.")
 )
 
 // statusOf maps an error code to its HTTP status: the one place this happens.

@@ -51,6 +51,7 @@ type Server struct {
 
 	pages   *pageSet
 	handler http.Handler
+	routes  []string
 	metrics *httpMetrics
 }
 
@@ -66,19 +67,38 @@ func New(a *auth.Service, db *store.DB, logger *slog.Logger, reg *prometheus.Reg
 	s := &Server{Auth: a, DB: db, Logger: logger, Options: opts, Registry: reg, pages: pages}
 	s.metrics = newHTTPMetrics(reg)
 	mux := http.NewServeMux()
-	s.routes(mux)
+	s.register(&recordingMux{ServeMux: mux, patterns: &s.routes})
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, errCrossOrigin)
 	}))
-	s.handler = s.recoverPanics(s.observe(s.securityHeaders(cop.Handler(s.limitBody(mux)))))
+	s.handler = s.recoverPanics(s.observe(s.securityHeaders(cop.Handler(s.limitBody(s.muxErrors(mux))))))
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-func (s *Server) routes(mux *http.ServeMux) {
+// recordingMux remembers every pattern registered, so tests can check that
+// each route is documented in the OpenAPI file.
+type recordingMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	*m.patterns = append(*m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes lists every registered pattern ("METHOD /path").
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+func (s *Server) register(mux *recordingMux) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -95,7 +115,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/v1/session", s.apiAuthed(s.apiSignOut))
 	mux.Handle("GET /api/v1/audit", s.apiAuthed(s.apiAudit))
 	mux.Handle("GET /api/v1/dev/outbox", s.api(s.apiDevOutbox))
-	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 
 	// Pages.
 	mux.Handle("GET /static/", http.FileServerFS(assets))
@@ -114,7 +133,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /account/audit", s.pageAuthed(s.pageAudit))
 	mux.Handle("GET /account/audit.csv", s.pageAuthed(s.pageAuditCSV))
 	mux.Handle("GET /dev/outbox", s.page(s.pageDevOutbox))
-	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +190,45 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// muxErrors replaces the mux's own plain-text 404 and 405 answers (for
+// paths or methods no route matches) with the same problem documents and
+// error pages every other error gets.
+func (s *Server) muxErrors(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r, s: s}, r)
+	})
+}
+
+type muxErrorWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	s        *Server
+	replaced bool
+}
+
+func (w *muxErrorWriter) WriteHeader(code int) {
+	if (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) && w.r.Pattern == "" && !w.replaced {
+		w.replaced = true
+		w.Header().Del("Content-Type")
+		err := errNotFound
+		if code == http.StatusMethodNotAllowed {
+			err = errMethodNotAllowed // the mux has set the Allow header
+		}
+		w.s.writeError(w.ResponseWriter, w.r, err)
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *muxErrorWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the mux's plain-text body
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *muxErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // statusRecorder remembers the status for logs and metrics.
 type statusRecorder struct {

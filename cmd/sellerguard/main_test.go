@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+
+	"github.com/sellerguard/sellerguard/internal/app/apptest"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpVersionAndUsageErrors(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "help")
+	if code != 0 || !strings.Contains(out, "sellerguard serve") || !strings.Contains(out, "audit verify") {
+		t.Fatalf("help: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "sellerguard ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if code, _, errOut := runCLI(t, nil, "frobnicate"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, nil); code != 2 {
+		t.Fatalf("no command: %d", code)
+	}
+	if code, _, _ := runCLI(t, nil, "audit"); code != 2 {
+		t.Fatalf("audit without verify: %d", code)
+	}
+	if code, _, _ := runCLI(t, nil, "migrate", "--no-such-flag"); code != 2 {
+		t.Fatalf("bad flag: %d", code)
+	}
+	env := map[string]string{"SELLERGUARD_DATA_DIR": t.TempDir(), "SELLERGUARD_SESSION_IDLE_TIMEOUT": "soon"}
+	if code, _, errOut := runCLI(t, env, "migrate"); code != 1 || !strings.Contains(errOut, "SELLERGUARD_SESSION_IDLE_TIMEOUT") {
+		t.Fatalf("bad duration: %d %q", code, errOut)
+	}
+	env = map[string]string{"SELLERGUARD_DATA_DIR": t.TempDir(), "SELLERGUARD_PASSWORD_MIN_LENGTH": "6"}
+	if code, _, errOut := runCLI(t, env, "migrate"); code != 1 || !strings.Contains(errOut, "floor of 8") {
+		t.Fatalf("min length below the floor: %d %q", code, errOut)
+	}
+}
+
+func TestMigrateThenAuditVerifyDetectsTampering(t *testing.T) {
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		dbURL := apptest.DatabaseURL(t, dialect)
+		env := map[string]string{"SELLERGUARD_DATA_DIR": t.TempDir(), "SELLERGUARD_DATABASE_URL": dbURL}
+		code, out, errOut := runCLI(t, env, "migrate")
+		if code != 0 || !strings.Contains(out, "schema version 1") {
+			t.Fatalf("migrate: %d %q %q", code, out, errOut)
+		}
+		// Run the real server on that database and make some history.
+		in := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+		in.SignUp(t, "verify@example.com", "correct horse battery staple", "Verify Shop")
+		tok := in.SignIn(t, "verify@example.com", "correct horse battery staple")
+		in.Do(t, "DELETE", "/api/v1/session", tok, nil)
+		in.Stop()
+
+		code, out, errOut = runCLI(t, env, "audit", "verify")
+		if code != 0 || !strings.Contains(out, "ok: 4 events in 2 chains") {
+			t.Fatalf("verify intact log: %d %q %q", code, out, errOut)
+		}
+		raw := openRaw(t, dbURL)
+		var id string
+		if err := raw.QueryRow(`SELECT id FROM audit_events WHERE action = 'business.created'`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`UPDATE audit_events SET actor_email = 'someone-else@example.com' WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		code, out, _ = runCLI(t, env, "audit", "verify")
+		if code != 1 || !strings.Contains(out, id) {
+			t.Fatalf("verify tampered log: exit %d, %q does not name %s", code, out, id)
+		}
+	})
+}
+
+func openRaw(t *testing.T, dbURL string) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", dbURL
+	if p, ok := strings.CutPrefix(dbURL, "sqlite://"); ok {
+		driver, dsn = "sqlite", p
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -1,0 +1,232 @@
+// Package app wires SellerGuard together from a Config: database, keys,
+// password hasher, session cache, services, outbox worker and HTTP server.
+// cmd/sellerguard calls it to serve; tests call it to run the real thing
+// in-process on a free port.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/config"
+	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/mail"
+	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/web"
+)
+
+// App is a wired SellerGuard instance.
+type App struct {
+	Config  *config.Config
+	Logger  *slog.Logger
+	DB      *store.DB
+	Auth    *auth.Service
+	Worker  *outbox.Worker
+	Server  *web.Server
+	Schema  int
+	Version string
+}
+
+// NewLogger builds the process logger from the settings.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// New opens and migrates the database and wires every part. Close releases
+// the database.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version string) (*App, error) {
+	k, err := keys.LoadOrCreate(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a, err := wire(cfg, logger, version, k, db, schema)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
+	params := password.Params{Memory: uint32(cfg.Argon2Memory), Time: uint32(cfg.Argon2Time), Threads: uint8(cfg.Argon2Threads), SaltLen: 16, KeyLen: 32}
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("argon2 parameters: %w", err)
+	}
+	hasher := password.NewHasher(params, cfg.HashConcurrency, cfg.HashQueueTimeout)
+	cache := auth.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	worker := &outbox.Worker{
+		DB: db, Now: time.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
+		Logger: logger.With("component", "outbox"),
+	}
+	if cfg.LocalMode() {
+		worker.Email, worker.SMS = outbox.LocalDeliverer{}, outbox.LocalDeliverer{}
+	} else {
+		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		worker.Email = &outbox.EmailDeliverer{Sender: sender, Domain: MailDomain(cfg.MailFrom)}
+		worker.ScrubSent = true
+	}
+	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sellerguard_outbox_deliveries_total", Help: "Outbox delivery attempts by channel and outcome."}, []string{"channel", "outcome"})
+	reg.MustRegister(deliveries)
+	worker.Delivered = func(ch, outcome string) { deliveries.WithLabelValues(ch, outcome).Inc() }
+
+	svc := &auth.Service{
+		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
+		Config: auth.Config{
+			IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout,
+			PasswordMinLength: cfg.PasswordMinLength, BaseURL: cfg.BaseURL,
+		},
+		Enqueued: worker.Wake,
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_session_cache_entries", Help: "Sessions held in the in-process cache."}, func() float64 { return float64(cache.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_outbox_pending", Help: "Messages waiting for delivery."}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, _ := db.CountOutbox(ctx, sellerguard.OutboxPending)
+			return float64(n)
+		}),
+	)
+	srv, err := web.New(svc, db, logger, reg, web.Options{
+		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
+		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version}, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve runs the HTTP server on ln and the background workers until ctx
+// ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	cfg, logger := a.Config, a.Logger
+	httpSrv := &http.Server{
+		Handler: a.Server, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Worker.Run(bg) })
+	if a.DB.Dialect() == store.Postgres {
+		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
+	}
+	wg.Go(func() { a.housekeeping(bg) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		err = httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	stopBG()
+	wg.Wait()
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ferr := a.Auth.FlushLastSeen(fctx); ferr != nil {
+		logger.Warn("could not save last-seen times", "err", ferr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// housekeeping flushes last-seen times and removes ended sessions.
+func (a *App) housekeeping(ctx context.Context) {
+	flush := time.NewTicker(15 * time.Second)
+	expire := time.NewTicker(time.Minute)
+	defer flush.Stop()
+	defer expire.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("flush last-seen times", "err", err)
+			}
+		case <-expire.C:
+			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("expire sessions", "err", err)
+			}
+		}
+	}
+}
+
+// Mode describes where messages go, for the start-up line.
+func (a *App) Mode() string {
+	if a.Config.LocalMode() {
+		return "local mode: messages stay in the local outbox at " + a.Config.BaseURL + "/dev/outbox"
+	}
+	return "mail via " + RedactURL(a.Config.SMTPURL)
+}
+
+// MailDomain is the domain of a From address.
+func MailDomain(from string) string {
+	if a, err := netmail.ParseAddress(from); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			return a.Address[i+1:]
+		}
+	}
+	return "sellerguard.localhost"
+}
+
+// RedactURL drops any password from a URL for logs.
+func RedactURL(raw string) string {
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if j := strings.LastIndexByte(raw, '@'); j > i {
+			return raw[:i+3] + "***@" + raw[j+1:]
+		}
+	}
+	return raw
+}

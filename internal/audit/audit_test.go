@@ -1,0 +1,160 @@
+package audit_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/testenv"
+)
+
+func TestRedactHidesSecretsRecursively(t *testing.T) {
+	in := map[string]any{
+		"email": "a@example.com", "password": "hunter2", "new_password_hash": "$argon2id$...", "totp_secret": "JBSW",
+		"code": "123456", "nested": map[string]any{"session_token": "sgs_x", "name": "Shop"},
+	}
+	out := audit.Redact(in)
+	for _, k := range []string{"password", "new_password_hash", "totp_secret", "code"} {
+		if out[k] != audit.Redacted {
+			t.Errorf("%s = %v, want redacted", k, out[k])
+		}
+	}
+	if out["email"] != "a@example.com" {
+		t.Errorf("email was changed: %v", out["email"])
+	}
+	nested := out["nested"].(map[string]any)
+	if nested["session_token"] != audit.Redacted || nested["name"] != "Shop" {
+		t.Errorf("nested = %v", nested)
+	}
+	if in["password"] != "hunter2" {
+		t.Error("Redact changed its input")
+	}
+}
+
+type env struct {
+	db  *store.DB
+	raw *sql.DB
+}
+
+func eachDB(t *testing.T, fn func(t *testing.T, e env)) {
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			var url, driver, dsn string
+			if dialect == store.Postgres {
+				url = testenv.PostgresURL(t)
+				driver, dsn = "pgx", url
+			} else {
+				path := t.TempDir() + "/a.db"
+				url, driver, dsn = "sqlite://"+path, "sqlite", path
+			}
+			ctx := context.Background()
+			db, err := store.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { raw.Close() })
+			fn(t, env{db: db, raw: raw})
+		})
+	}
+}
+
+func record(t *testing.T, db *store.DB, n int, business, subject string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			return audit.Append(ctx, tx, now.Add(time.Duration(i)*time.Second), audit.Entry{
+				BusinessID: business, SubjectID: subject, ActorID: subject, ActorEmail: "owner@example.com",
+				Action: "listing.updated", Category: "business", TargetType: "listing", TargetID: "lst_1",
+				IP: "192.0.2.1", UserAgent: "test", Before: map[string]any{"price": i}, After: map[string]any{"price": i + 1, "api_key": "secret!"},
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func eventID(t *testing.T, raw *sql.DB, chain string, seq int) string {
+	t.Helper()
+	var id string
+	if err := raw.QueryRow(`SELECT id FROM audit_events WHERE chain = $1 AND seq = $2`, chain, seq).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestVerifyAcceptsAnIntactLog(t *testing.T) {
+	eachDB(t, func(t *testing.T, e env) {
+		record(t, e.db, 5, "biz_1", "usr_1")
+		record(t, e.db, 3, "", "usr_2")
+		rep, err := audit.Verify(context.Background(), e.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Events != 8 || rep.Chains != 2 {
+			t.Fatalf("report = %+v", rep)
+		}
+		var after string
+		if err := e.raw.QueryRow(`SELECT after_json FROM audit_events WHERE seq = 1 AND chain = 'b:biz_1'`).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(after, "secret!") || !strings.Contains(after, audit.Redacted) {
+			t.Fatalf("stored after = %s: the secret was not redacted", after)
+		}
+	})
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper string
+		seq    int // the event that must be named (0: named by chain only)
+	}{
+		{"altered field", `UPDATE audit_events SET actor_email = 'attacker@example.com' WHERE chain = 'b:biz_1' AND seq = 3`, 3},
+		{"altered after", `UPDATE audit_events SET after_json = '{"price":999}' WHERE chain = 'b:biz_1' AND seq = 2`, 2},
+		{"removed middle", `DELETE FROM audit_events WHERE chain = 'b:biz_1' AND seq = 3`, 4},
+		{"removed newest", `DELETE FROM audit_events WHERE chain = 'b:biz_1' AND seq = 5`, 0},
+		{"removed all", `DELETE FROM audit_events WHERE chain = 'b:biz_1'`, 0},
+		{"rehashed row", `UPDATE audit_events SET hash = 'ffff' WHERE chain = 'b:biz_1' AND seq = 4`, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachDB(t, func(t *testing.T, e env) {
+				record(t, e.db, 5, "biz_1", "usr_1")
+				want := ""
+				if c.seq > 0 {
+					want = eventID(t, e.raw, "b:biz_1", c.seq)
+				}
+				if _, err := e.raw.Exec(c.tamper); err != nil {
+					t.Fatal(err)
+				}
+				_, err := audit.Verify(context.Background(), e.db)
+				var p *audit.Problem
+				if !errors.As(err, &p) {
+					t.Fatalf("Verify = %v, want a Problem", err)
+				}
+				if p.Chain != "b:biz_1" {
+					t.Fatalf("problem names chain %q", p.Chain)
+				}
+				if want != "" && p.EventID != want {
+					t.Fatalf("problem names event %q (seq %d), want %q: %v", p.EventID, p.Seq, want, p)
+				}
+			})
+		})
+	}
+}
