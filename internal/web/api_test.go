@@ -482,3 +482,35 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// A sign-in flood queues for the bounded hashing pool and then gets clean
+// 503s with Retry-After: never a 500, never unbounded memory.
+func TestSignInFloodDegradesToServiceUnavailable(t *testing.T) {
+	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_HASH_CONCURRENCY", "1"), apptest.Env("SELLERGUARD_HASH_QUEUE_TIMEOUT", "1ms"), apptest.Env("SELLERGUARD_ARGON2_MEMORY", "8192"), apptest.Env("SELLERGUARD_ARGON2_TIME", "3"))
+	in.SignUp(t, "flood@example.com", pw, "Flood")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[int]int{}
+	retryAfter := true
+	for range 24 {
+		wg.Go(func() {
+			r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "flood@example.com", "password": pw})
+			mu.Lock()
+			defer mu.Unlock()
+			counts[r.Status]++
+			if r.Status == 503 && (r.Header.Get("Retry-After") == "" || r.JSON(t)["code"] != "busy") {
+				retryAfter = false
+			}
+		})
+	}
+	wg.Wait()
+	if counts[201]+counts[503] != 24 || counts[201] == 0 || counts[503] == 0 {
+		t.Fatalf("answers = %v: want a mix of 201 and 503 only", counts)
+	}
+	if !retryAfter {
+		t.Fatal("a 503 came without Retry-After or code busy")
+	}
+	if r := in.Do(t, "GET", "/healthz", "", nil); r.Status != 200 {
+		t.Fatalf("healthz during the flood: %d", r.Status)
+	}
+}

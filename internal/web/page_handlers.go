@@ -312,4 +312,3 @@ func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
 	s.render(w, r, http.StatusOK, "outbox", pg)
 	return nil
 }
-

@@ -1,0 +1,142 @@
+package app_test
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/testenv"
+)
+
+// Outside local mode, mail goes to a real SMTP server and the developer
+// outbox does not exist.
+func TestSMTPModeDeliversSignupCodeAndHidesDevOutbox(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	in := apptest.Start(t, "sqlite",
+		apptest.Env("SELLERGUARD_SMTP_URL", "smtp://"+srv.Addr),
+		apptest.Env("SELLERGUARD_MAIL_FROM", "SellerGuard <no-reply@sellerguard.test>"))
+	if r := in.Do(t, "GET", "/api/v1/dev/outbox", "", nil); r.Status != 404 {
+		t.Fatalf("dev outbox outside local mode: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", "/dev/outbox", "", nil); r.Status != 404 {
+		t.Fatalf("dev outbox page outside local mode: %d", r.Status)
+	}
+	r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "smtp@example.com", "password": "correct horse battery staple", "business_name": "Mail Co"})
+	if r.Status != 202 {
+		t.Fatalf("signup: %d %s", r.Status, r.Body)
+	}
+	raw := srv.WaitMessages(t, 1, 15*time.Second)[0]
+	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get("To") == "" || !strings.Contains(m.Header.Get("To"), "smtp@example.com") || !strings.Contains(m.Header.Get("From"), "no-reply@sellerguard.test") {
+		t.Fatalf("headers: %v", m.Header)
+	}
+	body := string(raw)
+	code := regexp.MustCompile(`code is: (\d{6})`).FindStringSubmatch(body)
+	if code == nil {
+		t.Fatalf("no code in the email:\n%s", body)
+	}
+	r = in.Do(t, "POST", "/api/v1/signup/verify", "", map[string]string{"email": "smtp@example.com", "code": code[1]})
+	if r.Status != 201 {
+		t.Fatalf("verify with the emailed code: %d %s", r.Status, r.Body)
+	}
+	// Once delivered, the code no longer sits in the database.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		msgs, err := in.DB.ListOutbox(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msgs[0].Status == "sent" {
+			if strings.Contains(msgs[0].Body, code[1]) {
+				t.Fatal("the delivered code is still stored in the outbox")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first message still %s", msgs[0].Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Two instances on one PostgreSQL database behave as one: a session ended on
+// one is refused by the other, although the other had it cached.
+func TestRevocationReachesEveryInstance(t *testing.T) {
+	dbURL := apptest.DatabaseURL(t, "postgres")
+	a := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+	b := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+	a.SignUp(t, "two@example.com", "correct horse battery staple", "Two")
+	keep := a.SignIn(t, "two@example.com", "correct horse battery staple")
+	victim := b.SignIn(t, "two@example.com", "correct horse battery staple")
+	waitCacheLive(t, b, victim)
+	// b has the session cached now; a ends it.
+	for range 3 {
+		if r := b.Do(t, "GET", "/api/v1/session", victim, nil); r.Status != 200 {
+			t.Fatalf("before revocation: %d", r.Status)
+		}
+	}
+	if r := a.Do(t, "POST", "/api/v1/sessions/revoke-others", keep, nil); r.Status != 200 {
+		t.Fatalf("revoke-others: %d %s", r.Status, r.Body)
+	}
+	start := time.Now()
+	for {
+		r := b.Do(t, "GET", "/api/v1/session", victim, nil)
+		if r.Status == 401 {
+			t.Logf("instance b refused the revoked session %v after the revocation committed", time.Since(start))
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("instance b still accepts a revoked session after %v", time.Since(start))
+		}
+	}
+	if r := b.Do(t, "GET", "/api/v1/session", keep, nil); r.Status != 200 {
+		t.Fatalf("the kept session was refused on b: %d", r.Status)
+	}
+}
+
+// waitCacheLive waits until the instance's revocation listener is connected
+// (until then every check reads the database, which is always right).
+func waitCacheLive(t *testing.T, in *apptest.Instance, token string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for in.Auth.Cache.Len() == 0 {
+		in.Do(t, "GET", "/api/v1/session", token, nil)
+		if time.Now().After(deadline) {
+			t.Fatal("the session cache never came up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A hash made with old Argon2id parameters is upgraded at the next sign-in,
+// without changing when the password was last changed.
+func TestOldHashParametersAreUpgradedAtSignIn(t *testing.T) {
+	dbURL := apptest.DatabaseURL(t, "sqlite")
+	dataDir := t.TempDir()
+	old := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL), apptest.Env("SELLERGUARD_DATA_DIR", dataDir))
+	old.SignUp(t, "upgrade@example.com", "correct horse battery staple", "Up")
+	before, err := old.DB.FindUserByEmail(t.Context(), "upgrade@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Stop()
+	if !strings.Contains(before.PasswordHash, "m=1024,t=1,p=1") {
+		t.Fatalf("hash %q was not made with the old parameters", before.PasswordHash)
+	}
+	upgraded := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL), apptest.Env("SELLERGUARD_DATA_DIR", dataDir), apptest.Env("SELLERGUARD_ARGON2_MEMORY", "2048"), apptest.Env("SELLERGUARD_ARGON2_TIME", "2"))
+	upgraded.SignIn(t, "upgrade@example.com", "correct horse battery staple")
+	after, _ := upgraded.DB.FindUserByEmail(t.Context(), "upgrade@example.com")
+	if !strings.Contains(after.PasswordHash, "m=2048,t=2,p=1") {
+		t.Fatalf("hash after sign-in = %q, want the new parameters", after.PasswordHash)
+	}
+	if !after.PasswordChangedAt.Equal(before.PasswordChangedAt) {
+		t.Fatal("re-hashing moved the password's change date")
+	}
+	upgraded.SignIn(t, "upgrade@example.com", "correct horse battery staple")
+}
