@@ -16,6 +16,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -85,11 +86,15 @@ func encodeState(m map[string]any) (string, error) {
 	if m == nil {
 		return "{}", nil
 	}
-	b, err := json.Marshal(Redact(m)) // map keys are sorted: stable bytes
-	if err != nil {
+	// Map keys are sorted, so the bytes are stable; HTML characters stay
+	// readable (pages escape on output).
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(Redact(m)); err != nil {
 		return "", fmt.Errorf("audit: encode state: %w", err)
 	}
-	return string(b), nil
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // ChainOf names the chain an event belongs to.

@@ -69,15 +69,28 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}
-	v := newForm()
-	v.Values["email"] = strings.TrimSpace(in.Email)
-	v.Notice = signupAccepted["message"]
-	s.render(w, r, http.StatusOK, "verify", v)
+	// Post/redirect/get: reloading the verify page must not sign up again
+	// (which would replace the code just sent). The address travels in a
+	// short-lived cookie for that page only, never in the URL.
+	http.SetCookie(w, &http.Cookie{
+		Name: signupEmailCookie, Value: url.QueryEscape(strings.TrimSpace(in.Email)), Path: "/signup/verify",
+		MaxAge: 900, HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/signup/verify", http.StatusSeeOther)
 	return nil
 }
 
+const signupEmailCookie = "sg_signup_email"
+
 func (s *Server) pageVerifyForm(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "verify", newForm())
+	f := newForm()
+	if c, err := r.Cookie(signupEmailCookie); err == nil {
+		if email, err := url.QueryUnescape(c.Value); err == nil && len(email) <= 254 {
+			f.Values["email"] = email
+			f.Notice = signupAccepted["message"]
+		}
+	}
+	s.render(w, r, http.StatusOK, "verify", f)
 	return nil
 }
 
@@ -90,6 +103,7 @@ func (s *Server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) error 
 	if _, _, err := s.Auth.VerifySignup(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
 		return s.failForm(w, r, "verify", f, err)
 	}
+	http.SetCookie(w, &http.Cookie{Name: signupEmailCookie, Value: "", Path: "/signup/verify", MaxAge: -1, HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/signin?verified=1", http.StatusSeeOther)
 	return nil
 }
@@ -147,8 +161,14 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 }
 
 type sessionsPage struct {
-	Sessions []sessionJSON
+	Sessions []sessionRow
+	Others   int
 	Notice   string
+}
+
+type sessionRow struct {
+	sessionJSON
+	Device string
 }
 
 func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -158,7 +178,13 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	pg := &sessionsPage{}
 	for _, ss := range list {
-		pg.Sessions = append(pg.Sessions, toSessionJSON(ss, p.Session.ID))
+		row := sessionRow{sessionJSON: toSessionJSON(ss, p.Session.ID), Device: describeUserAgent(ss.UserAgent)}
+		if row.Current {
+			pg.Sessions = append([]sessionRow{row}, pg.Sessions...)
+		} else {
+			pg.Sessions = append(pg.Sessions, row)
+			pg.Others++
+		}
 	}
 	switch r.URL.Query().Get("done") {
 	case "revoked":
@@ -190,8 +216,13 @@ func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
+type auditRow struct {
+	auditEventJSON
+	Changes []change
+}
+
 type auditPage struct {
-	Events     []auditEventJSON
+	Events     []auditRow
 	Filter     map[string]string
 	Errors     map[string]string
 	Message    string
@@ -225,7 +256,8 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return err
 	}
 	for _, e := range events {
-		pg.Events = append(pg.Events, toAuditJSON(e))
+		j := toAuditJSON(e)
+		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesOf(j.Before, j.After)})
 	}
 	v := url.Values{}
 	for k, val := range pg.Filter {

@@ -1,0 +1,100 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// change is one field of an audit event, before and after, for people.
+type change struct {
+	Field, Before, After string
+}
+
+// changesOf lists the fields of an event's before and after states side by
+// side, sorted by name.
+func changesOf(before, after json.RawMessage) []change {
+	var b, a map[string]any
+	_ = json.Unmarshal(before, &b) // a field that is not an object shows as nothing
+	_ = json.Unmarshal(after, &a)
+	keys := map[string]bool{}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range a {
+		keys[k] = true
+	}
+	out := make([]change, 0, len(keys))
+	for k := range keys {
+		out = append(out, change{Field: strings.ReplaceAll(k, "_", " "), Before: showValue(b, k), After: showValue(a, k)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+func showValue(m map[string]any, k string) string {
+	v, ok := m[k]
+	if !ok {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ", ")
+	case nil:
+		return "none"
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// describeUserAgent names the browser and system of a user-agent string in
+// a few words ("Chrome on Linux"); programs keep their own name.
+func describeUserAgent(ua string) string {
+	if ua == "" {
+		return "Unknown"
+	}
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"HeadlessChrome/", "Headless Chrome"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	if browser == "" {
+		name, _, _ := strings.Cut(ua, " ")
+		if len(name) > 40 {
+			name = name[:40]
+		}
+		return name
+	}
+	system := ""
+	for _, s := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, s.token) {
+			system = s.name
+			break
+		}
+	}
+	if system == "" {
+		return browser
+	}
+	return browser + " on " + system
+}
