@@ -173,7 +173,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", MaxBusinessNameLen)})
 	}
 	phone := ""
-	if strings.TrimSpace(in.Phone) != "" {
+	if len(in.Phone) > 32 {
+		fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "too_long", Message: "A mobile number has at most 15 digits."})
+	} else if strings.TrimSpace(in.Phone) != "" {
 		p, ok := normalizePhone(in.Phone)
 		if !ok {
 			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter the mobile number in international form, like +44 7700 900123."})
@@ -233,11 +235,14 @@ var errInvalidCode = sellerguard.Errorf(sellerguard.ECodeInvalidCode,
 // email, wrong or expired code, too many attempts) gives the same error.
 func (s *Service) VerifySignup(ctx context.Context, email, code string, meta RequestMeta) (userID, businessID string, err error) {
 	emailNorm := NormalizeEmail(email)
+	if len(code) > 32 {
+		code = "" // refused below, without trimming megabytes of spaces
+	}
 	code = strings.TrimSpace(code)
 	if emailNorm == "" || len(emailNorm) > MaxEmailLen {
 		return "", "", sellerguard.Invalid(sellerguard.FieldError{Field: "email", Code: "invalid_email", Message: "Enter the email address you signed up with."})
 	}
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" { // also caps its length
 		return "", "", sellerguard.Invalid(sellerguard.FieldError{Field: "code", Code: "invalid_code_format", Message: "The code is the six digits from the email."})
 	}
 	now := s.now()

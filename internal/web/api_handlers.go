@@ -189,8 +189,11 @@ func parseAuditQuery(r *http.Request) (auth.AuditQuery, error) {
 		fields = append(fields, sellerguard.FieldError{Field: "category", Code: "invalid_category", Message: "Use one of: account, session, business, support."})
 	}
 	q.ActorID = v.Get("actor")
-	if len(q.ActorID) > 64 || len(q.BusinessID) > 64 {
+	if len(q.ActorID) > 64 {
 		fields = append(fields, sellerguard.FieldError{Field: "actor", Code: "too_long", Message: "Ids are at most 64 characters."})
+	}
+	if len(q.BusinessID) > 64 {
+		fields = append(fields, sellerguard.FieldError{Field: "business_id", Code: "too_long", Message: "Ids are at most 64 characters."})
 	}
 	for _, f := range []struct {
 		name string

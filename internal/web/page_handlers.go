@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,6 +26,10 @@ func newForm() *form { return &form{Values: map[string]string{}, Errors: map[str
 // parseForm reads an urlencoded form within the body limit.
 func parseForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
 		return sellerguard.Errorf(sellerguard.ECodeInvalidInput, "The form could not be read. Please try again.")
 	}
 	return nil

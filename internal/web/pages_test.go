@@ -115,3 +115,21 @@ func TestUnknownPagesAndMethodsGetCleanErrors(t *testing.T) {
 		t.Fatalf("wrong method: %d Allow=%q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }
+
+func TestStaticFilesWithoutDirectoryListing(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	for path, want := range map[string]int{"/static/style.css": 200, "/static/favicon.svg": 200, "/static/": 404, "/static/../templates/layout.html": 404} {
+		resp, err := in.Client.Get(in.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want && !(want == 404 && resp.StatusCode == 307) {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	r := in.Do(t, "GET", "/api/v1/openapi.json", "", nil)
+	if r.Status != 200 || r.JSON(t)["openapi"] != "3.1.0" {
+		t.Fatalf("openapi.json: %d", r.Status)
+	}
+}

@@ -19,11 +19,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sellerguard/sellerguard/api"
 	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -70,7 +72,7 @@ func New(a *auth.Service, db *store.DB, logger *slog.Logger, reg *prometheus.Reg
 	s.register(&recordingMux{ServeMux: mux, patterns: &s.routes})
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeProblem(w, r, errCrossOrigin)
+		s.writeError(w, r, errCrossOrigin)
 	}))
 	s.handler = s.recoverPanics(s.observe(s.securityHeaders(cop.Handler(s.limitBody(s.muxErrors(mux))))))
 	return s, nil
@@ -117,7 +119,8 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("GET /api/v1/dev/outbox", s.api(s.apiDevOutbox))
 
 	// Pages.
-	mux.Handle("GET /static/", http.FileServerFS(assets))
+	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
 	mux.Handle("GET /{$}", s.page(s.pageHome))
 	mux.Handle("GET /signup", s.page(s.pageSignupForm))
 	mux.Handle("POST /signup", s.page(s.pageSignupSubmit))
@@ -133,6 +136,24 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("GET /account/audit", s.pageAuthed(s.pageAudit))
 	mux.Handle("GET /account/audit.csv", s.pageAuthed(s.pageAuditCSV))
 	mux.Handle("GET /dev/outbox", s.page(s.pageDevOutbox))
+}
+
+// staticFiles serves the embedded assets, without directory listings.
+func staticFiles() http.Handler {
+	fsrv := http.FileServerFS(assets)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(api.Spec) //nolint:errcheck // client went away
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
