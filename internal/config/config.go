@@ -48,6 +48,10 @@ type Config struct {
 	OutboxPollInterval time.Duration
 }
 
+// extraSettings lets each capability register its own settings from its own
+// file of this package (password.go, limits.go, …).
+var extraSettings []func(c *Config, b *binder)
+
 // Setting describes one setting for the help text and the README table.
 type Setting struct {
 	Flag, Env, Default, Usage string
@@ -70,6 +74,16 @@ func (b *binder) env(name, flagName, def, usage string) string {
 
 func (b *binder) str(p *string, flagName, envName, def, usage string) {
 	b.fs.StringVar(p, flagName, b.env(envName, flagName, def, usage), usage+" ($"+envName+")")
+}
+
+func (b *binder) boolean(p *bool, flagName, envName string, def bool, usage string) {
+	v := b.env(envName, flagName, strconv.FormatBool(def), usage)
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		b.errs = append(b.errs, fmt.Errorf("%s: %q is not true or false", envName, v))
+		x = def
+	}
+	b.fs.BoolVar(p, flagName, x, usage+" ($"+envName+")")
 }
 
 func (b *binder) dur(p *time.Duration, flagName, envName string, def time.Duration, usage string) {
@@ -127,6 +141,9 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, []Setting,
 	b.dur(&c.HashQueueTimeout, "hash-queue-timeout", "SELLERGUARD_HASH_QUEUE_TIMEOUT", 2*time.Second, "how long a sign-in waits for a hashing slot before 503")
 	b.int(&c.PasswordMinLength, "password-min-length", "SELLERGUARD_PASSWORD_MIN_LENGTH", 12, "minimum password length in characters (never below 8)")
 	b.dur(&c.OutboxPollInterval, "outbox-poll-interval", "SELLERGUARD_OUTBOX_POLL_INTERVAL", time.Second, "how often the outbox worker looks for due messages")
+	for _, extra := range extraSettings {
+		extra(c, b)
+	}
 	return c, b.settings, errors.Join(b.errs...)
 }
 
