@@ -3,6 +3,7 @@
 //	sellerguard serve          run the web UI, the JSON API and the workers
 //	sellerguard migrate        apply database migrations
 //	sellerguard audit verify   check the audit log's hash chains
+//	sellerguard limits …       show or reset guess counters
 //	sellerguard version        print the version
 //	sellerguard help           this text
 //
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 2
 		}
 		return cmdAuditVerify(ctx, args[2:], getenv, stdout, stderr)
+	case "limits":
+		return cmdLimits(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "sellerguard", versionString())
 		return 0
@@ -83,6 +86,10 @@ Usage:
   sellerguard serve          run the web UI, the JSON API and the workers
   sellerguard migrate        apply database migrations and exit
   sellerguard audit verify   check that the audit log is intact (exit 0) or name the first bad event (exit 1)
+  sellerguard limits list [--prefix P]
+                             show guess counters (failed sign-ins per account and per address)
+  sellerguard limits clear --account EMAIL
+                             reset an account's counters and unlock code (audited)
   sellerguard version        print the version
   sellerguard help           show this help
 

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/store"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -52,8 +54,9 @@ func TestMigrateThenAuditVerifyDetectsTampering(t *testing.T) {
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		dbURL := apptest.DatabaseURL(t, dialect)
 		env := map[string]string{"SELLERGUARD_DATA_DIR": t.TempDir(), "SELLERGUARD_DATABASE_URL": dbURL}
+		migs, _ := store.Migrations(dialect)
 		code, out, errOut := runCLI(t, env, "migrate")
-		if code != 0 || !strings.Contains(out, "schema version 1") {
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("schema version %d\n", migs[len(migs)-1].Version)) {
 			t.Fatalf("migrate: %d %q %q", code, out, errOut)
 		}
 		// Run the real server on that database and make some history.
@@ -94,4 +97,39 @@ func openRaw(t *testing.T, dbURL string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+func TestLimitsListAndClear(t *testing.T) {
+	dataDir := t.TempDir()
+	dbURL := "sqlite://" + dataDir + "/sg.db"
+	env := map[string]string{"SELLERGUARD_DATA_DIR": dataDir, "SELLERGUARD_DATABASE_URL": dbURL}
+	in := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL), apptest.Env("SELLERGUARD_DATA_DIR", dataDir))
+	in.SignUp(t, "stuck@example.com", "correct horse battery staple", "Stuck")
+	for range 6 {
+		in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "Stuck@Example.com", "password": "wrong password!"})
+	}
+	if r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "stuck@example.com", "password": "correct horse battery staple"}); r.Status != 401 {
+		t.Fatalf("before clearing: %d", r.Status)
+	}
+	code, out, errOut := runCLI(t, env, "limits", "list")
+	if code != 0 || !strings.Contains(out, "acct:stuck@example.com") || !strings.Contains(out, "src:signin:127.0.0.1") {
+		t.Fatalf("limits list: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := runCLI(t, env, "limits", "clear"); code != 2 {
+		t.Fatalf("clear without --account: %d", code)
+	}
+	code, out, errOut = runCLI(t, env, "limits", "clear", "--account", "STUCK@example.com")
+	if code != 0 || !strings.Contains(out, "cleared 1 counters") {
+		t.Fatalf("limits clear: %d %q %q", code, out, errOut)
+	}
+	if r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "stuck@example.com", "password": "correct horse battery staple"}); r.Status != 201 {
+		t.Fatalf("after clearing: %d %s", r.Status, r.Body)
+	}
+	tok := in.SignIn(t, "stuck@example.com", "correct horse battery staple")
+	if r := in.Do(t, "GET", "/api/v1/audit?category=support", tok, nil); !strings.Contains(string(r.Body), "limits.cleared") {
+		t.Fatalf("the clearing is not in the owner's audit log: %s", r.Body)
+	}
+	if code, _, _ := runCLI(t, env, "limits", "off"); code != 2 {
+		t.Fatal("there must be no way to turn limiting off")
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mail"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
@@ -108,8 +109,14 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	reg.MustRegister(deliveries)
 	worker.Delivered = func(ch, outcome string) { deliveries.WithLabelValues(ch, outcome).Inc() }
 
+	lim := &limiter.Limiter{Config: limiter.Config{
+		FreeFailures: cfg.Limits.FreeFailures, BaseDelay: time.Second, MaxDelay: cfg.Limits.MaxDelay,
+		LockFailures: cfg.Limits.LockFailures, FailureMemory: cfg.Limits.FailureMemory,
+		SourceLimit: cfg.Limits.SourceFailures, SourceWindow: cfg.Limits.SourceWindow, NotifyFailures: cfg.Limits.NotifyFailures,
+	}}
 	svc := &auth.Service{
 		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
+		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
 		Config: auth.Config{
 			IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout,
 			PasswordMinLength: cfg.PasswordMinLength, BaseURL: cfg.BaseURL,
@@ -130,6 +137,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	srv, err := web.New(svc, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
+		TrustedProxies: cfg.Limits.Trusted(),
 	})
 	if err != nil {
 		return nil, err

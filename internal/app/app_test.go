@@ -140,3 +140,26 @@ func TestOldHashParametersAreUpgradedAtSignIn(t *testing.T) {
 	}
 	upgraded.SignIn(t, "upgrade@example.com", "correct horse battery staple")
 }
+
+// Two instances on one PostgreSQL database share the guess counters.
+func TestInstancesShareGuessCounters(t *testing.T) {
+	dbURL := apptest.DatabaseURL(t, "postgres")
+	a := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+	b := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+	a.SignUp(t, "shared@example.com", "correct horse battery staple", "Shared")
+	for _, in := range []*apptest.Instance{a, b, a, b} {
+		if r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "shared@example.com", "password": "wrong password!"}); r.Status != 401 {
+			t.Fatalf("wrong password: %d", r.Status)
+		}
+	}
+	// Four failures across the two instances: the delay applies on both.
+	for _, in := range []*apptest.Instance{a, b} {
+		if r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "shared@example.com", "password": "correct horse battery staple"}); r.Status != 401 {
+			t.Fatalf("right password inside the shared delay: %d", r.Status)
+		}
+	}
+	c, err := b.DB.GetCounter(t.Context(), "acct:shared@example.com", time.Now())
+	if err != nil || c.Count != 6 {
+		t.Fatalf("shared counter = %+v, %v", c, err)
+	}
+}

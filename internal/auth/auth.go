@@ -32,6 +32,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -59,6 +60,8 @@ type Service struct {
 	Hasher   *password.Hasher
 	Keys     *keys.Keys
 	Cache    *SessionCache
+	Limiter  *limiter.Limiter
+	Limits   LimitConfig
 	Config   Config
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -186,6 +189,10 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		return sellerguard.Invalid(fields...)
 	}
 	emailNorm := NormalizeEmail(email)
+	now := s.now()
+	if err := s.checkSource(ctx, "signup", meta.IP, s.Limits.SignupsPerSource, now); err != nil {
+		return err
+	}
 
 	// The hash is computed whether or not the address is registered, so the
 	// answer takes the same time either way.
@@ -193,12 +200,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 	if err != nil {
 		return s.hashError(err)
 	}
-	now := s.now()
 	code, err := sixDigitCode()
 	if err != nil {
 		return err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := s.Limiter.Hit(ctx, tx, limiter.SourceKey("signup", meta.IP), meta.IP, now, s.Limits.SignupsPerSource, s.Limits.SourceWindow); err != nil {
+			return err
+		}
 		existing, err := tx.FindUserByEmail(ctx, emailNorm)
 		switch {
 		case err == nil:
@@ -246,11 +255,15 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		return "", "", sellerguard.Invalid(sellerguard.FieldError{Field: "code", Code: "invalid_code_format", Message: "The code is the six digits from the email."})
 	}
 	now := s.now()
+	if err := s.checkSource(ctx, "code", meta.IP, s.Limiter.Config.SourceLimit, now); err != nil {
+		return "", "", err
+	}
 	var wrong bool
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		p, err := tx.FindSignup(ctx, emailNorm)
 		if errors.Is(err, store.ErrNotFound) {
-			return errInvalidCode
+			wrong = true
+			return nil
 		}
 		if err != nil {
 			return err
@@ -306,6 +319,13 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		return "", "", err
 	}
 	if wrong {
+		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := s.Limiter.SourceFailure(ctx, tx, limiter.SourceKey("code", meta.IP), meta.IP, now)
+			return err
+		})
+		if err != nil {
+			return "", "", err
+		}
 		return "", "", errInvalidCode
 	}
 	s.afterEnqueue()

@@ -64,3 +64,42 @@ func welcomeEmail(to, business, baseURL string) sellerguard.OutboxMessage {
 		"SellerGuard: "+baseURL,
 	)
 }
+
+func failedSignInsEmail(to string, failures int, meta RequestMeta, at time.Time, code string, locked bool, baseURL string) sellerguard.OutboxMessage {
+	subject := "Repeated failed sign-ins to your SellerGuard account"
+	state := "Further attempts from other browsers are slowed down. Your own browser, where you\nsigned in before, is not affected."
+	if locked {
+		subject = "Your SellerGuard account is locked after repeated failed sign-ins"
+		state = "Sign-ins from browsers that never signed in to your account now need an unlock code."
+	}
+	return email(to, subject,
+		fmt.Sprintf("There were %d failed attempts to sign in to your account in a row.", failures),
+		"",
+		fmt.Sprintf("Latest attempt: %s", at.Format(time.RFC1123)),
+		fmt.Sprintf("From network address: %s", meta.IP),
+		"",
+		state,
+		"",
+		"If this was you and you cannot get in, type the address of SellerGuard into",
+		"your browser, sign in with your password and enter this unlock code:",
+		"",
+		"    Unlock code: "+code,
+		"",
+		"It is valid for one hour. If it was not you, your password held: nobody got in.",
+		"Consider changing your password anyway, and make sure two-step verification is on.",
+		"SellerGuard: "+baseURL,
+	)
+}
+
+func unlockCodeEmail(to, code string, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	return email(to, "Your SellerGuard unlock code",
+		"Someone asked for an unlock code for your account.",
+		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
+		"",
+		"    Unlock code: "+code,
+		"",
+		"Enter it with your password on the SellerGuard sign-in page (type the address",
+		"yourself). It is valid for one hour. If you did not ask for it, ignore this email.",
+		"SellerGuard: "+baseURL,
+	)
+}

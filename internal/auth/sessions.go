@@ -12,6 +12,8 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/limiter"
+	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -67,36 +69,92 @@ var errInvalidCredentials = sellerguard.Errorf(sellerguard.ECodeInvalidCredentia
 // ErrUnauthenticated is the answer for a missing, unknown or ended session.
 var ErrUnauthenticated = sellerguard.Errorf(sellerguard.ECodeUnauthenticated, "Sign in to continue.")
 
-// SignIn checks an email and password and starts a session. An unknown email
-// and a wrong password give the same error after the same work.
-func (s *Service) SignIn(ctx context.Context, email, pw string, meta RequestMeta) (string, sellerguard.Session, error) {
-	emailNorm := NormalizeEmail(email)
-	if len(emailNorm) > MaxEmailLen || len(pw) > 4096 {
-		// Still no hashing for absurd input, but the same answer.
-		return "", sellerguard.Session{}, errInvalidCredentials
+// SignInInput is what a person or program signs in with.
+type SignInInput struct {
+	Email      string
+	Password   string
+	UnlockCode string // optional: lets the owner past delays and the lock
+	Device     string // the browser's device cookie, "" when it has none
+}
+
+// SignInResult is a started session.
+type SignInResult struct {
+	Token   string
+	Session sellerguard.Session
+	// NewDevice is a device token to store in the browser's device cookie
+	// when it had none (or an unknown one).
+	NewDevice string
+}
+
+// SignIn checks an email and password and starts a session. An unknown
+// email, a wrong password, and an account whose attempts are delayed or
+// locked all give the same error after the same work; a source that has
+// failed too often gets rate_limited.
+func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) (SignInResult, error) {
+	now := s.now()
+	srcKey := limiter.SourceKey("signin", meta.IP)
+	if retry, err := s.Limiter.Source(ctx, s.DB, srcKey, now); err != nil {
+		return SignInResult{}, err
+	} else if !retry.IsZero() {
+		return SignInResult{}, rateLimited(retry.Sub(now))
+	}
+	emailNorm := NormalizeEmail(in.Email)
+	if len(emailNorm) > MaxEmailLen || len(in.Password) > password.MaxBytes || len(in.UnlockCode) > 64 {
+		// No hashing for absurd input, but the same answer, and it counts.
+		emailNorm = truncateKey(emailNorm)
+		return SignInResult{}, s.signInFailed(ctx, emailNorm, limiter.AccountKey(emailNorm, ""), nil, meta, now)
+	}
+	device := deviceID(in.Device)
+	known, err := s.Limiter.IsKnownDevice(ctx, s.DB, emailNorm, device, now)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	key := limiter.AccountKey(emailNorm, "")
+	if known {
+		key = limiter.AccountKey(emailNorm, device)
+	}
+	st, err := s.Limiter.Account(ctx, s.DB, key, now)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	unlocked := false
+	if in.UnlockCode != "" {
+		if unlocked, err = s.useUnlockCode(ctx, emailNorm, in.UnlockCode, now); err != nil {
+			return SignInResult{}, err
+		}
 	}
 	u, err := s.DB.FindUserByEmail(ctx, emailNorm)
-	if errors.Is(err, store.ErrNotFound) {
-		s.Hasher.VerifyDummy(ctx, pw)
-		return "", sellerguard.Session{}, errInvalidCredentials
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return SignInResult{}, err
 	}
-	if err != nil {
-		return "", sellerguard.Session{}, err
-	}
-	ok, rehash, err := s.Hasher.Verify(ctx, u.PasswordHash, pw)
-	if err != nil {
-		return "", sellerguard.Session{}, s.hashError(err)
+	ok, rehash := false, false
+	if found && (unlocked || st.Allowed(now)) {
+		ok, rehash, err = s.Hasher.Verify(ctx, u.PasswordHash, in.Password)
+		if err != nil {
+			return SignInResult{}, s.hashError(err)
+		}
+	} else {
+		s.Hasher.VerifyDummy(ctx, in.Password)
 	}
 	if !ok || u.Status != sellerguard.UserActive {
-		return "", sellerguard.Session{}, errInvalidCredentials
+		var user *store.UserRecord
+		if found {
+			user = &u
+		}
+		return SignInResult{}, s.signInFailed(ctx, emailNorm, key, user, meta, now)
 	}
 	newHash := ""
 	if rehash {
-		if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
+		if newHash, err = s.Hasher.Hash(ctx, in.Password); err != nil {
 			newHash = "" // upgrade next time; the sign-in itself succeeded
 		}
 	}
-	now := s.now()
+	res := SignInResult{}
+	if device == "" { // no device cookie yet (or not one of ours)
+		res.NewDevice = newDeviceToken()
+		device = deviceID(res.NewDevice)
+	}
 	token, tokenHash := newToken()
 	sess := sellerguard.Session{
 		ID: NewID("ses"), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
@@ -111,16 +169,25 @@ func (s *Service) SignIn(ctx context.Context, email, pw string, meta RequestMeta
 		if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
 			return err
 		}
+		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
+			return err
+		}
+		if unlocked {
+			if err := s.clearAfterUnlock(ctx, tx, u, meta, now); err != nil {
+				return err
+			}
+		}
 		return audit.Append(ctx, tx, now, audit.Entry{
 			SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "session.created", Category: sellerguard.CategorySession, TargetType: "session", TargetID: sess.ID,
-			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != ""},
+			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != "", "known_browser": known, "with_unlock_code": unlocked},
 		})
 	})
 	if err != nil {
-		return "", sellerguard.Session{}, err
+		return SignInResult{}, err
 	}
-	return token, sess, nil
+	res.Token, res.Session = token, sess
+	return res, nil
 }
 
 func truncateUA(ua string) string {
@@ -181,7 +248,8 @@ func (s *Service) FlushLastSeen(ctx context.Context) error {
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return tx.TouchSessions(ctx, seen) })
 }
 
-// ExpireSessions removes ended sessions and stale sign-ups.
+// ExpireSessions removes ended sessions, stale sign-ups and expired guess
+// counters.
 func (s *Service) ExpireSessions(ctx context.Context) error {
 	if err := s.FlushLastSeen(ctx); err != nil {
 		return err
@@ -191,8 +259,10 @@ func (s *Service) ExpireSessions(ctx context.Context) error {
 		if _, err := tx.DeleteExpiredSessions(ctx, now, s.Config.IdleTimeout); err != nil {
 			return err
 		}
-		_, err := tx.DeleteExpiredSignups(ctx, now)
-		return err
+		if _, err := tx.DeleteExpiredSignups(ctx, now); err != nil {
+			return err
+		}
+		return tx.DeleteExpiredCounters(ctx, now)
 	})
 }
 

@@ -46,6 +46,8 @@ type Config struct {
 	PasswordMinLength int
 
 	OutboxPollInterval time.Duration
+
+	Limits LimitSettings
 }
 
 // extraSettings lets each capability register its own settings from its own
@@ -188,6 +190,7 @@ func (c *Config) Finish() error {
 	if c.OutboxPollInterval <= 0 {
 		errs = append(errs, errors.New("outbox poll interval must be positive"))
 	}
+	errs = append(errs, c.Limits.finish()...)
 	return errors.Join(errs...)
 }
 

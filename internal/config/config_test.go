@@ -74,3 +74,26 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitsCannotBeSwitchedOff(t *testing.T) {
+	for env, bad := range map[string]string{
+		"SELLERGUARD_LIMIT_LOCK_FAILURES":      "1000",
+		"SELLERGUARD_LIMIT_FREE_FAILURES":      "100000",
+		"SELLERGUARD_LIMIT_SOURCE_FAILURES":    "999999999",
+		"SELLERGUARD_LIMIT_MAX_DELAY":          "1s",
+		"SELLERGUARD_LIMIT_SOURCE_WINDOW":      "1s",
+		"SELLERGUARD_LIMIT_SIGNUPS_PER_SOURCE": "0",
+		"SELLERGUARD_TRUSTED_PROXIES":          "10.0.0.0/8, not-an-ip",
+	} {
+		if _, err := load(t, map[string]string{env: bad}); err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%s=%s: err = %v", env, bad, err)
+		}
+	}
+	c, err := load(t, map[string]string{"SELLERGUARD_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Limits.Trusted(); len(got) != 3 || got[1].String() != "192.0.2.7/32" {
+		t.Fatalf("trusted = %v", got)
+	}
+}

@@ -432,3 +432,78 @@ func containsID(msgs []sellerguard.OutboxMessage, id string) bool {
 	}
 	return false
 }
+
+func TestLimitCounters(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 10 {
+					if err := db.WithTx(ctx, func(tx *store.Tx) error {
+						_, err := tx.IncrementCounter(ctx, "acct:a_b@example.com", t0, time.Time{}, t0.Add(time.Hour), "192.0.2.1")
+						return err
+					}); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		c, err := db.GetCounter(ctx, "acct:a_b@example.com", t0)
+		if err != nil || c.Count != 40 || !c.FirstAt.Equal(t0) || c.LastIP != "192.0.2.1" {
+			t.Fatalf("after 40 concurrent increments: %+v, %v", c, err)
+		}
+		// A window start after first_at restarts the count.
+		var got int
+		mustTx(t, db, func(tx *store.Tx) error {
+			c, err := tx.IncrementCounter(ctx, "acct:a_b@example.com", t0.Add(time.Minute), t0.Add(time.Second), t0.Add(time.Hour), "192.0.2.2")
+			got = c.Count
+			return err
+		})
+		if got != 1 {
+			t.Fatalf("window restart: count %d", got)
+		}
+		// Expired counters read as zero and restart.
+		if c, _ := db.GetCounter(ctx, "acct:a_b@example.com", t0.Add(2*time.Hour)); c.Count != 0 {
+			t.Fatalf("expired counter reads %d", c.Count)
+		}
+		mustTx(t, db, func(tx *store.Tx) error {
+			c, err := tx.IncrementCounter(ctx, "acct:a_b@example.com", t0.Add(2*time.Hour), time.Time{}, t0.Add(3*time.Hour), "")
+			got = c.Count
+			return err
+		})
+		if got != 1 {
+			t.Fatalf("increment after expiry: %d", got)
+		}
+		// Prefixes match literally: "_" is not a wildcard.
+		mustTx(t, db, func(tx *store.Tx) error {
+			_, err := tx.IncrementCounter(ctx, "acct:aXb@example.com", t0.Add(2*time.Hour), time.Time{}, t0.Add(3*time.Hour), "")
+			return err
+		})
+		list, _ := db.ListCounters(ctx, "acct:a_b@", t0.Add(2*time.Hour), 10)
+		if len(list) != 1 {
+			t.Fatalf("prefix list = %+v", list)
+		}
+		var n int64
+		mustTx(t, db, func(tx *store.Tx) (err error) { n, err = tx.DeleteCountersWithPrefix(ctx, "acct:a_b@"); return })
+		if n != 1 {
+			t.Fatalf("deleted %d", n)
+		}
+		if c, _ := db.GetCounter(ctx, "acct:aXb@example.com", t0.Add(2*time.Hour)); c.Count != 1 {
+			t.Fatal("a LIKE wildcard deleted another account's counter")
+		}
+		// Unlock codes.
+		mustTx(t, db, func(tx *store.Tx) error {
+			return tx.PutUnlockCode(ctx, store.UnlockCode{EmailNorm: "a@example.com", CodeMAC: "m", ExpiresAt: t0.Add(time.Hour), CreatedAt: t0})
+		})
+		mustTx(t, db, func(tx *store.Tx) error { return tx.CountUnlockAttempt(ctx, "a@example.com") })
+		u, err := db.FindUnlockCode(ctx, "a@example.com", t0)
+		if err != nil || u.Attempts != 1 || u.CodeMAC != "m" {
+			t.Fatalf("unlock code %+v %v", u, err)
+		}
+		if _, err := db.FindUnlockCode(ctx, "a@example.com", t0.Add(2*time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired unlock code: %v", err)
+		}
+	})
+}

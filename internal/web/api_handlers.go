@@ -56,8 +56,9 @@ func (s *Server) apiSignupVerify(w http.ResponseWriter, r *http.Request) error {
 }
 
 type signInRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email      string `json:"email"`
+	Password   string `json:"password"`
+	UnlockCode string `json:"unlock_code"`
 }
 
 type sessionJSON struct {
@@ -81,11 +82,33 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, sess, err := s.Auth.SignIn(r.Context(), req.Email, req.Password, s.meta(r))
+	res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"token": token, "session": toSessionJSON(sess, sess.ID)})
+	s.setDeviceCookie(w, res.NewDevice)
+	return writeJSON(w, http.StatusCreated, map[string]any{"token": res.Token, "session": toSessionJSON(res.Session, res.Session.ID)})
+}
+
+type unlockRequest struct {
+	Email string `json:"email"`
+}
+
+// unlockRequested is the one answer to every valid unlock request.
+var unlockRequested = map[string]string{
+	"status":  "unlock_code_requested",
+	"message": "If this address has an account, an unlock code is on its way to it. Enter it with your password when you sign in.",
+}
+
+func (s *Server) apiRequestUnlock(w http.ResponseWriter, r *http.Request) error {
+	var req unlockRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.RequestUnlock(r.Context(), req.Email, s.meta(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, unlockRequested)
 }
 
 type membershipJSON struct {
@@ -99,8 +122,17 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 	for _, m := range p.Memberships {
 		ms = append(ms, membershipJSON{BusinessID: m.BusinessID, BusinessName: m.BusinessName, Role: m.Role})
 	}
+	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	fs := map[string]any{"count": failed.Count}
+	if failed.Count > 0 {
+		fs["last_at"], fs["last_ip"] = failed.LastAt, failed.LastIP
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"user":        map[string]any{"id": p.User.ID, "email": p.User.Email, "password_changed_at": p.User.PasswordChangedAt},
+		"user":           map[string]any{"id": p.User.ID, "email": p.User.Email, "password_changed_at": p.User.PasswordChangedAt},
+		"failed_signins": fs,
 		"memberships": ms,
 		"session":     toSessionJSON(p.Session, p.Session.ID),
 	})

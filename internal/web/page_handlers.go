@@ -131,13 +131,20 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	token, sess, err := s.Auth.SignIn(r.Context(), f.Values["email"], r.PostForm.Get("password"), s.meta(r))
+	f.Values["unlock_code"] = r.PostForm.Get("unlock_code")
+	res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{
+		Email: f.Values["email"], Password: r.PostForm.Get("password"), UnlockCode: f.Values["unlock_code"], Device: s.deviceCookie(r),
+	}, s.meta(r))
 	if err != nil {
+		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCredentials {
+			f.Notice = "Locked out after many attempts? We email you an unlock code; you can also ask for one."
+		}
 		return s.failForm(w, r, "signin", f, err)
 	}
 	// A new token on every sign-in: a cookie planted before sign-in is
 	// replaced, never promoted (no session fixation).
-	s.setSessionCookie(w, token, sess.ExpiresAt)
+	s.setDeviceCookie(w, res.NewDevice)
+	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 	return nil
 }
@@ -154,6 +161,7 @@ func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *auth.Pri
 type accountPage struct {
 	Principal    *auth.Principal
 	SessionCount int
+	Failed       auth.FailedSignIns
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -161,7 +169,30 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list)})
+	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list), Failed: failed})
+	return nil
+}
+
+func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "unlock", newForm())
+	return nil
+}
+
+func (s *Server) pageUnlockSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = r.PostForm.Get("email")
+	if err := s.Auth.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+		return s.failForm(w, r, "unlock", f, err)
+	}
+	f.Notice = unlockRequested["message"]
+	s.render(w, r, http.StatusOK, "signin", f)
 	return nil
 }
 

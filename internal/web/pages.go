@@ -108,6 +108,8 @@ func pageTitle(name string) string {
 		return "Local outbox"
 	case "home":
 		return "SellerGuard"
+	case "unlock":
+		return "Get an unlock code"
 	}
 	return "SellerGuard"
 }
@@ -150,6 +152,29 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires t
 	http.SetCookie(w, &http.Cookie{
 		Name: s.cookieName(), Value: token, Path: "/", HttpOnly: true, Secure: s.Options.SecureCookies,
 		SameSite: http.SameSiteLaxMode, Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
+	})
+}
+
+const deviceCookieName = "sg_device"
+
+// deviceCookie returns the browser's device cookie ("" when none).
+func (s *Server) deviceCookie(r *http.Request) string {
+	c, err := r.Cookie(deviceCookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setDeviceCookie stores a new device token: it marks a browser that has
+// signed in before, whose attempts failures from elsewhere do not slow.
+func (s *Server) setDeviceCookie(w http.ResponseWriter, token string) {
+	if token == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: deviceCookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.Options.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: 400 * 24 * 3600,
 	})
 }
 

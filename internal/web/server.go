@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -41,6 +42,9 @@ type Options struct {
 	SessionLifetime time.Duration
 	Version         string
 	SchemaVersion   int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed; everyone else's is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves SellerGuard over HTTP.
@@ -113,6 +117,7 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("GET /api/v1/sessions", s.apiAuthed(s.apiListSessions))
 	mux.Handle("DELETE /api/v1/sessions/{id}", s.apiAuthed(s.apiRevokeSession))
 	mux.Handle("POST /api/v1/sessions/revoke-others", s.apiAuthed(s.apiRevokeOthers))
+	mux.Handle("POST /api/v1/sessions/unlock", s.api(s.apiRequestUnlock))
 	mux.Handle("GET /api/v1/session", s.apiAuthed(s.apiCurrentSession))
 	mux.Handle("DELETE /api/v1/session", s.apiAuthed(s.apiSignOut))
 	mux.Handle("GET /api/v1/audit", s.apiAuthed(s.apiAudit))
@@ -128,6 +133,8 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("POST /signup/verify", s.page(s.pageVerifySubmit))
 	mux.Handle("GET /signin", s.page(s.pageSignInForm))
 	mux.Handle("POST /signin", s.page(s.pageSignInSubmit))
+	mux.Handle("GET /signin/unlock", s.page(s.pageUnlockForm))
+	mux.Handle("POST /signin/unlock", s.page(s.pageUnlockSubmit))
 	mux.Handle("POST /signout", s.pageAuthed(s.pageSignOut))
 	mux.Handle("GET /account", s.pageAuthed(s.pageAccount))
 	mux.Handle("GET /account/sessions", s.pageAuthed(s.pageSessions))
@@ -298,7 +305,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		s.Logger.LogAttrs(r.Context(), lvl, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
-			slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("ip", clientIP(r)))
+			slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("ip", s.clientIP(r)))
 	})
 }
 
@@ -317,18 +324,55 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the address of the connection's peer. (Trusted proxies and
-// X-Forwarded-For come with the rate-limiting work.)
-func clientIP(r *http.Request) string {
+// clientIP is the address of the connection's peer, unless that peer is a
+// trusted proxy: then the right-most address in X-Forwarded-For that is not
+// itself a trusted proxy. A client cannot choose its address by sending the
+// header: from an untrusted peer it is ignored.
+func (s *Server) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	var addrs []string
+	for _, h := range hops {
+		for _, a := range strings.Split(h, ",") {
+			addrs = append(addrs, strings.TrimSpace(a))
+		}
+	}
+	client := peer
+	for i := len(addrs) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(addrs[i])
+		if err != nil {
+			break // a garbled hop: trust nothing beyond it
+		}
+		client = a.Unmap()
+		if !s.trusted(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.Options.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) meta(r *http.Request) auth.RequestMeta {
-	return auth.RequestMeta{IP: clientIP(r), UserAgent: r.UserAgent()}
+	return auth.RequestMeta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
 }
 
 type httpMetrics struct {

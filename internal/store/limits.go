@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/limiter"
+)
+
+var _ limiter.Store = (*Tx)(nil)
+
+// IncrementCounter implements limiter.Store in one atomic upsert, so
+// concurrent failures on any instance are all counted.
+func (s queries) IncrementCounter(ctx context.Context, key string, now, windowStart, expiresAt time.Time, ip string) (limiter.Counter, error) {
+	c := limiter.Counter{Key: key}
+	var first, last, exp int64
+	err := s.q.QueryRowContext(ctx, `INSERT INTO limit_counters (key, count, first_at, last_at, last_ip, expires_at)
+		VALUES ($1, 1, $2, $2, $3, $4)
+		ON CONFLICT (key) DO UPDATE SET
+			count = CASE WHEN limit_counters.expires_at <= $2 OR limit_counters.first_at < $5 THEN 1 ELSE limit_counters.count + 1 END,
+			first_at = CASE WHEN limit_counters.expires_at <= $2 OR limit_counters.first_at < $5 THEN $2 ELSE limit_counters.first_at END,
+			last_at = $2, last_ip = $3, expires_at = $4
+		RETURNING count, first_at, last_at, last_ip, expires_at`,
+		key, ts(now), ip, ts(expiresAt), ts(windowStart)).Scan(&c.Count, &first, &last, &c.LastIP, &exp)
+	if err != nil {
+		return c, fmt.Errorf("store: increment counter: %w", err)
+	}
+	c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
+	return c, nil
+}
+
+// GetCounter implements limiter.Store.
+func (s queries) GetCounter(ctx context.Context, key string, now time.Time) (limiter.Counter, error) {
+	c := limiter.Counter{Key: key}
+	var first, last, exp int64
+	err := s.q.QueryRowContext(ctx, `SELECT count, first_at, last_at, last_ip, expires_at FROM limit_counters WHERE key = $1 AND expires_at > $2`, key, ts(now)).
+		Scan(&c.Count, &first, &last, &c.LastIP, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return limiter.Counter{Key: key}, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: get counter: %w", err)
+	}
+	c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
+	return c, nil
+}
+
+// DeleteCounter implements limiter.Store.
+func (s queries) DeleteCounter(ctx context.Context, key string) error {
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM limit_counters WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("store: delete counter: %w", err)
+	}
+	return nil
+}
+
+// likeEscape escapes LIKE wildcards so a prefix matches literally.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// DeleteCountersWithPrefix removes every counter whose key starts with
+// prefix and returns how many.
+func (s queries) DeleteCountersWithPrefix(ctx context.Context, prefix string) (int64, error) {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM limit_counters WHERE key LIKE $1 ESCAPE '\'`, likeEscape(prefix)+"%")
+	if err != nil {
+		return 0, fmt.Errorf("store: delete counters: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// ListCounters lists live counters whose key starts with prefix, busiest
+// first.
+func (s queries) ListCounters(ctx context.Context, prefix string, now time.Time, limit int) ([]limiter.Counter, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT key, count, first_at, last_at, last_ip, expires_at FROM limit_counters
+		WHERE key LIKE $1 ESCAPE '\' AND expires_at > $2 ORDER BY count DESC, key LIMIT $3`, likeEscape(prefix)+"%", ts(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list counters: %w", err)
+	}
+	defer rows.Close()
+	var out []limiter.Counter
+	for rows.Next() {
+		var c limiter.Counter
+		var first, last, exp int64
+		if err := rows.Scan(&c.Key, &c.Count, &first, &last, &c.LastIP, &exp); err != nil {
+			return nil, err
+		}
+		c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExpiredCounters removes counters past their expiry, and expired
+// unlock codes.
+func (s queries) DeleteExpiredCounters(ctx context.Context, now time.Time) error {
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM limit_counters WHERE expires_at <= $1`, ts(now)); err != nil {
+		return fmt.Errorf("store: expire counters: %w", err)
+	}
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM unlock_codes WHERE expires_at <= $1`, ts(now)); err != nil {
+		return fmt.Errorf("store: expire unlock codes: %w", err)
+	}
+	return nil
+}
+
+// UnlockCode is a stored unlock code (its HMAC only).
+type UnlockCode struct {
+	EmailNorm string
+	CodeMAC   string
+	Attempts  int
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// PutUnlockCode stores a new unlock code for an account, replacing any other.
+func (s queries) PutUnlockCode(ctx context.Context, u UnlockCode) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO unlock_codes (email_norm, code_mac, attempts, expires_at, created_at) VALUES ($1, $2, 0, $3, $4)
+		ON CONFLICT (email_norm) DO UPDATE SET code_mac = excluded.code_mac, attempts = 0, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+		u.EmailNorm, u.CodeMAC, ts(u.ExpiresAt), ts(u.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: put unlock code: %w", err)
+	}
+	return nil
+}
+
+// FindUnlockCode returns the live unlock code of an account.
+func (s queries) FindUnlockCode(ctx context.Context, emailNorm string, now time.Time) (UnlockCode, error) {
+	u := UnlockCode{EmailNorm: emailNorm}
+	var exp, created int64
+	err := s.q.QueryRowContext(ctx, `SELECT code_mac, attempts, expires_at, created_at FROM unlock_codes WHERE email_norm = $1 AND expires_at > $2`, emailNorm, ts(now)).
+		Scan(&u.CodeMAC, &u.Attempts, &exp, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("store: find unlock code: %w", err)
+	}
+	u.ExpiresAt, u.CreatedAt = fromTS(exp), fromTS(created)
+	return u, nil
+}
+
+// CountUnlockAttempt records one try of an unlock code.
+func (s queries) CountUnlockAttempt(ctx context.Context, emailNorm string) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE unlock_codes SET attempts = attempts + 1 WHERE email_norm = $1`, emailNorm); err != nil {
+		return fmt.Errorf("store: unlock attempt: %w", err)
+	}
+	return nil
+}
+
+// DeleteUnlockCode removes an account's unlock code.
+func (s queries) DeleteUnlockCode(ctx context.Context, emailNorm string) error {
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM unlock_codes WHERE email_norm = $1`, emailNorm); err != nil {
+		return fmt.Errorf("store: delete unlock code: %w", err)
+	}
+	return nil
+}
