@@ -133,8 +133,8 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"user":           map[string]any{"id": p.User.ID, "email": p.User.Email, "password_changed_at": p.User.PasswordChangedAt},
 		"failed_signins": fs,
-		"memberships": ms,
-		"session":     toSessionJSON(p.Session, p.Session.ID),
+		"memberships":    ms,
+		"session":        toSessionJSON(p.Session, p.Session.ID),
 	})
 }
 
