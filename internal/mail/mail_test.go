@@ -531,7 +531,7 @@ func TestSendImplicitTLS(t *testing.T) {
 	}
 
 	// Plain SMTP against a TLS port fails without hanging for the timeout.
-	plain := newSender(t, "smtp://"+srv.Addr, func(c *SMTPConfig) { c.Timeout = 2 * time.Second })
+	plain := newSender(t, "smtp://"+srv.Addr, func(c *SMTPConfig) { c.Timeout = 500 * time.Millisecond })
 	if _, _, err := plain.Send(context.Background(), Message{To: "a@example.com", Subject: "x", Text: "x"}); err == nil || IsPermanent(err) {
 		t.Fatalf("plain SMTP to an SMTPS port: err = %v", err)
 	}

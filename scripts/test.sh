@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# scripts/test.sh — THE one command that runs SellerGuard's whole test suite.
+#
+# Works on a fresh Debian 12 machine as root (also as a normal user when the
+# packages are already installed), from any working directory, without a
+# terminal or stdin (CI=true). It:
+#
+#   1. installs the outside programs the tests use, if missing (apt-get):
+#      postgresql, chromium, python3-aiosmtpd, oathtool, python3-dkim, and
+#      gcc/libc6-dev for the race detector;
+#   2. starts a throwaway PostgreSQL cluster (as the postgres user, 127.0.0.1
+#      on a free port, data in a temp dir) and exports its superuser URL as
+#      SELLERGUARD_TEST_POSTGRES_URL; it is stopped and removed on exit;
+#   3. exports SELLERGUARD_TEST_STRICT=1, so a test whose outside dependency
+#      is missing FAILS instead of skipping (see internal/testenv);
+#   4. checks gofmt, go vet and staticcheck;
+#   5. runs go test -race -count=1 -timeout 25m ./...
+#
+# Usage: scripts/test.sh [PACKAGES...]   (default ./...; the packages are
+# passed to go vet, staticcheck and go test; gofmt always checks all files)
+#
+# Every step runs even when an earlier check failed, so one run reports
+# everything; the exit status is non-zero if anything failed.
+set -euo pipefail
+
+STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2, supports Go 1.26
+GO_TEST_TIMEOUT=25m
+PKGS=("$@")
+((${#PKGS[@]})) || PKGS=(./...)
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT=$(pwd -P)
+exec </dev/null
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
+
+IS_ROOT=0
+[[ $(id -u) -eq 0 ]] && IS_ROOT=1
+
+command -v go >/dev/null || die "go is not installed (need the toolchain named in go.mod)"
+
+# ---------------------------------------------------------------- packages
+export DEBIAN_FRONTEND=noninteractive
+
+pkg_installed() {
+	[[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true) == installed ]]
+}
+
+missing_pkgs=()
+need_pkg() { # need_pkg PACKAGE CHECK-COMMAND...
+	local pkg=$1
+	shift
+	if ! pkg_installed "$pkg" || ! "$@" >/dev/null 2>&1; then
+		missing_pkgs+=("$pkg")
+	fi
+}
+have_pg_bin() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+have_chromium() { [[ -x /usr/bin/chromium ]] || command -v chromium; }
+
+need_pkg postgresql have_pg_bin
+need_pkg chromium have_chromium
+need_pkg python3-aiosmtpd /usr/bin/python3 -c 'import aiosmtpd.handlers'
+need_pkg oathtool command -v oathtool
+need_pkg python3-dkim command -v dkimverify
+# The race detector needs cgo and a C toolchain.
+if [[ $(go env CC) == gcc ]]; then
+	need_pkg gcc command -v gcc
+	need_pkg libc6-dev true
+fi
+export CGO_ENABLED=1
+
+if ((${#missing_pkgs[@]})); then
+	log "installing missing packages: ${missing_pkgs[*]}"
+	apt_get=(apt-get)
+	if ((!IS_ROOT)); then
+		command -v sudo >/dev/null || die "need root (or sudo) to install: ${missing_pkgs[*]}"
+		apt_get=(sudo -n env DEBIAN_FRONTEND=noninteractive apt-get)
+	fi
+	"${apt_get[@]}" update -qq
+	"${apt_get[@]}" install -y -qq -o Dpkg::Use-Pty=0 "${missing_pkgs[@]}" >/dev/null
+fi
+
+# ---------------------------------------------------------------- PostgreSQL
+PG_BIN=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n 1)
+[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sellerguard-test.XXXXXX")
+PG_DATA=$TEST_TMP/pgdata
+PG_SOCK=$TEST_TMP/pgsock
+PG_LOG=$TEST_TMP/postgres.log
+PG_STARTED=0
+
+# PostgreSQL refuses to run as root: run it as the postgres user then.
+as_pg() {
+	if ((IS_ROOT)); then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if ((PG_STARTED)); then
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$TEST_TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$PG_SOCK"
+if ((IS_ROOT)); then
+	chown -R postgres:postgres "$TEST_TMP"
+fi
+chmod 700 "$TEST_TMP"
+
+locale=C
+if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then
+	locale=C.UTF-8
+fi
+log "creating a PostgreSQL cluster in $PG_DATA ($($PG_BIN/postgres --version))"
+if ! as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 \
+	--locale="$locale" --no-sync >"$TEST_TMP/initdb.log" 2>&1; then
+	cat "$TEST_TMP/initdb.log" >&2
+	die "initdb failed"
+fi
+
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+for attempt in 1 2 3 4 5; do
+	PG_PORT=$(free_port)
+	# Throwaway cluster: durability off for speed; plenty of connections for
+	# test packages running in parallel.
+	if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 -o \
+		"-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+		start >/dev/null; then
+		PG_STARTED=1
+		break
+	fi
+	log "PostgreSQL did not start on port $PG_PORT (attempt $attempt); log:"
+	cat "$PG_LOG" >&2 || true
+done
+((PG_STARTED)) || die "could not start PostgreSQL"
+
+for _ in $(seq 1 120); do
+	if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; then
+		break
+	fi
+	sleep 0.25
+done
+"$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres || {
+	cat "$PG_LOG" >&2
+	die "PostgreSQL is not ready on 127.0.0.1:$PG_PORT"
+}
+log "PostgreSQL ready on 127.0.0.1:$PG_PORT"
+
+export SELLERGUARD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+export SELLERGUARD_TEST_STRICT=1
+
+# ---------------------------------------------------------------- checks
+failed=()
+
+log "gofmt -l"
+go_files=()
+if git -C "$REPO_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	while IFS= read -r -d '' f; do
+		[[ -f $f && $f != */testdata/* && $f != testdata/* && $f != vendor/* ]] && go_files+=("$f")
+	done < <(git ls-files -z --cached --others --exclude-standard -- '*.go')
+else
+	while IFS= read -r -d '' f; do
+		go_files+=("$f")
+	done < <(find . -name '*.go' -not -path '*/testdata/*' -not -path './vendor/*' -not -path '*/.*' -print0)
+fi
+if ((${#go_files[@]})); then
+	unformatted=$(gofmt -l "${go_files[@]}" 2>&1 || true)
+	if [[ -n $unformatted ]]; then
+		printf 'gofmt: these files need formatting (run gofmt -w):\n%s\n' "$unformatted" >&2
+		failed+=("gofmt")
+	fi
+fi
+
+log "go vet ${PKGS[*]}"
+go vet "${PKGS[@]}" || failed+=("go vet")
+
+log "staticcheck $STATICCHECK_VERSION ${PKGS[*]}"
+go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" "${PKGS[@]}" || failed+=("staticcheck")
+
+# ---------------------------------------------------------------- tests
+log "go test -race -count=1 -timeout $GO_TEST_TIMEOUT ${PKGS[*]}"
+go test -race -count=1 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go test")
+
+if ((${#failed[@]})); then
+	printf '\nscripts/test.sh: FAILED: %s\n' "$(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2
+	exit 1
+fi
+printf '\nscripts/test.sh: all checks and tests passed\n' >&2
