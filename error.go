@@ -22,6 +22,8 @@ const (
 	ECodeInvalidCode        = "invalid_code"
 	ECodePasswordPolicy     = "password_policy"
 	ECodeReauthRequired     = "reauth_required"
+	ECodeSecondStepRequired = "second_step_required"
+	ECodeEnrollmentRequired = "two_step_enrollment_required"
 	ECodeRateLimited        = "rate_limited"
 	ECodeBusy               = "busy"
 	ECodeInternal           = "internal"

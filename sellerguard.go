@@ -36,6 +36,9 @@ type Membership struct {
 	Role         string // RoleOwner or RoleMember
 	Status       string
 	CreatedAt    time.Time
+	// RequireTwoStep is the business's rule: its members must use two-step
+	// verification before they reach its data.
+	RequireTwoStep bool
 }
 
 // Membership roles and statuses.
@@ -55,13 +58,14 @@ type Session struct {
 	ExpiresAt  time.Time // absolute end
 	IP         string
 	UserAgent  string
-	AuthLevel  string // AuthFull for now; a partial level comes with two-step verification
+	AuthLevel  string // AuthFull, or AuthPartial until the second step is done
 	ReauthAt   time.Time
 }
 
 // Session assurance levels.
 const (
-	AuthFull = "full"
+	AuthFull    = "full"
+	AuthPartial = "partial" // password right, second step still to do
 )
 
 // Outbox channels.

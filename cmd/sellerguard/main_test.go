@@ -126,6 +126,7 @@ func TestLimitsListAndClear(t *testing.T) {
 		t.Fatalf("after clearing: %d %s", r.Status, r.Body)
 	}
 	tok := in.SignIn(t, "stuck@example.com", "correct horse battery staple")
+	in.EnrollTOTP(t, tok)
 	if r := in.Do(t, "GET", "/api/v1/audit?category=support", tok, nil); !strings.Contains(string(r.Body), "limits.cleared") {
 		t.Fatalf("the clearing is not in the owner's audit log: %s", r.Body)
 	}

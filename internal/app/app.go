@@ -117,6 +117,10 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	svc := &auth.Service{
 		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
 		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
+		TwoStep: auth.TwoStepConfig{
+			ReauthWindow: cfg.TwoStep.ReauthWindow, TrustedBrowserFor: cfg.TwoStep.TrustedBrowserFor,
+			PartialSessionTTL: cfg.TwoStep.PartialSessionTimeout, MaxSecondStepErrors: 5,
+		},
 		Config: auth.Config{
 			IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout,
 			PasswordMinLength: cfg.PasswordMinLength, BaseURL: cfg.BaseURL,

@@ -56,16 +56,20 @@ type Config struct {
 
 // Service implements the account rules.
 type Service struct {
-	DB       *store.DB
-	Hasher   *password.Hasher
-	Keys     *keys.Keys
-	Cache    *SessionCache
-	Limiter  *limiter.Limiter
-	Limits   LimitConfig
-	Config   Config
-	Now      func() time.Time
-	Logger   *slog.Logger
-	Enqueued func() // called after a commit that enqueued messages (wakes the worker)
+	DB      *store.DB
+	Hasher  *password.Hasher
+	Keys    *keys.Keys
+	Cache   *SessionCache
+	Limiter *limiter.Limiter
+	Limits  LimitConfig
+	TwoStep TwoStepConfig
+	Config  Config
+	// ExtraSecondSteps verify the kinds of second step that live in other
+	// packages (SMS, passkeys), by kind.
+	ExtraSecondSteps map[string]CodeVerifier
+	Now              func() time.Time
+	Logger           *slog.Logger
+	Enqueued         func() // called after a commit that enqueued messages (wakes the worker)
 }
 
 // RequestMeta describes where a request came from, for sessions and audit.
@@ -286,7 +290,8 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 			PasswordHash: p.PasswordHash,
 		})
 		if errors.Is(err, store.ErrConflict) {
-			return errInvalidCode
+			wrong = true // registered meanwhile: like any wrong code (the transaction wrote nothing)
+			return nil
 		}
 		if err != nil {
 			return err

@@ -103,3 +103,33 @@ func unlockCodeEmail(to, code string, meta RequestMeta, at time.Time, baseURL st
 		"SellerGuard: "+baseURL,
 	)
 }
+
+func backupCodeUsedEmail(to string, left int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	return email(to, "A backup code was used to sign in to your SellerGuard account",
+		"Someone signed in to your account with one of your backup codes.",
+		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
+		fmt.Sprintf("Backup codes left: %d.", left),
+		"",
+		"If it was you because you lost your phone, set up your authenticator app again",
+		"and make new backup codes in your account security.",
+		"If it was not you, change your password at once and end your other sessions.",
+		"SellerGuard: "+baseURL,
+	)
+}
+
+func twoStepChangedEmail(to, action, kind, label string, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	what := map[string]string{
+		"two_step.method_added":             "A two-step verification method was added to your account",
+		"two_step.method_removed":           "A two-step verification method was removed from your account",
+		"two_step.backup_codes_regenerated": "New backup codes were made for your account; the old ones no longer work",
+	}[action]
+	return email(to, what,
+		what+".",
+		fmt.Sprintf("Method: %s (%s)", label, kind),
+		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
+		"",
+		"If this was not you, someone may have your password: change it at once, end",
+		"your other sessions, and review your two-step methods.",
+		"SellerGuard: "+baseURL,
+	)
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
 // TokenPrefix starts every session token, so a leaked token is recognisable
@@ -26,6 +27,7 @@ type Principal struct {
 	User        sellerguard.User
 	Session     sellerguard.Session
 	Memberships []sellerguard.Membership
+	TwoStep     twostep.Protection
 }
 
 // Owns reports whether the principal owns the business.
@@ -84,6 +86,9 @@ type SignInResult struct {
 	// NewDevice is a device token to store in the browser's device cookie
 	// when it had none (or an unknown one).
 	NewDevice string
+	// SecondStepMethods is set when the session is partial: the kinds of
+	// second step the user can finish signing in with.
+	SecondStepMethods []string
 }
 
 // SignIn checks an email and password and starts a session. An unknown
@@ -155,10 +160,26 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		res.NewDevice = newDeviceToken()
 		device = deviceID(res.NewDevice)
 	}
+	prot, methods, err := protectionOf(ctx, s.DB, u.ID)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	trusted := false
+	if prot.Enrolled {
+		if trusted, err = s.DB.IsTrustedBrowser(ctx, u.ID, device, now); err != nil {
+			return SignInResult{}, err
+		}
+	}
 	token, tokenHash := newToken()
 	sess := sellerguard.Session{
 		ID: NewID("ses"), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
 		IP: meta.IP, UserAgent: truncateUA(meta.UserAgent), AuthLevel: sellerguard.AuthFull, ReauthAt: now,
+	}
+	if prot.Enrolled && !trusted {
+		// The password was right; the session can do nothing but finish the
+		// second step (or sign out) until it does, and not for long.
+		sess.AuthLevel, sess.ExpiresAt = sellerguard.AuthPartial, now.Add(s.TwoStep.PartialSessionTTL)
+		res.SecondStepMethods = methodKinds(methods, prot.BackupLeft)
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if newHash != "" {
@@ -180,7 +201,8 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		return audit.Append(ctx, tx, now, audit.Entry{
 			SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "session.created", Category: sellerguard.CategorySession, TargetType: "session", TargetID: sess.ID,
-			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != "", "known_browser": known, "with_unlock_code": unlocked},
+			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != "", "known_browser": known, "with_unlock_code": unlocked,
+				"level": sess.AuthLevel, "trusted_browser": trusted},
 		})
 	})
 	if err != nil {
@@ -226,7 +248,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
-		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms}, now)
+		prot, _, err := protectionOf(ctx, s.DB, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot}, now)
 	}
 	p := e.principal
 	last := e.lastSeen()
@@ -260,6 +286,12 @@ func (s *Service) ExpireSessions(ctx context.Context) error {
 			return err
 		}
 		if _, err := tx.DeleteExpiredSignups(ctx, now); err != nil {
+			return err
+		}
+		if err := tx.DeleteExpiredChallenges(ctx, now); err != nil {
+			return err
+		}
+		if err := tx.DeleteUnconfirmedMethods(ctx, now.Add(-time.Hour)); err != nil {
 			return err
 		}
 		return tx.DeleteExpiredCounters(ctx, now)

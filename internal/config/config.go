@@ -47,7 +47,9 @@ type Config struct {
 
 	OutboxPollInterval time.Duration
 
-	Limits LimitSettings
+	Limits   LimitSettings
+	Password PasswordSettings
+	TwoStep  TwoStepSettings
 }
 
 // extraSettings lets each capability register its own settings from its own
@@ -191,6 +193,7 @@ func (c *Config) Finish() error {
 		errs = append(errs, errors.New("outbox poll interval must be positive"))
 	}
 	errs = append(errs, c.Limits.finish()...)
+	errs = append(errs, c.TwoStep.finish()...)
 	return errors.Join(errs...)
 }
 

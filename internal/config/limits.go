@@ -32,7 +32,7 @@ func init() {
 		b.int(&l.SourceFailures, "limit-source-failures", "SELLERGUARD_LIMIT_SOURCE_FAILURES", 50, "failed attempts from one address (IPv6: /64) per window before 429 (5–10000)")
 		b.dur(&l.SourceWindow, "limit-source-window", "SELLERGUARD_LIMIT_SOURCE_WINDOW", 10*time.Minute, "window of the per-address limits (1m–24h)")
 		b.int(&l.NotifyFailures, "limit-notify-failures", "SELLERGUARD_LIMIT_NOTIFY_FAILURES", 10, "consecutive failures that email the owner an alert with an unlock code")
-		b.int(&l.SignupsPerSource, "limit-signups-per-source", "SELLERGUARD_LIMIT_SIGNUPS_PER_SOURCE", 50, "sign-ups from one address per window (5–10000)")
+		b.int(&l.SignupsPerSource, "limit-signups-per-source", "SELLERGUARD_LIMIT_SIGNUPS_PER_SOURCE", 50, "sign-ups and unlock-code requests from one address per window (5–10000)")
 		b.str(&l.TrustedProxies, "trusted-proxies", "SELLERGUARD_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	})
 }

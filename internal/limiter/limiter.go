@@ -213,14 +213,16 @@ func (l *Limiter) SourceFailure(ctx context.Context, s Store, key, ip string, no
 	return l.Hit(ctx, s, key, ip, now, l.Config.SourceLimit, l.Config.SourceWindow)
 }
 
-// Hit counts one event against key in a fixed window and returns when the
-// next event is allowed: zero while fewer than limit events were counted.
+// Hit counts one event against key in a fixed window and returns when
+// events are allowed again: zero while this event is within the first limit
+// of its window. Callers that must refuse before doing any work check Over
+// first, then count with Hit.
 func (l *Limiter) Hit(ctx context.Context, s Store, key, ip string, now time.Time, limit int, window time.Duration) (time.Time, error) {
 	c, err := s.IncrementCounter(ctx, key, now, now.Add(-window), now.Add(window), ip)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if c.Count >= limit {
+	if c.Count > limit {
 		return c.FirstAt.Add(window), nil
 	}
 	return time.Time{}, nil

@@ -102,12 +102,19 @@ func TestSourceWindow(t *testing.T) {
 	s := memStore{}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	key := limiter.SourceKey("signin", "198.51.100.7")
-	var retry time.Time
-	for range 50 {
-		retry, _ = l.SourceFailure(ctx, s, key, "198.51.100.7", now)
+	for i := range 50 {
+		if r, _ := l.Source(ctx, s, key, now); !r.IsZero() {
+			t.Fatalf("refused after %d failures", i)
+		}
+		if r, _ := l.SourceFailure(ctx, s, key, "198.51.100.7", now); !r.IsZero() {
+			t.Fatalf("failure %d is over the limit", i+1)
+		}
 	}
-	if retry.IsZero() || !retry.Equal(now.Add(10*time.Minute)) {
+	if retry, _ := l.Source(ctx, s, key, now); !retry.Equal(now.Add(10 * time.Minute)) {
 		t.Fatalf("after 50 failures retry = %v", retry)
+	}
+	if retry, _ := l.SourceFailure(ctx, s, key, "198.51.100.7", now); !retry.Equal(now.Add(10 * time.Minute)) {
+		t.Fatalf("the 51st failure is within the limit: %v", retry)
 	}
 	if r, _ := l.Source(ctx, s, limiter.SourceKey("signin", "198.51.100.8"), now); !r.IsZero() {
 		t.Fatal("another source is limited")

@@ -119,7 +119,7 @@ func (s queries) CreateMembership(ctx context.Context, m sellerguard.Membership)
 // ListMemberships lists a user's active memberships with business names,
 // oldest first.
 func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellerguard.Membership, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at
+	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at, b.require_two_step
 		FROM memberships m JOIN businesses b ON b.id = m.business_id
 		WHERE m.user_id = $1 AND m.status = 'active' ORDER BY m.created_at, m.business_id`, userID)
 	if err != nil {
@@ -130,10 +130,11 @@ func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellergu
 	for rows.Next() {
 		var m sellerguard.Membership
 		var created int64
-		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created); err != nil {
+		var req int
+		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created, &req); err != nil {
 			return nil, fmt.Errorf("store: scan membership: %w", err)
 		}
-		m.CreatedAt = fromTS(created)
+		m.CreatedAt, m.RequireTwoStep = fromTS(created), req == 1
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -207,4 +208,32 @@ func (s queries) DeleteExpiredSignups(ctx context.Context, now time.Time) (int64
 		return 0, fmt.Errorf("store: expire signups: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// CountOtherMembers counts the active members of a business other than userID.
+func (s queries) CountOtherMembers(ctx context.Context, businessID, userID string) (int, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE business_id = $1 AND user_id <> $2 AND status = 'active'`, businessID, userID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count members: %w", err)
+	}
+	return n, nil
+}
+
+// ListMemberIDs lists the user ids of a business's active members.
+func (s queries) ListMemberIDs(ctx context.Context, businessID string) ([]string, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT user_id FROM memberships WHERE business_id = $1 AND status = 'active' ORDER BY user_id`, businessID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list members: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -27,10 +27,33 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Hand
 	})
 }
 
-// apiAuthed adapts a handler that needs a signed-in caller. The token comes
-// from "Authorization: Bearer" (programs) or the session cookie (pages' own
+// apiAuthed adapts a handler that needs a fully signed-in caller (password
+// and, where enrolled, the second step). The token comes from
+// "Authorization: Bearer" (programs) or the session cookie (pages' own
 // scripts); one session model serves both.
 func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if err := p.RequireFull(); err != nil {
+			return err
+		}
+		return h(w, r, p)
+	})
+}
+
+// apiBusiness adapts a handler of business data: a full session, and
+// two-step verification where a business of the caller requires it.
+func (s *Server) apiBusiness(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if err := p.RequireBusinessAccess(); err != nil {
+			return err
+		}
+		return h(w, r, p)
+	})
+}
+
+// apiSession adapts a handler that any session may call, even one that has
+// not finished its second step (finishing it, signing out).
+func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
 		if err != nil {

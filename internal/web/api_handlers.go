@@ -87,7 +87,12 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setDeviceCookie(w, res.NewDevice)
-	return writeJSON(w, http.StatusCreated, map[string]any{"token": res.Token, "session": toSessionJSON(res.Session, res.Session.ID)})
+	out := map[string]any{"token": res.Token, "session": toSessionJSON(res.Session, res.Session.ID)}
+	if res.Session.AuthLevel == sellerguard.AuthPartial {
+		out["second_step_required"] = true
+		out["methods"] = res.SecondStepMethods
+	}
+	return writeJSON(w, http.StatusCreated, out)
 }
 
 type unlockRequest struct {
@@ -112,15 +117,25 @@ func (s *Server) apiRequestUnlock(w http.ResponseWriter, r *http.Request) error 
 }
 
 type membershipJSON struct {
-	BusinessID   string `json:"business_id"`
-	BusinessName string `json:"business_name"`
-	Role         string `json:"role"`
+	BusinessID      string `json:"business_id"`
+	BusinessName    string `json:"business_name"`
+	Role            string `json:"role"`
+	TwoStepRequired bool   `json:"two_step_required"`
+}
+
+func requiredByAny(p *auth.Principal) bool {
+	for _, m := range p.Memberships {
+		if m.RequireTwoStep {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ms := make([]membershipJSON, 0, len(p.Memberships))
 	for _, m := range p.Memberships {
-		ms = append(ms, membershipJSON{BusinessID: m.BusinessID, BusinessName: m.BusinessName, Role: m.Role})
+		ms = append(ms, membershipJSON{BusinessID: m.BusinessID, BusinessName: m.BusinessName, Role: m.Role, TwoStepRequired: m.RequireTwoStep})
 	}
 	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
@@ -130,8 +145,16 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 	if failed.Count > 0 {
 		fs["last_at"], fs["last_ip"] = failed.LastAt, failed.LastIP
 	}
+	missing := p.TwoStep.Missing
+	if missing == nil {
+		missing = []string{}
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"user":           map[string]any{"id": p.User.ID, "email": p.User.Email, "password_changed_at": p.User.PasswordChangedAt},
+		"user": map[string]any{"id": p.User.ID, "email": p.User.Email, "password_changed_at": p.User.PasswordChangedAt},
+		"two_step": map[string]any{
+			"enrolled": p.TwoStep.Enrolled, "fully_protected": p.TwoStep.Full, "missing": missing,
+			"backup_codes_left": p.TwoStep.BackupLeft, "required_by_business": p.NeedsEnrollment() || requiredByAny(p),
+		},
 		"failed_signins": fs,
 		"memberships":    ms,
 		"session":        toSessionJSON(p.Session, p.Session.ID),

@@ -366,6 +366,7 @@ func TestAuditAPI(t *testing.T) {
 		uid, bid := in.SignUp(t, "audit@example.com", pw, "Audit Co")
 		_, otherBiz := in.SignUp(t, "else@example.com", pw, "Else")
 		tok := in.SignIn(t, "audit@example.com", pw)
+		in.EnrollTOTP(t, tok) // the business requires two-step verification before its data opens
 		extra := in.SignIn(t, "audit@example.com", pw)
 		in.Do(t, "DELETE", "/api/v1/session", extra, nil)
 

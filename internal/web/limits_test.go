@@ -96,6 +96,7 @@ func TestWrongPasswordsThrottleLikeAnUnknownAccount(t *testing.T) {
 		t.Fatalf("unlock code with the right password: %d %s", r.Status, r.Body)
 	}
 	token := r.JSON(t)["token"].(string)
+	in.EnrollTOTP(t, token)
 	// The account is unlocked: a plain sign-in works again, and the audit log says what happened.
 	if r := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("victim@example.com", pw, "")); r.Status != 201 {
 		t.Fatalf("after unlocking: %d", r.Status)
@@ -297,4 +298,32 @@ func (j *cookieJar) has(name string) bool {
 	defer j.mu.Unlock()
 	_, ok := j.cookies[name]
 	return ok
+}
+
+// newJarAll is a cookie jar that sends every cookie back.
+func newJarAll() *allJar { return &allJar{cookies: map[string]*http.Cookie{}} }
+
+type allJar struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (j *allJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range cs {
+		j.cookies[c.Name] = c
+	}
+}
+
+func (j *allJar) Cookies(_ *url.URL) []*http.Cookie {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []*http.Cookie
+	for _, c := range j.cookies {
+		if c.Name == "sg_device" {
+			out = append(out, c)
+		}
+	}
+	return out
 }

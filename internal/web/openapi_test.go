@@ -847,9 +847,26 @@ func (d *oaDocument) check(t *testing.T, a oaAnswer, seen *oaCodes) string {
 	}
 	resp := d.deref(t, raw)
 	headers, _ := resp["headers"].(map[string]any)
-	for name := range headers {
-		if a.Header.Get(name) == "" {
-			t.Errorf("%s: documented header %s is missing", where, name)
+	for name, h := range headers {
+		hm := d.deref(t, h)
+		values := a.Header.Values(name)
+		if len(values) == 0 {
+			// A documented header must be there, unless the document
+			// says explicitly that it is conditional (required: false).
+			if hm["required"] != false {
+				t.Errorf("%s: documented header %s is missing", where, name)
+			}
+			continue
+		}
+		// At least one value (Set-Cookie may come several times) matches
+		// the header's schema.
+		var errs []string
+		if !slices.ContainsFunc(values, func(v string) bool {
+			e := d.validate(hm["schema"], oaHeaderValue(d, hm["schema"], v), "header "+name)
+			errs = append(errs, e...)
+			return len(e) == 0
+		}) {
+			t.Errorf("%s: header %s %q does not match its schema: %v", where, name, values, errs)
 		}
 	}
 	content, _ := resp["content"].(map[string]any)
@@ -903,6 +920,61 @@ func (d *oaDocument) check(t *testing.T, a oaAnswer, seen *oaCodes) string {
 		}
 	}
 	return code
+}
+
+// oaHeaderValue turns a header's text into the JSON value its schema
+// describes: a number for an integer schema when the text is only digits
+// (otherwise the text itself, which then fails the type check), the text
+// for anything else.
+func oaHeaderValue(d *oaDocument, schema any, v string) any {
+	s, _ := schema.(map[string]any)
+	if r, ok := s["$ref"].(string); ok {
+		target, _ := d.resolve(r)
+		return oaHeaderValue(d, target, v)
+	}
+	if s["type"] == "integer" && oaDigits.MatchString(v) {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return v
+}
+
+var oaDigits = regexp.MustCompile(`^[0-9]{1,15}$`)
+
+// oaDeviceCookie returns the sg_device cookie a sign-in set, checking its
+// documented attributes.
+func oaDeviceCookie(t *testing.T, a oaAnswer) string {
+	t.Helper()
+	for _, c := range (&http.Response{Header: a.Header}).Cookies() {
+		if c.Name != "sg_device" {
+			continue
+		}
+		if !regexp.MustCompile(`^sgd_[A-Za-z0-9_-]{22}$`).MatchString(c.Value) || c.Path != "/" || !c.HttpOnly ||
+			c.SameSite != http.SameSiteLaxMode || c.MaxAge != 400*24*3600 || c.Secure {
+			t.Errorf("device cookie %q does not have the documented form", c.Raw)
+		}
+		return c.Value
+	}
+	t.Fatalf("%s %s → %d: no sg_device cookie (Set-Cookie %q)", a.method, a.path, a.Status, a.Header.Values("Set-Cookie"))
+	return ""
+}
+
+var oaUnlockCodeRE = regexp.MustCompile(`Unlock code: ([0-9]{8})`)
+
+// oaUnlockCode returns the newest unlock code emailed to the address.
+func oaUnlockCode(t *testing.T, in *apptest.Instance, to string) string {
+	t.Helper()
+	msgs := in.Outbox(t)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if strings.EqualFold(msgs[i].To, to) {
+			if m := oaUnlockCodeRE.FindStringSubmatch(msgs[i].Body); m != nil {
+				return m[1]
+			}
+		}
+	}
+	t.Fatalf("no unlock code for %s in the outbox", to)
+	return ""
 }
 
 // oaConcrete fills an operation's path parameters with harmless values.
@@ -1000,7 +1072,10 @@ func TestOpenAPIPermissions(t *testing.T) {
 // documented status, content type and shape.
 func TestOpenAPIErrorCodes(t *testing.T) {
 	d := loadOpenAPI(t)
-	in := apptest.Start(t, "sqlite")
+	// The test client (127.0.0.1) is a trusted proxy, so the source-limit
+	// cases below can name their clients with X-Forwarded-For; requests
+	// without the header come from 127.0.0.1 itself.
+	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"))
 	const pw = "correct horse battery staple"
 	_, biz := in.SignUp(t, "owner@example.com", pw, "Owner Co")
 	in.SignUp(t, "other@example.com", pw, "Other Co")
@@ -1047,7 +1122,46 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 		{"wrong method on a template", oaSendJSON(t, in, "GET", "/api/v1/sessions/revoke-others", "", nil), "method_not_allowed", ""},
 		{"unknown page", oaSend(t, in, "GET", "/nope", map[string]string{"Accept": "application/json"}, nil), "not_found", ""},
 		{"page wrong method", oaSend(t, in, "DELETE", "/signin", map[string]string{"Accept": "application/json"}, nil), "method_not_allowed", ""},
+		{"unlock bad email", oaSendJSON(t, in, "POST", "/api/v1/sessions/unlock", "", map[string]string{"email": "nope"}), "invalid_input", "invalid_email"},
+		{"unlock no email", oaSendJSON(t, in, "POST", "/api/v1/sessions/unlock", "", `{}`), "invalid_input", "required"},
+		{"unlock long email", oaSendJSON(t, in, "POST", "/api/v1/sessions/unlock", "", map[string]string{"email": strings.Repeat("e", 250) + "@example.com"}), "invalid_input", "too_long"},
+		{"unlock unknown field", oaSendJSON(t, in, "POST", "/api/v1/sessions/unlock", "", `{"email":"a@example.com","password":"x"}`), "malformed_json", "unknown_field"},
+		{"unlock wrong media type", oaSend(t, in, "POST", "/api/v1/sessions/unlock", map[string]string{"Content-Type": "text/plain"}, []byte(`{}`)), "unsupported_media_type", ""},
+		{"wrong unlock code", oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": "owner@example.com", "password": "wrong wrong wrong", "unlock_code": "00000000"}), "invalid_credentials", ""},
+		{"over-long unlock code", oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": "owner@example.com", "password": pw, "unlock_code": strings.Repeat("1", 65)}), "invalid_credentials", ""},
+		{"unlock code wrong type", oaSendJSON(t, in, "POST", "/api/v1/sessions", "", `{"email":"owner@example.com","password":"x","unlock_code":12345678}`), "invalid_input", "wrong_type"},
 	}
+
+	// The per-address limit: 60 failed sign-ins with distinct unknown
+	// emails from one client — IPv6 addresses that rotate inside one /64,
+	// which counts as one address. The first 50 (the default
+	// SELLERGUARD_LIMIT_SOURCE_FAILURES) are invalid_credentials, the rest
+	// rate_limited with Retry-After; the right password from there is
+	// refused too, while another /64 is not affected.
+	const sourceLimit = 50
+	from := func(ip string) map[string]string {
+		return map[string]string{"Content-Type": "application/json", "X-Forwarded-For": ip}
+	}
+	signInJSON := func(email, password string) []byte {
+		b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+		return b
+	}
+	var limited []oaAnswer
+	for i := range 60 {
+		a := oaSend(t, in, "POST", "/api/v1/sessions", from(fmt.Sprintf("2001:db8:7:7::%x", i+1)), signInJSON(fmt.Sprintf("flood%02d@example.com", i), "Password1!"))
+		want := "invalid_credentials"
+		if i >= sourceLimit {
+			want = "rate_limited"
+			limited = append(limited, a)
+		}
+		cases = append(cases, tc{fmt.Sprintf("source failure %02d", i), a, want, ""})
+	}
+	rightPassword := oaSend(t, in, "POST", "/api/v1/sessions", from("2001:db8:7:7:ffff::1"), signInJSON("other@example.com", pw))
+	limited = append(limited, rightPassword)
+	cases = append(cases,
+		tc{"limited source, right password", rightPassword, "rate_limited", ""},
+		tc{"another /64", oaSend(t, in, "POST", "/api/v1/sessions", from("2001:db8:7:8::1"), signInJSON("flood-other@example.com", "Password1!")), "invalid_credentials", ""},
+	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := d.check(t, c.a, seen)
@@ -1059,6 +1173,26 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 			}
 		})
 	}
+
+	// Every 429 says how long to wait — at most the window (default 10
+	// minutes) — with exactly the documented problem document.
+	example := d.deref(t, map[string]any{"$ref": "#/components/responses/RateLimited"})["content"].(map[string]any)["application/problem+json"].(map[string]any)["examples"].(map[string]any)["rate_limited"].(map[string]any)["value"]
+	for _, a := range limited {
+		if n, err := strconv.Atoi(a.Header.Get("Retry-After")); err != nil || n < 1 || n > 600 {
+			t.Errorf("%s %s → %d: Retry-After %q, want 1–600 seconds", a.method, a.path, a.Status, a.Header.Get("Retry-After"))
+		}
+		var body any
+		if err := json.Unmarshal(a.Body, &body); err != nil || !reflect.DeepEqual(body, example) {
+			t.Errorf("429 body %s differs from the documented example %v", a.Body, example)
+		}
+	}
+	// The sign-in page refuses the limited address too: the form with 429.
+	page := oaSend(t, in, "POST", "/signin", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "X-Forwarded-For": "2001:db8:7:7::abcd"},
+		[]byte(url.Values{"email": {"owner@example.com"}, "password": {pw}}.Encode()))
+	if page.Status != http.StatusTooManyRequests || !bytes.Contains(page.Body, []byte("Too many attempts from your network")) {
+		t.Errorf("sign-in page from the limited address: %d %s", page.Status, page.Body)
+	}
+	d.check(t, page, seen)
 
 	// HTML error pages and the mux's redirects are documented too.
 	for _, a := range []oaAnswer{
@@ -1110,7 +1244,7 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 		return a
 	}
 
-	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/static/style.css", "/static/favicon.svg", "/", "/signup", "/signup/verify", "/signin?verified=1"} {
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/static/style.css", "/static/favicon.svg", "/", "/signup", "/signup/verify", "/signin?verified=1", "/signin/unlock"} {
 		ok(oaSend(t, in, "GET", p, nil, nil), 200)
 	}
 	ok(oaSend(t, in, "GET", "/static/missing.css", nil, nil), 404)
@@ -1121,11 +1255,15 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	created := ok(oaSendJSON(t, in, "POST", "/api/v1/signup/verify", "", map[string]string{"email": email, "code": code}), 201).JSON(t)
 	biz := created["business_id"].(string)
 
-	first := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw}), 201).JSON(t)
+	firstAnswer := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw}), 201)
+	first := firstAnswer.JSON(t)
 	token := first["token"].(string)
+	device := oaDeviceCookie(t, firstAnswer)
 	other := in.SignIn(t, email, pw)
 	in.SignIn(t, email, pw)
-	ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 200)
+	if fs := ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 200).JSON(t)["failed_signins"]; !reflect.DeepEqual(fs, map[string]any{"count": float64(0)}) {
+		t.Errorf("failed_signins after successful sign-ins only: %v", fs)
+	}
 	list := ok(oaSendJSON(t, in, "GET", "/api/v1/sessions", token, nil), 200).JSON(t)
 	if n := len(list["sessions"].([]any)); n != 3 {
 		t.Errorf("%d sessions, want 3", n)
@@ -1167,6 +1305,54 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	}
 	ok(oaSend(t, in, "GET", "/signup/verify", verifyPage, nil), 200)
 	ok(oaSend(t, in, "POST", "/signup/verify", form, []byte(url.Values{"email": {"page@example.com"}, "code": {in.LastCode(t, "page@example.com")}}.Encode())), 303)
+
+	// Guess limiting. Failed sign-ins show in failed_signins, with when and
+	// from where the latest was.
+	failedCount := func() (map[string]any, int) {
+		t.Helper()
+		fs := ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 200).JSON(t)["failed_signins"].(map[string]any)
+		return fs, int(fs["count"].(float64))
+	}
+	_, before := failedCount()
+	for range 6 {
+		ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": "not the password"}), 401)
+	}
+	fs, n := failedCount()
+	if n != before+6 || fs["last_ip"] != "127.0.0.1" {
+		t.Errorf("failed_signins after 6 failures (from %d): %v", before, fs)
+	}
+	if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(fs["last_at"])); err != nil || time.Since(at) > time.Minute || at.Location() != time.UTC {
+		t.Errorf("failed_signins.last_at = %v", fs["last_at"])
+	}
+	// The account's attempts are now delayed: the right password gets
+	// exactly the answer an unknown address gets...
+	delayed := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw}), 401)
+	unknown := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": "nobody-at-all@example.com", "password": pw}), 401)
+	if !bytes.Equal(delayed.Body, unknown.Body) {
+		t.Errorf("a delayed account answers differently from an unknown one:\n%s\n%s", delayed.Body, unknown.Body)
+	}
+	// ...but not from the browser that signed in before (its device
+	// cookie), which gets no new device cookie.
+	known := ok(oaSend(t, in, "POST", "/api/v1/sessions", map[string]string{"Content-Type": "application/json", "Cookie": "sg_device=" + device},
+		[]byte(`{"email":"`+email+`","password":"`+pw+`"}`)), 201)
+	if c := known.Header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("a browser that sent its device cookie got Set-Cookie %q", c)
+	}
+	// An unlock code: the same answer for an address without an account;
+	// with the code the right password gets in at once, and the failures
+	// are cleared.
+	unlock := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions/unlock", "", map[string]string{"email": email}), 202)
+	unlockUnknown := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions/unlock", "", map[string]string{"email": "nobody-at-all@example.com"}), 202)
+	if !bytes.Equal(unlock.Body, unlockUnknown.Body) || unlock.JSON(t)["status"] != "unlock_code_requested" {
+		t.Errorf("unlock answers differ: %s / %s", unlock.Body, unlockUnknown.Body)
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw, "unlock_code": oaUnlockCode(t, in, email)}), 201)
+	if fs, _ := failedCount(); !reflect.DeepEqual(fs, map[string]any{"count": float64(0)}) {
+		t.Errorf("failed_signins after signing in with an unlock code: %v", fs)
+	}
+	// The same from the pages: ask for a code, sign in with it.
+	ok(oaSend(t, in, "POST", "/signin/unlock", form, []byte(url.Values{"email": {email}}.Encode())), 200)
+	ok(oaSend(t, in, "POST", "/signin", form, []byte(url.Values{"email": {email}, "password": {pw}, "unlock_code": {oaUnlockCode(t, in, email)}}.Encode())), 303)
 
 	// Ending sessions: the others (API), then the current one, then the
 	// others again from a page.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
@@ -44,6 +45,9 @@ func (s *Server) failForm(w http.ResponseWriter, r *http.Request, name string, f
 	}
 	f.Message, f.Errors = general, fields
 	e := s.classify(r, err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 	s.render(w, r, statusOf(e.Code), name, f)
 	return nil
 }
@@ -145,6 +149,10 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	// replaced, never promoted (no session fixation).
 	s.setDeviceCookie(w, res.NewDevice)
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	if res.Session.AuthLevel == sellerguard.AuthPartial {
+		http.Redirect(w, r, "/signin/second-step", http.StatusSeeOther)
+		return nil
+	}
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 	return nil
 }

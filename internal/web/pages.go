@@ -123,9 +123,34 @@ func (s *Server) page(h func(http.ResponseWriter, *http.Request) error) http.Han
 	})
 }
 
-// pageAuthed adapts a page that needs a signed-in user; others are sent to
-// the sign-in page.
+// pageAuthed adapts a page that needs a fully signed-in user: others are
+// sent to the sign-in page, and a session that still owes its second step
+// to the second-step page.
 func (s *Server) pageAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.pageSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if p.RequireFull() != nil {
+			http.Redirect(w, r, "/signin/second-step", http.StatusSeeOther)
+			return nil
+		}
+		return h(w, r, p)
+	})
+}
+
+// pageBusiness adapts a page of business data: a full session, and two-step
+// verification where a business of the user requires it (else to the
+// two-step set-up page).
+func (s *Server) pageBusiness(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.pageAuthed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if p.NeedsEnrollment() {
+			http.Redirect(w, r, "/account/two-step?required=1", http.StatusSeeOther)
+			return nil
+		}
+		return h(w, r, p)
+	})
+}
+
+// pageSession adapts a page any session may see, even a partial one.
+func (s *Server) pageSession(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
 	return s.page(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
 		if err != nil {

@@ -37,6 +37,7 @@ func TestAuditCSVExportHasEveryEventAndDefusesFormulas(t *testing.T) {
 	}
 	resp.Body.Close()
 	token := in.SignIn(t, "csv@example.com", pw)
+	in.EnrollTOTP(t, token)
 
 	resp = cookieGet(t, in, token, "/account/audit.csv")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
@@ -56,7 +57,7 @@ func TestAuditCSVExportHasEveryEventAndDefusesFormulas(t *testing.T) {
 			t.Fatalf("a formula reached the CSV unescaped: %q", r[9])
 		}
 	}
-	if len(rows) != 5 || actions["session.created"] != 2 || actions["user.created"] != 1 || actions["business.created"] != 1 {
+	if len(rows) != 6 || actions["session.created"] != 2 || actions["user.created"] != 1 || actions["business.created"] != 1 || actions["two_step.method_added"] != 1 {
 		t.Fatalf("rows = %d, actions = %v", len(rows), actions)
 	}
 	// The same filters as the page.
@@ -80,7 +81,13 @@ func TestAuditPageShowsFilterErrors(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "page@example.com", pw, "Page Shop")
 	token := in.SignIn(t, "page@example.com", pw)
-	resp := cookieGet(t, in, token, "/account/audit?since=tomorrow")
+	// Before two-step verification the business's audit log leads to its set-up.
+	resp := cookieGet(t, in, token, "/account/audit")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/two-step?required=1" {
+		t.Fatalf("audit page before enrolling: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	in.EnrollTOTP(t, token)
+	resp = cookieGet(t, in, token, "/account/audit?since=tomorrow")
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "RFC 3339") || !strings.Contains(string(body), `value="tomorrow"`) {
 		t.Fatalf("bad filter page: %d\n%s", resp.StatusCode, body)

@@ -23,6 +23,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/app"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/testenv"
+	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
 // Instance is a running SellerGuard.
@@ -270,6 +271,41 @@ func (in *Instance) SignIn(t testing.TB, email, password string) string {
 	r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": password})
 	if r.Status != 201 {
 		t.Fatalf("sign-in: %d %s", r.Status, r.Body)
+	}
+	return r.JSON(t)["token"].(string)
+}
+
+// EnrollTOTP enrols an authenticator app for the session's user (confirmed
+// with a code computed here, one step back) and returns its secret. The
+// session stays fully signed in; business data opens up.
+func (in *Instance) EnrollTOTP(t testing.TB, token string) string {
+	t.Helper()
+	r := in.Do(t, "POST", "/api/v1/two-step/totp", token, nil)
+	if r.Status != 201 {
+		t.Fatalf("start totp: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	secret, id := m["secret"].(string), m["method_id"].(string)
+	code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := in.Do(t, "POST", "/api/v1/two-step/totp/"+id+"/confirm", token, map[string]string{"code": code}); r.Status != 200 {
+		t.Fatalf("confirm totp: %d %s", r.Status, r.Body)
+	}
+	return secret
+}
+
+// SecondStep finishes a partial sign-in with the authenticator app.
+func (in *Instance) SecondStep(t testing.TB, partial, secret string) string {
+	t.Helper()
+	code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "totp", "code": code})
+	if r.Status != 200 {
+		t.Fatalf("second step: %d %s", r.Status, r.Body)
 	}
 	return r.JSON(t)["token"].(string)
 }
