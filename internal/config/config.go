@@ -50,6 +50,7 @@ type Config struct {
 	Limits   LimitSettings
 	Password PasswordSettings
 	TwoStep  TwoStepSettings
+	SMS      SMSSettings
 }
 
 // extraSettings lets each capability register its own settings from its own
@@ -194,6 +195,7 @@ func (c *Config) Finish() error {
 	}
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.TwoStep.finish()...)
+	errs = append(errs, c.SMS.finish()...)
 	return errors.Join(errs...)
 }
 
