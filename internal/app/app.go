@@ -28,6 +28,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/mail"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/web"
 )
@@ -95,8 +96,14 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		DB: db, Now: time.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
 	}
+	if cfg.SMS.Enabled() {
+		worker.SMS = &sms.Deliverer{Gateway: &sms.TwilioGateway{BaseURL: cfg.SMS.URL, AccountSID: cfg.SMS.AccountSID, AuthToken: cfg.SMS.AuthToken, From: cfg.SMS.From, Timeout: cfg.SMS.Timeout}}
+	}
 	if cfg.LocalMode() {
-		worker.Email, worker.SMS = outbox.LocalDeliverer{}, outbox.LocalDeliverer{}
+		worker.Email = outbox.LocalDeliverer{}
+		if worker.SMS == nil {
+			worker.SMS = outbox.LocalDeliverer{}
+		}
 	} else {
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second})
 		if err != nil {
@@ -117,6 +124,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	svc := &auth.Service{
 		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
 		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
+		SMS: auth.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
 		TwoStep: auth.TwoStepConfig{
 			ReauthWindow: cfg.TwoStep.ReauthWindow, TrustedBrowserFor: cfg.TwoStep.TrustedBrowserFor,
 			PartialSessionTTL: cfg.TwoStep.PartialSessionTimeout, MaxSecondStepErrors: 5,

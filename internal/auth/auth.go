@@ -63,6 +63,7 @@ type Service struct {
 	Limiter *limiter.Limiter
 	Limits  LimitConfig
 	TwoStep TwoStepConfig
+	SMS     SMSConfig
 	Config  Config
 	// ExtraSecondSteps verify the kinds of second step that live in other
 	// packages (SMS, passkeys), by kind.

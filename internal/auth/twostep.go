@@ -143,8 +143,10 @@ type SecondStepResult struct {
 // verifyCode checks a code against the user's methods of the given kind and
 // consumes it (TOTP step or backup code) inside tx. It returns the method id
 // used, or "" for a wrong code.
-func (s *Service) verifyCode(ctx context.Context, tx *store.Tx, userID, kind, code string, now time.Time) (string, error) {
+func (s *Service) verifyCode(ctx context.Context, tx *store.Tx, userID, sessionID, kind, code string, now time.Time) (string, error) {
 	switch kind {
+	case twostep.KindSMS:
+		return s.verifySMSCode(ctx, tx, smsChallengeID(sessionID), userID, code, now)
 	case twostep.KindTOTP:
 		ms, err := tx.ListMethods(ctx, userID)
 		if err != nil {
@@ -224,7 +226,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	var wrong, restart bool
 	token, tokenHash := newToken()
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		used, err := s.verifyCode(ctx, tx, p.User.ID, in.Method, in.Code, now)
+		used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, in.Method, in.Code, now)
 		if err != nil {
 			return err
 		}
@@ -346,7 +348,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 	var failed error
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if ok && p.TwoStep.Enrolled {
-			used, err := s.verifyCode(ctx, tx, p.User.ID, method, code, now)
+			used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, method, code, now)
 			if err != nil {
 				return err
 			}

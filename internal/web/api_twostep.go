@@ -196,3 +196,53 @@ func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "two_step_required": *req.Required})
 }
+
+type smsRequest struct {
+	Phone string `json:"phone"`
+	Voice bool   `json:"voice"`
+}
+
+func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req smsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	e, err := s.Auth.StartSMS(r.Context(), p, req.Phone, req.Voice, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{
+		"method_id": e.MethodID, "sent_to": e.SentTo, "warning": auth.SMSWarning,
+		"confirm_with": "POST /api/v1/two-step/sms/" + e.MethodID + "/confirm",
+	})
+}
+
+func (s *Server) apiConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req codeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	m, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"method": toMethodJSON(m)})
+}
+
+type sendSMSRequest struct {
+	MethodID string `json:"method_id"`
+}
+
+func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req sendSMSRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	to, err := s.Auth.SendSessionSMS(r.Context(), p, req.MethodID, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": to, "valid_for_seconds": 600})
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sellerguard/sellerguard/internal/app"
 	"github.com/sellerguard/sellerguard/internal/config"
+	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/testenv"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -37,11 +38,21 @@ type Instance struct {
 	done   chan error
 }
 
-// Option changes the environment a test instance starts with.
-type Option func(env map[string]string)
+// Option changes how a test instance starts.
+type Option func(o *startOptions)
+
+type startOptions struct {
+	env map[string]string
+	sms sms.Gateway
+}
 
 // Env sets one SELLERGUARD_* variable.
-func Env(k, v string) Option { return func(env map[string]string) { env[k] = v } }
+func Env(k, v string) Option { return func(o *startOptions) { o.env[k] = v } }
+
+// SMSGateway delivers the instance's text messages through g (a
+// *sms.FakeGateway in tests: the one fake, at the very edge) instead of the
+// local outbox.
+func SMSGateway(g sms.Gateway) Option { return func(o *startOptions) { o.sms = g } }
 
 // Dialects runs fn once per database: "sqlite" always, "postgres" when the
 // test environment has PostgreSQL (required under SELLERGUARD_TEST_STRICT=1).
@@ -72,14 +83,20 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 	if dialect != "" {
 		env["SELLERGUARD_DATABASE_URL"] = DatabaseURL(t, dialect)
 	}
-	for _, o := range opts {
-		o(env)
+	o := &startOptions{env: env}
+	for _, opt := range opts {
+		opt(o)
 	}
-	return StartEnv(t, env)
+	return start(t, o)
 }
 
 // StartEnv runs SellerGuard with exactly these settings.
 func StartEnv(t testing.TB, env map[string]string) *Instance {
+	return start(t, &startOptions{env: env})
+}
+
+func start(t testing.TB, o *startOptions) *Instance {
+	env := o.env
 	t.Helper()
 	ln, err := net.Listen("tcp", env["SELLERGUARD_ADDR"])
 	if err != nil {
@@ -109,6 +126,10 @@ func StartEnv(t testing.TB, env map[string]string) *Instance {
 	}
 	clock := &Clock{}
 	a.Auth.Now = clock.Now
+	if o.sms != nil {
+		a.Worker.SMS = &sms.Deliverer{Gateway: o.sms}
+		a.Auth.SMS.Available = true
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	in := &Instance{App: a, URL: "http://" + addr, Clock: clock, Client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}, t: t, stop: cancel, done: make(chan error, 1)}
 	go func() { in.done <- a.Serve(sctx, ln) }()

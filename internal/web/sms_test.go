@@ -1,0 +1,130 @@
+package web_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/sms"
+)
+
+var smsCodeRE = regexp.MustCompile(`code: (\d{6})`)
+
+// waitSMS waits for the n-th text to reach the gateway and returns its code.
+func waitSMS(t *testing.T, g *sms.FakeGateway, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(g.Sent()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("text %d never reached the gateway (%d sent)", n, len(g.Sent()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m := smsCodeRE.FindStringSubmatch(g.Sent()[n-1].Body)
+	if m == nil {
+		t.Fatalf("no code in %q", g.Sent()[n-1].Body)
+	}
+	return m[1]
+}
+
+const phone = "+44 7400 123456"
+
+func TestSMSEnrolmentAndSignIn(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	in.SignUp(t, "sms@example.com", pw, "SMS Co")
+	token := in.SignIn(t, "sms@example.com", pw)
+	r := in.Do(t, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": phone})
+	if r.Status != 201 || !strings.Contains(r.JSON(t)["warning"].(string), "weakest") || r.JSON(t)["sent_to"] != "•••• 3456" {
+		t.Fatalf("start sms: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["method_id"].(string)
+	code := waitSMS(t, gw, 1)
+	msg := gw.Sent()[0]
+	if msg.To != "+447400123456" || !strings.Contains(msg.Body, "never calls") {
+		t.Fatalf("text = %+v", msg)
+	}
+	if r := in.Do(t, "POST", "/api/v1/two-step/sms/"+id+"/confirm", token, map[string]string{"code": code}); r.Status != 200 {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	// The same phone cannot be the backup of itself.
+	if r := in.Do(t, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": "+447400123456", "voice": true}); r.Status != 409 {
+		t.Fatalf("same phone twice: %d %s", r.Status, r.Body)
+	}
+	// Sign in: the second step by text.
+	partial := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("sms@example.com", pw, "")).JSON(t)["token"].(string)
+	if r := in.Do(t, "POST", "/api/v1/session/second-step/sms", partial, nil); r.Status != 202 {
+		t.Fatalf("send code: %d %s", r.Status, r.Body)
+	}
+	first := waitSMS(t, gw, 2)
+	// A resend replaces the code.
+	in.Do(t, "POST", "/api/v1/session/second-step/sms", partial, nil)
+	second := waitSMS(t, gw, 3)
+	if first != second {
+		if r := in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "sms", "code": first}); r.Status != 400 {
+			t.Fatalf("the replaced code still works: %d", r.Status)
+		}
+	}
+	r = in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "sms", "code": second})
+	if r.Status != 200 {
+		t.Fatalf("second step by sms: %d %s", r.Status, r.Body)
+	}
+	// A code bound to one sign-in attempt does not work for another.
+	p2 := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("sms@example.com", pw, "")).JSON(t)["token"].(string)
+	if r := in.Do(t, "POST", "/api/v1/session/second-step", p2, map[string]string{"method": "sms", "code": second}); r.Status != 400 {
+		t.Fatalf("a code of another attempt: %d", r.Status)
+	}
+}
+
+// Requesting 50 codes in a row hits the caps; nothing past the cap reaches
+// the gateway.
+func TestSMSPumpingIsCapped(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	in.SignUp(t, "pump@example.com", pw, "Pump")
+	token := in.SignIn(t, "pump@example.com", pw)
+	r := in.Do(t, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": phone})
+	code := waitSMS(t, gw, 1)
+	in.Do(t, "POST", "/api/v1/two-step/sms/"+r.JSON(t)["method_id"].(string)+"/confirm", token, map[string]string{"code": code})
+	partial := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("pump@example.com", pw, "")).JSON(t)["token"].(string)
+	accepted, capped := 0, 0
+	for i := range 50 {
+		r := in.Do(t, "POST", "/api/v1/session/second-step/sms", partial, nil)
+		switch r.Status {
+		case 202:
+			accepted++
+		case 429:
+			capped++
+			if r.Header.Get("Retry-After") == "" || r.JSON(t)["code"] != "rate_limited" {
+				t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+			}
+		default:
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	// One text went out for the enrolment; the number's cap is five an hour.
+	if accepted != 4 || capped != 46 {
+		t.Fatalf("accepted %d, capped %d", accepted, capped)
+	}
+	time.Sleep(300 * time.Millisecond) // let the worker drain whatever was queued
+	if n := len(gw.Sent()); n != 5 {
+		t.Fatalf("%d texts reached the gateway, want 5", n)
+	}
+}
+
+func TestSMSNumberChecks(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	in.SignUp(t, "num@example.com", pw, "Num")
+	token := in.SignIn(t, "num@example.com", pw)
+	for _, bad := range []string{"07700 900123", "+44 909 8790000", "call me", strings.Repeat("9", 40)} {
+		if r := in.Do(t, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": bad}); r.Status != 400 {
+			t.Errorf("%q: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	if n := gw.Attempts(); n != 0 {
+		t.Fatalf("%d texts sent to refused numbers", n)
+	}
+}
