@@ -155,10 +155,11 @@ func normalizePhone(p string) (string, bool) {
 
 // SignupInput is what a new seller gives.
 type SignupInput struct {
-	Email        string
-	Password     string
-	BusinessName string
-	Phone        string
+	Email              string
+	Password           string
+	BusinessName       string
+	Phone              string
+	AntiPhishingPhrase string // optional; shown at the top of every email
 }
 
 // Signup starts a sign-up. Its answer never says whether the email is
@@ -190,6 +191,13 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		}
 		phone = p
 	}
+	phrase, fe := validatePhrase("anti_phishing_phrase", in.AntiPhishingPhrase)
+	if len(in.AntiPhishingPhrase) > 4*MaxPhraseLen {
+		fe = &sellerguard.FieldError{Field: "anti_phishing_phrase", Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", MaxPhraseLen)}
+	}
+	if fe != nil {
+		fields = append(fields, *fe)
+	}
 	if len(fields) > 0 {
 		return sellerguard.Invalid(fields...)
 	}
@@ -216,7 +224,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		existing, err := tx.FindUserByEmail(ctx, emailNorm)
 		switch {
 		case err == nil:
-			return outbox.Enqueue(ctx, tx, now, signupNoticeEmail(existing.Email, meta, now, s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, signupNoticeEmail(existing.Email, meta, now, s.Config.BaseURL))
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -232,7 +240,10 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		}); err != nil {
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL))
+		if err := tx.SetSignupPhishingPhrase(ctx, emailNorm, phrase); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
@@ -284,6 +295,10 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 			wrong = true
 			return tx.SetSignupAttempts(ctx, emailNorm, p.Attempts+1)
 		}
+		phrase, err := tx.PhishingPhraseFor(ctx, emailNorm) // the sign-up's: no user has this email yet
+		if err != nil {
+			return err
+		}
 		userID, businessID = NewID("usr"), NewID("biz")
 		err = tx.CreateUser(ctx, store.UserRecord{
 			User:         sellerguard.User{ID: userID, Email: p.Email, Status: sellerguard.UserActive, PasswordChangedAt: now, CreatedAt: now},
@@ -303,6 +318,9 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		if err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: businessID, UserID: userID, Role: sellerguard.RoleOwner, Status: sellerguard.MembershipActive, CreatedAt: now}); err != nil {
 			return err
 		}
+		if err := tx.SetPhishingPhrase(ctx, userID, phrase); err != nil {
+			return err
+		}
 		if err := tx.DeleteSignup(ctx, emailNorm); err != nil {
 			return err
 		}
@@ -319,7 +337,7 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		if err := audit.Append(ctx, tx, now, ev); err != nil {
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, now, welcomeEmail(p.Email, p.BusinessName, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, welcomeEmail(p.Email, p.BusinessName, s.Config.BaseURL))
 	})
 	if err != nil {
 		return "", "", err
@@ -387,4 +405,77 @@ func (s *Service) ListAudit(ctx context.Context, p *Principal, q AuditQuery) ([]
 		f.SubjectID = p.User.ID
 	}
 	return s.DB.ListAudit(ctx, f)
+}
+
+// sendEmail queues an email with the recipient's anti-phishing phrase at
+// the top. Every email of the service goes through here.
+func (s *Service) sendEmail(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage) error {
+	phrase, err := tx.PhishingPhraseFor(ctx, NormalizeEmail(m.To))
+	if err != nil {
+		return err
+	}
+	m.Body = phraseHeader(phrase) + m.Body
+	return outbox.Enqueue(ctx, tx, now, m)
+}
+
+// MaxPhraseLen caps the anti-phishing phrase.
+const MaxPhraseLen = 64
+
+func validatePhrase(field, phrase string) (string, *sellerguard.FieldError) {
+	phrase = cleanText(phrase)
+	n := utf8.RuneCountInString(phrase)
+	switch {
+	case phrase == "":
+		return "", nil
+	case n < 3:
+		return "", &sellerguard.FieldError{Field: field, Code: "too_short", Message: "Use at least 3 characters: a few words only you would pick."}
+	case n > MaxPhraseLen:
+		return "", &sellerguard.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", MaxPhraseLen)}
+	}
+	return phrase, nil
+}
+
+// SetPhishingPhrase changes the user's anti-phishing phrase (a recent
+// sign-in is needed: a thief who could set it could imitate our emails).
+func (s *Service) SetPhishingPhrase(ctx context.Context, p *Principal, phrase string, meta RequestMeta) error {
+	if err := s.RequireRecentAuth(p); err != nil {
+		return err
+	}
+	if len(phrase) > 4*MaxPhraseLen {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "phrase", Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", MaxPhraseLen)})
+	}
+	clean, fe := validatePhrase("phrase", phrase)
+	if fe != nil {
+		return sellerguard.Invalid(*fe)
+	}
+	if clean == "" {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "phrase", Code: "required", Message: "Enter a phrase."})
+	}
+	now := s.now()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetPhishingPhrase(ctx, p.User.ID, clean); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account.phishing_phrase_changed", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: p.User.ID,
+			After: map[string]any{"phrase": "changed"}}); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, email(p.User.Email, "Your anti-phishing phrase was changed",
+			"The anti-phishing phrase of your SellerGuard account was changed; this email",
+			"already carries the new one (above).",
+			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
+			"If this was not you, change your password at once.",
+			"SellerGuard: "+s.Config.BaseURL))
+	})
+	if err != nil {
+		return err
+	}
+	s.afterEnqueue()
+	return nil
+}
+
+// PhishingPhrase returns the user's anti-phishing phrase.
+func (s *Service) PhishingPhrase(ctx context.Context, p *Principal) (string, error) {
+	return s.DB.PhishingPhraseFor(ctx, NormalizeEmail(p.User.Email))
 }

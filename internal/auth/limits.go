@@ -16,7 +16,6 @@ import (
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
-	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -107,7 +106,7 @@ func (s *Service) signInFailed(ctx context.Context, emailNorm, key string, u *st
 		}); err != nil {
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, now, failedSignInsEmail(u.Email, st.Failures, meta, now, code, locked, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, failedSignInsEmail(u.Email, st.Failures, meta, now, code, locked, s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
@@ -202,7 +201,7 @@ func (s *Service) RequestUnlock(ctx context.Context, email string, meta RequestM
 			return err
 		}
 		sent = true
-		return outbox.Enqueue(ctx, tx, now, unlockCodeEmail(u.Email, code, meta, now, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, unlockCodeEmail(u.Email, code, meta, now, s.Config.BaseURL))
 	})
 	if err != nil {
 		return err

@@ -237,3 +237,73 @@ func (s queries) ListMemberIDs(ctx context.Context, businessID string) ([]string
 	}
 	return out, rows.Err()
 }
+
+// PhishingPhraseFor returns the anti-phishing phrase of the account, or of
+// the pending sign-up, with this normalised email ("" when none).
+func (s queries) PhishingPhraseFor(ctx context.Context, emailNorm string) (string, error) {
+	var p string
+	err := s.q.QueryRowContext(ctx, `SELECT phishing_phrase FROM users WHERE email_norm = $1`, emailNorm).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.q.QueryRowContext(ctx, `SELECT phishing_phrase FROM signups WHERE email_norm = $1`, emailNorm).Scan(&p)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: phishing phrase: %w", err)
+	}
+	return p, nil
+}
+
+// SetPhishingPhrase sets a user's anti-phishing phrase.
+func (s queries) SetPhishingPhrase(ctx context.Context, userID, phrase string) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE users SET phishing_phrase = $1 WHERE id = $2`, phrase, userID); err != nil {
+		return fmt.Errorf("store: set phishing phrase: %w", err)
+	}
+	return nil
+}
+
+// SetSignupPhishingPhrase records the phrase chosen at sign-up.
+func (s queries) SetSignupPhishingPhrase(ctx context.Context, emailNorm, phrase string) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE signups SET phishing_phrase = $1 WHERE email_norm = $2`, phrase, emailNorm); err != nil {
+		return fmt.Errorf("store: set signup phrase: %w", err)
+	}
+	return nil
+}
+
+// LedgerEntry is one email as sent.
+type LedgerEntry struct {
+	MessageID string
+	OutboxID  string
+	Recipient string
+	Subject   string
+	SentAt    time.Time
+	SHA256    string
+}
+
+// RecordSentEmail adds an email to the ledger (idempotent per Message-ID).
+func (s queries) RecordSentEmail(ctx context.Context, e LedgerEntry) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO email_ledger (message_id, outbox_id, recipient, subject, sent_at, sha256) VALUES ($1,$2,$3,$4,$5,$6)
+		ON CONFLICT (message_id) DO UPDATE SET sent_at = excluded.sent_at, sha256 = excluded.sha256`,
+		e.MessageID, e.OutboxID, e.Recipient, e.Subject, ts(e.SentAt), e.SHA256)
+	if err != nil {
+		return fmt.Errorf("store: ledger: %w", err)
+	}
+	return nil
+}
+
+// FindSentEmail looks an email up in the ledger by Message-ID.
+func (s queries) FindSentEmail(ctx context.Context, messageID string) (LedgerEntry, error) {
+	var e LedgerEntry
+	var at int64
+	err := s.q.QueryRowContext(ctx, `SELECT message_id, outbox_id, recipient, subject, sent_at, sha256 FROM email_ledger WHERE message_id = $1`, messageID).
+		Scan(&e.MessageID, &e.OutboxID, &e.Recipient, &e.Subject, &at, &e.SHA256)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrNotFound
+	}
+	if err != nil {
+		return e, fmt.Errorf("store: ledger: %w", err)
+	}
+	e.SentAt = fromTS(at)
+	return e, nil
+}

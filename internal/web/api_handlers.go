@@ -14,10 +14,11 @@ import (
 )
 
 type signupRequest struct {
-	Email        string `json:"email"`
-	Password     string `json:"password"`
-	BusinessName string `json:"business_name"`
-	Phone        string `json:"phone"`
+	Email              string `json:"email"`
+	Password           string `json:"password"`
+	BusinessName       string `json:"business_name"`
+	Phone              string `json:"phone"`
+	AntiPhishingPhrase string `json:"anti_phishing_phrase"`
 }
 
 // signupAccepted is the one answer to every valid sign-up.
@@ -31,7 +32,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	err := s.Auth.Signup(r.Context(), auth.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone}, s.meta(r))
+	err := s.Auth.Signup(r.Context(), auth.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -357,4 +358,27 @@ func (s *Server) apiDevOutbox(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, outboxMessageJSON{To: m.To, Channel: m.Channel, Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt.UTC()})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+type phraseRequest struct {
+	Phrase string `json:"phrase"`
+}
+
+func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"phrase": phrase, "set": phrase != ""})
+}
+
+func (s *Server) apiSetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req phraseRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.SetPhishingPhrase(r.Context(), p, req.Phrase, s.meta(r)); err != nil {
+		return err
+	}
+	return s.apiGetPhrase(w, r, p)
 }

@@ -71,10 +71,10 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	f := newForm()
-	for _, k := range []string{"email", "business_name", "phone"} {
+	for _, k := range []string{"email", "business_name", "phone", "anti_phishing_phrase"} {
 		f.Values[k] = r.PostForm.Get(k)
 	}
-	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"]}
+	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"], AntiPhishingPhrase: f.Values["anti_phishing_phrase"]}
 	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}
@@ -386,5 +386,37 @@ func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
 		pg.Messages = append(pg.Messages, outboxMessageJSON{To: m.To, Channel: m.Channel, Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt})
 	}
 	s.render(w, r, http.StatusOK, "outbox", pg)
+	return nil
+}
+
+func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["current"] = phrase
+	if r.URL.Query().Get("done") == "1" {
+		f.Notice = "Your anti-phishing phrase is changed. Every email from SellerGuard now starts with it."
+	}
+	s.render(w, r, http.StatusOK, "phrase", f)
+	return nil
+}
+
+func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	if err := s.Auth.SetPhishingPhrase(r.Context(), p, r.PostForm.Get("phrase"), s.meta(r)); err != nil {
+		if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
+			http.Redirect(w, r, "/account/reauth?next=/account/phrase", http.StatusSeeOther)
+			return nil
+		}
+		f := newForm()
+		f.Values["phrase"] = r.PostForm.Get("phrase")
+		f.Values["current"], _ = s.Auth.PhishingPhrase(r.Context(), p)
+		return s.failForm(w, r, "phrase", f, err)
+	}
+	http.Redirect(w, r, "/account/phrase?done=1", http.StatusSeeOther)
 	return nil
 }

@@ -110,6 +110,8 @@ func pageTitle(name string) string {
 		return "SellerGuard"
 	case "unlock":
 		return "Get an unlock code"
+	case "phrase":
+		return "Anti-phishing phrase"
 	}
 	return "SellerGuard"
 }

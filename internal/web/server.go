@@ -134,6 +134,8 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("DELETE /api/v1/trusted-browsers/{id}", s.apiAuthed(s.apiForgetTrustedBrowser))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/two-step", s.apiAuthed(s.apiSetBusinessTwoStep))
 	mux.Handle("GET /api/v1/audit", s.apiBusiness(s.apiAudit))
+	mux.Handle("GET /api/v1/account/anti-phishing-phrase", s.apiAuthed(s.apiGetPhrase))
+	mux.Handle("PUT /api/v1/account/anti-phishing-phrase", s.apiAuthed(s.apiSetPhrase))
 	mux.Handle("GET /api/v1/dev/outbox", s.api(s.apiDevOutbox))
 
 	// Pages.
@@ -151,11 +153,15 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("POST /signout", s.pageSession(s.pageSignOut))
 	mux.Handle("GET /account", s.pageAuthed(s.pageAccount))
 	mux.Handle("GET /account/sessions", s.pageAuthed(s.pageSessions))
+	mux.Handle("GET /account/phrase", s.pageAuthed(s.pagePhraseForm))
+	mux.Handle("POST /account/phrase", s.pageAuthed(s.pagePhraseSubmit))
 	mux.Handle("POST /account/sessions/{id}/revoke", s.pageAuthed(s.pageRevokeSession))
 	mux.Handle("POST /account/sessions/revoke-others", s.pageAuthed(s.pageRevokeOthers))
 	mux.Handle("GET /account/audit", s.pageBusiness(s.pageAudit))
 	mux.Handle("GET /account/audit.csv", s.pageBusiness(s.pageAuditCSV))
 	mux.Handle("GET /dev/outbox", s.page(s.pageDevOutbox))
+	s.registerPasskeys(mux) // passkeys: API and pages (api_passkeys.go)
+	s.registerTwoStepPages(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
