@@ -4,6 +4,7 @@
 //	sellerguard migrate        apply database migrations
 //	sellerguard audit verify   check the audit log's hash chains
 //	sellerguard limits …       show or reset guess counters
+//	sellerguard dkim keygen     create a DKIM key and print its DNS TXT record
 //	sellerguard version        print the version
 //	sellerguard help           this text
 //
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAuditVerify(ctx, args[2:], getenv, stdout, stderr)
 	case "limits":
 		return cmdLimits(ctx, args[1:], getenv, stdout, stderr)
+	case "dkim":
+		return cmdDKIM(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "sellerguard", versionString())
 		return 0
@@ -90,6 +93,9 @@ Usage:
                              show guess counters (failed sign-ins per account and per address)
   sellerguard limits clear --account EMAIL
                              reset an account's counters and unlock code (audited)
+  sellerguard dkim keygen [--selector S] [--domain D] [--out FILE] [--algorithm rsa|ed25519] [--force]
+                             create a DKIM signing key (mode 0600) and print the DNS TXT record to publish
+  sellerguard dkim record    print the DNS TXT record of the configured key
   sellerguard version        print the version
   sellerguard help           show this help
 

@@ -23,6 +23,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/config"
+	"github.com/sellerguard/sellerguard/internal/dkim"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mail"
@@ -105,11 +106,25 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 			worker.SMS = outbox.LocalDeliverer{}
 		}
 	} else {
-		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second})
+		var signer mail.Signer // stays a nil interface when signing is off
+		if cfg.DKIM.Enabled() {
+			ds, err := dkim.LoadSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
+			if err != nil {
+				return nil, fmt.Errorf("DKIM: %w", err)
+			}
+			signer = ds
+		}
+		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second, Signer: signer})
 		if err != nil {
 			return nil, err
 		}
-		worker.Email = &outbox.EmailDeliverer{Sender: sender, Domain: MailDomain(cfg.MailFrom)}
+		worker.Email = &outbox.EmailDeliverer{Sender: sender, Domain: MailDomain(cfg.MailFrom), Sent: func(ctx context.Context, m sellerguard.OutboxMessage, messageID string, raw []byte) {
+			// The ledger of every email sent: "was this email really from us?"
+			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: time.Now(), SHA256: dkim.Hash(raw)})
+			if err != nil {
+				logger.Error("sent-mail ledger", "err", err, "message_id", messageID)
+			}
+		}}
 		worker.ScrubSent = true
 	}
 	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sellerguard_outbox_deliveries_total", Help: "Outbox delivery attempts by channel and outcome."}, []string{"channel", "outcome"})
@@ -135,6 +150,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		},
 		Enqueued: worker.Wake,
 	}
+	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),

@@ -2,12 +2,16 @@ package app_test
 
 import (
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/dkim"
+	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/testenv"
 )
 
@@ -161,5 +165,52 @@ func TestInstancesShareGuessCounters(t *testing.T) {
 	c, err := b.DB.GetCounter(t.Context(), "acct:shared@example.com", time.Now())
 	if err != nil || c.Count != 6 {
 		t.Fatalf("shared counter = %+v, %v", c, err)
+	}
+}
+
+// With a DKIM key configured, every email leaves signed, and the ledger
+// holds its Message-ID and the hash of the exact bytes sent.
+func TestEmailsAreSignedAndRecordedInTheLedger(t *testing.T) {
+	srv := testenv.StartSMTP(t)
+	pemKey, _, err := dkim.GenerateKey("rsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "dkim.key")
+	if err := os.WriteFile(keyFile, pemKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := apptest.Start(t, "sqlite",
+		apptest.Env("SELLERGUARD_SMTP_URL", "smtp://"+srv.Addr),
+		apptest.Env("SELLERGUARD_MAIL_FROM", "SellerGuard <no-reply@mail.sellerguard.test>"),
+		apptest.Env("SELLERGUARD_DKIM_KEY_FILE", keyFile))
+	in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "signed@example.com", "password": "correct horse battery staple", "business_name": "Signed"})
+	raw := srv.WaitMessages(t, 1, 15*time.Second)[0]
+	signer, err := dkim.LoadSigner(keyFile, "mail.sellerguard.test", "sellerguard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.Verify(raw); err != nil {
+		t.Fatalf("the email does not verify: %v\n%s", err, raw)
+	}
+	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := m.Header.Get("Message-Id")
+	var entry store.LedgerEntry
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if entry, err = in.DB.FindSentEmail(t.Context(), id); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || entry.Recipient != "signed@example.com" {
+		t.Fatalf("ledger entry for %s: %+v, %v", id, entry, err)
+	}
+	// The server stored the bytes sent after its own trace headers.
+	if i := strings.Index(string(raw), "DKIM-Signature:"); i < 0 || dkim.Hash(raw[i:]) != entry.SHA256 {
+		t.Fatalf("ledger hash %s does not match the signed bytes", entry.SHA256)
 	}
 }

@@ -51,6 +51,7 @@ type Config struct {
 	Password PasswordSettings
 	TwoStep  TwoStepSettings
 	SMS      SMSSettings
+	DKIM     DKIMSettings
 }
 
 // extraSettings lets each capability register its own settings from its own
@@ -196,6 +197,7 @@ func (c *Config) Finish() error {
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)
+	errs = append(errs, c.DKIM.finish()...)
 	return errors.Join(errs...)
 }
 
