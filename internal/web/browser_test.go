@@ -58,8 +58,15 @@ type browserTab struct {
 // closed, waited for and its profile removed when the test ends.
 func newBrowserTab(t *testing.T) *browserTab {
 	t.Helper()
+	return newBrowserTabFor(t, browserTimeout)
+}
+
+// newBrowserTabFor is newBrowserTab for a longer flow: the browser ends
+// after timeout at the latest.
+func newBrowserTabFor(t *testing.T, timeout time.Duration) *browserTab {
+	t.Helper()
 	execPath := testenv.ChromiumPath(t)
-	tctx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
+	tctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(execPath),
 		chromedp.Headless,
@@ -373,10 +380,19 @@ func TestBrowserSignupToSignout(t *testing.T) {
 		t.Errorf("API token after sign out everywhere else: %d %s, want 401", r.Status, r.Body)
 	}
 
-	// 6. The audit log.
+	// 6. The audit log. The business requires two-step verification, so
+	// the audit page first sends the owner to set it up: add an
+	// authenticator app, as a person would, then go on.
 	tb.navigate(in.URL + "/account/audit")
+	wantTabLocation(t, tb, in, "/account/two-step?required=1")
+	if n := tb.text("#required-notice"); !strings.Contains(n, "Your business requires two-step verification before you can see its data") {
+		t.Errorf("two-step set-up notice = %q", n)
+	}
+	enrolAuthenticator(t, tb, in, &totpSteps{}, "", false)
+	tb.navigate(in.URL + "/account/audit")
+	wantTabLocation(t, tb, in, "/account/audit")
 	actions := tabEval[[]string](tb, `[...document.querySelectorAll('#audit tbody tr td:nth-child(3)')].map(td => td.innerText.trim())`)
-	for _, want := range []string{"session.created", "business.created", "user.created", "session.revoked_others"} {
+	for _, want := range []string{"session.created", "business.created", "user.created", "session.revoked_others", "two_step.method_added"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("audit table has no %s row; actions: %q", want, actions)
 		}
@@ -570,11 +586,26 @@ func TestPagesHaveNoInlineScriptAndStrictHeaders(t *testing.T) {
 	const email, password = "grace@example.com", "a long enough passphrase"
 	in.SignUp(t, email, password, "Grace's Compilers")
 	token := in.SignIn(t, email, password)
+	// The business requires two-step verification: without it the audit
+	// page sends the owner to set it up.
+	if r := pageGet(t, in, "/account/audit", token); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-step?required=1" {
+		t.Errorf("audit page before two-step set-up: %d Location %q, want 303 to /account/two-step?required=1", r.StatusCode, r.Header.Get("Location"))
+	}
+	in.EnrollTOTP(t, token)
+	// A pending authenticator app, for its confirmation page.
+	started := in.Do(t, "POST", "/api/v1/two-step/totp", token, nil)
+	if started.Status != http.StatusCreated {
+		t.Fatalf("start totp: %d %s", started.Status, started.Body)
+	}
+	pendingID := started.JSON(t)["method_id"].(string)
+	// A new sign-in now owes its second step.
+	partial := in.SignIn(t, email, password)
 
 	pages := []struct {
 		name, method, path string
 		form               url.Values
 		signedIn           bool
+		partial            bool // signed in with the password only
 		status             int
 	}{
 		{name: "home", method: "GET", path: "/", status: 200},
@@ -585,6 +616,19 @@ func TestPagesHaveNoInlineScriptAndStrictHeaders(t *testing.T) {
 		{name: "account", method: "GET", path: "/account", signedIn: true, status: 200},
 		{name: "sessions", method: "GET", path: "/account/sessions", signedIn: true, status: 200},
 		{name: "audit", method: "GET", path: "/account/audit", signedIn: true, status: 200},
+		{name: "second step", method: "GET", path: "/signin/second-step", partial: true, status: 200},
+		{name: "second step with a backup code", method: "GET", path: "/signin/second-step?method=backup_codes", partial: true, status: 200},
+		{name: "second step with errors", method: "POST", path: "/signin/second-step", form: url.Values{"method": {"totp"}, "code": {"000000"}}, partial: true, status: 400},
+		{name: "two-step", method: "GET", path: "/account/two-step", signedIn: true, status: 200},
+		{name: "two-step required", method: "GET", path: "/account/two-step?required=1&backup_used=9&added=totp", signedIn: true, status: 200},
+		{name: "add authenticator app", method: "POST", path: "/account/two-step/totp", form: url.Values{"label": {"Work phone"}}, signedIn: true, status: 200},
+		{name: "add authenticator app with errors", method: "POST", path: "/account/two-step/totp", form: url.Values{"label": {strings.Repeat("x", 61)}}, signedIn: true, status: 400},
+		{name: "confirm authenticator app with errors", method: "POST", path: "/account/two-step/totp/" + pendingID + "/confirm", form: url.Values{"code": {"000000"}}, signedIn: true, status: 400},
+		{name: "backup codes", method: "POST", path: "/account/two-step/backup-codes", form: url.Values{}, signedIn: true, status: 200},
+		{name: "two-step with backup codes", method: "GET", path: "/account/two-step", signedIn: true, status: 200},
+		{name: "reauth", method: "GET", path: "/account/reauth?next=/account/two-step", signedIn: true, status: 200},
+		{name: "reauth with a backup code", method: "GET", path: "/account/reauth?next=/account/two-step&method=backup_codes", signedIn: true, status: 200},
+		{name: "reauth with errors", method: "POST", path: "/account/reauth", form: url.Values{"next": {"/account/two-step"}, "password": {"wrong password here"}, "method": {"totp"}, "code": {"000000"}}, signedIn: true, status: 401},
 		{name: "outbox", method: "GET", path: "/dev/outbox", status: 200},
 		{name: "not found", method: "GET", path: "/no/such/page", status: 404},
 	}
@@ -593,6 +637,9 @@ func TestPagesHaveNoInlineScriptAndStrictHeaders(t *testing.T) {
 			tok := ""
 			if p.signedIn {
 				tok = token
+			}
+			if p.partial {
+				tok = partial
 			}
 			r := pageRequest(t, in, p.method, p.path, tok, p.form)
 			if r.StatusCode != p.status {

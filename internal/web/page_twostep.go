@@ -1,0 +1,429 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/twostep"
+)
+
+// Pages of two-step verification: the second step of a sign-in, the
+// account's two-step settings (methods, backup codes, trusted browsers), and
+// re-authentication before sensitive changes. Like every page they only
+// parse, call the auth service and render; the rules live in the service.
+
+func (s *Server) registerTwoStepPages(mux *recordingMux) {
+	mux.Handle("GET /signin/second-step", s.pageSession(s.pageSecondStepForm))
+	mux.Handle("POST /signin/second-step", s.pageSession(s.pageSecondStepSubmit))
+	mux.Handle("GET /account/two-step", s.pageAuthed(s.pageTwoStep))
+	mux.Handle("POST /account/two-step/totp", s.pageAuthed(s.pageStartTOTP))
+	mux.Handle("POST /account/two-step/totp/{id}/confirm", s.pageAuthed(s.pageConfirmTOTP))
+	mux.Handle("POST /account/two-step/backup-codes", s.pageAuthed(s.pageBackupCodes))
+	mux.Handle("POST /account/two-step/{id}/remove", s.pageAuthed(s.pageRemoveMethod))
+	mux.Handle("POST /account/trusted-browsers/{id}/forget", s.pageAuthed(s.pageForgetBrowser))
+	mux.Handle("GET /account/reauth", s.pageAuthed(s.pageReauthForm))
+	mux.Handle("POST /account/reauth", s.pageAuthed(s.pageReauthSubmit))
+}
+
+// failPage shows a page again with the problems of err, or returns err when
+// it is not the user's to fix. Field problems go next to their fields; an
+// error without fields whose code is in asField (a wrong password, a wrong
+// code) goes next to the field it is about.
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, name string, page any, f *form, err error, asField map[string]string) error {
+	general, fields, ok := formError(err)
+	if !ok {
+		return err
+	}
+	if field, ok := asField[sellerguard.ErrorCode(err)]; ok && len(fields) == 0 {
+		fields[field], general = general, ""
+	}
+	f.Message, f.Errors = general, fields
+	e := s.classify(r, err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	s.render(w, r, statusOf(e.Code), name, page)
+	return nil
+}
+
+// The second step of a sign-in.
+
+// secondStepKinds are the second steps the sign-in page offers. SMS and
+// passkeys come with their own pages' work.
+var secondStepKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true}
+
+type secondStepPage struct {
+	*form
+	Method     string // twostep.KindTOTP or twostep.KindBackup
+	BackupLeft int
+	TrustFor   string // "30 days"
+}
+
+func (s *Server) newSecondStepPage(p *auth.Principal, method string) *secondStepPage {
+	if !secondStepKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
+		method = twostep.KindTOTP
+	}
+	return &secondStepPage{form: newForm(), Method: method, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(s.Auth.TwoStep.TrustedBrowserFor)}
+}
+
+// durationWords says a duration in days, hours or minutes for people.
+func durationWords(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d >= 2*day:
+		return fmt.Sprintf("%d days", int(d.Round(day)/day))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Round(time.Hour)/time.Hour))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", int(d.Round(time.Minute)/time.Minute))
+	}
+	return "a minute"
+}
+
+func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if p.RequireFull() == nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "secondstep", s.newSecondStepPage(p, r.URL.Query().Get("method")))
+	return nil
+}
+
+func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if p.RequireFull() == nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	pg := s.newSecondStepPage(p, r.PostForm.Get("method"))
+	remember := r.PostForm.Get("remember_browser") != ""
+	if remember {
+		pg.Values["remember_browser"] = "1"
+	}
+	res, err := s.Auth.CompleteSecondStep(r.Context(), p, auth.SecondStepInput{
+		Method: pg.Method, Code: r.PostForm.Get("code"), RememberBrowser: remember, Device: s.deviceCookie(r),
+	}, s.meta(r))
+	if sellerguard.ErrorCode(err) == sellerguard.ECodeUnauthenticated {
+		// Too many wrong codes (or the attempt timed out): the partial
+		// session is gone; back to the password.
+		s.clearSessionCookie(w)
+		f := newForm()
+		f.Message = sellerguard.ErrorMessage(err)
+		s.render(w, r, http.StatusUnauthorized, "signin", f)
+		return nil
+	}
+	if err != nil {
+		return s.failPage(w, r, "secondstep", pg, pg.form, err, map[string]string{sellerguard.ECodeInvalidCode: "code"})
+	}
+	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	if res.ReenrollAdvised {
+		http.Redirect(w, r, "/account/two-step?backup_used="+strconv.Itoa(res.BackupCodesLeft), http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// The two-step settings page.
+
+type twoStepPage struct {
+	*form
+	Required     bool     // a business requires two-step and the user has none
+	Requirers    []string // the businesses that require it
+	BackupUsed   bool
+	Enrolled     bool
+	Full         bool
+	Missing      []string
+	Methods      []methodRow
+	BackupLeft   int
+	BackupTotal  int
+	Browsers     []trustedBrowserRow
+	TrustFor     string
+	SMSWarning   string
+	ReauthWindow string
+}
+
+type methodRow struct {
+	ID, Kind, Label string
+	CreatedAt       time.Time
+	LastUsedAt      time.Time
+}
+
+type trustedBrowserRow struct {
+	ID, Device, UserAgent, IP string
+	CreatedAt, ExpiresAt      time.Time
+}
+
+// methodKindNames names the kinds of second step for people.
+var methodKindNames = map[string]string{
+	twostep.KindTOTP:    "Authenticator app",
+	twostep.KindSMS:     "Text message",
+	twostep.KindVoice:   "Voice call",
+	twostep.KindPasskey: "Passkey",
+	twostep.KindBackup:  "Backup codes",
+}
+
+func methodKindName(kind string) string {
+	if n, ok := methodKindNames[kind]; ok {
+		return n
+	}
+	return kind
+}
+
+// loadTwoStepPage reads what the two-step page shows.
+func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPage, error) {
+	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	browsers, err := s.Auth.ListTrustedBrowsers(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	pg := &twoStepPage{
+		form: newForm(), Enrolled: ov.Protection.Enrolled, Full: ov.Protection.Full, Missing: ov.Protection.Missing,
+		BackupLeft: ov.Protection.BackupLeft, BackupTotal: twostep.BackupCodeCount,
+		TrustFor: durationWords(s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: auth.SMSWarning,
+		ReauthWindow: durationWords(s.Auth.TwoStep.ReauthWindow),
+	}
+	for _, m := range ov.Methods {
+		pg.Methods = append(pg.Methods, methodRow{ID: m.ID, Kind: methodKindName(m.Kind), Label: m.Label, CreatedAt: m.CreatedAt, LastUsedAt: m.LastUsedAt})
+	}
+	for _, b := range browsers {
+		pg.Browsers = append(pg.Browsers, trustedBrowserRow{ID: b.ID, Device: describeUserAgent(b.UserAgent), UserAgent: b.UserAgent, IP: b.IP, CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt})
+	}
+	if !ov.Protection.Enrolled {
+		for _, m := range p.Memberships {
+			if m.RequireTwoStep {
+				pg.Requirers = append(pg.Requirers, m.BusinessName)
+			}
+		}
+	}
+	return pg, nil
+}
+
+func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg, err := s.loadTwoStepPage(r, p)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	pg.Required = q.Get("required") == "1" && len(pg.Requirers) > 0
+	// backup_used only says that a backup code was just used; the count
+	// shown is the real one, not the query's.
+	pg.BackupUsed = q.Has("backup_used")
+	switch {
+	case q.Get("added") == "totp" && pg.BackupLeft == 0:
+		pg.Notice = "Your authenticator app is on. Now make backup codes, so that you can still sign in if you lose your phone."
+	case q.Get("added") == "totp":
+		pg.Notice = "Your authenticator app is on."
+	case q.Get("removed") == "1":
+		pg.Notice = "That method is removed."
+	case q.Get("forgot") == "1":
+		pg.Notice = "That browser will ask for your second step again at its next sign-in."
+	case q.Get("reauthed") == "1":
+		pg.Notice = "Thank you. You can make changes here for the next " + pg.ReauthWindow + "."
+	}
+	s.render(w, r, http.StatusOK, "twostep", pg)
+	return nil
+}
+
+// failTwoStep shows the two-step page again with the problem of err and
+// the values typed (values may be nil).
+func (s *Server) failTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error, values map[string]string) error {
+	pg, lerr := s.loadTwoStepPage(r, p)
+	if lerr != nil {
+		return lerr
+	}
+	for k, v := range values {
+		pg.Values[k] = v
+	}
+	return s.failPage(w, r, "twostep", pg, pg.form, err, nil)
+}
+
+// needsReauth sends the user to confirm it is them when err asks for it,
+// coming back to next afterwards.
+func (s *Server) needsReauth(w http.ResponseWriter, r *http.Request, err error, next string) bool {
+	if sellerguard.ErrorCode(err) != sellerguard.ECodeReauthRequired {
+		return false
+	}
+	http.Redirect(w, r, "/account/reauth?next="+url.QueryEscape(reauthNext(next)), http.StatusSeeOther)
+	return true
+}
+
+// Authenticator-app enrolment.
+
+type totpPage struct {
+	*form
+	MethodID string
+	QR       template.URL // the QR code as a data: URL; empty on a retry
+	Key      string       // the secret in groups of four
+	Retry    bool
+}
+
+// groupKey writes a base32 key in groups of four for typing.
+func groupKey(k string) string {
+	var b strings.Builder
+	for i, r := range k {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	e, err := s.Auth.StartTOTP(r.Context(), p, r.PostForm.Get("label"))
+	if s.needsReauth(w, r, err, "/account/two-step") {
+		return nil
+	}
+	if err != nil {
+		return s.failTwoStep(w, r, p, err, map[string]string{"label": r.PostForm.Get("label")})
+	}
+	pg := &totpPage{form: newForm(), MethodID: e.MethodID, Key: groupKey(e.Secret)}
+	if strings.HasPrefix(e.QRDataURL, "data:image/png;base64,") {
+		pg.QR = template.URL(e.QRDataURL) // made by the service, not from input
+	}
+	s.render(w, r, http.StatusOK, "twostep_totp", pg)
+	return nil
+}
+
+func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	_, err := s.Auth.ConfirmTOTP(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r))
+	if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
+		// The method exists and waits for a code (else not_found): ask
+		// again. The key is not shown again: it was shown once.
+		pg := &totpPage{form: newForm(), MethodID: r.PathValue("id"), Retry: true}
+		return s.failPage(w, r, "twostep_totp", pg, pg.form, err, map[string]string{sellerguard.ECodeInvalidCode: "code"})
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/two-step?added=totp", http.StatusSeeOther)
+	return nil
+}
+
+// Backup codes.
+
+type backupCodesPage struct {
+	Codes    []string
+	Replaced bool // there were unused codes, which stopped working
+}
+
+func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	codes, err := s.Auth.RegenerateBackupCodes(r.Context(), p, s.meta(r))
+	if s.needsReauth(w, r, err, "/account/two-step") {
+		return nil
+	}
+	if err != nil {
+		return s.failTwoStep(w, r, p, err, nil)
+	}
+	// Shown once, on the answer to the POST: nothing stores them, and
+	// Cache-Control: no-store keeps them out of the browser's cache.
+	s.render(w, r, http.StatusOK, "twostep_backup", &backupCodesPage{Codes: codes, Replaced: p.TwoStep.BackupLeft > 0})
+	return nil
+}
+
+// Removing a method, forgetting a browser.
+
+func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
+	if s.needsReauth(w, r, err, "/account/two-step") {
+		return nil
+	}
+	if sellerguard.ErrorCode(err) == sellerguard.ECodeConflict {
+		return s.failTwoStep(w, r, p, err, nil) // the business requires a method
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/two-step?removed=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/two-step?forgot=1", http.StatusSeeOther)
+	return nil
+}
+
+// Re-authentication.
+
+// reauthNexts are the only places re-authentication returns to: a fixed
+// list of paths, never a URL from the request (no open redirect).
+var reauthNexts = map[string]bool{
+	"/account":          true,
+	"/account/two-step": true,
+	"/account/sessions": true,
+}
+
+// reauthNext returns next when it is on the list, else /account.
+func reauthNext(next string) string {
+	if reauthNexts[next] {
+		return next
+	}
+	return "/account"
+}
+
+type reauthPage struct {
+	*form
+	Next       string
+	Method     string
+	Enrolled   bool
+	BackupLeft int
+	Email      string
+}
+
+func newReauthPage(p *auth.Principal, next, method string) *reauthPage {
+	if !secondStepKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
+		method = twostep.KindTOTP
+	}
+	return &reauthPage{form: newForm(), Next: reauthNext(next), Method: method, Enrolled: p.TwoStep.Enrolled, BackupLeft: p.TwoStep.BackupLeft, Email: p.User.Email}
+}
+
+func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q := r.URL.Query()
+	s.render(w, r, http.StatusOK, "reauth", newReauthPage(p, q.Get("next"), q.Get("method")))
+	return nil
+}
+
+func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	pg := newReauthPage(p, r.PostForm.Get("next"), r.PostForm.Get("method"))
+	method, code := "", ""
+	if pg.Enrolled {
+		method, code = pg.Method, r.PostForm.Get("code")
+	}
+	if _, err := s.Auth.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r)); err != nil {
+		return s.failPage(w, r, "reauth", pg, pg.form, err, map[string]string{
+			sellerguard.ECodeInvalidCredentials: "password",
+			sellerguard.ECodeInvalidCode:        "code",
+		})
+	}
+	next := pg.Next
+	if next == "/account/two-step" {
+		next += "?reauthed=1"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
