@@ -710,3 +710,13 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 	s.Cache.InvalidateAll()
 	return nil
 }
+
+// SecondStepMethods lists the kinds of second step the user can finish a
+// sign-in (or a re-authentication) with; a partial session may ask.
+func (s *Service) SecondStepMethods(ctx context.Context, p *Principal) ([]string, error) {
+	prot, ms, err := protectionOf(ctx, s.DB, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return methodKinds(ms, prot.BackupLeft), nil
+}

@@ -22,6 +22,7 @@ import (
 func (s *Server) registerTwoStepPages(mux *recordingMux) {
 	mux.Handle("GET /signin/second-step", s.pageSession(s.pageSecondStepForm))
 	mux.Handle("POST /signin/second-step", s.pageSession(s.pageSecondStepSubmit))
+	mux.Handle("POST /signin/second-step/sms", s.pageSession(s.pageSecondStepSendSMS))
 	mux.Handle("GET /account/two-step", s.pageAuthed(s.pageTwoStep))
 	mux.Handle("POST /account/two-step/totp", s.pageAuthed(s.pageStartTOTP))
 	mux.Handle("POST /account/two-step/totp/{id}/confirm", s.pageAuthed(s.pageConfirmTOTP))
@@ -55,22 +56,42 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, name string, p
 
 // The second step of a sign-in.
 
-// secondStepKinds are the second steps the sign-in page offers. SMS and
-// passkeys come with their own pages' work.
-var secondStepKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true}
-
 type secondStepPage struct {
 	*form
-	Method     string // twostep.KindTOTP or twostep.KindBackup
+	Method     string // the kind of second step this form takes
+	Kinds      map[string]bool
 	BackupLeft int
 	TrustFor   string // "30 days"
+	SMSSentTo  string
 }
 
-func (s *Server) newSecondStepPage(p *auth.Principal, method string) *secondStepPage {
-	if !secondStepKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
-		method = twostep.KindTOTP
+// newSecondStepPage offers the kinds of second step the user has: the
+// asked-for one when the user has it, else the strongest.
+func (s *Server) newSecondStepPage(r *http.Request, p *auth.Principal, method string) (*secondStepPage, error) {
+	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+	if err != nil {
+		return nil, err
 	}
-	return &secondStepPage{form: newForm(), Method: method, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(s.Auth.TwoStep.TrustedBrowserFor)}
+	has := map[string]bool{}
+	for _, k := range kinds {
+		has[k] = true
+	}
+	if has[twostep.KindVoice] {
+		has[twostep.KindSMS] = true // one code page for texts and calls
+	}
+	if method == twostep.KindVoice {
+		method = twostep.KindSMS
+	}
+	if !has[method] || method == twostep.KindPasskey {
+		method = ""
+		for _, k := range []string{twostep.KindTOTP, twostep.KindSMS, twostep.KindBackup} {
+			if has[k] {
+				method = k
+				break
+			}
+		}
+	}
+	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(s.Auth.TwoStep.TrustedBrowserFor)}, nil
 }
 
 // durationWords says a duration in days, hours or minutes for people.
@@ -92,7 +113,31 @@ func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *a
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "secondstep", s.newSecondStepPage(p, r.URL.Query().Get("method")))
+	pg, err := s.newSecondStepPage(r, p, r.URL.Query().Get("method"))
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("sent") == "1" {
+		pg.Notice = "We sent a code by text message. It is valid for 10 minutes."
+	}
+	s.render(w, r, http.StatusOK, "secondstep", pg)
+	return nil
+}
+
+// pageSecondStepSendSMS texts a code for this sign-in.
+func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if p.RequireFull() == nil {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
+		pg, perr := s.newSecondStepPage(r, p, twostep.KindSMS)
+		if perr != nil {
+			return perr
+		}
+		return s.failPage(w, r, "secondstep", pg, pg.form, err, nil)
+	}
+	http.Redirect(w, r, "/signin/second-step?method=sms&sent=1", http.StatusSeeOther)
 	return nil
 }
 
@@ -104,7 +149,10 @@ func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p 
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	pg := s.newSecondStepPage(p, r.PostForm.Get("method"))
+	pg, err := s.newSecondStepPage(r, p, r.PostForm.Get("method"))
+	if err != nil {
+		return err
+	}
 	remember := r.PostForm.Get("remember_browser") != ""
 	if remember {
 		pg.Values["remember_browser"] = "1"
@@ -392,8 +440,12 @@ type reauthPage struct {
 	Email      string
 }
 
+// reauthKinds are the second steps the re-authentication page takes (the
+// API also takes a texted code, sent with POST /api/v1/session/second-step/sms).
+var reauthKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true}
+
 func newReauthPage(p *auth.Principal, next, method string) *reauthPage {
-	if !secondStepKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
+	if !reauthKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
 		method = twostep.KindTOTP
 	}
 	return &reauthPage{form: newForm(), Next: reauthNext(next), Method: method, Enrolled: p.TwoStep.Enrolled, BackupLeft: p.TwoStep.BackupLeft, Email: p.User.Email}

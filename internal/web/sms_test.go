@@ -1,6 +1,10 @@
 package web_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -127,4 +131,47 @@ func TestSMSNumberChecks(t *testing.T) {
 	if n := gw.Attempts(); n != 0 {
 		t.Fatalf("%d texts sent to refused numbers", n)
 	}
+}
+
+// A user whose only second step is a phone finishes signing in on the pages.
+func TestSMSSecondStepOnThePages(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	in.SignUp(t, "smspage@example.com", pw, "SMS Page")
+	token := in.SignIn(t, "smspage@example.com", pw)
+	id := in.Do(t, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": phone}).JSON(t)["method_id"].(string)
+	in.Do(t, "POST", "/api/v1/two-step/sms/"+id+"/confirm", token, map[string]string{"code": waitSMS(t, gw, 1)})
+
+	client := &http.Client{Jar: newFullJar(), Timeout: 30 * time.Second}
+	form := func(path string, v url.Values) *http.Response {
+		resp, err := client.PostForm(in.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := form("/signin", url.Values{"email": {"smspage@example.com"}, "password": {pw}})
+	if resp.Request.URL.Path != "/signin/second-step" {
+		t.Fatalf("after the password: %s", resp.Request.URL)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "code from our text message") || !strings.Contains(string(body), `id="send-sms"`) {
+		t.Fatalf("the second-step page does not offer the phone:\n%s", body)
+	}
+	resp = form("/signin/second-step/sms", nil)
+	body, _ = io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "We sent a code by text message") {
+		t.Fatalf("after sending: %s\n%s", resp.Request.URL, body)
+	}
+	resp = form("/signin/second-step", url.Values{"method": {"sms"}, "code": {waitSMS(t, gw, 2)}})
+	if resp.Request.URL.Path != "/account" {
+		body, _ = io.ReadAll(resp.Body)
+		t.Fatalf("after the code: %s\n%s", resp.Request.URL, body)
+	}
+}
+
+func newFullJar() http.CookieJar {
+	j, _ := cookiejar.New(nil)
+	return j
 }
