@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"time"
@@ -98,6 +99,9 @@ func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 			RequireResidentKey: protocol.ResidentKeyNotRequired(),
 			UserVerification:   protocol.VerificationPreferred,
 		},
+		// Client extension outputs are not signed and SellerGuard reads
+		// none of them; some password managers add ones nobody asked for.
+		ExtensionsUnsolicitedOutputPolicy: protocol.UnsolicitedOutputPolicyIgnore,
 	})
 	if err != nil {
 		return nil, &sellerguard.Error{Code: errPasskeysUnavailable.Code, Message: errPasskeysUnavailable.Message, Err: err}
@@ -155,6 +159,22 @@ func loadPasskeyUser(ctx context.Context, q interface {
 	return u, nil
 }
 
+// CountPasskeys says how many passkeys the user of the session (partial or
+// full) has, for pages that offer them.
+func (s *Service) CountPasskeys(ctx context.Context, p *Principal) (int, error) {
+	ms, err := s.DB.ListMethods(ctx, p.User.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Confirmed && m.Kind == twostep.KindPasskey {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // PasskeyCeremony is a begun registration or sign-in: the options for
 // navigator.credentials.create() or .get() (PublicKeyCredentialCreationOptions
 // or PublicKeyCredentialRequestOptions as JSON, binary members base64url) and
@@ -199,7 +219,9 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) (P
 	if len(u.creds) >= maxMethodsPerKind {
 		return PasskeyCeremony{}, sellerguard.Errorf(sellerguard.ECodeConflict, "You already have %d passkeys. Remove one first.", len(u.creds))
 	}
-	creation, sd, err := wa.BeginRegistration(u, webauthn.WithExclusions(webauthn.Credentials(u.creds).CredentialDescriptors()))
+	creation, sd, err := wa.BeginRegistration(u,
+		webauthn.WithExclusions(webauthn.Credentials(u.creds).CredentialDescriptors()),
+		webauthn.WithExtensions(webauthn.WithExtensionCredProps()))
 	if err != nil {
 		return PasskeyCeremony{}, fmt.Errorf("auth: begin passkey registration: %w", err)
 	}
@@ -224,8 +246,11 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, i
 	if err != nil {
 		return store.TwoStepMethod{}, err
 	}
-	if len(in.Credential) == 0 || len(in.Credential) > maxPasskeyResponseBytes {
-		return store.TwoStepMethod{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "invalid", Message: "Send the passkey's answer from navigator.credentials.create()."})
+	if len(in.Credential) == 0 {
+		return store.TwoStepMethod{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "required", Message: "Send the passkey's answer from navigator.credentials.create()."})
+	}
+	if len(in.Credential) > maxPasskeyResponseBytes {
+		return store.TwoStepMethod{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
 	}
 	wa, err := s.relyingParty()
 	if err != nil {
@@ -368,8 +393,11 @@ func parsePasskeyCode(code string) (passkeyCode, bool) {
 	var pc passkeyCode
 	dec := json.NewDecoder(bytes.NewReader([]byte(code)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&pc); err != nil || dec.More() {
+	if err := dec.Decode(&pc); err != nil {
 		return passkeyCode{}, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return passkeyCode{}, false // trailing data
 	}
 	if pc.ChallengeID == "" || len(pc.Credential) == 0 {
 		return passkeyCode{}, false

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/twostep"
+)
+
+// passkeysPage lists the user's passkeys and offers to add one; the
+// ceremony itself runs in /static/passkey.js against the JSON API.
+type passkeysPage struct {
+	Passkeys      []methodJSON
+	Enrolled      bool
+	Notice        string
+	Message       string
+	ReauthMinutes int
+}
+
+func (s *Server) passkeysPageFor(r *http.Request, p *auth.Principal) (*passkeysPage, error) {
+	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	pg := &passkeysPage{Enrolled: ov.Protection.Enrolled, ReauthMinutes: int(s.Auth.TwoStep.ReauthWindow.Minutes())}
+	for _, m := range ov.Methods {
+		if m.Kind == twostep.KindPasskey {
+			pg.Passkeys = append(pg.Passkeys, toMethodJSON(m))
+		}
+	}
+	if s.Auth.RequireRecentAuth(p) != nil {
+		pg.Message = "To add or remove a passkey, sign out and sign in again first: changes to two-step verification need a recent sign-in."
+	}
+	return pg, nil
+}
+
+func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg, err := s.passkeysPageFor(r, p)
+	if err != nil {
+		return err
+	}
+	switch r.URL.Query().Get("done") {
+	case "added":
+		pg.Notice = "Your passkey was added. Next time you sign in, use it after your password."
+	case "removed":
+		pg.Notice = "The passkey was removed."
+	}
+	s.render(w, r, http.StatusOK, "passkeys", pg)
+	return nil
+}
+
+func (s *Server) pageRemovePasskey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
+	if err == nil {
+		http.Redirect(w, r, "/account/two-step/passkeys?done=removed", http.StatusSeeOther)
+		return nil
+	}
+	if _, _, ok := formError(err); !ok {
+		return err
+	}
+	pg, lerr := s.passkeysPageFor(r, p)
+	if lerr != nil {
+		return lerr
+	}
+	pg.Message = sellerguard.ErrorMessage(err)
+	s.render(w, r, statusOf(s.classify(r, err).Code), "passkeys", pg)
+	return nil
+}
+
+// passkeySignInPage is the second step with a passkey.
+type passkeySignInPage struct {
+	TrustedDays int
+	HasPasskey  bool
+}
+
+func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if p.Session.AuthLevel == sellerguard.AuthFull {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	n, err := s.Auth.CountPasskeys(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Auth.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: n > 0})
+	return nil
+}
