@@ -23,6 +23,8 @@ func (s *Server) registerTwoStepPages(mux *recordingMux) {
 	mux.Handle("GET /signin/second-step", s.pageSession(s.pageSecondStepForm))
 	mux.Handle("POST /signin/second-step", s.pageSession(s.pageSecondStepSubmit))
 	mux.Handle("POST /signin/second-step/sms", s.pageSession(s.pageSecondStepSendSMS))
+	mux.Handle("POST /account/two-step/sms", s.pageAuthed(s.pageStartSMS))
+	mux.Handle("POST /account/two-step/sms/{id}/confirm", s.pageAuthed(s.pageConfirmSMS))
 	mux.Handle("GET /account/two-step", s.pageAuthed(s.pageTwoStep))
 	mux.Handle("POST /account/two-step/totp", s.pageAuthed(s.pageStartTOTP))
 	mux.Handle("POST /account/two-step/totp/{id}/confirm", s.pageAuthed(s.pageConfirmTOTP))
@@ -274,6 +276,8 @@ func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		pg.Notice = "Your authenticator app is on. Now make backup codes, so that you can still sign in if you lose your phone."
 	case q.Get("added") == "totp":
 		pg.Notice = "Your authenticator app is on."
+	case q.Get("added") == "sms":
+		pg.Notice = "Your phone is added. Remember: text messages are the weakest second step."
 	case q.Get("removed") == "1":
 		pg.Notice = "That method is removed."
 	case q.Get("forgot") == "1":
@@ -477,5 +481,42 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		next += "?reauthed=1"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	e, err := s.Auth.StartSMS(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
+	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
+		http.Redirect(w, r, "/account/reauth?next=/account/two-step", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		// Back to the two-step page with the problem.
+		return s.failTwoStep(w, r, p, err, map[string]string{"phone": r.PostForm.Get("phone")})
+	}
+	f := newForm()
+	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, auth.SMSWarning
+	s.render(w, r, http.StatusOK, "twostep_sms", f)
+	return nil
+}
+
+func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
+		f := newForm()
+		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), "your phone", auth.SMSWarning
+		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
+			f.Errors["code"] = sellerguard.ErrorMessage(err)
+			s.render(w, r, http.StatusBadRequest, "twostep_sms", f)
+			return nil
+		}
+		return s.failForm(w, r, "twostep_sms", f, err)
+	}
+	http.Redirect(w, r, "/account/two-step?added=sms", http.StatusSeeOther)
 	return nil
 }

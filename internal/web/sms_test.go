@@ -175,3 +175,37 @@ func newFullJar() http.CookieJar {
 	j, _ := cookiejar.New(nil)
 	return j
 }
+
+func TestAddPhoneOnThePages(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	in.SignUp(t, "addphone@example.com", pw, "Add Phone")
+	client := &http.Client{Jar: newFullJar(), Timeout: 30 * time.Second}
+	post := func(path string, v url.Values) (*http.Response, string) {
+		resp, err := client.PostForm(in.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	post("/signin", url.Values{"email": {"addphone@example.com"}, "password": {pw}})
+	resp, body := post("/account/two-step/sms", url.Values{"phone": {"not a phone"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "international form") || !strings.Contains(body, `value="not a phone"`) {
+		t.Fatalf("bad phone: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = post("/account/two-step/sms", url.Values{"phone": {phone}})
+	m := regexp.MustCompile(`action="/account/two-step/sms/([a-z0-9_]+)/confirm"`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(body, "weakest") {
+		t.Fatalf("start: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = post("/account/two-step/sms/"+m[1]+"/confirm", url.Values{"code": {"000000"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "not right") {
+		t.Fatalf("wrong code: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = post("/account/two-step/sms/"+m[1]+"/confirm", url.Values{"code": {waitSMS(t, gw, 1)}})
+	if resp.Request.URL.Path != "/account/two-step" || !strings.Contains(body, "Your phone is added") || !strings.Contains(body, "3456") {
+		t.Fatalf("confirm: %s\n%s", resp.Request.URL, body)
+	}
+}
