@@ -58,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdLimits(ctx, args[1:], getenv, stdout, stderr)
 	case "dkim":
 		return cmdDKIM(ctx, args[1:], getenv, stdout, stderr)
+	case "password":
+		return cmdPassword(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	case "breach":
+		return cmdBreach(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	case "users":
+		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "sellerguard", versionString())
 		return 0
@@ -93,6 +99,16 @@ Usage:
                              show guess counters (failed sign-ins per account and per address)
   sellerguard limits clear --account EMAIL
                              reset an account's counters and unlock code (audited)
+  sellerguard password check [--email E] [--phone P] [--name N] [--business B]
+                             read passwords (one per line) on stdin, print ok or rejected: CODES; exit 1 if any is refused
+  sellerguard password calibrate
+                             pick Argon2id parameters for a target time on this machine
+  sellerguard password require-change --account EMAIL
+                             make a user change their password at the next sign-in (audited)
+  sellerguard breach import FILE
+                             build the breached-password index from a Pwned Passwords SHA-1 file
+  sellerguard users import FILE
+                             load users (with bcrypt or Argon2 hashes) from a CSV or JSON export
   sellerguard dkim keygen [--selector S] [--domain D] [--out FILE] [--algorithm rsa|ed25519] [--force]
                              create a DKIM signing key (mode 0600) and print the DNS TXT record to publish
   sellerguard dkim record    print the DNS TXT record of the configured key

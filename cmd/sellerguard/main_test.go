@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -132,5 +138,53 @@ func TestLimitsListAndClear(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, env, "limits", "off"); code != 2 {
 		t.Fatal("there must be no way to turn limiting off")
+	}
+}
+
+func TestUsersImportAndRequireChange(t *testing.T) {
+	dataDir := t.TempDir()
+	dbURL := "sqlite://" + dataDir + "/sg.db"
+	env := map[string]string{"SELLERGUARD_DATA_DIR": dataDir, "SELLERGUARD_DATABASE_URL": dbURL, "SELLERGUARD_ARGON2_MEMORY": "1024", "SELLERGUARD_ARGON2_TIME": "1"}
+	bc, err := bcrypt.GenerateFromPassword([]byte("legacy bcrypt pass phrase"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt := []byte("0123456789abcdef")
+	key := argon2.IDKey([]byte("legacy argon pass phrase"), salt, 1, 64, 1, 32)
+	phc := fmt.Sprintf("$argon2id$v=19$m=64,t=1,p=1$%s$%s", base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	csvFile := filepath.Join(t.TempDir(), "users.csv")
+	content := "email,password_hash,business_name\n" +
+		"bc@example.com," + string(bc) + ",Legacy BC\n" +
+		"ar@example.com,\"" + phc + "\",Legacy AR\n" +
+		"bad@example.com,plaintext-password,Nope\n"
+	if err := os.WriteFile(csvFile, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, env, "users", "import", csvFile)
+	if code != 1 || !strings.Contains(out, "imported 2 users") || !strings.Contains(errOut, "bad@example.com") {
+		t.Fatalf("import: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, env, "users", "import", csvFile); code != 1 || !strings.Contains(out, "imported 0 users, skipped 2") {
+		t.Fatalf("second import: %d %q", code, out)
+	}
+	in := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL), apptest.Env("SELLERGUARD_DATA_DIR", dataDir))
+	for email, pass := range map[string]string{"bc@example.com": "legacy bcrypt pass phrase", "ar@example.com": "legacy argon pass phrase"} {
+		in.SignIn(t, email, pass)
+		u, err := in.DB.FindUserByEmail(t.Context(), email)
+		if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=1024,t=1,p=1$") {
+			t.Fatalf("%s: hash not upgraded: %v", email, err)
+		}
+		in.SignIn(t, email, pass) // the upgraded hash verifies too
+	}
+	code, out, errOut = runCLI(t, env, "password", "require-change", "--account", "BC@example.com")
+	if code != 0 || !strings.Contains(out, "must change their password") {
+		t.Fatalf("require-change: %d %q %q", code, out, errOut)
+	}
+	r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "bc@example.com", "password": "legacy bcrypt pass phrase"})
+	if r.Status != 201 || r.JSON(t)["password_change_required"] != "support" {
+		t.Fatalf("sign-in after the flag: %d %s", r.Status, r.Body)
+	}
+	if code, _, _ := runCLI(t, env, "password", "require-change", "--account", "nobody@example.com"); code != 1 {
+		t.Fatalf("unknown account: %d", code)
 	}
 }

@@ -44,6 +44,8 @@ type App struct {
 	Server  *web.Server
 	Schema  int
 	Version string
+
+	closePolicy func()
 }
 
 // NewLogger builds the process logger from the settings.
@@ -151,6 +153,12 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		Enqueued: worker.Wake,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
+	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	svc.Policy, svc.Breached = pol, breached
+	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),
@@ -170,11 +178,16 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version}, nil
+	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, closePolicy: closePolicy}, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and the breached-password index.
+func (a *App) Close() error {
+	if a.closePolicy != nil {
+		a.closePolicy()
+	}
+	return a.DB.Close()
+}
 
 // Serve runs the HTTP server on ln and the background workers until ctx
 // ends, then shuts down gracefully.
@@ -221,8 +234,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
 	expire := time.NewTicker(time.Minute)
+	remind := time.NewTicker(time.Hour)
 	defer flush.Stop()
 	defer expire.Stop()
+	defer remind.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -234,6 +249,10 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-expire.C:
 			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("expire sessions", "err", err)
+			}
+		case <-remind.C:
+			if _, err := a.Auth.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("password reminders", "err", err)
 			}
 		}
 	}

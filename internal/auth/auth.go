@@ -35,6 +35,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/policy"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -64,7 +65,12 @@ type Service struct {
 	Limits  LimitConfig
 	TwoStep TwoStepConfig
 	SMS     SMSConfig
-	Config  Config
+	// Policy checks new passwords (nil: the minimum length only); Breached
+	// flags a known-breached password at sign-in (nil: no check).
+	Policy    *policy.Policy
+	Breached  policy.BreachChecker
+	Passwords PasswordConfig
+	Config    Config
 	// ExtraSecondSteps verify the kinds of second step that live in other
 	// packages (SMS, passkeys), by kind.
 	ExtraSecondSteps map[string]CodeVerifier
@@ -171,10 +177,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 	if fe != nil {
 		fields = append(fields, *fe)
 	}
-	if fe := s.validatePassword("password", in.Password); fe != nil {
-		fields = append(fields, *fe)
-	}
 	name := cleanText(in.BusinessName)
+	if err := s.checkNewPassword(ctx, "password", in.Password, policy.Context{Email: strings.TrimSpace(in.Email), BusinessNames: []string{name}, Phone: in.Phone}, false, nil); err != nil {
+		var pe *sellerguard.Error
+		if !errors.As(err, &pe) {
+			return err
+		}
+		fields = append(fields, pe.Fields...)
+	}
 	switch {
 	case name == "":
 		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "required", Message: "Enter your business name."})
@@ -199,6 +209,17 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		fields = append(fields, *fe)
 	}
 	if len(fields) > 0 {
+		onlyPassword := true
+		for _, f := range fields {
+			onlyPassword = onlyPassword && f.Field == "password"
+		}
+		if onlyPassword && fields[0].Code != "too_long" {
+			var reasons []policy.Reason
+			for _, f := range fields {
+				reasons = append(reasons, policy.Reason{Code: f.Code, Message: f.Message})
+			}
+			return policyError("password", reasons)
+		}
 		return sellerguard.Invalid(fields...)
 	}
 	emailNorm := NormalizeEmail(email)

@@ -28,6 +28,9 @@ type Principal struct {
 	Session     sellerguard.Session
 	Memberships []sellerguard.Membership
 	TwoStep     twostep.Protection
+	// MustChangePassword says why the user must change their password
+	// before anything else ("" when they need not).
+	MustChangePassword string
 }
 
 // Owns reports whether the principal owns the business.
@@ -89,6 +92,9 @@ type SignInResult struct {
 	// SecondStepMethods is set when the session is partial: the kinds of
 	// second step the user can finish signing in with.
 	SecondStepMethods []string
+	// MustChangePassword says why the password must change before anything
+	// else ("" when it need not).
+	MustChangePassword string
 }
 
 // SignIn checks an email and password and starts a session. An unknown
@@ -190,6 +196,9 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
 			return err
 		}
+		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, in.Password, now); err != nil {
+			return err
+		}
 		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
 			return err
 		}
@@ -252,7 +261,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
-		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot}, now)
+		must, err := s.DB.MustChangePassword(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must}, now)
 	}
 	p := e.principal
 	last := e.lastSeen()

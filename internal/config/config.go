@@ -195,6 +195,7 @@ func (c *Config) Finish() error {
 		errs = append(errs, errors.New("outbox poll interval must be positive"))
 	}
 	errs = append(errs, c.Limits.finish()...)
+	errs = append(errs, c.Password.Validate())
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)
 	errs = append(errs, c.DKIM.finish()...)

@@ -418,3 +418,20 @@ func isBcrypt(s string) bool {
 	}
 	return true
 }
+
+// CheckHash reports whether encoded is a hash Verify can use (an Argon2id
+// PHC string or a bcrypt hash, within the limits Verify enforces), without
+// computing anything: for imports.
+func CheckHash(encoded string) error {
+	if len(encoded) > maxEncodedLen {
+		return malformed("too long")
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"):
+		_, _, _, err := parseArgon2id(encoded)
+		return err
+	case strings.HasPrefix(encoded, "$2") && isBcrypt(encoded):
+		return nil
+	}
+	return malformed("not an Argon2id or bcrypt hash")
+}

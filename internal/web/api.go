@@ -32,6 +32,17 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Hand
 // "Authorization: Bearer" (programs) or the session cookie (pages' own
 // scripts); one session model serves both.
 func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+	return s.apiFull(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if err := p.RequireNoPendingPasswordChange(); err != nil {
+			return err
+		}
+		return h(w, r, p)
+	})
+}
+
+// apiFull adapts a handler that a fully signed-in user may call even while
+// they must change their password (the change itself, who am I).
+func (s *Server) apiFull(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
 	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		if err := p.RequireFull(); err != nil {
 			return err
@@ -44,6 +55,12 @@ func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *auth.Prin
 // two-step verification where a business of the caller requires it.
 func (s *Server) apiBusiness(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
 	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if err := p.RequireFull(); err != nil {
+			return err
+		}
+		if err := p.RequireNoPendingPasswordChange(); err != nil {
+			return err
+		}
 		if err := p.RequireBusinessAccess(); err != nil {
 			return err
 		}

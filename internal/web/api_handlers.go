@@ -93,6 +93,9 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 		out["second_step_required"] = true
 		out["methods"] = res.SecondStepMethods
 	}
+	if res.MustChangePassword != "" {
+		out["password_change_required"] = res.MustChangePassword
+	}
 	return writeJSON(w, http.StatusCreated, out)
 }
 
@@ -157,6 +160,7 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 			"backup_codes_left": p.TwoStep.BackupLeft, "required_by_business": p.NeedsEnrollment() || requiredByAny(p),
 		},
 		"failed_signins": fs,
+		"password":       map[string]any{"changed_at": p.User.PasswordChangedAt, "must_change": p.MustChangePassword},
 		"memberships":    ms,
 		"session":        toSessionJSON(p.Session, p.Session.ID),
 	})

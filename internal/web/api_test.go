@@ -180,7 +180,7 @@ func TestBadInputGetsClearErrorsAndChangesNothing(t *testing.T) {
 		{"wrong type", "/api/v1/signup", `{"email":42,"password":"x","business_name":"B"}`, 400, "invalid_input"},
 		{"bad email", "/api/v1/signup", `{"email":"not-an-email","password":"` + pw + `","business_name":"B"}`, 400, "invalid_input"},
 		{"display name email", "/api/v1/signup", `{"email":"Bob <bob@example.com>","password":"` + pw + `","business_name":"B"}`, 400, "invalid_input"},
-		{"short password", "/api/v1/signup", `{"email":"a@example.com","password":"short","business_name":"B"}`, 400, "invalid_input"},
+		{"short password", "/api/v1/signup", `{"email":"a@example.com","password":"short","business_name":"B"}`, 400, "password_policy"},
 		{"no business", "/api/v1/signup", `{"email":"a@example.com","password":"` + pw + `","business_name":"  "}`, 400, "invalid_input"},
 		{"bad phone", "/api/v1/signup", `{"email":"a@example.com","password":"` + pw + `","business_name":"B","phone":"call me"}`, 400, "invalid_input"},
 		{"too large", "/api/v1/signup", big, 413, "payload_too_large"},

@@ -25,7 +25,7 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case sellerguard.ECodeInvalidCredentials, sellerguard.ECodeUnauthenticated:
 		return http.StatusUnauthorized
-	case sellerguard.ECodeForbidden, sellerguard.ECodeReauthRequired, sellerguard.ECodeSecondStepRequired, sellerguard.ECodeEnrollmentRequired:
+	case sellerguard.ECodeForbidden, sellerguard.ECodeReauthRequired, sellerguard.ECodeSecondStepRequired, sellerguard.ECodeEnrollmentRequired, sellerguard.ECodePasswordChangeRequired:
 		return http.StatusForbidden
 	case sellerguard.ECodeNotFound:
 		return http.StatusNotFound

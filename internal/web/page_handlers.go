@@ -20,6 +20,7 @@ type form struct {
 	Errors  map[string]string
 	Message string
 	Notice  string
+	Reasons []string // every reason a password was refused
 }
 
 func newForm() *form { return &form{Values: map[string]string{}, Errors: map[string]string{}} }
@@ -45,6 +46,16 @@ func (s *Server) failForm(w http.ResponseWriter, r *http.Request, name string, f
 	}
 	f.Message, f.Errors = general, fields
 	e := s.classify(r, err)
+	for _, fe := range e.Fields { // every reason a new password was refused
+		if fe.Field == "password" || fe.Field == "new_password" {
+			f.Reasons = append(f.Reasons, fe.Message)
+		}
+	}
+	if len(f.Reasons) > 1 {
+		delete(f.Errors, "password")
+	} else {
+		f.Reasons = nil
+	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
@@ -418,5 +429,62 @@ func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		return s.failForm(w, r, "phrase", f, err)
 	}
 	http.Redirect(w, r, "/account/phrase?done=1", http.StatusSeeOther)
+	return nil
+}
+
+type passwordPage struct {
+	*form
+	Required  string // why the password must change ("" when it need not)
+	MinLength int
+	ChangedAt string
+}
+
+func (s *Server) newPasswordPage(p *auth.Principal) *passwordPage {
+	min := 12
+	if s.Auth.Policy != nil {
+		min = s.Auth.Policy.Options().MinLength
+	}
+	return &passwordPage{form: newForm(), Required: p.MustChangePassword, MinLength: min, ChangedAt: p.User.PasswordChangedAt.UTC().Format("2006-01-02")}
+}
+
+func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg := s.newPasswordPage(p)
+	if r.URL.Query().Get("done") != "" {
+		pg.Notice = "Your password is changed. We signed out " + r.URL.Query().Get("done") + " other session(s)."
+	}
+	s.render(w, r, http.StatusOK, "password", pg)
+	return nil
+}
+
+func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	n, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
+	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
+		http.Redirect(w, r, "/account/reauth?next=/account/password", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		pg := s.newPasswordPage(p)
+		general, fields, ok := formError(err)
+		if !ok {
+			return err
+		}
+		pg.Message, pg.Errors = general, fields
+		// Every reason, not just the first, next to the new password.
+		var e *sellerguard.Error
+		if errors.As(err, &e) && e.Code == sellerguard.ECodePasswordPolicy {
+			pg.Message = "Choose another password:"
+			for _, f := range e.Fields {
+				pg.Reasons = append(pg.Reasons, f.Message)
+			}
+			delete(pg.Errors, "new_password")
+		}
+		e2 := s.classify(r, err)
+		s.render(w, r, statusOf(e2.Code), "password", pg)
+		return nil
+	}
+	http.Redirect(w, r, "/account/password?done="+strconv.Itoa(n), http.StatusSeeOther)
 	return nil
 }

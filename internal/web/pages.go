@@ -112,6 +112,8 @@ func pageTitle(name string) string {
 		return "Get an unlock code"
 	case "phrase":
 		return "Anti-phishing phrase"
+	case "password":
+		return "Change your password"
 	}
 	return "SellerGuard"
 }
@@ -132,6 +134,10 @@ func (s *Server) pageAuthed(h func(http.ResponseWriter, *http.Request, *auth.Pri
 	return s.pageSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		if p.RequireFull() != nil {
 			http.Redirect(w, r, "/signin/second-step", http.StatusSeeOther)
+			return nil
+		}
+		if p.MustChangePassword != "" && r.URL.Path != "/account/password" {
+			http.Redirect(w, r, "/account/password?required="+p.MustChangePassword, http.StatusSeeOther)
 			return nil
 		}
 		return h(w, r, p)

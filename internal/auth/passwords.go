@@ -1,0 +1,392 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/policy"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// PasswordConfig holds the password tunables beyond the policy's own.
+type PasswordConfig struct {
+	History     int           // previous passwords that may not be reused (default 5)
+	ReminderAge time.Duration // remind users of passwords this old (0 = never)
+}
+
+// Reasons a user must change their password before anything else.
+const (
+	MustChangeBreached = "breached" // found in the breached-password index at sign-in
+	MustChangeSupport  = "support"  // flagged by support
+	MustChangeExpired  = "expired"  // older than a business's maximum age
+)
+
+var errPasswordChangeRequired = sellerguard.Errorf(sellerguard.ECodePasswordChangeRequired, "Change your password before you continue.")
+
+// RequireNoPendingPasswordChange refuses a session whose user must change
+// their password first.
+func (p *Principal) RequireNoPendingPasswordChange() error {
+	if p.MustChangePassword != "" {
+		return errPasswordChangeRequired
+	}
+	return nil
+}
+
+// policyError turns the policy's reasons into one problem listing them all.
+func policyError(field string, reasons []policy.Reason) error {
+	if len(reasons) == 0 {
+		return nil
+	}
+	e := &sellerguard.Error{Code: sellerguard.ECodePasswordPolicy, Message: "Choose another password: " + strings.TrimSuffix(reasons[0].Message, ".") + "."}
+	if len(reasons) > 1 {
+		e.Message = "Choose another password. It has these problems:"
+		for _, r := range reasons {
+			e.Message += " " + r.Message
+		}
+	}
+	for _, r := range reasons {
+		e.Fields = append(e.Fields, sellerguard.FieldError{Field: field, Code: r.Code, Message: r.Message})
+	}
+	return e
+}
+
+// checkNewPassword applies the policy (with the strict option of the user's
+// businesses) and the reuse rule.
+func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c policy.Context, strict bool, previous []string) error {
+	if s.Policy == nil {
+		if fe := s.validatePassword(field, pw); fe != nil {
+			return sellerguard.Invalid(*fe)
+		}
+		return nil
+	}
+	pol := s.Policy
+	if strict {
+		pol = pol.WithStrict(true)
+	}
+	reasons := pol.Check(ctx, pw, c)
+	if len(pw) <= password.MaxBytes {
+		for _, h := range previous {
+			ok, _, err := s.Hasher.Verify(ctx, h, pw)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				continue // an unreadable old hash cannot match
+			}
+			if ok {
+				reasons = append(reasons, policy.Reason{Code: policy.CodeReused, Message: policy.MessageReused})
+				break
+			}
+		}
+	}
+	return policyError(field, reasons)
+}
+
+// policyContext is what is public about a user, for the policy.
+func policyContext(p *Principal) policy.Context {
+	c := policy.Context{Email: p.User.Email}
+	for _, m := range p.Memberships {
+		c.BusinessNames = append(c.BusinessNames, m.BusinessName)
+	}
+	return c
+}
+
+// ChangePassword replaces the user's password: it needs the current one and
+// a recent sign-in, refuses what the policy refuses and the last few
+// passwords, ends every other session and trusted browser of the user, and
+// tells the user by an email that cannot be switched off. It returns how
+// many other sessions ended.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, meta RequestMeta) (int, error) {
+	if err := s.RequireRecentAuth(p); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	key := "reauth:" + p.User.ID
+	if st, err := s.Limiter.Account(ctx, s.DB, key, now); err != nil {
+		return 0, err
+	} else if !st.Allowed(now) {
+		return 0, rateLimited(st.RetryAt.Sub(now))
+	}
+	u, err := s.DB.FindUserByID(ctx, p.User.ID)
+	if err != nil {
+		return 0, err
+	}
+	ok, _, err := s.Hasher.Verify(ctx, u.PasswordHash, current)
+	if err != nil && !errors.Is(err, password.ErrTooLong) {
+		return 0, s.hashError(err)
+	}
+	if !ok {
+		if err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			_, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
+			return err
+		}); err != nil {
+			return 0, err
+		}
+		return 0, sellerguard.Invalid(sellerguard.FieldError{Field: "current_password", Code: "wrong_password", Message: "Your current password is not right."})
+	}
+	history, err := s.DB.PasswordHistory(ctx, u.ID, max(s.Passwords.History-1, 0))
+	if err != nil {
+		return 0, err
+	}
+	_, strict, err := s.DB.BusinessPasswordRules(ctx, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	previous := append([]string{u.PasswordHash}, history...)
+	if s.Passwords.History == 0 {
+		previous = nil
+	}
+	if err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous); err != nil {
+		return 0, err
+	}
+	hash, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return 0, s.hashError(err)
+	}
+	var ended int
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if s.Passwords.History > 0 {
+			if err := tx.PushPasswordHistory(ctx, u.ID, u.PasswordHash, now, s.Passwords.History); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		ids, err := tx.DeleteOtherSessions(ctx, u.ID, p.Session.ID)
+		if err != nil {
+			return err
+		}
+		ended = len(ids)
+		browsers, err := tx.DeleteAllTrustedBrowsers(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteCounter(ctx, key); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account.password_changed", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"changed_at": u.PasswordChangedAt, "must_change": p.MustChangePassword},
+			After:  map[string]any{"changed_at": now, "other_sessions_ended": len(ids), "trusted_browsers_forgotten": browsers}}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, passwordChangedEmail(u.Email, len(ids), meta, now, s.Config.BaseURL))
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.Cache.InvalidateUser(u.ID)
+	s.afterEnqueue()
+	return ended, nil
+}
+
+// CheckPassword runs the policy for a live meter and for clients that want
+// to check before submitting; it changes nothing.
+func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context) (reasons []policy.Reason, score int, tips []string) {
+	if s.Policy == nil {
+		return nil, 0, nil
+	}
+	reasons = s.Policy.Check(ctx, pw, c)
+	return reasons, s.Policy.Score(pw, c), policy.Tips(pw)
+}
+
+// afterPasswordSignIn marks a password that must change: one found in the
+// breached-password index, or one older than a business allows.
+func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store.UserRecord, pw string, now time.Time) (string, error) {
+	current, err := tx.MustChangePassword(ctx, u.ID)
+	if err != nil || current != "" {
+		return current, err
+	}
+	reason := ""
+	if s.Breached != nil {
+		if bad, err := s.Breached.Breached(ctx, pw); err == nil && bad {
+			reason = MustChangeBreached
+		}
+	}
+	if reason == "" {
+		maxAge, _, err := tx.BusinessPasswordRules(ctx, u.ID)
+		if err != nil {
+			return "", err
+		}
+		if maxAge > 0 && now.Sub(u.PasswordChangedAt) > time.Duration(maxAge)*24*time.Hour {
+			reason = MustChangeExpired
+		}
+	}
+	if reason != "" {
+		if err := tx.SetMustChangePassword(ctx, u.ID, reason); err != nil {
+			return "", err
+		}
+	}
+	return reason, nil
+}
+
+// RequirePasswordChange is support's flag: the user must change their
+// password at the next sign-in, before anything else (audited).
+func (s *Service) RequirePasswordChange(ctx context.Context, addr, actor string) error {
+	now := s.now()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		u, err := tx.FindUserByEmail(ctx, NormalizeEmail(addr))
+		if errors.Is(err, store.ErrNotFound) {
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no account with that email.")
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.SetMustChangePassword(ctx, u.ID, MustChangeSupport); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, ActorID: actor, Action: "account.password_change_required",
+			Category: sellerguard.CategorySupport, TargetType: "user", TargetID: u.ID, After: map[string]any{"reason": MustChangeSupport}}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, email(u.Email, "Please change your SellerGuard password",
+			"SellerGuard support asked that you change your password. The next time you sign",
+			"in, you will be asked to choose a new one before anything else.",
+			"Type the address of SellerGuard into your browser yourself; do not follow links.",
+			"SellerGuard: "+s.Config.BaseURL))
+	})
+	if err != nil {
+		return err
+	}
+	s.Cache.InvalidateAll()
+	s.afterEnqueue()
+	return nil
+}
+
+// SendPasswordReminders emails users whose password reached the reminder
+// age, once per password.
+func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
+	if s.Passwords.ReminderAge <= 0 {
+		return 0, nil
+	}
+	now := s.now()
+	due, err := s.DB.UsersDueForPasswordReminder(ctx, now.Add(-s.Passwords.ReminderAge), 200)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	for _, u := range due {
+		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			if err := tx.MarkPasswordReminded(ctx, u.ID, now); err != nil {
+				return err
+			}
+			days := int(now.Sub(u.PasswordChangedAt).Hours() / 24)
+			return s.sendEmail(ctx, tx, now, email(u.Email, "Time for a new SellerGuard password",
+				fmt.Sprintf("Your SellerGuard password is %d days old.", days),
+				"Choose a new one in your account settings: a long, unique password that you",
+				"use nowhere else. Type the address of SellerGuard into your browser yourself.",
+				"SellerGuard: "+s.Config.BaseURL))
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	s.afterEnqueue()
+	return len(due), nil
+}
+
+// SetBusinessPasswordRules sets a business's maximum password age (days, 0
+// = none) and strict option (owner, recent sign-in).
+func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, businessID string, maxAgeDays int, strict bool, meta RequestMeta) error {
+	if !p.Owns(businessID) {
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+	}
+	if err := s.RequireRecentAuth(p); err != nil {
+		return err
+	}
+	if maxAgeDays < 0 || maxAgeDays > 3650 || (maxAgeDays > 0 && maxAgeDays < 30) {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "max_age_days", Code: "out_of_range", Message: "Use 0 (no maximum) or 30 to 3650 days."})
+	}
+	now := s.now()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetBusinessPasswordRules(ctx, businessID, maxAgeDays, strict); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
+			IP: meta.IP, UserAgent: meta.UserAgent, Action: "business.password_rules_changed", Category: sellerguard.CategoryBusiness,
+			TargetType: "business", TargetID: businessID, After: map[string]any{"max_age_days": maxAgeDays, "strict": strict}})
+	})
+	return err
+}
+
+func passwordChangedEmail(to string, ended int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	return email(to, "Your SellerGuard password was changed",
+		"The password of your SellerGuard account was changed.",
+		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
+		fmt.Sprintf("We signed out %d other session(s) and forgot every browser that skipped the second step.", ended),
+		"",
+		"If this was not you, someone has your account: type the address of SellerGuard",
+		"into your browser, choose \"Can't sign in?\" and contact support at once.",
+		"SellerGuard: "+baseURL,
+	)
+}
+
+// ImportedUser is one user from another system's export.
+type ImportedUser struct {
+	Email        string `json:"email"`
+	PasswordHash string `json:"password_hash"`
+	BusinessName string `json:"business_name"`
+}
+
+// ErrAlreadyRegistered is ImportUser's answer for an email already in use.
+var ErrAlreadyRegistered = errors.New("already registered")
+
+// ImportUser creates an active user owning a business from an imported
+// record. The hash (bcrypt or Argon2id PHC) verifies at sign-in and is then
+// upgraded to the configured Argon2id parameters (audited, by actor).
+func (s *Service) ImportUser(ctx context.Context, in ImportedUser, actor string) error {
+	addr, fe := validateEmail("email", in.Email)
+	if fe != nil {
+		return fmt.Errorf("email %q: %s", in.Email, fe.Message)
+	}
+	if err := password.CheckHash(in.PasswordHash); err != nil {
+		return fmt.Errorf("%s: password_hash: %w", addr, err)
+	}
+	name := cleanText(in.BusinessName)
+	if name == "" {
+		name = addr
+	}
+	if len([]rune(name)) > MaxBusinessNameLen {
+		return fmt.Errorf("%s: business_name is longer than %d characters", addr, MaxBusinessNameLen)
+	}
+	now := s.now()
+	emailNorm := NormalizeEmail(addr)
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		userID, businessID := NewID("usr"), NewID("biz")
+		err := tx.CreateUser(ctx, store.UserRecord{
+			User:      sellerguard.User{ID: userID, Email: addr, Status: sellerguard.UserActive, PasswordChangedAt: now, CreatedAt: now},
+			EmailNorm: emailNorm, PasswordHash: in.PasswordHash,
+		})
+		if errors.Is(err, store.ErrConflict) {
+			return ErrAlreadyRegistered
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateBusiness(ctx, sellerguard.Business{ID: businessID, Name: name, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: businessID, UserID: userID, Role: sellerguard.RoleOwner, Status: sellerguard.MembershipActive, CreatedAt: now}); err != nil {
+			return err
+		}
+		alg := "bcrypt"
+		if strings.HasPrefix(in.PasswordHash, "$argon2id$") {
+			alg = "argon2id"
+		}
+		return audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: userID, ActorID: actor, Action: "user.imported",
+			Category: sellerguard.CategorySupport, TargetType: "user", TargetID: userID,
+			After: map[string]any{"email": addr, "business": name, "hash_algorithm": alg}})
+	})
+}

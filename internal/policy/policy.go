@@ -1,0 +1,340 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/sellerguard/sellerguard/internal/password"
+)
+
+// Reason codes. They are stable: clients and the API match on them.
+const (
+	CodeTooShort              = "too_short"
+	CodeTooLong               = "too_long"
+	CodeInvalidEncoding       = "invalid_encoding"
+	CodeCommon                = "common"
+	CodeBreached              = "breached"
+	CodeBreachUnavailable     = "breach_check_unavailable"
+	CodeContainsEmail         = "contains_email"
+	CodeContainsName          = "contains_name"
+	CodeContainsBusiness      = "contains_business"
+	CodeContainsPhone         = "contains_phone"
+	CodeContainsPlatformWords = "contains_platform_word"
+	CodeTooWeak               = "too_weak"
+	CodeNeedsVariety          = "needs_variety"
+	CodeReused                = "reused"
+)
+
+// Messages for the codes whose message has no parameter. CodeTooShort's
+// message names the minimum length.
+const (
+	MessageTooLong           = "This password is too long. Use at most 4096 bytes (about 1000 characters)."
+	MessageInvalidEncoding   = "This password contains characters that cannot be used, such as control characters."
+	MessageCommon            = "This is a commonly used password, or one with only small changes such as a capital letter, a year or a symbol added. Choose something less predictable."
+	MessageBreached          = "This password has appeared in a data breach, so attackers will try it. Choose a different one."
+	MessageBreachUnavailable = "We could not check this password against known data breaches just now. Please try again in a moment."
+	MessageContainsEmail     = "Do not use your email address or part of it in your password."
+	MessageContainsName      = "Do not use your name in your password."
+	MessageContainsBusiness  = "Do not use your business or store name in your password."
+	MessageContainsPhone     = "Do not use your phone number or part of it in your password."
+	MessageContainsPlatform  = "Do not use the name of this platform in your password."
+	MessageTooWeak           = "This password is too easy to guess. Make it longer, for example with a few unrelated words."
+	MessageNeedsVariety      = "Your business requires passwords that mix letters, numbers and symbols."
+	MessageReused            = "You used this password recently. Choose one you have not used before."
+)
+
+// Defaults and floors.
+const (
+	DefaultMinLength = 12
+	FloorMinLength   = 8 // MinLength below this is raised to it
+	DefaultMinScore  = 3
+	// The strength estimate looks at up to maxScoreChunks chunks of
+	// scoreChunkRunes characters (see zxcvbnScore).
+	scoreChunkRunes = 32
+	maxScoreChunks  = 2
+)
+
+// A Reason is one reason a password was refused.
+type Reason struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Context is what is publicly known about the person choosing a password.
+// Any field may be empty.
+type Context struct {
+	Email         string
+	Names         []string // the person's names: given, family, full, display
+	BusinessNames []string
+	StoreNames    []string
+	Phone         string // any format; only the digits are used
+}
+
+// Options are the settings of a Policy.
+type Options struct {
+	// MinLength is the minimum length in code points after NFKC
+	// normalisation; 0 means DefaultMinLength, and anything below
+	// FloorMinLength is raised to it.
+	MinLength int
+	// MinScore is the lowest zxcvbn score (0–4) accepted; 0 turns the
+	// strength check off.
+	MinScore int
+	// Strict also requires letters, digits and symbols (a business option).
+	Strict bool
+	// PlatformWords may not appear in a password (case-insensitive).
+	PlatformWords []string
+}
+
+// A BreachChecker reports whether a password is known to be breached.
+// An error means the answer is unknown. breach.Index, breach.RangeClient
+// and breach.Any satisfy it.
+type BreachChecker interface {
+	Breached(ctx context.Context, password string) (bool, error)
+}
+
+// A Policy checks passwords. It is safe for concurrent use.
+type Policy struct {
+	opts     Options
+	common   *CommonList
+	breached BreachChecker
+	platform []token
+}
+
+// New returns a Policy. common may be nil (no common-password check) and
+// so may breached (no breach check).
+func New(opts Options, common *CommonList, breached BreachChecker) *Policy {
+	if opts.MinLength == 0 {
+		opts.MinLength = DefaultMinLength
+	}
+	opts.MinLength = max(opts.MinLength, FloorMinLength)
+	opts.MinScore = min(max(opts.MinScore, 0), 4)
+	p := &Policy{opts: opts, common: common, breached: breached}
+	for _, w := range opts.PlatformWords {
+		if t := squash(w); utf8.RuneCountInString(t) >= 3 {
+			p.platform = append(p.platform, token(t))
+		}
+	}
+	return p
+}
+
+// Options returns p's options, with defaults applied.
+func (p *Policy) Options() Options { return p.opts }
+
+// WithStrict returns a copy of p with the strict option set to strict,
+// for a business that has turned it on.
+func (p *Policy) WithStrict(strict bool) *Policy {
+	q := *p
+	q.opts.Strict = strict
+	return &q
+}
+
+// Check returns every reason pw is refused, or nil if it is accepted.
+// A password over password.MaxBytes bytes, or not valid UTF-8 text, gets a
+// single reason at once, before any other work. Check never returns the
+// password in a message. Reuse is not checked here (see CodeReused).
+func (p *Policy) Check(ctx context.Context, pw string, c Context) []Reason {
+	if len(pw) > password.MaxBytes {
+		return []Reason{{CodeTooLong, MessageTooLong}}
+	}
+	if !validText(pw) {
+		return []Reason{{CodeInvalidEncoding, MessageInvalidEncoding}}
+	}
+	n := norm.NFKC.String(pw)
+	var rs []Reason
+	if utf8.RuneCountInString(n) < p.opts.MinLength {
+		rs = append(rs, Reason{CodeTooShort, fmt.Sprintf("Use at least %d characters.", p.opts.MinLength)})
+	}
+	if p.isCommon(n) {
+		rs = append(rs, Reason{CodeCommon, MessageCommon})
+	}
+	f := newForms(n)
+	facts := newFacts(c)
+	rs = append(rs, p.factReasons(f, facts)...)
+	if p.opts.MinScore > 0 && p.strength(n, facts.inputs()) < p.opts.MinScore {
+		rs = append(rs, Reason{CodeTooWeak, MessageTooWeak})
+	}
+	if p.opts.Strict && !hasVariety(n) {
+		rs = append(rs, Reason{CodeNeedsVariety, MessageNeedsVariety})
+	}
+	if p.breached != nil {
+		switch bad, err := p.breached.Breached(ctx, pw); {
+		case err != nil:
+			rs = append(rs, Reason{CodeBreachUnavailable, MessageBreachUnavailable})
+		case bad:
+			rs = append(rs, Reason{CodeBreached, MessageBreached})
+		}
+	}
+	return rs
+}
+
+// Score returns a strength from 0 (very weak) to 4 (strong) for a live
+// meter: zxcvbn's score, 0 for a password that is common or contains a
+// public fact, and at most 1 for one shorter than the minimum. It does not
+// consult the breach checker.
+func (p *Policy) Score(pw string, c Context) int {
+	if len(pw) > password.MaxBytes || !validText(pw) {
+		return 0
+	}
+	n := norm.NFKC.String(pw)
+	facts := newFacts(c)
+	if p.isCommon(n) || len(p.factReasons(newForms(n), facts)) > 0 {
+		return 0
+	}
+	s := p.strength(n, facts.inputs())
+	if utf8.RuneCountInString(n) < p.opts.MinLength {
+		s = min(s, 1)
+	}
+	return s
+}
+
+// Tips returns advice for making pw stronger, for display next to the
+// meter: the guidance to use length and to mix numbers, letters and
+// symbols. It is advice only, enforced only under the strict option. A
+// password that Check refuses at once (too long, not text) gets no tips.
+func Tips(pw string) []string {
+	if len(pw) > password.MaxBytes || !validText(pw) {
+		return nil
+	}
+	var tips []string
+	n := norm.NFKC.String(pw)
+	if utf8.RuneCountInString(n) < 16 {
+		tips = append(tips, "Longer is stronger: use 16 characters or more, for example a few unrelated words.")
+	}
+	var lower, upper, digit, symbol bool
+	for _, r := range n {
+		switch {
+		case unicode.IsLower(r):
+			lower = true
+		case unicode.IsUpper(r):
+			upper = true
+		case unicode.IsDigit(r):
+			digit = true
+		case !unicode.IsLetter(r):
+			symbol = true
+		}
+	}
+	if !digit {
+		tips = append(tips, "Add a number.")
+	}
+	if !symbol {
+		tips = append(tips, "Add a symbol, such as ! # % or a space.")
+	}
+	if !(lower && upper) {
+		tips = append(tips, "Mix upper-case and lower-case letters.")
+	}
+	return tips
+}
+
+// validText reports whether s is UTF-8 without control characters.
+func validText(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+func (p *Policy) isCommon(n string) bool {
+	if p.common == nil {
+		return false
+	}
+	for _, v := range Variants(n) {
+		if p.common.Contains(v) {
+			return true
+		}
+	}
+	if strings.ContainsRune(n, ' ') {
+		for _, v := range Variants(strings.ReplaceAll(n, " ", "")) {
+			if p.common.Contains(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// strength returns zxcvbn's score for n, or for n without its usual
+// decorations if that is lower and the core is mostly made of patterns
+// (words, keyboard runs, sequences; separators between words dropped)
+// rather than random characters: attackers apply
+// the same decorations ("Summer" → "Summer2024!") at little cost, while
+// the shorter core of a random password would only be underrated.
+func (p *Policy) strength(n string, inputs []string) int {
+	want := max(p.opts.MinScore, 1)
+	s := zxcvbnScore(n, inputs, want)
+	if s < want {
+		return s
+	}
+	lower := strings.ToLower(n)
+	core := Core(lower)
+	if core == lower || utf8.RuneCountInString(core) < minCoreRunes || utf8.RuneCountInString(core) > scoreChunkRunes {
+		return s
+	}
+	if wordlike(core) {
+		core = strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) {
+				return r
+			}
+			return -1
+		}, core)
+	}
+	r := zxcvbn.PasswordStrength(core, inputs)
+	random := 0
+	for _, m := range r.Sequence {
+		if m.Pattern == "bruteforce" {
+			random += utf8.RuneCountInString(m.Token)
+		}
+	}
+	if random*2 <= utf8.RuneCountInString(core) {
+		s = min(s, r.Score)
+	}
+	return s
+}
+
+// zxcvbnScore returns zxcvbn's score for n. zxcvbn's cost grows with the
+// square of the length, so a long n is scored in chunks of scoreChunkRunes
+// (at most maxScoreChunks of them), and the best chunk's score is taken,
+// stopping once one reaches want. A password is at least as strong as any
+// part of it, so this can only underrate it.
+func zxcvbnScore(n string, inputs []string, want int) int {
+	best := 0
+	for c := 0; c < maxScoreChunks && n != ""; c++ {
+		chunk, rest := n, ""
+		k := 0
+		for i := range n {
+			if k == scoreChunkRunes {
+				chunk, rest = n[:i], n[i:]
+				break
+			}
+			k++
+		}
+		best = max(best, zxcvbn.PasswordStrength(chunk, inputs).Score)
+		if best >= want {
+			break
+		}
+		n = rest
+	}
+	return best
+}
+
+func hasVariety(n string) bool {
+	var letter, digit, symbol bool
+	for _, r := range n {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.IsDigit(r):
+			digit = true
+		default:
+			symbol = true
+		}
+	}
+	return letter && digit && symbol
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// PasswordHistory returns a user's previous password hashes, newest first.
+func (s queries) PasswordHistory(ctx context.Context, userID string, limit int) ([]string, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: password history: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// PushPasswordHistory keeps an old hash and trims the history to keep entries.
+func (s queries) PushPasswordHistory(ctx context.Context, userID, hash string, at time.Time, keep int) error {
+	if _, err := s.q.ExecContext(ctx, `INSERT INTO password_history (user_id, hash, created_at) VALUES ($1, $2, $3)`, userID, hash, ts(at)); err != nil {
+		return fmt.Errorf("store: password history: %w", err)
+	}
+	_, err := s.q.ExecContext(ctx, `DELETE FROM password_history WHERE user_id = $1 AND created_at NOT IN
+		(SELECT created_at FROM password_history WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2)`, userID, keep)
+	if err != nil {
+		return fmt.Errorf("store: trim password history: %w", err)
+	}
+	return nil
+}
+
+// SetMustChangePassword records why a user must change their password
+// before anything else ("" clears it).
+func (s queries) SetMustChangePassword(ctx context.Context, userID, reason string) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE users SET must_change_password = $1 WHERE id = $2`, reason, userID); err != nil {
+		return fmt.Errorf("store: must change password: %w", err)
+	}
+	return nil
+}
+
+// MustChangePassword returns why a user must change their password ("" none).
+func (s queries) MustChangePassword(ctx context.Context, userID string) (string, error) {
+	var r string
+	if err := s.q.QueryRowContext(ctx, `SELECT must_change_password FROM users WHERE id = $1`, userID).Scan(&r); err != nil {
+		return "", fmt.Errorf("store: must change password: %w", err)
+	}
+	return r, nil
+}
+
+// BusinessPasswordRules returns the strictest rules of the businesses a user
+// belongs to: the shortest maximum age in days (0 = none) and whether any
+// demands strict passwords.
+func (s queries) BusinessPasswordRules(ctx context.Context, userID string) (maxAgeDays int, strict bool, err error) {
+	var minAge, anyStrict int64
+	err = s.q.QueryRowContext(ctx, `SELECT COALESCE(MIN(CASE WHEN b.password_max_age_days > 0 THEN b.password_max_age_days END), 0), COALESCE(MAX(b.strict_passwords), 0)
+		FROM memberships m JOIN businesses b ON b.id = m.business_id WHERE m.user_id = $1 AND m.status = 'active'`, userID).Scan(&minAge, &anyStrict)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: password rules: %w", err)
+	}
+	return int(minAge), anyStrict == 1, nil
+}
+
+// SetBusinessPasswordRules sets a business's password rules.
+func (s queries) SetBusinessPasswordRules(ctx context.Context, businessID string, maxAgeDays int, strict bool) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE businesses SET password_max_age_days = $1, strict_passwords = $2 WHERE id = $3`, maxAgeDays, boolInt(strict), businessID); err != nil {
+		return fmt.Errorf("store: password rules: %w", err)
+	}
+	return nil
+}
+
+// UserDue is a user whose password is due for a reminder.
+type UserDue struct {
+	ID, Email         string
+	PasswordChangedAt time.Time
+}
+
+// UsersDueForPasswordReminder lists users whose password is older than
+// changedBefore and who were not reminded since it last changed.
+func (s queries) UsersDueForPasswordReminder(ctx context.Context, changedBefore time.Time, limit int) ([]UserDue, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT id, email, password_changed_at FROM users
+		WHERE password_changed_at < $1 AND password_reminded_at < password_changed_at AND status = 'active' ORDER BY password_changed_at LIMIT $2`, ts(changedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: reminders: %w", err)
+	}
+	defer rows.Close()
+	var out []UserDue
+	for rows.Next() {
+		var u UserDue
+		var at int64
+		if err := rows.Scan(&u.ID, &u.Email, &at); err != nil {
+			return nil, err
+		}
+		u.PasswordChangedAt = fromTS(at)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// MarkPasswordReminded records that a reminder went out.
+func (s queries) MarkPasswordReminded(ctx context.Context, userID string, at time.Time) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE users SET password_reminded_at = $1 WHERE id = $2`, ts(at), userID); err != nil {
+		return fmt.Errorf("store: reminded: %w", err)
+	}
+	return nil
+}

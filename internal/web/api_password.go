@@ -1,0 +1,92 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/limiter"
+	"github.com/sellerguard/sellerguard/internal/policy"
+)
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req changePasswordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	n, err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"changed":                true,
+		"other_sessions_ended":   n,
+		"trusted_browsers_reset": true,
+		"message":                "Your password is changed. Every other session was signed out.",
+	})
+}
+
+type checkPasswordRequest struct {
+	Password     string `json:"password"`
+	Email        string `json:"email"`
+	BusinessName string `json:"business_name"`
+	Phone        string `json:"phone"`
+}
+
+// apiCheckPassword runs the policy without changing anything: the live
+// strength meter of the pages and clients that check before submitting.
+// It is limited per address like any other guess surface.
+func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error {
+	var req checkPasswordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.Email) > 254 || len(req.BusinessName) > 480 || len(req.Phone) > 32 {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "email", Code: "too_long", Message: "A context field is too long."})
+	}
+	ip := s.clientIP(r)
+	now := s.Auth.Now()
+	retry, err := s.Auth.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("pwcheck", ip), ip, now, 600, s.Auth.Limits.SourceWindow)
+	if err != nil {
+		return err
+	}
+	if !retry.IsZero() {
+		return &sellerguard.Error{Code: sellerguard.ECodeRateLimited, Message: "Too many checks from your network. Please wait.", RetryAfter: retry.Sub(now)}
+	}
+	c := policy.Context{Email: req.Email, Phone: req.Phone}
+	if req.BusinessName != "" {
+		c.BusinessNames = []string{req.BusinessName}
+	}
+	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c)
+	if reasons == nil {
+		reasons = []policy.Reason{}
+	}
+	if tips == nil {
+		tips = []string{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"accepted": len(reasons) == 0, "reasons": reasons, "score": score, "tips": tips})
+}
+
+type passwordRulesRequest struct {
+	MaxAgeDays *int  `json:"max_age_days"`
+	Strict     *bool `json:"strict"`
+}
+
+func (s *Server) apiSetPasswordRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req passwordRulesRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.MaxAgeDays == nil || req.Strict == nil {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "max_age_days", Code: "required", Message: "Give both max_age_days (0 for none) and strict (true or false)."})
+	}
+	if err := s.Auth.SetBusinessPasswordRules(r.Context(), p, r.PathValue("business_id"), *req.MaxAgeDays, *req.Strict, s.meta(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "max_age_days": *req.MaxAgeDays, "strict": *req.Strict})
+}

@@ -1,0 +1,53 @@
+// Live password strength meter. An input with data-strength-meter="ID"
+// gets the meter element #ID filled in from POST /api/v1/password/check:
+// the same policy the server applies, so the meter never disagrees with the
+// answer to the form. No inline script: the page loads this file.
+(function () {
+  "use strict";
+  var labels = ["Very weak", "Weak", "Fair", "Strong", "Very strong"];
+  function fill(list, items) {
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    (items || []).forEach(function (text) {
+      var li = document.createElement("li");
+      li.textContent = text;
+      list.appendChild(li);
+    });
+  }
+  document.querySelectorAll("input[data-strength-meter]").forEach(function (input) {
+    var box = document.getElementById(input.getAttribute("data-strength-meter"));
+    if (!box) { return; }
+    var meter = box.querySelector("meter");
+    var label = box.querySelector(".meter-label");
+    var reasons = box.querySelector(".meter-reasons");
+    var tips = box.querySelector(".meter-tips");
+    var timer = null;
+    var seq = 0;
+    function check() {
+      var pw = input.value;
+      if (!pw) { box.hidden = true; return; }
+      var mine = ++seq;
+      var body = { password: pw };
+      var email = document.getElementById("email");
+      if (email && email.value) { body.email = email.value; }
+      var biz = document.getElementById("business_name");
+      if (biz && biz.value) { body.business_name = biz.value; }
+      fetch("/api/v1/password/check", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify(body)
+      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (res) {
+        if (!res || mine !== seq) { return; }
+        box.hidden = false;
+        meter.value = res.score;
+        label.textContent = (res.accepted ? "" : "Not accepted: ") + labels[res.score];
+        fill(reasons, (res.reasons || []).map(function (x) { return x.message; }));
+        fill(tips, res.tips);
+      }).catch(function () { box.hidden = true; });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(check, 250);
+    });
+  });
+})();
