@@ -111,6 +111,9 @@ func (s *Service) signInFailed(ctx context.Context, emailNorm, key string, u *st
 	if err != nil {
 		return err
 	}
+	if u != nil {
+		s.Cache.InvalidateUser(u.ID) // the account overview shows failures at once here
+	}
 	s.afterEnqueue()
 	return errInvalidCredentials
 }
@@ -220,13 +223,16 @@ type FailedSignIns struct {
 }
 
 // RecentFailedSignIns returns the failures counted against the user's
-// account from browsers other than their known ones.
-func (s *Service) RecentFailedSignIns(ctx context.Context, p *Principal) (FailedSignIns, error) {
-	c, err := s.DB.GetCounter(ctx, limiter.AccountKey(NormalizeEmail(p.User.Email), ""), s.now())
-	if err != nil {
-		return FailedSignIns{}, err
+// account from browsers other than their known ones. It reads the session
+// cache, not the database: the session check stays off the disk.
+func (s *Service) RecentFailedSignIns(_ context.Context, p *Principal) (FailedSignIns, error) {
+	if p.Failed.Count == 0 {
+		return FailedSignIns{}, nil
 	}
-	return FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, nil
+	if s.Now().Sub(p.Failed.LastAt) >= s.Limiter.Config.FailureMemory {
+		return FailedSignIns{}, nil // forgotten since the session was cached
+	}
+	return p.Failed, nil
 }
 
 // checkSource refuses a source over a window limit before any work.

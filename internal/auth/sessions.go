@@ -31,6 +31,10 @@ type Principal struct {
 	// MustChangePassword says why the user must change their password
 	// before anything else ("" when they need not).
 	MustChangePassword string
+	// Failed is the account's recent failed sign-ins from elsewhere, as
+	// of when the session was loaded into the cache (at most the cache's
+	// TTL old on other instances; this instance refreshes on each failure).
+	Failed FailedSignIns
 }
 
 // Owns reports whether the principal owns the business.
@@ -265,7 +269,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
-		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must}, now)
+		c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
+		if err != nil {
+			return nil, err
+		}
+		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must,
+			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}}, now)
 	}
 	p := e.principal
 	last := e.lastSeen()

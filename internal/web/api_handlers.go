@@ -136,34 +136,57 @@ func requiredByAny(p *auth.Principal) bool {
 	return false
 }
 
+// currentSessionJSON is the answer of the session check: a typed struct,
+// because this is the hottest route of all.
+type currentSessionJSON struct {
+	User struct {
+		ID                string    `json:"id"`
+		Email             string    `json:"email"`
+		PasswordChangedAt time.Time `json:"password_changed_at"`
+	} `json:"user"`
+	TwoStep struct {
+		Enrolled           bool     `json:"enrolled"`
+		FullyProtected     bool     `json:"fully_protected"`
+		Missing            []string `json:"missing"`
+		BackupCodesLeft    int      `json:"backup_codes_left"`
+		RequiredByBusiness bool     `json:"required_by_business"`
+	} `json:"two_step"`
+	FailedSignins struct {
+		Count  int        `json:"count"`
+		LastAt *time.Time `json:"last_at,omitempty"`
+		LastIP string     `json:"last_ip,omitempty"`
+	} `json:"failed_signins"`
+	Password struct {
+		ChangedAt  time.Time `json:"changed_at"`
+		MustChange string    `json:"must_change"`
+	} `json:"password"`
+	Memberships []membershipJSON `json:"memberships"`
+	Session     sessionJSON      `json:"session"`
+}
+
 func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ms := make([]membershipJSON, 0, len(p.Memberships))
-	for _, m := range p.Memberships {
-		ms = append(ms, membershipJSON{BusinessID: m.BusinessID, BusinessName: m.BusinessName, Role: m.Role, TwoStepRequired: m.RequireTwoStep})
+	var out currentSessionJSON
+	out.User.ID, out.User.Email, out.User.PasswordChangedAt = p.User.ID, p.User.Email, p.User.PasswordChangedAt
+	out.TwoStep.Enrolled, out.TwoStep.FullyProtected, out.TwoStep.Missing = p.TwoStep.Enrolled, p.TwoStep.Full, p.TwoStep.Missing
+	if out.TwoStep.Missing == nil {
+		out.TwoStep.Missing = []string{}
 	}
+	out.TwoStep.BackupCodesLeft, out.TwoStep.RequiredByBusiness = p.TwoStep.BackupLeft, requiredByAny(p)
 	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	fs := map[string]any{"count": failed.Count}
-	if failed.Count > 0 {
-		fs["last_at"], fs["last_ip"] = failed.LastAt, failed.LastIP
+	if out.FailedSignins.Count = failed.Count; failed.Count > 0 {
+		at := failed.LastAt.UTC()
+		out.FailedSignins.LastAt, out.FailedSignins.LastIP = &at, failed.LastIP
 	}
-	missing := p.TwoStep.Missing
-	if missing == nil {
-		missing = []string{}
+	out.Password.ChangedAt, out.Password.MustChange = p.User.PasswordChangedAt, p.MustChangePassword
+	out.Memberships = make([]membershipJSON, 0, len(p.Memberships))
+	for _, m := range p.Memberships {
+		out.Memberships = append(out.Memberships, membershipJSON{BusinessID: m.BusinessID, BusinessName: m.BusinessName, Role: m.Role, TwoStepRequired: m.RequireTwoStep})
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"user": map[string]any{"id": p.User.ID, "email": p.User.Email, "password_changed_at": p.User.PasswordChangedAt},
-		"two_step": map[string]any{
-			"enrolled": p.TwoStep.Enrolled, "fully_protected": p.TwoStep.Full, "missing": missing,
-			"backup_codes_left": p.TwoStep.BackupLeft, "required_by_business": p.NeedsEnrollment() || requiredByAny(p),
-		},
-		"failed_signins": fs,
-		"password":       map[string]any{"changed_at": p.User.PasswordChangedAt, "must_change": p.MustChangePassword},
-		"memberships":    ms,
-		"session":        toSessionJSON(p.Session, p.Session.ID),
-	})
+	out.Session = toSessionJSON(p.Session, p.Session.ID)
+	return writeJSON(w, http.StatusOK, &out)
 }
 
 func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

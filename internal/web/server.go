@@ -324,8 +324,16 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			return
 		}
 		lvl := slog.LevelInfo
-		if rec.status >= 500 {
+		switch {
+		case rec.status >= 500:
 			lvl = slog.LevelError
+		case route == "GET /api/v1/session" && rec.status < 400:
+			// The session check is the hot path of every platform service:
+			// counted in metrics, logged only at debug.
+			lvl = slog.LevelDebug
+		}
+		if !s.Logger.Enabled(r.Context(), lvl) {
+			return
 		}
 		s.Logger.LogAttrs(r.Context(), lvl, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
