@@ -77,6 +77,8 @@ const (
 // OutboxMessage is an email or SMS waiting for, or past, delivery.
 type OutboxMessage struct {
 	ID            string
+	UserID        string // the user it is about ("" for an address without an account)
+	Event         string // the notification event (internal/notify), "" for codes
 	Channel       string
 	To            string
 	Subject       string

@@ -71,6 +71,12 @@ type Service struct {
 	Breached  policy.BreachChecker
 	Passwords PasswordConfig
 	Config    Config
+	// ContactCheckAge is how often users confirm their email and mobile
+	// ("is this still yours?", default 180 days).
+	ContactCheckAge time.Duration
+	// Notify, when set, routes event emails through the user's notification
+	// settings (internal/notify); nil sends every event by email.
+	Notify Notifier
 	// ExtraSecondSteps verify the kinds of second step that live in other
 	// packages (SMS, passkeys), by kind.
 	ExtraSecondSteps map[string]CodeVerifier
@@ -245,7 +251,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		existing, err := tx.FindUserByEmail(ctx, emailNorm)
 		switch {
 		case err == nil:
-			return s.sendEmail(ctx, tx, now, signupNoticeEmail(existing.Email, meta, now, s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, withEvent(signupNoticeEmail(existing.Email, meta, now, s.Config.BaseURL), EventSignupAttempt))
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
@@ -342,6 +348,18 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		if err := tx.SetPhishingPhrase(ctx, userID, phrase); err != nil {
 			return err
 		}
+		if err := tx.SetContactConfirmed(ctx, userID, "email", now); err != nil {
+			return err
+		}
+		if p.PhoneSealed != "" { // the number given at sign-up, now bound to the user
+			if raw, err := s.Keys.Open("phone", p.PhoneSealed, []byte(emailNorm)); err == nil {
+				if sealed, err := s.Keys.Seal("phone", raw, []byte(userID)); err == nil {
+					if err := tx.SetUserPhoneNumber(ctx, userID, sealed, s.Keys.MAC("phone", string(raw)), time.Time{}); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		if err := tx.DeleteSignup(ctx, emailNorm); err != nil {
 			return err
 		}
@@ -358,7 +376,7 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		if err := audit.Append(ctx, tx, now, ev); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, welcomeEmail(p.Email, p.BusinessName, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, withEvent(welcomeEmail(p.Email, p.BusinessName, s.Config.BaseURL), EventWelcome))
 	})
 	if err != nil {
 		return "", "", err
@@ -431,13 +449,29 @@ func (s *Service) ListAudit(ctx context.Context, p *Principal, q AuditQuery) ([]
 // sendEmail queues an email with the recipient's anti-phishing phrase at
 // the top. Every email of the service goes through here.
 func (s *Service) sendEmail(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage) error {
-	phrase, err := tx.PhishingPhraseFor(ctx, NormalizeEmail(m.To))
+	userID, phrase, err := tx.FindUserIDAndPhrase(ctx, NormalizeEmail(m.To))
 	if err != nil {
 		return err
+	}
+	if m.UserID == "" {
+		m.UserID = userID
+	} else if m.UserID != userID {
+		// To an address that is not (yet) the account's: the account's phrase.
+		if phrase, err = tx.PhishingPhraseOf(ctx, m.UserID); err != nil {
+			return err
+		}
+	}
+	if s.Notify != nil && m.UserID != "" && m.Event != "" {
+		return s.Notify(ctx, tx, now, m, phraseHeader(phrase))
 	}
 	m.Body = phraseHeader(phrase) + m.Body
 	return outbox.Enqueue(ctx, tx, now, m)
 }
+
+// Notifier delivers a notification about an event to a user on the
+// channels their settings choose (security-critical events always reach
+// them by email). header is the anti-phishing header for the email copy.
+type Notifier func(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage, header string) error
 
 // MaxPhraseLen caps the anti-phishing phrase.
 const MaxPhraseLen = 64
@@ -482,7 +516,7 @@ func (s *Service) SetPhishingPhrase(ctx context.Context, p *Principal, phrase st
 			After: map[string]any{"phrase": "changed"}}); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, email(p.User.Email, "Your anti-phishing phrase was changed",
+		return s.sendEmail(ctx, tx, now, eventEmail(EventPhraseChanged, p.User.Email, "Your anti-phishing phrase was changed",
 			"The anti-phishing phrase of your SellerGuard account was changed; this email",
 			"already carries the new one (above).",
 			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),

@@ -106,7 +106,7 @@ func (s *Service) signInFailed(ctx context.Context, emailNorm, key string, u *st
 		}); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, failedSignInsEmail(u.Email, st.Failures, meta, now, code, locked, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, withEvent(failedSignInsEmail(u.Email, st.Failures, meta, now, code, locked, s.Config.BaseURL), EventFailedSignins))
 	})
 	if err != nil {
 		return err

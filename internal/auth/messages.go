@@ -27,6 +27,34 @@ func phraseHeader(phrase string) string {
 		"is not from us: do not click anything in it.\n\n"
 }
 
+// Notification events (the catalogue is internal/notify).
+const (
+	EventSignupAttempt        = "account.signup_attempt"
+	EventWelcome              = "account.welcome"
+	EventFailedSignins        = "security.failed_signins"
+	EventUnlockCode           = "" // a code the user asked for: always sent, no event
+	EventBackupCodeUsed       = "security.backup_code_used"
+	EventTwoStepChanged       = "security.two_step_changed"
+	EventPasswordChanged      = "security.password_changed"
+	EventPasswordReminder     = "account.password_reminder"
+	EventPasswordChangeForced = "security.password_change_required"
+	EventPhraseChanged        = "security.phishing_phrase_changed"
+	EventEmailChanged         = "security.email_changed"
+	EventPhoneChanged         = "security.phone_changed"
+	EventNewDevice            = "security.new_device_signin"
+)
+
+// withEvent tags a message with its notification event.
+func withEvent(m sellerguard.OutboxMessage, event string) sellerguard.OutboxMessage {
+	m.Event = event
+	return m
+}
+
+// eventEmail is email for a notification event.
+func eventEmail(event, to, subject string, lines ...string) sellerguard.OutboxMessage {
+	return withEvent(email(to, subject, lines...), event)
+}
+
 func email(to, subject string, lines ...string) sellerguard.OutboxMessage {
 	return sellerguard.OutboxMessage{
 		Channel: sellerguard.ChannelEmail,

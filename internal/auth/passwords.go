@@ -180,7 +180,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, passwordChangedEmail(u.Email, len(ids), meta, now, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, withEvent(passwordChangedEmail(u.Email, len(ids), meta, now, s.Config.BaseURL), EventPasswordChanged))
 	})
 	if err != nil {
 		return 0, err
@@ -252,7 +252,7 @@ func (s *Service) RequirePasswordChange(ctx context.Context, addr, actor string)
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, email(u.Email, "Please change your SellerGuard password",
+		return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordChangeForced, u.Email, "Please change your SellerGuard password",
 			"SellerGuard support asked that you change your password. The next time you sign",
 			"in, you will be asked to choose a new one before anything else.",
 			"Type the address of SellerGuard into your browser yourself; do not follow links.",
@@ -283,7 +283,7 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 				return err
 			}
 			days := int(now.Sub(u.PasswordChangedAt).Hours() / 24)
-			return s.sendEmail(ctx, tx, now, email(u.Email, "Time for a new SellerGuard password",
+			return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordReminder, u.Email, "Time for a new SellerGuard password",
 				fmt.Sprintf("Your SellerGuard password is %d days old.", days),
 				"Choose a new one in your account settings: a long, unique password that you",
 				"use nowhere else. Type the address of SellerGuard into your browser yourself.",

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -201,6 +202,9 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 			return err
 		}
 		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, in.Password, now); err != nil {
+			return err
+		}
+		if err := s.newDeviceCheck(ctx, tx, u, known, meta, now); err != nil {
 			return err
 		}
 		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
@@ -403,4 +407,38 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard
 		}
 	}
 	return out, nil
+}
+
+// newDeviceCheck tells the user of a sign-in from a device they never
+// signed in from: neither a browser with their device cookie nor the same
+// network and browser as before. The very first sign-in tells nothing.
+func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) error {
+	seenKey := "seen:" + u.EmailNorm + "|" + limiter.SourceKey("net", meta.IP) + "|" + HashToken(meta.UserAgent)[:16]
+	seen, err := tx.GetCounter(ctx, seenKey, now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.IncrementCounter(ctx, seenKey, now, time.Time{}, now.Add(knownDeviceLifetime), meta.IP); err != nil {
+		return err
+	}
+	if knownDevice || seen.Count > 0 {
+		return nil
+	}
+	before, err := tx.ListCounters(ctx, "seen:"+u.EmailNorm+"|", now, 2)
+	if err != nil {
+		return err
+	}
+	if len(before) < 2 { // only the one just recorded: the account's first sign-in
+		return nil
+	}
+	return s.sendEmail(ctx, tx, now, eventEmail(EventNewDevice, u.Email, "New sign-in to your SellerGuard account",
+		"Your account was signed in to from a device or network we have not seen before.",
+		"",
+		fmt.Sprintf("When: %s", now.Format(time.RFC1123)),
+		fmt.Sprintf("From network address: %s", meta.IP),
+		fmt.Sprintf("Browser or program: %s", truncateUA(meta.UserAgent)),
+		"",
+		"If this was you, there is nothing to do. If not, sign in, end that session on",
+		"the \"Where you're signed in\" page and change your password at once.",
+		"SellerGuard: "+s.Config.BaseURL))
 }

@@ -275,7 +275,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 			if err := audit.Append(ctx, tx, now, ev); err != nil {
 				return err
 			}
-			if err := s.sendEmail(ctx, tx, now, backupCodeUsedEmail(p.User.Email, left, meta, now, s.Config.BaseURL)); err != nil {
+			if err := s.sendEmail(ctx, tx, now, withEvent(backupCodeUsedEmail(p.User.Email, left, meta, now, s.Config.BaseURL), EventBackupCodeUsed)); err != nil {
 				return err
 			}
 		}
@@ -552,7 +552,7 @@ func (s *Service) methodChanged(ctx context.Context, tx *store.Tx, p *Principal,
 	if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
 		return err
 	}
-	return s.sendEmail(ctx, tx, now, twoStepChangedEmail(p.User.Email, action, m.Kind, m.Label, meta, now, s.Config.BaseURL))
+	return s.sendEmail(ctx, tx, now, withEvent(twoStepChangedEmail(p.User.Email, action, m.Kind, m.Label, meta, now, s.Config.BaseURL), EventTwoStepChanged))
 }
 
 // RemoveMethod removes a second step. The last primary method cannot go

@@ -9,12 +9,12 @@ import (
 	"github.com/sellerguard/sellerguard"
 )
 
-const outboxCols = `id, channel, recipient, subject, body, status, attempts, next_attempt_at, created_at, sent_at, last_error, message_id`
+const outboxCols = `id, channel, recipient, subject, body, status, attempts, next_attempt_at, created_at, sent_at, last_error, message_id, user_id, event`
 
 func scanOutbox(row interface{ Scan(...any) error }) (sellerguard.OutboxMessage, error) {
 	var m sellerguard.OutboxMessage
 	var next, created, sent int64
-	err := row.Scan(&m.ID, &m.Channel, &m.To, &m.Subject, &m.Body, &m.Status, &m.Attempts, &next, &created, &sent, &m.LastError, &m.MessageID)
+	err := row.Scan(&m.ID, &m.Channel, &m.To, &m.Subject, &m.Body, &m.Status, &m.Attempts, &next, &created, &sent, &m.LastError, &m.MessageID, &m.UserID, &m.Event)
 	if err != nil {
 		return m, fmt.Errorf("store: scan outbox: %w", err)
 	}
@@ -24,8 +24,8 @@ func scanOutbox(row interface{ Scan(...any) error }) (sellerguard.OutboxMessage,
 
 // EnqueueMessage adds a message to the outbox, due at once.
 func (s queries) EnqueueMessage(ctx context.Context, m sellerguard.OutboxMessage) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO outbox (`+outboxCols+`, lease_until) VALUES ($1,$2,$3,$4,$5,$6,0,$7,$8,0,'',$9,0)`,
-		m.ID, m.Channel, m.To, m.Subject, m.Body, sellerguard.OutboxPending, ts(m.CreatedAt), ts(m.CreatedAt), m.MessageID)
+	_, err := s.q.ExecContext(ctx, `INSERT INTO outbox (`+outboxCols+`, lease_until) VALUES ($1,$2,$3,$4,$5,$6,0,$7,$8,0,'',$9,$10,$11,0)`,
+		m.ID, m.Channel, m.To, m.Subject, m.Body, sellerguard.OutboxPending, ts(m.CreatedAt), ts(m.CreatedAt), m.MessageID, m.UserID, m.Event)
 	if err != nil {
 		return fmt.Errorf("store: enqueue: %w", err)
 	}

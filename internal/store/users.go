@@ -307,3 +307,17 @@ func (s queries) FindSentEmail(ctx context.Context, messageID string) (LedgerEnt
 	e.SentAt = fromTS(at)
 	return e, nil
 }
+
+// FindUserIDAndPhrase returns the id and anti-phishing phrase of the account
+// with this normalised email, or ("", the pending sign-up's phrase or "").
+func (s queries) FindUserIDAndPhrase(ctx context.Context, emailNorm string) (userID, phrase string, err error) {
+	err = s.q.QueryRowContext(ctx, `SELECT id, phishing_phrase FROM users WHERE email_norm = $1`, emailNorm).Scan(&userID, &phrase)
+	if errors.Is(err, sql.ErrNoRows) {
+		phrase, err = s.PhishingPhraseFor(ctx, emailNorm)
+		return "", phrase, err
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("store: user and phrase: %w", err)
+	}
+	return userID, phrase, nil
+}

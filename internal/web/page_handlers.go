@@ -181,6 +181,8 @@ type accountPage struct {
 	Principal    *auth.Principal
 	SessionCount int
 	Failed       auth.FailedSignIns
+	Contact      auth.ContactOverview
+	Phrase       bool
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -192,7 +194,15 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list), Failed: failed})
+	contact, err := s.Auth.Contact(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != ""})
 	return nil
 }
 

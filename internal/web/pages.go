@@ -114,6 +114,10 @@ func pageTitle(name string) string {
 		return "Anti-phishing phrase"
 	case "password":
 		return "Change your password"
+	case "email":
+		return "Change your sign-in email"
+	case "revert":
+		return "Undo an email change"
 	}
 	return "SellerGuard"
 }
@@ -233,3 +237,5 @@ func formError(err error) (general string, fields map[string]string, ok bool) {
 	}
 	return general, fields, true
 }
+
+func isReauth(err error) bool { return sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired }

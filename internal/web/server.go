@@ -167,6 +167,7 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("GET /dev/outbox", s.page(s.pageDevOutbox))
 	s.registerPasskeys(mux) // passkeys: API and pages (api_passkeys.go)
 	s.registerTwoStepPages(mux)
+	s.registerContact(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.

@@ -1,0 +1,469 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/limiter"
+	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/sms"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// Contact-change tunables.
+const (
+	contactCodeTTL     = 10 * time.Minute
+	contactMaxAttempts = 5
+	revertTTL          = 7 * 24 * time.Hour
+	revertMaxAttempts  = 5
+)
+
+var errContactCode = sellerguard.Errorf(sellerguard.ECodeInvalidCode, "That code is not valid. Check the newest message, or start the change again.")
+
+func (s *Service) sealFor(userID, value string) (string, error) {
+	return s.Keys.Seal("contact", []byte(value), []byte(userID))
+}
+
+// StartEmailChange sends a code to the new address; the change happens only
+// once it is entered. An address that belongs to another account gets the
+// same answer (its owner is told someone tried to use it; no code).
+func (s *Service) StartEmailChange(ctx context.Context, p *Principal, newEmail string, meta RequestMeta) error {
+	if err := s.RequireRecentAuth(p); err != nil {
+		return err
+	}
+	addr, fe := validateEmail("email", newEmail)
+	if fe != nil {
+		return sellerguard.Invalid(*fe)
+	}
+	norm := NormalizeEmail(addr)
+	if norm == NormalizeEmail(p.User.Email) {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "email", Code: "unchanged", Message: "That is already your sign-in email."})
+	}
+	now := s.now()
+	code, err := sixDigitCode()
+	if err != nil {
+		return err
+	}
+	sealed, err := s.sealFor(p.User.ID, addr)
+	if err != nil {
+		return err
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
+			return err
+		}
+		if err := tx.SupersedeContactChanges(ctx, p.User.ID, "email"); err != nil {
+			return err
+		}
+		if err := tx.PutContactChange(ctx, store.ContactChange{
+			ID: NewID("chg"), UserID: p.User.ID, Kind: "email", NewValueSealed: sealed, OldEmailNorm: NormalizeEmail(p.User.Email),
+			CodeMAC: s.Keys.MAC("contact-code", p.User.ID, "email", code), ExpiresAt: now.Add(contactCodeTTL), Status: "pending", CreatedAt: now,
+		}); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account.email_change_started", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: p.User.ID,
+			After: map[string]any{"new_email": addr}}); err != nil {
+			return err
+		}
+		other, err := tx.FindUserByEmail(ctx, norm)
+		switch {
+		case err == nil:
+			return s.sendEmail(ctx, tx, now, email(other.Email, "Someone tried to move another account to your address",
+				"Someone asked to make this address the sign-in email of another SellerGuard",
+				"account. Your address already has an account, so nothing changed and no code",
+				"was sent. You do not need to do anything.",
+				"SellerGuard: "+s.Config.BaseURL))
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		m := email(addr, "Confirm your new SellerGuard sign-in email",
+			"You asked to make this address the sign-in email of your SellerGuard account.",
+			"",
+			"Your confirmation code is: "+code,
+			"",
+			"Enter it on the SellerGuard page where you asked for the change (type the address",
+			"of SellerGuard yourself). It is valid for 10 minutes. If you did not ask, ignore this email.",
+			"SellerGuard: "+s.Config.BaseURL)
+		m.UserID = p.User.ID // the account's own anti-phishing phrase
+		return s.sendEmail(ctx, tx, now, m)
+	})
+	if err != nil {
+		return err
+	}
+	s.afterEnqueue()
+	return nil
+}
+
+// checkContactSource limits code sends and tries per address.
+func (s *Service) checkContactSource(ctx context.Context, tx *store.Tx, meta RequestMeta, now time.Time) error {
+	retry, err := s.Limiter.Hit(ctx, tx, limiter.SourceKey("contact", meta.IP), meta.IP, now, s.Limits.SignupsPerSource, s.Limits.SourceWindow)
+	if err != nil {
+		return err
+	}
+	if !retry.IsZero() {
+		return rateLimited(retry.Sub(now))
+	}
+	return nil
+}
+
+// ConfirmEmailChange completes the change with the code sent to the new
+// address. The old address is told at once and gets a revert code, valid 7
+// days, that undoes the change and ends every session.
+func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code string, meta RequestMeta) (string, error) {
+	if err := p.RequireFull(); err != nil {
+		return "", err
+	}
+	now := s.now()
+	code = strings.TrimSpace(code)
+	var newAddr string
+	var wrong bool
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		c, err := tx.PendingContactChange(ctx, p.User.ID, "email", now)
+		if errors.Is(err, store.ErrNotFound) {
+			wrong = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", p.User.ID, "email", code)) {
+			c.Attempts++
+			wrong = true
+			return tx.PutContactChange(ctx, c)
+		}
+		raw, err := s.Keys.Open("contact", c.NewValueSealed, []byte(p.User.ID))
+		if err != nil {
+			return err
+		}
+		newAddr = string(raw)
+		if err := tx.ChangeUserEmail(ctx, p.User.ID, newAddr, NormalizeEmail(newAddr), now); errors.Is(err, store.ErrConflict) {
+			c.Status = "superseded"
+			if err := tx.PutContactChange(ctx, c); err != nil {
+				return err
+			}
+			return sellerguard.Errorf(sellerguard.ECodeConflict, "That address is no longer available. Choose another one.")
+		} else if err != nil {
+			return err
+		}
+		revert, err := eightDigitCode()
+		if err != nil {
+			return err
+		}
+		oldSealed, err := s.sealFor(p.User.ID, p.User.Email)
+		if err != nil {
+			return err
+		}
+		c.Status, c.DoneAt, c.OldValueSealed = "done", now, oldSealed
+		c.RevertMAC, c.RevertExpiresAt = s.Keys.MAC("revert-code", c.ID, revert), now.Add(revertTTL)
+		if err := tx.PutContactChange(ctx, c); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: newAddr, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account.email_changed", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: p.User.ID,
+			Before: map[string]any{"email": p.User.Email}, After: map[string]any{"email": newAddr}}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
+			return err
+		}
+		old := eventEmail(EventEmailChanged, p.User.Email, "Your SellerGuard sign-in email was changed",
+			"The sign-in email of your SellerGuard account was changed from this address to",
+			"  "+newAddr,
+			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
+			"",
+			"If this was not you, someone has your account. Undo the change: type the address",
+			"of SellerGuard into your browser, choose \"Undo an email change\" and enter this",
+			"address and the code:",
+			"",
+			"    Revert code: "+revert,
+			"",
+			"It is valid for 7 days. Undoing ends every session of the account.",
+			"SellerGuard: "+s.Config.BaseURL)
+		old.UserID = p.User.ID
+		// The old address no longer belongs to the account: enqueue directly,
+		// with the account's phrase; this notice cannot be switched off.
+		phrase, err := tx.PhishingPhraseOf(ctx, p.User.ID)
+		if err != nil {
+			return err
+		}
+		old.Body = phraseHeader(phrase) + old.Body
+		if err := outbox.Enqueue(ctx, tx, now, old); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, newAddr, "This is now your SellerGuard sign-in email",
+			"This address is now the sign-in email of your SellerGuard account.",
+			"SellerGuard: "+s.Config.BaseURL))
+	})
+	if err != nil {
+		return "", err
+	}
+	if wrong {
+		return "", errContactCode
+	}
+	s.Cache.InvalidateUser(p.User.ID)
+	s.afterEnqueue()
+	return newAddr, nil
+}
+
+// RevertEmailChange undoes an email change with the revert code sent to the
+// old address: the old address is the sign-in email again and every session
+// of the account ends. It needs no session: the owner may be locked out.
+func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, meta RequestMeta) error {
+	now := s.now()
+	if err := s.checkSource(ctx, "code", meta.IP, s.Limiter.Config.SourceLimit, now); err != nil {
+		return err
+	}
+	oldNorm := NormalizeEmail(oldEmail)
+	code = strings.TrimSpace(code)
+	var wrong bool
+	var userID string
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		changes, err := tx.RevertableEmailChanges(ctx, oldNorm, now)
+		if err != nil {
+			return err
+		}
+		var hit *store.ContactChange
+		for i := range changes {
+			c := &changes[i]
+			if c.RevertAttempts >= revertMaxAttempts {
+				continue
+			}
+			if len(code) <= 16 && keys.EqualMAC(c.RevertMAC, s.Keys.MAC("revert-code", c.ID, code)) {
+				hit = c
+				break
+			}
+			c.RevertAttempts++
+			if err := tx.PutContactChange(ctx, *c); err != nil {
+				return err
+			}
+		}
+		if hit == nil {
+			wrong = true
+			_, err := s.Limiter.SourceFailure(ctx, tx, limiter.SourceKey("code", meta.IP), meta.IP, now)
+			return err
+		}
+		userID = hit.UserID
+		u, err := tx.FindUserByID(ctx, hit.UserID)
+		if err != nil {
+			return err
+		}
+		raw, err := s.Keys.Open("contact", hit.OldValueSealed, []byte(hit.UserID))
+		if err != nil {
+			return err
+		}
+		oldAddr := string(raw)
+		if err := tx.ChangeUserEmail(ctx, u.ID, oldAddr, NormalizeEmail(oldAddr), now); errors.Is(err, store.ErrConflict) {
+			return sellerguard.Errorf(sellerguard.ECodeConflict, "That address now belongs to another account. Contact support.")
+		} else if err != nil {
+			return err
+		}
+		hit.Status = "reverted"
+		if err := tx.PutContactChange(ctx, *hit); err != nil {
+			return err
+		}
+		ids, err := tx.DeleteOtherSessions(ctx, u.ID, "")
+		if err != nil {
+			return err
+		}
+		if _, err := tx.DeleteAllTrustedBrowsers(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, ActorEmail: oldAddr, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account.email_change_reverted", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": oldAddr, "sessions_ended": len(ids)}}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, oldAddr, "Your SellerGuard sign-in email is back",
+			"The change of your sign-in email was undone with your revert code. This address",
+			fmt.Sprintf("is your sign-in email again, and all %d session(s) of the account were ended.", len(ids)),
+			"If someone else changed it, they may also know your password: change it now, and",
+			"check your two-step methods and the audit log of your account.",
+			"SellerGuard: "+s.Config.BaseURL))
+	})
+	if err != nil {
+		return err
+	}
+	if wrong {
+		return errContactCode
+	}
+	s.Cache.InvalidateUser(userID)
+	s.afterEnqueue()
+	return nil
+}
+
+// StartPhoneChange sends a code by text to the new mobile number.
+func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone string, meta RequestMeta) (string, error) {
+	if err := s.RequireRecentAuth(p); err != nil {
+		return "", err
+	}
+	if !s.SMS.Available {
+		return "", sellerguard.Errorf(sellerguard.ECodeConflict, "Text messages are not available on this SellerGuard.")
+	}
+	if len(phone) > 32 {
+		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "too_long", Message: "A mobile number has at most 15 digits."})
+	}
+	e164, err := sms.NormalizeNumber(phone)
+	if err != nil {
+		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like +44 7400 123456."})
+	}
+	now := s.now()
+	code, err := sixDigitCode()
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.sealFor(p.User.ID, e164)
+	if err != nil {
+		return "", err
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
+			return err
+		}
+		phoneMAC := s.Keys.MAC("phone", e164)
+		for _, cap := range []string{"sms:num:" + phoneMAC, "sms:user:" + p.User.ID} {
+			if retry, err := s.Limiter.Over(ctx, tx, cap, now, s.SMS.PerNumberHour, time.Hour); err != nil {
+				return err
+			} else if !retry.IsZero() {
+				return rateLimited(retry.Sub(now))
+			}
+			if _, err := s.Limiter.Hit(ctx, tx, cap, meta.IP, now, 1<<30, time.Hour); err != nil {
+				return err
+			}
+		}
+		if err := tx.SupersedeContactChanges(ctx, p.User.ID, "phone"); err != nil {
+			return err
+		}
+		if err := tx.PutContactChange(ctx, store.ContactChange{
+			ID: NewID("chg"), UserID: p.User.ID, Kind: "phone", NewValueSealed: sealed,
+			CodeMAC: s.Keys.MAC("contact-code", p.User.ID, "phone", code), ExpiresAt: now.Add(contactCodeTTL), Status: "pending", CreatedAt: now,
+		}); err != nil {
+			return err
+		}
+		return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: e164, UserID: p.User.ID, Body: smsText(code)})
+	})
+	if err != nil {
+		return "", err
+	}
+	s.afterEnqueue()
+	return sms.Last4(e164), nil
+}
+
+// ConfirmPhoneChange completes a mobile number change. The old number (by
+// text) and the email are told; the change counts as adding a method.
+func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, code string, meta RequestMeta) error {
+	if err := p.RequireFull(); err != nil {
+		return err
+	}
+	now := s.now()
+	code = strings.TrimSpace(code)
+	var wrong bool
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		c, err := tx.PendingContactChange(ctx, p.User.ID, "phone", now)
+		if errors.Is(err, store.ErrNotFound) {
+			wrong = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", p.User.ID, "phone", code)) {
+			c.Attempts++
+			wrong = true
+			return tx.PutContactChange(ctx, c)
+		}
+		raw, err := s.Keys.Open("contact", c.NewValueSealed, []byte(p.User.ID))
+		if err != nil {
+			return err
+		}
+		e164 := string(raw)
+		info, err := tx.UserContact(ctx, p.User.ID)
+		if err != nil {
+			return err
+		}
+		oldPhone := ""
+		if info.PhoneSealed != "" {
+			if b, err := s.Keys.Open("phone", info.PhoneSealed, []byte(p.User.ID)); err == nil {
+				oldPhone = string(b)
+			}
+		}
+		sealed, err := s.Keys.Seal("phone", []byte(e164), []byte(p.User.ID))
+		if err != nil {
+			return err
+		}
+		if err := tx.SetUserPhoneNumber(ctx, p.User.ID, sealed, s.Keys.MAC("phone", e164), now); err != nil {
+			return err
+		}
+		c.Status, c.DoneAt = "done", now
+		if err := tx.PutContactChange(ctx, c); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account.phone_changed", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: p.User.ID,
+			Before: map[string]any{"phone": last4OrNone(oldPhone)}, After: map[string]any{"phone": sms.Last4(e164)}}); err != nil {
+			return err
+		}
+		if oldPhone != "" && oldPhone != e164 {
+			if err := outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: oldPhone, UserID: p.User.ID, Event: EventPhoneChanged,
+				Body: "SellerGuard: the mobile number of your account was changed from this number. If this was not you, sign in and check your account at once."}); err != nil {
+				return err
+			}
+		}
+		return s.sendEmail(ctx, tx, now, eventEmail(EventPhoneChanged, p.User.Email, "Your SellerGuard mobile number was changed",
+			fmt.Sprintf("The mobile number of your account is now %s (it was %s).", sms.Last4(e164), last4OrNone(oldPhone)),
+			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
+			"A phone can receive sign-in codes, so this counts as adding a two-step method.",
+			"If this was not you, change your password and check your two-step methods at once.",
+			"SellerGuard: "+s.Config.BaseURL))
+	})
+	if err != nil {
+		return err
+	}
+	if wrong {
+		return errContactCode
+	}
+	s.Cache.InvalidateUser(p.User.ID)
+	s.afterEnqueue()
+	return nil
+}
+
+func last4OrNone(e164 string) string {
+	if e164 == "" {
+		return "none"
+	}
+	return sms.Last4(e164)
+}
+
+// ContactOverview is what the account shows of the user's contacts.
+type ContactOverview struct {
+	Email            string
+	Phone            string // "•••• 0123", "" when none
+	EmailConfirmedAt time.Time
+	PhoneConfirmedAt time.Time
+	EmailDue         bool // "is this still yours?" is due
+}
+
+// Contact returns the user's contact details as the overview shows them.
+func (s *Service) Contact(ctx context.Context, p *Principal) (ContactOverview, error) {
+	info, err := s.DB.UserContact(ctx, p.User.ID)
+	if err != nil {
+		return ContactOverview{}, err
+	}
+	ov := ContactOverview{Email: p.User.Email, EmailConfirmedAt: info.EmailConfirmedAt, PhoneConfirmedAt: info.PhoneConfirmedAt}
+	if info.PhoneSealed != "" {
+		if b, err := s.Keys.Open("phone", info.PhoneSealed, []byte(p.User.ID)); err == nil {
+			ov.Phone = sms.Last4(string(b))
+		}
+	}
+	ov.EmailDue = s.Now().Sub(info.EmailConfirmedAt) > s.ContactCheckAge
+	return ov, nil
+}

@@ -1,0 +1,187 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/auth"
+)
+
+func (s *Server) registerContact(mux *recordingMux) {
+	mux.Handle("GET /api/v1/account/contact", s.apiAuthed(s.apiContact))
+	mux.Handle("POST /api/v1/account/email", s.apiAuthed(s.apiStartEmailChange))
+	mux.Handle("POST /api/v1/account/email/confirm", s.apiAuthed(s.apiConfirmEmailChange))
+	mux.Handle("POST /api/v1/account/email/revert", s.api(s.apiRevertEmailChange))
+	mux.Handle("POST /api/v1/account/phone", s.apiAuthed(s.apiStartPhoneChange))
+	mux.Handle("POST /api/v1/account/phone/confirm", s.apiAuthed(s.apiConfirmPhoneChange))
+	mux.Handle("GET /account/email", s.pageAuthed(s.pageEmailForm))
+	mux.Handle("POST /account/email", s.pageAuthed(s.pageEmailSubmit))
+	mux.Handle("POST /account/email/confirm", s.pageAuthed(s.pageEmailConfirm))
+	mux.Handle("GET /signin/revert-email", s.page(s.pageRevertForm))
+	mux.Handle("POST /signin/revert-email", s.page(s.pageRevertSubmit))
+}
+
+type contactJSON struct {
+	Email                string     `json:"email"`
+	Phone                string     `json:"phone"`
+	EmailConfirmedAt     *time.Time `json:"email_confirmed_at"`
+	PhoneConfirmedAt     *time.Time `json:"phone_confirmed_at"`
+	EmailConfirmationDue bool       `json:"email_confirmation_due"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	c, err := s.Auth.Contact(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, contactJSON{Email: c.Email, Phone: c.Phone, EmailConfirmedAt: timePtr(c.EmailConfirmedAt), PhoneConfirmedAt: timePtr(c.PhoneConfirmedAt), EmailConfirmationDue: c.EmailDue})
+}
+
+type emailChangeRequest struct {
+	Email string `json:"email"`
+}
+
+// emailChangeStarted is the one answer to every valid request: it does not
+// say whether the new address belongs to another account.
+var emailChangeStarted = map[string]string{
+	"status":  "code_sent",
+	"message": "If this address can be used, a code is on its way to it. Enter it to finish the change.",
+}
+
+func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req emailChangeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.StartEmailChange(r.Context(), p, req.Email, s.meta(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, emailChangeStarted)
+}
+
+func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req codeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	addr, err := s.Auth.ConfirmEmailChange(r.Context(), p, req.Code, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"email": addr, "message": "Your sign-in email is changed. Your previous address was told, with a code that can undo the change for 7 days."})
+}
+
+type revertRequest struct {
+	Email string `json:"email"`
+	Code  string `json:"code"`
+}
+
+func (s *Server) apiRevertEmailChange(w http.ResponseWriter, r *http.Request) error {
+	var req revertRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"reverted": true, "message": "Your previous email is your sign-in email again, and every session of the account has ended. Sign in, then change your password."})
+}
+
+type phoneChangeRequest struct {
+	Phone string `json:"phone"`
+}
+
+func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req phoneChangeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	to, err := s.Auth.StartPhoneChange(r.Context(), p, req.Phone, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "sent_to": to})
+}
+
+func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req codeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.ConfirmPhoneChange(r.Context(), p, req.Code, s.meta(r)); err != nil {
+		return err
+	}
+	return s.apiContact(w, r, p)
+}
+
+func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	f := newForm()
+	f.Values["current"] = p.User.Email
+	if r.URL.Query().Get("done") == "1" {
+		f.Notice = "Your sign-in email is changed. Your previous address was told, with a code that can undo the change for 7 days."
+	}
+	s.render(w, r, http.StatusOK, "email", f)
+	return nil
+}
+
+func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["current"], f.Values["email"] = p.User.Email, r.PostForm.Get("email")
+	err := s.Auth.StartEmailChange(r.Context(), p, f.Values["email"], s.meta(r))
+	if err != nil {
+		if isReauth(err) {
+			http.Redirect(w, r, "/account/reauth?next=/account/email", http.StatusSeeOther)
+			return nil
+		}
+		return s.failForm(w, r, "email", f, err)
+	}
+	f.Values["pending"] = "1"
+	f.Notice = emailChangeStarted["message"]
+	s.render(w, r, http.StatusOK, "email", f)
+	return nil
+}
+
+func (s *Server) pageEmailConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	if _, err := s.Auth.ConfirmEmailChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
+		f := newForm()
+		f.Values["current"], f.Values["pending"] = p.User.Email, "1"
+		return s.failForm(w, r, "email", f, err)
+	}
+	http.Redirect(w, r, "/account/email?done=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageRevertForm(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "revert", newForm())
+	return nil
+}
+
+func (s *Server) pageRevertSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = r.PostForm.Get("email")
+	if err := s.Auth.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
+		return s.failForm(w, r, "revert", f, err)
+	}
+	s.clearSessionCookie(w)
+	n := newForm()
+	n.Notice = "Your previous email is your sign-in email again, and every session of the account has ended. Sign in, then change your password."
+	s.render(w, r, http.StatusOK, "signin", n)
+	return nil
+}

@@ -1,0 +1,175 @@
+package web_test
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/sms"
+)
+
+var revertRE = regexp.MustCompile(`Revert code: (\d{8})`)
+
+// A stolen session cannot move the account to the thief's address without
+// the code sent there; when the thief has that address too, the revert code
+// sent to the old address undoes the change and ends the thief's sessions.
+func TestEmailChangeHijackIsUndone(t *testing.T) {
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		in := apptest.Start(t, dialect)
+		in.SignUp(t, "owner@example.com", pw, "Owner Shop")
+		in.SignUp(t, "other@example.com", pw, "Other Shop")
+		owner := in.SignIn(t, "owner@example.com", pw)
+		thief := in.SignIn(t, "owner@example.com", pw) // a stolen session
+
+		// An address of another account: the same answer, and no code sent to it.
+		before := len(in.Outbox(t))
+		a := in.Do(t, "POST", "/api/v1/account/email", thief, map[string]string{"email": "Other@Example.com"})
+		b := in.Do(t, "POST", "/api/v1/account/email", thief, map[string]string{"email": "thief@evil.example"})
+		if a.Status != 202 || b.Status != 202 || !bytes.Equal(a.Body, b.Body) {
+			t.Fatalf("answers differ: %d %s / %d %s", a.Status, a.Body, b.Status, b.Body)
+		}
+		for _, m := range in.Outbox(t)[before:] {
+			if m.To == "Other@Example.com" || (m.To == "other@example.com" && strings.Contains(m.Body, "code is")) {
+				t.Fatalf("a code went to another account's address: %+v", m)
+			}
+		}
+		// Without the code nothing changes.
+		if r := in.Do(t, "POST", "/api/v1/account/email/confirm", thief, map[string]string{"code": "000000"}); r.Status != 400 {
+			t.Fatalf("wrong code: %d", r.Status)
+		}
+		if r := in.Do(t, "GET", "/api/v1/session", owner, nil); r.JSON(t)["user"].(map[string]any)["email"] != "owner@example.com" {
+			t.Fatalf("email changed without the code: %s", r.Body)
+		}
+		// The code to the new address: the new address carries the owner's phrase header too.
+		code := in.LastCode(t, "thief@evil.example")
+		r := in.Do(t, "POST", "/api/v1/account/email/confirm", thief, map[string]string{"code": code})
+		if r.Status != 200 || r.JSON(t)["email"] != "thief@evil.example" {
+			t.Fatalf("confirm: %d %s", r.Status, r.Body)
+		}
+		// The old address was told at once, with a revert code.
+		var revert string
+		for _, m := range in.Outbox(t) {
+			if m.To == "owner@example.com" && strings.Contains(m.Subject, "sign-in email was changed") {
+				if mm := revertRE.FindStringSubmatch(m.Body); mm != nil {
+					revert = mm[1]
+				}
+				if !strings.Contains(m.Body, "thief@evil.example") || !strings.HasPrefix(m.Body, "You have not chosen") && !strings.HasPrefix(m.Body, "Your anti-phishing phrase") {
+					t.Fatalf("notice: %s", m.Body)
+				}
+			}
+		}
+		if revert == "" {
+			t.Fatal("no revert code went to the old address")
+		}
+		// A wrong revert code does nothing; the right one, typed on the site without a session, undoes it.
+		if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "owner@example.com", "code": "12345678"}); r.Status != 400 {
+			t.Fatalf("wrong revert code: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "OWNER@example.com", "code": revert}); r.Status != 200 {
+			t.Fatalf("revert: %d %s", r.Status, r.Body)
+		}
+		for name, tok := range map[string]string{"thief": thief, "owner": owner} {
+			if r := in.Do(t, "GET", "/api/v1/session", tok, nil); r.Status != 401 {
+				t.Fatalf("%s's session after the revert: %d", name, r.Status)
+			}
+		}
+		if r := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("thief@evil.example", pw, "")); r.Status != 401 {
+			t.Fatalf("the thief's address still signs in: %d", r.Status)
+		}
+		tok := in.SignIn(t, "owner@example.com", pw)
+		in.EnrollTOTP(t, tok)
+		audit := string(in.Do(t, "GET", "/api/v1/audit?category=account", tok, nil).Body)
+		for _, a := range []string{"account.email_changed", "account.email_change_reverted"} {
+			if !strings.Contains(audit, a) {
+				t.Errorf("audit lacks %s", a)
+			}
+		}
+		// A revert code works once.
+		if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "owner@example.com", "code": revert}); r.Status != 400 {
+			t.Fatalf("revert code reused: %d", r.Status)
+		}
+	})
+}
+
+func TestEmailChangeNeedsRecentSignIn(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "recent@example.com", pw, "Recent")
+	tok := in.SignIn(t, "recent@example.com", pw)
+	in.Clock.Advance(11 * time.Minute)
+	if r := in.Do(t, "POST", "/api/v1/account/email", tok, map[string]string{"email": "new@example.com"}); r.Status != 403 || r.JSON(t)["code"] != "reauth_required" {
+		t.Fatalf("without a recent sign-in: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", "/api/v1/account/phone", tok, map[string]string{"phone": phone}); r.Status != 403 {
+		t.Fatalf("phone without a recent sign-in: %d", r.Status)
+	}
+}
+
+func TestPhoneChangeTellsTheOldNumberAndTheEmail(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "mobile@example.com", "password": pw, "business_name": "Mobile", "phone": "+44 7400 111222"})
+	in.Do(t, "POST", "/api/v1/signup/verify", "", map[string]string{"email": "mobile@example.com", "code": in.LastCode(t, "mobile@example.com")})
+	tok := in.SignIn(t, "mobile@example.com", pw)
+	c := in.Do(t, "GET", "/api/v1/account/contact", tok, nil).JSON(t)
+	if c["phone"] != "•••• 1222" || c["email_confirmed_at"] == nil {
+		t.Fatalf("contact after sign-up: %v", c)
+	}
+	r = in.Do(t, "POST", "/api/v1/account/phone", tok, map[string]string{"phone": phone})
+	if r.Status != 202 || r.JSON(t)["sent_to"] != "•••• 3456" {
+		t.Fatalf("start: %d %s", r.Status, r.Body)
+	}
+	code := waitSMS(t, gw, 1)
+	if r := in.Do(t, "POST", "/api/v1/account/phone/confirm", tok, map[string]string{"code": code}); r.Status != 200 || r.JSON(t)["phone"] != "•••• 3456" {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(gw.Sent()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if last, ok := gw.LastTo("+447400111222"); !ok || !strings.Contains(last.Body, "changed") {
+		t.Fatalf("the old number was not told: %+v", gw.Sent())
+	}
+	found := false
+	for _, m := range in.Outbox(t) {
+		found = found || strings.Contains(m.Subject, "mobile number was changed")
+	}
+	if !found {
+		t.Fatal("the email was not told")
+	}
+}
+
+// A sign-in from a new device or network tells the user; the same device
+// again, or the first sign-in of the account, does not.
+func TestNewDeviceSignInIsNotified(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "devices@example.com", pw, "Devices")
+	count := func() int {
+		n := 0
+		for _, m := range in.Outbox(t) {
+			if strings.Contains(m.Subject, "New sign-in") {
+				n++
+			}
+		}
+		return n
+	}
+	in.SignIn(t, "devices@example.com", pw) // first ever
+	in.SignIn(t, "devices@example.com", pw) // same network and program
+	if n := count(); n != 0 {
+		t.Fatalf("%d new-device alerts for a known device", n)
+	}
+	st, _, _ := post(t, clientFrom("127.0.0.9"), in.URL+"/api/v1/sessions", signInBody("devices@example.com", pw, ""), map[string]string{"User-Agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0"})
+	if st != 201 {
+		t.Fatalf("sign-in: %d", st)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d alerts after a new device", n)
+	}
+	for _, m := range in.Outbox(t) {
+		if strings.Contains(m.Subject, "New sign-in") && (!strings.Contains(m.Body, "127.0.0.9") || !strings.Contains(m.Body, "Chrome/120.0")) {
+			t.Fatalf("alert lacks the device: %s", m.Body)
+		}
+	}
+}
