@@ -255,6 +255,9 @@ func (a *App) housekeeping(ctx context.Context) {
 			if _, err := a.Auth.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("password reminders", "err", err)
 			}
+			if _, err := a.Auth.AskContactConfirmations(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("contact confirmations", "err", err)
+			}
 		}
 	}
 }

@@ -467,3 +467,139 @@ func (s *Service) Contact(ctx context.Context, p *Principal) (ContactOverview, e
 	ov.EmailDue = s.Now().Sub(info.EmailConfirmedAt) > s.ContactCheckAge
 	return ov, nil
 }
+
+// StartContactConfirmation sends a code to the user's current email (or
+// mobile number): "is this still yours?".
+func (s *Service) StartContactConfirmation(ctx context.Context, p *Principal, kind string, meta RequestMeta) error {
+	if err := p.RequireFull(); err != nil {
+		return err
+	}
+	if kind != "email" && kind != "phone" {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "kind", Code: "invalid_kind", Message: "Confirm your email or your phone."})
+	}
+	now := s.now()
+	code, err := sixDigitCode()
+	if err != nil {
+		return err
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
+			return err
+		}
+		info, err := tx.UserContact(ctx, p.User.ID)
+		if err != nil {
+			return err
+		}
+		if kind == "phone" && info.PhoneSealed == "" {
+			return sellerguard.Errorf(sellerguard.ECodeConflict, "Your account has no mobile number.")
+		}
+		if err := tx.SupersedeContactChanges(ctx, p.User.ID, "confirm_"+kind); err != nil {
+			return err
+		}
+		if err := tx.PutContactChange(ctx, store.ContactChange{ID: NewID("chg"), UserID: p.User.ID, Kind: "confirm_" + kind,
+			CodeMAC: s.Keys.MAC("contact-code", p.User.ID, "confirm_"+kind, code), ExpiresAt: now.Add(contactCodeTTL), Status: "pending", CreatedAt: now}); err != nil {
+			return err
+		}
+		if kind == "phone" {
+			raw, err := s.Keys.Open("phone", info.PhoneSealed, []byte(p.User.ID))
+			if err != nil {
+				return err
+			}
+			return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: string(raw), UserID: p.User.ID, Body: smsText(code)})
+		}
+		return s.sendEmail(ctx, tx, now, email(p.User.Email, "Is this still your email? Your SellerGuard code",
+			"Your confirmation code is: "+code,
+			"",
+			"Enter it in your SellerGuard account to confirm that this address is still yours.",
+			"It is valid for 10 minutes. Never tell it to anyone.",
+			"SellerGuard: "+s.Config.BaseURL))
+	})
+	if err != nil {
+		return err
+	}
+	s.afterEnqueue()
+	return nil
+}
+
+// ConfirmContact records that the email (or phone) is still the user's.
+func (s *Service) ConfirmContact(ctx context.Context, p *Principal, kind, code string, meta RequestMeta) error {
+	if err := p.RequireFull(); err != nil {
+		return err
+	}
+	if kind != "email" && kind != "phone" {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "kind", Code: "invalid_kind", Message: "Confirm your email or your phone."})
+	}
+	now := s.now()
+	code = strings.TrimSpace(code)
+	var wrong bool
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		c, err := tx.PendingContactChange(ctx, p.User.ID, "confirm_"+kind, now)
+		if errors.Is(err, store.ErrNotFound) {
+			wrong = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", p.User.ID, "confirm_"+kind, code)) {
+			c.Attempts++
+			wrong = true
+			return tx.PutContactChange(ctx, c)
+		}
+		c.Status, c.DoneAt = "done", now
+		if err := tx.PutContactChange(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.SetContactConfirmed(ctx, p.User.ID, kind, now); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, now, audit.Entry{SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+			Action: "account." + kind + "_confirmed", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: p.User.ID})
+	})
+	if err != nil {
+		return err
+	}
+	if wrong {
+		return errContactCode
+	}
+	return nil
+}
+
+// AskContactConfirmations emails users whose email was last confirmed more
+// than ContactCheckAge ago: "is this still yours?" (once a month at most).
+func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
+	if s.ContactCheckAge <= 0 {
+		return 0, nil
+	}
+	now := s.now()
+	due, err := s.DB.UsersDueForContactCheck(ctx, now.Add(-s.ContactCheckAge), 200)
+	if err != nil {
+		return 0, err
+	}
+	asked := 0
+	for _, u := range due {
+		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			c, err := tx.GetCounter(ctx, "contactask:"+u.ID, now)
+			if err != nil || c.Count > 0 {
+				return err
+			}
+			if _, err := tx.IncrementCounter(ctx, "contactask:"+u.ID, now, time.Time{}, now.Add(30*24*time.Hour), ""); err != nil {
+				return err
+			}
+			asked++
+			return s.sendEmail(ctx, tx, now, eventEmail(EventContactCheck, u.Email, "Is this still your email address?",
+				fmt.Sprintf("You last confirmed this address for your SellerGuard account %d days ago.", int(now.Sub(u.PasswordChangedAt).Hours()/24)),
+				"Sign in (type the address of SellerGuard yourself) and confirm your email and mobile",
+				"number in your account, or change them if they are no longer yours: they are how",
+				"we reach you when something happens to your account.",
+				"SellerGuard: "+s.Config.BaseURL))
+		})
+		if err != nil {
+			return asked, err
+		}
+	}
+	if asked > 0 {
+		s.afterEnqueue()
+	}
+	return asked, nil
+}

@@ -42,6 +42,7 @@ const (
 	EventEmailChanged         = "security.email_changed"
 	EventPhoneChanged         = "security.phone_changed"
 	EventNewDevice            = "security.new_device_signin"
+	EventContactCheck         = "account.contact_check"
 )
 
 // withEvent tags a message with its notification event.

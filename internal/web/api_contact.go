@@ -14,6 +14,8 @@ func (s *Server) registerContact(mux *recordingMux) {
 	mux.Handle("POST /api/v1/account/email/revert", s.api(s.apiRevertEmailChange))
 	mux.Handle("POST /api/v1/account/phone", s.apiAuthed(s.apiStartPhoneChange))
 	mux.Handle("POST /api/v1/account/phone/confirm", s.apiAuthed(s.apiConfirmPhoneChange))
+	mux.Handle("POST /api/v1/account/contact/confirm", s.apiAuthed(s.apiStartContactConfirmation))
+	mux.Handle("POST /api/v1/account/contact/confirm/verify", s.apiAuthed(s.apiConfirmContact))
 	mux.Handle("GET /account/email", s.pageAuthed(s.pageEmailForm))
 	mux.Handle("POST /account/email", s.pageAuthed(s.pageEmailSubmit))
 	mux.Handle("POST /account/email/confirm", s.pageAuthed(s.pageEmailConfirm))
@@ -184,4 +186,35 @@ func (s *Server) pageRevertSubmit(w http.ResponseWriter, r *http.Request) error 
 	n.Notice = "Your previous email is your sign-in email again, and every session of the account has ended. Sign in, then change your password."
 	s.render(w, r, http.StatusOK, "signin", n)
 	return nil
+}
+
+type contactKindRequest struct {
+	Kind string `json:"kind"`
+}
+
+func (s *Server) apiStartContactConfirmation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req contactKindRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.StartContactConfirmation(r.Context(), p, req.Kind, s.meta(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "kind": req.Kind})
+}
+
+type contactConfirmRequest struct {
+	Kind string `json:"kind"`
+	Code string `json:"code"`
+}
+
+func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req contactConfirmRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.Auth.ConfirmContact(r.Context(), p, req.Kind, req.Code, s.meta(r)); err != nil {
+		return err
+	}
+	return s.apiContact(w, r, p)
 }

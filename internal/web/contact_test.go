@@ -173,3 +173,32 @@ func TestNewDeviceSignInIsNotified(t *testing.T) {
 		}
 	}
 }
+
+// "Is this still yours?": after 180 days the user is asked once, confirms
+// with a code, and the overview shows when.
+func TestContactConfirmation(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "still@example.com", pw, "Still")
+	in.Clock.Advance(181 * 24 * time.Hour)
+	if n, err := in.Auth.AskContactConfirmations(t.Context()); err != nil || n != 1 {
+		t.Fatalf("asked %d, %v", n, err)
+	}
+	if n, _ := in.Auth.AskContactConfirmations(t.Context()); n != 0 {
+		t.Fatal("asked twice")
+	}
+	tok := in.SignIn(t, "still@example.com", pw)
+	if c := in.Do(t, "GET", "/api/v1/account/contact", tok, nil).JSON(t); c["email_confirmation_due"] != true {
+		t.Fatalf("contact: %v", c)
+	}
+	if r := in.Do(t, "POST", "/api/v1/account/contact/confirm", tok, map[string]string{"kind": "email"}); r.Status != 202 {
+		t.Fatalf("start: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", "/api/v1/account/contact/confirm/verify", tok, map[string]string{"kind": "email", "code": "000000"}); r.Status != 400 {
+		t.Fatalf("wrong code: %d", r.Status)
+	}
+	code := in.LastCode(t, "still@example.com")
+	r := in.Do(t, "POST", "/api/v1/account/contact/confirm/verify", tok, map[string]string{"kind": "email", "code": code})
+	if r.Status != 200 || r.JSON(t)["email_confirmation_due"] != false {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+}
