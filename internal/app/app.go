@@ -27,6 +27,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mail"
+	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/sms"
@@ -153,6 +154,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		Enqueued: worker.Wake,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
+	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
 	if err != nil {
 		return nil, err

@@ -193,9 +193,15 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 		if err != nil {
 			return err
 		}
-		old.Body = phraseHeader(phrase) + old.Body
-		if err := outbox.Enqueue(ctx, tx, now, old); err != nil {
-			return err
+		if s.Notify != nil { // email to the old address, and a text if the user chose one
+			if err := s.Notify(ctx, tx, now, old, phraseHeader(phrase)); err != nil {
+				return err
+			}
+		} else {
+			old.Body = phraseHeader(phrase) + old.Body
+			if err := outbox.Enqueue(ctx, tx, now, old); err != nil {
+				return err
+			}
 		}
 		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, newAddr, "This is now your SellerGuard sign-in email",
 			"This address is now the sign-in email of your SellerGuard account.",

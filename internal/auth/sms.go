@@ -78,7 +78,7 @@ func (s *Service) sendSMSCode(ctx context.Context, tx *store.Tx, c store.Challen
 	if err := tx.PutChallenge(ctx, c); err != nil {
 		return err
 	}
-	m := sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: phone, Body: smsText(code)}
+	m := sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: phone, UserID: c.UserID, Body: smsText(code)}
 	if voice {
 		m.Subject = sms.SubjectVoice
 	}

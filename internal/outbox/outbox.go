@@ -83,6 +83,13 @@ type Worker struct {
 	Logger      *slog.Logger
 	// Delivered, when set, is told of every delivery (for metrics).
 	Delivered func(channel, outcome string)
+	// OnFailed, when set, is called when the worker gives up on a message
+	// (a permanent failure, or the last attempt), inside the transaction
+	// that marks it failed, so that what it enqueues (telling the user on
+	// another channel) commits exactly once with the failure. m still holds
+	// its body, which must not be copied anywhere. Should OnFailed fail, the
+	// message is marked failed without it and the error is logged.
+	OnFailed func(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage) error
 
 	once sync.Once
 	wake chan struct{}
@@ -172,13 +179,31 @@ func (w *Worker) deliver(ctx context.Context, m sellerguard.OutboxMessage) error
 	case errors.As(err, &perm) || m.Attempts >= w.MaxAttempts:
 		w.Logger.Warn("outbox: giving up on a message", "id", m.ID, "channel", m.Channel, "attempts", m.Attempts, "err", err)
 		w.report(m.Channel, "failed")
-		return w.DB.MarkMessageFailed(ctx, m.ID, truncate(err.Error(), 500))
+		return w.markFailed(ctx, m, now, truncate(err.Error(), 500))
 	default:
 		next := now.Add(backoff(m.Attempts))
 		w.Logger.Info("outbox: delivery failed, will retry", "id", m.ID, "channel", m.Channel, "attempts", m.Attempts, "retry_at", next, "err", err)
 		w.report(m.Channel, "retry")
 		return w.DB.MarkMessageRetry(ctx, m.ID, next, truncate(err.Error(), 500))
 	}
+}
+
+// markFailed gives up on m, with OnFailed in the same transaction.
+func (w *Worker) markFailed(ctx context.Context, m sellerguard.OutboxMessage, now time.Time, lastErr string) error {
+	if w.OnFailed == nil {
+		return w.DB.MarkMessageFailed(ctx, m.ID, lastErr)
+	}
+	err := w.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.MarkMessageFailed(ctx, m.ID, lastErr); err != nil {
+			return err
+		}
+		return w.OnFailed(ctx, tx, now, m)
+	})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	w.Logger.Error("outbox: after a failed delivery", "id", m.ID, "channel", m.Channel, "err", err)
+	return w.DB.MarkMessageFailed(ctx, m.ID, lastErr)
 }
 
 func (w *Worker) report(channel, outcome string) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/notify"
 )
 
 // form is what a form page shows again after a failed submission. Passwords
@@ -183,6 +184,7 @@ type accountPage struct {
 	Failed       auth.FailedSignIns
 	Contact      auth.ContactOverview
 	Phrase       bool
+	Undelivered  int
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -202,7 +204,11 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != ""})
+	undelivered, err := s.DB.FailedDeliveries(r.Context(), p.User.ID, s.Auth.Now().Add(-notify.FailedWindow), 50)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered)})
 	return nil
 }
 

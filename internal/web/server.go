@@ -168,6 +168,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerPasskeys(mux) // passkeys: API and pages (api_passkeys.go)
 	s.registerTwoStepPages(mux)
 	s.registerContact(mux)
+	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 }
 
 // staticFiles serves the embedded assets, without directory listings.

@@ -1,0 +1,204 @@
+package notify
+
+import (
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+)
+
+// Channels a notification can go by.
+const (
+	Email = sellerguard.ChannelEmail
+	SMS   = sellerguard.ChannelSMS
+)
+
+// Channels lists every channel, in the order settings show them.
+var Channels = []string{Email, SMS}
+
+// Event keys. The keys are stable: they are stored in users' settings and in
+// the outbox, and clients of the API use them. The events that internal/auth
+// emits keep auth's constants; the rest are emitted by the parts that own
+// them (business membership, payments, storefront, listings, access
+// reviews, support).
+const (
+	EventNewDevice            = auth.EventNewDevice
+	EventFailedSignins        = auth.EventFailedSignins
+	EventPasswordChanged      = auth.EventPasswordChanged
+	EventPasswordChangeForced = auth.EventPasswordChangeForced
+	EventEmailChanged         = auth.EventEmailChanged
+	EventPhoneChanged         = auth.EventPhoneChanged
+	EventTwoStepChanged       = auth.EventTwoStepChanged
+	EventBackupCodeUsed       = auth.EventBackupCodeUsed
+	EventPhraseChanged        = auth.EventPhraseChanged
+	EventSessionsEndedByOther = "security.sessions_ended_by_other"
+	EventSignupAttempt        = auth.EventSignupAttempt
+	EventWelcome              = auth.EventWelcome
+	EventPasswordReminder     = auth.EventPasswordReminder
+	EventMemberInvited        = "business.member_invited"
+	EventMemberRemoved        = "business.member_removed"
+	EventMemberChanged        = "business.member_changed"
+	EventPaymentChanged       = "business.payment_changed"
+	EventStorefrontChanged    = "business.storefront_changed"
+	EventListingsBulkChanged  = "business.listings_bulk_changed"
+	EventAccessReviewDue      = "business.access_review_due"
+	EventSupportCaseUpdated   = "support.case_updated"
+	EventDeliveryFailed       = "delivery.failed"
+)
+
+// Groups of the catalogue, in the order settings show them.
+const (
+	GroupSecurity = "security"
+	GroupAccount  = "account"
+	GroupBusiness = "business"
+	GroupSupport  = "support"
+	GroupDelivery = "delivery"
+)
+
+// GroupTitles names the groups for people.
+var GroupTitles = map[string]string{
+	GroupSecurity: "Sign-in and security",
+	GroupAccount:  "Your account",
+	GroupBusiness: "Your business",
+	GroupSupport:  "Support",
+	GroupDelivery: "Messages we could not deliver",
+}
+
+// Event is one kind of notification.
+type Event struct {
+	Key         string
+	Group       string
+	Title       string
+	Description string
+	// Critical events are security-critical: they always go by email, and
+	// the email cannot be switched off (SMS copies stay the user's choice).
+	Critical bool
+	// Fixed events go on whichever channel still works and take no
+	// settings at all (the notice that a message could not be delivered).
+	Fixed bool
+	// BusinessWide events are about a business, not one user: they go to
+	// its owner and to its members who manage users (Router.DeliverBusiness).
+	BusinessWide bool
+	// Default channels, for a user who changed nothing.
+	DefaultEmail bool
+	DefaultSMS   bool
+}
+
+// Locked reports whether the user cannot change the event's setting for a
+// channel: the email of a critical event, and every channel of a fixed one.
+func (e Event) Locked(channel string) bool {
+	return e.Fixed || (channel == Email && e.Critical)
+}
+
+// Default returns the setting of a channel for a user who changed nothing.
+func (e Event) Default(channel string) bool {
+	if channel == Email {
+		return e.DefaultEmail || e.Critical || e.Fixed
+	}
+	return e.DefaultSMS || e.Fixed
+}
+
+// catalogue is every event, in the order settings show them. Every event
+// goes by email unless the user says otherwise; SMS copies are off unless
+// the user turns them on (they go only to the number on the account).
+var catalogue = emailByDefault([]Event{
+	{Key: EventNewDevice, Group: GroupSecurity, Critical: true,
+		Title:       "Sign-in from a new device or place",
+		Description: "Someone signed in to your account from a browser or a place not seen before."},
+	{Key: EventFailedSignins, Group: GroupSecurity, Critical: true,
+		Title:       "Repeated failed sign-ins",
+		Description: "Many wrong passwords in a row for your account; the email carries your unlock code."},
+	{Key: EventPasswordChanged, Group: GroupSecurity, Critical: true,
+		Title:       "Password changed",
+		Description: "The password of your account was changed."},
+	{Key: EventPasswordChangeForced, Group: GroupSecurity, Critical: true,
+		Title:       "Password change required",
+		Description: "You must choose a new password before you can go on."},
+	{Key: EventEmailChanged, Group: GroupSecurity, Critical: true,
+		Title:       "Email changed",
+		Description: "The sign-in email of your account was changed, or the change was undone."},
+	{Key: EventPhoneChanged, Group: GroupSecurity, Critical: true,
+		Title:       "Mobile number changed",
+		Description: "The mobile number of your account was changed or removed."},
+	{Key: EventTwoStepChanged, Group: GroupSecurity, Critical: true,
+		Title:       "Two-step methods added or removed, backup codes regenerated",
+		Description: "An authenticator app, phone or passkey was added to or removed from your account, or new backup codes were made."},
+	{Key: EventBackupCodeUsed, Group: GroupSecurity, Critical: true,
+		Title:       "Backup code used",
+		Description: "Someone signed in to your account with one of your backup codes."},
+	{Key: EventPhraseChanged, Group: GroupSecurity, Critical: true,
+		Title:       "Anti-phishing phrase changed",
+		Description: "The phrase at the top of every email from SellerGuard was changed."},
+	{Key: EventSessionsEndedByOther, Group: GroupSecurity, Critical: true,
+		Title:       "Sessions ended by someone else",
+		Description: "An owner of your business or SellerGuard support signed you out everywhere."},
+
+	{Key: EventSignupAttempt, Group: GroupAccount,
+		Title:       "Sign-up attempt with your email",
+		Description: "Someone tried to create a new account with your email address; no account was made."},
+	{Key: EventWelcome, Group: GroupAccount,
+		Title:       "Welcome",
+		Description: "Your account is ready, with first steps to protect it."},
+	{Key: EventPasswordReminder, Group: GroupAccount,
+		Title:       "Password age reminder",
+		Description: "Your password is old: time to choose a new one."},
+
+	{Key: EventMemberInvited, Group: GroupBusiness, Critical: true, BusinessWide: true,
+		Title:       "Member invited",
+		Description: "Someone was invited to your business."},
+	{Key: EventMemberRemoved, Group: GroupBusiness, Critical: true, BusinessWide: true,
+		Title:       "Member removed",
+		Description: "Someone was removed from your business."},
+	{Key: EventMemberChanged, Group: GroupBusiness, Critical: true, BusinessWide: true,
+		Title:       "Member changed",
+		Description: "The role or access of a member of your business was changed."},
+	{Key: EventPaymentChanged, Group: GroupBusiness, Critical: true, BusinessWide: true,
+		Title:       "Payment information changed",
+		Description: "The bank account or payout details of your business were changed."},
+	{Key: EventStorefrontChanged, Group: GroupBusiness, BusinessWide: true,
+		Title:       "Storefront changed",
+		Description: "The name, address or look of your storefront was changed."},
+	{Key: EventListingsBulkChanged, Group: GroupBusiness, BusinessWide: true,
+		Title:       "Many listings changed at once",
+		Description: "Many listings of your business were changed, added or removed in a short time."},
+	{Key: EventAccessReviewDue, Group: GroupBusiness, BusinessWide: true,
+		Title:       "Access review due",
+		Description: "It is time to check who can reach your business and what they can do."},
+
+	{Key: EventSupportCaseUpdated, Group: GroupSupport,
+		Title:       "Support case updates",
+		Description: "A support case you opened was answered or changed."},
+
+	{Key: EventDeliveryFailed, Group: GroupDelivery, Fixed: true,
+		Title:       "Failed delivery of a message",
+		Description: "A message to you could not be delivered: you are told on your other channel. Always on."},
+})
+
+func emailByDefault(es []Event) []Event {
+	for i := range es {
+		es[i].DefaultEmail = true
+	}
+	return es
+}
+
+var byKey = func() map[string]Event {
+	m := make(map[string]Event, len(catalogue))
+	for _, e := range catalogue {
+		if _, dup := m[e.Key]; dup || e.Key == "" {
+			panic("notify: duplicate or empty event key " + e.Key)
+		}
+		m[e.Key] = e
+	}
+	return m
+}()
+
+// Catalogue returns every event, in the order settings show them.
+func Catalogue() []Event {
+	out := make([]Event, len(catalogue))
+	copy(out, catalogue)
+	return out
+}
+
+// Lookup returns the event with this key.
+func Lookup(key string) (Event, bool) {
+	e, ok := byKey[key]
+	return e, ok
+}

@@ -1,0 +1,338 @@
+// Package notify routes SellerGuard's notifications: the catalogue of events
+// a user can be told about, each user's settings per event and channel
+// (email, SMS), and the notice on the other channel when a message could
+// not be delivered.
+//
+// What it guards:
+//   - security-critical events always reach the user by email: their email
+//     cannot be switched off (Update refuses, and Deliver ignores a stored
+//     "off" all the same), and an event key the catalogue does not know is
+//     treated as critical;
+//   - codes are never routed here: internal/auth sends messages without an
+//     event (sign-up and unlock codes) straight to the outbox;
+//   - an SMS copy goes only to the number on the account, is short, and
+//     carries no link and no code;
+//   - when the outbox gives up on a message about a user, the user is told
+//     on the other channel, once per failed message and never for a notice
+//     that itself failed; the notice carries no part of the lost body.
+//
+// Every settings change commits with its audit event.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/sms"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// Options configures a Router.
+type Options struct {
+	BaseURL string
+	Logger  *slog.Logger
+	// Now is the clock of settings changes (default time.Now).
+	Now func() time.Time
+	// SMSAvailable reports whether text messages can be sent at all. nil
+	// means no, unless Attach fills it in from the auth service.
+	SMSAvailable func() bool
+	// ManagerRoles are the membership roles that manage users: with the
+	// owner, they get business-wide events. The owner always does.
+	ManagerRoles []string
+	// FallbackQuiet: after a notice that a message could not be delivered,
+	// further failures within this time only show in the account instead
+	// of sending another notice on the same channel (default one hour;
+	// negative: every failure gets its notice).
+	FallbackQuiet time.Duration
+}
+
+// Router delivers notifications by the users' settings.
+type Router struct {
+	db   *store.DB
+	keys *keys.Keys
+	opts Options
+}
+
+// New returns a router over the database; k opens the users' sealed phone
+// numbers.
+func New(db *store.DB, k *keys.Keys, opts Options) *Router {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.FallbackQuiet == 0 {
+		opts.FallbackQuiet = time.Hour
+	}
+	return &Router{db: db, keys: k, opts: opts}
+}
+
+// Attach wires the router into the auth service (event emails) and, when w
+// is not nil, the outbox worker (notices of failed deliveries).
+func (r *Router) Attach(svc *auth.Service, w *outbox.Worker) {
+	if r.opts.SMSAvailable == nil {
+		r.opts.SMSAvailable = func() bool { return svc.SMS.Available }
+	}
+	svc.Notify = r.Deliver
+	if w != nil {
+		w.OnFailed = r.DeliveryFailed
+	}
+}
+
+var _ auth.Notifier = (*Router)(nil).Deliver
+
+func (r *Router) smsAvailable() bool {
+	return r.opts.SMSAvailable != nil && r.opts.SMSAvailable()
+}
+
+// SMSAvailable reports whether text messages can be sent at all.
+func (r *Router) SMSAvailable() bool { return r.smsAvailable() }
+
+// overrides is a user's stored settings: event → channel → enabled.
+type overrides map[string]map[string]bool
+
+type prefReader interface {
+	NotificationPrefs(ctx context.Context, userID string) ([]store.NotificationPref, error)
+}
+
+func loadOverrides(ctx context.Context, q prefReader, userID string) (overrides, error) {
+	ps, err := q.NotificationPrefs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	o := overrides{}
+	for _, p := range ps {
+		if o[p.Event] == nil {
+			o[p.Event] = map[string]bool{}
+		}
+		o[p.Event][p.Channel] = p.Enabled
+	}
+	return o, nil
+}
+
+// enabled is the effective setting of a channel for an event. A locked
+// channel has its default whatever is stored; an unknown event goes by
+// email only (fail safe: treated as critical).
+func (o overrides) enabled(key string, channel string) bool {
+	ev, known := Lookup(key)
+	if known && ev.Locked(channel) {
+		return ev.Default(channel)
+	}
+	if !known && channel == Email {
+		return true
+	}
+	if on, ok := o[key][channel]; ok {
+		return on
+	}
+	return known && ev.Default(channel)
+}
+
+// Deliver sends a notification about an event to one user (auth.Notifier):
+// m is the email as auth built it (To, Subject, Body, UserID, Event) and
+// header the recipient's anti-phishing header. The email copy goes unless
+// the user switched email off for a non-critical event; an SMS copy goes
+// when the user turned SMS on for the event and has a mobile number. It
+// runs inside tx: the messages commit with the change they are about.
+func (r *Router) Deliver(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage, header string) error {
+	if _, known := Lookup(m.Event); !known {
+		r.opts.Logger.Warn("notify: event not in the catalogue, sent as security-critical", "event", m.Event)
+	}
+	o, err := loadOverrides(ctx, tx, m.UserID)
+	if err != nil {
+		return err
+	}
+	if o.enabled(m.Event, Email) {
+		e := m
+		e.ID, e.Channel, e.Body = "", Email, header+m.Body
+		if err := outbox.Enqueue(ctx, tx, now, e); err != nil {
+			return err
+		}
+	}
+	if !o.enabled(m.Event, SMS) || !r.smsAvailable() {
+		return nil
+	}
+	c, err := tx.NotifyContactOf(ctx, m.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	phone, ok := r.phoneOf(c)
+	if !ok {
+		return nil
+	}
+	return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{
+		Channel: SMS, To: phone, Body: SMSText(m.Subject), UserID: m.UserID, Event: m.Event,
+	})
+}
+
+// SMSText is the text message copy of a notification: its subject and a
+// pointer to the account, with no link and no code.
+func SMSText(subject string) string {
+	subject = strings.TrimRight(strings.TrimSpace(subject), ".")
+	return subject + ". Details in your SellerGuard account. SellerGuard never calls or texts to ask for a code."
+}
+
+// phoneOf opens the user's mobile number; false when there is none or it
+// does not open (logged: the email copy still goes).
+func (r *Router) phoneOf(c store.NotifyContact) (string, bool) {
+	if c.PhoneSealed == "" || r.keys == nil {
+		return "", false
+	}
+	raw, err := r.keys.Open("phone", c.PhoneSealed, []byte(c.UserID))
+	if err != nil {
+		r.opts.Logger.Error("notify: the user's phone number does not open", "user_id", c.UserID, "err", err)
+		return "", false
+	}
+	return string(raw), true
+}
+
+// HasPhone reports whether the user has a mobile number SMS copies can go to.
+func (r *Router) HasPhone(ctx context.Context, userID string) (bool, error) {
+	c, err := r.db.NotifyContactOf(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	_, ok := r.phoneOf(c)
+	return ok, nil
+}
+
+// DeliverBusiness sends a business-wide event to the business's owner and
+// to its members who manage users (Options.ManagerRoles), each by their own
+// settings and with their own anti-phishing header. m needs Subject, Body
+// and Event; To and UserID are set per recipient.
+func (r *Router) DeliverBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID string, m sellerguard.OutboxMessage) error {
+	roles := append([]string{sellerguard.RoleOwner}, r.opts.ManagerRoles...)
+	rs, err := tx.BusinessNotifyRecipients(ctx, businessID, roles)
+	if err != nil {
+		return err
+	}
+	for _, c := range rs {
+		mm := m
+		mm.To, mm.UserID = c.Email, c.UserID
+		if err := r.Deliver(ctx, tx, now, mm, PhraseHeader(c.Phrase)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PhraseHeader opens every email: the recipient's own anti-phishing phrase.
+// It must read exactly as internal/auth's header (a test compares them).
+func PhraseHeader(phrase string) string {
+	if phrase == "" {
+		return "You have not chosen an anti-phishing phrase yet. Choose one in your SellerGuard\n" +
+			"account settings: every email from us will then start with it, so you can tell\n" +
+			"our emails from fakes.\n\n"
+	}
+	return "Your anti-phishing phrase: \u00ab" + phrase + "\u00bb\n" +
+		"Every email from SellerGuard starts with it. If it is missing or wrong, this email\n" +
+		"is not from us: do not click anything in it.\n\n"
+}
+
+// FallbackID is the outbox id of the notice about the failed message id:
+// one failed message has at most one notice.
+func FallbackID(id string) string { return id + ".fallback" }
+
+// DeliveryFailed is the outbox worker's OnFailed hook: when a message about
+// a user could not be delivered, the user is told on the other channel (an
+// SMS failed: by email; an email failed: by SMS, when the user has a mobile
+// number and SMS can be sent). It runs in the transaction that marks the
+// message failed. A notice that itself fails gets no notice.
+func (r *Router) DeliveryFailed(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage) error {
+	if m.UserID == "" || m.Event == EventDeliveryFailed {
+		return nil
+	}
+	c, err := tx.NotifyContactOf(ctx, m.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var notice sellerguard.OutboxMessage
+	switch m.Channel {
+	case SMS:
+		notice = r.smsFailedEmail(c, m)
+	case Email:
+		if !r.smsAvailable() {
+			return nil
+		}
+		phone, ok := r.phoneOf(c)
+		if !ok {
+			return nil
+		}
+		notice = sellerguard.OutboxMessage{Channel: SMS, To: phone,
+			Body: "SellerGuard could not deliver an email to " + MaskEmail(m.To) + ". Check your email address in your SellerGuard account. SellerGuard never calls or texts to ask for a code."}
+	default:
+		return nil
+	}
+	if r.opts.FallbackQuiet > 0 {
+		n, err := tx.CountUserMessages(ctx, m.UserID, EventDeliveryFailed, notice.Channel, now.Add(-r.opts.FallbackQuiet))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil // told recently; the account lists every failure
+		}
+	}
+	notice.ID, notice.UserID, notice.Event, notice.CreatedAt = FallbackID(m.ID), m.UserID, EventDeliveryFailed, now.UTC()
+	_, err = tx.EnqueueMessageOnce(ctx, notice)
+	return err
+}
+
+func (r *Router) smsFailedEmail(c store.NotifyContact, m sellerguard.OutboxMessage) sellerguard.OutboxMessage {
+	what := "a text message"
+	if m.Subject == sms.SubjectVoice {
+		what = "a voice call"
+	}
+	about := "a code or message you asked for"
+	if ev, ok := Lookup(m.Event); ok {
+		about = "“" + ev.Title + "”"
+	}
+	lines := []string{
+		fmt.Sprintf("SellerGuard could not deliver %s to your mobile number %s.", what, MaskPhone(m.To)),
+		"",
+		"What it was about: " + about + ".",
+		"Sent: " + m.CreatedAt.UTC().Format(time.RFC1123) + ".",
+		"",
+		"If this number is no longer yours, or cannot receive our messages, change it in",
+		"your account settings (type the address of SellerGuard into your browser",
+		"yourself). Messages we could not deliver are listed in your account.",
+		"SellerGuard: " + r.opts.BaseURL,
+	}
+	return sellerguard.OutboxMessage{
+		Channel: Email, To: c.Email,
+		Subject: fmt.Sprintf("We could not deliver %s to your mobile", what),
+		Body:    PhraseHeader(c.Phrase) + strings.Join(lines, "\n") + "\n\n" + auth.SafetyFooter + "\n",
+	}
+}
+
+// MaskEmail shows an address as its first character and domain.
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	first := []rune(addr[:at])[0]
+	return string(first) + "***" + addr[at:]
+}
+
+// MaskPhone shows a number as its last four digits.
+func MaskPhone(n string) string {
+	if len(n) <= 4 {
+		return "••••"
+	}
+	return "•••• " + n[len(n)-4:]
+}
