@@ -41,6 +41,9 @@ func TestSMTPModeDeliversSignupCodeAndHidesDevOutbox(t *testing.T) {
 		t.Fatalf("headers: %v", m.Header)
 	}
 	body := string(raw)
+	if !strings.Contains(body, "multipart/alternative") || !strings.Contains(body, "text/html") || !strings.Contains(body, "text/plain") {
+		t.Fatalf("the email has no text and HTML alternatives:\n%s", body)
+	}
 	code := regexp.MustCompile(`code is: (\d{6})`).FindStringSubmatch(body)
 	if code == nil {
 		t.Fatalf("no code in the email:\n%s", body)

@@ -21,7 +21,11 @@ type EmailDeliverer struct {
 
 // Deliver implements Deliverer.
 func (d *EmailDeliverer) Deliver(ctx context.Context, m sellerguard.OutboxMessage) (string, error) {
-	id, raw, err := d.Sender.Send(ctx, mail.Message{To: m.To, Subject: m.Subject, Text: m.Body, MessageID: m.ID + "@" + d.Domain})
+	html, err := HTMLBody(m.Subject, m.Body)
+	if err != nil {
+		return "", &PermanentError{Err: err}
+	}
+	id, raw, err := d.Sender.Send(ctx, mail.Message{To: m.To, Subject: m.Subject, Text: m.Body, HTML: html, MessageID: m.ID + "@" + d.Domain})
 	if err != nil {
 		if mail.IsPermanent(err) {
 			return "", &PermanentError{Err: err}
