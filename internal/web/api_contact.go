@@ -19,6 +19,9 @@ func (s *Server) registerContact(mux *recordingMux) {
 	mux.Handle("GET /account/email", s.pageAuthed(s.pageEmailForm))
 	mux.Handle("POST /account/email", s.pageAuthed(s.pageEmailSubmit))
 	mux.Handle("POST /account/email/confirm", s.pageAuthed(s.pageEmailConfirm))
+	mux.Handle("GET /account/phone", s.pageAuthed(s.pagePhoneForm))
+	mux.Handle("POST /account/phone", s.pageAuthed(s.pagePhoneSubmit))
+	mux.Handle("POST /account/phone/confirm", s.pageAuthed(s.pagePhoneConfirm))
 	mux.Handle("GET /signin/revert-email", s.page(s.pageRevertForm))
 	mux.Handle("POST /signin/revert-email", s.page(s.pageRevertSubmit))
 }
@@ -217,4 +220,64 @@ func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *au
 		return err
 	}
 	return s.apiContact(w, r, p)
+}
+
+func (s *Server) phoneForm(r *http.Request, p *auth.Principal) (*form, error) {
+	c, err := s.Auth.Contact(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	f := newForm()
+	f.Values["current"] = c.Phone
+	return f, nil
+}
+
+func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	f, err := s.phoneForm(r, p)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("done") == "1" {
+		f.Notice = "Your mobile number is changed. Your previous number and your email were told."
+	}
+	s.render(w, r, http.StatusOK, "phone", f)
+	return nil
+}
+
+func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f, err := s.phoneForm(r, p)
+	if err != nil {
+		return err
+	}
+	f.Values["phone"] = r.PostForm.Get("phone")
+	to, err := s.Auth.StartPhoneChange(r.Context(), p, f.Values["phone"], s.meta(r))
+	if err != nil {
+		if isReauth(err) {
+			http.Redirect(w, r, "/account/reauth?next=/account/phone", http.StatusSeeOther)
+			return nil
+		}
+		return s.failForm(w, r, "phone", f, err)
+	}
+	f.Values["pending"], f.Notice = "1", "We sent a code by text message to "+to+"."
+	s.render(w, r, http.StatusOK, "phone", f)
+	return nil
+}
+
+func (s *Server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	if err := s.Auth.ConfirmPhoneChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
+		f, ferr := s.phoneForm(r, p)
+		if ferr != nil {
+			return ferr
+		}
+		f.Values["pending"] = "1"
+		return s.failForm(w, r, "phone", f, err)
+	}
+	http.Redirect(w, r, "/account/phone?done=1", http.StatusSeeOther)
+	return nil
 }

@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -200,5 +203,48 @@ func TestContactConfirmation(t *testing.T) {
 	r := in.Do(t, "POST", "/api/v1/account/contact/confirm/verify", tok, map[string]string{"kind": "email", "code": code})
 	if r.Status != 200 || r.JSON(t)["email_confirmation_due"] != false {
 		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestContactPages(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	in.SignUp(t, "pages@example.com", pw, "Pages")
+	client := &http.Client{Jar: newFullJar(), Timeout: 30 * time.Second}
+	post := func(path string, v url.Values) (*http.Response, string) {
+		resp, err := client.PostForm(in.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	post("/signin", url.Values{"email": {"pages@example.com"}, "password": {pw}})
+	_, body := post("/account/phone", url.Values{"phone": {phone}})
+	if !strings.Contains(body, "We sent a code by text message to •••• 3456") {
+		t.Fatalf("phone page: %s", body)
+	}
+	resp, body := post("/account/phone/confirm", url.Values{"code": {waitSMS(t, gw, 1)}})
+	if resp.Request.URL.Path != "/account/phone" || !strings.Contains(body, "Your mobile number is changed") {
+		t.Fatalf("phone confirm: %s %s", resp.Request.URL, body)
+	}
+	_, body = post("/account/email", url.Values{"email": {"pages-new@example.com"}})
+	if !strings.Contains(body, "a code is on its way") {
+		t.Fatalf("email page: %s", body)
+	}
+	resp, body = post("/account/email/confirm", url.Values{"code": {in.LastCode(t, "pages-new@example.com")}})
+	if resp.Request.URL.Path != "/account/email" || !strings.Contains(body, "pages-new@example.com") {
+		t.Fatalf("email confirm: %s %s", resp.Request.URL, body)
+	}
+	var revert string
+	for _, m := range in.Outbox(t) {
+		if mm := revertRE.FindStringSubmatch(m.Body); mm != nil && m.To == "pages@example.com" {
+			revert = mm[1]
+		}
+	}
+	resp, body = post("/signin/revert-email", url.Values{"email": {"pages@example.com"}, "code": {revert}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "is your sign-in email again") {
+		t.Fatalf("revert page: %d %s", resp.StatusCode, body)
 	}
 }

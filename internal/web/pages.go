@@ -118,6 +118,8 @@ func pageTitle(name string) string {
 		return "Change your sign-in email"
 	case "revert":
 		return "Undo an email change"
+	case "phone":
+		return "Change your mobile number"
 	}
 	return "SellerGuard"
 }
