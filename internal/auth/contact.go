@@ -113,6 +113,24 @@ func (s *Service) checkContactSource(ctx context.Context, tx *store.Tx, meta Req
 	return nil
 }
 
+// useContactCode checks a code against the user's pending change of kind,
+// counting a wrong try (at most contactMaxAttempts per change). ok is false
+// for a wrong, used-up or missing code.
+func (s *Service) useContactCode(ctx context.Context, tx *store.Tx, userID, kind, code string, now time.Time) (c store.ContactChange, ok bool, err error) {
+	c, err = tx.PendingContactChange(ctx, userID, kind, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, err
+	}
+	if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", userID, kind, code)) {
+		c.Attempts++
+		return c, false, tx.PutContactChange(ctx, c)
+	}
+	return c, true, nil
+}
+
 // ConfirmEmailChange completes the change with the code sent to the new
 // address. The old address is told at once and gets a revert code, valid 7
 // days, that undoes the change and ends every session.
@@ -125,18 +143,10 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 	var newAddr string
 	var wrong bool
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.PendingContactChange(ctx, p.User.ID, "email", now)
-		if errors.Is(err, store.ErrNotFound) {
-			wrong = true
-			return nil
-		}
-		if err != nil {
+		c, ok, err := s.useContactCode(ctx, tx, p.User.ID, "email", code, now)
+		if err != nil || !ok {
+			wrong = !ok
 			return err
-		}
-		if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", p.User.ID, "email", code)) {
-			c.Attempts++
-			wrong = true
-			return tx.PutContactChange(ctx, c)
 		}
 		raw, err := s.Keys.Open("contact", c.NewValueSealed, []byte(p.User.ID))
 		if err != nil {
@@ -374,18 +384,10 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, code str
 	code = strings.TrimSpace(code)
 	var wrong bool
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.PendingContactChange(ctx, p.User.ID, "phone", now)
-		if errors.Is(err, store.ErrNotFound) {
-			wrong = true
-			return nil
-		}
-		if err != nil {
+		c, ok, err := s.useContactCode(ctx, tx, p.User.ID, "phone", code, now)
+		if err != nil || !ok {
+			wrong = !ok
 			return err
-		}
-		if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", p.User.ID, "phone", code)) {
-			c.Attempts++
-			wrong = true
-			return tx.PutContactChange(ctx, c)
 		}
 		raw, err := s.Keys.Open("contact", c.NewValueSealed, []byte(p.User.ID))
 		if err != nil {
@@ -539,18 +541,10 @@ func (s *Service) ConfirmContact(ctx context.Context, p *Principal, kind, code s
 	code = strings.TrimSpace(code)
 	var wrong bool
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		c, err := tx.PendingContactChange(ctx, p.User.ID, "confirm_"+kind, now)
-		if errors.Is(err, store.ErrNotFound) {
-			wrong = true
-			return nil
-		}
-		if err != nil {
+		c, ok, err := s.useContactCode(ctx, tx, p.User.ID, "confirm_"+kind, code, now)
+		if err != nil || !ok {
+			wrong = !ok
 			return err
-		}
-		if c.Attempts >= contactMaxAttempts || len(code) > 16 || !keys.EqualMAC(c.CodeMAC, s.Keys.MAC("contact-code", p.User.ID, "confirm_"+kind, code)) {
-			c.Attempts++
-			wrong = true
-			return tx.PutContactChange(ctx, c)
 		}
 		c.Status, c.DoneAt = "done", now
 		if err := tx.PutContactChange(ctx, c); err != nil {
