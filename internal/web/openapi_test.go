@@ -7,14 +7,23 @@ package web_test
 //   - the document parses, every $ref resolves, and every example matches
 //     its schema;
 //   - the registered routes and the documented operations are the same set;
-//   - every operation names its permission (x-permission), and an
-//     unauthenticated request gets exactly what that permission promises;
+//   - every operation names its permission (x-permission), and anonymous
+//     callers, partial sign-ins (password only), sessions signed in before
+//     the re-authentication window and users without a second step that
+//     their business requires get exactly what that permission promises;
 //   - every answer the server gives (status, content type, JSON body) is one
 //     the document describes, and every error code and field code seen is in
 //     the document's enums — which in turn match the codes in the source.
 
 import (
 	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -23,6 +32,7 @@ import (
 	"io"
 	"io/fs"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,8 +47,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+
 	"github.com/sellerguard/sellerguard/api"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/sms"
+	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
 // Requests that no route matches are answered by the server's mux fallback
@@ -52,17 +67,47 @@ import (
 // refuses one until it is added to oaCatchAlls and described in x-unmatched.
 var oaCatchAlls = []string{}
 
-// oaPermissions are the values x-permission may take.
-var oaPermissions = map[string]bool{
-	"public":                true, // no credentials needed
-	"authenticated":         true, // any valid session
-	"owner of the business": true, // a valid session; business data only for its owners
-	"local mode only":       true, // no credentials, and 404 unless no SMTP server is configured
+// oaPermission is what an x-permission value promises, as
+// TestOpenAPIPermissions checks it against the server.
+type oaPermission struct {
+	credentials bool // anonymous callers are refused (401 / 303 to /signin)
+	partial     bool // a partial sign-in (password only, second step owed) is let in
+	pending     bool // a user who must change their password first is let in
+	recent      bool // a sign-in older than SELLERGUARD_REAUTH_WINDOW is refused (reauth_required)
+	enrolment   bool // refused (two_step_enrollment_required) while a business requires two-step and the caller has none
 }
 
-// oaUnbounded are JSON request string fields allowed without maxLength
-// (none today: every field has a cap in the code).
-var oaUnbounded = map[string]bool{}
+// oaPermissions are the values x-permission may take.
+var oaPermissions = map[string]oaPermission{
+	// No credentials needed.
+	"public": {},
+	// No credentials, and 404 unless no SMTP server is configured.
+	"local mode only": {},
+	// Any session, even one that has passed only the password (the
+	// second-step operations, signing out).
+	"authenticated (also a partial sign-in)": {credentials: true, partial: true, pending: true},
+	// A full session, even of a user who must change their password first
+	// (who am I, changing it).
+	"authenticated (also with a password change pending)":                 {credentials: true, pending: true},
+	"authenticated (also with a password change pending), recent sign-in": {credentials: true, pending: true, recent: true},
+	// A full session of a user who need not change their password first.
+	"authenticated": {credentials: true},
+	// A full session whose sign-in or re-authentication is recent.
+	"authenticated, recent sign-in": {credentials: true, recent: true},
+	// The same, for a business the caller owns (another answers 404).
+	"owner of the business, recent sign-in": {credentials: true, recent: true},
+	// Business data: a full session, with a second step where a business
+	// of the caller requires one; only the businesses the caller owns.
+	"owner of the business, two-step where required": {credentials: true, enrolment: true},
+}
+
+// oaUnbounded are JSON request string fields allowed without maxLength,
+// because the code applies no cap of its own (only the 64 KiB body limit).
+var oaUnbounded = map[string]bool{
+	// Confirming a new authenticator app or phone: the code is trimmed and
+	// compared; anything but the six digits is simply invalid_code.
+	"CodeRequest.code": true,
+}
 
 // --- the document -----------------------------------------------------------
 
@@ -561,8 +606,9 @@ func TestOpenAPIDocumentIsConsistent(t *testing.T) {
 
 		// The permission, and security that agrees with it.
 		perm, _ := op["x-permission"].(string)
-		if !oaPermissions[perm] {
-			t.Errorf("%s: x-permission %q is not one of %v", o, perm, slices.Sorted(oaKeys(oaPermissions)))
+		gate, known := oaPermissions[perm]
+		if !known {
+			t.Errorf("%s: x-permission %q is not one of %q", o, perm, slices.Sorted(oaKeys(oaPermissions)))
 		}
 		sec, hasSec := op["security"].([]any)
 		if !hasSec {
@@ -580,12 +626,13 @@ func TestOpenAPIDocumentIsConsistent(t *testing.T) {
 				}
 			}
 		}
-		switch perm {
-		case "authenticated", "owner of the business":
+		switch {
+		case !known:
+		case gate.credentials:
 			if len(sec) == 0 || optional {
 				t.Errorf("%s needs %q but its security allows anonymous callers", o, perm)
 			}
-		case "public", "local mode only":
+		default:
 			if len(sec) > 0 && !optional {
 				t.Errorf("%s is %q but its security requires credentials", o, perm)
 			}
@@ -960,6 +1007,40 @@ func oaDeviceCookie(t *testing.T, a oaAnswer) string {
 	return ""
 }
 
+// oaPartialSignIn signs in a user who has a second step and returns the
+// partial session's token.
+func oaPartialSignIn(t *testing.T, in *apptest.Instance, email, password string) string {
+	t.Helper()
+	a := oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": password})
+	m := a.JSON(t)
+	if a.Status != http.StatusCreated || m["second_step_required"] != true {
+		t.Fatalf("sign-in of %s: %d %s, want a partial session", email, a.Status, a.Body)
+	}
+	return m["token"].(string)
+}
+
+// oaWrongTOTP returns six digits that are none of the codes the app with
+// this secret could show now (the step before, now and after).
+func oaWrongTOTP(t *testing.T, in *apptest.Instance, secret string) string {
+	t.Helper()
+	now := twostep.Step(in.Clock.Now())
+	for _, c := range []string{"000000", "111111", "222222", "333333"} {
+		right := false
+		for s := now - 1; s <= now+1; s++ {
+			code, err := twostep.TOTPCode(secret, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			right = right || code == c
+		}
+		if !right {
+			return c
+		}
+	}
+	t.Fatal("no wrong code found")
+	return ""
+}
+
 var oaUnlockCodeRE = regexp.MustCompile(`Unlock code: ([0-9]{8})`)
 
 // oaUnlockCode returns the newest unlock code emailed to the address.
@@ -994,6 +1075,13 @@ func oaIsPage(o oaOperation) bool { return slices.Contains(oaStrings(o.op["tags"
 // credential given (a bearer token for the API, the cookie for pages).
 func oaRequest(t *testing.T, in *apptest.Instance, o oaOperation, token string) oaAnswer {
 	t.Helper()
+	return oaRequestWith(t, in, o, token, nil, nil)
+}
+
+// oaRequestWith is oaRequest with a JSON body of its own (when the operation
+// takes one) and path parameters by name (the others get harmless values).
+func oaRequestWith(t *testing.T, in *apptest.Instance, o oaOperation, token string, jsonBody []byte, params map[string]string) oaAnswer {
+	t.Helper()
 	h := map[string]string{}
 	var body []byte
 	if rb, ok := o.op["requestBody"].(map[string]any); ok {
@@ -1001,6 +1089,9 @@ func oaRequest(t *testing.T, in *apptest.Instance, o oaOperation, token string) 
 		switch {
 		case content["application/json"] != nil:
 			h["Content-Type"], body = "application/json", []byte("{}")
+			if jsonBody != nil {
+				body = jsonBody
+			}
 		case content["application/x-www-form-urlencoded"] != nil:
 			h["Content-Type"], body = "application/x-www-form-urlencoded", []byte("")
 		}
@@ -1013,47 +1104,162 @@ func oaRequest(t *testing.T, in *apptest.Instance, o oaOperation, token string) 
 	} else if token != "" {
 		h["Authorization"] = "Bearer " + token
 	}
-	return oaSend(t, in, o.method, oaConcrete(o.path), h, body)
+	path := oaParamRE.ReplaceAllStringFunc(o.path, func(p string) string {
+		if v, ok := params[strings.Trim(p, "{}")]; ok {
+			return url.PathEscape(v)
+		}
+		return oaConcrete(p)
+	})
+	return oaSend(t, in, o.method, path, h, body)
 }
 
-// TestOpenAPIPermissions checks that x-permission says what the server does:
-// without credentials, "authenticated" and "owner of the business" routes
-// answer 401 unauthenticated (API) or 303 to /signin (pages), "public" ones
-// never do, and "local mode only" ones answer 404 unless in local mode; with
-// credentials, the protected routes let the caller in.
+// oaExampleBody returns the first (by name) documented example of an
+// operation's JSON request body, or nil when it has none.
+func oaExampleBody(t *testing.T, d *oaDocument, o oaOperation) []byte {
+	t.Helper()
+	rb, ok := o.op["requestBody"]
+	if !ok {
+		return nil
+	}
+	mt, ok := d.deref(t, rb)["content"].(map[string]any)["application/json"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	exs, _ := mt["examples"].(map[string]any)
+	names := slices.Sorted(oaKeys(exs))
+	if len(names) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(d.deref(t, exs[names[0]])["value"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// oaRefusal names the gate that refused a request, "" when none did:
+// "anonymous" (401 unauthenticated; pages 303 to /signin with the session
+// cookie cleared), "partial" (403 second_step_required; pages 303 to
+// /signin/second-step), "stale" (403 reauth_required; pages 303 to the
+// re-authentication page, or the page again with 403) and "enrolment"
+// (403 two_step_enrollment_required; pages 303 to /account/two-step?required=1)
+// and "password" (403 password_change_required; pages 303 to the password
+// page).
+func oaRefusal(o oaOperation, a oaAnswer) string {
+	if oaIsPage(o) {
+		loc := a.Header.Get("Location")
+		switch {
+		case a.Status == http.StatusSeeOther && loc == "/signin":
+			if slices.ContainsFunc(a.Header.Values("Set-Cookie"), func(c string) bool {
+				return strings.HasPrefix(c, "sg_session=;") && strings.Contains(c, "; Max-Age=0;")
+			}) {
+				return "anonymous"
+			}
+			return "anonymous, but the session cookie was not cleared"
+		case a.Status == http.StatusSeeOther && loc == "/signin/second-step":
+			return "partial"
+		case a.Status == http.StatusSeeOther && strings.HasPrefix(loc, "/account/reauth?"),
+			a.Status == http.StatusForbidden && strings.HasPrefix(a.Header.Get("Content-Type"), "text/html"):
+			return "stale"
+		case a.Status == http.StatusSeeOther && loc == "/account/two-step?required=1":
+			return "enrolment"
+		case a.Status == http.StatusSeeOther && strings.HasPrefix(loc, "/account/password?required="):
+			return "password"
+		}
+		return ""
+	}
+	var p struct{ Code string }
+	json.Unmarshal(a.Body, &p) //nolint:errcheck // not every answer is JSON
+	switch {
+	case a.Status == http.StatusUnauthorized && p.Code == "unauthenticated":
+		return "anonymous"
+	case a.Status == http.StatusForbidden && p.Code == "second_step_required":
+		return "partial"
+	case a.Status == http.StatusForbidden && p.Code == "reauth_required":
+		return "stale"
+	case a.Status == http.StatusForbidden && p.Code == "two_step_enrollment_required":
+		return "enrolment"
+	case a.Status == http.StatusForbidden && p.Code == "password_change_required":
+		return "password"
+	}
+	return ""
+}
+
+// TestOpenAPIPermissions checks that x-permission says what the server does,
+// gate by gate: without credentials the protected routes answer 401
+// unauthenticated (API) or 303 to /signin with the cookie cleared (pages),
+// "public" ones never do, and "local mode only" ones answer 404 unless in
+// local mode. With credentials, every protected route lets in a full session
+// that signed in just now; a partial sign-in (password only) only where the
+// permission says so; a session signed in before the re-authentication
+// window only where no recent sign-in is needed; a user without a second
+// step, whose business requires one, everywhere but business data; and a
+// user who must change their password first only where the permission says so.
 func TestOpenAPIPermissions(t *testing.T) {
 	d := loadOpenAPI(t)
-	local := apptest.Start(t, "sqlite")
+	// A one-minute re-authentication window, so that a session goes stale
+	// with a short step of the clock.
+	local := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_REAUTH_WINDOW", "1m"))
 	remote := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_SMTP_URL", "smtp://127.0.0.1:1"))
-	local.SignUp(t, "perm@example.com", "correct horse battery staple", "Permission Test")
-
-	deniedAnon := func(o oaOperation, a oaAnswer) bool {
-		if oaIsPage(o) {
-			return a.Status == http.StatusSeeOther && a.Header.Get("Location") == "/signin"
-		}
-		return a.Status == http.StatusUnauthorized && bytes.Contains(a.Body, []byte(`"code":"unauthenticated"`))
+	const email, pw = "perm@example.com", "correct horse battery staple"
+	_, biz := local.SignUp(t, email, pw, "Permission Test")
+	local.SignUp(t, "unenrolled@example.com", pw, "No Second Step Co")
+	local.SignUp(t, "mustchange@example.com", pw, "Must Change Co")
+	if err := local.Auth.RequirePasswordChange(context.Background(), "mustchange@example.com", "openapi test"); err != nil {
+		t.Fatal(err)
 	}
+
+	// perm@ has an authenticator app and trusts one browser: signing in
+	// from that browser (its device cookie) gives a full session at once,
+	// from anywhere else a partial one.
+	secret := local.EnrollTOTP(t, local.SignIn(t, email, pw))
+	signIn := func(device, wantLevel string) oaAnswer {
+		t.Helper()
+		h := map[string]string{"Content-Type": "application/json"}
+		if device != "" {
+			h["Cookie"] = "sg_device=" + device
+		}
+		a := oaSend(t, local, "POST", "/api/v1/sessions", h, []byte(`{"email":"`+email+`","password":"`+pw+`"}`))
+		if a.Status != http.StatusCreated || a.JSON(t)["session"].(map[string]any)["auth_level"] != wantLevel {
+			t.Fatalf("sign-in (device cookie %q): %d %s, want a %s session", device, a.Status, a.Body, wantLevel)
+		}
+		return a
+	}
+	first := signIn("", "partial")
+	device := oaDeviceCookie(t, first)
+	code, err := twostep.TOTPCode(secret, twostep.Step(local.Clock.Now())+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := oaSend(t, local, "POST", "/api/v1/session/second-step",
+		map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + first.JSON(t)["token"].(string), "Cookie": "sg_device=" + device},
+		[]byte(`{"method":"totp","code":"`+code+`","remember_browser":true}`))
+	if trust.Status != http.StatusOK || trust.JSON(t)["trusted_browser_id"] == nil {
+		t.Fatalf("trusting the browser: %d %s", trust.Status, trust.Body)
+	}
+	full := func() string { return signIn(device, "full").JSON(t)["token"].(string) }
+	partial := func() string { return signIn("", "partial").JSON(t)["token"].(string) }
+	stale := func() string {
+		t.Helper()
+		token := full()
+		local.Clock.Advance(61 * time.Second)
+		return token
+	}
+	unenrolled := func() string { return local.SignIn(t, "unenrolled@example.com", pw) }
+	mustChange := func() string { return local.SignIn(t, "mustchange@example.com", pw) }
+
 	for _, o := range d.ops {
-		perm := o.op["x-permission"]
+		perm, _ := o.op["x-permission"].(string)
+		gate := oaPermissions[perm]
 		t.Run(o.String(), func(t *testing.T) {
 			a := oaRequest(t, local, o, "")
 			d.check(t, a, nil)
-			switch perm {
-			case "authenticated", "owner of the business":
-				if !deniedAnon(o, a) {
-					t.Errorf("x-permission %q, but an anonymous caller got %d %s", perm, a.Status, a.Body)
+			switch {
+			case perm == "public":
+				if r := oaRefusal(o, a); r != "" {
+					t.Errorf("x-permission public, but an anonymous caller was refused (%s): %d %s", r, a.Status, a.Body)
 				}
-				token := local.SignIn(t, "perm@example.com", "correct horse battery staple")
-				a = oaRequest(t, local, o, token)
-				d.check(t, a, nil)
-				if deniedAnon(o, a) {
-					t.Errorf("a signed-in caller was refused: %d %s", a.Status, a.Body)
-				}
-			case "public":
-				if deniedAnon(o, a) {
-					t.Errorf("x-permission public, but an anonymous caller was refused: %d %s", a.Status, a.Body)
-				}
-			case "local mode only":
+			case perm == "local mode only":
 				if a.Status != http.StatusOK {
 					t.Errorf("local mode: %d %s", a.Status, a.Body)
 				}
@@ -1062,6 +1268,43 @@ func TestOpenAPIPermissions(t *testing.T) {
 				if a.Status != http.StatusNotFound {
 					t.Errorf("outside local mode: %d, want 404", a.Status)
 				}
+			case gate.credentials:
+				if r := oaRefusal(o, a); r != "anonymous" {
+					t.Errorf("x-permission %q, but an anonymous caller got %d %s (refusal %q)", perm, a.Status, a.Body, r)
+				}
+				try := func(who, want string, a oaAnswer) {
+					t.Helper()
+					d.check(t, a, nil)
+					if r := oaRefusal(o, a); r != want {
+						t.Errorf("x-permission %q, %s: %d %s (refusal %q, want %q)", perm, who, a.Status, a.Body, r, want)
+					}
+				}
+				try("a full session, signed in just now", "", oaRequest(t, local, o, full()))
+				want := "partial"
+				if gate.partial {
+					want = ""
+				}
+				try("a partial sign-in", want, oaRequest(t, local, o, partial()))
+				// The documented example request, for the caller's own
+				// business, so that nothing else refuses it first.
+				want = ""
+				if gate.recent {
+					want = "stale"
+				}
+				try("a session signed in before the re-authentication window", want,
+					oaRequestWith(t, local, o, stale(), oaExampleBody(t, d, o), map[string]string{"business_id": biz}))
+				want = ""
+				if gate.enrolment {
+					want = "enrolment"
+				}
+				try("a user without a second step whose business requires one", want, oaRequest(t, local, o, unenrolled()))
+				want = "password"
+				if gate.pending {
+					want = ""
+				}
+				try("a user who must change their password first", want, oaRequest(t, local, o, mustChange()))
+			default:
+				t.Errorf("x-permission %q is not checked here", perm)
 			}
 		})
 	}
@@ -1078,9 +1321,29 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"))
 	const pw = "correct horse battery staple"
 	_, biz := in.SignUp(t, "owner@example.com", pw, "Owner Co")
-	in.SignUp(t, "other@example.com", pw, "Other Co")
+	_, otherBiz := in.SignUp(t, "other@example.com", pw, "Other Co")
+	in.SignUp(t, "unenrolled@example.com", pw, "Unenrolled Co")
+	in.SignUp(t, "five@example.com", pw, "Five Co")
+	in.SignUp(t, "mustchange@example.com", pw, "Must Change Co")
+	if err := in.Auth.RequirePasswordChange(context.Background(), "mustchange@example.com", "openapi test"); err != nil {
+		t.Fatal(err)
+	}
+	// A session signed in longer ago than the re-authentication window
+	// (SELLERGUARD_REAUTH_WINDOW, default 10 minutes).
+	staleToken := in.SignIn(t, "owner@example.com", pw)
+	in.Clock.Advance(11 * time.Minute)
 	token := in.SignIn(t, "owner@example.com", pw)
 	otherToken := in.SignIn(t, "other@example.com", pw)
+	unenrolledToken := in.SignIn(t, "unenrolled@example.com", pw)
+	// New businesses require two-step verification for their data: owner@,
+	// other@ and five@ set up an authenticator app (their sessions stay
+	// full); their next sign-ins are partial.
+	ownerSecret := in.EnrollTOTP(t, token)
+	in.EnrollTOTP(t, otherToken)
+	fiveSecret := in.EnrollTOTP(t, in.SignIn(t, "five@example.com", pw))
+	partialToken := oaPartialSignIn(t, in, "owner@example.com", pw)
+	methods := oaSendJSON(t, in, "GET", "/api/v1/two-step", token, nil).JSON(t)["methods"].([]any)
+	ownerMethod := methods[0].(map[string]any)["id"].(string)
 
 	seen := &oaCodes{errors: map[string]bool{}, fields: map[string]bool{}}
 	type tc struct {
@@ -1130,7 +1393,95 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 		{"wrong unlock code", oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": "owner@example.com", "password": "wrong wrong wrong", "unlock_code": "00000000"}), "invalid_credentials", ""},
 		{"over-long unlock code", oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": "owner@example.com", "password": pw, "unlock_code": strings.Repeat("1", 65)}), "invalid_credentials", ""},
 		{"unlock code wrong type", oaSendJSON(t, in, "POST", "/api/v1/sessions", "", `{"email":"owner@example.com","password":"x","unlock_code":12345678}`), "invalid_input", "wrong_type"},
+
+		// Two-step verification: the gates.
+		{"partial sign-in, business data", oaSendJSON(t, in, "GET", "/api/v1/audit", partialToken, nil), "second_step_required", ""},
+		{"partial sign-in, who am I", oaSendJSON(t, in, "GET", "/api/v1/session", partialToken, nil), "second_step_required", ""},
+		{"partial sign-in, end other sessions", oaSendJSON(t, in, "POST", "/api/v1/sessions/revoke-others", partialToken, nil), "second_step_required", ""},
+		{"no second step, business data", oaSendJSON(t, in, "GET", "/api/v1/audit", unenrolledToken, nil), "two_step_enrollment_required", ""},
+		{"no second step, audit export: to the set-up page", oaSend(t, in, "GET", "/account/audit.csv", map[string]string{"Authorization": "Bearer " + unenrolledToken, "Accept": "application/json"}, nil), "", ""},
+		{"stale sign-in, new backup codes", oaSendJSON(t, in, "POST", "/api/v1/two-step/backup-codes", staleToken, nil), "reauth_required", ""},
+		{"stale sign-in, phrase", oaSendJSON(t, in, "PUT", "/api/v1/account/anti-phishing-phrase", staleToken, map[string]string{"phrase": "purple teapot at dawn"}), "reauth_required", ""},
+		{"stale sign-in, remove a method", oaSendJSON(t, in, "DELETE", "/api/v1/two-step/"+ownerMethod, staleToken, nil), "reauth_required", ""},
+		{"stale sign-in, business requirement", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/two-step", staleToken, map[string]bool{"required": false}), "reauth_required", ""},
+		// The second step and re-authentication.
+		{"wrong second step", oaSendJSON(t, in, "POST", "/api/v1/session/second-step", partialToken, map[string]string{"method": "totp", "code": oaWrongTOTP(t, in, ownerSecret)}), "invalid_code", ""},
+		{"second step code too long", oaSendJSON(t, in, "POST", "/api/v1/session/second-step", partialToken, map[string]string{"method": "totp", "code": strings.Repeat("1", 513)}), "invalid_input", "too_long"},
+		{"second step unknown field", oaSendJSON(t, in, "POST", "/api/v1/session/second-step", partialToken, `{"method":"totp","code":"123456","password":"x"}`), "malformed_json", "unknown_field"},
+		{"second step of a full session", oaSendJSON(t, in, "POST", "/api/v1/session/second-step", token, map[string]string{"method": "totp", "code": "123456"}), "conflict", ""},
+		{"second step without a token", oaSendJSON(t, in, "POST", "/api/v1/session/second-step", "", map[string]string{"method": "totp", "code": "123456"}), "unauthenticated", ""},
+		{"text without a phone", oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", partialToken, nil), "not_found", ""},
+		{"passkeys on an IP address", oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", partialToken, nil), "conflict", ""},
+		{"passkey answer missing", oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/finish", partialToken, `{}`), "invalid_input", "required"},
+		{"reauth wrong password", oaSendJSON(t, in, "POST", "/api/v1/session/reauth", token, map[string]string{"password": "wrong wrong wrong"}), "invalid_credentials", ""},
+		{"reauth wrong code", oaSendJSON(t, in, "POST", "/api/v1/session/reauth", token, map[string]string{"password": pw, "method": "totp", "code": oaWrongTOTP(t, in, ownerSecret)}), "invalid_code", ""},
+		{"reauth of a partial sign-in", oaSendJSON(t, in, "POST", "/api/v1/session/reauth", partialToken, map[string]string{"password": pw}), "second_step_required", ""},
+		// Managing second steps.
+		{"last method while required", oaSendJSON(t, in, "DELETE", "/api/v1/two-step/"+ownerMethod, token, nil), "conflict", ""},
+		{"unknown method", oaSendJSON(t, in, "DELETE", "/api/v1/two-step/tsm_"+strings.Repeat("a", 26), token, nil), "not_found", ""},
+		{"unknown enrolment", oaSendJSON(t, in, "POST", "/api/v1/two-step/totp/tsm_"+strings.Repeat("a", 26)+"/confirm", token, map[string]string{"code": "123456"}), "not_found", ""},
+		{"confirmed already", oaSendJSON(t, in, "POST", "/api/v1/two-step/totp/"+ownerMethod+"/confirm", token, map[string]string{"code": "123456"}), "not_found", ""},
+		{"unknown phone", oaSendJSON(t, in, "POST", "/api/v1/two-step/sms/tsm_"+strings.Repeat("a", 26)+"/confirm", token, map[string]string{"code": "123456"}), "not_found", ""},
+		{"unknown trusted browser", oaSendJSON(t, in, "DELETE", "/api/v1/trusted-browsers/trb_"+strings.Repeat("a", 26), token, nil), "not_found", ""},
+		{"name too long", oaSendJSON(t, in, "POST", "/api/v1/two-step/totp", token, map[string]string{"label": strings.Repeat("l", 61)}), "invalid_input", "too_long"},
+		{"start totp unknown field", oaSendJSON(t, in, "POST", "/api/v1/two-step/totp", token, `{"secret":"JBSWY3DPEHPK3PXP"}`), "malformed_json", "unknown_field"},
+		{"not a mobile number", oaSendJSON(t, in, "POST", "/api/v1/two-step/sms", token, map[string]string{"phone": "call me"}), "invalid_input", "invalid_phone"},
+		{"number too long", oaSendJSON(t, in, "POST", "/api/v1/two-step/sms", token, map[string]string{"phone": "+" + strings.Repeat("4", 32)}), "invalid_input", "too_long"},
+		{"passkey registration on an IP address", oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/begin", token, nil), "conflict", ""},
+		{"passkey registration answer missing", oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/finish", token, `{"label":"x"}`), "invalid_input", "required"},
+		{"passkey begin takes no fields", oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/begin", token, `{"label":"x"}`), "malformed_json", "unknown_field"},
+		{"requirement missing", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/two-step", token, `{}`), "invalid_input", "required"},
+		{"requirement wrong type", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/two-step", token, `{"required":"no"}`), "invalid_input", "wrong_type"},
+		{"requirement of another's business", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+otherBiz+"/two-step", token, map[string]bool{"required": false}), "not_found", ""},
+		{"phrase too short", oaSendJSON(t, in, "PUT", "/api/v1/account/anti-phishing-phrase", token, map[string]string{"phrase": "ab"}), "invalid_input", "too_short"},
+		{"phrase too long", oaSendJSON(t, in, "PUT", "/api/v1/account/anti-phishing-phrase", token, map[string]string{"phrase": strings.Repeat("p", 65)}), "invalid_input", "too_long"},
+		{"phrase empty", oaSendJSON(t, in, "PUT", "/api/v1/account/anti-phishing-phrase", token, map[string]string{"phrase": " "}), "invalid_input", "required"},
+		// Passwords and contact details.
+		{"password change pending", oaSendJSON(t, in, "GET", "/api/v1/sessions", in.SignIn(t, "mustchange@example.com", pw), nil), "password_change_required", ""},
+		{"signup with only a weak password", oaSendJSON(t, in, "POST", "/api/v1/signup", "", map[string]string{"email": "weak@example.com", "password": "aaaaaaaaaaaa", "business_name": "Weak Co"}), "password_policy", ""},
+		{"new password refused", oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": pw, "new_password": "aaaaaaaaaaaa"}), "password_policy", ""},
+		{"current password wrong", oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": "wrong wrong wrong", "new_password": "violet kestrel under seven bridges"}), "invalid_input", "wrong_password"},
+		{"password check context too long", oaSendJSON(t, in, "POST", "/api/v1/password/check", "", map[string]string{"password": "x", "business_name": strings.Repeat("b", 481)}), "invalid_input", "too_long"},
+		{"password rules missing", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/password-rules", token, `{"strict":true}`), "invalid_input", "required"},
+		{"password rules out of range", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/password-rules", token, `{"max_age_days":7,"strict":true}`), "invalid_input", "out_of_range"},
+		{"password rules of another's business", oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+otherBiz+"/password-rules", token, `{"max_age_days":0,"strict":false}`), "not_found", ""},
+		{"same email", oaSendJSON(t, in, "POST", "/api/v1/account/email", token, map[string]string{"email": "OWNER@example.com"}), "invalid_input", "unchanged"},
+		{"no email change pending", oaSendJSON(t, in, "POST", "/api/v1/account/email/confirm", token, map[string]string{"code": "123456"}), "invalid_code", ""},
+		{"wrong revert code", oaSendJSON(t, in, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "owner@example.com", "code": "12345678"}), "invalid_code", ""},
+		{"contact kind", oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm", token, map[string]string{"kind": "fax"}), "invalid_input", "invalid_kind"},
+		{"no mobile number", oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm", token, map[string]string{"kind": "phone"}), "conflict", ""},
+		{"phone change, not mobile", oaSendJSON(t, in, "POST", "/api/v1/account/phone", token, map[string]string{"phone": "+44 20 7946 0000"}), "invalid_input", "invalid_phone"},
+		{"signup phrase too short", oaSendJSON(t, in, "POST", "/api/v1/signup", "", map[string]string{"email": "phrase@example.com", "password": pw, "business_name": "P", "anti_phishing_phrase": "ab"}), "invalid_input", "too_short"},
 	}
+
+	// Wrong second steps, until the attempt ends: 400 invalid_code four
+	// times, then 401 unauthenticated (the partial session is gone); the
+	// account's growing delay answers 429 with Retry-After in between (the
+	// test waits it out on the instance's clock).
+	fivePartial := oaPartialSignIn(t, in, "five@example.com", pw)
+	var delayed []oaAnswer
+	for tries, wrong := 0, 0; wrong < 5; tries++ {
+		if tries == 20 {
+			t.Fatalf("%d wrong codes counted after 20 tries", wrong)
+		}
+		a := oaSendJSON(t, in, "POST", "/api/v1/session/second-step", fivePartial, map[string]string{"method": "totp", "code": oaWrongTOTP(t, in, fiveSecret)})
+		switch {
+		case a.Status == http.StatusTooManyRequests:
+			cases = append(cases, tc{fmt.Sprintf("second step delayed (try %d)", tries+1), a, "rate_limited", ""})
+			delayed = append(delayed, a)
+			in.Clock.Advance(time.Minute)
+		case wrong < 4:
+			wrong++
+			cases = append(cases, tc{fmt.Sprintf("wrong code %d of 5", wrong), a, "invalid_code", ""})
+		default:
+			wrong++
+			cases = append(cases, tc{"fifth wrong code", a, "unauthenticated", ""})
+		}
+	}
+	if len(delayed) == 0 {
+		t.Error("five wrong codes in a row were never delayed")
+	}
+	cases = append(cases, tc{"the ended attempt", oaSendJSON(t, in, "GET", "/api/v1/session", fivePartial, nil), "unauthenticated", ""})
 
 	// The per-address limit: 60 failed sign-ins with distinct unknown
 	// emails from one client — IPv6 addresses that rotate inside one /64,
@@ -1180,6 +1531,18 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	for _, a := range limited {
 		if n, err := strconv.Atoi(a.Header.Get("Retry-After")); err != nil || n < 1 || n > 600 {
 			t.Errorf("%s %s → %d: Retry-After %q, want 1–600 seconds", a.method, a.path, a.Status, a.Header.Get("Retry-After"))
+		}
+		var body any
+		if err := json.Unmarshal(a.Body, &body); err != nil || !reflect.DeepEqual(body, example) {
+			t.Errorf("429 body %s differs from the documented example %v", a.Body, example)
+		}
+	}
+	// The delayed second steps say how long to wait too, with their own
+	// documented answer.
+	example = d.deref(t, map[string]any{"$ref": "#/components/responses/TwoStepRateLimited"})["content"].(map[string]any)["application/problem+json"].(map[string]any)["examples"].(map[string]any)["rate_limited"].(map[string]any)["value"]
+	for _, a := range delayed {
+		if n, err := strconv.Atoi(a.Header.Get("Retry-After")); err != nil || n < 1 || n > 900 {
+			t.Errorf("%s %s → %d: Retry-After %q, want 1–900 seconds", a.method, a.path, a.Status, a.Header.Get("Retry-After"))
 		}
 		var body any
 		if err := json.Unmarshal(a.Body, &body); err != nil || !reflect.DeepEqual(body, example) {
@@ -1249,7 +1612,7 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	}
 	ok(oaSend(t, in, "GET", "/static/missing.css", nil, nil), 404)
 
-	ok(oaSendJSON(t, in, "POST", "/api/v1/signup", "", map[string]string{"email": email, "password": pw, "business_name": "Happy Co", "phone": "+44 7700 900123"}), 202)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/signup", "", map[string]string{"email": email, "password": pw, "business_name": "Happy Co", "phone": "+44 7700 900123", "anti_phishing_phrase": "purple teapot at dawn"}), 202)
 	ok(oaSendJSON(t, in, "GET", "/api/v1/dev/outbox", "", nil), 200)
 	code := in.LastCode(t, email)
 	created := ok(oaSendJSON(t, in, "POST", "/api/v1/signup/verify", "", map[string]string{"email": email, "code": code}), 201).JSON(t)
@@ -1280,6 +1643,105 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 		t.Errorf("%d sessions after revoking one, want 2", n)
 	}
 
+	// Two-step verification. New businesses require it: business data is
+	// closed until the owner sets up a second step, the account's own
+	// security stays open.
+	ok(oaSendJSON(t, in, "GET", "/api/v1/audit", token, nil), 403)
+	if ts := ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 200).JSON(t)["two_step"].(map[string]any); ts["enrolled"] != false || ts["required_by_business"] != true {
+		t.Errorf("two_step before enrolling: %v", ts)
+	}
+	if ov := ok(oaSendJSON(t, in, "GET", "/api/v1/two-step", token, nil), 200).JSON(t); ov["enrolled"] != false || len(ov["methods"].([]any)) != 0 {
+		t.Errorf("two-step overview before enrolling: %v", ov)
+	}
+	app := oaEnrolTOTP(t, d, in, token, map[string]string{"label": "My phone"})
+	backup := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/backup-codes", token, nil), 201).JSON(t)["codes"].([]any)
+	if ov := ok(oaSendJSON(t, in, "GET", "/api/v1/two-step", token, nil), 200).JSON(t); ov["fully_protected"] != true || ov["backup_codes_left"] != float64(10) || len(ov["methods"].([]any)) != 1 {
+		t.Errorf("two-step overview after an app and backup codes: %v", ov)
+	}
+	// A second app (no name), listed, then removed again.
+	spare := oaEnrolTOTP(t, d, in, token, nil)
+	if ms := ok(oaSendJSON(t, in, "GET", "/api/v1/two-step", token, nil), 200).JSON(t)["methods"].([]any); len(ms) != 2 || ms[1].(map[string]any)["label"] != "Authenticator app" {
+		t.Errorf("methods after a second app: %v", ms)
+	}
+	ok(oaSendJSON(t, in, "DELETE", "/api/v1/two-step/"+spare.methodID, token, nil), 204)
+	ok(oaSendJSON(t, in, "DELETE", "/api/v1/two-step/"+spare.methodID, token, nil), 404)
+
+	// Signing in now takes two steps; the partial session can do nothing
+	// else. This browser (its device cookie) asks to be trusted.
+	jsonFrom := func(device string) map[string]string {
+		h := map[string]string{"Content-Type": "application/json"}
+		if device != "" {
+			h["Cookie"] = "sg_device=" + device
+		}
+		return h
+	}
+	signInBody := []byte(`{"email":"` + email + `","password":"` + pw + `"}`)
+	p := ok(oaSend(t, in, "POST", "/api/v1/sessions", jsonFrom(device), signInBody), 201).JSON(t)
+	if p["second_step_required"] != true || !reflect.DeepEqual(p["methods"], []any{"totp", "backup_codes"}) {
+		t.Errorf("sign-in of an enrolled user: %v", p)
+	}
+	partial := p["token"].(string)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", partial, nil), 403)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "totp", "code": oaWrongTOTP(t, in, app.secret)}), 400)
+	h := jsonFrom(device)
+	h["Authorization"] = "Bearer " + partial
+	done := ok(oaSend(t, in, "POST", "/api/v1/session/second-step", h, []byte(`{"method":"totp","code":"`+app.code(t)+`","remember_browser":true}`)), 200).JSON(t)
+	if done["trusted_browser_id"] == nil || done["token"] == partial || done["method"] != "totp" {
+		t.Errorf("second step: %v", done)
+	}
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", partial, nil), 401)
+	full := done["token"].(string)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", full, nil), 200)
+	// The trusted browser now signs in in one step; any other is asked.
+	signInFull := func() string {
+		t.Helper()
+		m := ok(oaSend(t, in, "POST", "/api/v1/sessions", jsonFrom(device), signInBody), 201).JSON(t)
+		if m["second_step_required"] != nil {
+			t.Fatalf("the trusted browser was asked for the second step: %v", m)
+		}
+		return m["token"].(string)
+	}
+	signInFull()
+	browsers := ok(oaSendJSON(t, in, "GET", "/api/v1/trusted-browsers", full, nil), 200).JSON(t)["trusted_browsers"].([]any)
+	if len(browsers) != 1 || browsers[0].(map[string]any)["id"] != done["trusted_browser_id"] {
+		t.Errorf("trusted browsers: %v", browsers)
+	}
+	// A backup code works once, and says how many are left.
+	byBackup := ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step", oaPartialSignIn(t, in, email, pw), map[string]string{"method": "backup_codes", "code": strings.ToLower(backup[0].(string))}), 200).JSON(t)
+	if byBackup["backup_codes_left"] != float64(9) || byBackup["reenroll_recommended"] != true {
+		t.Errorf("second step with a backup code: %v", byBackup)
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step", oaPartialSignIn(t, in, email, pw), map[string]string{"method": "backup_codes", "code": backup[0].(string)}), 400)
+
+	// Sensitive changes need a recent sign-in: after the window, confirm
+	// it's you (password and second step; the trusted browser does not
+	// skip it), then change the anti-phishing phrase and make new backup
+	// codes — the old set stops working.
+	in.Clock.Advance(11 * time.Minute)
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/account/anti-phishing-phrase", full, map[string]string{"phrase": "green kettle at noon"}), 403)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw}), 400)
+	re := ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "totp", "code": app.code(t)}), 200).JSON(t)
+	if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(re["reauthenticated_at"])); err != nil || at.Location() != time.UTC {
+		t.Errorf("reauthenticated_at = %v", re["reauthenticated_at"])
+	}
+	if ph := ok(oaSendJSON(t, in, "GET", "/api/v1/account/anti-phishing-phrase", full, nil), 200).JSON(t); ph["phrase"] != "purple teapot at dawn" || ph["set"] != true {
+		t.Errorf("phrase from the sign-up: %v", ph)
+	}
+	if ph := ok(oaSendJSON(t, in, "PUT", "/api/v1/account/anti-phishing-phrase", full, map[string]string{"phrase": "green kettle at noon"}), 200).JSON(t); ph["phrase"] != "green kettle at noon" {
+		t.Errorf("changed phrase: %v", ph)
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/backup-codes", full, nil), 201)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step", oaPartialSignIn(t, in, email, pw), map[string]string{"method": "backup_codes", "code": backup[1].(string)}), 400)
+	// The owner may lift the business's requirement while nobody else
+	// belongs to it, and set it again.
+	if r := ok(oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/two-step", full, map[string]bool{"required": false}), 200).JSON(t); r["two_step_required"] != false || r["business_id"] != biz {
+		t.Errorf("requirement lifted: %v", r)
+	}
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/two-step", full, map[string]bool{"required": true}), 200)
+	if ms := ok(oaSendJSON(t, in, "GET", "/api/v1/session", full, nil), 200).JSON(t)["memberships"].([]any); ms[0].(map[string]any)["two_step_required"] != true {
+		t.Errorf("memberships: %v", ms)
+	}
+
 	// Audit: a full page has a cursor; the cursor pages on.
 	page := ok(oaSendJSON(t, in, "GET", "/api/v1/audit?limit=1&business_id="+url.QueryEscape(biz), token, nil), 200).JSON(t)
 	cursor, _ := page["next_cursor"].(string)
@@ -1290,12 +1752,90 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	ok(oaSendJSON(t, in, "GET", "/api/v1/audit?category=session&since=2000-01-01&until=2999-01-01T00:00:00Z", token, nil), 200)
 
 	// Pages with the cookie.
-	cookie := map[string]string{"Cookie": "sg_session=" + in.SignIn(t, email, pw), "Accept": "text/html"}
-	for _, p := range []string{"/account", "/account/sessions?done=revoked", "/account/audit", "/account/audit.csv", "/dev/outbox"} {
+	cookie := map[string]string{"Cookie": "sg_session=" + signInFull(), "Accept": "text/html"}
+	for _, p := range []string{"/account", "/account/sessions?done=revoked", "/account/audit", "/account/audit.csv", "/dev/outbox",
+		"/account/two-step", "/account/two-step?added=totp", "/account/two-step?required=1", "/account/reauth?next=/account/two-step",
+		"/account/reauth?method=backup_codes", "/account/phrase", "/account/phrase?done=1", "/account/two-step/passkeys"} {
 		ok(oaSend(t, in, "GET", p, cookie, nil), 200)
 	}
 	ok(oaSend(t, in, "GET", "/", cookie, nil), 303)
+	ok(oaSend(t, in, "GET", "/signin/second-step", cookie, nil), 303)
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+	withCookie := func(c string) map[string]string {
+		return map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Cookie": c}
+	}
+	fc := withCookie(cookie["Cookie"])
+	// Two-step verification on the pages: add an app (the key is shown
+	// once), confirm it, make backup codes, remove the app, confirm it's
+	// you, change the phrase.
+	added := ok(oaSend(t, in, "POST", "/account/two-step/totp", fc, []byte("label=Page+app")), 200)
+	m := regexp.MustCompile(`action="/account/two-step/totp/(tsm_[a-z2-7]{26})/confirm"`).FindSubmatch(added.Body)
+	k := regexp.MustCompile(`id="totp-key">([A-Z2-7 ]+)<`).FindSubmatch(added.Body)
+	if m == nil || k == nil {
+		t.Fatalf("the app page shows no method id or key:\n%s", added.Body)
+	}
+	pageApp := &oaTOTP{in: in, secret: strings.ReplaceAll(string(k[1]), " ", "")}
+	ok(oaSend(t, in, "POST", "/account/two-step/totp/"+string(m[1])+"/confirm", fc, []byte("code="+oaWrongTOTP(t, in, pageApp.secret))), 400)
+	ok(oaSend(t, in, "POST", "/account/two-step/totp/"+string(m[1])+"/confirm", fc, []byte("code="+pageApp.code(t))), 303)
+	ok(oaSend(t, in, "POST", "/account/two-step/backup-codes", fc, nil), 200)
+	ok(oaSend(t, in, "POST", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 303)
+	ok(oaSend(t, in, "POST", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 404)
+	ok(oaSend(t, in, "POST", "/account/reauth", fc, []byte(url.Values{"password": {"wrong wrong wrong"}, "method": {"totp"}, "code": {app.code(t)}, "next": {"/account/two-step"}}.Encode())), 401)
+	ok(oaSend(t, in, "POST", "/account/reauth", fc, []byte(url.Values{"password": {pw}, "method": {"totp"}, "code": {app.code(t)}, "next": {"/account/two-step"}}.Encode())), 303)
+	ok(oaSend(t, in, "POST", "/account/phrase", fc, []byte("phrase=ab")), 400)
+	ok(oaSend(t, in, "POST", "/account/phrase", fc, []byte("phrase=blue+heron+at+dusk")), 303)
+	// The second step on the pages: the password, then the code; a backup
+	// code leads to the two-step page; "don't ask again" trusts the browser.
+	signInPage := func() string {
+		t.Helper()
+		a := ok(oaSend(t, in, "POST", "/signin", form, []byte(url.Values{"email": {email}, "password": {pw}}.Encode())), 303)
+		if a.Header.Get("Location") != "/signin/second-step" {
+			t.Fatalf("sign-in page of an enrolled user: to %s", a.Header.Get("Location"))
+		}
+		for _, c := range a.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "sg_session=") {
+				v, _, _ := strings.Cut(c, ";")
+				return v
+			}
+		}
+		t.Fatal("no session cookie")
+		return ""
+	}
+	pc := signInPage()
+	for _, p := range []string{"/signin/second-step", "/signin/second-step?method=backup_codes", "/signin/second-step?method=sms", "/signin/second-step/passkey"} {
+		ok(oaSend(t, in, "GET", p, map[string]string{"Cookie": pc, "Accept": "text/html"}, nil), 200)
+	}
+	ok(oaSend(t, in, "GET", "/account", map[string]string{"Cookie": pc, "Accept": "text/html"}, nil), 303)
+	ok(oaSend(t, in, "POST", "/signin/second-step/sms", withCookie(pc), nil), 404)
+	ok(oaSend(t, in, "POST", "/signin/second-step", withCookie(pc), []byte("method=totp&code="+oaWrongTOTP(t, in, app.secret))), 400)
+	ok(oaSend(t, in, "POST", "/signin/second-step", withCookie(pc), []byte("method=totp&remember_browser=1&code="+app.code(t))), 303)
+	pc = signInPage()
+	newCodes := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/backup-codes", signInFull(), nil), 201).JSON(t)["codes"].([]any)
+	if a := ok(oaSend(t, in, "POST", "/signin/second-step", withCookie(pc), []byte("method=backup_codes&code="+url.QueryEscape(newCodes[0].(string)))), 303); a.Header.Get("Location") != "/account/two-step?backup_used=9" {
+		t.Errorf("after a backup code on the page: to %s", a.Header.Get("Location"))
+	}
+	ok(oaSend(t, in, "POST", "/signout", withCookie(signInPage()), nil), 303)
+	// Forgetting the trusted browser: its next sign-in asks again.
+	browsers = ok(oaSendJSON(t, in, "GET", "/api/v1/trusted-browsers", full, nil), 200).JSON(t)["trusted_browsers"].([]any)
+	for _, b := range browsers {
+		id := b.(map[string]any)["id"].(string)
+		ok(oaSendJSON(t, in, "DELETE", "/api/v1/trusted-browsers/"+id, full, nil), 204)
+		ok(oaSend(t, in, "POST", "/account/trusted-browsers/"+id+"/forget", fc, nil), 404)
+	}
+	if n := len(ok(oaSendJSON(t, in, "GET", "/api/v1/trusted-browsers", full, nil), 200).JSON(t)["trusted_browsers"].([]any)); n != 0 {
+		t.Errorf("%d trusted browsers after forgetting them all", n)
+	}
+	if m := ok(oaSend(t, in, "POST", "/api/v1/sessions", jsonFrom(device), signInBody), 201).JSON(t); m["second_step_required"] != true {
+		t.Errorf("a forgotten browser skipped the second step: %v", m)
+	}
+	// Trusted again for the rest of the walk.
+	h = jsonFrom(device)
+	h["Authorization"] = "Bearer " + oaPartialSignIn(t, in, email, pw)
+	ok(oaSend(t, in, "POST", "/api/v1/session/second-step", h, []byte(`{"method":"totp","code":"`+app.code(t)+`","remember_browser":true}`)), 200)
+	ok(oaSend(t, in, "POST", "/account/trusted-browsers/"+ok(oaSendJSON(t, in, "GET", "/api/v1/trusted-browsers", full, nil), 200).JSON(t)["trusted_browsers"].([]any)[0].(map[string]any)["id"].(string)+"/forget", fc, nil), 303)
+	ok(oaSend(t, in, "POST", "/api/v1/session/second-step", h, []byte(`{"method":"totp","code":"`+app.code(t)+`","remember_browser":true}`)), 401)
+	h["Authorization"] = "Bearer " + oaPartialSignIn(t, in, email, pw)
+	ok(oaSend(t, in, "POST", "/api/v1/session/second-step", h, []byte(`{"method":"totp","code":"`+app.code(t)+`","remember_browser":true}`)), 200)
 	ok(oaSend(t, in, "POST", "/signin", form, []byte(url.Values{"email": {email}, "password": {pw}}.Encode())), 303)
 	ok(oaSend(t, in, "POST", "/signin", form, []byte(url.Values{"email": {email}, "password": {"nope nope nope"}}.Encode())), 401)
 	signedUp := ok(oaSend(t, in, "POST", "/signup", form, []byte(url.Values{"email": {"page@example.com"}, "password": {pw}, "business_name": {"Page Co"}}.Encode())), 303)
@@ -1360,7 +1900,525 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	ok(oaSendJSON(t, in, "GET", "/api/v1/session", other, nil), 401)
 	ok(oaSendJSON(t, in, "DELETE", "/api/v1/session", token, nil), 204)
 	ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 401)
-	cookie["Cookie"] = "sg_session=" + in.SignIn(t, email, pw)
-	ok(oaSend(t, in, "POST", "/account/sessions/revoke-others", cookie, nil), 303)
+	cookie["Cookie"] = "sg_session=" + signInFull()
+	if a := ok(oaSend(t, in, "POST", "/account/sessions/revoke-others", cookie, nil), 303); a.Header.Get("Location") != "/account/sessions?done=others" {
+		t.Errorf("ending the other sessions from the page: to %s", a.Header.Get("Location"))
+	}
 	ok(oaSend(t, in, "POST", "/signout", cookie, nil), 303)
+}
+
+// oaTOTP is an authenticator app for the walks: each code it gives is for a
+// later step than the one before (a step is accepted once), and it moves
+// the instance's clock on when the next step is not due yet.
+type oaTOTP struct {
+	in       *apptest.Instance
+	secret   string
+	methodID string
+	last     int64
+}
+
+func (a *oaTOTP) code(t *testing.T) string {
+	t.Helper()
+	now := twostep.Step(a.in.Clock.Now())
+	step := max(now, a.last+1)
+	if step > now+1 {
+		a.in.Clock.Advance(time.Duration(step-now-1) * twostep.TOTPPeriod * time.Second)
+	}
+	a.last = step
+	c, err := twostep.TOTPCode(a.secret, step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// oaEnrolTOTP adds an authenticator app through the API (the body may be
+// nil: no name), checking each answer against the document, and returns it.
+func oaEnrolTOTP(t *testing.T, d *oaDocument, in *apptest.Instance, token string, body any) *oaTOTP {
+	t.Helper()
+	start := oaSendJSON(t, in, "POST", "/api/v1/two-step/totp", token, body)
+	d.check(t, start, nil)
+	if start.Status != http.StatusCreated {
+		t.Fatalf("start an app: %d %s", start.Status, start.Body)
+	}
+	m := start.JSON(t)
+	app := &oaTOTP{in: in, secret: m["secret"].(string), methodID: m["method_id"].(string)}
+	u, err := url.Parse(m["otpauth_url"].(string))
+	if err != nil || u.Query().Get("secret") != app.secret || m["confirm_with"] != "POST /api/v1/two-step/totp/"+app.methodID+"/confirm" {
+		t.Errorf("enrolment answer: %v", m)
+	}
+	confirm := oaSendJSON(t, in, "POST", "/api/v1/two-step/totp/"+app.methodID+"/confirm", token, map[string]string{"code": app.code(t)})
+	d.check(t, confirm, nil)
+	if confirm.Status != http.StatusOK || confirm.JSON(t)["method"].(map[string]any)["kind"] != "totp" {
+		t.Fatalf("confirm an app: %d %s", confirm.Status, confirm.Body)
+	}
+	return app
+}
+
+var oaSMSCodeRE = regexp.MustCompile(`SellerGuard code: ([0-9]{6})\.`)
+
+// oaWaitSMS waits for the n-th message to reach the fake gateway and
+// returns its code.
+func oaWaitSMS(t *testing.T, gw *sms.FakeGateway, n int) (code string, voice bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(gw.Sent()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("text %d never reached the gateway (%d did)", n, len(gw.Sent()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	msg := gw.Sent()[n-1]
+	m := oaSMSCodeRE.FindStringSubmatch(msg.Body)
+	if m == nil {
+		t.Fatalf("no code in text %d: %q", n, msg.Body)
+	}
+	return m[1], msg.Voice
+}
+
+// TestOpenAPITextMessageAnswers walks the text-message second step — phones
+// added through the API and the pages, codes by text and by call, signing
+// in and re-authenticating with them, up to the hourly cap — with a fake
+// gateway at the very edge, and checks every answer against the document.
+func TestOpenAPITextMessageAnswers(t *testing.T) {
+	d := loadOpenAPI(t)
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
+	const email, pw = "texts@example.com", "correct horse battery staple"
+	in.SignUp(t, email, pw, "Texts Co")
+	token := in.SignIn(t, email, pw)
+	ok := func(a oaAnswer, want int) oaAnswer {
+		t.Helper()
+		if a.Status != want {
+			t.Fatalf("%s %s: %d, want %d: %s", a.method, a.path, a.Status, want, a.Body)
+		}
+		d.check(t, a, nil)
+		return a
+	}
+	texts := 0 // messages sent to the gateway so far
+	next := func(wantVoice bool) string {
+		t.Helper()
+		texts++
+		code, voice := oaWaitSMS(t, gw, texts)
+		if voice != wantVoice {
+			t.Errorf("message %d: voice %v, want %v", texts, voice, wantVoice)
+		}
+		return code
+	}
+
+	// A phone for texts and one for calls, through the API.
+	phone := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": "+44 7400 123456"}), 201).JSON(t)
+	if phone["sent_to"] != "•••• 3456" || !strings.Contains(phone["warning"].(string), "weakest") {
+		t.Errorf("adding a phone: %v", phone)
+	}
+	code := next(false)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms/"+phone["method_id"].(string)+"/confirm", token, map[string]string{"code": oaOtherCode(code)}), 400)
+	if m := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms/"+phone["method_id"].(string)+"/confirm", token, map[string]string{"code": code}), 200).JSON(t)["method"].(map[string]any); m["kind"] != "sms" || m["label"] != "•••• 3456" {
+		t.Errorf("confirmed phone: %v", m)
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": "+447400123456", "voice": true}), 409)
+	caller := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": "+44 7400 654321", "voice": true}), 201).JSON(t)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms/"+caller["method_id"].(string)+"/confirm", token, map[string]string{"code": next(true)}), 200)
+	// A third phone on the pages.
+	fc := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Cookie": "sg_session=" + token}
+	page := ok(oaSend(t, in, "POST", "/account/two-step/sms", fc, []byte(url.Values{"phone": {"+44 7400 111222"}}.Encode())), 200)
+	m := regexp.MustCompile(`action="/account/two-step/sms/(tsm_[a-z2-7]{26})/confirm"`).FindSubmatch(page.Body)
+	if m == nil {
+		t.Fatalf("the phone page has no confirmation form:\n%s", page.Body)
+	}
+	code = next(false)
+	ok(oaSend(t, in, "POST", "/account/two-step/sms/"+string(m[1])+"/confirm", fc, []byte("code="+oaOtherCode(code))), 400)
+	ok(oaSend(t, in, "POST", "/account/two-step/sms/"+string(m[1])+"/confirm", fc, []byte("code="+code)), 303)
+	ok(oaSend(t, in, "POST", "/account/two-step/sms", fc, []byte(url.Values{"phone": {"call me"}}.Encode())), 400)
+	if ms := ok(oaSendJSON(t, in, "GET", "/api/v1/two-step", token, nil), 200).JSON(t)["methods"].([]any); len(ms) != 3 {
+		t.Errorf("methods: %v", ms)
+	}
+
+	// Signing in with a text; a call replaces the code, the last one works.
+	p := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw}), 201).JSON(t)
+	if !reflect.DeepEqual(p["methods"], []any{"sms", "voice"}) {
+		t.Errorf("methods at sign-in: %v", p["methods"])
+	}
+	partial := p["token"].(string)
+	if s := ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", partial, nil), 202).JSON(t); s["sent_to"] != "•••• 3456" {
+		t.Errorf("sent: %v", s)
+	}
+	first := next(false)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", partial, map[string]string{"method_id": caller["method_id"].(string)}), 202)
+	second := next(true)
+	if first != second {
+		ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "sms", "code": first}), 400)
+	}
+	full := ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "sms", "code": second}), 200).JSON(t)["token"].(string)
+	// The same on the pages.
+	signedIn := ok(oaSend(t, in, "POST", "/signin", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte(url.Values{"email": {email}, "password": {pw}}.Encode())), 303)
+	pc := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+	for _, c := range signedIn.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "sg_session=") {
+			pc["Cookie"], _, _ = strings.Cut(c, ";")
+		}
+	}
+	if a := ok(oaSend(t, in, "POST", "/signin/second-step/sms", pc, nil), 303); a.Header.Get("Location") != "/signin/second-step?method=sms&sent=1" {
+		t.Errorf("texting from the page: to %s", a.Header.Get("Location"))
+	}
+	ok(oaSend(t, in, "GET", "/signin/second-step?method=sms&sent=1", pc, nil), 200)
+	ok(oaSend(t, in, "POST", "/signin/second-step", pc, []byte("method=sms&code="+next(false))), 303)
+	// Re-authenticating with a text. (The clock stays: the outbox worker
+	// delivers on real time.)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", full, nil), 202)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "sms", "code": next(false)}), 200)
+
+	// The cap: five codes an hour to one number (this one has had four);
+	// past it, 429 and nothing reaches the gateway — on the pages too.
+	partial = oaPartialSignIn(t, in, email, pw)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", partial, nil), 202)
+	next(false)
+	capped := ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", partial, nil), 429)
+	if n, err := strconv.Atoi(capped.Header.Get("Retry-After")); err != nil || n < 1 || n > 3600 {
+		t.Errorf("capped: Retry-After %q", capped.Header.Get("Retry-After"))
+	}
+	ok(oaSend(t, in, "POST", "/signin/second-step/sms", pc, nil), 303) // this page's session is full now
+	signedIn = ok(oaSend(t, in, "POST", "/signin", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte(url.Values{"email": {email}, "password": {pw}}.Encode())), 303)
+	for _, c := range signedIn.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "sg_session=") {
+			pc["Cookie"], _, _ = strings.Cut(c, ";")
+		}
+	}
+	ok(oaSend(t, in, "POST", "/signin/second-step/sms", pc, nil), 429)
+	time.Sleep(300 * time.Millisecond) // whatever was queued has been delivered
+	if n := len(gw.Sent()); n != texts {
+		t.Errorf("%d messages reached the gateway, want %d", n, texts)
+	}
+}
+
+// oaOtherCode returns six digits that are not code.
+func oaOtherCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+// oaStartOnLocalhost runs SellerGuard with the base URL
+// http://localhost:PORT: a passkey's relying party id must be a host name,
+// never an IP address. It returns the instance and that origin.
+func oaStartOnLocalhost(t *testing.T) (*apptest.Instance, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	origin := fmt.Sprintf("http://localhost:%d", port)
+	return apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_ADDR", fmt.Sprintf("127.0.0.1:%d", port)), apptest.Env("SELLERGUARD_BASE_URL", origin)), origin
+}
+
+// oaSoftKey is one credential of a software authenticator, written from
+// the WebAuthn specification: authenticator data (§6.1), "none"
+// attestation (§8.7) and the assertion signature over authData ||
+// SHA-256(clientDataJSON) (§6.3.3), with ES256.
+type oaSoftKey struct {
+	id    []byte
+	priv  *ecdsa.PrivateKey
+	rpID  string
+	count uint32
+}
+
+func oaNewSoftKey(t *testing.T, rpID string) *oaSoftKey {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 16)
+	rand.Read(id) //nolint:errcheck // never fails
+	return &oaSoftKey{id: id, priv: priv, rpID: rpID}
+}
+
+func (k *oaSoftKey) authData(flags byte, attested []byte) []byte {
+	h := sha256.Sum256([]byte(k.rpID))
+	out := append(h[:], flags)
+	out = binary.BigEndian.AppendUint32(out, k.count)
+	return append(out, attested...)
+}
+
+func (k *oaSoftKey) clientData(t *testing.T, typ string, options any, origin string) []byte {
+	t.Helper()
+	challenge, _ := options.(map[string]any)["challenge"].(string)
+	if challenge == "" {
+		t.Fatalf("options without a challenge: %v", options)
+	}
+	b, _ := json.Marshal(map[string]any{"type": typ, "challenge": challenge, "origin": origin, "crossOrigin": false})
+	return b
+}
+
+// attest answers navigator.credentials.create() for the options.
+func (k *oaSoftKey) attest(t *testing.T, options any, origin string) json.RawMessage {
+	t.Helper()
+	pub, err := k.priv.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
+		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
+		Curve:         1, XCoord: pub[1:33], YCoord: pub[33:65],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attested := binary.BigEndian.AppendUint16(make([]byte, 16), uint16(len(k.id))) // AAGUID zero
+	attested = append(append(attested, k.id...), cose...)
+	obj, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(0x45, attested)}) // UP, UV, AT
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding
+	out, _ := json.Marshal(map[string]any{
+		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64.EncodeToString(k.clientData(t, "webauthn.create", options, origin)), "attestationObject": b64.EncodeToString(obj)},
+	})
+	return out
+}
+
+// assert answers navigator.credentials.get() for the options, with the
+// signature counter as it stands (count it up first for a valid answer).
+func (k *oaSoftKey) assert(t *testing.T, options any, origin string) json.RawMessage {
+	t.Helper()
+	cd := k.clientData(t, "webauthn.get", options, origin)
+	ad := k.authData(0x05, nil) // UP, UV
+	sum := sha256.Sum256(cd)
+	digest := sha256.Sum256(append(append([]byte{}, ad...), sum[:]...))
+	sig, err := ecdsa.SignASN1(rand.Reader, k.priv, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding
+	out, _ := json.Marshal(map[string]any{
+		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64.EncodeToString(cd), "authenticatorData": b64.EncodeToString(ad), "signature": b64.EncodeToString(sig)},
+	})
+	return out
+}
+
+// TestOpenAPIPasskeyAnswers walks the passkey second step with a software
+// authenticator — adding a passkey, signing in with it, the refusals of a
+// used challenge and of a counter that did not increase, the pages, removing
+// it — and checks every answer against the document.
+func TestOpenAPIPasskeyAnswers(t *testing.T) {
+	d := loadOpenAPI(t)
+	in, origin := oaStartOnLocalhost(t)
+	const email, pw = "passkey@example.com", "correct horse battery staple"
+	_, biz := in.SignUp(t, email, pw, "Passkey Co")
+	token := in.SignIn(t, email, pw)
+	ok := func(a oaAnswer, want int) oaAnswer {
+		t.Helper()
+		if a.Status != want {
+			t.Fatalf("%s %s: %d, want %d: %s", a.method, a.path, a.Status, want, a.Body)
+		}
+		d.check(t, a, nil)
+		return a
+	}
+	key := oaNewSoftKey(t, "localhost")
+
+	// Adding it: the creation options, the authenticator's answer.
+	begin := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/begin", token, nil), 200).JSON(t)
+	finish := map[string]any{"challenge_id": begin["challenge_id"], "label": "Laptop", "credential": key.attest(t, begin["public_key"], origin)}
+	added := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/finish", token, finish), 201).JSON(t)["method"].(map[string]any)
+	if added["kind"] != "passkey" || added["label"] != "Laptop" {
+		t.Errorf("added: %v", added)
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/finish", token, finish), 404) // the challenge is used up
+	again := ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/begin", token, `{}`), 200).JSON(t)
+	if excl, _ := again["public_key"].(map[string]any)["excludeCredentials"].([]any); len(excl) != 1 {
+		t.Errorf("the user's passkey is not excluded: %v", again["public_key"])
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/passkeys/finish", token, map[string]any{"challenge_id": again["challenge_id"], "credential": key.attest(t, again["public_key"], origin)}), 409)
+	cookie := map[string]string{"Cookie": "sg_session=" + token, "Accept": "text/html"}
+	ok(oaSend(t, in, "GET", "/account/two-step/passkeys?done=added", cookie, nil), 200)
+
+	// Signing in with it.
+	p := ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw}), 201).JSON(t)
+	if !reflect.DeepEqual(p["methods"], []any{"passkey"}) {
+		t.Errorf("methods at sign-in: %v", p["methods"])
+	}
+	partial := p["token"].(string)
+	ok(oaSend(t, in, "GET", "/signin/second-step/passkey", map[string]string{"Cookie": "sg_session=" + partial, "Accept": "text/html"}, nil), 200)
+	options := ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", partial, nil), 200).JSON(t)
+	if allow, _ := options["public_key"].(map[string]any)["allowCredentials"].([]any); len(allow) != 1 {
+		t.Errorf("allowCredentials: %v", options["public_key"])
+	}
+	key.count++
+	answer := key.assert(t, options["public_key"], origin)
+	done := ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/finish", partial, map[string]any{"challenge_id": options["challenge_id"], "credential": answer}), 200).JSON(t)
+	if done["method"] != "passkey" || done["token"] == partial {
+		t.Errorf("second step with a passkey: %v", done)
+	}
+	full := done["token"].(string)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", full, nil), 409)
+
+	// Refused: a used challenge, an answer to another challenge, and a
+	// signature counter that did not increase (a cloned key, or a replay).
+	partial = oaPartialSignIn(t, in, email, pw)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/finish", partial, map[string]any{"challenge_id": options["challenge_id"], "credential": answer}), 400)
+	options = ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", partial, nil), 200).JSON(t)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/finish", partial, map[string]any{"challenge_id": options["challenge_id"], "credential": answer}), 400)
+	options = ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", partial, nil), 200).JSON(t)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/finish", partial, map[string]any{"challenge_id": options["challenge_id"], "credential": key.assert(t, options["public_key"], origin)}), 400)
+	options = ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", partial, nil), 200).JSON(t)
+	key.count++
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/finish", partial, map[string]any{"challenge_id": options["challenge_id"], "credential": key.assert(t, options["public_key"], origin), "remember_browser": true}), 200)
+
+	// Removing it: not while it is the last method a business requires;
+	// the owner lifts the requirement first.
+	fc := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Cookie": "sg_session=" + full}
+	ok(oaSend(t, in, "POST", "/account/two-step/passkeys/"+added["id"].(string)+"/remove", fc, nil), 409)
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/two-step", full, map[string]bool{"required": false}), 200)
+	ok(oaSend(t, in, "POST", "/account/two-step/passkeys/"+added["id"].(string)+"/remove", fc, nil), 303)
+	ok(oaSend(t, in, "POST", "/account/two-step/passkeys/"+added["id"].(string)+"/remove", fc, nil), 404)
+	ok(oaSend(t, in, "GET", "/account/two-step/passkeys?done=removed", fc, nil), 200)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/passkey/begin", in.SignIn(t, email, pw), nil), 409)
+}
+
+// oaLastMessage returns the first submatch of re in the newest outbox
+// message to the address (or number).
+func oaLastMessage(t *testing.T, in *apptest.Instance, to string, re *regexp.Regexp) string {
+	t.Helper()
+	msgs := in.Outbox(t)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if strings.EqualFold(msgs[i].To, to) {
+			if m := re.FindStringSubmatch(msgs[i].Body); m != nil {
+				return m[1]
+			}
+		}
+	}
+	t.Fatalf("no message to %s matching %s in the outbox", to, re)
+	return ""
+}
+
+var (
+	oaConfirmCodeRE = regexp.MustCompile(`Your confirmation code is: ([0-9]{6})`)
+	oaRevertCodeRE  = regexp.MustCompile(`Revert code: ([0-9]{8})`)
+)
+
+// TestOpenAPIAccountAnswers walks the account's own settings — the password
+// (check, business rules, change), the sign-in email (change with a code,
+// undo with the revert code), the mobile number and "is this still yours?" —
+// through the API and the pages, and checks every answer against the
+// document.
+func TestOpenAPIAccountAnswers(t *testing.T) {
+	d := loadOpenAPI(t)
+	in := apptest.Start(t, "sqlite")
+	const email, pw = "account@example.com", "correct horse battery staple"
+	const pw2, pw3 = "violet kestrel under seven bridges", "amber lantern over quiet harbours"
+	_, biz := in.SignUp(t, email, pw, "Account Co")
+	token := in.SignIn(t, email, pw)
+	ok := func(a oaAnswer, want int) oaAnswer {
+		t.Helper()
+		if a.Status != want {
+			t.Fatalf("%s %s: %d, want %d: %s", a.method, a.path, a.Status, want, a.Body)
+		}
+		d.check(t, a, nil)
+		return a
+	}
+	form := func(tok string) map[string]string {
+		return map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Cookie": "sg_session=" + tok}
+	}
+
+	// The password: checked, the business's rules, changed.
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/password/check", "", map[string]string{"password": "aaaaaaaaaaaa", "email": email}), 200).JSON(t); c["accepted"] != false {
+		t.Errorf("a weak password was accepted: %v", c)
+	}
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/password/check", "", map[string]string{"password": pw2}), 200).JSON(t); c["accepted"] != true {
+		t.Errorf("a strong password was refused: %v", c)
+	}
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/password-rules", token, map[string]any{"max_age_days": 365, "strict": false}), 200)
+	other := in.SignIn(t, email, pw)
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": pw, "new_password": pw2}), 200).JSON(t); c["other_sessions_ended"] != float64(1) {
+		t.Errorf("password change: %v", c)
+	}
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", other, nil), 401)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": pw2, "new_password": pw}), 400) // reused
+	for _, p := range []string{"/account/password", "/account/password?done=1", "/account/email", "/account/email?done=1", "/signin/revert-email"} {
+		ok(oaSend(t, in, "GET", p, form(token), nil), 200)
+	}
+	ok(oaSend(t, in, "POST", "/account/password", form(token), []byte(url.Values{"current_password": {"wrong wrong wrong"}, "new_password": {pw3}}.Encode())), 400)
+	ok(oaSend(t, in, "POST", "/account/password", form(token), []byte(url.Values{"current_password": {pw2}, "new_password": {pw3}}.Encode())), 303)
+
+	// The sign-in email: a code to the new address; the old one gets a
+	// revert code that undoes it and ends every session.
+	ok(oaSendJSON(t, in, "GET", "/api/v1/account/contact", token, nil), 200)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/email", token, map[string]string{"email": "account2@example.com"}), 202)
+	code := oaLastMessage(t, in, "account2@example.com", oaConfirmCodeRE)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/email/confirm", token, map[string]string{"code": oaOtherCode(code)}), 400)
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/email/confirm", token, map[string]string{"code": code}), 200).JSON(t); c["email"] != "account2@example.com" {
+		t.Errorf("email change: %v", c)
+	}
+	revert := oaLastMessage(t, in, email, oaRevertCodeRE)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": email, "code": revert}), 200)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/account/contact", token, nil), 401)
+	// The same on the pages.
+	token = in.SignIn(t, email, pw3)
+	ok(oaSend(t, in, "POST", "/account/email", form(token), []byte("email=account3%40example.com")), 200)
+	code = oaLastMessage(t, in, "account3@example.com", oaConfirmCodeRE)
+	ok(oaSend(t, in, "POST", "/account/email/confirm", form(token), []byte("code="+oaOtherCode(code))), 400)
+	ok(oaSend(t, in, "POST", "/account/email/confirm", form(token), []byte("code="+code)), 303)
+	revert = oaLastMessage(t, in, email, oaRevertCodeRE)
+	ok(oaSend(t, in, "POST", "/signin/revert-email", form(token), []byte(url.Values{"email": {email}, "code": {oaOtherCode(revert)}}.Encode())), 400)
+	ok(oaSend(t, in, "POST", "/signin/revert-email", form(token), []byte(url.Values{"email": {email}, "code": {revert}}.Encode())), 200)
+
+	// The mobile number (texts wait in the local outbox), and "is this
+	// still yours?" for both.
+	token = in.SignIn(t, email, pw3)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/phone", token, map[string]string{"phone": "+44 7400 123456"}), 202)
+	code = oaLastMessage(t, in, "+447400123456", oaSMSCodeRE)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/phone/confirm", token, map[string]string{"code": oaOtherCode(code)}), 400)
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/phone/confirm", token, map[string]string{"code": code}), 200).JSON(t); c["phone"] != "•••• 3456" {
+		t.Errorf("phone change: %v", c)
+	}
+	// The same on the pages.
+	ok(oaSend(t, in, "GET", "/account/phone", form(token), nil), 200)
+	ok(oaSend(t, in, "POST", "/account/phone", form(token), []byte(url.Values{"phone": {"call me"}}.Encode())), 400)
+	ok(oaSend(t, in, "POST", "/account/phone", form(token), []byte(url.Values{"phone": {"+44 7400 654321"}}.Encode())), 200)
+	code = oaLastMessage(t, in, "+447400654321", oaSMSCodeRE)
+	ok(oaSend(t, in, "POST", "/account/phone/confirm", form(token), []byte("code="+oaOtherCode(code))), 400)
+	ok(oaSend(t, in, "POST", "/account/phone/confirm", form(token), []byte("code="+code)), 303)
+	ok(oaSend(t, in, "GET", "/account/phone?done=1", form(token), nil), 200)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm", token, map[string]string{"kind": "email"}), 202)
+	code = oaLastMessage(t, in, email, oaConfirmCodeRE)
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm/verify", token, map[string]string{"kind": "email", "code": code}), 200).JSON(t); c["email_confirmed_at"] == nil {
+		t.Errorf("email confirmation: %v", c)
+	}
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm", token, map[string]string{"kind": "phone"}), 202)
+	code = oaLastMessage(t, in, "+447400654321", oaSMSCodeRE)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm/verify", token, map[string]string{"kind": "phone", "code": oaOtherCode(code)}), 400)
+	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/contact/confirm/verify", token, map[string]string{"kind": "phone", "code": code}), 200).JSON(t); c["phone_confirmed_at"] == nil {
+		t.Errorf("phone confirmation: %v", c)
+	}
+
+	// Notifications: the catalogue, a change (a security-critical email
+	// cannot be switched off), the failed deliveries, the page.
+	events := ok(oaSendJSON(t, in, "GET", "/api/v1/notifications", token, nil), 200).JSON(t)["events"].([]any)
+	var critical, optional string
+	for _, e := range events {
+		e := e.(map[string]any)
+		email := e["channels"].(map[string]any)["email"].(map[string]any)
+		switch {
+		case email["locked"] == true && critical == "":
+			critical = e["event"].(string)
+		case email["locked"] == false && optional == "":
+			optional = e["event"].(string)
+		}
+	}
+	if critical == "" || optional == "" {
+		t.Fatalf("no locked and no free event in the catalogue: %v", events)
+	}
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/notifications/"+critical, token, map[string]bool{"email": false}), 400)
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/notifications/"+critical, token, map[string]bool{"sms": true}), 200)
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/notifications/"+optional, token, map[string]bool{"email": false}), 200)
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/notifications/no.such_event", token, map[string]bool{"email": false}), 404)
+	ok(oaSendJSON(t, in, "PUT", "/api/v1/notifications/"+optional, token, `{}`), 400)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/notifications/failed-deliveries", token, nil), 200)
+	ok(oaSend(t, in, "GET", "/account/notifications?saved=1", form(token), nil), 200)
+	ok(oaSend(t, in, "POST", "/account/notifications", form(token), []byte(url.Values{"event": {critical, optional}, "email:" + optional: {"on"}}.Encode())), 303)
 }
