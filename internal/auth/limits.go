@@ -40,6 +40,15 @@ func rateLimited(wait time.Duration) error {
 	}
 }
 
+// accountDelayed answers a guess on an account whose wrong codes earned a
+// delay (the account is known to the caller here: they hold its session).
+func accountDelayed(wait time.Duration) error {
+	return &sellerguard.Error{
+		Code: sellerguard.ECodeRateLimited, Message: "Too many wrong codes for this account. Please wait and try again.",
+		RetryAfter: max(wait, time.Second),
+	}
+}
+
 // newDeviceToken returns the value of a new device cookie.
 func newDeviceToken() string {
 	b := make([]byte, 16)

@@ -144,7 +144,7 @@ type SecondStepResult struct {
 // used, or "" for a wrong code.
 func (s *Service) verifyCode(ctx context.Context, tx *store.Tx, userID, sessionID, kind, code string, now time.Time) (string, error) {
 	switch kind {
-	case twostep.KindSMS:
+	case twostep.KindSMS, twostep.KindVoice: // one code, texted or read out
 		return s.verifySMSCode(ctx, tx, smsChallengeID(sessionID), userID, code, now)
 	case twostep.KindTOTP:
 		ms, err := tx.ListMethods(ctx, userID)
@@ -219,7 +219,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 		return SecondStepResult{}, err
 	}
 	if !st.Allowed(now) {
-		return SecondStepResult{}, rateLimited(st.RetryAt.Sub(now))
+		return SecondStepResult{}, accountDelayed(st.RetryAt.Sub(now))
 	}
 	var res SecondStepResult
 	var wrong, restart bool
@@ -331,7 +331,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 		return time.Time{}, err
 	}
 	if !st.Allowed(now) {
-		return time.Time{}, rateLimited(st.RetryAt.Sub(now))
+		return time.Time{}, accountDelayed(st.RetryAt.Sub(now))
 	}
 	if len(pw) > 4096 || len(code) > 512 {
 		return time.Time{}, errInvalidCredentials

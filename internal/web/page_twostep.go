@@ -422,9 +422,14 @@ func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *au
 // reauthNexts are the only places re-authentication returns to: a fixed
 // list of paths, never a URL from the request (no open redirect).
 var reauthNexts = map[string]bool{
-	"/account":          true,
-	"/account/two-step": true,
-	"/account/sessions": true,
+	"/account":                   true,
+	"/account/two-step":          true,
+	"/account/two-step/passkeys": true,
+	"/account/sessions":          true,
+	"/account/phrase":            true,
+	"/account/password":          true,
+	"/account/email":             true,
+	"/account/phone":             true,
 }
 
 // reauthNext returns next when it is on the list, else /account.
