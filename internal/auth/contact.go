@@ -346,13 +346,16 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 			return err
 		}
 		phoneMAC := s.Keys.MAC("phone", e164)
-		for _, cap := range []string{"sms:num:" + phoneMAC, "sms:user:" + p.User.ID} {
-			if retry, err := s.Limiter.Over(ctx, tx, cap, now, s.SMS.PerNumberHour, time.Hour); err != nil {
+		for _, cap := range []struct {
+			key   string
+			limit int
+		}{{"sms:num:" + phoneMAC, s.SMS.PerNumberHour}, {"sms:user:" + p.User.ID, s.SMS.PerUserHour}} {
+			if retry, err := s.Limiter.Over(ctx, tx, cap.key, now, cap.limit, time.Hour); err != nil {
 				return err
 			} else if !retry.IsZero() {
 				return rateLimited(retry.Sub(now))
 			}
-			if _, err := s.Limiter.Hit(ctx, tx, cap, meta.IP, now, 1<<30, time.Hour); err != nil {
+			if _, err := s.Limiter.Hit(ctx, tx, cap.key, meta.IP, now, 1<<30, time.Hour); err != nil {
 				return err
 			}
 		}

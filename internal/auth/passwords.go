@@ -85,6 +85,10 @@ func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c poli
 	return policyError(field, reasons)
 }
 
+// PolicyContext is what is public about a user, for the policy (and the
+// live meter of a signed-in user).
+func PolicyContext(p *Principal) policy.Context { return policyContext(p) }
+
 // policyContext is what is public about a user, for the policy.
 func policyContext(p *Principal) policy.Context {
 	c := policy.Context{Email: p.User.Email}

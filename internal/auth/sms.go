@@ -216,6 +216,9 @@ func (s *Service) ConfirmSMS(ctx context.Context, p *Principal, methodID, code s
 // SendSessionSMS texts a code for this session's second step (or its
 // re-authentication) to one of the user's phones: methodID, or the first.
 func (s *Service) SendSessionSMS(ctx context.Context, p *Principal, methodID string, meta RequestMeta) (string, error) {
+	if !s.SMS.Available {
+		return "", sellerguard.Errorf(sellerguard.ECodeConflict, "Text messages are not available on this SellerGuard. Use another second step.")
+	}
 	now := s.now()
 	var sentTo string
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {

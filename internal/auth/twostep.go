@@ -333,7 +333,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 	if !st.Allowed(now) {
 		return time.Time{}, accountDelayed(st.RetryAt.Sub(now))
 	}
-	if len(pw) > 4096 || len(code) > 512 {
+	if len(pw) > 4096 || len(code) > 512 || len(method) > 32 {
 		return time.Time{}, errInvalidCredentials
 	}
 	u, err := s.DB.FindUserByID(ctx, p.User.ID)
@@ -514,9 +514,17 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, methodID, code 
 			return err
 		}
 		step, ok, err := twostep.VerifyTOTP(string(secret), code, now, 0)
-		if err != nil || !ok {
-			wrong = true
+		if err != nil {
 			return err
+		}
+		if !ok {
+			// At most five tries per enrolment, then it is gone: start again.
+			wrong = true
+			retry, err := s.Limiter.Hit(ctx, tx, "confirm:"+m.ID, meta.IP, now, 4, time.Hour)
+			if err != nil || retry.IsZero() {
+				return err
+			}
+			return tx.DeleteMethod(ctx, p.User.ID, m.ID)
 		}
 		if err := tx.ConfirmMethod(ctx, p.User.ID, m.ID, step, now); err != nil {
 			return err

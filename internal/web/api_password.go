@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/sellerguard/sellerguard"
@@ -46,8 +47,18 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if len(req.Email) > 254 || len(req.BusinessName) > 480 || len(req.Phone) > 32 {
-		return sellerguard.Invalid(sellerguard.FieldError{Field: "email", Code: "too_long", Message: "A context field is too long."})
+	var fields []sellerguard.FieldError
+	for _, f := range []struct {
+		name  string
+		value string
+		max   int
+	}{{"email", req.Email, 254}, {"business_name", req.BusinessName, 480}, {"phone", req.Phone, 32}} {
+		if len(f.value) > f.max {
+			fields = append(fields, sellerguard.FieldError{Field: f.name, Code: "too_long", Message: fmt.Sprintf("Use at most %d bytes.", f.max)})
+		}
+	}
+	if len(fields) > 0 {
+		return sellerguard.Invalid(fields...)
 	}
 	ip := s.clientIP(r)
 	now := s.Auth.Now()
@@ -61,6 +72,15 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 	c := policy.Context{Email: req.Email, Phone: req.Phone}
 	if req.BusinessName != "" {
 		c.BusinessNames = []string{req.BusinessName}
+	}
+	// A signed-in caller (the change-password page) is checked with their
+	// own public facts too, exactly as the change will be.
+	if p, err := s.authenticate(r); err == nil && p.RequireFull() == nil {
+		own := auth.PolicyContext(p)
+		if c.Email == "" {
+			c.Email = own.Email
+		}
+		c.BusinessNames = append(c.BusinessNames, own.BusinessNames...)
 	}
 	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c)
 	if reasons == nil {

@@ -193,3 +193,16 @@ func TestPasswordAgeReminders(t *testing.T) {
 		t.Fatalf("reminder: %+v", last)
 	}
 }
+
+// The live check of a signed-in user knows their email and businesses, so
+// the meter agrees with the change it will be asked to make.
+func TestPasswordCheckUsesTheSignedInUsersFacts(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "facts@example.com", pw, "Harbour Lights")
+	tok := in.SignIn(t, "facts@example.com", pw)
+	anon := in.Do(t, "POST", "/api/v1/password/check", "", map[string]string{"password": "Harbour Lights beyond 2024"})
+	mine := in.Do(t, "POST", "/api/v1/password/check", tok, map[string]string{"password": "Harbour Lights beyond 2024"})
+	if strings.Contains(string(anon.Body), "contains_business") || !strings.Contains(string(mine.Body), "contains_business") {
+		t.Fatalf("anonymous %s / signed in %s", anon.Body, mine.Body)
+	}
+}

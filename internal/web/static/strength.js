@@ -42,7 +42,7 @@
         meter.value = res.score;
         label.textContent = (res.accepted ? "" : "Not accepted: ") + labels[res.score];
         fill(reasons, (res.reasons || []).map(function (x) { return x.message; }));
-        fill(tips, res.tips);
+        fill(tips, res.score >= 3 ? [] : res.tips); // advice only while it is weak
       }).catch(function () { box.hidden = true; });
     }
     input.addEventListener("input", function () {
