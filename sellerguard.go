@@ -39,7 +39,43 @@ type Membership struct {
 	// RequireTwoStep is the business's rule: its members must use two-step
 	// verification before they reach its data.
 	RequireTwoStep bool
+	// Permissions are a member's levels per area (the owner has every area
+	// at edit and stores none).
+	Permissions Permissions
 }
+
+// Areas of a business that permissions are given for.
+const (
+	AreaPayments        = "payments"
+	AreaStorefront      = "storefront"
+	AreaListings        = "listings"
+	AreaUserPermissions = "user_permissions"
+	AreaAuditLog        = "audit_log"
+)
+
+// Areas lists every area, in the order pages show them.
+var Areas = []string{AreaPayments, AreaStorefront, AreaListings, AreaUserPermissions, AreaAuditLog}
+
+// Permission levels, ordered: none < view < edit.
+const (
+	LevelNone = "none"
+	LevelView = "view"
+	LevelEdit = "edit"
+)
+
+// LevelRank orders levels; an unknown level ranks as none.
+func LevelRank(level string) int {
+	switch level {
+	case LevelView:
+		return 1
+	case LevelEdit:
+		return 2
+	}
+	return 0
+}
+
+// Permissions maps an area to a level; a missing area is none.
+type Permissions map[string]string
 
 // Membership roles and statuses.
 const (

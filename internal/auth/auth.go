@@ -74,6 +74,9 @@ type Service struct {
 	// ContactCheckAge is how often users confirm their email and mobile
 	// ("is this still yours?", default 180 days).
 	ContactCheckAge time.Duration
+	// NotifyBusiness, when set, tells a business's owner and user managers
+	// of a business event by their own settings (internal/notify).
+	NotifyBusiness func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, m sellerguard.OutboxMessage) error
 	// Notify, when set, routes event emails through the user's notification
 	// settings (internal/notify); nil sends every event by email.
 	Notify Notifier
@@ -435,12 +438,16 @@ func (s *Service) ListAudit(ctx context.Context, p *Principal, q AuditQuery) ([]
 		BeforeTime: q.BeforeTime, BeforeID: q.BeforeID, Limit: q.Limit,
 	}
 	if q.BusinessID != "" {
-		if !p.Owns(q.BusinessID) {
-			return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+		if err := p.RequireArea(q.BusinessID, sellerguard.AreaAuditLog, sellerguard.LevelView); err != nil {
+			return nil, err
 		}
 		f.BusinessIDs = []string{q.BusinessID}
 	} else {
-		f.BusinessIDs = p.OwnedBusinessIDs()
+		for _, m := range p.Memberships {
+			if sellerguard.LevelRank(p.Level(m.BusinessID, sellerguard.AreaAuditLog)) >= sellerguard.LevelRank(sellerguard.LevelView) {
+				f.BusinessIDs = append(f.BusinessIDs, m.BusinessID)
+			}
+		}
 		f.SubjectID = p.User.ID
 	}
 	return s.DB.ListAudit(ctx, f)

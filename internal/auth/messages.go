@@ -43,6 +43,9 @@ const (
 	EventPhoneChanged         = "security.phone_changed"
 	EventNewDevice            = "security.new_device_signin"
 	EventContactCheck         = "account.contact_check"
+	EventMemberInvited        = "business.member_invited"
+	EventMemberRemoved        = "business.member_removed"
+	EventMemberChanged        = "business.member_changed"
 )
 
 // withEvent tags a message with its notification event.

@@ -84,6 +84,7 @@ func (r *Router) Attach(svc *auth.Service, w *outbox.Worker) {
 		r.opts.SMSAvailable = func() bool { return svc.SMS.Available }
 	}
 	svc.Notify = r.Deliver
+	svc.NotifyBusiness = r.DeliverBusiness
 	if w != nil {
 		w.OnFailed = r.DeliveryFailed
 	}

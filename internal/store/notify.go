@@ -115,7 +115,7 @@ func (s queries) BusinessNotifyRecipients(ctx context.Context, businessID string
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT u.id, u.email, u.phishing_phrase, u.phone_sealed, m.role
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.business_id = $1 AND m.status = $2 AND m.role IN (`+strings.Join(marks, ",")+`)
+		WHERE m.business_id = $1 AND m.status = $2 AND (m.role IN (`+strings.Join(marks, ",")+`) OR m.permissions LIKE '%"user_permissions":"edit"%')
 		ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, u.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: business recipients: %w", err)

@@ -105,8 +105,12 @@ func (s queries) FindBusiness(ctx context.Context, id string) (sellerguard.Busin
 
 // CreateMembership links a user to a business.
 func (s queries) CreateMembership(ctx context.Context, m sellerguard.Membership) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO memberships (business_id, user_id, role, status, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		m.BusinessID, m.UserID, m.Role, m.Status, ts(m.CreatedAt))
+	perms, err := encodePermissions(m.Permissions)
+	if err != nil {
+		return err
+	}
+	_, err = s.q.ExecContext(ctx, `INSERT INTO memberships (business_id, user_id, role, status, created_at, permissions) VALUES ($1, $2, $3, $4, $5, $6)`,
+		m.BusinessID, m.UserID, m.Role, m.Status, ts(m.CreatedAt), perms)
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}
@@ -119,7 +123,7 @@ func (s queries) CreateMembership(ctx context.Context, m sellerguard.Membership)
 // ListMemberships lists a user's active memberships with business names,
 // oldest first.
 func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellerguard.Membership, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at, b.require_two_step
+	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at, b.require_two_step, m.permissions
 		FROM memberships m JOIN businesses b ON b.id = m.business_id
 		WHERE m.user_id = $1 AND m.status = 'active' ORDER BY m.created_at, m.business_id`, userID)
 	if err != nil {
@@ -131,10 +135,14 @@ func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellergu
 		var m sellerguard.Membership
 		var created int64
 		var req int
-		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created, &req); err != nil {
+		var perms string
+		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created, &req, &perms); err != nil {
 			return nil, fmt.Errorf("store: scan membership: %w", err)
 		}
 		m.CreatedAt, m.RequireTwoStep = fromTS(created), req == 1
+		if m.Permissions, err = decodePermissions(perms); err != nil {
+			return nil, err
+		}
 		out = append(out, m)
 	}
 	return out, rows.Err()

@@ -168,6 +168,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerPasskeys(mux) // passkeys: API and pages (api_passkeys.go)
 	s.registerTwoStepPages(mux)
 	s.registerContact(mux)
+	s.registerTeam(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 }
 

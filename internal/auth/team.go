@@ -1,0 +1,421 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// InvitationTTL is how long an invitation waits.
+const InvitationTTL = 7 * 24 * time.Hour
+
+var errNoBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+
+// Level returns the caller's level in an area of a business: the owner has
+// edit everywhere, a member what they were given, anyone else none.
+func (p *Principal) Level(businessID, area string) string {
+	for _, m := range p.Memberships {
+		if m.BusinessID != businessID {
+			continue
+		}
+		if m.Role == sellerguard.RoleOwner {
+			return sellerguard.LevelEdit
+		}
+		if l := m.Permissions[area]; l != "" {
+			return l
+		}
+		return sellerguard.LevelNone
+	}
+	return sellerguard.LevelNone
+}
+
+// RequireArea is the one permission check of business routes: a business
+// the caller does not belong to is not found (exactly like one that does not
+// exist); a level too low is forbidden.
+func (p *Principal) RequireArea(businessID, area, level string) error {
+	if err := p.RequireBusinessAccess(); err != nil {
+		return err
+	}
+	member := false
+	for _, m := range p.Memberships {
+		member = member || m.BusinessID == businessID
+	}
+	if !member {
+		return errNoBusiness
+	}
+	if sellerguard.LevelRank(p.Level(businessID, area)) < sellerguard.LevelRank(level) {
+		return sellerguard.Errorf(sellerguard.ECodeForbidden, "You need %s access to %s in this business.", level, strings.ReplaceAll(area, "_", " "))
+	}
+	return nil
+}
+
+// validatePermissions checks a requested set of permissions and that the
+// granter holds at least as much in every area (the owner holds all).
+func validatePermissions(p *Principal, businessID string, perms sellerguard.Permissions) (sellerguard.Permissions, error) {
+	out := sellerguard.Permissions{}
+	var fields []sellerguard.FieldError
+	known := map[string]bool{}
+	for _, a := range sellerguard.Areas {
+		known[a] = true
+	}
+	for area, level := range perms {
+		switch {
+		case !known[area]:
+			fields = append(fields, sellerguard.FieldError{Field: "permissions." + area, Code: "unknown_area", Message: "Areas are payments, storefront, listings, user_permissions and audit_log."})
+		case level != sellerguard.LevelNone && level != sellerguard.LevelView && level != sellerguard.LevelEdit:
+			fields = append(fields, sellerguard.FieldError{Field: "permissions." + area, Code: "invalid_level", Message: "Levels are none, view and edit."})
+		case sellerguard.LevelRank(level) > sellerguard.LevelRank(p.Level(businessID, area)):
+			fields = append(fields, sellerguard.FieldError{Field: "permissions." + area, Code: "exceeds_own", Message: "You cannot give more access than you have."})
+		case level != sellerguard.LevelNone:
+			out[area] = level
+		}
+	}
+	if len(fields) > 0 {
+		return nil, &sellerguard.Error{Code: sellerguard.ECodeInvalidInput, Message: "Some permissions cannot be given.", Fields: fields}
+	}
+	return out, nil
+}
+
+// Member is what the members list shows.
+type Member = store.Member
+
+// ListMembers lists a business's members (user_permissions: view).
+func (s *Service) ListMembers(ctx context.Context, p *Principal, businessID string) ([]Member, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelView); err != nil {
+		return nil, err
+	}
+	return s.DB.ListMembers(ctx, businessID)
+}
+
+func (s *Service) teamEvent(ctx context.Context, tx *store.Tx, now time.Time, p *Principal, meta RequestMeta, businessID, action, targetType, targetID string, before, after map[string]any) error {
+	return audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
+		IP: meta.IP, UserAgent: meta.UserAgent, Action: action, Category: sellerguard.CategoryBusiness, TargetType: targetType, TargetID: targetID,
+		Before: before, After: after})
+}
+
+// tellBusiness tells the owner and the members who manage users of a
+// business event (by email; these events cannot be switched off).
+func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, subject string, lines ...string) error {
+	m := eventEmail(event, "", subject, append(lines, "SellerGuard: "+s.Config.BaseURL)...)
+	if s.NotifyBusiness != nil {
+		return s.NotifyBusiness(ctx, tx, now, businessID, m)
+	}
+	ms, err := tx.ListMembers(ctx, businessID)
+	if err != nil {
+		return err
+	}
+	for _, mem := range ms {
+		if mem.Role == sellerguard.RoleOwner || mem.Permissions[sellerguard.AreaUserPermissions] == sellerguard.LevelEdit {
+			mm := m
+			mm.To = mem.Email
+			if err := s.sendEmail(ctx, tx, now, mm); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Invite invites an address to a business with permissions no greater than
+// the inviter's own. The email carries no link and no code: the invitee
+// signs in (or up) by typing SellerGuard's address, where it waits.
+func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr string, perms sellerguard.Permissions, meta RequestMeta) (store.Invitation, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
+		return store.Invitation{}, err
+	}
+	invitee, fe := validateEmail("email", addr)
+	if fe != nil {
+		return store.Invitation{}, sellerguard.Invalid(*fe)
+	}
+	clean, err := validatePermissions(p, businessID, perms)
+	if err != nil {
+		return store.Invitation{}, err
+	}
+	now := s.now()
+	norm := NormalizeEmail(invitee)
+	inv := store.Invitation{ID: NewID("inv"), BusinessID: businessID, Email: invitee, EmailNorm: norm, Permissions: clean, InvitedBy: p.User.ID,
+		Status: "pending", CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if u, err := tx.FindUserByEmail(ctx, norm); err == nil {
+			if _, err := tx.FindMember(ctx, businessID, u.ID); err == nil {
+				return sellerguard.Errorf(sellerguard.ECodeConflict, "That person already belongs to this business.")
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.WithdrawPendingInvitations(ctx, businessID, norm, now); err != nil {
+			return err
+		}
+		if err := tx.PutInvitation(ctx, inv); err != nil {
+			return err
+		}
+		biz, err := tx.FindBusiness(ctx, businessID)
+		if err != nil {
+			return err
+		}
+		inv.BusinessName = biz.Name
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.member_invited", "invitation", inv.ID, nil,
+			map[string]any{"email": invitee, "permissions": clean}); err != nil {
+			return err
+		}
+		if err := s.sendEmail(ctx, tx, now, email(invitee, "You are invited to "+biz.Name+" on SellerGuard",
+			p.User.Email+" invited you to work on "+biz.Name+" on SellerGuard, with your own login.",
+			"",
+			"To accept, type the address of SellerGuard into your browser yourself, sign in (or",
+			"sign up with this email address) and open your invitations. This email has no link",
+			"and no code on purpose: nobody can accept it for you, and a fake of it would ask",
+			"you to click. The invitation waits for 7 days.",
+			"SellerGuard: "+s.Config.BaseURL)); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberInvited, "A person was invited to "+biz.Name,
+			fmt.Sprintf("%s invited %s to %s.", p.User.Email, invitee, biz.Name),
+			"Permissions: "+describePermissions(clean)+".")
+	})
+	if err != nil {
+		return store.Invitation{}, err
+	}
+	s.afterEnqueue()
+	return inv, nil
+}
+
+func describePermissions(p sellerguard.Permissions) string {
+	var parts []string
+	for _, a := range sellerguard.Areas {
+		if l := p[a]; l != "" && l != sellerguard.LevelNone {
+			parts = append(parts, strings.ReplaceAll(a, "_", " ")+": "+l)
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ListBusinessInvitations lists a business's pending invitations.
+func (s *Service) ListBusinessInvitations(ctx context.Context, p *Principal, businessID string) ([]store.Invitation, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelView); err != nil {
+		return nil, err
+	}
+	return s.DB.ListBusinessInvitations(ctx, businessID, s.now())
+}
+
+// WithdrawInvitation withdraws a pending invitation.
+func (s *Service) WithdrawInvitation(ctx context.Context, p *Principal, businessID, id string, meta RequestMeta) error {
+	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		inv, err := tx.FindInvitation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (inv.BusinessID != businessID || inv.Status != "pending") {
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such invitation.")
+		}
+		if err != nil {
+			return err
+		}
+		inv.Status, inv.DecidedAt = "withdrawn", now
+		if err := tx.PutInvitation(ctx, inv); err != nil {
+			return err
+		}
+		return s.teamEvent(ctx, tx, now, p, meta, businessID, "business.invitation_withdrawn", "invitation", id, map[string]any{"email": inv.Email}, nil)
+	})
+}
+
+// MyInvitations lists the invitations waiting for the caller's (verified)
+// email address.
+func (s *Service) MyInvitations(ctx context.Context, p *Principal) ([]store.Invitation, error) {
+	if err := p.RequireFull(); err != nil {
+		return nil, err
+	}
+	return s.DB.ListInvitationsFor(ctx, NormalizeEmail(p.User.Email), s.now())
+}
+
+// DecideInvitation accepts or declines an invitation to the caller's email.
+func (s *Service) DecideInvitation(ctx context.Context, p *Principal, id string, accept bool, meta RequestMeta) (store.Invitation, error) {
+	if err := p.RequireFull(); err != nil {
+		return store.Invitation{}, err
+	}
+	now := s.now()
+	var inv store.Invitation
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		var err error
+		inv, err = tx.FindInvitation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (inv.EmailNorm != NormalizeEmail(p.User.Email) || inv.Status != "pending" || !now.Before(inv.ExpiresAt)) {
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such invitation, or it has expired.")
+		}
+		if err != nil {
+			return err
+		}
+		inv.DecidedAt = now
+		action, event, verb := "business.invitation_declined", EventMemberChanged, "declined"
+		if accept {
+			inv.Status = "accepted"
+			err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: inv.BusinessID, UserID: p.User.ID, Role: sellerguard.RoleMember,
+				Status: sellerguard.MembershipActive, CreatedAt: now, Permissions: inv.Permissions})
+			if errors.Is(err, store.ErrConflict) {
+				return sellerguard.Errorf(sellerguard.ECodeConflict, "You already belong to this business.")
+			}
+			if err != nil {
+				return err
+			}
+			action, event, verb = "business.member_joined", EventMemberInvited, "accepted"
+		} else {
+			inv.Status = "declined"
+		}
+		if err := tx.PutInvitation(ctx, inv); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: inv.BusinessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
+			IP: meta.IP, UserAgent: meta.UserAgent, Action: action, Category: sellerguard.CategoryBusiness, TargetType: "user", TargetID: p.User.ID,
+			After: map[string]any{"invitation": inv.ID, "permissions": inv.Permissions}}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, inv.BusinessID, event, fmt.Sprintf("%s %s the invitation to %s", p.User.Email, verb, inv.BusinessName),
+			fmt.Sprintf("%s %s the invitation to %s.", p.User.Email, verb, inv.BusinessName))
+	})
+	if err != nil {
+		return store.Invitation{}, err
+	}
+	s.Cache.InvalidateUser(p.User.ID)
+	s.afterEnqueue()
+	return inv, nil
+}
+
+// UpdateMember changes a member's permissions. Never the owner, never the
+// caller's own, never more than the caller holds. It takes effect on the
+// member's very next request, on every instance.
+func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, userID string, perms sellerguard.Permissions, meta RequestMeta) (Member, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
+		return Member{}, err
+	}
+	if err := s.RequireRecentAuth(p); err != nil {
+		return Member{}, err
+	}
+	if userID == p.User.ID {
+		return Member{}, sellerguard.Errorf(sellerguard.ECodeForbidden, "You cannot change your own permissions.")
+	}
+	clean, err := validatePermissions(p, businessID, perms)
+	if err != nil {
+		return Member{}, err
+	}
+	now := s.now()
+	var m Member
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		m, err = tx.FindMember(ctx, businessID, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member.")
+		}
+		if err != nil {
+			return err
+		}
+		if m.Role == sellerguard.RoleOwner {
+			return sellerguard.Errorf(sellerguard.ECodeForbidden, "The owner's access cannot be changed.")
+		}
+		// A manager may not lower anyone below … what they cannot grant either:
+		// changing an area the caller cannot edit at the member's level is refused.
+		for _, a := range sellerguard.Areas {
+			if sellerguard.LevelRank(m.Permissions[a]) > sellerguard.LevelRank(p.Level(businessID, a)) && m.Permissions[a] != clean[a] {
+				return sellerguard.Errorf(sellerguard.ECodeForbidden, "You cannot change access to %s that you do not have yourself.", strings.ReplaceAll(a, "_", " "))
+			}
+		}
+		before := m.Permissions
+		if err := tx.SetMemberPermissions(ctx, businessID, userID, clean); err != nil {
+			return err
+		}
+		m.Permissions = clean
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.member_permissions_changed", "user", userID,
+			map[string]any{"permissions": before}, map[string]any{"permissions": clean}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, userID); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "A member's permissions changed",
+			fmt.Sprintf("%s changed the permissions of %s.", p.User.Email, m.Email),
+			"Now: "+describePermissions(clean)+".")
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	s.Cache.InvalidateUser(userID)
+	s.afterEnqueue()
+	return m, nil
+}
+
+// RemoveMember removes a member from a business (never the owner; a member
+// may leave). A member removed from their only business is signed out.
+func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, userID string, meta RequestMeta) error {
+	leaving := userID == p.User.ID
+	if !leaving {
+		if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
+			return err
+		}
+		if err := s.RequireRecentAuth(p); err != nil {
+			return err
+		}
+	} else if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelNone); err != nil {
+		return err
+	}
+	now := s.now()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		m, err := tx.FindMember(ctx, businessID, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member.")
+		}
+		if err != nil {
+			return err
+		}
+		if m.Role == sellerguard.RoleOwner {
+			return sellerguard.Errorf(sellerguard.ECodeForbidden, "The owner cannot be removed.")
+		}
+		if !leaving {
+			for _, a := range sellerguard.Areas {
+				if sellerguard.LevelRank(m.Permissions[a]) > sellerguard.LevelRank(p.Level(businessID, a)) {
+					return sellerguard.Errorf(sellerguard.ECodeForbidden, "You cannot remove someone with more access than you.")
+				}
+			}
+		}
+		if err := tx.DeleteMembership(ctx, businessID, userID); err != nil {
+			return err
+		}
+		left, err := tx.CountMemberships(ctx, userID)
+		if err != nil {
+			return err
+		}
+		signedOut := 0
+		if left == 0 {
+			ids, err := tx.DeleteOtherSessions(ctx, userID, "")
+			if err != nil {
+				return err
+			}
+			signedOut = len(ids)
+		}
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.member_removed", "user", userID,
+			map[string]any{"email": m.Email, "permissions": m.Permissions}, map[string]any{"left_by_themselves": leaving, "sessions_ended": signedOut}); err != nil {
+			return err
+		}
+		if err := s.Cache.NotifyRevoked(ctx, tx, userID); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberRemoved, "A member was removed",
+			fmt.Sprintf("%s removed %s from the business.", p.User.Email, m.Email))
+	})
+	if err != nil {
+		return err
+	}
+	s.Cache.InvalidateUser(userID)
+	s.afterEnqueue()
+	return nil
+}

@@ -1,0 +1,165 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+func (s *Server) registerTeam(mux *recordingMux) {
+	mux.Handle("GET /api/v1/businesses/{business_id}/members", s.apiBusiness(s.apiListMembers))
+	mux.Handle("PATCH /api/v1/businesses/{business_id}/members/{user_id}", s.apiBusiness(s.apiUpdateMember))
+	mux.Handle("DELETE /api/v1/businesses/{business_id}/members/{user_id}", s.apiBusiness(s.apiRemoveMember))
+	mux.Handle("POST /api/v1/businesses/{business_id}/invitations", s.apiBusiness(s.apiInvite))
+	mux.Handle("GET /api/v1/businesses/{business_id}/invitations", s.apiBusiness(s.apiListBusinessInvitations))
+	mux.Handle("DELETE /api/v1/businesses/{business_id}/invitations/{id}", s.apiBusiness(s.apiWithdrawInvitation))
+	mux.Handle("GET /api/v1/invitations", s.apiAuthed(s.apiMyInvitations))
+	mux.Handle("POST /api/v1/invitations/{id}/accept", s.apiAuthed(s.apiAcceptInvitation))
+	mux.Handle("POST /api/v1/invitations/{id}/decline", s.apiAuthed(s.apiDeclineInvitation))
+}
+
+type memberJSON struct {
+	UserID      string                  `json:"user_id"`
+	Email       string                  `json:"email"`
+	Role        string                  `json:"role"`
+	Permissions sellerguard.Permissions `json:"permissions"`
+	JoinedAt    time.Time               `json:"joined_at"`
+}
+
+func toMemberJSON(m store.Member) memberJSON {
+	perms := sellerguard.Permissions{}
+	for _, a := range sellerguard.Areas {
+		switch {
+		case m.Role == sellerguard.RoleOwner:
+			perms[a] = sellerguard.LevelEdit
+		case m.Permissions[a] != "":
+			perms[a] = m.Permissions[a]
+		default:
+			perms[a] = sellerguard.LevelNone
+		}
+	}
+	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, Permissions: perms, JoinedAt: m.CreatedAt.UTC()}
+}
+
+func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ms, err := s.Auth.ListMembers(r.Context(), p, r.PathValue("business_id"))
+	if err != nil {
+		return err
+	}
+	out := make([]memberJSON, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, toMemberJSON(m))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"members": out})
+}
+
+type permissionsRequest struct {
+	Permissions sellerguard.Permissions `json:"permissions"`
+}
+
+func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req permissionsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	m, err := s.Auth.UpdateMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), req.Permissions, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"member": toMemberJSON(m)})
+}
+
+func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.Auth.RemoveMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), s.meta(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type inviteRequest struct {
+	Email       string                  `json:"email"`
+	Permissions sellerguard.Permissions `json:"permissions"`
+}
+
+type invitationJSON struct {
+	ID           string                  `json:"id"`
+	BusinessID   string                  `json:"business_id"`
+	BusinessName string                  `json:"business_name"`
+	Email        string                  `json:"email"`
+	Permissions  sellerguard.Permissions `json:"permissions"`
+	Status       string                  `json:"status"`
+	CreatedAt    time.Time               `json:"created_at"`
+	ExpiresAt    time.Time               `json:"expires_at"`
+}
+
+func toInvitationJSON(v store.Invitation) invitationJSON {
+	if v.Permissions == nil {
+		v.Permissions = sellerguard.Permissions{}
+	}
+	return invitationJSON{ID: v.ID, BusinessID: v.BusinessID, BusinessName: v.BusinessName, Email: v.Email, Permissions: v.Permissions,
+		Status: v.Status, CreatedAt: v.CreatedAt.UTC(), ExpiresAt: v.ExpiresAt.UTC()}
+}
+
+func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req inviteRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	inv, err := s.Auth.Invite(r.Context(), p, r.PathValue("business_id"), req.Email, req.Permissions, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"invitation": toInvitationJSON(inv)})
+}
+
+func invitationsJSON(list []store.Invitation) map[string]any {
+	out := make([]invitationJSON, 0, len(list))
+	for _, v := range list {
+		out = append(out, toInvitationJSON(v))
+	}
+	return map[string]any{"invitations": out}
+}
+
+func (s *Server) apiListBusinessInvitations(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	list, err := s.Auth.ListBusinessInvitations(r.Context(), p, r.PathValue("business_id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, invitationsJSON(list))
+}
+
+func (s *Server) apiWithdrawInvitation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := s.Auth.WithdrawInvitation(r.Context(), p, r.PathValue("business_id"), r.PathValue("id"), s.meta(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	list, err := s.Auth.MyInvitations(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, invitationsJSON(list))
+}
+
+func (s *Server) apiAcceptInvitation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), true, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"invitation": toInvitationJSON(inv)})
+}
+
+func (s *Server) apiDeclineInvitation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), false, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"invitation": toInvitationJSON(inv)})
+}
