@@ -99,6 +99,17 @@ var oaPermissions = map[string]oaPermission{
 	// Business data: a full session, with a second step where a business
 	// of the caller requires one; only the businesses the caller owns.
 	"owner of the business, two-step where required": {credentials: true, enrolment: true},
+	// Business data for a member holding at least a level in one area (the
+	// owner holds edit everywhere); a member below it gets 403 forbidden,
+	// anyone else 404 as for a business that does not exist.
+	"business member with audit_log: view, two-step where required":        {credentials: true, enrolment: true},
+	"business member with user_permissions: view, two-step where required": {credentials: true, enrolment: true},
+	"business member with user_permissions: edit, two-step where required": {credentials: true, enrolment: true},
+	// The same, needing a recent sign-in too.
+	"business member with user_permissions: edit, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},
+	// Removing a member: edit and a recent sign-in, except for a member
+	// leaving (their own user id), who needs neither.
+	"business member with user_permissions: edit and a recent sign-in (or the member leaving), two-step where required": {credentials: true, recent: true, enrolment: true},
 }
 
 // oaUnbounded are JSON request string fields allowed without maxLength,
@@ -1416,6 +1427,14 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 		{"reauth wrong password", oaSendJSON(t, in, "POST", "/api/v1/session/reauth", token, map[string]string{"password": "wrong wrong wrong"}), "invalid_credentials", ""},
 		{"reauth wrong code", oaSendJSON(t, in, "POST", "/api/v1/session/reauth", token, map[string]string{"password": pw, "method": "totp", "code": oaWrongTOTP(t, in, ownerSecret)}), "invalid_code", ""},
 		{"reauth of a partial sign-in", oaSendJSON(t, in, "POST", "/api/v1/session/reauth", partialToken, map[string]string{"password": pw}), "second_step_required", ""},
+		// The team: a non-member's business is not found, bad permissions
+		// name their field codes, a member cannot be invited again.
+		{"another's members", oaSendJSON(t, in, "GET", "/api/v1/businesses/"+biz+"/members", otherToken, nil), "not_found", ""},
+		{"invite unknown area", oaSendJSON(t, in, "POST", "/api/v1/businesses/"+biz+"/invitations", token, `{"email":"carol@example.com","permissions":{"shipping":"view"}}`), "invalid_input", "unknown_area"},
+		{"invite invalid level", oaSendJSON(t, in, "POST", "/api/v1/businesses/"+biz+"/invitations", token, `{"email":"carol@example.com","permissions":{"listings":"admin"}}`), "invalid_input", "invalid_level"},
+		{"invite a member", oaSendJSON(t, in, "POST", "/api/v1/businesses/"+biz+"/invitations", token, map[string]string{"email": "owner@example.com"}), "conflict", ""},
+		{"stale sign-in, member permissions", oaSendJSON(t, in, "PATCH", "/api/v1/businesses/"+biz+"/members/ses_"+strings.Repeat("a", 26), staleToken, `{"permissions":{}}`), "reauth_required", ""},
+		{"accept another's invitation", oaSendJSON(t, in, "POST", "/api/v1/invitations/inv_"+strings.Repeat("a", 26)+"/accept", token, nil), "not_found", ""},
 		// Managing second steps.
 		{"last method while required", oaSendJSON(t, in, "DELETE", "/api/v1/two-step/"+ownerMethod, token, nil), "conflict", ""},
 		{"unknown method", oaSendJSON(t, in, "DELETE", "/api/v1/two-step/tsm_"+strings.Repeat("a", 26), token, nil), "not_found", ""},
