@@ -162,6 +162,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	svc.Policy, svc.Breached = pol, breached
 	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
 	svc.ContactCheckAge = 180 * 24 * time.Hour
+	svc.PayoutCoolingOff = cfg.PayoutCoolingOff
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),

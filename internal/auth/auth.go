@@ -71,6 +71,9 @@ type Service struct {
 	Breached  policy.BreachChecker
 	Passwords PasswordConfig
 	Config    Config
+	// PayoutCoolingOff is how long a new deposit account waits before
+	// payouts use it (default 72 h).
+	PayoutCoolingOff time.Duration
 	// ContactCheckAge is how often users confirm their email and mobile
 	// ("is this still yours?", default 180 days).
 	ContactCheckAge time.Duration

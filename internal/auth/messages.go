@@ -46,6 +46,7 @@ const (
 	EventMemberInvited        = "business.member_invited"
 	EventMemberRemoved        = "business.member_removed"
 	EventMemberChanged        = "business.member_changed"
+	EventPaymentChanged       = "business.payment_changed"
 )
 
 // withEvent tags a message with its notification event.

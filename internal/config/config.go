@@ -46,6 +46,7 @@ type Config struct {
 	PasswordMinLength int
 
 	OutboxPollInterval time.Duration
+	PayoutCoolingOff   time.Duration
 
 	Limits   LimitSettings
 	Password PasswordSettings
@@ -195,6 +196,7 @@ func (c *Config) Finish() error {
 		errs = append(errs, errors.New("outbox poll interval must be positive"))
 	}
 	errs = append(errs, c.Limits.finish()...)
+	errs = append(errs, c.finishPayments()...)
 	errs = append(errs, c.Password.Validate())
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)

@@ -16,6 +16,8 @@ func (s *Server) registerTeam(mux *recordingMux) {
 	mux.Handle("POST /api/v1/businesses/{business_id}/invitations", s.apiBusiness(s.apiInvite))
 	mux.Handle("GET /api/v1/businesses/{business_id}/invitations", s.apiBusiness(s.apiListBusinessInvitations))
 	mux.Handle("DELETE /api/v1/businesses/{business_id}/invitations/{id}", s.apiBusiness(s.apiWithdrawInvitation))
+	mux.Handle("GET /api/v1/businesses/{business_id}/payments", s.apiBusiness(s.apiPaymentInfo))
+	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/deposit-account", s.apiBusiness(s.apiSetDepositAccount))
 	mux.Handle("GET /api/v1/invitations", s.apiAuthed(s.apiMyInvitations))
 	mux.Handle("POST /api/v1/invitations/{id}/accept", s.apiAuthed(s.apiAcceptInvitation))
 	mux.Handle("POST /api/v1/invitations/{id}/decline", s.apiAuthed(s.apiDeclineInvitation))
@@ -162,4 +164,47 @@ func (s *Server) apiDeclineInvitation(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"invitation": toInvitationJSON(inv)})
+}
+
+type depositAccountJSON struct {
+	ID          string    `json:"id"`
+	Holder      string    `json:"holder"`
+	Bank        string    `json:"bank"`
+	Last4       string    `json:"last4"`
+	AddedAt     time.Time `json:"added_at"`
+	PayoutsFrom time.Time `json:"payouts_from"`
+}
+
+func toDepositJSON(a *store.DepositAccount) *depositAccountJSON {
+	if a == nil {
+		return nil
+	}
+	return &depositAccountJSON{ID: a.ID, Holder: a.Holder, Bank: a.Bank, Last4: a.Last4, AddedAt: a.CreatedAt.UTC(), PayoutsFrom: a.ActiveFrom.UTC()}
+}
+
+func (s *Server) apiPaymentInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	info, err := s.Auth.PaymentInfo(r.Context(), p, r.PathValue("business_id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"payouts_account": toDepositJSON(info.Payouts), "pending_account": toDepositJSON(info.Pending)})
+}
+
+type depositRequest struct {
+	Holder        string `json:"holder"`
+	Bank          string `json:"bank"`
+	AccountNumber string `json:"account_number"`
+}
+
+func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req depositRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a, err := s.Auth.SetDepositAccount(r.Context(), p, r.PathValue("business_id"), auth.DepositAccountInput{Holder: req.Holder, Bank: req.Bank, Number: req.AccountNumber}, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a),
+		"message": "The new account receives payouts after the cooling-off period; until then they go to the previous account. The owner was told."})
 }

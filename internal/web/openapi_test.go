@@ -102,9 +102,11 @@ var oaPermissions = map[string]oaPermission{
 	// Business data for a member holding at least a level in one area (the
 	// owner holds edit everywhere); a member below it gets 403 forbidden,
 	// anyone else 404 as for a business that does not exist.
-	"business member with audit_log: view, two-step where required":        {credentials: true, enrolment: true},
-	"business member with user_permissions: view, two-step where required": {credentials: true, enrolment: true},
-	"business member with user_permissions: edit, two-step where required": {credentials: true, enrolment: true},
+	"business member with audit_log: view, two-step where required":                {credentials: true, enrolment: true},
+	"business member with user_permissions: view, two-step where required":         {credentials: true, enrolment: true},
+	"business member with payments: view, two-step where required":                 {credentials: true, enrolment: true},
+	"business member with payments: edit, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},
+	"business member with user_permissions: edit, two-step where required":         {credentials: true, enrolment: true},
 	// The same, needing a recent sign-in too.
 	"business member with user_permissions: edit, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},
 	// Removing a member: edit and a recent sign-in, except for a member

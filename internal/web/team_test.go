@@ -14,6 +14,7 @@ type teamWorld struct {
 	biz, otherBiz                       string
 	owner, lister, manager, other, gone string // tokens
 	listerID, managerID, goneID         string
+	ownerSecret                         string
 }
 
 // joinAs signs up a person, enrols two-step, and accepts an invitation to
@@ -43,7 +44,7 @@ func newTeamWorld(t *testing.T) *teamWorld {
 	w := &teamWorld{in: in}
 	_, w.biz = in.SignUp(t, "owner@shop.example", pw, "Harbour Goods")
 	w.owner = in.SignIn(t, "owner@shop.example", pw)
-	in.EnrollTOTP(t, w.owner)
+	w.ownerSecret = in.EnrollTOTP(t, w.owner)
 	_, w.otherBiz = in.SignUp(t, "rival@other.example", pw, "Rival Goods")
 	w.other = in.SignIn(t, "rival@other.example", pw)
 	in.EnrollTOTP(t, w.other)

@@ -1,0 +1,142 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+// PaymentInfo is what the payments area shows: no full account number ever.
+type PaymentInfo struct {
+	// Payouts is the account payouts go to now (nil: none yet).
+	Payouts *store.DepositAccount
+	// Pending is a newer account still in its cooling-off period.
+	Pending *store.DepositAccount
+}
+
+// PaymentInfo returns a business's deposit accounts (payments: view).
+func (s *Service) PaymentInfo(ctx context.Context, p *Principal, businessID string) (PaymentInfo, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelView); err != nil {
+		return PaymentInfo{}, err
+	}
+	return s.payoutState(ctx, s.DB, businessID, s.now())
+}
+
+func (s *Service) payoutState(ctx context.Context, q interface {
+	DepositAccounts(context.Context, string) ([]store.DepositAccount, error)
+}, businessID string, now time.Time) (PaymentInfo, error) {
+	list, err := q.DepositAccounts(ctx, businessID)
+	if err != nil {
+		return PaymentInfo{}, err
+	}
+	var info PaymentInfo
+	for i := range list {
+		a := &list[i]
+		if now.Before(a.ActiveFrom) {
+			if info.Pending == nil && info.Payouts == nil {
+				info.Pending = a
+			}
+			continue
+		}
+		if info.Payouts == nil {
+			info.Payouts = a
+		}
+	}
+	return info, nil
+}
+
+// PayoutDestination is the account payouts use at a moment: the newest
+// whose cooling-off has ended. A new account never receives payouts before.
+func (s *Service) PayoutDestination(ctx context.Context, businessID string, at time.Time) (*store.DepositAccount, error) {
+	info, err := s.payoutState(ctx, s.DB, businessID, at)
+	return info.Payouts, err
+}
+
+// DepositAccountInput is a new deposit account.
+type DepositAccountInput struct {
+	Holder, Bank, Number string
+}
+
+func accountDigits(n string) (string, bool) {
+	var b strings.Builder
+	for _, r := range n {
+		switch {
+		case r >= '0' && r <= '9', r >= 'A' && r <= 'Z':
+			b.WriteRune(r)
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		case r == ' ' || r == '-':
+		default:
+			return "", false
+		}
+	}
+	d := b.String()
+	return d, len(d) >= 6 && len(d) <= 34
+}
+
+// SetDepositAccount adds a new deposit account (payments: edit and a recent
+// sign-in). Payouts keep going to the previous account for the cooling-off
+// period; the owner and the user managers are told at once.
+func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessID string, in DepositAccountInput, meta RequestMeta) (store.DepositAccount, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
+		return store.DepositAccount{}, err
+	}
+	if err := s.RequireRecentAuth(p); err != nil {
+		return store.DepositAccount{}, err
+	}
+	var fields []sellerguard.FieldError
+	holder, bank := cleanText(in.Holder), cleanText(in.Bank)
+	if holder == "" || utf8.RuneCountInString(holder) > 120 {
+		fields = append(fields, sellerguard.FieldError{Field: "holder", Code: "invalid", Message: "Enter the account holder's name (at most 120 characters)."})
+	}
+	if bank == "" || utf8.RuneCountInString(bank) > 120 {
+		fields = append(fields, sellerguard.FieldError{Field: "bank", Code: "invalid", Message: "Enter the bank's name (at most 120 characters)."})
+	}
+	number, ok := accountDigits(in.Number)
+	if !ok || len(in.Number) > 64 {
+		fields = append(fields, sellerguard.FieldError{Field: "account_number", Code: "invalid", Message: "Enter the account number or IBAN: 6 to 34 letters and digits."})
+	}
+	if len(fields) > 0 {
+		return store.DepositAccount{}, sellerguard.Invalid(fields...)
+	}
+	now := s.now()
+	a := store.DepositAccount{ID: NewID("dep"), BusinessID: businessID, Holder: holder, Bank: bank, Last4: number[len(number)-4:],
+		CreatedBy: p.User.ID, CreatedAt: now, ActiveFrom: now.Add(s.PayoutCoolingOff)}
+	sealed, err := s.Keys.Seal("deposit-account", []byte(number), []byte(a.ID))
+	if err != nil {
+		return store.DepositAccount{}, err
+	}
+	a.NumberSealed = sealed
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		before, err := s.payoutState(ctx, tx, businessID, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.AddDepositAccount(ctx, a); err != nil {
+			return err
+		}
+		prev := map[string]any{"deposit_account": nil}
+		if before.Payouts != nil {
+			prev = map[string]any{"deposit_account": "•••• " + before.Payouts.Last4, "holder": before.Payouts.Holder, "bank": before.Payouts.Bank}
+		}
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.deposit_account_added", "deposit_account", a.ID, prev,
+			map[string]any{"deposit_account": "•••• " + a.Last4, "holder": holder, "bank": bank, "payouts_from": a.ActiveFrom}); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "A new deposit account was added to your business",
+			fmt.Sprintf("%s added the deposit account •••• %s (%s, %s).", p.User.Email, a.Last4, holder, bank),
+			fmt.Sprintf("Payouts keep going to the previous account until %s.", a.ActiveFrom.Format(time.RFC1123)),
+			"If you did not expect this, sign in at once (type our address yourself), remove",
+			"access you do not recognise, and contact support before the cooling-off ends.")
+	})
+	if err != nil {
+		return store.DepositAccount{}, err
+	}
+	s.afterEnqueue()
+	return a, nil
+}

@@ -1,0 +1,87 @@
+package web_test
+
+import (
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A new deposit account receives no payouts before the cooling-off period
+// ends, and the owner is told at once; the number is never stored or shown
+// in the clear.
+func TestDepositAccountCoolingOff(t *testing.T) {
+	w := newTeamWorld(t)
+	in := w.in
+	pay := "/api/v1/businesses/" + w.biz + "/payments"
+	first := map[string]string{"holder": "Harbour Goods Ltd", "bank": "First Bank", "account_number": "GB29 NWBK 6016 1331 9268 19"}
+	r := in.Do(t, "PUT", pay+"/deposit-account", w.owner, first)
+	if r.Status != 201 || r.JSON(t)["pending_account"].(map[string]any)["last4"] != "6819" {
+		t.Fatalf("first account: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(string(r.Body), "NWBK60161331926819") || strings.Contains(string(r.Body), "6016") {
+		t.Fatalf("the full number came back: %s", r.Body)
+	}
+	if m := in.Do(t, "GET", pay, w.owner, nil).JSON(t); m["payouts_account"] != nil || m["pending_account"] == nil {
+		t.Fatalf("before the cooling-off: %v", m)
+	}
+	// A listings-only member can neither read nor change payment information; another business gets 404.
+	if r := in.Do(t, "GET", pay, w.lister, nil); r.Status != 403 {
+		t.Fatalf("lister reading payments: %d", r.Status)
+	}
+	if r := in.Do(t, "PUT", pay+"/deposit-account", w.lister, first); r.Status != 403 {
+		t.Fatalf("lister changing payments: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", pay, w.other, nil); r.Status != 404 {
+		t.Fatalf("another business: %d", r.Status)
+	}
+	in.Clock.Advance(72*time.Hour + time.Minute)
+	owner := in.SecondStep(t, in.SignIn(t, "owner@shop.example", pw), w.ownerSecret) // the session expired meanwhile
+	if m := in.Do(t, "GET", pay, owner, nil).JSON(t); m["payouts_account"].(map[string]any)["last4"] != "6819" {
+		t.Fatalf("after the cooling-off: %v", m)
+	}
+	// An attacker in the owner's session adds their own account: payouts stay put.
+	r = in.Do(t, "PUT", pay+"/deposit-account", owner, map[string]string{"holder": "Mallory", "bank": "Elsewhere", "account_number": "DE89370400440532013000"})
+	if r.Status != 201 {
+		t.Fatalf("second account: %d %s", r.Status, r.Body)
+	}
+	m := in.Do(t, "GET", pay, owner, nil).JSON(t)
+	if m["payouts_account"].(map[string]any)["last4"] != "6819" || m["pending_account"].(map[string]any)["last4"] != "3000" {
+		t.Fatalf("right after the change: %v", m)
+	}
+	dest, err := in.Auth.PayoutDestination(t.Context(), w.biz, in.Clock.Now().Add(71*time.Hour))
+	if err != nil || dest.Last4 != "6819" {
+		t.Fatalf("payouts 71 h later go to %+v, %v", dest, err)
+	}
+	dest, _ = in.Auth.PayoutDestination(t.Context(), w.biz, in.Clock.Now().Add(73*time.Hour))
+	if dest.Last4 != "3000" {
+		t.Fatalf("payouts 73 h later go to %+v", dest)
+	}
+	// The owner and the user manager were told at once; the lister was not.
+	told := map[string]bool{}
+	for _, msg := range in.Outbox(t) {
+		if strings.Contains(msg.Subject, "new deposit account") && strings.Contains(msg.Body, "3000") {
+			told[msg.To] = true
+		}
+	}
+	if !told["owner@shop.example"] || !told["manager@shop.example"] || told["lister@shop.example"] {
+		t.Fatalf("told: %v", told)
+	}
+	// Stored sealed: the database never holds the number.
+	raw, err := sql.Open("sqlite", strings.TrimPrefix(in.Config.DatabaseURL, "sqlite://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM deposit_accounts WHERE number_sealed LIKE '%532013000%' OR number_sealed LIKE '%NWBK%'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("numbers in the clear: %d %v", n, err)
+	}
+	if r := in.Do(t, "PUT", pay+"/deposit-account", owner, map[string]string{"holder": "", "bank": "B", "account_number": "12"}); r.Status != 400 {
+		t.Fatalf("bad input: %d", r.Status)
+	}
+	audit := string(in.Do(t, "GET", "/api/v1/audit?business_id="+w.biz+"&category=business", owner, nil).Body)
+	if !strings.Contains(audit, "business.deposit_account_added") || strings.Contains(audit, "532013000") {
+		t.Fatalf("audit: %.300s", audit)
+	}
+}
