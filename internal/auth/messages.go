@@ -47,6 +47,7 @@ const (
 	EventMemberRemoved        = "business.member_removed"
 	EventMemberChanged        = "business.member_changed"
 	EventPaymentChanged       = "business.payment_changed"
+	EventStorefrontChanged    = "business.storefront_changed"
 )
 
 // withEvent tags a message with its notification event.

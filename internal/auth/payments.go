@@ -140,3 +140,74 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 	s.afterEnqueue()
 	return a, nil
 }
+
+// Storefront returns a business's storefront details (storefront: view).
+func (s *Service) Storefront(ctx context.Context, p *Principal, businessID string) (store.Storefront, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaStorefront, sellerguard.LevelView); err != nil {
+		return store.Storefront{}, err
+	}
+	return s.DB.GetStorefront(ctx, businessID)
+}
+
+// SetStorefront replaces a business's storefront details (storefront:
+// edit), audited with before and after; the owner and user managers are
+// told (they may switch that notice off).
+func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID string, f store.Storefront, meta RequestMeta) (store.Storefront, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaStorefront, sellerguard.LevelEdit); err != nil {
+		return store.Storefront{}, err
+	}
+	var fields []sellerguard.FieldError
+	check := func(field, v string, max int, required bool) string {
+		v = cleanText(v)
+		switch {
+		case required && v == "":
+			fields = append(fields, sellerguard.FieldError{Field: field, Code: "required", Message: "This field is required."})
+		case utf8.RuneCountInString(v) > max:
+			fields = append(fields, sellerguard.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", max)})
+		}
+		return v
+	}
+	f.DisplayName = check("display_name", f.DisplayName, 120, true)
+	f.Description = check("description", f.Description, 2000, false)
+	f.LogoURL = check("logo_url", f.LogoURL, 500, false)
+	if f.LogoURL != "" && !strings.HasPrefix(f.LogoURL, "https://") {
+		fields = append(fields, sellerguard.FieldError{Field: "logo_url", Code: "invalid_url", Message: "Use an https:// address for the logo."})
+	}
+	f.SupportEmail = check("support_email", f.SupportEmail, 254, false)
+	if f.SupportEmail != "" {
+		if _, fe := validateEmail("support_email", f.SupportEmail); fe != nil {
+			fields = append(fields, *fe)
+		}
+	}
+	f.SupportPhone = check("support_phone", f.SupportPhone, 32, false)
+	f.ReturnAddress = check("return_address", f.ReturnAddress, 500, false)
+	if len(fields) > 0 {
+		return store.Storefront{}, sellerguard.Invalid(fields...)
+	}
+	now := s.now()
+	f.BusinessID, f.UpdatedAt, f.UpdatedBy = businessID, now, p.User.ID
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		before, err := tx.GetStorefront(ctx, businessID)
+		if err != nil {
+			return err
+		}
+		if err := tx.PutStorefront(ctx, f); err != nil {
+			return err
+		}
+		state := func(x store.Storefront) map[string]any {
+			return map[string]any{"display_name": x.DisplayName, "description": x.Description, "logo_url": x.LogoURL,
+				"support_email": x.SupportEmail, "support_phone": x.SupportPhone, "return_address": x.ReturnAddress}
+		}
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.storefront_changed", "storefront", businessID, state(before), state(f)); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventStorefrontChanged, "Your storefront details were changed",
+			fmt.Sprintf("%s changed the storefront details (shown as %q).", p.User.Email, f.DisplayName),
+			"The audit log of your business shows what changed, before and after.")
+	})
+	if err != nil {
+		return store.Storefront{}, err
+	}
+	s.afterEnqueue()
+	return f, nil
+}

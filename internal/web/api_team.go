@@ -18,6 +18,8 @@ func (s *Server) registerTeam(mux *recordingMux) {
 	mux.Handle("DELETE /api/v1/businesses/{business_id}/invitations/{id}", s.apiBusiness(s.apiWithdrawInvitation))
 	mux.Handle("GET /api/v1/businesses/{business_id}/payments", s.apiBusiness(s.apiPaymentInfo))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/deposit-account", s.apiBusiness(s.apiSetDepositAccount))
+	mux.Handle("GET /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiStorefront))
+	mux.Handle("PUT /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiSetStorefront))
 	mux.Handle("GET /api/v1/invitations", s.apiAuthed(s.apiMyInvitations))
 	mux.Handle("POST /api/v1/invitations/{id}/accept", s.apiAuthed(s.apiAcceptInvitation))
 	mux.Handle("POST /api/v1/invitations/{id}/decline", s.apiAuthed(s.apiDeclineInvitation))
@@ -207,4 +209,49 @@ func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p 
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a),
 		"message": "The new account receives payouts after the cooling-off period; until then they go to the previous account. The owner was told."})
+}
+
+type storefrontJSON struct {
+	DisplayName   string     `json:"display_name"`
+	Description   string     `json:"description"`
+	LogoURL       string     `json:"logo_url"`
+	SupportEmail  string     `json:"support_email"`
+	SupportPhone  string     `json:"support_phone"`
+	ReturnAddress string     `json:"return_address"`
+	UpdatedAt     *time.Time `json:"updated_at"`
+}
+
+func toStorefrontJSON(f store.Storefront) storefrontJSON {
+	return storefrontJSON{DisplayName: f.DisplayName, Description: f.Description, LogoURL: f.LogoURL, SupportEmail: f.SupportEmail,
+		SupportPhone: f.SupportPhone, ReturnAddress: f.ReturnAddress, UpdatedAt: timePtr(f.UpdatedAt)}
+}
+
+func (s *Server) apiStorefront(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	f, err := s.Auth.Storefront(r.Context(), p, r.PathValue("business_id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"storefront": toStorefrontJSON(f)})
+}
+
+type storefrontRequest struct {
+	DisplayName   string `json:"display_name"`
+	Description   string `json:"description"`
+	LogoURL       string `json:"logo_url"`
+	SupportEmail  string `json:"support_email"`
+	SupportPhone  string `json:"support_phone"`
+	ReturnAddress string `json:"return_address"`
+}
+
+func (s *Server) apiSetStorefront(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req storefrontRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	f, err := s.Auth.SetStorefront(r.Context(), p, r.PathValue("business_id"), store.Storefront{DisplayName: req.DisplayName, Description: req.Description,
+		LogoURL: req.LogoURL, SupportEmail: req.SupportEmail, SupportPhone: req.SupportPhone, ReturnAddress: req.ReturnAddress}, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"storefront": toStorefrontJSON(f)})
 }

@@ -85,3 +85,46 @@ func TestDepositAccountCoolingOff(t *testing.T) {
 		t.Fatalf("audit: %.300s", audit)
 	}
 }
+
+func TestStorefrontChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
+	w := newTeamWorld(t)
+	in := w.in
+	sf := "/api/v1/businesses/" + w.biz + "/storefront"
+	if r := in.Do(t, "GET", sf, w.owner, nil); r.Status != 200 || r.JSON(t)["storefront"].(map[string]any)["display_name"] != "" {
+		t.Fatalf("empty storefront: %d %s", r.Status, r.Body)
+	}
+	body := map[string]string{"display_name": "Harbour Goods", "description": "Lamps & <lights>", "logo_url": "https://cdn.example/logo.png",
+		"support_email": "help@shop.example", "support_phone": "+44 20 7946 0000", "return_address": "1 Quay St, Bristol"}
+	if r := in.Do(t, "PUT", sf, w.owner, body); r.Status != 200 {
+		t.Fatalf("set: %d %s", r.Status, r.Body)
+	}
+	body["display_name"] = "Harbour Goods Outlet"
+	if r := in.Do(t, "PUT", sf, w.owner, body); r.Status != 200 {
+		t.Fatalf("change: %d %s", r.Status, r.Body)
+	}
+	audit := in.Do(t, "GET", "/api/v1/audit?business_id="+w.biz+"&category=business&limit=200", w.owner, nil).JSON(t)["events"].([]any)
+	found := false
+	for _, e := range audit {
+		ev := e.(map[string]any)
+		if ev["action"] == "business.storefront_changed" && ev["before"].(map[string]any)["display_name"] == "Harbour Goods" && ev["after"].(map[string]any)["display_name"] == "Harbour Goods Outlet" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no storefront event with before and after")
+	}
+	for _, bad := range []map[string]string{{"display_name": ""}, {"display_name": "X", "logo_url": "http://insecure.example/l.png"}, {"display_name": "X", "support_email": "nope"}} {
+		if r := in.Do(t, "PUT", sf, w.owner, bad); r.Status != 400 {
+			t.Errorf("%v: %d", bad, r.Status)
+		}
+	}
+	if r := in.Do(t, "GET", sf, w.owner, nil); r.JSON(t)["storefront"].(map[string]any)["display_name"] != "Harbour Goods Outlet" {
+		t.Fatal("a refused change changed something")
+	}
+	if r := in.Do(t, "PUT", sf, w.lister, body); r.Status != 403 {
+		t.Fatalf("lister: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", sf, w.other, nil); r.Status != 404 {
+		t.Fatalf("other business: %d", r.Status)
+	}
+}
