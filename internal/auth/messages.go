@@ -48,6 +48,7 @@ const (
 	EventMemberChanged        = "business.member_changed"
 	EventPaymentChanged       = "business.payment_changed"
 	EventStorefrontChanged    = "business.storefront_changed"
+	EventListingsBulk         = "business.listings_bulk_changed"
 )
 
 // withEvent tags a message with its notification event.

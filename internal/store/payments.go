@@ -92,3 +92,70 @@ func (s queries) PutStorefront(ctx context.Context, f Storefront) error {
 	}
 	return nil
 }
+
+// Listing is one product listing of a business.
+type Listing struct {
+	ID            string
+	BusinessID    string
+	SKU           string
+	Title         string
+	PriceCents    int64
+	Quantity      int64
+	Condition     string
+	ConditionNote string
+	UpdatedAt     time.Time
+}
+
+const listingCols = `id, business_id, sku, title, price_cents, quantity, condition, condition_note, updated_at`
+
+func scanListing(row interface{ Scan(...any) error }) (Listing, error) {
+	var l Listing
+	var at int64
+	err := row.Scan(&l.ID, &l.BusinessID, &l.SKU, &l.Title, &l.PriceCents, &l.Quantity, &l.Condition, &l.ConditionNote, &at)
+	if ErrNoRows(err) {
+		return l, ErrNotFound
+	}
+	if err != nil {
+		return l, fmt.Errorf("store: scan listing: %w", err)
+	}
+	l.UpdatedAt = fromTS(at)
+	return l, nil
+}
+
+// PutListing inserts or updates a listing; ErrConflict when the SKU is taken.
+func (s queries) PutListing(ctx context.Context, l Listing) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO listings (`+listingCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+		ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, title = excluded.title, price_cents = excluded.price_cents, quantity = excluded.quantity,
+			condition = excluded.condition, condition_note = excluded.condition_note, updated_at = excluded.updated_at`,
+		l.ID, l.BusinessID, l.SKU, l.Title, l.PriceCents, l.Quantity, l.Condition, l.ConditionNote, ts(l.UpdatedAt))
+	if isUniqueViolation(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("store: put listing: %w", err)
+	}
+	return nil
+}
+
+// FindListing returns one listing of a business.
+func (s queries) FindListing(ctx context.Context, businessID, id string) (Listing, error) {
+	return scanListing(s.q.QueryRowContext(ctx, `SELECT `+listingCols+` FROM listings WHERE business_id = $1 AND id = $2`, businessID, id))
+}
+
+// ListListings lists a business's listings by SKU.
+func (s queries) ListListings(ctx context.Context, businessID string, limit int) ([]Listing, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+listingCols+` FROM listings WHERE business_id = $1 ORDER BY sku LIMIT $2`, businessID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list listings: %w", err)
+	}
+	defer rows.Close()
+	out := []Listing{}
+	for rows.Next() {
+		l, err := scanListing(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

@@ -144,7 +144,9 @@ func decodeJSON(r *http.Request, v any) error {
 		sort.Slice(unknown, func(i, j int) bool { return unknown[i].Field < unknown[j].Field })
 		return &sellerguard.Error{Code: sellerguard.ECodeMalformedJSON, Message: "The request has fields this operation does not take.", Fields: unknown}
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	dec = json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields() // nested objects too
+	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return sellerguard.Invalid(sellerguard.FieldError{Field: ute.Field, Code: "wrong_type", Message: "This field has the wrong type."})

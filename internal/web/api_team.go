@@ -20,6 +20,8 @@ func (s *Server) registerTeam(mux *recordingMux) {
 	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/deposit-account", s.apiBusiness(s.apiSetDepositAccount))
 	mux.Handle("GET /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiStorefront))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiSetStorefront))
+	mux.Handle("GET /api/v1/businesses/{business_id}/listings", s.apiBusiness(s.apiListListings))
+	mux.Handle("POST /api/v1/businesses/{business_id}/listings", s.apiBusiness(s.apiSaveListings))
 	mux.Handle("GET /api/v1/invitations", s.apiAuthed(s.apiMyInvitations))
 	mux.Handle("POST /api/v1/invitations/{id}/accept", s.apiAuthed(s.apiAcceptInvitation))
 	mux.Handle("POST /api/v1/invitations/{id}/decline", s.apiAuthed(s.apiDeclineInvitation))
@@ -254,4 +256,61 @@ func (s *Server) apiSetStorefront(w http.ResponseWriter, r *http.Request, p *aut
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"storefront": toStorefrontJSON(f)})
+}
+
+type listingJSON struct {
+	ID            string    `json:"id"`
+	SKU           string    `json:"sku"`
+	Title         string    `json:"title"`
+	PriceCents    int64     `json:"price_cents"`
+	Quantity      int64     `json:"quantity"`
+	Condition     string    `json:"condition"`
+	ConditionNote string    `json:"condition_note"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func listingsJSON(ls []store.Listing) map[string]any {
+	out := make([]listingJSON, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, listingJSON{ID: l.ID, SKU: l.SKU, Title: l.Title, PriceCents: l.PriceCents, Quantity: l.Quantity, Condition: l.Condition, ConditionNote: l.ConditionNote, UpdatedAt: l.UpdatedAt.UTC()})
+	}
+	return map[string]any{"listings": out}
+}
+
+func (s *Server) apiListListings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ls, err := s.Auth.ListListings(r.Context(), p, r.PathValue("business_id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listingsJSON(ls))
+}
+
+type listingInputJSON struct {
+	ID            string `json:"id,omitempty"`
+	SKU           string `json:"sku"`
+	Title         string `json:"title"`
+	PriceCents    int64  `json:"price_cents"`
+	Quantity      int64  `json:"quantity"`
+	Condition     string `json:"condition"`
+	ConditionNote string `json:"condition_note"`
+}
+
+type saveListingsRequest struct {
+	Listings []listingInputJSON `json:"listings"`
+}
+
+func (s *Server) apiSaveListings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req saveListingsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	ins := make([]auth.ListingInput, len(req.Listings))
+	for i, l := range req.Listings {
+		ins[i] = auth.ListingInput{ID: l.ID, SKU: l.SKU, Title: l.Title, PriceCents: l.PriceCents, Quantity: l.Quantity, Condition: l.Condition, ConditionNote: l.ConditionNote}
+	}
+	ls, err := s.Auth.SaveListings(r.Context(), p, r.PathValue("business_id"), ins, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listingsJSON(ls))
 }

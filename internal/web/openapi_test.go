@@ -105,6 +105,8 @@ var oaPermissions = map[string]oaPermission{
 	"business member with audit_log: view, two-step where required":                {credentials: true, enrolment: true},
 	"business member with user_permissions: view, two-step where required":         {credentials: true, enrolment: true},
 	"business member with payments: view, two-step where required":                 {credentials: true, enrolment: true},
+	"business member with listings: view, two-step where required":                 {credentials: true, enrolment: true},
+	"business member with listings: edit, two-step where required":                 {credentials: true, enrolment: true},
 	"business member with storefront: view, two-step where required":               {credentials: true, enrolment: true},
 	"business member with storefront: edit, two-step where required":               {credentials: true, enrolment: true},
 	"business member with payments: edit, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +127,73 @@ func TestStorefrontChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 	}
 	if r := in.Do(t, "GET", sf, w.other, nil); r.Status != 404 {
 		t.Fatalf("other business: %d", r.Status)
+	}
+}
+
+func TestListingsBulkEditsAreAuditedAllOrNothing(t *testing.T) {
+	w := newTeamWorld(t)
+	in := w.in
+	ls := "/api/v1/businesses/" + w.biz + "/listings"
+	var batch []map[string]any
+	for i := range 25 {
+		batch = append(batch, map[string]any{"sku": fmt.Sprintf("LAMP-%02d", i), "title": "Brass lamp", "price_cents": 4999, "quantity": 3, "condition": "new", "condition_note": ""})
+	}
+	r := in.Do(t, "POST", ls, w.lister, map[string]any{"listings": batch})
+	if r.Status != 200 || len(r.JSON(t)["listings"].([]any)) != 25 {
+		t.Fatalf("bulk create: %d %.300s", r.Status, r.Body)
+	}
+	first := r.JSON(t)["listings"].([]any)[0].(map[string]any)
+	// One bad listing among many: nothing changes.
+	bad := []map[string]any{{"id": first["id"], "sku": "LAMP-00", "title": "Brass lamp", "price_cents": 3999, "quantity": 3, "condition": "new"}, {"sku": "X", "title": "", "price_cents": -1, "quantity": 1, "condition": "broken"}}
+	if r := in.Do(t, "POST", ls, w.lister, map[string]any{"listings": bad}); r.Status != 400 {
+		t.Fatalf("bad batch: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", ls, w.lister, map[string]any{"listings": []map[string]any{{"sku": "LAMP-01", "title": "Dup", "price_cents": 1, "quantity": 1, "condition": "new"}}}); r.Status != 400 || !strings.Contains(string(r.Body), "taken") {
+		t.Fatalf("duplicate SKU: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", ls, w.lister, map[string]any{"listings": []map[string]any{{"sku": "A", "title": "T", "price_cents": 1, "quantity": 1, "condition": "new", "admin": true}}}); r.Status != 400 {
+		t.Fatalf("unknown nested field: %d %s", r.Status, r.Body)
+	}
+	got := in.Do(t, "GET", ls, w.lister, nil).JSON(t)["listings"].([]any)
+	if len(got) != 25 || got[0].(map[string]any)["price_cents"] != float64(4999) {
+		t.Fatalf("after refused batches: %d listings, first %v", len(got), got[0])
+	}
+	// A change is audited with before and after; the bulk change told the owner.
+	change := []map[string]any{{"id": first["id"], "sku": "LAMP-00", "title": "Brass lamp", "price_cents": 3999, "quantity": 2, "condition": "like_new", "condition_note": "Box opened"}}
+	if r := in.Do(t, "POST", ls, w.lister, map[string]any{"listings": change}); r.Status != 200 {
+		t.Fatalf("change: %d %s", r.Status, r.Body)
+	}
+	events := in.Do(t, "GET", "/api/v1/audit?business_id="+w.biz+"&category=business&limit=200", w.owner, nil).JSON(t)["events"].([]any)
+	created, bulk, changed := 0, 0, false
+	for _, e := range events {
+		ev := e.(map[string]any)
+		switch ev["action"] {
+		case "business.listing_created":
+			created++
+		case "business.listings_bulk_changed":
+			bulk++
+		case "business.listing_changed":
+			changed = ev["before"].(map[string]any)["price_cents"] == float64(4999) && ev["after"].(map[string]any)["condition_note"] == "Box opened"
+		}
+	}
+	if created != 25 || bulk != 1 || !changed {
+		t.Fatalf("audit: %d created, %d bulk, changed %v", created, bulk, changed)
+	}
+	told := false
+	for _, m := range in.Outbox(t) {
+		told = told || m.To == "owner@shop.example" && strings.Contains(m.Subject, "25 listings were changed")
+	}
+	if !told {
+		t.Fatal("the owner was not told of the bulk change")
+	}
+	// Read-only and foreign callers.
+	if r := in.Do(t, "POST", ls, w.manager, map[string]any{"listings": change}); r.Status != 403 {
+		t.Fatalf("manager with listings: view writing: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", ls, w.manager, nil); r.Status != 200 {
+		t.Fatalf("manager reading: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", ls, w.other, nil); r.Status != 404 {
+		t.Fatalf("another business: %d", r.Status)
 	}
 }
