@@ -79,7 +79,7 @@ func (f *fixture) user(t *testing.T, id, email, phone string) {
 		if err != nil {
 			return err
 		}
-		return tx.SetUserPhone(context.Background(), id, sealed, f.keys.MAC("phone", phone))
+		return tx.SetUserPhoneNumber(context.Background(), id, sealed, f.keys.MAC("phone", phone), time.Time{})
 	})
 }
 

@@ -64,20 +64,6 @@ func (s queries) DeleteNotificationPref(ctx context.Context, userID, event, chan
 	return nil
 }
 
-// SetUserPhone sets (or clears, with "") a user's mobile number: sealed
-// with keys.Seal("phone", E.164 number, aad = user id), and its MAC
-// keys.MAC("phone", number).
-func (s queries) SetUserPhone(ctx context.Context, userID, sealed, mac string) error {
-	res, err := s.q.ExecContext(ctx, `UPDATE users SET phone_sealed = $1, phone_mac = $2 WHERE id = $3`, sealed, mac, userID)
-	if err != nil {
-		return fmt.Errorf("store: set user phone: %w", err)
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
 // NotifyContact is what a notification needs to reach a user.
 type NotifyContact struct {
 	UserID      string

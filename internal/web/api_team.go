@@ -214,18 +214,13 @@ func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p 
 }
 
 type storefrontJSON struct {
-	DisplayName   string     `json:"display_name"`
-	Description   string     `json:"description"`
-	LogoURL       string     `json:"logo_url"`
-	SupportEmail  string     `json:"support_email"`
-	SupportPhone  string     `json:"support_phone"`
-	ReturnAddress string     `json:"return_address"`
-	UpdatedAt     *time.Time `json:"updated_at"`
+	storefrontRequest
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 func toStorefrontJSON(f store.Storefront) storefrontJSON {
-	return storefrontJSON{DisplayName: f.DisplayName, Description: f.Description, LogoURL: f.LogoURL, SupportEmail: f.SupportEmail,
-		SupportPhone: f.SupportPhone, ReturnAddress: f.ReturnAddress, UpdatedAt: timePtr(f.UpdatedAt)}
+	return storefrontJSON{storefrontRequest: storefrontRequest{DisplayName: f.DisplayName, Description: f.Description, LogoURL: f.LogoURL,
+		SupportEmail: f.SupportEmail, SupportPhone: f.SupportPhone, ReturnAddress: f.ReturnAddress}, UpdatedAt: timePtr(f.UpdatedAt)}
 }
 
 func (s *Server) apiStorefront(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

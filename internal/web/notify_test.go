@@ -218,7 +218,7 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.DB.SetUserPhone(context.Background(), uid, sealed, in.Auth.Keys.MAC("phone", number)); err != nil {
+		if err := in.DB.SetUserPhoneNumber(context.Background(), uid, sealed, in.Auth.Keys.MAC("phone", number), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, all := notifEvents(t, in, tok); all["phone_on_file"] != true {
