@@ -174,15 +174,18 @@ func (c *SessionCache) Len() int {
 	return len(c.entries)
 }
 
-func (c *SessionCache) lastSeenOf(sessionID string) (time.Time, bool) {
+// lastSeenOf returns the in-memory last-seen times of a user's cached
+// sessions, by session id (only that user's entries are looked at).
+func (c *SessionCache) lastSeenOf(userID string) map[string]time.Time {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for _, e := range c.entries {
-		if e.principal.Session.ID == sessionID {
-			return e.lastSeen(), true
+	out := make(map[string]time.Time, len(c.byUser[userID]))
+	for h := range c.byUser[userID] {
+		if e, ok := c.entries[h]; ok {
+			out[e.principal.Session.ID] = e.lastSeen()
 		}
 	}
-	return time.Time{}, false
+	return out
 }
 
 func (c *SessionCache) drainSeen() map[string]time.Time {

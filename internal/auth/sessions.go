@@ -397,9 +397,10 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard
 		return nil, err
 	}
 	now := s.Now()
+	cached := s.Cache.lastSeenOf(p.User.ID)
 	out := list[:0]
 	for _, sess := range list {
-		if seen, ok := s.Cache.lastSeenOf(sess.ID); ok && seen.After(sess.LastSeenAt) {
+		if seen, ok := cached[sess.ID]; ok && seen.After(sess.LastSeenAt) {
 			sess.LastSeenAt = seen
 		}
 		if now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) < s.Config.IdleTimeout {
