@@ -36,6 +36,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/policy"
+	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -149,28 +150,6 @@ func cleanText(s string) string {
 	}, s)
 }
 
-// normalizePhone accepts an international number (+ and 8–15 digits, with
-// optional spaces, dots, dashes and brackets) and returns it as +DIGITS.
-func normalizePhone(p string) (string, bool) {
-	p = strings.TrimSpace(p)
-	if !strings.HasPrefix(p, "+") {
-		return "", false
-	}
-	var b strings.Builder
-	b.WriteByte('+')
-	for _, r := range p[1:] {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
-		default:
-			return "", false
-		}
-	}
-	d := b.Len() - 1
-	return b.String(), d >= 8 && d <= 15 && b.String()[1] != '0'
-}
-
 // SignupInput is what a new seller gives.
 type SignupInput struct {
 	Email              string
@@ -207,9 +186,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 	if len(in.Phone) > 32 {
 		fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "too_long", Message: "A mobile number has at most 15 digits."})
 	} else if strings.TrimSpace(in.Phone) != "" {
-		p, ok := normalizePhone(in.Phone)
-		if !ok {
-			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter the mobile number in international form, like +44 7700 900123."})
+		// The same rule as every other mobile number (internal/sms): a real,
+		// mobile-capable number in international form.
+		p, err := sms.NormalizeNumber(in.Phone)
+		if err != nil {
+			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter the mobile number in international form, like +44 7400 123456."})
 		}
 		phone = p
 	}

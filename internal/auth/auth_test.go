@@ -26,24 +26,6 @@ func TestValidateEmail(t *testing.T) {
 	}
 }
 
-func TestNormalizePhone(t *testing.T) {
-	for in, want := range map[string]string{
-		"+44 7700 900123": "+447700900123", "+1 (415) 555-0100": "+14155550100", "+49.30.1234567": "+49301234567",
-		"07700 900123": "", "+0 123 456 789": "", "+12": "", "+1234567890123456": "", "+44 7700 90O123": "",
-	} {
-		got, ok := normalizePhone(in)
-		if want == "" {
-			if ok {
-				t.Errorf("normalizePhone(%q) accepted as %q", in, got)
-			}
-			continue
-		}
-		if !ok || got != want {
-			t.Errorf("normalizePhone(%q) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
-}
-
 func TestCodesAndTokensAreWellFormedAndDistinct(t *testing.T) {
 	seen := map[string]bool{}
 	for range 200 {

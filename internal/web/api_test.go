@@ -17,7 +17,7 @@ const pw = "correct horse battery staple"
 func TestAPISignupToSignout(t *testing.T) {
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
-		r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "Owner@Example.com", "password": pw, "business_name": "Owner Goods", "phone": "+44 7700 900123"})
+		r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "Owner@Example.com", "password": pw, "business_name": "Owner Goods", "phone": "+44 7400 123456"})
 		if r.Status != 202 {
 			t.Fatalf("signup: %d %s", r.Status, r.Body)
 		}

@@ -1637,7 +1637,7 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	}
 	ok(oaSend(t, in, "GET", "/static/missing.css", nil, nil), 404)
 
-	ok(oaSendJSON(t, in, "POST", "/api/v1/signup", "", map[string]string{"email": email, "password": pw, "business_name": "Happy Co", "phone": "+44 7700 900123", "anti_phishing_phrase": "purple teapot at dawn"}), 202)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/signup", "", map[string]string{"email": email, "password": pw, "business_name": "Happy Co", "phone": "+44 7400 123456", "anti_phishing_phrase": "purple teapot at dawn"}), 202)
 	ok(oaSendJSON(t, in, "GET", "/api/v1/dev/outbox", "", nil), 200)
 	code := in.LastCode(t, email)
 	created := ok(oaSendJSON(t, in, "POST", "/api/v1/signup/verify", "", map[string]string{"email": email, "code": code}), 201).JSON(t)
