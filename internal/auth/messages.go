@@ -49,6 +49,9 @@ const (
 	EventPaymentChanged       = "business.payment_changed"
 	EventStorefrontChanged    = "business.storefront_changed"
 	EventListingsBulk         = "business.listings_bulk_changed"
+	// EventBusinessSecurityRules is not in the notification catalogue on
+	// purpose: unknown events are security-critical and always sent.
+	EventBusinessSecurityRules = "business.security_rules_changed"
 )
 
 // withEvent tags a message with its notification event.

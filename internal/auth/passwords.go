@@ -318,10 +318,17 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 		if err := tx.SetBusinessPasswordRules(ctx, businessID, maxAgeDays, strict); err != nil {
 			return err
 		}
-		return audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
+		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
 			IP: meta.IP, UserAgent: meta.UserAgent, Action: "business.password_rules_changed", Category: sellerguard.CategoryBusiness,
-			TargetType: "business", TargetID: businessID, After: map[string]any{"max_age_days": maxAgeDays, "strict": strict}})
+			TargetType: "business", TargetID: businessID, After: map[string]any{"max_age_days": maxAgeDays, "strict": strict}}); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Password rules changed",
+			fmt.Sprintf("%s changed the password rules of the business: maximum age %d days (0 = none), strict passwords %v.", p.User.Email, maxAgeDays, strict))
 	})
+	if err == nil {
+		s.afterEnqueue()
+	}
 	return err
 }
 

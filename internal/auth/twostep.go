@@ -701,6 +701,14 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 			TargetType: "business", TargetID: businessID, Before: map[string]any{"required": before}, After: map[string]any{"required": required}}); err != nil {
 			return err
 		}
+		state := "no longer requires"
+		if required {
+			state = "now requires"
+		}
+		if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Two-step verification rule changed",
+			fmt.Sprintf("%s changed the rule: the business %s two-step verification of its members.", p.User.Email, state)); err != nil {
+			return err
+		}
 		ids, err := tx.ListMemberIDs(ctx, businessID)
 		if err != nil {
 			return err
@@ -716,6 +724,7 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 		return err
 	}
 	s.Cache.InvalidateAll()
+	s.afterEnqueue()
 	return nil
 }
 

@@ -167,6 +167,15 @@ func TestBreachedAndExpiredPasswordsMustChangeFirst(t *testing.T) {
 	if r := in.Do(t, "PUT", "/api/v1/businesses/"+biz+"/password-rules", tok, map[string]any{"max_age_days": 5, "strict": false}); r.Status != 400 {
 		t.Fatalf("a 5-day maximum: %d", r.Status)
 	}
+	rulesTold := 0
+	for _, m := range in.Outbox(t) {
+		if strings.Contains(m.Subject, "Password rules changed") {
+			rulesTold++
+		}
+	}
+	if rulesTold != 1 {
+		t.Fatalf("%d notices of the rule change (one accepted, one refused)", rulesTold)
+	}
 	in.Clock.Advance(31 * 24 * time.Hour)
 	r = in.Do(t, "POST", "/api/v1/sessions", "", signInBody("old@example.com", "sunlit harbour of quiet ships", ""))
 	if r.Status != 201 || r.JSON(t)["password_change_required"] != "expired" {

@@ -227,6 +227,13 @@ func TestBusinessRequirementGatesDataUntilEnrolled(t *testing.T) {
 	if r := in.Do(t, "PUT", "/api/v1/businesses/"+biz+"/two-step", token, map[string]any{"required": false}); r.Status != 200 {
 		t.Fatalf("lift requirement: %d %s", r.Status, r.Body)
 	}
+	told := false
+	for _, m := range in.Outbox(t) {
+		told = told || m.To == "gate@example.com" && strings.Contains(m.Subject, "Two-step verification rule changed") && strings.Contains(m.Body, "no longer requires")
+	}
+	if !told {
+		t.Fatal("the owner was not told that the rule changed")
+	}
 	if r := in.Do(t, "DELETE", "/api/v1/two-step/"+id, token, nil); r.Status != 204 {
 		t.Fatalf("remove method: %d %s", r.Status, r.Body)
 	}
