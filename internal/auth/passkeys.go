@@ -64,9 +64,11 @@ var (
 func passkeyEnrollChallengeID(sessionID string) string { return "passkey-enroll:" + sessionID }
 func passkeySignInChallengeID(sessionID string) string { return "passkey:" + sessionID }
 
-// EnablePasskeys lets the second step (and re-authentication) accept
-// passkeys, by adding the passkey verifier to s.ExtraSecondSteps. The
-// ceremonies refuse to begin until it is called.
+// EnablePasskeys lets the second step of a sign-in accept passkeys, by
+// adding the passkey verifier to s.ExtraSecondSteps. The ceremonies refuse to
+// begin until it is called. Caveat: re-authentication does not take a
+// passkey yet (its ceremony begins only for a partial session); a user
+// whose only second step is a passkey signs in again instead.
 func EnablePasskeys(s *Service) {
 	if s.ExtraSecondSteps == nil {
 		s.ExtraSecondSteps = map[string]CodeVerifier{}

@@ -147,16 +147,12 @@ func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voic
 		if err != nil {
 			return err
 		}
-		n := 0
 		for _, m := range ms {
-			if m.Kind == twostep.KindSMS || m.Kind == twostep.KindVoice {
-				n++
-				if m.Confirmed && m.Data == phoneMAC {
-					return sellerguard.Errorf(sellerguard.ECodeConflict, "That phone is already one of your methods. A backup must be a different phone or another kind of method.")
-				}
+			if (m.Kind == twostep.KindSMS || m.Kind == twostep.KindVoice) && m.Confirmed && m.Data == phoneMAC {
+				return sellerguard.Errorf(sellerguard.ECodeConflict, "That phone is already one of your methods. A backup must be a different phone or another kind of method.")
 			}
 		}
-		if n >= maxMethodsPerKind {
+		if n := countKinds(ms, twostep.KindSMS, twostep.KindVoice); n >= maxMethodsPerKind {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "You already have %d phones. Remove one first.", n)
 		}
 		if err := tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: kind, Label: sms.Last4(e164), SecretSealed: sealed, Data: phoneMAC, CreatedAt: now}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"slices"
 	"strings"
 	"time"
 
@@ -418,6 +419,17 @@ const (
 	maxMethodsPerKind = 5
 )
 
+// countKinds counts a user's methods (enrolling ones included) of the kinds.
+func countKinds(ms []store.TwoStepMethod, kinds ...string) int {
+	n := 0
+	for _, m := range ms {
+		if slices.Contains(kinds, m.Kind) {
+			n++
+		}
+	}
+	return n
+}
+
 func cleanLabel(label, def string) (string, error) {
 	label = cleanText(label)
 	if label == "" {
@@ -454,13 +466,7 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, label string) (TO
 		if err != nil {
 			return err
 		}
-		n := 0
-		for _, m := range ms {
-			if m.Kind == twostep.KindTOTP {
-				n++
-			}
-		}
-		if n >= maxMethodsPerKind {
+		if n := countKinds(ms, twostep.KindTOTP); n >= maxMethodsPerKind {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "You already have %d authenticator apps. Remove one first.", n)
 		}
 		return tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: twostep.KindTOTP, Label: label, SecretSealed: sealed, CreatedAt: now})

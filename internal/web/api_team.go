@@ -23,8 +23,8 @@ func (s *Server) registerTeam(mux *recordingMux) {
 	mux.Handle("GET /api/v1/businesses/{business_id}/listings", s.apiBusiness(s.apiListListings))
 	mux.Handle("POST /api/v1/businesses/{business_id}/listings", s.apiBusiness(s.apiSaveListings))
 	mux.Handle("GET /api/v1/invitations", s.apiAuthed(s.apiMyInvitations))
-	mux.Handle("POST /api/v1/invitations/{id}/accept", s.apiAuthed(s.apiAcceptInvitation))
-	mux.Handle("POST /api/v1/invitations/{id}/decline", s.apiAuthed(s.apiDeclineInvitation))
+	mux.Handle("POST /api/v1/invitations/{id}/accept", s.apiAuthed(s.apiDecideInvitation(true)))
+	mux.Handle("POST /api/v1/invitations/{id}/decline", s.apiAuthed(s.apiDecideInvitation(false)))
 }
 
 type memberJSON struct {
@@ -154,20 +154,15 @@ func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *aut
 	return writeJSON(w, http.StatusOK, invitationsJSON(list))
 }
 
-func (s *Server) apiAcceptInvitation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), true, s.meta(r))
-	if err != nil {
-		return err
+// apiDecideInvitation accepts or declines an invitation to the caller.
+func (s *Server) apiDecideInvitation(accept bool) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), accept, s.meta(r))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{"invitation": toInvitationJSON(inv)})
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"invitation": toInvitationJSON(inv)})
-}
-
-func (s *Server) apiDeclineInvitation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), false, s.meta(r))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"invitation": toInvitationJSON(inv)})
 }
 
 type depositAccountJSON struct {
