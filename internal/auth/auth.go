@@ -453,9 +453,9 @@ func (s *Service) sendEmail(ctx context.Context, tx *store.Tx, now time.Time, m 
 		}
 	}
 	if s.Notify != nil && m.UserID != "" && m.Event != "" {
-		return s.Notify(ctx, tx, now, m, phraseHeader(phrase))
+		return s.Notify(ctx, tx, now, m, outbox.PhraseHeader(phrase))
 	}
-	m.Body = phraseHeader(phrase) + m.Body
+	m.Body = outbox.PhraseHeader(phrase) + m.Body
 	return outbox.Enqueue(ctx, tx, now, m)
 }
 

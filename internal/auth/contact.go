@@ -204,11 +204,11 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 			return err
 		}
 		if s.Notify != nil { // email to the old address, and a text if the user chose one
-			if err := s.Notify(ctx, tx, now, old, phraseHeader(phrase)); err != nil {
+			if err := s.Notify(ctx, tx, now, old, outbox.PhraseHeader(phrase)); err != nil {
 				return err
 			}
 		} else {
-			old.Body = phraseHeader(phrase) + old.Body
+			old.Body = outbox.PhraseHeader(phrase) + old.Body
 			if err := outbox.Enqueue(ctx, tx, now, old); err != nil {
 				return err
 			}

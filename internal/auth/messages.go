@@ -14,19 +14,6 @@ SellerGuard will never ask you for your password or a code by email, phone or
 chat, and no email from SellerGuard signs you in. If in doubt, do not click:
 type the address of SellerGuard into your browser yourself.`
 
-// phraseHeader opens every email: the recipient's own anti-phishing phrase,
-// which a phisher cannot know.
-func phraseHeader(phrase string) string {
-	if phrase == "" {
-		return "You have not chosen an anti-phishing phrase yet. Choose one in your SellerGuard\n" +
-			"account settings: every email from us will then start with it, so you can tell\n" +
-			"our emails from fakes.\n\n"
-	}
-	return "Your anti-phishing phrase: \u00ab" + phrase + "\u00bb\n" +
-		"Every email from SellerGuard starts with it. If it is missing or wrong, this email\n" +
-		"is not from us: do not click anything in it.\n\n"
-}
-
 // Notification events (the catalogue is internal/notify).
 const (
 	EventSignupAttempt        = "account.signup_attempt"

@@ -222,24 +222,11 @@ func (r *Router) DeliverBusiness(ctx context.Context, tx *store.Tx, now time.Tim
 	for _, c := range rs {
 		mm := m
 		mm.To, mm.UserID = c.Email, c.UserID
-		if err := r.Deliver(ctx, tx, now, mm, PhraseHeader(c.Phrase)); err != nil {
+		if err := r.Deliver(ctx, tx, now, mm, outbox.PhraseHeader(c.Phrase)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// PhraseHeader opens every email: the recipient's own anti-phishing phrase.
-// It must read exactly as internal/auth's header (a test compares them).
-func PhraseHeader(phrase string) string {
-	if phrase == "" {
-		return "You have not chosen an anti-phishing phrase yet. Choose one in your SellerGuard\n" +
-			"account settings: every email from us will then start with it, so you can tell\n" +
-			"our emails from fakes.\n\n"
-	}
-	return "Your anti-phishing phrase: \u00ab" + phrase + "\u00bb\n" +
-		"Every email from SellerGuard starts with it. If it is missing or wrong, this email\n" +
-		"is not from us: do not click anything in it.\n\n"
 }
 
 // FallbackID is the outbox id of the notice about the failed message id:
@@ -316,7 +303,7 @@ func (r *Router) smsFailedEmail(c store.NotifyContact, m sellerguard.OutboxMessa
 	return sellerguard.OutboxMessage{
 		Channel: Email, To: c.Email,
 		Subject: fmt.Sprintf("We could not deliver %s to your mobile", what),
-		Body:    PhraseHeader(c.Phrase) + strings.Join(lines, "\n") + "\n\n" + auth.SafetyFooter + "\n",
+		Body:    outbox.PhraseHeader(c.Phrase) + strings.Join(lines, "\n") + "\n\n" + auth.SafetyFooter + "\n",
 	}
 }
 

@@ -318,8 +318,8 @@ func TestNotifBusinessWideGoesToOwnerAndUserManagers(t *testing.T) {
 					t.Fatalf("message %+v", m)
 				}
 			}
-			if len(got) != 2 || got["staff@example.com"] != "" || !strings.HasPrefix(got["admin@example.com"], notify.PhraseHeader("blue heron")) ||
-				!strings.HasPrefix(got["owner@example.com"], notify.PhraseHeader("")) {
+			if len(got) != 2 || got["staff@example.com"] != "" || !strings.HasPrefix(got["admin@example.com"], outbox.PhraseHeader("blue heron")) ||
+				!strings.HasPrefix(got["owner@example.com"], outbox.PhraseHeader("")) {
 				t.Fatalf("recipients: %v", got)
 			}
 		})
@@ -385,7 +385,7 @@ func TestNotifPermanentSMSFailureIsToldOnceByEmail(t *testing.T) {
 			}
 			n := email.sent[0]
 			if n.To != "a@example.com" || n.Event != notify.EventDeliveryFailed || n.UserID != "usr_a" || !strings.HasSuffix(n.ID, ".fallback") ||
-				!strings.HasPrefix(n.Body, notify.PhraseHeader("red kite")) || !strings.Contains(n.Body, "•••• 3456") ||
+				!strings.HasPrefix(n.Body, outbox.PhraseHeader("red kite")) || !strings.Contains(n.Body, "•••• 3456") ||
 				!strings.Contains(n.Body, "Password changed") || strings.Contains(n.Body, "123456") || !strings.Contains(n.Subject, "text message") {
 				t.Fatalf("notice: %+v", n)
 			}

@@ -24,7 +24,7 @@ func HTMLBody(subject, text string) (string, error) {
 		Phrase     string
 		Paragraphs []string
 	}{Subject: subject}
-	if len(paras) > 0 && (strings.HasPrefix(paras[0], "Your anti-phishing phrase:") || strings.HasPrefix(paras[0], "You have not chosen an anti-phishing phrase")) {
+	if len(paras) > 0 && (strings.HasPrefix(paras[0], phrasePrefix) || strings.HasPrefix(paras[0], noPhrasePrefix)) {
 		data.Phrase, paras = paras[0], paras[1:]
 	}
 	data.Paragraphs = paras

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/sms"
 )
 
@@ -268,13 +269,13 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 				notices = append(notices, m)
 			}
 		}
-		if len(notices) != 1 || notices[0].Channel != "email" || !strings.HasPrefix(notices[0].Body, notify.PhraseHeader("")) ||
+		if len(notices) != 1 || notices[0].Channel != "email" || !strings.HasPrefix(notices[0].Body, outbox.PhraseHeader("")) ||
 			!strings.Contains(notices[0].Body, "•••• 3456") || !strings.Contains(notices[0].Body, "Password changed") {
 			t.Fatalf("notices: %+v", notices)
 		}
 		// The header matches the one every other email carries.
 		for _, m := range in.Outbox(t) {
-			if m.To == "texts@example.com" && strings.Contains(m.Subject, "password was changed") && !strings.HasPrefix(m.Body, notify.PhraseHeader("")) {
+			if m.To == "texts@example.com" && strings.Contains(m.Subject, "password was changed") && !strings.HasPrefix(m.Body, outbox.PhraseHeader("")) {
 				t.Fatalf("the notice's header differs from auth's:\n%s", m.Body)
 			}
 		}
