@@ -82,6 +82,10 @@ const (
 	RoleOwner        = "owner"
 	RoleMember       = "member"
 	MembershipActive = "active"
+	// MembershipSuspended is a member left unreviewed past a business's
+	// grace period: they keep their place but reach nothing until the
+	// owner keeps (or changes) them.
+	MembershipSuspended = "suspended"
 )
 
 // Session is a signed-in browser or program. Only the SHA-256 of its token is

@@ -163,6 +163,8 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
 	svc.ContactCheckAge = 180 * 24 * time.Hour
 	svc.PayoutCoolingOff = cfg.PayoutCoolingOff
+	svc.Reviews = auth.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
+	svc.AreaUse = auth.NewAreaUseRecorder()
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),
@@ -234,7 +236,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// housekeeping flushes last-seen times and removes ended sessions.
+// housekeeping flushes last-seen times and area use, removes ended
+// sessions, and hourly sends reminders and runs access reviews.
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
 	expire := time.NewTicker(time.Minute)
@@ -260,6 +263,11 @@ func (a *App) housekeeping(ctx context.Context) {
 			}
 			if _, err := a.Auth.AskContactConfirmations(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("contact confirmations", "err", err)
+			}
+			if run, err := a.Auth.RunAccessReviews(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("access reviews", "err", err)
+			} else if run.Opened+run.Reminded+run.Suspended > 0 {
+				a.Logger.Info("access reviews", "opened", run.Opened, "reminded", run.Reminded, "suspended", run.Suspended)
 			}
 		}
 	}

@@ -78,6 +78,11 @@ type Service struct {
 	// ContactCheckAge is how often users confirm their email and mobile
 	// ("is this still yours?", default 180 days).
 	ContactCheckAge time.Duration
+	// Reviews are the access-review rules (defaults: every 90 days,
+	// reminders weekly).
+	Reviews ReviewConfig
+	// AreaUse records members' last use of each area (nil: not recorded).
+	AreaUse *AreaUseRecorder
 	// NotifyBusiness, when set, tells a business's owner and user managers
 	// of a business event by their own settings (internal/notify).
 	NotifyBusiness func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, m sellerguard.OutboxMessage) error
@@ -157,6 +162,10 @@ type SignupInput struct {
 	BusinessName       string
 	Phone              string
 	AntiPhishingPhrase string // optional; shown at the top of every email
+	// Joining: the person was invited to a business and wants no business
+	// of their own (BusinessName must then be empty). Their invitations
+	// wait in their account after sign-up.
+	Joining bool
 }
 
 // Signup starts a sign-up. Its answer never says whether the email is
@@ -177,8 +186,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		fields = append(fields, pe.Fields...)
 	}
 	switch {
+	case in.Joining && name != "":
+		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "not_allowed", Message: "Leave the business name empty when you only join a business you were invited to."})
+	case in.Joining:
 	case name == "":
-		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "required", Message: "Enter your business name."})
+		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "required", Message: "Enter your business name (or say that you are joining a business you were invited to)."})
 	case utf8.RuneCountInString(name) > MaxBusinessNameLen:
 		fields = append(fields, sellerguard.FieldError{Field: "business_name", Code: "too_long", Message: fmt.Sprintf("Use at most %d characters.", MaxBusinessNameLen)})
 	}
@@ -326,11 +338,15 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		if err != nil {
 			return err
 		}
-		if err := tx.CreateBusiness(ctx, sellerguard.Business{ID: businessID, Name: p.BusinessName, CreatedAt: now}); err != nil {
-			return err
-		}
-		if err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: businessID, UserID: userID, Role: sellerguard.RoleOwner, Status: sellerguard.MembershipActive, CreatedAt: now}); err != nil {
-			return err
+		if p.BusinessName == "" {
+			businessID = "" // joining a business by invitation: no business of their own
+		} else {
+			if err := tx.CreateBusiness(ctx, sellerguard.Business{ID: businessID, Name: p.BusinessName, CreatedAt: now}); err != nil {
+				return err
+			}
+			if err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: businessID, UserID: userID, Role: sellerguard.RoleOwner, Status: sellerguard.MembershipActive, CreatedAt: now}); err != nil {
+				return err
+			}
 		}
 		if err := tx.SetPhishingPhrase(ctx, userID, phrase); err != nil {
 			return err
@@ -356,6 +372,12 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		ev.After = map[string]any{"email": p.Email, "phone_set": p.PhoneSealed != "", "password": "set"}
 		if err := audit.Append(ctx, tx, now, ev); err != nil {
 			return err
+		}
+		if businessID == "" {
+			return s.sendEmail(ctx, tx, now, eventEmail(EventWelcome, p.Email, "Welcome to SellerGuard",
+				"Your SellerGuard account is ready. Invitations to businesses wait in your account:",
+				"sign in (type our address yourself) and open Team to accept them.",
+				"SellerGuard: "+s.Config.BaseURL))
 		}
 		ev = base
 		ev.Action, ev.Category, ev.TargetType, ev.TargetID = "business.created", sellerguard.CategoryBusiness, "business", businessID

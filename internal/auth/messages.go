@@ -36,6 +36,7 @@ const (
 	EventPaymentChanged       = "business.payment_changed"
 	EventStorefrontChanged    = "business.storefront_changed"
 	EventListingsBulk         = "business.listings_bulk_changed"
+	EventAccessReviewDue      = "business.access_review_due"
 	// EventBusinessSecurityRules is not in the notification catalogue on
 	// purpose: unknown events are security-critical and always sent.
 	EventBusinessSecurityRules = "business.security_rules_changed"

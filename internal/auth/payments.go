@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ type PaymentInfo struct {
 	Payouts *store.DepositAccount
 	// Pending is a newer account still in its cooling-off period.
 	Pending *store.DepositAccount
+	// Charge is the card fees are charged to (nil: none).
+	Charge *store.ChargeMethod
 }
 
 // PaymentInfo returns a business's deposit accounts (payments: view).
@@ -24,7 +27,18 @@ func (s *Service) PaymentInfo(ctx context.Context, p *Principal, businessID stri
 	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelView); err != nil {
 		return PaymentInfo{}, err
 	}
-	return s.payoutState(ctx, s.DB, businessID, s.now())
+	info, err := s.payoutState(ctx, s.DB, businessID, s.now())
+	if err != nil {
+		return info, err
+	}
+	c, err := s.DB.GetChargeMethod(ctx, businessID)
+	switch {
+	case err == nil:
+		info.Charge = &c
+	case !errors.Is(err, store.ErrNotFound):
+		return info, err
+	}
+	return info, nil
 }
 
 func (s *Service) payoutState(ctx context.Context, q interface {
@@ -210,4 +224,131 @@ func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID st
 	}
 	s.afterEnqueue()
 	return f, nil
+}
+
+// ChargeMethodInput is a new card for a business's fees.
+type ChargeMethodInput struct {
+	Holder, Number    string
+	ExpMonth, ExpYear int
+}
+
+// cardBrand names a card's network from its number.
+func cardBrand(n string) string {
+	prefix := func(lo, hi int, digits int) bool {
+		if len(n) < digits {
+			return false
+		}
+		v := 0
+		for _, c := range n[:digits] {
+			v = v*10 + int(c-'0')
+		}
+		return v >= lo && v <= hi
+	}
+	switch {
+	case prefix(4, 4, 1):
+		return "Visa"
+	case prefix(51, 55, 2), prefix(2221, 2720, 4):
+		return "Mastercard"
+	case prefix(34, 34, 2), prefix(37, 37, 2):
+		return "American Express"
+	case prefix(6011, 6011, 4), prefix(65, 65, 2):
+		return "Discover"
+	}
+	return "Card"
+}
+
+// luhnValid checks a card number's check digit.
+func luhnValid(n string) bool {
+	sum := 0
+	for i := 0; i < len(n); i++ {
+		d := int(n[len(n)-1-i] - '0')
+		if i%2 == 1 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// SetChargeMethod replaces the card a business's fees are charged to
+// (payments: edit and a recent sign-in). The number is sealed; only the
+// brand, last four digits and expiry are shown. The owner and user managers
+// are told at once.
+func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID string, in ChargeMethodInput, meta RequestMeta) (store.ChargeMethod, error) {
+	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
+		return store.ChargeMethod{}, err
+	}
+	if err := s.RequireRecentAuth(p); err != nil {
+		return store.ChargeMethod{}, err
+	}
+	now := s.now()
+	var fields []sellerguard.FieldError
+	holder := cleanText(in.Holder)
+	if holder == "" || utf8.RuneCountInString(holder) > 120 {
+		fields = append(fields, sellerguard.FieldError{Field: "holder", Code: "invalid", Message: "Enter the name on the card (at most 120 characters)."})
+	}
+	var digits strings.Builder
+	for _, r := range in.Number {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case r == ' ' || r == '-':
+		default:
+			digits.Reset()
+			digits.WriteString("x")
+		}
+		if digits.Len() > 19 || len(in.Number) > 40 {
+			break
+		}
+	}
+	number := digits.String()
+	if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" || !luhnValid(number) {
+		fields = append(fields, sellerguard.FieldError{Field: "card_number", Code: "invalid", Message: "Enter the card number: 12 to 19 digits, as printed on the card."})
+	}
+	switch {
+	case in.ExpMonth < 1 || in.ExpMonth > 12:
+		fields = append(fields, sellerguard.FieldError{Field: "exp_month", Code: "invalid", Message: "Enter the expiry month, 1 to 12."})
+	case in.ExpYear < now.Year() || in.ExpYear > now.Year()+20:
+		fields = append(fields, sellerguard.FieldError{Field: "exp_year", Code: "invalid", Message: fmt.Sprintf("Enter the expiry year, %d to %d.", now.Year(), now.Year()+20)})
+	case in.ExpYear == now.Year() && in.ExpMonth < int(now.Month()):
+		fields = append(fields, sellerguard.FieldError{Field: "exp_month", Code: "expired", Message: "This card has expired."})
+	}
+	if len(fields) > 0 {
+		return store.ChargeMethod{}, sellerguard.Invalid(fields...)
+	}
+	c := store.ChargeMethod{BusinessID: businessID, Holder: holder, Brand: cardBrand(number), Last4: number[len(number)-4:],
+		ExpMonth: in.ExpMonth, ExpYear: in.ExpYear, UpdatedBy: p.User.ID, UpdatedAt: now}
+	sealed, err := s.Keys.Seal("charge-card", []byte(number), []byte(businessID))
+	if err != nil {
+		return store.ChargeMethod{}, err
+	}
+	c.NumberSealed = sealed
+	describe := func(x store.ChargeMethod) map[string]any {
+		return map[string]any{"card": fmt.Sprintf("%s •••• %s", x.Brand, x.Last4), "holder": x.Holder, "expires": fmt.Sprintf("%02d/%d", x.ExpMonth, x.ExpYear)}
+	}
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		before := map[string]any{"card": nil}
+		if old, err := tx.GetChargeMethod(ctx, businessID); err == nil {
+			before = describe(old)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.PutChargeMethod(ctx, c); err != nil {
+			return err
+		}
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.charge_method_changed", "charge_method", businessID, before, describe(c)); err != nil {
+			return err
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "The card your fees are charged to was changed",
+			fmt.Sprintf("%s set the card for your fees to %s •••• %s (expires %02d/%d).", p.User.Email, c.Brand, c.Last4, c.ExpMonth, c.ExpYear),
+			"If you did not expect this, sign in at once (type our address yourself), remove",
+			"access you do not recognise, and contact support.")
+	})
+	if err != nil {
+		return store.ChargeMethod{}, err
+	}
+	s.afterEnqueue()
+	return c, nil
 }

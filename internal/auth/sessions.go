@@ -36,6 +36,9 @@ type Principal struct {
 	// of when the session was loaded into the cache (at most the cache's
 	// TTL old on other instances; this instance refreshes on each failure).
 	Failed FailedSignIns
+
+	uses *AreaUseRecorder // where RequireArea notes area use (nil: nowhere)
+	now  func() time.Time
 }
 
 // Owns reports whether the principal owns the business.
@@ -278,7 +281,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 			return nil, err
 		}
 		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must,
-			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}}, now)
+			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, now)
 	}
 	p := e.principal
 	last := e.lastSeen()
@@ -291,13 +294,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	return &cp, nil
 }
 
-// FlushLastSeen writes the batched last-seen times to the database.
+// FlushLastSeen writes the batched last-seen times to the database,
+// and the batched last use of each business area.
 func (s *Service) FlushLastSeen(ctx context.Context) error {
+	uerr := s.flushAreaUse(ctx)
 	seen := s.Cache.drainSeen()
 	if len(seen) == 0 {
-		return nil
+		return uerr
 	}
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return tx.TouchSessions(ctx, seen) })
+	return errors.Join(uerr, s.DB.WithTx(ctx, func(tx *store.Tx) error { return tx.TouchSessions(ctx, seen) }))
 }
 
 // ExpireSessions removes ended sessions, stale sign-ups and expired guess

@@ -52,6 +52,9 @@ func (p *Principal) RequireArea(businessID, area, level string) error {
 	if sellerguard.LevelRank(p.Level(businessID, area)) < sellerguard.LevelRank(level) {
 		return sellerguard.Errorf(sellerguard.ECodeForbidden, "You need %s access to %s in this business.", level, strings.ReplaceAll(area, "_", " "))
 	}
+	if p.uses != nil && p.now != nil {
+		p.uses.Record(businessID, p.User.ID, area, level, p.now())
+	}
 	return nil
 }
 
@@ -387,20 +390,9 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 				}
 			}
 		}
-		if err := tx.DeleteMembership(ctx, businessID, userID); err != nil {
-			return err
-		}
-		left, err := tx.CountMemberships(ctx, userID)
+		signedOut, err := s.dropMember(ctx, tx, businessID, userID)
 		if err != nil {
 			return err
-		}
-		signedOut := 0
-		if left == 0 {
-			ids, err := tx.DeleteOtherSessions(ctx, userID, "")
-			if err != nil {
-				return err
-			}
-			signedOut = len(ids)
 		}
 		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.member_removed", "user", userID,
 			map[string]any{"email": m.Email, "permissions": m.Permissions}, map[string]any{"left_by_themselves": leaving, "sessions_ended": signedOut}); err != nil {

@@ -47,6 +47,10 @@ type Config struct {
 
 	OutboxPollInterval time.Duration
 	PayoutCoolingOff   time.Duration
+	// AccessReviewInterval and AccessReviewReminder: how often businesses
+	// with members review access, and how often an open review is brought up.
+	AccessReviewInterval time.Duration
+	AccessReviewReminder time.Duration
 
 	Limits   LimitSettings
 	Password PasswordSettings

@@ -36,11 +36,11 @@ type Member struct {
 	Email string
 }
 
-// ListMembers lists a business's active members, owner first.
+// ListMembers lists a business's members (active and suspended), owner first.
 func (s queries) ListMembers(ctx context.Context, businessID string) ([]Member, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT m.user_id, u.email, m.role, m.status, m.created_at, m.permissions
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.business_id = $1 AND m.status = 'active'
+		WHERE m.business_id = $1 AND m.status IN ('active', 'suspended')
 		ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, m.user_id`, businessID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list members: %w", err)
@@ -63,14 +63,15 @@ func (s queries) ListMembers(ctx context.Context, businessID string) ([]Member, 
 	return out, rows.Err()
 }
 
-// FindMember returns one active member of a business; ErrNotFound if none.
+// FindMember returns one member (active or suspended) of a business;
+// ErrNotFound if none.
 func (s queries) FindMember(ctx context.Context, businessID, userID string) (Member, error) {
 	var m Member
 	var created int64
 	var perms string
 	err := s.q.QueryRowContext(ctx, `SELECT m.user_id, u.email, m.role, m.status, m.created_at, m.permissions
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.business_id = $1 AND m.user_id = $2 AND m.status = 'active'`, businessID, userID).
+		WHERE m.business_id = $1 AND m.user_id = $2 AND m.status IN ('active', 'suspended')`, businessID, userID).
 		Scan(&m.UserID, &m.Email, &m.Role, &m.Status, &created, &perms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound

@@ -19,6 +19,7 @@ type signupRequest struct {
 	BusinessName       string `json:"business_name"`
 	Phone              string `json:"phone"`
 	AntiPhishingPhrase string `json:"anti_phishing_phrase"`
+	Joining            bool   `json:"joining"`
 }
 
 // signupAccepted is the one answer to every valid sign-up.
@@ -32,7 +33,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	err := s.Auth.Signup(r.Context(), auth.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase}, s.meta(r))
+	err := s.Auth.Signup(r.Context(), auth.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,11 @@ func (s *Server) apiSignupVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]string{"user_id": uid, "business_id": bid})
+	var business *string // null for a person who signed up to join a business
+	if bid != "" {
+		business = &bid
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"user_id": uid, "business_id": business})
 }
 
 type signInRequest struct {

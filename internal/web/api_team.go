@@ -31,6 +31,7 @@ type memberJSON struct {
 	UserID      string                  `json:"user_id"`
 	Email       string                  `json:"email"`
 	Role        string                  `json:"role"`
+	Status      string                  `json:"status"`
 	Permissions sellerguard.Permissions `json:"permissions"`
 	JoinedAt    time.Time               `json:"joined_at"`
 }
@@ -47,7 +48,7 @@ func toMemberJSON(m store.Member) memberJSON {
 			perms[a] = sellerguard.LevelNone
 		}
 	}
-	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, Permissions: perms, JoinedAt: m.CreatedAt.UTC()}
+	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, Status: m.Status, Permissions: perms, JoinedAt: m.CreatedAt.UTC()}
 }
 
 func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -186,7 +187,8 @@ func (s *Server) apiPaymentInfo(w http.ResponseWriter, r *http.Request, p *auth.
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"payouts_account": toDepositJSON(info.Payouts), "pending_account": toDepositJSON(info.Pending)})
+	return writeJSON(w, http.StatusOK, map[string]any{"payouts_account": toDepositJSON(info.Payouts), "pending_account": toDepositJSON(info.Pending),
+		"charge_method": toChargeJSON(info.Charge)})
 }
 
 type depositRequest struct {

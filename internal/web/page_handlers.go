@@ -83,10 +83,11 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	f := newForm()
-	for _, k := range []string{"email", "business_name", "phone", "anti_phishing_phrase"} {
+	for _, k := range []string{"email", "business_name", "phone", "anti_phishing_phrase", "joining"} {
 		f.Values[k] = r.PostForm.Get(k)
 	}
-	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"], AntiPhishingPhrase: f.Values["anti_phishing_phrase"]}
+	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
+		AntiPhishingPhrase: f.Values["anti_phishing_phrase"], Joining: f.Values["joining"] == "1"}
 	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}

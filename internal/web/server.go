@@ -169,6 +169,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerTwoStepPages(mux)
 	s.registerContact(mux)
 	s.registerTeam(mux)
+	s.registerReviews(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 }
 
