@@ -96,6 +96,14 @@ var oaPermissions = map[string]oaPermission{
 	"authenticated, recent sign-in": {credentials: true, recent: true},
 	// The same, for a business the caller owns (another answers 404).
 	"owner of the business, recent sign-in": {credentials: true, recent: true},
+	// Business data only the owner may change, with a recent sign-in (a
+	// member gets 403 forbidden, anyone else 404).
+	"owner of the business, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},
+	// Business data any member may ask for (what they see depends on who
+	// they are), and the ownership offer's two parties.
+	"business member, two-step where required":                                {credentials: true, enrolment: true},
+	"owner of the business or the member offered it, two-step where required": {credentials: true, enrolment: true},
+	"the member offered ownership, recent sign-in, two-step where required":   {credentials: true, recent: true, enrolment: true},
 	// Business data: a full session, with a second step where a business
 	// of the caller requires one; only the businesses the caller owns.
 	"owner of the business, two-step where required": {credentials: true, enrolment: true},
