@@ -430,6 +430,8 @@ var reauthNexts = map[string]bool{
 	"/account/password":          true,
 	"/account/email":             true,
 	"/account/phone":             true,
+	"/account/team":              true,
+	"/account/team/review":       true,
 }
 
 // reauthNext returns next when it is on the list, else /account.

@@ -19,12 +19,29 @@ type pageSet struct {
 	byName map[string]*template.Template
 }
 
+// when shows a time for people ("never" for the zero time).
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
 var templateFuncs = template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
+	"when": when,
+	"areaLevel": func(p sellerguard.Permissions, area string) string {
+		if l := p[area]; l != "" {
+			return l
 		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
+		return sellerguard.LevelNone
+	},
+	"has": func(list []string, v string) bool {
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
 	},
 }
 
@@ -120,6 +137,10 @@ func pageTitle(name string) string {
 		return "Undo an email change"
 	case "phone":
 		return "Change your mobile number"
+	case "team":
+		return "Team"
+	case "review":
+		return "Access review"
 	}
 	return "SellerGuard"
 }

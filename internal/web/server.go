@@ -170,6 +170,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerContact(mux)
 	s.registerTeam(mux)
 	s.registerReviews(mux)
+	s.registerTeamPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 }
 

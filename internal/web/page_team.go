@@ -1,0 +1,430 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+func (s *Server) registerTeamPages(mux *recordingMux) {
+	mux.Handle("GET /account/team", s.pageAuthed(s.pageTeam))
+	mux.Handle("POST /account/team", s.pageAuthed(s.pageTeamSubmit))
+	mux.Handle("GET /account/team/review", s.pageBusiness(s.pageReview))
+	mux.Handle("POST /account/team/review", s.pageBusiness(s.pageReviewSubmit))
+}
+
+// areaNames are the areas in page order, with their names for people.
+var areaNames = []struct{ Key, Name string }{
+	{sellerguard.AreaPayments, "Payments"},
+	{sellerguard.AreaStorefront, "Storefront"},
+	{sellerguard.AreaListings, "Listings"},
+	{sellerguard.AreaUserPermissions, "Users"},
+	{sellerguard.AreaAuditLog, "Audit log"},
+}
+
+type teamPage struct {
+	*form
+	Businesses   []sellerguard.Membership
+	Business     *sellerguard.Membership // the one shown (nil: none)
+	Areas        []struct{ Key, Name string }
+	CanView      bool // user_permissions: view
+	CanEdit      bool // user_permissions: edit
+	Members      []store.Member
+	Pending      []store.Invitation
+	ForYou       []store.Invitation
+	OpenReview   *store.AccessReview
+	Offer        *store.OwnershipTransfer // to the caller
+	YourAccess   sellerguard.Permissions
+	Self         string
+	LevelOptions []string
+}
+
+// chosenBusiness picks the business of a page: ?business_id= when the user
+// belongs to it, else their first business.
+func chosenBusiness(r *http.Request, p *auth.Principal) *sellerguard.Membership {
+	want := r.URL.Query().Get("business_id")
+	if r.Method == http.MethodPost {
+		want = r.PostForm.Get("business_id")
+	}
+	for i := range p.Memberships {
+		if p.Memberships[i].BusinessID == want {
+			return &p.Memberships[i]
+		}
+	}
+	if len(p.Memberships) > 0 {
+		return &p.Memberships[0]
+	}
+	return nil
+}
+
+func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, error) {
+	ctx := r.Context()
+	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames, Self: p.User.ID,
+		LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit}}
+	var err error
+	if pg.ForYou, err = s.Auth.MyInvitations(ctx, p); err != nil {
+		return nil, err
+	}
+	pg.Business = chosenBusiness(r, p)
+	if pg.Business == nil || p.NeedsEnrollment() {
+		return pg, nil
+	}
+	biz := pg.Business.BusinessID
+	pg.YourAccess = sellerguard.Permissions{}
+	for _, a := range sellerguard.Areas {
+		pg.YourAccess[a] = p.Level(biz, a)
+	}
+	pg.CanView = sellerguard.LevelRank(pg.YourAccess[sellerguard.AreaUserPermissions]) >= sellerguard.LevelRank(sellerguard.LevelView)
+	pg.CanEdit = pg.YourAccess[sellerguard.AreaUserPermissions] == sellerguard.LevelEdit
+	if t, err := s.Auth.PendingOwnershipTransfer(ctx, p, biz); err == nil && t.ToUser == p.User.ID {
+		pg.Offer = &t
+	} else if err != nil && sellerguard.ErrorCode(err) != sellerguard.ECodeNotFound {
+		return nil, err
+	}
+	if !pg.CanView {
+		return pg, nil
+	}
+	if pg.Members, err = s.Auth.ListMembers(ctx, p, biz); err != nil {
+		return nil, err
+	}
+	for i := range pg.Members {
+		pg.Members[i].Permissions = fullPermissionsOf(pg.Members[i])
+	}
+	if pg.Pending, err = s.Auth.ListBusinessInvitations(ctx, p, biz); err != nil {
+		return nil, err
+	}
+	reviews, err := s.Auth.ListReviews(ctx, p, biz)
+	if err != nil {
+		return nil, err
+	}
+	for i := range reviews {
+		if reviews[i].Status == store.ReviewOpen {
+			pg.OpenReview = &reviews[i]
+			break
+		}
+	}
+	return pg, nil
+}
+
+func fullPermissionsOf(m store.Member) sellerguard.Permissions {
+	out := sellerguard.Permissions{}
+	for _, a := range sellerguard.Areas {
+		switch {
+		case m.Role == sellerguard.RoleOwner:
+			out[a] = sellerguard.LevelEdit
+		case m.Permissions[a] != "":
+			out[a] = m.Permissions[a]
+		default:
+			out[a] = sellerguard.LevelNone
+		}
+	}
+	return out
+}
+
+func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg, err := s.loadTeamPage(r, p)
+	if err != nil {
+		return err
+	}
+	switch r.URL.Query().Get("done") {
+	case "invited":
+		pg.Notice = "The invitation is on its way. It has no link: they sign in to SellerGuard themselves to accept it."
+	case "removed":
+		pg.Notice = "Removed. They lost access on their very next request."
+	case "left":
+		pg.Notice = "You left the business."
+	case "withdrawn":
+		pg.Notice = "The invitation was withdrawn."
+	case "accepted":
+		pg.Notice = "You joined the business."
+	case "declined":
+		pg.Notice = "Declined."
+	case "owner":
+		pg.Notice = "You now own this business."
+	case "offered":
+		pg.Notice = "Ownership was offered. Nothing changes until they accept."
+	}
+	s.render(w, r, http.StatusOK, "team", pg)
+	return nil
+}
+
+// pageTeamSubmit handles every button of the team page, named by action.
+func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
+	biz := ""
+	if b := chosenBusiness(r, p); b != nil {
+		biz = b.BusinessID
+	}
+	done := ""
+	var err error
+	switch f.Get("action") {
+	case "invite":
+		perms := sellerguard.Permissions{}
+		for _, a := range sellerguard.Areas {
+			if l := f.Get("perm:" + a); l != "" {
+				perms[a] = l
+			}
+		}
+		done = "invited"
+		_, err = s.Auth.Invite(ctx, p, biz, f.Get("email"), perms, meta)
+	case "remove":
+		done = "removed"
+		if f.Get("user_id") == p.User.ID {
+			done = "left"
+		}
+		err = s.Auth.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
+	case "withdraw":
+		done = "withdrawn"
+		err = s.Auth.WithdrawInvitation(ctx, p, biz, f.Get("invitation_id"), meta)
+	case "accept", "decline":
+		done = map[string]string{"accept": "accepted", "decline": "declined"}[f.Get("action")]
+		var inv store.Invitation
+		inv, err = s.Auth.DecideInvitation(ctx, p, f.Get("invitation_id"), f.Get("action") == "accept", meta)
+		biz = inv.BusinessID
+	case "offer_ownership":
+		done = "offered"
+		_, err = s.Auth.OfferOwnership(ctx, p, biz, f.Get("user_id"), meta)
+	case "accept_ownership":
+		done = "owner"
+		err = s.Auth.AcceptOwnership(ctx, p, biz, meta)
+	case "decline_ownership":
+		done = "declined"
+		err = s.Auth.CancelOwnershipTransfer(ctx, p, biz, meta)
+	default:
+		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
+	}
+	if err != nil {
+		if s.needsReauth(w, r, err, "/account/team") {
+			return nil
+		}
+		general, fields, ok := formError(err)
+		if !ok {
+			return err
+		}
+		pg, perr := s.loadTeamPage(r, p)
+		if perr != nil {
+			return perr
+		}
+		pg.Message = general
+		for _, m := range fields {
+			pg.Message = m
+		}
+		pg.Values["email"] = f.Get("email")
+		s.render(w, r, pageStatus(err), "team", pg)
+		return nil
+	}
+	v := url.Values{"done": {done}}
+	if biz != "" && done != "left" {
+		v.Set("business_id", biz)
+	}
+	http.Redirect(w, r, "/account/team?"+v.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// pageStatus is the status of a page shown again after a refusal: a
+// refusal of the action itself is a bad request of the form (403 is kept
+// for cross-site and re-authentication answers).
+func pageStatus(err error) int {
+	switch sellerguard.ErrorCode(err) {
+	case sellerguard.ECodeNotFound:
+		return http.StatusNotFound
+	case sellerguard.ECodeConflict:
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
+}
+
+type reviewRow struct {
+	auth.ReviewMember
+	Why        string
+	AreaLevels []areaLevel
+}
+
+type areaLevel struct {
+	Key, Name, Level, LastUse string
+}
+
+type reviewPage struct {
+	*form
+	Business     *sellerguard.Membership
+	Review       *auth.ReviewView
+	ToDecide     []reviewRow
+	Decided      []reviewRow
+	CanEdit      bool
+	Recent       bool
+	LevelOptions []string
+	Settings     store.ReviewSettings
+	IsOwner      bool
+}
+
+func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage, error) {
+	ctx := r.Context()
+	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
+		Recent: s.Auth.RequireRecentAuth(p) == nil}
+	if pg.Business == nil {
+		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
+	}
+	biz := pg.Business.BusinessID
+	pg.CanEdit, pg.IsOwner = p.Level(biz, sellerguard.AreaUserPermissions) == sellerguard.LevelEdit, p.Owns(biz)
+	var err error
+	if pg.Settings, err = s.Auth.ReviewSettings(ctx, p, biz); err != nil {
+		return nil, err
+	}
+	list, err := s.Auth.ListReviews(ctx, p, biz)
+	if err != nil || len(list) == 0 {
+		return pg, err
+	}
+	v, err := s.Auth.Review(ctx, p, biz, list[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	pg.Review = &v
+	for _, m := range v.Members {
+		row := reviewRow{ReviewMember: m, Why: auth.DescribeFlags(m)}
+		for _, a := range areaNames {
+			act := m.Areas[a.Key]
+			last := act.LastEditedAt
+			if last.IsZero() {
+				last = act.LastViewedAt
+			}
+			use := "never used"
+			if !last.IsZero() {
+				use = "used " + when(last)
+			}
+			row.AreaLevels = append(row.AreaLevels, areaLevel{Key: a.Key, Name: a.Name, Level: m.Permissions[a.Key], LastUse: use})
+		}
+		if m.Decided() {
+			pg.Decided = append(pg.Decided, row)
+		} else {
+			pg.ToDecide = append(pg.ToDecide, row)
+		}
+	}
+	// Flagged members first: they are the ones to look at.
+	sort.SliceStable(pg.ToDecide, func(i, j int) bool { return len(pg.ToDecide[i].Flags) > len(pg.ToDecide[j].Flags) })
+	return pg, nil
+}
+
+func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg, err := s.loadReviewPage(r, p)
+	if err != nil {
+		return err
+	}
+	switch r.URL.Query().Get("done") {
+	case "started":
+		pg.Notice = "A review is open. Decide for each member below."
+	case "decided":
+		pg.Notice = "Your decisions are applied. They took effect at once."
+	case "settings":
+		pg.Notice = "The review rules are saved."
+	}
+	s.render(w, r, http.StatusOK, "review", pg)
+	return nil
+}
+
+// pageReviewSubmit starts a review, applies the decisions of the form
+// (member=USER repeated, decision:USER = keep|reduce|revoke, perm:USER:AREA
+// for a reduction; members without a decision are left for later), or saves
+// the review rules.
+func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
+	b := chosenBusiness(r, p)
+	if b == nil {
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
+	}
+	biz, done := b.BusinessID, ""
+	var err error
+	switch f.Get("action") {
+	case "start":
+		done = "started"
+		_, _, err = s.Auth.StartReview(ctx, p, biz, meta)
+	case "decide":
+		done = "decided"
+		var ds []auth.ReviewDecision
+		for _, uid := range f["member"] {
+			d := auth.ReviewDecision{UserID: uid, Action: f.Get("decision:" + uid)}
+			if d.Action == "" {
+				continue
+			}
+			if d.Action == auth.DecisionReduce {
+				d.Permissions = sellerguard.Permissions{}
+				for _, a := range sellerguard.Areas {
+					d.Permissions[a] = f.Get("perm:" + uid + ":" + a)
+					if d.Permissions[a] == "" {
+						d.Permissions[a] = sellerguard.LevelNone
+					}
+				}
+			}
+			ds = append(ds, d)
+		}
+		if len(ds) == 0 {
+			err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose keep, reduce or remove for at least one member.")
+		} else {
+			_, err = s.Auth.DecideReview(ctx, p, biz, f.Get("review_id"), ds, meta)
+		}
+	case "settings":
+		done = "settings"
+		rs := store.ReviewSettings{}
+		rs.IntervalDays, err = atoiField("interval_days", f.Get("interval_days"))
+		if err == nil {
+			rs.SuspendAfterDays, err = atoiField("suspend_after_days", f.Get("suspend_after_days"))
+		}
+		if err == nil {
+			_, err = s.Auth.SetReviewSettings(ctx, p, biz, rs, meta)
+		}
+	default:
+		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
+	}
+	if err != nil {
+		if s.needsReauth(w, r, err, "/account/team/review") {
+			return nil
+		}
+		general, fields, ok := formError(err)
+		if !ok {
+			return err
+		}
+		pg, perr := s.loadReviewPage(r, p)
+		if perr != nil {
+			return perr
+		}
+		pg.Message = general
+		var msgs []string
+		for _, m := range fields {
+			msgs = append(msgs, m)
+		}
+		sort.Strings(msgs)
+		if len(msgs) > 0 {
+			pg.Message = general + " " + strings.Join(msgs, " ")
+		}
+		s.render(w, r, pageStatus(err), "review", pg)
+		return nil
+	}
+	http.Redirect(w, r, "/account/team/review?"+url.Values{"business_id": {biz}, "done": {done}}.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// atoiField reads a small whole number from a form field.
+func atoiField(field, v string) (int, error) {
+	n := 0
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 3 {
+		return 0, sellerguard.Invalid(sellerguard.FieldError{Field: field, Code: "out_of_range", Message: "Enter a number of days."})
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, sellerguard.Invalid(sellerguard.FieldError{Field: field, Code: "out_of_range", Message: "Enter a number of days."})
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
+}
