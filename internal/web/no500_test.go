@@ -16,7 +16,7 @@ import (
 // full one.
 func TestNoRouteAnswers5xxToJunk(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
-	in.SignUp(t, "junk@example.com", pw, "Junk")
+	_, biz := in.SignUp(t, "junk@example.com", pw, "Junk")
 	full := in.SignIn(t, "junk@example.com", pw)
 	in.EnrollTOTP(t, full)
 	partial := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("junk@example.com", pw, "")).JSON(t)["token"].(string)
@@ -26,7 +26,9 @@ func TestNoRouteAnswers5xxToJunk(t *testing.T) {
 	}
 	bodies := [][]byte{nil, []byte("{"), []byte(`{"a":1}`), []byte(`[]`), []byte(`{"email":{"x":[1,2,3]},"password":null,"code":12}`),
 		[]byte(strings.Repeat("[", 10000)), random, []byte(`{"email":"` + strings.Repeat("\u00e9", 3000) + `"}`)}
-	values := []string{"x", "..%2f..%2fetc", strings.Repeat("a", 300), "%00", "ses_" + strings.Repeat("z", 26)}
+	// The caller's own business id too, so that business routes run their
+	// handlers on junk rather than stopping at "no such business".
+	values := []string{"x", "..%2f..%2fetc", strings.Repeat("a", 300), "%00", "ses_" + strings.Repeat("z", 26), biz}
 	// Routes that end the caller's session go last, so every other route is
 	// also tried with live sessions.
 	routes := in.Server.Routes()

@@ -92,6 +92,9 @@ var oaPermissions = map[string]oaPermission{
 	"authenticated (also with a password change pending), recent sign-in": {credentials: true, pending: true, recent: true},
 	// A full session of a user who need not change their password first.
 	"authenticated": {credentials: true},
+	// Business data of any business of the caller (what shows depends on
+	// their levels), with a second step where a business requires one.
+	"authenticated, two-step where required": {credentials: true, enrolment: true},
 	// A full session whose sign-in or re-authentication is recent.
 	"authenticated, recent sign-in": {credentials: true, recent: true},
 	// The same, for a business the caller owns (another answers 404).

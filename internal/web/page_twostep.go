@@ -432,6 +432,7 @@ var reauthNexts = map[string]bool{
 	"/account/phone":             true,
 	"/account/team":              true,
 	"/account/team/review":       true,
+	"/account/business":          true,
 }
 
 // reauthNext returns next when it is on the list, else /account.

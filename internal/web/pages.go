@@ -28,7 +28,9 @@ func when(t time.Time) string {
 }
 
 var templateFuncs = template.FuncMap{
-	"when": when,
+	"when":  when,
+	"money": func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
+	"val":   func(f *form, key string) string { return f.Values[key] },
 	"areaLevel": func(p sellerguard.Permissions, area string) string {
 		if l := p[area]; l != "" {
 			return l
@@ -141,6 +143,8 @@ func pageTitle(name string) string {
 		return "Team"
 	case "review":
 		return "Access review"
+	case "business":
+		return "Business data"
 	}
 	return "SellerGuard"
 }

@@ -171,6 +171,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerTeam(mux)
 	s.registerReviews(mux)
 	s.registerTeamPages(mux)
+	s.registerBusinessPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 }
 

@@ -1,0 +1,192 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/store"
+)
+
+func (s *Server) registerBusinessPages(mux *recordingMux) {
+	mux.Handle("GET /account/business", s.pageBusiness(s.pageBusinessData))
+	mux.Handle("POST /account/business", s.pageBusiness(s.pageBusinessSubmit))
+}
+
+// businessPage shows a business's protected data, each area as the caller's
+// level allows: hidden without access, read-only with view, forms with edit.
+type businessPage struct {
+	*form
+	Business   *sellerguard.Membership
+	Businesses []sellerguard.Membership
+	Levels     map[string]string
+	Payments   *auth.PaymentInfo
+	Storefront *store.Storefront
+	Listings   []store.Listing
+	Editing    *store.Listing // the listing the edit form is for (nil: a new one)
+	Conditions []string
+}
+
+func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*businessPage, error) {
+	ctx := r.Context()
+	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
+		Conditions: []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}}
+	if pg.Business == nil {
+		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
+	}
+	biz := pg.Business.BusinessID
+	for _, a := range sellerguard.Areas {
+		pg.Levels[a] = p.Level(biz, a)
+	}
+	canView := func(area string) bool { return pg.Levels[area] != sellerguard.LevelNone }
+	if canView(sellerguard.AreaPayments) {
+		info, err := s.Auth.PaymentInfo(ctx, p, biz)
+		if err != nil {
+			return nil, err
+		}
+		pg.Payments = &info
+	}
+	if canView(sellerguard.AreaStorefront) {
+		f, err := s.Auth.Storefront(ctx, p, biz)
+		if err != nil {
+			return nil, err
+		}
+		pg.Storefront = &f
+		for k, v := range map[string]string{"display_name": f.DisplayName, "description": f.Description, "logo_url": f.LogoURL,
+			"support_email": f.SupportEmail, "support_phone": f.SupportPhone, "return_address": f.ReturnAddress} {
+			pg.Values["storefront:"+k] = v
+		}
+	}
+	if canView(sellerguard.AreaListings) {
+		ls, err := s.Auth.ListListings(ctx, p, biz)
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(ls, func(i, j int) bool { return ls[i].SKU < ls[j].SKU })
+		pg.Listings = ls
+		if id := r.URL.Query().Get("listing"); id != "" {
+			for i := range ls {
+				if ls[i].ID == id {
+					pg.Editing = &ls[i]
+				}
+			}
+		}
+	}
+	return pg, nil
+}
+
+func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	pg, err := s.loadBusinessPage(r, p)
+	if err != nil {
+		return err
+	}
+	if e := pg.Editing; e != nil {
+		for k, v := range map[string]string{"listing_id": e.ID, "sku": e.SKU, "title": e.Title, "price": formatCents(e.PriceCents),
+			"quantity": strconv.FormatInt(e.Quantity, 10), "condition": e.Condition, "condition_note": e.ConditionNote} {
+			pg.Values["listing:"+k] = v
+		}
+	}
+	switch r.URL.Query().Get("done") {
+	case "deposit":
+		pg.Notice = "The new deposit account is saved. Payouts keep going to the previous account until its cooling-off period ends; the owner was told."
+	case "charge":
+		pg.Notice = "The card for your fees is saved; the owner was told."
+	case "storefront":
+		pg.Notice = "The storefront details are saved."
+	case "listing":
+		pg.Notice = "The listing is saved."
+	}
+	s.render(w, r, http.StatusOK, "business", pg)
+	return nil
+}
+
+func formatCents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+
+// parseMoney reads a price like 12, 12.5 or 12.50 into cents.
+func parseMoney(v string) (int64, bool) {
+	v = strings.TrimSpace(v)
+	whole, frac, dot := strings.Cut(v, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > 2 || dot && frac == "" {
+		return 0, false
+	}
+	for _, c := range whole + frac {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	return n, err == nil
+}
+
+func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
+	b := chosenBusiness(r, p)
+	if b == nil {
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
+	}
+	biz, action := b.BusinessID, f.Get("action")
+	var err error
+	next := "/account/business"
+	switch action {
+	case "deposit":
+		_, err = s.Auth.SetDepositAccount(ctx, p, biz, auth.DepositAccountInput{Holder: f.Get("holder"), Bank: f.Get("bank"), Number: f.Get("account_number")}, meta)
+	case "charge":
+		month, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_month")))
+		year, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_year")))
+		_, err = s.Auth.SetChargeMethod(ctx, p, biz, auth.ChargeMethodInput{Holder: f.Get("holder"), Number: f.Get("card_number"), ExpMonth: month, ExpYear: year}, meta)
+	case "storefront":
+		_, err = s.Auth.SetStorefront(ctx, p, biz, store.Storefront{DisplayName: f.Get("display_name"), Description: f.Get("description"), LogoURL: f.Get("logo_url"),
+			SupportEmail: f.Get("support_email"), SupportPhone: f.Get("support_phone"), ReturnAddress: f.Get("return_address")}, meta)
+	case "listing":
+		price, ok := parseMoney(f.Get("price"))
+		qty, qerr := strconv.ParseInt(strings.TrimSpace(f.Get("quantity")), 10, 64)
+		switch {
+		case !ok:
+			err = sellerguard.Invalid(sellerguard.FieldError{Field: "price", Code: "out_of_range", Message: "Enter the price like 12.50."})
+		case qerr != nil:
+			err = sellerguard.Invalid(sellerguard.FieldError{Field: "quantity", Code: "out_of_range", Message: "Enter the quantity as a whole number."})
+		default:
+			_, err = s.Auth.SaveListings(ctx, p, biz, []auth.ListingInput{{ID: f.Get("listing_id"), SKU: f.Get("sku"), Title: f.Get("title"), PriceCents: price, Quantity: qty,
+				Condition: f.Get("condition"), ConditionNote: f.Get("condition_note")}}, meta)
+		}
+	default:
+		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to save with one of the buttons on the page.")
+	}
+	if err != nil {
+		if s.needsReauth(w, r, err, next) {
+			return nil
+		}
+		general, fields, ok := formError(err)
+		if !ok {
+			return err
+		}
+		pg, perr := s.loadBusinessPage(r, p)
+		if perr != nil {
+			return perr
+		}
+		pg.Message = general
+		for k, m := range fields {
+			// Listing fields come back as listings[0].FIELD.
+			pg.Errors[action+":"+k[strings.LastIndexByte(k, '.')+1:]] = m
+		}
+		for _, k := range []string{"holder", "bank", "display_name", "description", "logo_url", "support_email", "support_phone", "return_address",
+			"sku", "title", "price", "quantity", "condition", "condition_note", "exp_month", "exp_year", "listing_id"} {
+			pg.Values[action+":"+k] = f.Get(k) // never the account or card number
+		}
+		s.render(w, r, pageStatus(err), "business", pg)
+		return nil
+	}
+	http.Redirect(w, r, next+"?"+url.Values{"business_id": {biz}, "done": {action}}.Encode(), http.StatusSeeOther)
+	return nil
+}
