@@ -252,6 +252,13 @@ func (s *Service) StartReview(ctx context.Context, p *Principal, businessID stri
 		if err != nil {
 			return err
 		}
+		if open {
+			done, err := s.completeIfDone(ctx, tx, r, now)
+			if err != nil {
+				return err
+			}
+			open = !done
+		}
 		if !open {
 			if r, err = s.openReview(ctx, tx, businessID, now); err != nil {
 				return err
@@ -475,7 +482,10 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 // out everywhere.
 // It returns how many sessions ended.
 func (s *Service) dropMember(ctx context.Context, tx *store.Tx, businessID, userID string) (int, error) {
-	if err := tx.DeleteMembership(ctx, businessID, userID); err != nil {
+	if err := tx.DeleteMembership(ctx, businessID, userID); errors.Is(err, store.ErrNotFound) {
+		// Removed by someone else between our read and this write.
+		return 0, sellerguard.Errorf(sellerguard.ECodeConflict, "That member was removed meanwhile. Reload and try again.")
+	} else if err != nil {
 		return 0, err
 	}
 	left, err := tx.CountMemberships(ctx, userID)
@@ -586,6 +596,18 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 		return run, err
 	}
 	for _, r := range open {
+		var done bool
+		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			var err error
+			done, err = s.completeIfDone(ctx, tx, r, now)
+			return err
+		})
+		if err != nil {
+			return run, err
+		}
+		if done {
+			continue // everyone in it left: no reminder, nothing to suspend
+		}
 		settings, err := s.DB.GetReviewSettings(ctx, r.BusinessID)
 		if err != nil {
 			return run, err
@@ -620,6 +642,22 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 		s.afterEnqueue()
 	}
 	return run, nil
+}
+
+// completeIfDone completes an open review nobody is left to decide in (its
+// last undecided members left the business meanwhile). It reports whether
+// the review is complete now.
+func (s *Service) completeIfDone(ctx context.Context, tx *store.Tx, r store.AccessReview, now time.Time) (bool, error) {
+	v, err := s.reviewView(ctx, tx, r.BusinessID, r.ID, now)
+	if err != nil || v.Open() > 0 {
+		return false, err
+	}
+	r.Status, r.CompletedAt, r.CompletedBy = store.ReviewCompleted, now, "system"
+	if err := tx.UpdateReview(ctx, r); err != nil {
+		return false, err
+	}
+	return true, s.systemEvent(ctx, tx, now, r.BusinessID, "business.access_review_completed", "access_review", r.ID, nil,
+		map[string]any{"members": len(v.Members), "reason": "every member left the business"})
 }
 
 // suspendUnreviewed suspends the members of an open review nobody decided.

@@ -403,3 +403,32 @@ func TestSignUpToJoin(t *testing.T) {
 		t.Fatalf("joined member's businesses: %v", ms)
 	}
 }
+
+// A review whose undecided members all left completes by itself: no
+// reminders about nobody, and a new review can open.
+func TestAccessReviewCompletesWhenEveryoneLeft(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	owner, biz := newOwner(t, in, "owner@left.example", "Left Goods")
+	member := joinByInvitation(t, in, owner.token, biz, "member@left.example", map[string]string{"listings": "view"})
+	reviews := "/api/v1/businesses/" + biz + "/access-reviews"
+	first := in.Do(t, "POST", reviews, owner.token, nil).JSON(t)["review"].(map[string]any)["id"].(string)
+	if r := in.Do(t, "DELETE", "/api/v1/businesses/"+biz+"/members/"+member.id, member.token, nil); r.Status != 204 {
+		t.Fatalf("member leaves: %d %s", r.Status, r.Body)
+	}
+	rv := in.Do(t, "GET", reviews+"/"+first, owner.token, nil).JSON(t)["review"].(map[string]any)
+	if rv["open"].(float64) != 0 || reviewMember(t, rv, member.email)["status"] != "left" {
+		t.Fatalf("review after the member left: %v", rv)
+	}
+	in.Clock.Advance(8 * day)
+	owner.signInAgain(t, in)
+	run, err := in.Auth.RunAccessReviews(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Reminded != 0 {
+		t.Fatalf("reminded about a review with nobody left to decide")
+	}
+	if s := in.Do(t, "GET", reviews+"/"+first, owner.token, nil).JSON(t)["review"].(map[string]any)["status"]; s != "completed" {
+		t.Fatalf("review status %v, want completed", s)
+	}
+}
