@@ -173,9 +173,10 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 			p.User.Email+" invited you to work on "+biz.Name+" on SellerGuard, with your own login.",
 			"",
 			"To accept, type the address of SellerGuard into your browser yourself, sign in (or",
-			"sign up with this email address) and open your invitations. This email has no link",
-			"and no code on purpose: nobody can accept it for you, and a fake of it would ask",
-			"you to click. The invitation waits for 7 days.",
+			"sign up with this email address and tick \"I was invited\": you need no business of",
+			"your own) and open Team. This email has no link and no code on purpose: nobody can",
+			"accept it for you, and a fake of it would ask you to click. The invitation waits",
+			"for 7 days.",
 			"SellerGuard: "+s.Config.BaseURL)); err != nil {
 			return err
 		}
