@@ -40,6 +40,8 @@ type teamPage struct {
 	OpenReview   *store.AccessReview
 	Offer        *store.OwnershipTransfer // to the caller
 	YourAccess   sellerguard.Permissions
+	Editing      *store.Member // the member whose access the form changes
+	IsOwner      bool
 	Self         string
 	LevelOptions []string
 }
@@ -92,8 +94,16 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 	if pg.Members, err = s.Auth.ListMembers(ctx, p, biz); err != nil {
 		return nil, err
 	}
+	pg.IsOwner = p.Owns(biz)
+	want := r.URL.Query().Get("member")
+	if r.Method == http.MethodPost {
+		want = r.PostForm.Get("user_id")
+	}
 	for i := range pg.Members {
 		pg.Members[i].Permissions = fullPermissionsOf(pg.Members[i])
+		if m := &pg.Members[i]; pg.CanEdit && m.UserID == want && m.Role != sellerguard.RoleOwner && m.UserID != p.User.ID {
+			pg.Editing = m
+		}
 	}
 	if pg.Pending, err = s.Auth.ListBusinessInvitations(ctx, p, biz); err != nil {
 		return nil, err
@@ -148,6 +158,8 @@ func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		pg.Notice = "You now own this business."
 	case "offered":
 		pg.Notice = "Ownership was offered. Nothing changes until they accept."
+	case "updated":
+		pg.Notice = "Their access changed. It took effect on their very next request."
 	}
 	s.render(w, r, http.StatusOK, "team", pg)
 	return nil
@@ -175,6 +187,15 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 		}
 		done = "invited"
 		_, err = s.Auth.Invite(ctx, p, biz, f.Get("email"), perms, meta)
+	case "update":
+		done = "updated"
+		perms := sellerguard.Permissions{}
+		for _, a := range sellerguard.Areas {
+			if l := f.Get("perm:" + a); l != "" {
+				perms[a] = l
+			}
+		}
+		_, err = s.Auth.UpdateMember(ctx, p, biz, f.Get("user_id"), perms, meta)
 	case "remove":
 		done = "removed"
 		if f.Get("user_id") == p.User.ID {

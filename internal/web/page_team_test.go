@@ -66,6 +66,26 @@ func TestTeamPageForms(t *testing.T) {
 	}
 	newcomer.id = in.Do(t, "GET", "/api/v1/session", newcomer.token, nil).JSON(t)["user"].(map[string]any)["id"].(string)
 
+	// The owner changes the newcomer's access from the page: listings view → edit.
+	pg = pageGet(t, in, "/account/team?business_id="+biz+"&member="+newcomer.id, owner.token)
+	if !strings.Contains(pg.body, `id="change-form"`) || !strings.Contains(pg.body, `id="offer-ownership"`) {
+		t.Fatalf("the owner's change form for a member is missing")
+	}
+	pg = pageRequest(t, in, "POST", "/account/team", owner.token, form("action", "update", "user_id", newcomer.id, "perm:listings", "edit"))
+	if pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/team?business_id="+biz+"&done=updated" {
+		t.Fatalf("update: %d %s %s", pg.StatusCode, pg.Header.Get("Location"), pg.body)
+	}
+	if r := in.Do(t, "POST", "/api/v1/businesses/"+biz+"/listings", newcomer.token, map[string]any{"listings": []map[string]any{{"sku": "P-1", "title": "Pot", "price_cents": 100, "quantity": 1, "condition": "new"}}}); r.Status != 200 {
+		t.Fatalf("newcomer edits listings after the change: %d %s", r.Status, r.Body)
+	}
+	// A manager's change form never offers ownership, and cannot change the owner.
+	if pg := pageGet(t, in, "/account/team?business_id="+biz+"&member="+newcomer.id, manager.token); strings.Contains(pg.body, `id="offer-ownership"`) {
+		t.Fatalf("a manager is offered to hand over ownership")
+	}
+	if pg := pageRequest(t, in, "POST", "/account/team", manager.token, form("action", "update", "user_id", owner.id, "perm:listings", "view")); pg.StatusCode != 400 || !strings.Contains(pg.body, "The owner&#39;s access cannot be changed.") {
+		t.Fatalf("manager changes the owner: %d %s", pg.StatusCode, pg.body)
+	}
+
 	// The manager may not remove the owner; the owner's page still lists them.
 	pg = pageRequest(t, in, "POST", "/account/team", manager.token, form("action", "remove", "user_id", owner.id))
 	if pg.StatusCode != 400 || !strings.Contains(pg.body, "The owner cannot be removed.") {
@@ -157,5 +177,31 @@ func TestReviewPageForms(t *testing.T) {
 	}
 	if r := in.Do(t, "GET", "/api/v1/businesses/"+biz+"/access-review-settings", owner.token, nil).JSON(t); r["interval_days"].(float64) != 45 || r["suspend_after_days"].(float64) != 10 {
 		t.Fatalf("rules after save: %v", r)
+	}
+}
+
+// Ownership changes hands from the team page: the owner offers, the member
+// sees the offer on their own page and accepts it.
+func TestTeamPageOwnershipOffer(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	owner, biz := newOwner(t, in, "owner@hand.example", "Hand Goods")
+	heir := joinByInvitation(t, in, owner.token, biz, "heir@hand.example", map[string]string{"listings": "view"})
+	v := url.Values{"business_id": {biz}, "action": {"offer_ownership"}, "user_id": {heir.id}}
+	if pg := pageRequest(t, in, "POST", "/account/team", owner.token, v); pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/team?business_id="+biz+"&done=offered" {
+		t.Fatalf("offer: %d %s", pg.StatusCode, pg.body)
+	}
+	if pg := pageGet(t, in, "/account/team?business_id="+biz, heir.token); !strings.Contains(pg.body, `id="ownership-offer"`) {
+		t.Fatalf("the heir does not see the offer")
+	}
+	if pg := pageGet(t, in, "/account/team?business_id="+biz, owner.token); strings.Contains(pg.body, `id="ownership-offer"`) {
+		t.Fatalf("the owner is shown the offer as if it were theirs")
+	}
+	accept := url.Values{"business_id": {biz}, "action": {"accept_ownership"}}
+	if pg := pageRequest(t, in, "POST", "/account/team", heir.token, accept); pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/team?business_id="+biz+"&done=owner" {
+		t.Fatalf("accept: %d %s", pg.StatusCode, pg.body)
+	}
+	ms := in.Do(t, "GET", "/api/v1/session", heir.token, nil).JSON(t)["memberships"].([]any)
+	if len(ms) != 1 || ms[0].(map[string]any)["role"] != "owner" {
+		t.Fatalf("heir's memberships after accepting: %v", ms)
 	}
 }
