@@ -91,18 +91,17 @@ func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *aut
 			pg.Values["listing:"+k] = v
 		}
 	}
-	switch r.URL.Query().Get("done") {
-	case "deposit":
-		pg.Notice = "The new deposit account is saved. Payouts keep going to the previous account until its cooling-off period ends; the owner was told."
-	case "charge":
-		pg.Notice = "The card for your fees is saved; the owner was told."
-	case "storefront":
-		pg.Notice = "The storefront details are saved."
-	case "listing":
-		pg.Notice = "The listing is saved."
-	}
+	pg.Notice = businessNotices[r.URL.Query().Get("done")]
 	s.render(w, r, http.StatusOK, "business", pg)
 	return nil
+}
+
+// businessNotices say what the business page just saved (?done=).
+var businessNotices = map[string]string{
+	"deposit":    "The new deposit account is saved. Payouts keep going to the previous account until its cooling-off period ends; the owner was told.",
+	"charge":     "The card for your fees is saved; the owner was told.",
+	"storefront": "The storefront details are saved.",
+	"listing":    "The listing is saved.",
 }
 
 func formatCents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
@@ -164,28 +163,17 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to save with one of the buttons on the page.")
 	}
 	if err != nil {
-		if s.needsReauth(w, r, err, next) {
-			return nil
-		}
-		general, fields, ok := formError(err)
-		if !ok {
-			return err
-		}
-		pg, perr := s.loadBusinessPage(r, p)
-		if perr != nil {
-			return perr
-		}
-		pg.Message = general
-		for k, m := range fields {
-			// Listing fields come back as listings[0].FIELD.
-			pg.Errors[action+":"+k[strings.LastIndexByte(k, '.')+1:]] = m
-		}
-		for _, k := range []string{"holder", "bank", "display_name", "description", "logo_url", "support_email", "support_phone", "return_address",
-			"sku", "title", "price", "quantity", "condition", "condition_note", "exp_month", "exp_year", "listing_id"} {
-			pg.Values[action+":"+k] = f.Get(k) // never the account or card number
-		}
-		s.render(w, r, pageStatus(err), "business", pg)
-		return nil
+		return s.showRefusal(w, r, err, next, "business", func() (formHolder, error) { return s.loadBusinessPage(r, p) },
+			func(pf *form, fields map[string]string) {
+				for k, m := range fields {
+					// Listing fields come back as listings[0].FIELD.
+					pf.Errors[action+":"+k[strings.LastIndexByte(k, '.')+1:]] = m
+				}
+				for _, k := range []string{"holder", "bank", "display_name", "description", "logo_url", "support_email", "support_phone", "return_address",
+					"sku", "title", "price", "quantity", "condition", "condition_note", "exp_month", "exp_year", "listing_id"} {
+					pf.Values[action+":"+k] = f.Get(k) // never the account or card number
+				}
+			})
 	}
 	http.Redirect(w, r, next+"?"+url.Values{"business_id": {biz}, "done": {action}}.Encode(), http.StatusSeeOther)
 	return nil

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -141,27 +143,55 @@ func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	switch r.URL.Query().Get("done") {
-	case "invited":
-		pg.Notice = "The invitation is on its way. It has no link: they sign in to SellerGuard themselves to accept it."
-	case "removed":
-		pg.Notice = "Removed. They lost access on their very next request."
-	case "left":
-		pg.Notice = "You left the business."
-	case "withdrawn":
-		pg.Notice = "The invitation was withdrawn."
-	case "accepted":
-		pg.Notice = "You joined the business."
-	case "declined":
-		pg.Notice = "Declined."
-	case "owner":
-		pg.Notice = "You now own this business."
-	case "offered":
-		pg.Notice = "Ownership was offered. Nothing changes until they accept."
-	case "updated":
-		pg.Notice = "Their access changed. It took effect on their very next request."
-	}
+	pg.Notice = teamNotices[r.URL.Query().Get("done")]
 	s.render(w, r, http.StatusOK, "team", pg)
+	return nil
+}
+
+// teamNotices say what a team-page action just did (?done=).
+var teamNotices = map[string]string{
+	"invited":   "The invitation is on its way. It has no link: they sign in to SellerGuard themselves to accept it.",
+	"removed":   "Removed. They lost access on their very next request.",
+	"left":      "You left the business.",
+	"withdrawn": "The invitation was withdrawn.",
+	"accepted":  "You joined the business.",
+	"declined":  "Declined.",
+	"owner":     "You now own this business.",
+	"offered":   "Ownership was offered. Nothing changes until they accept.",
+	"updated":   "Their access changed. It took effect on their very next request.",
+}
+
+// reviewNotices say what a review-page action just did (?done=).
+var reviewNotices = map[string]string{
+	"started":  "A review is open. Decide for each member below.",
+	"decided":  "Your decisions are applied. They took effect at once.",
+	"settings": "The review rules are saved.",
+}
+
+// formHolder is a page struct with a form in it.
+type formHolder interface{ formPart() *form }
+
+func (f *form) formPart() *form { return f }
+
+// showRefusal answers a refused page form: to re-authentication (back to
+// next) when that is what is missing, else the page again, loaded afresh,
+// with the general message and the field problems placed by place.
+func (s *Server) showRefusal(w http.ResponseWriter, r *http.Request, err error, next, name string, load func() (formHolder, error), place func(*form, map[string]string)) error {
+	if s.needsReauth(w, r, err, next) {
+		return nil
+	}
+	general, fields, ok := formError(err)
+	if !ok {
+		return err
+	}
+	pg, lerr := load()
+	if lerr != nil {
+		return lerr
+	}
+	f := pg.formPart()
+	f.Message = general
+	place(f, fields)
+	s.render(w, r, pageStatus(err), name, pg)
 	return nil
 }
 
@@ -223,24 +253,18 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
 	}
 	if err != nil {
-		if s.needsReauth(w, r, err, "/account/team") {
-			return nil
-		}
-		general, fields, ok := formError(err)
-		if !ok {
-			return err
-		}
-		pg, perr := s.loadTeamPage(r, p)
-		if perr != nil {
-			return perr
-		}
-		pg.Message = general
-		for _, m := range fields {
-			pg.Message = m
-		}
-		pg.Values["email"] = f.Get("email")
-		s.render(w, r, pageStatus(err), "team", pg)
-		return nil
+		return s.showRefusal(w, r, err, "/account/team", "team", func() (formHolder, error) {
+			pg, err := s.loadTeamPage(r, p)
+			if err != nil {
+				return nil, err
+			}
+			pg.Values["email"] = f.Get("email")
+			return pg, nil
+		}, func(pf *form, fields map[string]string) {
+			for _, k := range slices.Sorted(maps.Keys(fields)) {
+				pf.Message = fields[k] // one form per action: its problem goes on top
+			}
+		})
 	}
 	v := url.Values{"done": {done}}
 	if biz != "" && done != "left" {
@@ -338,14 +362,7 @@ func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	switch r.URL.Query().Get("done") {
-	case "started":
-		pg.Notice = "A review is open. Decide for each member below."
-	case "decided":
-		pg.Notice = "Your decisions are applied. They took effect at once."
-	case "settings":
-		pg.Notice = "The review rules are saved."
-	}
+	pg.Notice = reviewNotices[r.URL.Query().Get("done")]
 	s.render(w, r, http.StatusOK, "review", pg)
 	return nil
 }
@@ -407,28 +424,13 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
 	}
 	if err != nil {
-		if s.needsReauth(w, r, err, "/account/team/review") {
-			return nil
-		}
-		general, fields, ok := formError(err)
-		if !ok {
-			return err
-		}
-		pg, perr := s.loadReviewPage(r, p)
-		if perr != nil {
-			return perr
-		}
-		pg.Message = general
-		var msgs []string
-		for _, m := range fields {
-			msgs = append(msgs, m)
-		}
-		sort.Strings(msgs)
-		if len(msgs) > 0 {
-			pg.Message = general + " " + strings.Join(msgs, " ")
-		}
-		s.render(w, r, pageStatus(err), "review", pg)
-		return nil
+		return s.showRefusal(w, r, err, "/account/team/review", "review", func() (formHolder, error) { return s.loadReviewPage(r, p) },
+			func(pf *form, fields map[string]string) {
+				msgs := slices.Sorted(maps.Values(fields))
+				if len(msgs) > 0 {
+					pf.Message = strings.TrimSpace(pf.Message + " " + strings.Join(msgs, " "))
+				}
+			})
 	}
 	http.Redirect(w, r, "/account/team/review?"+url.Values{"business_id": {biz}, "done": {done}}.Encode(), http.StatusSeeOther)
 	return nil

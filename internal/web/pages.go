@@ -29,7 +29,7 @@ func when(t time.Time) string {
 
 var templateFuncs = template.FuncMap{
 	"when":  when,
-	"money": func(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
+	"money": formatCents,
 	"val":   func(f *form, key string) string { return f.Values[key] },
 	"areaLevel": func(p sellerguard.Permissions, area string) string {
 		if l := p[area]; l != "" {
