@@ -325,6 +325,9 @@ func (s *Service) ExpireSessions(ctx context.Context) error {
 		if err := tx.DeleteUnconfirmedMethods(ctx, now.Add(-time.Hour)); err != nil {
 			return err
 		}
+		if err := tx.DeleteIdempotencyKeysBefore(ctx, now.Add(-IdempotencyTTL)); err != nil {
+			return err
+		}
 		return tx.DeleteExpiredCounters(ctx, now)
 	})
 }

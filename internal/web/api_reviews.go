@@ -10,15 +10,15 @@ import (
 )
 
 func (s *Server) registerReviews(mux *recordingMux) {
-	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/charge-method", s.apiBusiness(s.apiSetChargeMethod))
+	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/charge-method", s.apiBusiness(s.idempotent(s.apiSetChargeMethod)))
 	mux.Handle("GET /api/v1/businesses/{business_id}/access-reviews", s.apiBusiness(s.apiListReviews))
-	mux.Handle("POST /api/v1/businesses/{business_id}/access-reviews", s.apiBusiness(s.apiStartReview))
+	mux.Handle("POST /api/v1/businesses/{business_id}/access-reviews", s.apiBusiness(s.idempotent(s.apiStartReview)))
 	mux.Handle("GET /api/v1/businesses/{business_id}/access-reviews/{review_id}", s.apiBusiness(s.apiReview))
-	mux.Handle("POST /api/v1/businesses/{business_id}/access-reviews/{review_id}/decisions", s.apiBusiness(s.apiDecideReview))
+	mux.Handle("POST /api/v1/businesses/{business_id}/access-reviews/{review_id}/decisions", s.apiBusiness(s.idempotent(s.apiDecideReview)))
 	mux.Handle("GET /api/v1/businesses/{business_id}/access-review-settings", s.apiBusiness(s.apiReviewSettings))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/access-review-settings", s.apiBusiness(s.apiSetReviewSettings))
 	mux.Handle("GET /api/v1/businesses/{business_id}/ownership-transfer", s.apiBusiness(s.apiOwnershipTransfer))
-	mux.Handle("POST /api/v1/businesses/{business_id}/ownership-transfer", s.apiBusiness(s.apiOfferOwnership))
+	mux.Handle("POST /api/v1/businesses/{business_id}/ownership-transfer", s.apiBusiness(s.idempotent(s.apiOfferOwnership)))
 	mux.Handle("DELETE /api/v1/businesses/{business_id}/ownership-transfer", s.apiBusiness(s.apiCancelOwnershipTransfer))
 	mux.Handle("POST /api/v1/businesses/{business_id}/ownership-transfer/accept", s.apiBusiness(s.apiAcceptOwnership))
 }

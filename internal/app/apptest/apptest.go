@@ -195,6 +195,12 @@ func (r Response) JSON(t testing.TB) map[string]any {
 // as JSON. A token, when set, goes in the Authorization header.
 func (in *Instance) Do(t testing.TB, method, path, token string, body any) Response {
 	t.Helper()
+	return in.DoWith(t, method, path, token, nil, body)
+}
+
+// DoWith is Do with extra request headers.
+func (in *Instance) DoWith(t testing.TB, method, path, token string, headers map[string]string, body any) Response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -218,6 +224,9 @@ func (in *Instance) Do(t testing.TB, method, path, token string, body any) Respo
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := in.Client.Do(req)
 	if err != nil {
