@@ -50,6 +50,7 @@ const (
 
 	challengePasskeyEnroll = "passkey-enroll"
 	challengePasskeySignIn = "passkey-signin"
+	challengePasskeyReauth = "passkey-reauth"
 
 	// maxPasskeyResponseBytes caps the JSON of one authenticator answer.
 	maxPasskeyResponseBytes = 16 << 10
@@ -64,6 +65,8 @@ var (
 func passkeyEnrollChallengeID(sessionID string) string { return "passkey-enroll:" + sessionID }
 func passkeySignInChallengeID(sessionID string) string { return "passkey:" + sessionID }
 
+func passkeyReauthChallengeID(sessionID string) string { return "passkey-reauth:" + sessionID }
+
 // EnablePasskeys lets the second step of a sign-in accept passkeys, by
 // adding the passkey verifier to s.ExtraSecondSteps. The ceremonies refuse to
 // begin until it is called. Caveat: re-authentication does not take a
@@ -75,6 +78,9 @@ func EnablePasskeys(s *Service) {
 	}
 	s.ExtraSecondSteps[twostep.KindPasskey] = s.VerifyPasskey
 }
+
+// PasskeysEnabled says whether this instance accepts passkeys.
+func (s *Service) PasskeysEnabled() bool { return s.passkeysEnabled() }
 
 func (s *Service) passkeysEnabled() bool {
 	_, ok := s.ExtraSecondSteps[twostep.KindPasskey]
@@ -159,6 +165,22 @@ func loadPasskeyUser(ctx context.Context, q interface {
 		u.methods = append(u.methods, m)
 	}
 	return u, nil
+}
+
+// MethodKinds lists the kinds of the user's confirmed second steps (and
+// backup codes when some are left).
+func (s *Service) MethodKinds(ctx context.Context, p *Principal) ([]string, error) {
+	ms, err := s.DB.ListMethods(ctx, p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	var confirmed []store.TwoStepMethod
+	for _, m := range ms {
+		if m.Confirmed {
+			confirmed = append(confirmed, m)
+		}
+	}
+	return methodKinds(confirmed, p.TwoStep.BackupLeft), nil
 }
 
 // CountPasskeys says how many passkeys the user of the session (partial or
@@ -334,6 +356,12 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, p *Principal) (Passkey
 	if p.Session.AuthLevel != sellerguard.AuthPartial {
 		return PasskeyCeremony{}, sellerguard.Errorf(sellerguard.ECodeConflict, "This session has already finished signing in.")
 	}
+	return s.beginPasskeyAssertion(ctx, p, passkeySignInChallengeID(p.Session.ID), challengePasskeySignIn)
+}
+
+// beginPasskeyAssertion asks for an answer from one of the user's passkeys,
+// in a challenge of the given kind bound to the session.
+func (s *Service) beginPasskeyAssertion(ctx context.Context, p *Principal, challengeID, kind string) (PasskeyCeremony, error) {
 	wa, err := s.relyingParty()
 	if err != nil {
 		return PasskeyCeremony{}, err
@@ -347,9 +375,30 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, p *Principal) (Passkey
 	}
 	assertion, sd, err := wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationPreferred))
 	if err != nil {
-		return PasskeyCeremony{}, fmt.Errorf("auth: begin passkey sign-in: %w", err)
+		return PasskeyCeremony{}, fmt.Errorf("auth: begin passkey %s: %w", kind, err)
 	}
-	return s.putPasskeyChallenge(ctx, passkeySignInChallengeID(p.Session.ID), challengePasskeySignIn, p, sd, assertion.Response, s.now())
+	return s.putPasskeyChallenge(ctx, challengeID, kind, p, sd, assertion.Response, s.now())
+}
+
+// BeginPasskeyReauth starts re-authenticating a full session with a
+// passkey (with the password, as every re-authentication): the options list
+// the user's passkeys, and the challenge is bound to this session.
+func (s *Service) BeginPasskeyReauth(ctx context.Context, p *Principal) (PasskeyCeremony, error) {
+	if err := p.RequireFull(); err != nil {
+		return PasskeyCeremony{}, err
+	}
+	return s.beginPasskeyAssertion(ctx, p, passkeyReauthChallengeID(p.Session.ID), challengePasskeyReauth)
+}
+
+// ReauthenticateWithPasskey is Reauthenticate with a passkey as the second
+// step: the password and the answer to a BeginPasskeyReauth challenge of
+// this very session (limits, wrong-answer counting and audit as there).
+func (s *Service) ReauthenticateWithPasskey(ctx context.Context, p *Principal, password, challengeID string, credential []byte, meta RequestMeta) (time.Time, error) {
+	if len(credential) > maxPasskeyResponseBytes || len(challengeID) > 128 {
+		return time.Time{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
+	}
+	ctx = context.WithValue(ctx, passkeyAnswerKey{}, passkeyAnswer{sessionID: p.Session.ID, challengeID: challengeID, response: credential, kind: challengePasskeyReauth})
+	return s.Reauthenticate(ctx, p, password, twostep.KindPasskey, challengeID, meta)
 }
 
 type passkeyAnswerKey struct{}
@@ -360,6 +409,7 @@ type passkeyAnswer struct {
 	sessionID   string
 	challengeID string
 	response    []byte
+	kind        string // the ceremony the challenge must belong to
 }
 
 // PasskeySignIn is the answer of navigator.credentials.get().
@@ -378,7 +428,7 @@ func (s *Service) CompletePasskeySignIn(ctx context.Context, p *Principal, in Pa
 	if len(in.Credential) > maxPasskeyResponseBytes || len(in.ChallengeID) > 128 {
 		return SecondStepResult{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
 	}
-	ctx = context.WithValue(ctx, passkeyAnswerKey{}, passkeyAnswer{sessionID: p.Session.ID, challengeID: in.ChallengeID, response: in.Credential})
+	ctx = context.WithValue(ctx, passkeyAnswerKey{}, passkeyAnswer{sessionID: p.Session.ID, challengeID: in.ChallengeID, response: in.Credential, kind: challengePasskeySignIn})
 	return s.CompleteSecondStep(ctx, p, SecondStepInput{Method: twostep.KindPasskey, Code: in.ChallengeID, RememberBrowser: in.RememberBrowser, Device: in.Device}, meta)
 }
 
@@ -418,8 +468,9 @@ func parsePasskeyCode(code string) (passkeyCode, bool) {
 func (s *Service) VerifyPasskey(ctx context.Context, tx *store.Tx, userID, code string, now time.Time) (string, error) {
 	var challengeID, boundSession string
 	var response []byte
+	kind := challengePasskeySignIn
 	if a, ok := ctx.Value(passkeyAnswerKey{}).(passkeyAnswer); ok && a.challengeID == code {
-		challengeID, boundSession, response = a.challengeID, a.sessionID, a.response
+		challengeID, boundSession, response, kind = a.challengeID, a.sessionID, a.response, a.kind
 	} else if pc, ok := parsePasskeyCode(code); ok {
 		challengeID, response = pc.ChallengeID, pc.Credential
 	} else {
@@ -432,7 +483,7 @@ func (s *Service) VerifyPasskey(ctx context.Context, tx *store.Tx, userID, code 
 	if err != nil {
 		return "", err
 	}
-	if c.Kind != challengePasskeySignIn || c.UserID != userID {
+	if c.Kind != kind || c.UserID != userID {
 		return "", nil
 	}
 	if boundSession != "" && c.SessionID != boundSession {

@@ -627,3 +627,71 @@ func TestPasskeysNeedADomainName(t *testing.T) {
 	_, err = in.Auth.BeginPasskeyRegistration(context.Background(), p)
 	wantCode(t, "passkeys on an IP address", err, sellerguard.ECodeConflict)
 }
+
+// Re-authenticating with a passkey: the password and an answer to a
+// re-authentication challenge of this very session. A sign-in challenge, a
+// challenge of another session, a wrong password, or an answer used twice
+// are refused, and the session stays as stale as it was.
+func TestPasskeyReauthentication(t *testing.T) {
+	e := startPasskeys(t, "sqlite", "reauth@example.com", apptest.Env("SELLERGUARD_REAUTH_WINDOW", "1m"))
+	ctx := context.Background()
+	key := newSoftKey(t, true)
+	e.enrol(t, e.principal(t, e.in.SignIn(t, e.email, pkPW)), key, "")
+	signIn := func() (string, *auth.Principal) {
+		t.Helper()
+		res, err := e.tryPasskey(t, func(o json.RawMessage) []byte { return key.assert(t, o, assertion{}) })
+		if err != nil {
+			t.Fatalf("passkey sign-in: %v", err)
+		}
+		return res.Token, e.principal(t, res.Token)
+	}
+	token, full := signIn()
+	_, other := signIn()
+	e.in.Clock.Advance(2 * time.Minute)
+	if err := e.in.Auth.RequireRecentAuth(full); sellerguard.ErrorCode(err) != sellerguard.ECodeReauthRequired {
+		t.Fatalf("session not stale: %v", err)
+	}
+	begin := func(p *auth.Principal) auth.PasskeyCeremony {
+		t.Helper()
+		c, err := e.in.Auth.BeginPasskeyReauth(ctx, p)
+		if err != nil {
+			t.Fatalf("begin: %v", err)
+		}
+		return c
+	}
+	try := func(p *auth.Principal, pw, challenge string, answer []byte) error {
+		_, err := e.in.Auth.ReauthenticateWithPasskey(ctx, p, pw, challenge, answer, pkMeta)
+		return err
+	}
+
+	// A sign-in challenge cannot re-authenticate (another ceremony).
+	partial := e.partial(t)
+	sc, err := e.in.Auth.BeginPasskeySignIn(ctx, partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "a sign-in challenge", try(full, pkPW, sc.ChallengeID, key.assert(t, sc.Options, assertion{})), sellerguard.ECodeInvalidCode)
+	// Another session's challenge is not this session's.
+	oc := begin(other)
+	wantCode(t, "another session's challenge", try(full, pkPW, oc.ChallengeID, key.assert(t, oc.Options, assertion{})), sellerguard.ECodeInvalidCode)
+	// A wrong password, with a good answer.
+	c := begin(full)
+	wantCode(t, "a wrong password", try(full, "wrong password entirely", c.ChallengeID, key.assert(t, c.Options, assertion{})), sellerguard.ECodeInvalidCredentials)
+	if err := e.in.Auth.RequireRecentAuth(e.principal(t, token)); err == nil {
+		t.Fatal("a refused attempt re-authenticated the session")
+	}
+	// The right password and a good answer; the same answer again is refused.
+	c = begin(full)
+	answer := key.assert(t, c.Options, assertion{})
+	if err := try(full, pkPW, c.ChallengeID, answer); err != nil {
+		t.Fatalf("passkey re-authentication: %v", err)
+	}
+	if err := e.in.Auth.RequireRecentAuth(e.principal(t, token)); err != nil {
+		t.Fatalf("after re-authenticating: %v", err)
+	}
+	wantCode(t, "the same answer twice", try(full, pkPW, c.ChallengeID, answer), sellerguard.ECodeInvalidCode)
+	// A partial session cannot begin one.
+	if _, err := e.in.Auth.BeginPasskeyReauth(ctx, partial); sellerguard.ErrorCode(err) != sellerguard.ECodeSecondStepRequired {
+		t.Fatalf("partial session began a re-authentication: %v", err)
+	}
+}

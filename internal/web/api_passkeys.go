@@ -16,6 +16,8 @@ func (s *Server) registerPasskeys(mux *recordingMux) {
 	mux.Handle("POST /api/v1/two-step/passkeys/finish", s.apiAuthed(s.apiFinishPasskeyRegistration))
 	mux.Handle("POST /api/v1/session/second-step/passkey/begin", s.apiSession(s.apiBeginPasskeySignIn))
 	mux.Handle("POST /api/v1/session/second-step/passkey/finish", s.apiSession(s.apiFinishPasskeySignIn))
+	mux.Handle("POST /api/v1/session/reauth/passkey/begin", s.apiAuthed(s.apiBeginPasskeyReauth))
+	mux.Handle("POST /api/v1/session/reauth/passkey/finish", s.apiAuthed(s.apiFinishPasskeyReauth))
 
 	mux.Handle("GET /account/two-step/passkeys", s.pageAuthed(s.pagePasskeys))
 	mux.Handle("POST /account/two-step/passkeys/{id}/remove", s.pageAuthed(s.pageRemovePasskey))
@@ -134,4 +136,40 @@ func requirePasskeyAnswer(challengeID string, credential json.RawMessage) error 
 		return sellerguard.Invalid(fields...)
 	}
 	return nil
+}
+
+// apiBeginPasskeyReauth answers the options for navigator.credentials.get()
+// to re-authenticate a full session with a passkey.
+func (s *Server) apiBeginPasskeyReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := decodeEmpty(r); err != nil {
+		return err
+	}
+	c, err := s.Auth.BeginPasskeyReauth(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toPasskeyCeremonyJSON(c))
+}
+
+type passkeyReauthRequest struct {
+	Password    string          `json:"password"`
+	ChallengeID string          `json:"challenge_id"`
+	Credential  json.RawMessage `json:"credential"`
+}
+
+// apiFinishPasskeyReauth re-authenticates with the password and a passkey;
+// it answers exactly as POST /api/v1/session/reauth does.
+func (s *Server) apiFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	var req passkeyReauthRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
+		return err
+	}
+	at, err := s.Auth.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
+	if err != nil {
+		return err
+	}
+	return s.writeReauthenticated(w, at)
 }

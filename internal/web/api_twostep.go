@@ -53,7 +53,7 @@ func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC()})
+	return s.writeReauthenticated(w, at)
 }
 
 type methodJSON struct {
@@ -245,4 +245,9 @@ func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *au
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": to, "valid_for_seconds": 600})
+}
+
+// writeReauthenticated answers a successful re-authentication.
+func (s *Server) writeReauthenticated(w http.ResponseWriter, at time.Time) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC()})
 }

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -445,6 +446,8 @@ func reauthNext(next string) string {
 
 type reauthPage struct {
 	*form
+	HasPasskey bool // offer "use a passkey" (with the password)
+	HasTOTP    bool // the code field is for an authenticator app
 	Next       string
 	Method     string
 	Enrolled   bool
@@ -465,7 +468,21 @@ func newReauthPage(p *auth.Principal, next, method string) *reauthPage {
 
 func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	q := r.URL.Query()
-	s.render(w, r, http.StatusOK, "reauth", newReauthPage(p, q.Get("next"), q.Get("method")))
+	pg := newReauthPage(p, q.Get("next"), q.Get("method"))
+	if err := s.reauthKinds(r, p, pg); err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "reauth", pg)
+	return nil
+}
+
+// reauthKinds says which second steps the re-authentication page offers.
+func (s *Server) reauthKinds(r *http.Request, p *auth.Principal, pg *reauthPage) error {
+	kinds, err := s.Auth.MethodKinds(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	pg.HasTOTP, pg.HasPasskey = slices.Contains(kinds, twostep.KindTOTP), slices.Contains(kinds, twostep.KindPasskey) && s.Auth.PasskeysEnabled()
 	return nil
 }
 
@@ -474,6 +491,9 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		return err
 	}
 	pg := newReauthPage(p, r.PostForm.Get("next"), r.PostForm.Get("method"))
+	if err := s.reauthKinds(r, p, pg); err != nil {
+		return err
+	}
 	method, code := "", ""
 	if pg.Enrolled {
 		method, code = pg.Method, r.PostForm.Get("code")

@@ -1,12 +1,15 @@
 // SellerGuard passkeys: the browser half of the WebAuthn ceremonies.
 //
 // A button (or the submit button of a form) with data-passkey="register"
-// adds a passkey; one with data-passkey="signin" finishes a sign-in with one.
+// adds a passkey; one with data-passkey="signin" finishes a sign-in with one;
+// one with data-passkey="reauth" confirms it's you (with the password typed
+// in the field data-passkey-password names).
 // Optional attributes, each a CSS selector or a path:
 //   data-passkey-label     the input holding the new passkey's name
 //   data-passkey-remember  the checkbox "don't ask again on this browser"
 //   data-passkey-error     the element that shows what went wrong
 //   data-passkey-next      the same-site path to go to afterwards
+//   data-passkey-password  the password input (re-authentication)
 //
 // The server sends options with binary members in base64url; this file turns
 // them into ArrayBuffers for navigator.credentials, and the answer back into
@@ -125,6 +128,14 @@
     });
   }
 
+  function reauth(password) {
+    return postJSON('/api/v1/session/reauth/passkey/begin').then(function (begin) {
+      return get(begin.public_key).then(function (credential) {
+        return postJSON('/api/v1/session/reauth/passkey/finish', { password: password, challenge_id: begin.challenge_id, credential: credential });
+      });
+    });
+  }
+
   function messageFor(err) {
     switch (err && err.name) {
       case 'NotAllowedError':
@@ -173,6 +184,15 @@
       if (mode === 'register') {
         var label = pick(el, 'data-passkey-label');
         done = register(label ? label.value : '');
+      } else if (mode === 'reauth') {
+        var pw = pick(el, 'data-passkey-password');
+        if (!pw || !pw.value) {
+          busy = false;
+          el.disabled = false;
+          show('Enter your password first.');
+          return;
+        }
+        done = reauth(pw.value);
       } else {
         var remember = pick(el, 'data-passkey-remember');
         done = signIn(remember ? remember.checked : false);
@@ -193,7 +213,7 @@
     }
   }
 
-  window.sellerguardPasskey = { create: create, get: get, register: register, signIn: signIn };
+  window.sellerguardPasskey = { create: create, get: get, register: register, signIn: signIn, reauth: reauth };
   var els = document.querySelectorAll('[data-passkey]');
   for (var i = 0; i < els.length; i++) bind(els[i]);
 })();
