@@ -34,6 +34,7 @@ func (s *Server) registerTwoStepPages(mux *recordingMux) {
 	mux.Handle("POST /account/trusted-browsers/{id}/forget", s.pageAuthed(s.pageForgetBrowser))
 	mux.Handle("GET /account/reauth", s.pageAuthed(s.pageReauthForm))
 	mux.Handle("POST /account/reauth", s.pageAuthed(s.pageReauthSubmit))
+	mux.Handle("POST /account/reauth/sms", s.pageAuthed(s.pageReauthSendSMS))
 }
 
 // failPage shows a page again with the problems of err, or returns err when
@@ -448,6 +449,8 @@ type reauthPage struct {
 	*form
 	HasPasskey bool // offer "use a passkey" (with the password)
 	HasTOTP    bool // the code field is for an authenticator app
+	HasSMS     bool // offer "text me a code"
+	Sent       bool // a code was just texted
 	Next       string
 	Method     string
 	Enrolled   bool
@@ -457,7 +460,7 @@ type reauthPage struct {
 
 // reauthKinds are the second steps the re-authentication page takes (the
 // API also takes a texted code, sent with POST /api/v1/session/second-step/sms).
-var reauthKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true}
+var reauthKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true, twostep.KindSMS: true}
 
 func newReauthPage(p *auth.Principal, next, method string) *reauthPage {
 	if !reauthKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
@@ -483,6 +486,31 @@ func (s *Server) reauthKinds(r *http.Request, p *auth.Principal, pg *reauthPage)
 		return err
 	}
 	pg.HasTOTP, pg.HasPasskey = slices.Contains(kinds, twostep.KindTOTP), slices.Contains(kinds, twostep.KindPasskey) && s.Auth.PasskeysEnabled()
+	pg.HasSMS = (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Auth.SMS.Available
+	if pg.Method == twostep.KindSMS && !pg.HasSMS {
+		pg.Method = twostep.KindTOTP
+	}
+	if pg.Method == twostep.KindTOTP && !pg.HasTOTP && !pg.HasPasskey && pg.HasSMS {
+		pg.Method = twostep.KindSMS // their only code comes by text
+	}
+	return nil
+}
+
+// pageReauthSendSMS texts a code for re-authenticating and shows the page
+// with the field for it.
+func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	pg := newReauthPage(p, r.PostForm.Get("next"), twostep.KindSMS)
+	if err := s.reauthKinds(r, p, pg); err != nil {
+		return err
+	}
+	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
+		return s.failPage(w, r, "reauth", pg, pg.form, err, nil)
+	}
+	pg.Sent = true
+	s.render(w, r, http.StatusOK, "reauth", pg)
 	return nil
 }
 

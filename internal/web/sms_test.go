@@ -209,3 +209,41 @@ func TestAddPhoneOnThePages(t *testing.T) {
 		t.Fatalf("confirm: %s\n%s", resp.Request.URL, body)
 	}
 }
+
+// Someone whose only second step is their phone confirms it's them on the
+// re-authentication page: it offers a texted code, not an authenticator
+// app; the code works once and only with the right password.
+func TestReauthPageBySMS(t *testing.T) {
+	gw := &sms.FakeGateway{}
+	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw), apptest.Env("SELLERGUARD_REAUTH_WINDOW", "1m"))
+	in.SignUp(t, "textonly@example.com", pw, "Text Only Co")
+	token := in.SignIn(t, "textonly@example.com", pw)
+	r := in.Do(t, "POST", "/api/v1/two-step/sms", token, map[string]any{"phone": phone})
+	id := r.JSON(t)["method_id"].(string)
+	if r := in.Do(t, "POST", "/api/v1/two-step/sms/"+id+"/confirm", token, map[string]string{"code": waitSMS(t, gw, 1)}); r.Status != 200 {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	in.Clock.Advance(2 * time.Minute)
+
+	pg := pageGet(t, in, "/account/reauth?next=/account/business", token)
+	if !strings.Contains(pg.body, `id="reauth-send-sms"`) || !strings.Contains(pg.body, "code from the text message") || strings.Contains(pg.body, "authenticator app") {
+		t.Fatalf("reauth page for a phone-only user: %s", pg.body)
+	}
+	pg = pageRequest(t, in, "POST", "/account/reauth/sms", token, url.Values{"next": {"/account/business"}})
+	if pg.StatusCode != 200 || !strings.Contains(pg.body, `id="sms-sent"`) {
+		t.Fatalf("text me a code: %d", pg.StatusCode)
+	}
+	code := waitSMS(t, gw, 2)
+	form := url.Values{"next": {"/account/business"}, "method": {"sms"}, "password": {"not my password at all"}, "code": {code}}
+	if pg := pageRequest(t, in, "POST", "/account/reauth", token, form); pg.StatusCode != 401 && pg.StatusCode != 400 {
+		t.Fatalf("wrong password: %d", pg.StatusCode)
+	}
+	form.Set("password", pw)
+	if pg := pageRequest(t, in, "POST", "/account/reauth", token, form); pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/business" {
+		t.Fatalf("right password and code: %d %s %s", pg.StatusCode, pg.Header.Get("Location"), pg.body)
+	}
+	in.Clock.Advance(2 * time.Minute)
+	if pg := pageRequest(t, in, "POST", "/account/reauth", token, form); pg.StatusCode == 303 {
+		t.Fatalf("the same texted code worked twice")
+	}
+}

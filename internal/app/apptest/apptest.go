@@ -126,6 +126,7 @@ func start(t testing.TB, o *startOptions) *Instance {
 	}
 	clock := &Clock{}
 	a.Auth.Now = clock.Now
+	a.Worker.Now = clock.Now // messages enqueued at a moved clock are due on it
 	if o.sms != nil {
 		a.Worker.SMS = &sms.Deliverer{Gateway: o.sms}
 		a.Auth.SMS.Available = true
