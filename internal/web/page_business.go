@@ -132,7 +132,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
 	b := chosenBusiness(r, p)
 	if b == nil {
-		return sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
 	}
 	biz, action := b.BusinessID, f.Get("action")
 	var err error

@@ -49,7 +49,8 @@ type teamPage struct {
 }
 
 // chosenBusiness picks the business of a page: ?business_id= when the user
-// belongs to it, else their first business.
+// belongs to it, else (to show a page) their first business. A form that
+// names a business the user does not belong to acts on none: nil.
 func chosenBusiness(r *http.Request, p *auth.Principal) *sellerguard.Membership {
 	want := r.URL.Query().Get("business_id")
 	if r.Method == http.MethodPost {
@@ -60,7 +61,7 @@ func chosenBusiness(r *http.Request, p *auth.Principal) *sellerguard.Membership 
 			return &p.Memberships[i]
 		}
 	}
-	if len(p.Memberships) > 0 {
+	if len(p.Memberships) > 0 && (r.Method != http.MethodPost || want == "") {
 		return &p.Memberships[0]
 	}
 	return nil
@@ -378,7 +379,7 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
 	b := chosenBusiness(r, p)
 	if b == nil {
-		return sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
 	}
 	biz, done := b.BusinessID, ""
 	var err error

@@ -205,3 +205,23 @@ func TestTeamPageOwnershipOffer(t *testing.T) {
 		t.Fatalf("heir's memberships after accepting: %v", ms)
 	}
 }
+
+// A form naming a business the user does not belong to acts on none of
+// their businesses (never falls back to their own).
+func TestPageFormsNeverFallBackToAnotherBusiness(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	owner, biz := newOwner(t, in, "owner@fallback.example", "Fallback Goods")
+	_, other := newOwner(t, in, "rival@fallback.example", "Rival Goods")
+	for _, c := range []struct{ path, action string }{{"/account/team", "invite"}, {"/account/business", "storefront"}, {"/account/team/review", "start"}} {
+		v := url.Values{"business_id": {other}, "action": {c.action}, "email": {"x@fallback.example"}, "display_name": {"Hijack"}}
+		if pg := pageRequest(t, in, "POST", c.path, owner.token, v); pg.StatusCode != 404 {
+			t.Errorf("%s %s for another business: %d", c.path, c.action, pg.StatusCode)
+		}
+	}
+	if r := in.Do(t, "GET", "/api/v1/businesses/"+biz+"/invitations", owner.token, nil); strings.Contains(string(r.Body), "x@fallback.example") {
+		t.Fatalf("the invitation went to the owner's own business")
+	}
+	if r := in.Do(t, "GET", "/api/v1/businesses/"+biz+"/storefront", owner.token, nil); strings.Contains(string(r.Body), "Hijack") {
+		t.Fatalf("the storefront of the owner's own business changed")
+	}
+}
