@@ -224,7 +224,12 @@ func (s *Service) openReview(ctx context.Context, tx *store.Tx, businessID strin
 	if len(r.Items) == 0 {
 		return r, sellerguard.Errorf(sellerguard.ECodeConflict, "There is nobody to review: nobody besides the owner has access to this business.")
 	}
-	return r, tx.CreateReview(ctx, r)
+	if err := tx.CreateReview(ctx, r); errors.Is(err, store.ErrConflict) {
+		return r, sellerguard.Errorf(sellerguard.ECodeConflict, "A review of this business was opened at the same moment. Reload to see it.")
+	} else if err != nil {
+		return r, err
+	}
+	return r, nil
 }
 
 func (s *Service) findOpenReview(ctx context.Context, tx *store.Tx, businessID string) (store.AccessReview, bool, error) {

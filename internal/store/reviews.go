@@ -177,10 +177,15 @@ type ReviewItem struct {
 	DecidedAt time.Time
 }
 
-// CreateReview stores a new review with its items.
+// CreateReview stores a new review with its items; ErrConflict when the
+// business has an open review already.
 func (s queries) CreateReview(ctx context.Context, r AccessReview) error {
-	if _, err := s.q.ExecContext(ctx, `INSERT INTO access_reviews (id, business_id, status, created_at, reminded_at, reminders, completed_at, completed_by)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, r.ID, r.BusinessID, r.Status, ts(r.CreatedAt), ts(r.RemindedAt), r.Reminders, ts(r.CompletedAt), r.CompletedBy); err != nil {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO access_reviews (id, business_id, status, created_at, reminded_at, reminders, completed_at, completed_by)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, r.ID, r.BusinessID, r.Status, ts(r.CreatedAt), ts(r.RemindedAt), r.Reminders, ts(r.CompletedAt), r.CompletedBy)
+	if isUniqueViolation(err) {
+		return ErrConflict // a review of this business is open already
+	}
+	if err != nil {
 		return fmt.Errorf("store: create review: %w", err)
 	}
 	for _, it := range r.Items {

@@ -186,3 +186,27 @@ func TestLastSignInIsSetByFullSessions(t *testing.T) {
 		}
 	})
 }
+
+func TestOneOpenReviewPerBusiness(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		teamFixture(t, db)
+		open := func(id string) error {
+			return db.WithTx(ctx, func(tx *store.Tx) error {
+				return tx.CreateReview(ctx, store.AccessReview{ID: id, BusinessID: "biz_1", Status: store.ReviewOpen, CreatedAt: t0})
+			})
+		}
+		if err := open("rev_a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := open("rev_b"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("a second open review: %v", err)
+		}
+		mustTx(t, db, func(tx *store.Tx) error {
+			return tx.UpdateReview(ctx, store.AccessReview{ID: "rev_a", Status: store.ReviewCompleted, CompletedAt: t0})
+		})
+		if err := open("rev_b"); err != nil {
+			t.Fatalf("a new review after completion: %v", err)
+		}
+	})
+}

@@ -39,6 +39,9 @@ CREATE TABLE access_reviews (
 );
 CREATE INDEX access_reviews_business ON access_reviews (business_id, created_at);
 CREATE INDEX access_reviews_status ON access_reviews (status);
+-- At most one open review per business, even when the schedule and an owner
+-- start one at the same moment.
+CREATE UNIQUE INDEX access_reviews_one_open ON access_reviews (business_id) WHERE status = 'open';
 
 CREATE TABLE access_review_items (
     review_id   TEXT NOT NULL REFERENCES access_reviews(id),
