@@ -217,3 +217,73 @@ func TestEmailsAreSignedAndRecordedInTheLedger(t *testing.T) {
 		t.Fatalf("ledger hash %s does not match the signed bytes", entry.SHA256)
 	}
 }
+
+// A member's lowered permission, and a suspension by an access review, reach
+// the other instance on the member's very next request, although it had
+// their session cached.
+func TestTeamRevocationReachesEveryInstance(t *testing.T) {
+	dbURL := apptest.DatabaseURL(t, "postgres")
+	a := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+	b := apptest.Start(t, "", apptest.Env("SELLERGUARD_DATABASE_URL", dbURL))
+	const pw = "correct horse battery staple"
+	_, biz := a.SignUp(t, "owner@inst.example", pw, "Instances")
+	owner := a.SignIn(t, "owner@inst.example", pw)
+	a.EnrollTOTP(t, owner)
+	if r := a.Do(t, "POST", "/api/v1/businesses/"+biz+"/invitations", owner, map[string]any{"email": "member@inst.example", "permissions": map[string]string{"listings": "edit"}}); r.Status != 201 {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	memberID, _ := a.SignUp(t, "member@inst.example", pw, "Member's own")
+	member := b.SignIn(t, "member@inst.example", pw)
+	b.EnrollTOTP(t, member)
+	inv := b.Do(t, "GET", "/api/v1/invitations", member, nil).JSON(t)["invitations"].([]any)[0].(map[string]any)["id"].(string)
+	if r := b.Do(t, "POST", "/api/v1/invitations/"+inv+"/accept", member, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	listings := "/api/v1/businesses/" + biz + "/listings"
+	waitCacheLive(t, b, member)
+	for range 3 {
+		if r := b.Do(t, "GET", listings, member, nil); r.Status != 200 {
+			t.Fatalf("member reads listings on b: %d", r.Status)
+		}
+	}
+	if r := a.Do(t, "PATCH", "/api/v1/businesses/"+biz+"/members/"+memberID, owner, map[string]any{"permissions": map[string]string{}}); r.Status != 200 {
+		t.Fatalf("lower: %d %s", r.Status, r.Body)
+	}
+	waitStatus(t, b, listings, member, 403)
+
+	// Back to view, then an access review left open past a 7-day grace
+	// suspends the member: instance b refuses at once.
+	if r := a.Do(t, "PATCH", "/api/v1/businesses/"+biz+"/members/"+memberID, owner, map[string]any{"permissions": map[string]string{"listings": "view"}}); r.Status != 200 {
+		t.Fatalf("raise: %d %s", r.Status, r.Body)
+	}
+	waitStatus(t, b, listings, member, 200)
+	if r := a.Do(t, "PUT", "/api/v1/businesses/"+biz+"/access-review-settings", owner, map[string]any{"interval_days": 90, "suspend_after_days": 7}); r.Status != 200 {
+		t.Fatalf("settings: %d %s", r.Status, r.Body)
+	}
+	if r := a.Do(t, "POST", "/api/v1/businesses/"+biz+"/access-reviews", owner, nil); r.Status != 201 {
+		t.Fatalf("start review: %d %s", r.Status, r.Body)
+	}
+	a.Clock.Advance(8 * 24 * time.Hour)
+	run, err := a.Auth.RunAccessReviews(t.Context())
+	if err != nil || run.Suspended != 1 {
+		t.Fatalf("run: %+v, %v", run, err)
+	}
+	// b's clock did not move: the member's session is still live there.
+	waitStatus(t, b, listings, member, 404)
+}
+
+// waitStatus waits (at most a second) until path answers want on the instance.
+func waitStatus(t *testing.T, in *apptest.Instance, path, token string, want int) {
+	t.Helper()
+	start := time.Now()
+	for {
+		r := in.Do(t, "GET", path, token, nil)
+		if r.Status == want {
+			t.Logf("%s answered %d after %v", path, want, time.Since(start))
+			return
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("%s still answers %d after %v, want %d", path, r.Status, time.Since(start), want)
+		}
+	}
+}
