@@ -156,10 +156,10 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 		for _, a := range sellerguard.Areas {
 			all[a] = sellerguard.LevelEdit
 		}
-		if err := tx.SetMemberRole(ctx, businessID, t.FromUser, sellerguard.RoleMember, all); err != nil {
+		if err := tx.SetMemberRole(ctx, businessID, t.FromUser, sellerguard.RoleMember, all, now); err != nil {
 			return err
 		}
-		if err := tx.SetMemberRole(ctx, businessID, p.User.ID, sellerguard.RoleOwner, sellerguard.Permissions{}); err != nil {
+		if err := tx.SetMemberRole(ctx, businessID, p.User.ID, sellerguard.RoleOwner, sellerguard.Permissions{}, now); err != nil {
 			return err
 		}
 		if err := tx.DeleteOwnershipTransfer(ctx, businessID); err != nil {

@@ -103,8 +103,10 @@ func (v ReviewView) Open() int {
 	return n
 }
 
-// reviewFlags computes a member's flags at now.
-func reviewFlags(now, joined, lastSignIn time.Time, perms sellerguard.Permissions, uses map[string]store.AreaUse) (flags, unused []string) {
+// reviewFlags computes a member's flags at now. An edit right counts as
+// unused from its last use, or else from when it was given (editSince; the
+// day they joined when unknown).
+func reviewFlags(now, joined, lastSignIn time.Time, perms sellerguard.Permissions, editSince map[string]time.Time, uses map[string]store.AreaUse) (flags, unused []string) {
 	ref := lastSignIn
 	if ref.IsZero() {
 		ref = joined
@@ -122,6 +124,9 @@ func reviewFlags(now, joined, lastSignIn time.Time, perms sellerguard.Permission
 			continue
 		}
 		last := uses[a].EditedAt
+		if given := editSince[a]; given.After(last) {
+			last = given // given (again) after its last use
+		}
 		if last.IsZero() {
 			last = joined
 		}
@@ -189,7 +194,7 @@ func (s *Service) reviewView(ctx context.Context, q *store.Tx, businessID, id st
 			u := uses[it.UserID][a]
 			rm.Areas[a] = AreaActivity{Level: rm.Permissions[a], LastViewedAt: u.ViewedAt, LastEditedAt: u.EditedAt}
 		}
-		rm.Flags, rm.UnusedEditAreas = reviewFlags(now, m.CreatedAt, rm.LastSignInAt, m.Permissions, uses[it.UserID])
+		rm.Flags, rm.UnusedEditAreas = reviewFlags(now, m.CreatedAt, rm.LastSignInAt, m.Permissions, m.EditSince, uses[it.UserID])
 		v.Members = append(v.Members, rm)
 	}
 	return v, nil
@@ -419,7 +424,7 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 				}
 			case DecisionReduce:
 				it.After = fullPermissions(clean[i])
-				if err := tx.SetMemberPermissions(ctx, businessID, d.UserID, clean[i]); err != nil {
+				if err := tx.SetMemberPermissions(ctx, businessID, d.UserID, clean[i], now); err != nil {
 					return err
 				}
 				if err := tx.SetMembershipStatus(ctx, businessID, d.UserID, sellerguard.MembershipActive); err != nil {

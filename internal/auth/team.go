@@ -335,7 +335,7 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 			}
 		}
 		before := m.Permissions
-		if err := tx.SetMemberPermissions(ctx, businessID, userID, clean); err != nil {
+		if err := tx.SetMemberPermissions(ctx, businessID, userID, clean, now); err != nil {
 			return err
 		}
 		m.Permissions = clean

@@ -57,15 +57,21 @@ func TestReviewFlags(t *testing.T) {
 			[]string{FlagEditUnused}, []string{sellerguard.AreaPayments}},
 		{"never signed in since joining", time.Time{}, nil, []string{FlagNoSignIn90, FlagEditUnused}, []string{sellerguard.AreaPayments, sellerguard.AreaListings}},
 	} {
-		flags, unused := reviewFlags(now, joined, c.lastSignIn, perms, c.uses)
+		flags, unused := reviewFlags(now, joined, c.lastSignIn, perms, nil, c.uses)
 		if !slices.Equal(flags, c.flags) || !slices.Equal(unused, c.unused) {
 			t.Errorf("%s: flags %v unused %v, want %v %v", c.name, flags, unused, c.flags, c.unused)
 		}
 	}
 	// A member who joined last week is not flagged for edit rights they
 	// have had no time to use.
-	if flags, _ := reviewFlags(now, now.Add(-7*day), now.Add(-7*day), perms, nil); len(flags) != 0 {
+	if flags, _ := reviewFlags(now, now.Add(-7*day), now.Add(-7*day), perms, nil, nil); len(flags) != 0 {
 		t.Errorf("new member flagged: %v", flags)
+	}
+	// An old member given edit in payments last week is not flagged for
+	// it; listings, edit since joining 200 days ago, is.
+	since := map[string]time.Time{sellerguard.AreaPayments: now.Add(-7 * day), sellerguard.AreaListings: joined}
+	if _, unused := reviewFlags(now, joined, now, perms, since, nil); !slices.Equal(unused, []string{sellerguard.AreaListings}) {
+		t.Errorf("unused edit areas %v, want listings only", unused)
 	}
 }
 

@@ -396,15 +396,8 @@ func (s queries) DeleteOwnershipTransfer(ctx context.Context, businessID string)
 	return nil
 }
 
-// SetMemberRole sets a membership's role and permissions (for an ownership
-// transfer: demote the owner first, then promote).
-func (s queries) SetMemberRole(ctx context.Context, businessID, userID, role string, p sellerguard.Permissions) error {
-	perms, err := encodePermissions(p)
-	if err != nil {
-		return err
-	}
-	if _, err := s.q.ExecContext(ctx, `UPDATE memberships SET role = $1, permissions = $2, status = 'active' WHERE business_id = $3 AND user_id = $4`, role, perms, businessID, userID); err != nil {
-		return fmt.Errorf("store: set member role: %w", err)
-	}
-	return nil
+// SetMemberRole sets a membership's role and permissions at a moment (for an
+// ownership transfer: demote the owner first, then promote).
+func (s queries) SetMemberRole(ctx context.Context, businessID, userID, role string, p sellerguard.Permissions, at time.Time) error {
+	return s.setRoleAndPermissions(ctx, businessID, userID, role, p, at)
 }

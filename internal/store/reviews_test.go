@@ -126,16 +126,16 @@ func TestOwnershipSwapKeepsOneOwner(t *testing.T) {
 		}
 		// Promoting before demoting breaks the one-owner rule and writes nothing.
 		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			return tx.SetMemberRole(ctx, "biz_1", "usr_member", sellerguard.RoleOwner, nil)
+			return tx.SetMemberRole(ctx, "biz_1", "usr_member", sellerguard.RoleOwner, nil, t0)
 		})
 		if err == nil {
 			t.Fatal("a second owner was allowed")
 		}
 		mustTx(t, db, func(tx *store.Tx) error {
-			if err := tx.SetMemberRole(ctx, "biz_1", "usr_owner", sellerguard.RoleMember, sellerguard.Permissions{sellerguard.AreaPayments: sellerguard.LevelEdit}); err != nil {
+			if err := tx.SetMemberRole(ctx, "biz_1", "usr_owner", sellerguard.RoleMember, sellerguard.Permissions{sellerguard.AreaPayments: sellerguard.LevelEdit}, t0); err != nil {
 				return err
 			}
-			if err := tx.SetMemberRole(ctx, "biz_1", "usr_member", sellerguard.RoleOwner, nil); err != nil {
+			if err := tx.SetMemberRole(ctx, "biz_1", "usr_member", sellerguard.RoleOwner, nil, t0); err != nil {
 				return err
 			}
 			return tx.DeleteOwnershipTransfer(ctx, "biz_1")
@@ -207,6 +207,30 @@ func TestOneOpenReviewPerBusiness(t *testing.T) {
 		})
 		if err := open("rev_b"); err != nil {
 			t.Fatalf("a new review after completion: %v", err)
+		}
+	})
+}
+
+func TestEditGrantTimes(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		teamFixture(t, db) // member: listings edit since t0
+		later, latest := t0.Add(24*time.Hour), t0.Add(48*time.Hour)
+		set := func(p sellerguard.Permissions, at time.Time) {
+			mustTx(t, db, func(tx *store.Tx) error { return tx.SetMemberPermissions(ctx, "biz_1", "usr_member", p, at) })
+		}
+		// Listings stays at edit (its grant time stays); payments is new.
+		set(sellerguard.Permissions{sellerguard.AreaListings: sellerguard.LevelEdit, sellerguard.AreaPayments: sellerguard.LevelEdit}, later)
+		m, err := db.FindMember(ctx, "biz_1", "usr_member")
+		if err != nil || !m.EditSince[sellerguard.AreaListings].Equal(t0) || !m.EditSince[sellerguard.AreaPayments].Equal(later) {
+			t.Fatalf("edit since = %v, %v", m.EditSince, err)
+		}
+		// Lowered to view and raised again: counted from the new grant.
+		set(sellerguard.Permissions{sellerguard.AreaListings: sellerguard.LevelView}, later)
+		set(sellerguard.Permissions{sellerguard.AreaListings: sellerguard.LevelEdit}, latest)
+		ms, err := db.ListMembers(ctx, "biz_1")
+		if err != nil || len(ms) != 2 || !ms[1].EditSince[sellerguard.AreaListings].Equal(latest) || len(ms[1].EditSince) != 1 {
+			t.Fatalf("after lower and raise: %+v, %v", ms, err)
 		}
 	})
 }

@@ -34,11 +34,54 @@ func decodePermissions(s string) (sellerguard.Permissions, error) {
 type Member struct {
 	sellerguard.Membership
 	Email string
+	// EditSince is when the member was given edit in each area they edit.
+	EditSince map[string]time.Time
+}
+
+// editSince keeps the grant time of areas still at edit and stamps areas
+// newly at edit with at.
+func editSince(old map[string]time.Time, perms sellerguard.Permissions, at time.Time) map[string]time.Time {
+	out := map[string]time.Time{}
+	for area, level := range perms {
+		if level != sellerguard.LevelEdit {
+			continue
+		}
+		if t, ok := old[area]; ok {
+			out[area] = t
+		} else {
+			out[area] = at
+		}
+	}
+	return out
+}
+
+func encodeEditSince(m map[string]time.Time) (string, error) {
+	raw := map[string]int64{}
+	for a, t := range m {
+		raw[a] = ts(t)
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return "", fmt.Errorf("store: edit since: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeEditSince(s string) (map[string]time.Time, error) {
+	raw := map[string]int64{}
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, fmt.Errorf("store: edit since: %w", err)
+	}
+	out := make(map[string]time.Time, len(raw))
+	for a, v := range raw {
+		out[a] = fromTS(v)
+	}
+	return out, nil
 }
 
 // ListMembers lists a business's members (active and suspended), owner first.
 func (s queries) ListMembers(ctx context.Context, businessID string) ([]Member, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT m.user_id, u.email, m.role, m.status, m.created_at, m.permissions
+	rows, err := s.q.QueryContext(ctx, `SELECT m.user_id, u.email, m.role, m.status, m.created_at, m.permissions, m.edit_since
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.business_id = $1 AND m.status IN ('active', 'suspended')
 		ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, m.user_id`, businessID)
@@ -50,12 +93,15 @@ func (s queries) ListMembers(ctx context.Context, businessID string) ([]Member, 
 	for rows.Next() {
 		var m Member
 		var created int64
-		var perms string
-		if err := rows.Scan(&m.UserID, &m.Email, &m.Role, &m.Status, &created, &perms); err != nil {
+		var perms, since string
+		if err := rows.Scan(&m.UserID, &m.Email, &m.Role, &m.Status, &created, &perms, &since); err != nil {
 			return nil, fmt.Errorf("store: scan member: %w", err)
 		}
 		m.BusinessID, m.CreatedAt = businessID, fromTS(created)
 		if m.Permissions, err = decodePermissions(perms); err != nil {
+			return nil, err
+		}
+		if m.EditSince, err = decodeEditSince(since); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
@@ -68,11 +114,11 @@ func (s queries) ListMembers(ctx context.Context, businessID string) ([]Member, 
 func (s queries) FindMember(ctx context.Context, businessID, userID string) (Member, error) {
 	var m Member
 	var created int64
-	var perms string
-	err := s.q.QueryRowContext(ctx, `SELECT m.user_id, u.email, m.role, m.status, m.created_at, m.permissions
+	var perms, since string
+	err := s.q.QueryRowContext(ctx, `SELECT m.user_id, u.email, m.role, m.status, m.created_at, m.permissions, m.edit_since
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.business_id = $1 AND m.user_id = $2 AND m.status IN ('active', 'suspended')`, businessID, userID).
-		Scan(&m.UserID, &m.Email, &m.Role, &m.Status, &created, &perms)
+		Scan(&m.UserID, &m.Email, &m.Role, &m.Status, &created, &perms, &since)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -80,17 +126,48 @@ func (s queries) FindMember(ctx context.Context, businessID, userID string) (Mem
 		return m, fmt.Errorf("store: find member: %w", err)
 	}
 	m.BusinessID, m.CreatedAt = businessID, fromTS(created)
-	m.Permissions, err = decodePermissions(perms)
+	if m.Permissions, err = decodePermissions(perms); err != nil {
+		return m, err
+	}
+	m.EditSince, err = decodeEditSince(since)
 	return m, err
 }
 
-// SetMemberPermissions replaces a member's permissions.
-func (s queries) SetMemberPermissions(ctx context.Context, businessID, userID string, p sellerguard.Permissions) error {
+// SetMemberPermissions replaces a member's permissions at a moment: an area
+// newly at edit counts its grant from then.
+func (s queries) SetMemberPermissions(ctx context.Context, businessID, userID string, p sellerguard.Permissions, at time.Time) error {
+	return s.setRoleAndPermissions(ctx, businessID, userID, "", p, at)
+}
+
+// setRoleAndPermissions sets a membership's permissions (and its role, when
+// role is not ""), keeping the grant times of edit rights that stay.
+func (s queries) setRoleAndPermissions(ctx context.Context, businessID, userID, role string, p sellerguard.Permissions, at time.Time) error {
+	var oldSince string
+	err := s.q.QueryRowContext(ctx, `SELECT edit_since FROM memberships WHERE business_id = $1 AND user_id = $2`, businessID, userID).Scan(&oldSince)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("store: read permissions: %w", err)
+	}
+	old, err := decodeEditSince(oldSince)
+	if err != nil {
+		return err
+	}
 	perms, err := encodePermissions(p)
 	if err != nil {
 		return err
 	}
-	if _, err := s.q.ExecContext(ctx, `UPDATE memberships SET permissions = $1 WHERE business_id = $2 AND user_id = $3 AND role <> 'owner'`, perms, businessID, userID); err != nil {
+	since, err := encodeEditSince(editSince(old, p, at))
+	if err != nil {
+		return err
+	}
+	if role == "" {
+		_, err = s.q.ExecContext(ctx, `UPDATE memberships SET permissions = $1, edit_since = $2 WHERE business_id = $3 AND user_id = $4 AND role <> 'owner'`, perms, since, businessID, userID)
+	} else {
+		_, err = s.q.ExecContext(ctx, `UPDATE memberships SET role = $1, permissions = $2, edit_since = $3, status = 'active' WHERE business_id = $4 AND user_id = $5`, role, perms, since, businessID, userID)
+	}
+	if err != nil {
 		return fmt.Errorf("store: set permissions: %w", err)
 	}
 	return nil

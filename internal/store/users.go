@@ -109,8 +109,12 @@ func (s queries) CreateMembership(ctx context.Context, m sellerguard.Membership)
 	if err != nil {
 		return err
 	}
-	_, err = s.q.ExecContext(ctx, `INSERT INTO memberships (business_id, user_id, role, status, created_at, permissions) VALUES ($1, $2, $3, $4, $5, $6)`,
-		m.BusinessID, m.UserID, m.Role, m.Status, ts(m.CreatedAt), perms)
+	since, err := encodeEditSince(editSince(nil, m.Permissions, m.CreatedAt))
+	if err != nil {
+		return err
+	}
+	_, err = s.q.ExecContext(ctx, `INSERT INTO memberships (business_id, user_id, role, status, created_at, permissions, edit_since) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		m.BusinessID, m.UserID, m.Role, m.Status, ts(m.CreatedAt), perms, since)
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}

@@ -432,3 +432,26 @@ func TestAccessReviewCompletesWhenEveryoneLeft(t *testing.T) {
 		t.Fatalf("review status %v, want completed", s)
 	}
 }
+
+// Edit rights given recently are not "unused for 90 days", however long
+// the member has been there.
+func TestAccessReviewCountsEditFromItsGrant(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	owner, biz := newOwner(t, in, "owner@grant.example", "Grant Goods")
+	member := joinByInvitation(t, in, owner.token, biz, "member@grant.example", map[string]string{"listings": "view", "storefront": "edit"})
+	in.Clock.Advance(200 * day)
+	owner.signInAgain(t, in)
+	member.signInAgain(t, in)
+	if r := in.Do(t, "PATCH", "/api/v1/businesses/"+biz+"/members/"+member.id, owner.token,
+		map[string]any{"permissions": map[string]string{"listings": "edit", "storefront": "edit"}}); r.Status != 200 {
+		t.Fatalf("raise listings to edit: %d %s", r.Status, r.Body)
+	}
+	in.Clock.Advance(10 * day)
+	owner.signInAgain(t, in)
+	r := in.Do(t, "POST", "/api/v1/businesses/"+biz+"/access-reviews", owner.token, nil)
+	m := reviewMember(t, r.JSON(t)["review"].(map[string]any), member.email)
+	unused := m["unused_edit_areas"].([]any)
+	if len(unused) != 1 || unused[0] != "storefront" {
+		t.Fatalf("unused edit areas %v, want storefront only (listings was given 10 days ago)", unused)
+	}
+}

@@ -4,6 +4,9 @@
 ALTER TABLE users ADD COLUMN last_sign_in_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE businesses ADD COLUMN review_interval_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE businesses ADD COLUMN suspend_unreviewed_days INTEGER NOT NULL DEFAULT 0;
+-- When each area's edit right was given to a member (JSON area → time), so
+-- that "edit unused for 90 days" counts from the grant, not from joining.
+ALTER TABLE memberships ADD COLUMN edit_since TEXT NOT NULL DEFAULT '{}';
 
 CREATE TABLE charge_methods (
     business_id   TEXT PRIMARY KEY REFERENCES businesses(id),
