@@ -410,6 +410,7 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 			return &sellerguard.Error{Code: sellerguard.ECodeInvalidInput, Message: "Some decisions cannot be applied; nothing was changed.", Fields: fields}
 		}
 		counts := map[string]int{}
+		var told [][2]string // member email, what happened
 		for i, d := range decisions {
 			m := v.Members[rows[d.UserID]]
 			it := m.ReviewItem
@@ -437,6 +438,12 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 				}
 			}
 			counts[d.Action]++
+			switch d.Action {
+			case DecisionReduce:
+				told = append(told, [2]string{m.Email, fmt.Sprintf("%s lowered your access in an access review. Now: %s.", p.User.Email, describePermissions(clean[i]))})
+			case DecisionRevoke:
+				told = append(told, [2]string{m.Email, fmt.Sprintf("%s removed you in an access review.", p.User.Email)})
+			}
 			if err := tx.PutReviewItem(ctx, id, it); err != nil {
 				return err
 			}
@@ -456,6 +463,11 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 		biz, err := tx.FindBusiness(ctx, businessID)
 		if err != nil {
 			return err
+		}
+		for _, m := range told {
+			if err := s.tellMember(ctx, tx, now, m[0], biz.Name, m[1]); err != nil {
+				return err
+			}
 		}
 		summary := fmt.Sprintf("%s reviewed access to %s: %d kept, %d reduced, %d removed.", p.User.Email, biz.Name,
 			counts[DecisionKeep], counts[DecisionReduce], counts[DecisionRevoke])
@@ -706,6 +718,11 @@ func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, n
 		biz, err := tx.FindBusiness(ctx, r.BusinessID)
 		if err != nil {
 			return err
+		}
+		for _, e := range emails {
+			if err := s.tellMember(ctx, tx, now, e, biz.Name, "Your access to "+biz.Name+" is suspended: its access review was left open past the grace period the business chose. The owner can give it back in the review."); err != nil {
+				return err
+			}
 		}
 		return s.tellBusiness(ctx, tx, now, r.BusinessID, EventMemberChanged, "Members of "+biz.Name+" were suspended",
 			fmt.Sprintf("The access review of %s was left open past its grace period, so these members were suspended: %s.", biz.Name, strings.Join(emails, ", ")),

@@ -125,6 +125,18 @@ func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time,
 	return nil
 }
 
+// tellMember tells a member themselves that their access to a business
+// changed: a member removed or lowered by someone who took over the owner's
+// account learns of it at once. These notices cannot be switched off.
+func (s *Service) tellMember(ctx context.Context, tx *store.Tx, now time.Time, to, businessName, what string) error {
+	return s.sendEmail(ctx, tx, now, eventEmail(EventMemberChanged, to, "Your access to "+businessName+" changed",
+		what,
+		"",
+		"If you did not expect this, tell the owner of "+businessName+" by a way you already",
+		"know (not by replying to an email): someone may have taken over their account.",
+		"SellerGuard: "+s.Config.BaseURL))
+}
+
 // Invite invites an address to a business with permissions no greater than
 // the inviter's own. The email carries no link and no code: the invitee
 // signs in (or up) by typing SellerGuard's address, where it waits.
@@ -346,6 +358,13 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 		if err := s.Cache.NotifyRevoked(ctx, tx, userID); err != nil {
 			return err
 		}
+		biz, err := tx.FindBusiness(ctx, businessID)
+		if err != nil {
+			return err
+		}
+		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, fmt.Sprintf("%s changed your access to %s. Now: %s.", p.User.Email, biz.Name, describePermissions(clean))); err != nil {
+			return err
+		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "A member's permissions changed",
 			fmt.Sprintf("%s changed the permissions of %s.", p.User.Email, m.Email),
 			"Now: "+describePermissions(clean)+".")
@@ -401,6 +420,15 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 		}
 		if err := s.Cache.NotifyRevoked(ctx, tx, userID); err != nil {
 			return err
+		}
+		if !leaving {
+			biz, err := tx.FindBusiness(ctx, businessID)
+			if err != nil {
+				return err
+			}
+			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, fmt.Sprintf("%s removed you from %s.", p.User.Email, biz.Name)); err != nil {
+				return err
+			}
 		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventMemberRemoved, "A member was removed",
 			fmt.Sprintf("%s removed %s from the business.", p.User.Email, m.Email))

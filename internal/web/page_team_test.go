@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,20 @@ func TestTeamPageForms(t *testing.T) {
 	}
 	if r := in.Do(t, "GET", "/api/v1/businesses/"+biz+"/members", manager.token, nil); r.Status != 401 && r.Status != 404 {
 		t.Fatalf("removed manager lists members: %d", r.Status)
+	}
+	// The removed manager is told. The member who left by themselves was
+	// told once, of the owner's change of their access, not of leaving.
+	if !slices.Contains(subjectsTo(t, in, manager.email), "Your access to Page Goods changed") {
+		t.Fatalf("the removed manager was not told: %v", subjectsTo(t, in, manager.email))
+	}
+	told := 0
+	for _, s := range subjectsTo(t, in, newcomer.email) {
+		if s == "Your access to Page Goods changed" {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Fatalf("the newcomer was told %d times of access changes, want 1 (the owner's change only)", told)
 	}
 	if pg := pageRequest(t, in, "POST", "/account/team", owner.token, form("action", "bogus")); pg.StatusCode != 400 {
 		t.Fatalf("unknown action: %d", pg.StatusCode)

@@ -201,6 +201,15 @@ func TestAccessReviewFlagsDecidesAndRevokes(t *testing.T) {
 		if !slices.ContainsFunc(subjectsTo(t, in, owner.email), func(s string) bool { return strings.HasPrefix(s, "Access to Review Goods was reviewed") }) {
 			t.Errorf("the owner was not told of the review: %v", subjectsTo(t, in, owner.email))
 		}
+		// The removed and the reduced member are told themselves; the kept one is not.
+		for _, p := range []*person{stale, viewer} {
+			if !slices.Contains(subjectsTo(t, in, p.email), "Your access to Review Goods changed") {
+				t.Errorf("%s was not told their access changed: %v", p.email, subjectsTo(t, in, p.email))
+			}
+		}
+		if slices.Contains(subjectsTo(t, in, active.email), "Your access to Review Goods changed") {
+			t.Errorf("the kept member was told their access changed")
+		}
 	})
 }
 
@@ -262,6 +271,9 @@ func TestAccessReviewScheduleRemindersAndSuspension(t *testing.T) {
 	member.signInAgain(t, in)
 	if r := in.Do(t, "GET", "/api/v1/businesses/"+biz+"/listings", member.token, nil); r.Status != 404 {
 		t.Fatalf("suspended member reads listings: %d", r.Status)
+	}
+	if !slices.Contains(subjectsTo(t, in, member.email), "Your access to Schedule Goods changed") {
+		t.Fatalf("the suspended member was not told: %v", subjectsTo(t, in, member.email))
 	}
 	owner.signInAgain(t, in)
 	ms := string(in.Do(t, "GET", "/api/v1/businesses/"+biz+"/members", owner.token, nil).Body)
