@@ -77,6 +77,19 @@ func TestBrowserAccessReviewRevokesStaleMember(t *testing.T) {
 		t.Fatalf("after every decision the page says %q", s)
 	}
 	tb.screenshot("review-3-done")
+
+	// The business's data page, as the owner sees it: every area editable.
+	tb.navigate(in.URL + "/account/business?business_id=" + url.QueryEscape(biz))
+	for _, id := range []string{"deposit-form", "charge-form", "storefront-form", "listing-form"} {
+		if !tabEval[bool](tb, `document.getElementById('`+id+`') !== null`) {
+			t.Errorf("the owner's data page has no #%s", id)
+		}
+	}
+	if rows := tabEval[int](tb, `document.querySelectorAll('#listings-table tbody tr').length`); rows != 1 {
+		t.Errorf("listings table has %d rows, want the active member's one listing", rows)
+	}
+	wantTabStyled(t, tb)
+	tb.screenshot("review-4-data")
 	tb.noConsoleErrors()
 
 	// The removed member signs in to their own login; the business is gone.
