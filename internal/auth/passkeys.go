@@ -167,38 +167,6 @@ func loadPasskeyUser(ctx context.Context, q interface {
 	return u, nil
 }
 
-// MethodKinds lists the kinds of the user's confirmed second steps (and
-// backup codes when some are left).
-func (s *Service) MethodKinds(ctx context.Context, p *Principal) ([]string, error) {
-	ms, err := s.DB.ListMethods(ctx, p.User.ID)
-	if err != nil {
-		return nil, err
-	}
-	var confirmed []store.TwoStepMethod
-	for _, m := range ms {
-		if m.Confirmed {
-			confirmed = append(confirmed, m)
-		}
-	}
-	return methodKinds(confirmed, p.TwoStep.BackupLeft), nil
-}
-
-// CountPasskeys says how many passkeys the user of the session (partial or
-// full) has, for pages that offer them.
-func (s *Service) CountPasskeys(ctx context.Context, p *Principal) (int, error) {
-	ms, err := s.DB.ListMethods(ctx, p.User.ID)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, m := range ms {
-		if m.Confirmed && m.Kind == twostep.KindPasskey {
-			n++
-		}
-	}
-	return n, nil
-}
-
 // PasskeyCeremony is a begun registration or sign-in: the options for
 // navigator.credentials.create() or .get() (PublicKeyCredentialCreationOptions
 // or PublicKeyCredentialRequestOptions as JSON, binary members base64url) and

@@ -101,6 +101,20 @@ var errMalformed = sellerguard.Errorf(sellerguard.ECodeMalformedJSON, "The reque
 
 // decodeJSON reads exactly one JSON object into v: unknown fields and
 // trailing data are refused, and the size is capped.
+// readBody reads a request body within the body limit: too_large past it,
+// malformed_json when the body cannot be read.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, errMalformed
+	}
+	return body, nil
+}
+
 func decodeJSON(r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
 	if ct != "" {
@@ -113,13 +127,9 @@ func decodeJSON(r *http.Request, v any) error {
 			return sellerguard.Errorf(sellerguard.ECodeUnsupportedMedia, "Send the body as application/json.")
 		}
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errTooLarge
-		}
-		return errMalformed
+		return err
 	}
 	if !utf8.Valid(body) {
 		return &sellerguard.Error{Code: sellerguard.ECodeMalformedJSON, Message: "The request body is not valid UTF-8."}

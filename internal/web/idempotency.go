@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -35,13 +34,9 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		if len(key) > 255 || !printableASCII(key) {
 			return sellerguard.Invalid(sellerguard.FieldError{Field: IdempotencyHeader, Code: "invalid", Message: "An Idempotency-Key is 1 to 255 printable ASCII characters, such as a UUID."})
 		}
-		body, err := io.ReadAll(r.Body)
+		body, err := readBody(r)
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return errTooLarge
-			}
-			return errMalformed
+			return err
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.New()

@@ -60,10 +60,10 @@ func TestBusinessPage(t *testing.T) {
 	if !strings.Contains(pg.body, `id="no-payments"`) || !strings.Contains(pg.body, `id="storefront-facts"`) || strings.Contains(pg.body, `id="storefront-form"`) || !strings.Contains(pg.body, "1 Quay St") {
 		t.Fatalf("lister's view of the page: %s", pg.body)
 	}
-	if pg := post(lister.token, "action", "storefront", "display_name", "Hijacked"); pg.StatusCode != 400 || !strings.Contains(pg.body, "You need edit access to storefront") {
+	if pg := post(lister.token, "action", "storefront", "display_name", "Hijacked"); pg.StatusCode != 403 || !strings.Contains(pg.body, "You need edit access to storefront") {
 		t.Fatalf("lister edits the storefront: %d", pg.StatusCode)
 	}
-	if pg := post(lister.token, "action", "deposit", "holder", "Thief", "bank", "B", "account_number", "12345678"); pg.StatusCode != 400 || !strings.Contains(pg.body, "You need edit access to payments") {
+	if pg := post(lister.token, "action", "deposit", "holder", "Thief", "bank", "B", "account_number", "12345678"); pg.StatusCode != 403 || !strings.Contains(pg.body, "You need edit access to payments") {
 		t.Fatalf("lister adds a deposit account: %d", pg.StatusCode)
 	}
 

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
@@ -57,10 +56,7 @@ func (s *Server) failForm(w http.ResponseWriter, r *http.Request, name string, f
 	} else {
 		f.Reasons = nil
 	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
-	s.render(w, r, statusOf(e.Code), name, f)
+	s.renderRefusal(w, r, name, f, err)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
@@ -79,10 +80,10 @@ func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *au
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
-	n, err := s.Auth.CountPasskeys(r.Context(), p)
+	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Auth.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: n > 0})
+	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Auth.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: slices.Contains(kinds, twostep.KindPasskey)})
 	return nil
 }

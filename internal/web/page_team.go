@@ -192,7 +192,7 @@ func (s *Server) showRefusal(w http.ResponseWriter, r *http.Request, err error, 
 	f := pg.formPart()
 	f.Message = general
 	place(f, fields)
-	s.render(w, r, pageStatus(err), name, pg)
+	s.renderRefusal(w, r, name, pg, err)
 	return nil
 }
 
@@ -273,19 +273,6 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	http.Redirect(w, r, "/account/team?"+v.Encode(), http.StatusSeeOther)
 	return nil
-}
-
-// pageStatus is the status of a page shown again after a refusal: a
-// refusal of the action itself is a bad request of the form (403 is kept
-// for cross-site and re-authentication answers).
-func pageStatus(err error) int {
-	switch sellerguard.ErrorCode(err) {
-	case sellerguard.ECodeNotFound:
-		return http.StatusNotFound
-	case sellerguard.ECodeConflict:
-		return http.StatusConflict
-	}
-	return http.StatusBadRequest
 }
 
 type reviewRow struct {

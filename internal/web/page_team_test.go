@@ -83,13 +83,13 @@ func TestTeamPageForms(t *testing.T) {
 	if pg := pageGet(t, in, "/account/team?business_id="+biz+"&member="+newcomer.id, manager.token); strings.Contains(pg.body, `id="offer-ownership"`) {
 		t.Fatalf("a manager is offered to hand over ownership")
 	}
-	if pg := pageRequest(t, in, "POST", "/account/team", manager.token, form("action", "update", "user_id", owner.id, "perm:listings", "view")); pg.StatusCode != 400 || !strings.Contains(pg.body, "The owner&#39;s access cannot be changed.") {
+	if pg := pageRequest(t, in, "POST", "/account/team", manager.token, form("action", "update", "user_id", owner.id, "perm:listings", "view")); pg.StatusCode != 403 || !strings.Contains(pg.body, "The owner&#39;s access cannot be changed.") {
 		t.Fatalf("manager changes the owner: %d %s", pg.StatusCode, pg.body)
 	}
 
 	// The manager may not remove the owner; the owner's page still lists them.
 	pg = pageRequest(t, in, "POST", "/account/team", manager.token, form("action", "remove", "user_id", owner.id))
-	if pg.StatusCode != 400 || !strings.Contains(pg.body, "The owner cannot be removed.") {
+	if pg.StatusCode != 403 || !strings.Contains(pg.body, "The owner cannot be removed.") {
 		t.Fatalf("manager removing the owner: %d", pg.StatusCode)
 	}
 	// The member leaves by themselves and is signed out (their only business).
@@ -184,7 +184,7 @@ func TestReviewPageForms(t *testing.T) {
 		t.Fatalf("non-numeric rules: %d", pg.StatusCode)
 	}
 	good := url.Values{"business_id": {biz}, "action": {"settings"}, "interval_days": {"45"}, "suspend_after_days": {"10"}}
-	if pg := pageRequest(t, in, "POST", "/account/team/review", viewer.token, good); pg.StatusCode != 400 || !strings.Contains(pg.body, "You need edit access to user permissions") {
+	if pg := pageRequest(t, in, "POST", "/account/team/review", viewer.token, good); pg.StatusCode != 403 || !strings.Contains(pg.body, "You need edit access to user permissions") {
 		t.Fatalf("viewer saves rules: %d", pg.StatusCode)
 	}
 	if pg := pageRequest(t, in, "POST", "/account/team/review", owner.token, good); pg.StatusCode != 303 {

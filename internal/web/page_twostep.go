@@ -50,12 +50,18 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, name string, p
 		fields[field], general = general, ""
 	}
 	f.Message, f.Errors = general, fields
+	s.renderRefusal(w, r, name, page, err)
+	return nil
+}
+
+// renderRefusal shows a page again after a refusal, with the refusal's
+// status and, when it has one, Retry-After.
+func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, name string, page any, err error) {
 	e := s.classify(r, err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	s.render(w, r, statusOf(e.Code), name, page)
-	return nil
 }
 
 // The second step of a sign-in.
@@ -481,7 +487,7 @@ func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.
 
 // reauthKinds says which second steps the re-authentication page offers.
 func (s *Server) reauthKinds(r *http.Request, p *auth.Principal, pg *reauthPage) error {
-	kinds, err := s.Auth.MethodKinds(r.Context(), p)
+	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return err
 	}
