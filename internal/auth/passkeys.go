@@ -79,9 +79,6 @@ func EnablePasskeys(s *Service) {
 	s.ExtraSecondSteps[twostep.KindPasskey] = s.VerifyPasskey
 }
 
-// PasskeysEnabled says whether this instance accepts passkeys.
-func (s *Service) PasskeysEnabled() bool { return s.passkeysEnabled() }
-
 func (s *Service) passkeysEnabled() bool {
 	_, ok := s.ExtraSecondSteps[twostep.KindPasskey]
 	return ok

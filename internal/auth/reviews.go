@@ -237,19 +237,6 @@ func (s *Service) openReview(ctx context.Context, tx *store.Tx, businessID strin
 	return r, nil
 }
 
-func (s *Service) findOpenReview(ctx context.Context, tx *store.Tx, businessID string) (store.AccessReview, bool, error) {
-	list, err := tx.ListReviews(ctx, businessID)
-	if err != nil {
-		return store.AccessReview{}, false, err
-	}
-	for _, r := range list {
-		if r.Status == store.ReviewOpen {
-			return r, true, nil
-		}
-	}
-	return store.AccessReview{}, false, nil
-}
-
 // StartReview opens an access review now (user_permissions: edit). When one
 // is already open, that one is returned (created false).
 func (s *Service) StartReview(ctx context.Context, p *Principal, businessID string, meta RequestMeta) (v ReviewView, created bool, err error) {
@@ -258,8 +245,9 @@ func (s *Service) StartReview(ctx context.Context, p *Principal, businessID stri
 	}
 	now := s.now()
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		r, open, err := s.findOpenReview(ctx, tx, businessID)
-		if err != nil {
+		r, err := tx.FindOpenReview(ctx, businessID)
+		open := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if open {

@@ -275,30 +275,27 @@ func (s queries) FindReview(ctx context.Context, businessID, id string) (AccessR
 
 // ListReviews lists a business's reviews, newest first (without items).
 func (s queries) ListReviews(ctx context.Context, businessID string) ([]AccessReview, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+reviewCols+` FROM access_reviews WHERE business_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100`, businessID)
-	if err != nil {
-		return nil, fmt.Errorf("store: list reviews: %w", err)
-	}
-	defer rows.Close()
-	out := []AccessReview{}
-	for rows.Next() {
-		r, err := scanReview(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return s.queryReviews(ctx, "list reviews", `WHERE business_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100`, businessID)
 }
 
 // OpenReviews lists every open review (for reminders and suspensions).
 func (s queries) OpenReviews(ctx context.Context) ([]AccessReview, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+reviewCols+` FROM access_reviews WHERE status = 'open' ORDER BY created_at, id`)
+	return s.queryReviews(ctx, "open reviews", `WHERE status = 'open' ORDER BY created_at, id`)
+}
+
+// FindOpenReview returns a business's open review (there is at most one);
+// ErrNotFound if none.
+func (s queries) FindOpenReview(ctx context.Context, businessID string) (AccessReview, error) {
+	return scanReview(s.q.QueryRowContext(ctx, `SELECT `+reviewCols+` FROM access_reviews WHERE business_id = $1 AND status = 'open'`, businessID))
+}
+
+func (s queries) queryReviews(ctx context.Context, what, where string, args ...any) ([]AccessReview, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+reviewCols+` FROM access_reviews `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: open reviews: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []AccessReview
+	out := []AccessReview{}
 	for rows.Next() {
 		r, err := scanReview(rows)
 		if err != nil {

@@ -468,38 +468,36 @@ type reauthPage struct {
 // API also takes a texted code, sent with POST /api/v1/session/second-step/sms).
 var reauthKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true, twostep.KindSMS: true}
 
-func newReauthPage(p *auth.Principal, next, method string) *reauthPage {
-	if !reauthKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
-		method = twostep.KindTOTP
-	}
-	return &reauthPage{form: newForm(), Next: reauthNext(next), Method: method, Enrolled: p.TwoStep.Enrolled, BackupLeft: p.TwoStep.BackupLeft, Email: p.User.Email}
-}
-
 func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	q := r.URL.Query()
-	pg := newReauthPage(p, q.Get("next"), q.Get("method"))
-	if err := s.reauthKinds(r, p, pg); err != nil {
+	pg, err := s.newReauthPage(r, p, q.Get("next"), q.Get("method"))
+	if err != nil {
 		return err
 	}
 	s.render(w, r, http.StatusOK, "reauth", pg)
 	return nil
 }
 
-// reauthKinds says which second steps the re-authentication page offers.
-func (s *Server) reauthKinds(r *http.Request, p *auth.Principal, pg *reauthPage) error {
+// newReauthPage is the re-authentication page for the user's second steps:
+// the asked-for kind when they have it, a texted code for phone-only users.
+func (s *Server) newReauthPage(r *http.Request, p *auth.Principal, next, method string) (*reauthPage, error) {
 	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pg.HasTOTP, pg.HasPasskey = slices.Contains(kinds, twostep.KindTOTP), slices.Contains(kinds, twostep.KindPasskey) && s.Auth.PasskeysEnabled()
-	pg.HasSMS = (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Auth.SMS.Available
+	if !reauthKinds[method] || method == twostep.KindBackup && p.TwoStep.BackupLeft == 0 {
+		method = twostep.KindTOTP
+	}
+	pg := &reauthPage{form: newForm(), Next: reauthNext(next), Method: method, Enrolled: p.TwoStep.Enrolled, BackupLeft: p.TwoStep.BackupLeft, Email: p.User.Email,
+		HasTOTP: slices.Contains(kinds, twostep.KindTOTP), HasPasskey: slices.Contains(kinds, twostep.KindPasskey),
+		HasSMS: (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Auth.SMS.Available}
 	if pg.Method == twostep.KindSMS && !pg.HasSMS {
 		pg.Method = twostep.KindTOTP
 	}
 	if pg.Method == twostep.KindTOTP && !pg.HasTOTP && !pg.HasPasskey && pg.HasSMS {
 		pg.Method = twostep.KindSMS // their only code comes by text
 	}
-	return nil
+	return pg, nil
 }
 
 // pageReauthSendSMS texts a code for re-authenticating and shows the page
@@ -508,8 +506,8 @@ func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *au
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	pg := newReauthPage(p, r.PostForm.Get("next"), twostep.KindSMS)
-	if err := s.reauthKinds(r, p, pg); err != nil {
+	pg, err := s.newReauthPage(r, p, r.PostForm.Get("next"), twostep.KindSMS)
+	if err != nil {
 		return err
 	}
 	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
@@ -524,8 +522,8 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	pg := newReauthPage(p, r.PostForm.Get("next"), r.PostForm.Get("method"))
-	if err := s.reauthKinds(r, p, pg); err != nil {
+	pg, err := s.newReauthPage(r, p, r.PostForm.Get("next"), r.PostForm.Get("method"))
+	if err != nil {
 		return err
 	}
 	method, code := "", ""
