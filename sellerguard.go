@@ -77,6 +77,31 @@ func LevelRank(level string) int {
 // Permissions maps an area to a level; a missing area is none.
 type Permissions map[string]string
 
+// Full lists every area: the level given, none where nothing was.
+func (p Permissions) Full() Permissions {
+	out := Permissions{}
+	for _, a := range Areas {
+		out[a] = LevelNone
+		if l := p[a]; l != "" {
+			out[a] = l
+		}
+	}
+	return out
+}
+
+// Levels is a membership's level in every area: edit everywhere for the
+// owner, else what the member was given (none where nothing was).
+func (m Membership) Levels() Permissions {
+	if m.Role != RoleOwner {
+		return m.Permissions.Full()
+	}
+	out := Permissions{}
+	for _, a := range Areas {
+		out[a] = LevelEdit
+	}
+	return out
+}
+
 // Membership roles and statuses.
 const (
 	RoleOwner        = "owner"

@@ -184,7 +184,7 @@ func (s *Service) reviewView(ctx context.Context, q *store.Tx, businessID, id st
 			v.Members = append(v.Members, rm)
 			continue
 		}
-		rm.Status, rm.Permissions, rm.LastSignInAt = m.Status, fullPermissions(m.Permissions), signIns[it.UserID]
+		rm.Status, rm.Permissions, rm.LastSignInAt = m.Status, m.Permissions.Full(), signIns[it.UserID]
 		prot, _, err := protectionOf(ctx, q, it.UserID)
 		if err != nil {
 			return ReviewView{}, err
@@ -198,18 +198,6 @@ func (s *Service) reviewView(ctx context.Context, q *store.Tx, businessID, id st
 		v.Members = append(v.Members, rm)
 	}
 	return v, nil
-}
-
-// fullPermissions lists every area, none where nothing was given.
-func fullPermissions(p sellerguard.Permissions) sellerguard.Permissions {
-	out := sellerguard.Permissions{}
-	for _, a := range sellerguard.Areas {
-		out[a] = sellerguard.LevelNone
-		if l := p[a]; l != "" {
-			out[a] = l
-		}
-	}
-	return out
 }
 
 // openReview creates a review of every member besides the owner. It
@@ -412,7 +400,7 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 					}
 				}
 			case DecisionReduce:
-				it.After = fullPermissions(clean[i])
+				it.After = clean[i].Full()
 				if err := tx.SetMemberPermissions(ctx, businessID, d.UserID, clean[i], now); err != nil {
 					return err
 				}
@@ -739,7 +727,7 @@ func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r
 	var flagged []string
 	for _, m := range v.Members {
 		if len(m.Flags) > 0 && !m.Decided() {
-			flagged = append(flagged, "  - "+m.Email+": "+describeFlags(m))
+			flagged = append(flagged, "  - "+m.Email+": "+DescribeFlags(m))
 		}
 	}
 	sort.Strings(flagged)
@@ -757,8 +745,8 @@ func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r
 	return s.tellBusiness(ctx, tx, now, r.BusinessID, EventAccessReviewDue, fmt.Sprintf(subject, biz.Name), lines...)
 }
 
-// describeFlags says in words why a member stands out.
-func describeFlags(m ReviewMember) string {
+// DescribeFlags says in words why a member stands out.
+func DescribeFlags(m ReviewMember) string {
 	var parts []string
 	for _, f := range m.Flags {
 		switch f {
@@ -778,9 +766,6 @@ func describeFlags(m ReviewMember) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// DescribeFlags is describeFlags for pages.
-func DescribeFlags(m ReviewMember) string { return describeFlags(m) }
 
 // systemEvent audits something SellerGuard did by itself (on a schedule).
 func (s *Service) systemEvent(ctx context.Context, tx *store.Tx, now time.Time, businessID, action, targetType, targetID string, before, after map[string]any) error {

@@ -37,18 +37,7 @@ type memberJSON struct {
 }
 
 func toMemberJSON(m store.Member) memberJSON {
-	perms := sellerguard.Permissions{}
-	for _, a := range sellerguard.Areas {
-		switch {
-		case m.Role == sellerguard.RoleOwner:
-			perms[a] = sellerguard.LevelEdit
-		case m.Permissions[a] != "":
-			perms[a] = m.Permissions[a]
-		default:
-			perms[a] = sellerguard.LevelNone
-		}
-	}
-	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, Status: m.Status, Permissions: perms, JoinedAt: m.CreatedAt.UTC()}
+	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, Status: m.Status, Permissions: m.Levels(), JoinedAt: m.CreatedAt.UTC()}
 }
 
 func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

@@ -103,7 +103,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 		want = r.PostForm.Get("user_id")
 	}
 	for i := range pg.Members {
-		pg.Members[i].Permissions = fullPermissionsOf(pg.Members[i])
+		pg.Members[i].Permissions = pg.Members[i].Levels()
 		if m := &pg.Members[i]; pg.CanEdit && m.UserID == want && m.Role != sellerguard.RoleOwner && m.UserID != p.User.ID {
 			pg.Editing = m
 		}
@@ -122,21 +122,6 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 		}
 	}
 	return pg, nil
-}
-
-func fullPermissionsOf(m store.Member) sellerguard.Permissions {
-	out := sellerguard.Permissions{}
-	for _, a := range sellerguard.Areas {
-		switch {
-		case m.Role == sellerguard.RoleOwner:
-			out[a] = sellerguard.LevelEdit
-		case m.Permissions[a] != "":
-			out[a] = m.Permissions[a]
-		default:
-			out[a] = sellerguard.LevelNone
-		}
-	}
-	return out
 }
 
 func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
