@@ -591,7 +591,7 @@ func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
 			}
 			asked++
 			return s.sendEmail(ctx, tx, now, eventEmail(EventContactCheck, u.Email, "Is this still your email address?",
-				fmt.Sprintf("You last confirmed this address for your SellerGuard account %d days ago.", int(now.Sub(u.PasswordChangedAt).Hours()/24)),
+				fmt.Sprintf("You last confirmed this address for your SellerGuard account %d days ago.", int(now.Sub(u.Since).Hours()/24)),
 				"Sign in (type the address of SellerGuard yourself) and confirm your email and mobile",
 				"number in your account, or change them if they are no longer yours: they are how",
 				"we reach you when something happens to your account.",

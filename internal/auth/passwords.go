@@ -286,7 +286,7 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 			if err := tx.MarkPasswordReminded(ctx, u.ID, now); err != nil {
 				return err
 			}
-			days := int(now.Sub(u.PasswordChangedAt).Hours() / 24)
+			days := int(now.Sub(u.Since).Hours() / 24)
 			return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordReminder, u.Email, "Time for a new SellerGuard password",
 				fmt.Sprintf("Your SellerGuard password is %d days old.", days),
 				"Choose a new one in your account settings: a long, unique password that you",

@@ -147,23 +147,8 @@ func (s queries) SetContactConfirmed(ctx context.Context, userID, kind string, a
 // UsersDueForContactCheck lists users whose email was last confirmed before
 // cutoff (and who were not asked since), for "is this still yours?".
 func (s queries) UsersDueForContactCheck(ctx context.Context, cutoff time.Time, limit int) ([]UserDue, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT id, email, email_confirmed_at FROM users
+	return s.queryUsersDue(ctx, "contact checks", `SELECT id, email, email_confirmed_at FROM users
 		WHERE status = 'active' AND email_confirmed_at > 0 AND email_confirmed_at < $1 ORDER BY email_confirmed_at LIMIT $2`, ts(cutoff), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: contact checks: %w", err)
-	}
-	defer rows.Close()
-	var out []UserDue
-	for rows.Next() {
-		var u UserDue
-		var at int64
-		if err := rows.Scan(&u.ID, &u.Email, &at); err != nil {
-			return nil, err
-		}
-		u.PasswordChangedAt = fromTS(at)
-		out = append(out, u)
-	}
-	return out, rows.Err()
 }
 
 // PhishingPhraseOf returns a user's anti-phishing phrase by id.

@@ -76,19 +76,17 @@ func (s queries) SetBusinessPasswordRules(ctx context.Context, businessID string
 	return nil
 }
 
-// UserDue is a user whose password is due for a reminder.
+// UserDue is a user due for a reminder, with the time it counts from (the
+// last password change, or the last confirmation of their email).
 type UserDue struct {
-	ID, Email         string
-	PasswordChangedAt time.Time
+	ID, Email string
+	Since     time.Time
 }
 
-// UsersDueForPasswordReminder lists users whose password is older than
-// changedBefore and who were not reminded since it last changed.
-func (s queries) UsersDueForPasswordReminder(ctx context.Context, changedBefore time.Time, limit int) ([]UserDue, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT id, email, password_changed_at FROM users
-		WHERE password_changed_at < $1 AND password_reminded_at < password_changed_at AND status = 'active' ORDER BY password_changed_at LIMIT $2`, ts(changedBefore), limit)
+func (s queries) queryUsersDue(ctx context.Context, what, query string, args ...any) ([]UserDue, error) {
+	rows, err := s.q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: reminders: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []UserDue
@@ -98,10 +96,17 @@ func (s queries) UsersDueForPasswordReminder(ctx context.Context, changedBefore 
 		if err := rows.Scan(&u.ID, &u.Email, &at); err != nil {
 			return nil, err
 		}
-		u.PasswordChangedAt = fromTS(at)
+		u.Since = fromTS(at)
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+// UsersDueForPasswordReminder lists users whose password is older than
+// changedBefore and who were not reminded since it last changed.
+func (s queries) UsersDueForPasswordReminder(ctx context.Context, changedBefore time.Time, limit int) ([]UserDue, error) {
+	return s.queryUsersDue(ctx, "reminders", `SELECT id, email, password_changed_at FROM users
+		WHERE password_changed_at < $1 AND password_reminded_at < password_changed_at AND status = 'active' ORDER BY password_changed_at LIMIT $2`, ts(changedBefore), limit)
 }
 
 // MarkPasswordReminded records that a reminder went out.
