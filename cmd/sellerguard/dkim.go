@@ -73,11 +73,7 @@ func parseDKIMFlags(sub string, args []string, getenv func(string) string, stder
 		fmt.Fprintf(stderr, "sellerguard dkim %s: unexpected argument %q\n\n%s", sub, fset.Arg(0), dkimUsage)
 		return nil, nil, 2
 	}
-	if envErr != nil {
-		fmt.Fprintln(stderr, "sellerguard:", envErr)
-		return nil, nil, 1
-	}
-	if err := cfg.Finish(); err != nil {
+	if err := finishConfig(cfg, envErr); err != nil {
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return nil, nil, 1
 	}

@@ -34,11 +34,7 @@ func cmdLimits(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return 2
 	}
-	if envErr != nil {
-		fmt.Fprintln(stderr, "sellerguard:", envErr)
-		return 1
-	}
-	if err := cfg.Finish(); err != nil {
+	if err := finishConfig(cfg, envErr); err != nil {
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}
@@ -53,10 +49,7 @@ func cmdLimits(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer a.Close()
 	if sub == "clear" {
-		actor := "cli"
-		if u, err := user.Current(); err == nil {
-			actor = "cli:" + u.Username
-		}
+		actor := cliActor()
 		n, err := a.Auth.ClearAccountLimits(ctx, *account, actor)
 		if err != nil {
 			fmt.Fprintln(stderr, "sellerguard:", err)
@@ -80,4 +73,13 @@ func cmdLimits(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stdout, "no live counters")
 	}
 	return 0
+}
+
+// cliActor names who runs a command, for the audit log: the operating
+// system user when known.
+func cliActor() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -62,13 +61,7 @@ func loadSubConfig(name string, args []string, getenv func(string) string, stder
 		}
 		return nil, nil, errUsage
 	}
-	if envErr != nil {
-		return nil, nil, envErr
-	}
-	if err := cfg.Finish(); err != nil {
-		return nil, nil, err
-	}
-	if err := cfg.Password.Validate(); err != nil { // until Finish calls it
+	if err := finishConfig(cfg, envErr); err != nil {
 		return nil, nil, err
 	}
 	return cfg, fs.Args(), nil
@@ -479,10 +472,7 @@ func passwordRequireChange(ctx context.Context, args []string, getenv func(strin
 		return 1
 	}
 	defer a.Close()
-	actor := "cli"
-	if u, err := user.Current(); err == nil {
-		actor = "cli:" + u.Username
-	}
+	actor := cliActor()
 	if err := a.Auth.RequirePasswordChange(ctx, account, actor); err != nil {
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1

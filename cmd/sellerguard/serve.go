@@ -28,13 +28,18 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		fmt.Fprintf(stderr, "sellerguard %s: unexpected argument %q\n", name, fs.Arg(0))
 		return nil, errUsage
 	}
-	if envErr != nil {
-		return nil, envErr
-	}
-	if err := cfg.Finish(); err != nil {
+	if err := finishConfig(cfg, envErr); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// finishConfig reports a bad environment variable, else checks the settings.
+func finishConfig(cfg *config.Config, envErr error) error {
+	if envErr != nil {
+		return envErr
+	}
+	return cfg.Finish()
 }
 
 // openDB opens (and optionally migrates) the configured database.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 
@@ -38,11 +37,7 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "usage: sellerguard users import [--format csv|json] FILE")
 		return 2
 	}
-	if envErr != nil {
-		fmt.Fprintln(stderr, "sellerguard:", envErr)
-		return 1
-	}
-	if err := cfg.Finish(); err != nil {
+	if err := finishConfig(cfg, envErr); err != nil {
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}
@@ -67,10 +62,7 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return 1
 	}
 	defer a.Close()
-	actor := "cli"
-	if u, err := user.Current(); err == nil {
-		actor = "cli:" + u.Username
-	}
+	actor := cliActor()
 	var imported, skipped, failed int
 	for i, r := range rows {
 		err := a.Auth.ImportUser(ctx, r, actor)
