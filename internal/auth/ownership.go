@@ -101,7 +101,7 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		return err
 	}
 	now := s.now()
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		t, err := tx.FindOwnershipTransfer(ctx, businessID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && t.FromUser != p.User.ID && t.ToUser != p.User.ID {
 			return errNoTransfer
@@ -112,12 +112,35 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		if err := tx.DeleteOwnershipTransfer(ctx, businessID); err != nil {
 			return err
 		}
-		action := "business.ownership_offer_withdrawn"
+		action, verb := "business.ownership_offer_withdrawn", "withdrew"
 		if t.ToUser == p.User.ID {
-			action = "business.ownership_offer_declined"
+			action, verb = "business.ownership_offer_declined", "declined"
 		}
-		return s.teamEvent(ctx, tx, now, p, meta, businessID, action, "user", t.ToUser, map[string]any{"from": t.FromUser, "to": t.ToUser}, nil)
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, action, "user", t.ToUser, map[string]any{"from": t.FromUser, "to": t.ToUser}, nil); err != nil {
+			return err
+		}
+		biz, err := tx.FindBusiness(ctx, businessID)
+		if err != nil {
+			return err
+		}
+		// The owner and user managers hear of it, and so does the member
+		// an offer was withdrawn from.
+		if t.ToUser != p.User.ID {
+			if to, err := tx.FindMember(ctx, businessID, t.ToUser); err == nil {
+				if err := s.tellMember(ctx, tx, now, to.Email, biz.Name, fmt.Sprintf("%s withdrew the offer to make you the owner of %s.", p.User.Email, biz.Name)); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "The offer of ownership of "+biz.Name+" was "+verb,
+			fmt.Sprintf("%s %s the offer of ownership of %s. Nothing changed.", p.User.Email, verb, biz.Name))
 	})
+	if err == nil {
+		s.afterEnqueue()
+	}
+	return err
 }
 
 // AcceptOwnership completes a transfer: the member offered it, with a

@@ -539,11 +539,23 @@ func (s *Service) SetReviewSettings(ctx context.Context, p *Principal, businessI
 		if err := tx.SetReviewSettings(ctx, businessID, r); err != nil {
 			return err
 		}
-		return s.teamEvent(ctx, tx, now, p, meta, businessID, "business.review_settings_changed", "business", businessID,
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.review_settings_changed", "business", businessID,
 			map[string]any{"interval_days": before.IntervalDays, "suspend_after_days": before.SuspendAfterDays},
-			map[string]any{"interval_days": r.IntervalDays, "suspend_after_days": r.SuspendAfterDays})
+			map[string]any{"interval_days": r.IntervalDays, "suspend_after_days": r.SuspendAfterDays}); err != nil {
+			return err
+		}
+		suspend := "members left undecided are not suspended"
+		if r.SuspendAfterDays > 0 {
+			suspend = fmt.Sprintf("members left undecided are suspended after %d days", r.SuspendAfterDays)
+		}
+		return s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Access review rules changed",
+			fmt.Sprintf("%s changed the access review rules: a review every %d days; %s.", p.User.Email, r.IntervalDays, suspend))
 	})
-	return r, err
+	if err != nil {
+		return store.ReviewSettings{}, err
+	}
+	s.afterEnqueue()
+	return r, nil
 }
 
 // ReviewRun is what one pass of RunAccessReviews did.

@@ -234,6 +234,12 @@ func TestAccessReviewScheduleRemindersAndSuspension(t *testing.T) {
 	if r := in.Do(t, "PUT", settings, owner.token, map[string]any{"interval_days": 60, "suspend_after_days": 14}); r.Status != 200 {
 		t.Fatalf("settings: %d %s", r.Status, r.Body)
 	}
+	if !slices.Contains(subjectsTo(t, in, owner.email), "Access review rules changed") {
+		t.Fatalf("the change of review rules was not told: %v", subjectsTo(t, in, owner.email))
+	}
+	if a := string(in.Do(t, "GET", "/api/v1/audit?business_id="+biz, owner.token, nil).Body); !strings.Contains(a, "business.review_settings_changed") {
+		t.Fatalf("the change of review rules is not audited")
+	}
 
 	run := func() (opened, reminded, suspended int) {
 		t.Helper()
@@ -465,5 +471,43 @@ func TestAccessReviewCountsEditFromItsGrant(t *testing.T) {
 	unused := m["unused_edit_areas"].([]any)
 	if len(unused) != 1 || unused[0] != "storefront" {
 		t.Fatalf("unused edit areas %v, want storefront only (listings was given 10 days ago)", unused)
+	}
+}
+
+// Withdrawing or declining an offer of ownership is audited and told: the
+// member an offer is withdrawn from, and the owner when it is declined.
+func TestOwnershipOfferWithdrawnAndDeclined(t *testing.T) {
+	in := apptest.Start(t, "sqlite")
+	owner, biz := newOwner(t, in, "owner@offer.example", "Offer Goods")
+	heir := joinByInvitation(t, in, owner.token, biz, "heir@offer.example", map[string]string{"listings": "view"})
+	path := "/api/v1/businesses/" + biz + "/ownership-transfer"
+	offer := func() {
+		t.Helper()
+		if r := in.Do(t, "POST", path, owner.token, map[string]string{"user_id": heir.id}); r.Status != 201 {
+			t.Fatalf("offer: %d %s", r.Status, r.Body)
+		}
+	}
+	offer()
+	if r := in.Do(t, "DELETE", path, owner.token, nil); r.Status != 204 {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	if !slices.Contains(subjectsTo(t, in, heir.email), "Your access to Offer Goods changed") {
+		t.Fatalf("the heir was not told of the withdrawal: %v", subjectsTo(t, in, heir.email))
+	}
+	if r := in.Do(t, "POST", path+"/accept", heir.token, nil); r.Status != 404 {
+		t.Fatalf("accepting a withdrawn offer: %d", r.Status)
+	}
+	offer()
+	if r := in.Do(t, "DELETE", path, heir.token, nil); r.Status != 204 {
+		t.Fatalf("decline: %d %s", r.Status, r.Body)
+	}
+	if !slices.Contains(subjectsTo(t, in, owner.email), "The offer of ownership of Offer Goods was declined") {
+		t.Fatalf("the owner was not told of the decline: %v", subjectsTo(t, in, owner.email))
+	}
+	a := string(in.Do(t, "GET", "/api/v1/audit?business_id="+biz, owner.token, nil).Body)
+	for _, want := range []string{"business.ownership_offer_withdrawn", "business.ownership_offer_declined"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("audit lacks %s", want)
+		}
 	}
 }
