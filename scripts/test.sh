@@ -13,7 +13,7 @@
 #      SELLERGUARD_TEST_POSTGRES_URL; it is stopped and removed on exit;
 #   3. exports SELLERGUARD_TEST_STRICT=1, so a test whose outside dependency
 #      is missing FAILS instead of skipping (see internal/testenv);
-#   4. checks gofmt, go vet and staticcheck;
+#   4. checks gofmt, go mod tidy, go vet and staticcheck;
 #   5. runs go test -race -count=1 -timeout 25m ./...
 #
 # Usage: scripts/test.sh [PACKAGES...]   (default ./...; the packages are
@@ -185,6 +185,9 @@ if ((${#go_files[@]})); then
 		failed+=("gofmt")
 	fi
 fi
+
+log "go mod tidy -diff"
+go mod tidy -diff || failed+=("go mod tidy (run go mod tidy)")
 
 log "go vet ${PKGS[*]}"
 go vet "${PKGS[@]}" || failed+=("go vet")
