@@ -357,10 +357,11 @@ func (s *Service) BeginPasskeyReauth(ctx context.Context, p *Principal) (Passkey
 
 // ReauthenticateWithPasskey is Reauthenticate with a passkey as the second
 // step: the password and the answer to a BeginPasskeyReauth challenge of
-// this very session (limits, wrong-answer counting and audit as there).
-func (s *Service) ReauthenticateWithPasskey(ctx context.Context, p *Principal, password, challengeID string, credential []byte, meta RequestMeta) (time.Time, error) {
+// this very session (limits, wrong-answer counting, audit and the new
+// session as there).
+func (s *Service) ReauthenticateWithPasskey(ctx context.Context, p *Principal, password, challengeID string, credential []byte, meta RequestMeta) (StepUp, error) {
 	if len(credential) > maxPasskeyResponseBytes || len(challengeID) > 128 {
-		return time.Time{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
+		return StepUp{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
 	}
 	ctx = context.WithValue(ctx, passkeyAnswerKey{}, passkeyAnswer{sessionID: p.Session.ID, challengeID: challengeID, response: credential, kind: challengePasskeyReauth})
 	return s.Reauthenticate(ctx, p, password, twostep.KindPasskey, challengeID, meta)

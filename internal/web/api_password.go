@@ -20,15 +20,18 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *au
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	n, err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
+	res, err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
 	if err != nil {
 		return err
 	}
+	s.replaceSessionCookie(w, r, res.StepUp)
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"changed":                true,
-		"other_sessions_ended":   n,
+		"other_sessions_ended":   res.OtherSessionsEnded,
 		"trusted_browsers_reset": true,
-		"message":                "Your password is changed. Every other session was signed out.",
+		"token":                  res.Token,
+		"session":                toSessionJSON(res.Session, res.Session.ID),
+		"message":                "Your password is changed. Every other session was signed out, and this one has a new token.",
 	})
 }
 

@@ -473,7 +473,7 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	n, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
+	res, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/password", http.StatusSeeOther)
 		return nil
@@ -498,6 +498,9 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 		s.render(w, r, statusOf(e2.Code), "password", pg)
 		return nil
 	}
-	http.Redirect(w, r, "/account/password?done="+strconv.Itoa(n), http.StatusSeeOther)
+	// The old session ended with the change: the browser carries on with
+	// its successor.
+	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	http.Redirect(w, r, "/account/password?done="+strconv.Itoa(res.OtherSessionsEnded), http.StatusSeeOther)
 	return nil
 }
