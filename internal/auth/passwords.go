@@ -142,7 +142,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return PasswordChanged{}, err
 	}
-	_, strict, err := s.DB.BusinessPasswordRules(ctx, u.ID)
+	rules, err := s.PasswordRulesFor(ctx, p)
 	if err != nil {
 		return PasswordChanged{}, err
 	}
@@ -150,7 +150,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if s.Passwords.History == 0 {
 		previous = nil
 	}
-	if err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous); err != nil {
+	if err := s.checkNewPassword(ctx, "new_password", next, rules.Facts, rules.Strict, previous); err != nil {
 		return PasswordChanged{}, err
 	}
 	hash, err := s.Hasher.Hash(ctx, next)
@@ -206,13 +206,21 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 }
 
 // CheckPassword runs the policy for a live meter and for clients that want
-// to check before submitting; it changes nothing.
-func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context) (reasons []policy.Reason, score int, tips []string) {
+// to check before submitting; it changes nothing. strict applies a
+// business's strict option, as PasswordRulesFor reports it for a signed-in
+// user. Reuse of a recent password is not checked here (that needs the
+// current password's owner to be proven, and hashing): the change alone
+// refuses it.
+func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context, strict bool) (reasons []policy.Reason, score int, tips []string) {
 	if s.Policy == nil {
 		return nil, 0, nil
 	}
-	reasons = s.Policy.Check(ctx, pw, c)
-	return reasons, s.Policy.Score(pw, c), policy.Tips(pw)
+	pol := s.Policy
+	if strict {
+		pol = pol.WithStrict(true)
+	}
+	reasons = pol.Check(ctx, pw, c)
+	return reasons, pol.Score(pw, c), policy.Tips(pw)
 }
 
 // afterPasswordSignIn marks a password that must change: one found in the

@@ -76,16 +76,19 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 	if req.BusinessName != "" {
 		c.BusinessNames = []string{req.BusinessName}
 	}
-	// A signed-in caller (the change-password page) is checked with their
-	// own public facts too, exactly as the change will be.
+	// A signed-in caller (the change-password page) is checked exactly as
+	// the change will be: their own public facts (phones, businesses and
+	// storefronts included) and their businesses' strict option, in place
+	// of the context fields.
+	strict := false
 	if p, err := s.authenticate(r); err == nil && p.RequireFull() == nil {
-		own := auth.PolicyContext(p)
-		if c.Email == "" {
-			c.Email = own.Email
+		rules, err := s.Auth.PasswordRulesFor(r.Context(), p)
+		if err != nil {
+			return err
 		}
-		c.BusinessNames = append(c.BusinessNames, own.BusinessNames...)
+		c, strict = rules.Facts, rules.Strict
 	}
-	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c)
+	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c, strict)
 	if reasons == nil {
 		reasons = []policy.Reason{}
 	}
