@@ -2110,7 +2110,9 @@ func TestOpenAPITextMessageAnswers(t *testing.T) {
 	// Re-authenticating with a text. (The clock stays: the outbox worker
 	// delivers on real time.)
 	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", full, nil), 202)
-	full, _ = ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "sms", "code": next(false)}), 200).JSON(t)["token"].(string)
+	renewed, _ := ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "sms", "code": next(false)}), 200).JSON(t)["token"].(string)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", full, nil), 401) // replaced by the re-authentication
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", renewed, nil), 200)
 
 	// The cap: five codes an hour to one number (this one has had four);
 	// past it, 429 and nothing reaches the gateway — on the pages too.
