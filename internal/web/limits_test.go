@@ -259,7 +259,7 @@ func TestKnownBrowserIsNotLockedOutByAnAttacker(t *testing.T) {
 	}
 	// The owner sees the attack on their account overview.
 	var res struct{ Token string }
-	json.Unmarshal(b, &res) //nolint:errcheck
+	_ = json.Unmarshal(b, &res)
 	fs := in.Do(t, "GET", "/api/v1/session", res.Token, nil).JSON(t)["failed_signins"].(map[string]any)
 	if fs["count"] != float64(31) || fs["last_ip"] != "127.0.0.6" {
 		t.Fatalf("failed_signins = %v", fs)

@@ -262,7 +262,7 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(300 * time.Millisecond) // several more worker rounds
+		in.DrainOutbox(t) // nothing left that could send the notice twice
 		var notices []apptest.Message
 		for _, m := range in.Outbox(t) {
 			if strings.Contains(m.Subject, noticeSubject) {

@@ -73,7 +73,7 @@ func TestDepositAccountCoolingOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	var n int
 	if err := raw.QueryRow(`SELECT COUNT(*) FROM deposit_accounts WHERE number_sealed LIKE '%532013000%' OR number_sealed LIKE '%NWBK%'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("numbers in the clear: %d %v", n, err)

@@ -112,7 +112,7 @@ func TestSMSPumpingIsCapped(t *testing.T) {
 	if accepted != 4 || capped != 46 {
 		t.Fatalf("accepted %d, capped %d", accepted, capped)
 	}
-	time.Sleep(300 * time.Millisecond) // let the worker drain whatever was queued
+	in.DrainOutbox(t)
 	if n := len(gw.Sent()); n != 5 {
 		t.Fatalf("%d texts reached the gateway, want 5", n)
 	}
