@@ -202,8 +202,8 @@ log "errcheck $ERRCHECK_VERSION ${PKGS[*]}"
 go run "github.com/kisielk/errcheck@$ERRCHECK_VERSION" -exclude .errcheck-excludes "${PKGS[@]}" || failed+=("errcheck")
 
 # ---------------------------------------------------------------- tests
-log "go test -race -count=1 -timeout $GO_TEST_TIMEOUT ${PKGS[*]}"
-go test -race -count=1 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go test")
+log "go test -race -count=1 -parallel 4 -timeout $GO_TEST_TIMEOUT ${PKGS[*]}"
+go test -race -count=1 -parallel 4 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go test")
 
 if ((${#failed[@]})); then
 	printf '\nscripts/test.sh: FAILED: %s\n' "$(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2

@@ -96,6 +96,7 @@ type mxRoute struct {
 }
 
 func TestEveryBusinessRouteForEveryCaller(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@matrix.example", "Matrix Goods")
 	rival, _ := newOwner(t, in, "rival@matrix.example", "Rival Goods")
