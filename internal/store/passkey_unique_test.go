@@ -64,7 +64,7 @@ func TestPasskeyMigrationSetsAsideDuplicates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer raw.Close()
+			t.Cleanup(func() { _ = raw.Close() })
 			exec := func(q string, args ...any) {
 				t.Helper()
 				if _, err := raw.ExecContext(ctx, q, args...); err != nil {
@@ -88,7 +88,7 @@ func TestPasskeyMigrationSetsAsideDuplicates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
+			t.Cleanup(func() { _ = db.Close() })
 			mustTx(t, db, func(tx *store.Tx) error {
 				for _, u := range []store.UserRecord{newUser("usr_a", "a@example.com"), newUser("usr_b", "b@example.com"), newUser("usr_c", "c@example.com")} {
 					if err := tx.CreateUser(ctx, u); err != nil {
