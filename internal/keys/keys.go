@@ -477,4 +477,3 @@ func (k *Keys) aead(version int, purpose string) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
-
