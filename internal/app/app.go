@@ -83,7 +83,32 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 		db.Close()
 		return nil, err
 	}
+	if err := a.checkSealing(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkSealing warns when a key rotation used a key this instance's key
+// file lacks, and forgets the full card numbers stored before schema 16.
+func (a *App) checkSealing(ctx context.Context) error {
+	latest, err := a.DB.LatestKeyVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if have := a.Auth.Keys.Versions(); latest > have[len(have)-1] {
+		a.Logger.Error("a key rotation used a key version this instance's key file lacks: values sealed under it will not open here; copy the key file from the instance that ran \"sellerguard keys rotate\" (or run it again to finish a rotation that stopped)",
+			"key_file", a.Auth.Keys.Path(), "versions", have, "rotation_version", latest)
+	}
+	n, err := a.Auth.ForgetCardNumbers(ctx)
+	if err != nil {
+		return fmt.Errorf("forget stored card numbers: %w", err)
+	}
+	if n > 0 {
+		a.Logger.Info("full card numbers are no longer stored: replaced by fingerprints", "cards", n)
+	}
+	return nil
 }
 
 func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
@@ -236,7 +261,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// housekeeping flushes last-seen times and area use, removes ended
+// housekeeping flushes last-seen times and area use, re-reads the key file
+// when it changed, removes ended
 // sessions, and hourly sends reminders and runs access reviews.
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
@@ -252,6 +278,9 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-flush.C:
 			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("flush last-seen times", "err", err)
+			}
+			if err := a.Auth.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
+				a.Logger.Error("reload the key file", "err", err)
 			}
 		case <-expire.C:
 			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
