@@ -12,15 +12,15 @@ import (
 
 // ChargeMethod is the card a business's fees are charged to, as stored.
 type ChargeMethod struct {
-	BusinessID   string
-	Holder       string
-	Brand        string
-	Last4        string
-	ExpMonth     int
-	ExpYear      int
-	Fingerprint  string // keyed HMAC of the full number (never stored)
-	UpdatedBy    string
-	UpdatedAt    time.Time
+	BusinessID  string
+	Holder      string
+	Brand       string
+	Last4       string
+	ExpMonth    int
+	ExpYear     int
+	Fingerprint string // keyed HMAC of the full number (never stored)
+	UpdatedBy   string
+	UpdatedAt   time.Time
 }
 
 // GetChargeMethod returns a business's charge method; ErrNotFound if none.
