@@ -45,6 +45,8 @@ type App struct {
 	Server  *web.Server
 	Schema  int
 	Version string
+	// Metrics is the registry /metrics serves.
+	Metrics *prometheus.Registry
 
 	closePolicy func()
 }
@@ -180,7 +182,10 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Logger: logger.With("component", "notify")}).Attach(svc, worker)
-	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
+	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
+		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
+	reg.MustRegister(breachUnavailable)
+	pol, breached, closePolicy, err := NewPolicy(cfg, logger, breachUnavailable.Inc)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +214,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, closePolicy: closePolicy}, nil
+	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Metrics: reg, closePolicy: closePolicy}, nil
 }
 
 // Close releases the database and the breached-password index.
