@@ -219,6 +219,10 @@ func (in *Instance) DoWith(t testing.TB, method, path, token string, headers map
 		}
 		rd = bytes.NewReader(j)
 	}
+	reqBody := readAll(rd)
+	if rd != nil {
+		rd = bytes.NewReader(reqBody)
+	}
 	req, err := http.NewRequest(method, in.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +245,7 @@ func (in *Instance) DoWith(t testing.TB, method, path, token string, headers map
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkContract(t, req, reqBody, resp.StatusCode, resp.Header, b)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
