@@ -30,7 +30,7 @@ func NewPolicy(cfg *config.Config, logger *slog.Logger, unavailable func()) (p *
 			return nil, nil, nil, fmt.Errorf("breached-password index: %w", err)
 		}
 		checkers = append(checkers, ix)
-		close = func() { ix.Close() }
+		close = func() { _ = ix.Close() }
 	}
 	if u := cfg.Password.BreachAPIURL; u != "" {
 		checkers = append(checkers, &observedChecker{

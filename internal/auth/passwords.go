@@ -342,8 +342,8 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 // SetBusinessPasswordRules sets a business's maximum password age (days, 0
 // = none) and strict option (owner, recent sign-in).
 func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, businessID string, maxAgeDays int, strict bool, meta RequestMeta) error {
-	if !p.Owns(businessID) {
-		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+	if err := p.RequireOwner(businessID, "set the business's password rules"); err != nil {
+		return err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return err

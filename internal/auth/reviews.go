@@ -522,8 +522,8 @@ func (s *Service) SetReviewSettings(ctx context.Context, p *Principal, businessI
 	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
 		return store.ReviewSettings{}, err
 	}
-	if !p.Owns(businessID) {
-		return store.ReviewSettings{}, sellerguard.Errorf(sellerguard.ECodeForbidden, "Only the owner sets the access-review rules.")
+	if err := p.RequireOwner(businessID, "set the access-review rules"); err != nil {
+		return store.ReviewSettings{}, err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return store.ReviewSettings{}, err

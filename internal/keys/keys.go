@@ -128,11 +128,11 @@ func LoadOrCreate(dataDir string) (*Keys, error) {
 			return nil, fmt.Errorf("keys: create key file: %w", err)
 		}
 		if _, err := f.Write(formatFile(map[int][]byte{1: master})); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("keys: write key file: %w", err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("keys: write key file: %w", err)
 		}
 		if err := f.Close(); err != nil {

@@ -48,6 +48,7 @@ func count(subjects []string, s string) int {
 // review in between must find it completed afterwards — not set back to
 // open by the scheduler's stale copy — and nobody is reminded of it.
 func TestReviewCompletedWhileSchedulerRuns(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		ctx := context.Background()
@@ -105,6 +106,7 @@ func TestReviewCompletedWhileSchedulerRuns(t *testing.T) {
 // writes: each user gets one password reminder and each review one
 // reminder, not one per scheduler.
 func TestSchedulersRacingRemindOnce(t *testing.T) {
+	t.Parallel()
 	check := func(t *testing.T, a, b *apptest.Instance) {
 		ctx := context.Background()
 		owner, biz := newOwner(t, a, "owner@race.example", "Race Goods")

@@ -445,6 +445,7 @@ func openAPIOperation(pattern string) (method, path string, ok bool) {
 var oaRestWildcard = regexp.MustCompile(`\{([^{}.]+)\.\.\.\}`)
 
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	d := loadOpenAPI(t)
 
@@ -508,6 +509,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 }
 
 func TestOpenAPIDocumentIsConsistent(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 
 	// Every $ref resolves.
@@ -1140,7 +1142,7 @@ func oaRefusal(o oaOperation, a oaAnswer) string {
 		return ""
 	}
 	var p struct{ Code string }
-	json.Unmarshal(a.Body, &p) //nolint:errcheck // not every answer is JSON
+	_ = json.Unmarshal(a.Body, &p) // not every answer is JSON
 	switch {
 	case a.Status == http.StatusUnauthorized && p.Code == "unauthenticated":
 		return "anonymous"
@@ -1167,6 +1169,7 @@ func oaRefusal(o oaOperation, a oaAnswer) string {
 // step, whose business requires one, everywhere but business data; and a
 // user who must change their password first only where the permission says so.
 func TestOpenAPIPermissions(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	// A one-minute re-authentication window, so that a session goes stale
 	// with a short step of the clock.
@@ -1285,6 +1288,7 @@ func TestOpenAPIPermissions(t *testing.T) {
 // error code and field code answered is in the document's enums, with the
 // documented status, content type and shape.
 func TestOpenAPIErrorCodes(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	// The test client (127.0.0.1) is a trusted proxy, so the source-limit
 	// cases below can name their clients with X-Forwarded-For; requests
@@ -1574,6 +1578,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 // TestOpenAPISuccessAnswers walks the happy paths and checks every answer
 // against the documented schemas.
 func TestOpenAPISuccessAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	in := apptest.Start(t, "sqlite")
 	const email, pw = "happy@example.com", "correct horse battery staple"
@@ -1960,6 +1965,7 @@ func oaWaitSMS(t *testing.T, gw *sms.FakeGateway, n int) (code string, voice boo
 // in and re-authenticating with them, up to the hourly cap — with a fake
 // gateway at the very edge, and checks every answer against the document.
 func TestOpenAPITextMessageAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
@@ -2064,7 +2070,7 @@ func TestOpenAPITextMessageAnswers(t *testing.T) {
 		}
 	}
 	ok(oaSend(t, in, "POST", "/signin/second-step/sms", pc, nil), 429)
-	time.Sleep(300 * time.Millisecond) // whatever was queued has been delivered
+	in.DrainOutbox(t) // whatever was queued has been delivered
 	if n := len(gw.Sent()); n != texts {
 		t.Errorf("%d messages reached the gateway, want %d", n, texts)
 	}
@@ -2088,7 +2094,7 @@ func oaStartOnLocalhost(t *testing.T) (*apptest.Instance, string) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_ = ln.Close()
 	origin := fmt.Sprintf("http://localhost:%d", port)
 	return apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_ADDR", fmt.Sprintf("127.0.0.1:%d", port)), apptest.Env("SELLERGUARD_BASE_URL", origin)), origin
 }
@@ -2185,6 +2191,7 @@ func (k *oaSoftKey) assert(t *testing.T, options any, origin string) json.RawMes
 // used challenge and of a counter that did not increase, the pages, removing
 // it — and checks every answer against the document.
 func TestOpenAPIPasskeyAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	in, origin := oaStartOnLocalhost(t)
 	const email, pw = "passkey@example.com", "correct horse battery staple"
@@ -2286,6 +2293,7 @@ var (
 // through the API and the pages, and checks every answer against the
 // document.
 func TestOpenAPIAccountAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	in := apptest.Start(t, "sqlite")
 	const email, pw = "account@example.com", "correct horse battery staple"

@@ -37,6 +37,11 @@ var contract struct {
 // over its operations.
 func Contract() (*openapi3.T, routers.Router, error) {
 	contract.once.Do(func() {
+		// Pages, styles and scripts are checked for status and content
+		// type; their bodies are text, not JSON.
+		for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml"} {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+		}
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromData(api.Spec)
 		if err != nil {
