@@ -72,7 +72,7 @@ func keysRotate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return exitCode(err, stderr)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if batch < 1 || batch > 10000 || pause < 0 || pause > time.Minute {
 		fmt.Fprintln(stderr, "sellerguard keys rotate: --batch-size must be 1-10000 and --batch-pause 0-1m")
 		return 2
@@ -105,7 +105,7 @@ func keysStatus(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return exitCode(err, stderr)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	fmt.Fprintf(stdout, "key file %s: versions %v, sealing under %d\n", k.Path(), k.Versions(), k.Current())
 	rots, err := db.KeyRotations(ctx)
 	if err != nil {
@@ -128,6 +128,6 @@ func keysStatus(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Version, r.Status, r.Resealed, field, r.StartedAt.Format(time.RFC3339), r.StartedBy, fin)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	return 0
 }

@@ -180,8 +180,8 @@ func TestKeysRotateKilledHalfwayResumes(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				cmd.Process.Kill() //nolint:errcheck
-				cmd.Wait()         //nolint:errcheck
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
 				t.Fatalf("the rotation did not get halfway:\n%s", out1.String())
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -189,7 +189,7 @@ func TestKeysRotateKilledHalfwayResumes(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		cmd.Wait() //nolint:errcheck // killed
+		_ = cmd.Wait() // killed: the error says so
 		_, left := notUnder(2)
 		if left == 0 || left == total {
 			t.Fatalf("the kill did not land halfway: %d of %d values left under the old key\n%s", left, total, out1.String())

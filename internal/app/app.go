@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 		return nil, err
 	}
 	if err := a.checkSealing(ctx); err != nil {
-		a.Close()
+		_ = a.Close()
 		return nil, err
 	}
 	return a, nil

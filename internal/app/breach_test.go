@@ -68,8 +68,8 @@ func startRangeAPI(t *testing.T, delay time.Duration, breached ...string) *range
 			}
 		}
 	})}
-	go srv.Serve(ln) //nolint:errcheck // ends at Close
-	t.Cleanup(func() { srv.Close() })
+	go func() { _ = srv.Serve(ln) }() // ends at Close
+	t.Cleanup(func() { _ = srv.Close() })
 	api.URL = "http://" + ln.Addr().String()
 	return api
 }

@@ -15,11 +15,11 @@ func lockFile(path string) (unlock func(), err error) {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
-		f.Close()
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) // closing releases it too
+		_ = f.Close()
 	}, nil
 }
