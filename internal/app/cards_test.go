@@ -12,8 +12,8 @@ import (
 func rawDB(t *testing.T, dbURL string) *sql.DB {
 	t.Helper()
 	driver, dsn := "pgx", dbURL
-	if p, ok := strings.CutPrefix(dbURL, "sqlite://"); ok {
-		driver, dsn = "sqlite", p
+	if p, ok := strings.CutPrefix(dbURL, "sqlite://"); ok { // the server writes meanwhile: wait for it
+		driver, dsn = "sqlite", "file:"+p+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
