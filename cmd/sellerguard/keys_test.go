@@ -167,7 +167,7 @@ func TestKeysRotateKilledHalfwayResumes(t *testing.T) {
 
 		env := append(os.Environ(), "SELLERGUARD_DATA_DIR="+dataDir, "SELLERGUARD_DATABASE_URL="+dbURL, "SELLERGUARD_LOG_LEVEL=error")
 		// First run: slow batches of two, killed without warning halfway.
-		cmd := exec.Command(bin, "keys", "rotate", "--batch-size", "2", "--batch-pause", "100ms")
+		cmd := exec.Command(bin, "keys", "rotate", "--batch-size", "2", "--batch-pause", "250ms")
 		cmd.Env = env
 		var out1 bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out1, &out1
