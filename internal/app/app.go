@@ -267,8 +267,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // housekeeping flushes last-seen times and area use, re-reads the key file
-// when it changed, removes ended
-// sessions, and hourly sends reminders and runs access reviews.
+// when it changed (a key added by "keys rotate"), removes ended sessions,
+// and hourly sends reminders and runs access reviews.
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
 	expire := time.NewTicker(time.Minute)
