@@ -51,7 +51,9 @@ func contentReasons(text string) []Reason {
 		if verifyAccount.MatchString(s) {
 			verify = true
 		}
-		if !askVerb.MatchString(s) {
+		// The verb must stand outside the objects: 验证码 (code) holds 验证 (verify).
+		bare := asksCode.ReplaceAllString(asksPassword.ReplaceAllString(asksBankCard.ReplaceAllString(s, " "), " "), " ")
+		if !askVerb.MatchString(bare) {
 			continue
 		}
 		password = password || asksPassword.MatchString(s)
