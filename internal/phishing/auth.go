@@ -146,7 +146,7 @@ func checkAuth(ctx context.Context, raw []byte, msg *parsedMessage, cfg Config) 
 
 	// DMARC (RFC 7489): the From domain's record, else its organizational
 	// domain's.
-	if from == "" {
+	if !validDomain(from) {
 		return a
 	}
 	spfAligned := func(mode dmarc.AlignmentMode) bool {

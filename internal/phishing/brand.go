@@ -131,10 +131,10 @@ func (b *brand) inspectHost(host string) domainFinding {
 		for _, name := range b.names {
 			nameSk := skeleton(name)
 			switch {
-			case strings.Contains(u, name):
+			case strings.Contains(u, name), strings.Contains(strings.ReplaceAll(u, "-", ""), name):
 				f.brandName = true
 				f.label = u
-			case strings.Contains(sk, nameSk):
+			case strings.Contains(sk, nameSk), strings.Contains(strings.ReplaceAll(sk, "-", ""), nameSk):
 				f.confusable = true
 				f.label = u
 			default:

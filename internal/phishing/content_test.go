@@ -1,6 +1,7 @@
 package phishing
 
 import (
+	"context"
 	"slices"
 	"testing"
 )
@@ -26,7 +27,7 @@ func TestContentReasons(t *testing.T) {
 		{"Your password was changed. If this wasn't you, secure your account immediately.", []string{CodeUrgency}},
 	}
 	for _, c := range cases {
-		got := codes(contentReasons(c.text))
+		got := codes(contentReasons(context.Background(), c.text))
 		slices.Sort(got)
 		want := append([]string(nil), c.want...)
 		slices.Sort(want)

@@ -1,6 +1,7 @@
 package phishing
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ func TestExtractHTMLLinks(t *testing.T) {
 <meta http-equiv="refresh" content="0; url='https://refresh.example/'">
 <area href="https://area.example/" alt="map">
 <a href="javascript:alert(1)">click</a></body></html>`
-	text, links, dropped := extractHTML(doc, 100)
+	text, links, dropped := extractHTML(context.Background(), doc, 100)
 	if dropped != 0 {
 		t.Fatalf("dropped %d", dropped)
 	}
@@ -37,7 +38,7 @@ func TestExtractHTMLLinks(t *testing.T) {
 	if !slices.Equal(links, want) {
 		t.Fatalf("links:\n got %q\nwant %q", links, want)
 	}
-	_, links, dropped = extractHTML(strings.Repeat(`<a href="https://a.example/">a</a>`, 10), 3)
+	_, links, dropped = extractHTML(context.Background(), strings.Repeat(`<a href="https://a.example/">a</a>`, 10), 3)
 	if len(links) != 3 || dropped != 7 {
 		t.Fatalf("limit: %d links, %d dropped", len(links), dropped)
 	}
@@ -45,7 +46,7 @@ func TestExtractHTMLLinks(t *testing.T) {
 
 func TestExtractTextLinks(t *testing.T) {
 	text := "Visit https://sellerguard.example/a, or www.shop.example. 请点击https://evil.example/登录。 (http://x.example/p) and ftp://no.example"
-	links, _ := extractTextLinks(text, 100)
+	links, _ := extractTextLinks(context.Background(), text, 100)
 	var hrefs []string
 	for _, l := range links {
 		hrefs = append(hrefs, l.href)
@@ -85,7 +86,7 @@ func TestAnalyzeLinks(t *testing.T) {
 		{"Visit amazon.com", "https://www.amazon.com/", nil},
 	}
 	for _, c := range cases {
-		links := analyzeLinks([]rawLink{{c.text, c.href}}, b)
+		links := analyzeLinks(context.Background(), []rawLink{{c.text, c.href}}, b)
 		if len(links) != 1 {
 			t.Errorf("%s: %d links", c.href, len(links))
 			continue
@@ -98,7 +99,7 @@ func TestAnalyzeLinks(t *testing.T) {
 			t.Errorf("%q -> %s: got %v, want %v", c.text, c.href, got, want)
 		}
 	}
-	if links := analyzeLinks([]rawLink{{"", "mailto:a@b.example"}, {"", "#x"}, {"", "/rel"}, {"", "cid:1"}}, b); len(links) != 0 {
+	if links := analyzeLinks(context.Background(), []rawLink{{"", "mailto:a@b.example"}, {"", "#x"}, {"", "/rel"}, {"", "cid:1"}}, b); len(links) != 0 {
 		t.Errorf("non-web links kept: %v", links)
 	}
 }

@@ -203,7 +203,7 @@ func Analyze(ctx context.Context, raw []byte, cfg Config) (*Analysis, error) {
 	f.add(authReasons(a.Auth, msg, b, cfg)...)
 	f.add(replyToReasons(msg, b, claims)...)
 
-	a.Links = analyzeLinks(msg.links, b)
+	a.Links = analyzeLinks(ctx, msg.links, b)
 	for _, l := range a.Links {
 		f.add(l.Reasons...)
 	}
@@ -219,7 +219,7 @@ func Analyze(ctx context.Context, raw []byte, cfg Config) (*Analysis, error) {
 		a.Attachments = append(a.Attachments, at)
 		f.add(at.Reasons...)
 	}
-	f.add(contentReasons(msg.subject + "\n" + msg.text.String())...)
+	f.add(contentReasons(ctx, msg.subject+"\n"+msg.text.String())...)
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
@@ -244,18 +244,18 @@ func AnalyzeLink(ctx context.Context, rawURL, note string, cfg Config) (*Analysi
 	defer cancel()
 	b := newBrand(cfg)
 	raws := []rawLink{{href: rawURL}}
-	more, dropped := extractTextLinks(note, maxLinks-1)
+	more, dropped := extractTextLinks(ctx, note, maxLinks-1)
 	raws = append(raws, more...)
 	a := &Analysis{Auth: Auth{SPF: "none", DKIM: "none", DMARC: "none"}, Attachments: []Attachment{}}
 	var f findings
-	a.Links = analyzeLinks(raws, b)
+	a.Links = analyzeLinks(ctx, raws, b)
 	for _, l := range a.Links {
 		f.add(l.Reasons...)
 	}
 	if dropped > 0 {
 		f.add(Reason{CodeManyLinks, "the note has more links than are analysed"})
 	}
-	f.add(contentReasons(note)...)
+	f.add(contentReasons(ctx, note)...)
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
