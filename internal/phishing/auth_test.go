@@ -124,3 +124,26 @@ func TestConnectingHop(t *testing.T) {
 		t.Fatalf("IPv6 literal: %v", ip)
 	}
 }
+
+func TestForwarded(t *testing.T) {
+	inner := fill("203.0.113.9", "bounce@sellerguard.example")
+	report := "From: seller@shop.example\r\nTo: stop-spoofing@sellerguard.example\r\nSubject: Fwd: New sign-in\r\n" +
+		"Content-Type: multipart/mixed; boundary=F\r\n\r\n--F\r\nContent-Type: text/plain\r\n\r\nThis looks fake.\r\n" +
+		"--F\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename=original.eml\r\n\r\n" + inner + "\r\n--F--\r\n"
+	got, ok, err := Forwarded(context.Background(), []byte(report), testConfig())
+	if err != nil || !ok {
+		t.Fatalf("Forwarded: %v %v", ok, err)
+	}
+	if !strings.HasPrefix(string(got), "Received:") || !strings.Contains(string(got), "Message-ID: <abc123@sellerguard.example>") {
+		t.Fatalf("inner message: %q", got)
+	}
+	cfg := testConfig()
+	cfg.Resolver = brandZone()
+	a, err := Analyze(context.Background(), got, cfg)
+	if err != nil || a.MessageID != "<abc123@sellerguard.example>" || !slices.Contains(codes(a.Reasons), CodeBrandSpoofed) {
+		t.Fatalf("analysis of the forwarded message: %+v %v", a, err)
+	}
+	if _, ok, err := Forwarded(context.Background(), []byte(inner), testConfig()); ok || err != nil {
+		t.Fatalf("a message with nothing attached: %v %v", ok, err)
+	}
+}

@@ -1,6 +1,7 @@
 package phishing
 
 import (
+	"net"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -30,8 +31,14 @@ func newBrand(cfg Config) *brand {
 		b.names = append(b.names, n)
 	}
 	for _, d := range cfg.BrandDomains {
+		if h, _, err := net.SplitHostPort(d); err == nil {
+			d = h // "host:port" of a base URL
+		}
 		d = normalizeHost(d)
-		if d == "" {
+		// An IP address or a single label (localhost) is not a domain
+		// anyone can imitate; taking its last labels for a registrable
+		// domain would make unrelated addresses "brand".
+		if d == "" || net.ParseIP(d) != nil || !strings.Contains(d, ".") {
 			continue
 		}
 		b.domains = append(b.domains, d)

@@ -76,3 +76,20 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestBrandDomainsFromBaseURL: the default brand domains come from a base
+// URL, which may be an address with a port or localhost.
+func TestBrandDomainsFromBaseURL(t *testing.T) {
+	b := newBrand(Config{BrandDomains: []string{"127.0.0.1:8080", "localhost", "SellerGuard.Example.:8443", "[::1]:80"}})
+	if !b.isBrandHost("sellerguard.example") || !b.isBrandHost("www.sellerguard.example") {
+		t.Errorf("sellerguard.example with a port is not a brand domain: %v", b.regs)
+	}
+	for _, h := range []string{"10.0.0.1", "203.0.113.1", "localhost", "0.1", "example"} {
+		if b.isBrandHost(h) {
+			t.Errorf("%s taken for a brand host (%v)", h, b.regs)
+		}
+	}
+	if !slices.Equal(b.names, []string{"sellerguard"}) {
+		t.Errorf("names %v", b.names)
+	}
+}

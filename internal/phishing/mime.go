@@ -69,6 +69,7 @@ type parsedMessage struct {
 	links        []rawLink
 	linksDropped int
 	attachments  []rawAttachment
+	forwarded    []byte // the first message/rfc822 part, decoded
 }
 
 // walker walks a MIME tree within the bounds of cfg.
@@ -241,6 +242,9 @@ func (w *walker) walk(h headerBlock, body []byte, depth int) error {
 
 	data := decodeTransfer(h.get("Content-Transfer-Encoding"), body)
 	if mediaType == "message/rfc822" || mediaType == "message/global" {
+		if w.msg.forwarded == nil {
+			w.msg.forwarded = data
+		}
 		nh, nbody, err := splitHeader(data, w.cfg.MaxHeaders, false)
 		if err != nil {
 			return err
