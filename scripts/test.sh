@@ -16,7 +16,7 @@
 #   4. checks gofmt, go mod tidy, go vet and staticcheck;
 #   5. runs go test -race -count=1 -timeout 25m ./...
 #   6. runs every fuzz target of the parsers of reported phishing
-#      (internal/phishing: FuzzMIME, FuzzLinks) for a short time each
+#      (internal/phishing: FuzzMIME, FuzzLinks, FuzzSPF) for a short time each
 #      (SELLERGUARD_FUZZ_TIME, default 10s; longer runs by hand with
 #      -fuzztime 10m); a crash fails the script and leaves its input in
 #      internal/phishing/testdata/fuzz/
@@ -207,7 +207,7 @@ go test -race -count=1 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go 
 # ---------------------------------------------------------------- fuzzing
 FUZZ_TIME=${SELLERGUARD_FUZZ_TIME:-10s}
 if [[ " ${PKGS[*]} " == *" ./... "* || " ${PKGS[*]} " == *internal/phishing* ]]; then
-	for target in FuzzMIME FuzzLinks; do
+	for target in FuzzMIME FuzzLinks FuzzSPF; do
 		log "go test -fuzz $target -fuzztime $FUZZ_TIME ./internal/phishing"
 		go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZ_TIME" ./internal/phishing || failed+=("fuzz $target")
 	done

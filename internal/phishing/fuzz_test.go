@@ -2,8 +2,10 @@ package phishing
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	sellerguard "github.com/sellerguard/sellerguard"
@@ -75,6 +77,31 @@ func FuzzLinks(f *testing.F) {
 		}
 		if _, err := AnalyzeLink(context.Background(), text, doc, testConfig()); err != nil && sellerguard.ErrorCode(err) != ECodeInvalidLink {
 			t.Fatalf("AnalyzeLink: %v", err)
+		}
+	})
+}
+
+// FuzzSPF feeds arbitrary SPF records (outside input, from DNS) to the
+// record parser, the macro expander and check_host().
+func FuzzSPF(f *testing.F) {
+	f.Add("v=spf1 mx/30 mx:example.org/30 -all", "strong-bad@email.example.com")
+	f.Add("v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d} redirect=%{d2}.x.example", "a.b-c@x.example")
+	f.Add("v=spf1 include:e.test a:%{o}//64 ptr ip6:2001:db8::/32 ?all exp=%{c}", "@e.test")
+	f.Fuzz(func(t *testing.T, record, sender string) {
+		z := newZone()
+		z.txt["e.test"] = []string{record}
+		z.txt["x.example"] = []string{record}
+		z.ip["e.test"] = []string{"192.0.2.1"}
+		if !strings.Contains(sender, "@") {
+			sender += "@e.test"
+		}
+		switch res := CheckSPF(context.Background(), z, net.ParseIP("192.0.2.1"), sender, "helo.e.test"); res {
+		case SPFNone, SPFNeutral, SPFPass, SPFFail, SPFSoftfail, SPFTemperror, SPFPermerror:
+		default:
+			t.Fatalf("result %q", res)
+		}
+		if n := len(z.queries()); n > 4*spfMaxLookups+spfMaxMX*spfMaxLookups+10 {
+			t.Fatalf("%d DNS queries for one check", n)
 		}
 	})
 }

@@ -2,8 +2,10 @@ package phishing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +42,19 @@ func trap(t *testing.T) (addr string, contacted *atomic.Int32) {
 // asked are those of sender authentication (never a link's host).
 func TestNoNetworkButResolver(t *testing.T) {
 	addr, contacted := trap(t)
+	// Any use of Go's own resolver or HTTP client is a failure too (this
+	// test changes package globals, so it does not run in parallel).
+	var stray atomic.Int32
+	oldResolver, oldTransport := net.DefaultResolver, http.DefaultTransport
+	net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+		stray.Add(1)
+		return nil, errors.New("the analysis used Go's default resolver")
+	}}
+	http.DefaultTransport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		stray.Add(1)
+		return nil, errors.New("the analysis made an HTTP request")
+	})
+	t.Cleanup(func() { net.DefaultResolver, http.DefaultTransport = oldResolver, oldTransport })
 	host, port, _ := net.SplitHostPort(addr)
 	z := brandZone()
 	z.ip["trap.sellerguard-login.example"] = []string{host}
@@ -76,6 +91,11 @@ func TestNoNetworkButResolver(t *testing.T) {
 		if _, err := Analyze(context.Background(), []byte(m), cfg); err != nil {
 			t.Fatalf("Analyze: %v", err)
 		}
+		// Without a resolver, no DNS at all (a DKIM signature is not
+		// checked through Go's resolver instead).
+		if _, err := Analyze(context.Background(), []byte(m), testConfig()); err != nil {
+			t.Fatalf("Analyze without resolver: %v", err)
+		}
 	}
 	for _, l := range links {
 		if _, err := AnalyzeLink(context.Background(), l, "see "+links[0], cfg); err != nil {
@@ -85,6 +105,9 @@ func TestNoNetworkButResolver(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // let a stray connection be accepted
 	if n := contacted.Load(); n != 0 {
 		t.Fatalf("the analysis connected to the trap %d times", n)
+	}
+	if n := stray.Load(); n != 0 {
+		t.Fatalf("the analysis used Go's default resolver or HTTP client %d times", n)
 	}
 	q := z.queries()
 	if len(q) == 0 {
@@ -97,3 +120,7 @@ func TestNoNetworkButResolver(t *testing.T) {
 		}
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
