@@ -235,7 +235,7 @@ func mixedScript(s string) bool {
 	return len(scripts) > 1
 }
 
-// hostReasons turns a domainFinding into reasons, with codes for a sender
+// reasons turns a domainFinding into reasons, with codes for a sender
 // or a link.
 func (f domainFinding) reasons(host string, sender bool) []Reason {
 	var rs []Reason
@@ -249,9 +249,13 @@ func (f domainFinding) reasons(host string, sender bool) []Reason {
 	if sender {
 		what = "sender"
 	}
+	shown := host
+	if u := unicodeHost(host); u != host {
+		shown = host + " (shown as " + u + ")"
+	}
 	if f.confusable {
 		rs = append(rs, Reason{pick(CodeSenderLookalike, CodeLinkLookalike),
-			"the " + what + " domain " + host + " (" + unicodeHost(host) + ") uses characters that look like the platform's name"})
+			"the " + what + " domain " + shown + " uses characters that look like the platform's name"})
 	}
 	if f.edit {
 		rs = append(rs, Reason{pick(CodeSenderEditDistance, CodeLinkEditDistance),
@@ -267,7 +271,7 @@ func (f domainFinding) reasons(host string, sender bool) []Reason {
 	}
 	if f.punycode {
 		rs = append(rs, Reason{pick(CodeSenderPunycode, CodeLinkPunycode),
-			"the " + what + " domain " + host + " is an international (punycode) name shown as " + unicodeHost(host)})
+			"the " + what + " domain " + shown + " is an international (punycode) name"})
 	}
 	return rs
 }
