@@ -22,7 +22,7 @@ func loadZone(t *testing.T) *zone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	z := newZone()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
