@@ -129,8 +129,7 @@ func start(t testing.TB, o *startOptions) *Instance {
 		t.Fatal(err)
 	}
 	clock := &Clock{}
-	a.Auth.Now = clock.Now
-	a.Worker.Now = clock.Now // messages enqueued at a moved clock are due on it
+	a.Clock.Set(clock.Now) // every service, the worker and the ledger: messages enqueued at a moved clock are due on it
 	if o.sms != nil {
 		a.Worker.SMS = &sms.Deliverer{Gateway: o.sms}
 		a.Auth.SMS.Available = true
