@@ -205,6 +205,7 @@ func (c *Config) Finish() error {
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.finishPayments()...)
 	errs = append(errs, c.finishContact()...)
+	c.Password.finishBreachAPI(c.LocalMode())
 	errs = append(errs, c.Password.Validate())
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)
