@@ -2,6 +2,9 @@
 //
 //	sellerguard serve          run the web UI, the JSON API and the workers
 //	sellerguard migrate        apply database migrations
+//	sellerguard backup FILE    snapshot the SQLite database (and its key) while serving
+//	sellerguard restore FILE   restore a backup into a new data directory
+//	sellerguard healthcheck    ask the running server's /healthz
 //	sellerguard audit verify   check the audit log's hash chains
 //	sellerguard limits …       show or reset guess counters
 //	sellerguard dkim keygen     create a DKIM key and print its DNS TXT record
@@ -48,6 +51,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		err = cmdHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprintln(stderr, "usage: sellerguard audit verify [flags]")
@@ -94,6 +103,13 @@ func usage(w io.Writer) {
 Usage:
   sellerguard serve          run the web UI, the JSON API and the workers
   sellerguard migrate        apply database migrations and exit
+  sellerguard backup [--key-out K] FILE
+                             write a consistent, verified snapshot of the SQLite database to FILE while
+                             serve runs, and the key file to FILE.key (0600); PostgreSQL: use pg_dump
+  sellerguard restore [--key K] --data-dir NEW FILE
+                             restore a backup into a new data directory (never over an existing
+                             database) and verify its audit log
+  sellerguard healthcheck    ask the running server's /healthz (for container health checks)
   sellerguard audit verify   check that the audit log is intact (exit 0) or name the first bad event (exit 1)
   sellerguard limits list [--prefix P]
                              show guess counters (failed sign-ins per account and per address)

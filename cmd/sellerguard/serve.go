@@ -49,6 +49,10 @@ func openDB(ctx context.Context, cfg *config.Config, migrate bool) (*store.DB, i
 		return nil, 0, err
 	}
 	if !migrate {
+		if err := db.CheckVersion(ctx); err != nil {
+			db.Close()
+			return nil, 0, err
+		}
 		return db, 0, nil
 	}
 	v, err := db.Migrate(ctx)
