@@ -43,7 +43,40 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 type process struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *lockedBuffer
+}
+
+// lockedBuffer is the process's stderr, safe to read while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// client returns an HTTP client for the process.
+func (p *process) client() *http.Client { return &http.Client{Timeout: 20 * time.Second} }
+
+// waitLog waits until the process's log has a line containing s.
+func (p *process) waitLog(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.logs.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log within 20 s:\n%s", s, p.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func startProcess(t *testing.T, env []string) *process {
@@ -58,7 +91,7 @@ func startProcess(t *testing.T, env []string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
+	logs := &lockedBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
