@@ -85,11 +85,11 @@ func TestSIGTERMUnderLoadLosesNothing(t *testing.T) {
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	var (
-		mu       sync.Mutex
-		acked    []string // sign-ups answered 202
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-		n5xx     atomic.Int32
+		mu    sync.Mutex
+		acked []string // sign-ups answered 202
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+		n5xx  atomic.Int32
 	)
 	for w := range 4 {
 		wg.Go(func() {
