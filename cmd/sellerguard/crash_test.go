@@ -32,7 +32,11 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the go command is not in PATH: %v", err)
 	}
-	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
+	// Static, as released (CGO_ENABLED=0): the container test packages
+	// this same binary.
+	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}

@@ -23,12 +23,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
+// Release builds stamp these with -ldflags "-X main.version=… -X
+// main.commit=… -X main.date=…" (scripts/release.sh). Without them the
+// version comes from the module (go install …@v1.2.3) and the commit and
+// date from the VCS information go build records.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "users":
 		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "sellerguard", versionString())
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "help", "--help", "-help", "-h":
 		usage(stdout)
@@ -138,28 +146,67 @@ local start: "sellerguard serve" listens on 127.0.0.1:8080 with SQLite in
 `)
 }
 
+// buildInfo returns the version, commit and build date of this binary.
+func buildInfo() (ver, rev, built string) {
+	ver, rev, built = version, commit, date
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return orDefault(ver, "dev"), orDefault(rev, "unknown"), orDefault(built, "unknown")
+	}
+	dirty := false
+	var vcsRev, vcsTime string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			vcsRev = s.Value
+		case "vcs.time":
+			vcsTime = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" && vcsRev != "" {
+		rev = vcsRev
+		if dirty {
+			rev += "+dirty"
+		}
+	}
+	if built == "" {
+		built = vcsTime // the commit's time: the best a plain go build knows
+	}
+	if ver == "" {
+		switch {
+		case bi.Main.Version != "" && bi.Main.Version != "(devel)":
+			ver = bi.Main.Version // go install …@version
+		case vcsRev != "":
+			short := vcsRev
+			if len(short) > 12 {
+				short = short[:12]
+			}
+			ver = "dev-" + short
+			if dirty {
+				ver += "+dirty"
+			}
+		}
+	}
+	return orDefault(ver, "dev"), orDefault(rev, "unknown"), orDefault(built, "unknown")
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// versionString is the short version (start-up line, /healthz).
 func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", ""
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "+dirty"
-				}
-			}
-		}
-		if rev != "" {
-			if len(rev) > 12 {
-				rev = rev[:12]
-			}
-			return "dev-" + rev + dirty
-		}
-	}
-	return "dev"
+	v, _, _ := buildInfo()
+	return v
+}
+
+// versionLine is what `sellerguard version` prints.
+func versionLine() string {
+	v, rev, built := buildInfo()
+	return fmt.Sprintf("sellerguard %s (commit %s, built %s, %s %s/%s)", v, rev, built, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
