@@ -134,10 +134,10 @@ func TestContainerImage(t *testing.T) {
 
 	var cfg []struct {
 		Config struct {
-			User        string
-			Entrypoint  []string
-			Cmd         []string
-			Env         []string
+			User       string
+			Entrypoint []string
+			Cmd        []string
+			Env        []string
 		}
 		Healthcheck struct{ Test []string }
 	}
