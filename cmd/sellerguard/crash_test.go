@@ -89,6 +89,12 @@ func startProcess(t *testing.T, env []string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startBinary(t, bin, env)
+}
+
+// startBinary runs `bin serve` (this release's binary, or an older one).
+func startBinary(t *testing.T, bin string, env []string) *process {
+	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
