@@ -15,6 +15,7 @@ import (
 	netmail "net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,11 +46,29 @@ type App struct {
 	Server  *web.Server
 	Schema  int
 	Version string
+	// Clock is the instance's one clock: the account rules, the outbox
+	// worker, notification settings and the sent-mail ledger all read it.
+	Clock *Clock
 
 	closePolicy func()
 	reload      reloaders
 	dkim        *reloadingSigner // nil when mail is not signed
 }
+
+// Clock is a clock that can be replaced while everything holds it (tests
+// move time forward without sleeping); the zero Clock is the wall clock.
+type Clock struct{ now atomic.Pointer[func() time.Time] }
+
+// Now returns the current time of the clock.
+func (c *Clock) Now() time.Time {
+	if f := c.now.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+// Set makes now the clock's source of time.
+func (c *Clock) Set(now func() time.Time) { c.now.Store(&now) }
 
 // NewLogger builds the process logger from the settings.
 func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -77,12 +96,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 	}
 	schema, err := db.Migrate(ctx)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	a, err := wire(cfg, logger, version, k, db, schema)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return a, nil
@@ -94,13 +113,14 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		return nil, fmt.Errorf("argon2 parameters: %w", err)
 	}
 	hasher := password.NewHasher(params, cfg.HashConcurrency, cfg.HashQueueTimeout)
+	clock := &Clock{}
 	cache := auth.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var dkimSigner *reloadingSigner
 	worker := &outbox.Worker{
-		DB: db, Now: time.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
+		DB: db, Now: clock.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
 	}
 	if cfg.SMS.Enabled() {
@@ -126,7 +146,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		}
 		worker.Email = &outbox.EmailDeliverer{Sender: sender, Domain: MailDomain(cfg.MailFrom), Sent: func(ctx context.Context, m sellerguard.OutboxMessage, messageID string, raw []byte) {
 			// The ledger of every email sent: "was this email really from us?"
-			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: time.Now(), SHA256: dkim.Hash(raw)})
+			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: clock.Now(), SHA256: dkim.Hash(raw)})
 			if err != nil {
 				logger.Error("sent-mail ledger", "err", err, "message_id", messageID)
 			}
@@ -143,7 +163,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		SourceLimit: cfg.Limits.SourceFailures, SourceWindow: cfg.Limits.SourceWindow, NotifyFailures: cfg.Limits.NotifyFailures,
 	}}
 	svc := &auth.Service{
-		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
+		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: clock.Now, Logger: logger,
 		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
 		SMS: auth.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
 		TwoStep: auth.TwoStepConfig{
@@ -157,7 +177,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		Enqueued: worker.Wake,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
-	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Logger: logger.With("component", "notify")}).Attach(svc, worker)
+	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -187,7 +207,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, closePolicy: closePolicy, dkim: dkimSigner}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, closePolicy: closePolicy, dkim: dkimSigner}
 	if dkimSigner != nil {
 		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
 	}
