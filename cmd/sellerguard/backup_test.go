@@ -146,6 +146,27 @@ func TestBackupDuringSignupBurstRestores(t *testing.T) {
 		t.Fatal("the refused restore changed the original database")
 	}
 
+	// A backup altered after it was written is refused, and nothing is
+	// restored from it.
+	tampered := filepath.Join(t.TempDir(), "tampered.db")
+	b, _ := os.ReadFile(backup)
+	if err := os.WriteFile(tampered, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tampered+".key", key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openRaw(t, "sqlite://"+tampered).Exec(`UPDATE audit_events SET ip = '203.0.113.66' WHERE id = (SELECT MIN(id) FROM audit_events)`); err != nil {
+		t.Fatal(err)
+	}
+	badDir := filepath.Join(t.TempDir(), "from-tampered")
+	if code, _, errOut := runCLI(t, map[string]string{"SELLERGUARD_DATA_DIR": badDir}, "restore", tampered); code != 1 || !strings.Contains(errOut, "does not verify") {
+		t.Fatalf("restore of a tampered backup: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(badDir, "sellerguard.db")); err == nil {
+		t.Fatal("a database was restored from the tampered backup")
+	}
+
 	newDir := filepath.Join(t.TempDir(), "restored")
 	code, out, errOut = runCLI(t, map[string]string{"SELLERGUARD_DATA_DIR": newDir}, "restore", backup)
 	if code != 0 || !strings.Contains(out, "audit verify ok") {

@@ -406,3 +406,22 @@ func imageFiles(t *testing.T, podman, tag string) map[string]imageFile {
 	}
 	return files
 }
+
+// The health check command fails (exit 1) when nothing answers, and finds
+// the server on loopback when it listens on every address.
+func TestHealthcheckCommand(t *testing.T) {
+	port := freeTCPPort(t)
+	code, _, errOut := runCLI(t, map[string]string{"SELLERGUARD_ADDR": fmt.Sprintf("0.0.0.0:%d", port)}, "healthcheck", "--timeout", "2s")
+	if code != 1 || !strings.Contains(errOut, "unhealthy") || !strings.Contains(errOut, fmt.Sprintf("127.0.0.1:%d", port)) {
+		t.Fatalf("healthcheck with no server: exit %d %q", code, errOut)
+	}
+	p := startProcess(t, []string{"SELLERGUARD_ADDR=127.0.0.1:0", "SELLERGUARD_DATA_DIR=" + t.TempDir(), "SELLERGUARD_LOG_LEVEL=error"})
+	code, out, errOut := runCLI(t, nil, "healthcheck", "--url", p.url+"/healthz")
+	if code != 0 || !strings.Contains(out, "healthy") {
+		t.Fatalf("healthcheck of a running server: exit %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, nil, "healthcheck", "--url", p.url+"/no-such-page")
+	if code != 1 || !strings.Contains(errOut, "404") {
+		t.Fatalf("healthcheck of a wrong URL: exit %d %q", code, errOut)
+	}
+}
