@@ -52,7 +52,6 @@ type App struct {
 
 	closePolicy func()
 	reload      reloaders
-	dkim        *reloadingSigner // nil when mail is not signed
 }
 
 // Clock is a clock that can be replaced while everything holds it (tests
@@ -209,7 +208,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, closePolicy: closePolicy, dkim: dkimSigner}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, closePolicy: closePolicy}
 	if dkimSigner != nil {
 		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
 	}

@@ -74,6 +74,3 @@ func (s *reloadingSigner) load() error {
 
 // Sign implements mail.Signer.
 func (s *reloadingSigner) Sign(raw []byte) ([]byte, error) { return s.current.Load().Sign(raw) }
-
-// Signer returns the DKIM signer in use (tests compare its record).
-func (s *reloadingSigner) Signer() *dkim.Signer { return s.current.Load() }
