@@ -211,6 +211,7 @@ func contains(list []string, s string) bool {
 // On PostgreSQL, backup and restore say to use pg_dump and pg_restore, and
 // do nothing else.
 func TestBackupOnPostgresPointsToPgDump(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"SELLERGUARD_DATA_DIR": dir, "SELLERGUARD_DATABASE_URL": "postgres://sellerguard@127.0.0.1:1/sellerguard"}
 	for _, cmd := range []string{"backup", "restore"} {

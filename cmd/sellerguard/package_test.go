@@ -31,6 +31,7 @@ const repoRoot = "../.."
 // The systemd unit passes systemd-analyze verify with no warning at all,
 // and has the hardening the README promises.
 func TestSystemdUnitVerifies(t *testing.T) {
+	t.Parallel()
 	analyze := testenv.RequireCommand(t, "systemd-analyze")
 	bin, err := buildOnce()
 	if err != nil {
@@ -65,6 +66,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // Release builds name their version, commit and date; a plain build falls
 // back to what Go recorded.
 func TestVersionIsStamped(t *testing.T) {
+	t.Parallel()
 	bin, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +119,7 @@ type imageFile struct {
 // test says so and instead runs the image's own binary on the host as the
 // image's user.
 func TestContainerImage(t *testing.T) {
+	t.Parallel()
 	podman := testenv.RequireCommand(t, "podman")
 	bin, err := buildOnce()
 	if err != nil {
@@ -410,6 +413,7 @@ func imageFiles(t *testing.T, podman, tag string) map[string]imageFile {
 // The health check command fails (exit 1) when nothing answers, and finds
 // the server on loopback when it listens on every address.
 func TestHealthcheckCommand(t *testing.T) {
+	t.Parallel()
 	port := freeTCPPort(t)
 	code, _, errOut := runCLI(t, map[string]string{"SELLERGUARD_ADDR": fmt.Sprintf("0.0.0.0:%d", port)}, "healthcheck", "--timeout", "2s")
 	if code != 1 || !strings.Contains(errOut, "unhealthy") || !strings.Contains(errOut, fmt.Sprintf("127.0.0.1:%d", port)) {

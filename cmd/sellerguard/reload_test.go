@@ -16,6 +16,7 @@ import (
 // longer verifies with the old one). A broken key file on SIGHUP keeps the
 // key in use, and the process keeps serving.
 func TestSIGHUPReloadsTheDKIMKey(t *testing.T) {
+	t.Parallel()
 	srv := testenv.StartSMTP(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "dkim.key")

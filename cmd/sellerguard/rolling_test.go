@@ -243,6 +243,7 @@ func (l *trafficLoad) finish() (acked, failures []string) {
 // taken out and stopped with SIGTERM. No request fails at any step, and
 // every user made on the way signs in at the end.
 func TestRollingUpgradeOnPostgres(t *testing.T) {
+	t.Parallel()
 	oldBin, oldCommit := previousRelease(t)
 	newBin, err := buildOnce()
 	if err != nil {
