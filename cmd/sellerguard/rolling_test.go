@@ -312,3 +312,50 @@ func TestRollingUpgradeOnPostgres(t *testing.T) {
 	t.Logf("previous release %s (schema %d) → schema %d: migrate took %v while serving; %d users through the old instance, %d through the new; no failed request",
 		oldCommit, before, newest, took.Round(time.Millisecond), len(ackedA), len(ackedB))
 }
+
+// preReleaseEdits are migrations changed in place after a later one existed,
+// before SellerGuard had any release. Nothing may be added here: a change to
+// the schema goes in a new migration.
+var preReleaseEdits = map[string]string{
+	"0012_reviews.sql": "c69b616 added the one-open-review index and d44ceee memberships.edit_since after 0013 existed",
+}
+
+// Migrations only go forward: once a later migration exists, a migration
+// file never changes again, since databases already past it would never get
+// the change (the rolling-upgrade test above found exactly that).
+func TestMigrationsAreNeverEditedOnceFollowed(t *testing.T) {
+	t.Parallel()
+	git := testenv.RequireCommand(t, "git")
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		migs, err := store.Migrations(dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := "internal/store/migrations/" + dialect + "/"
+		for k := 0; k+1 < len(migs); k++ {
+			out, err := exec.Command(git, "-C", repoRoot, "log", "--format=%H", "--diff-filter=A", "-1", "--", dir+migs[k+1].Name).Output()
+			if err != nil {
+				testenv.Missing(t, "this test reads the git history, which is not here: %v", err)
+				return
+			}
+			added := strings.TrimSpace(string(out))
+			if added == "" {
+				continue // the next migration is not committed yet
+			}
+			tree, err := exec.Command(git, "-C", repoRoot, "ls-tree", added, "--", dir+migs[k].Name).Output()
+			f := strings.Fields(string(tree))
+			if err != nil || len(f) < 3 {
+				t.Errorf("%s%s is not in %s, which added %s", dir, migs[k].Name, added, migs[k+1].Name)
+				continue
+			}
+			if f[2] == blobID([]byte(migs[k].SQL)) {
+				continue
+			}
+			if why, ok := preReleaseEdits[migs[k].Name]; ok {
+				t.Logf("known pre-release edit of %s%s: %s", dir, migs[k].Name, why)
+				continue
+			}
+			t.Errorf("%s%s was changed after %s existed (added in %s): databases already past it never get the change; put it in a new migration instead", dir, migs[k].Name, migs[k+1].Name, added[:12])
+		}
+	}
+}
