@@ -8,6 +8,7 @@
 //	sellerguard audit verify   check the audit log's hash chains
 //	sellerguard limits …       show or reset guess counters
 //	sellerguard dkim keygen     create a DKIM key and print its DNS TXT record
+//	sellerguard keys rotate     re-seal sealed data under a new instance key
 //	sellerguard version        print the version
 //	sellerguard help           this text
 //
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdBreach(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "users":
 		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionLine())
 		return 0
@@ -136,6 +139,9 @@ Usage:
   sellerguard dkim keygen [--selector S] [--domain D] [--out FILE] [--algorithm rsa|ed25519] [--force]
                              create a DKIM signing key (mode 0600) and print the DNS TXT record to publish
   sellerguard dkim record    print the DNS TXT record of the configured key
+  sellerguard keys rotate [--batch-size N] [--batch-pause D]
+                             add a new instance key and re-seal every sealed value under it (resumable, audited)
+  sellerguard keys status    list the key versions and the rotations with their progress
   sellerguard version        print the version
   sellerguard help           show this help
 

@@ -49,6 +49,8 @@ type App struct {
 	// Clock is the instance's one clock: the account rules, the outbox
 	// worker, notification settings and the sent-mail ledger all read it.
 	Clock *Clock
+	// Metrics is the registry /metrics serves.
+	Metrics *prometheus.Registry
 
 	closePolicy func()
 	reload      reloaders
@@ -105,7 +107,32 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 		_ = db.Close()
 		return nil, err
 	}
+	if err := a.checkSealing(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkSealing warns when a key rotation used a key this instance's key
+// file lacks, and forgets the full card numbers stored before schema 16.
+func (a *App) checkSealing(ctx context.Context) error {
+	latest, err := a.DB.LatestKeyVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if have := a.Auth.Keys.Versions(); latest > have[len(have)-1] {
+		a.Logger.Error("a key rotation used a key version this instance's key file lacks: values sealed under it will not open here; copy the key file from the instance that ran \"sellerguard keys rotate\" (or run it again to finish a rotation that stopped)",
+			"key_file", a.Auth.Keys.Path(), "versions", have, "rotation_version", latest)
+	}
+	n, err := a.Auth.ForgetCardNumbers(ctx)
+	if err != nil {
+		return fmt.Errorf("forget stored card numbers: %w", err)
+	}
+	if n > 0 {
+		a.Logger.Info("full card numbers are no longer stored: replaced by fingerprints", "cards", n)
+	}
+	return nil
 }
 
 func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
@@ -179,7 +206,10 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
-	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
+	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
+		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
+	reg.MustRegister(breachUnavailable)
+	pol, breached, closePolicy, err := NewPolicy(cfg, logger, breachUnavailable.Inc)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +238,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, closePolicy: closePolicy}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy}
 	if dkimSigner != nil {
 		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
 	}
@@ -276,8 +306,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// housekeeping flushes last-seen times and area use, removes ended
-// sessions, and hourly sends reminders and runs access reviews.
+// housekeeping flushes last-seen times and area use, re-reads the key file
+// when it changed (a key added by "keys rotate"), removes ended sessions,
+// and hourly sends reminders and runs access reviews.
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
 	expire := time.NewTicker(time.Minute)
@@ -292,6 +323,9 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-flush.C:
 			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("flush last-seen times", "err", err)
+			}
+			if err := a.Auth.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
+				a.Logger.Error("reload the key file", "err", err)
 			}
 		case <-expire.C:
 			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
