@@ -57,7 +57,9 @@ type App struct {
 
 // Clock is a clock that can be replaced while everything holds it (tests
 // move time forward without sleeping); the zero Clock is the wall clock.
-type Clock struct{ now atomic.Pointer[func() time.Time] }
+type Clock struct {
+	now atomic.Pointer[func() time.Time]
+}
 
 // Now returns the current time of the clock.
 func (c *Clock) Now() time.Time {
