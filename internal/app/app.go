@@ -53,11 +53,14 @@ type App struct {
 	Metrics *prometheus.Registry
 
 	closePolicy func()
+	reload      reloaders
 }
 
 // Clock is a clock that can be replaced while everything holds it (tests
 // move time forward without sleeping); the zero Clock is the wall clock.
-type Clock struct{ now atomic.Pointer[func() time.Time] }
+type Clock struct {
+	now atomic.Pointer[func() time.Time]
+}
 
 // Now returns the current time of the clock.
 func (c *Clock) Now() time.Time {
@@ -143,6 +146,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var dkimSigner *reloadingSigner
 	worker := &outbox.Worker{
 		DB: db, Now: clock.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
@@ -158,11 +162,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	} else {
 		var signer mail.Signer // stays a nil interface when signing is off
 		if cfg.DKIM.Enabled() {
-			ds, err := dkim.LoadSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
+			rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
 			if err != nil {
 				return nil, fmt.Errorf("DKIM: %w", err)
 			}
-			signer = ds
+			signer, dkimSigner = rs, rs
 		}
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second, Signer: signer})
 		if err != nil {
@@ -234,7 +238,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy}, nil
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy}
+	if dkimSigner != nil {
+		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
+	}
+	return a, nil
 }
 
 // Close releases the database and the breached-password index.
@@ -256,7 +264,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { a.Worker.Run(bg) })
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); a.Worker.Run(bg) }()
 	if a.DB.Dialect() == store.Postgres {
 		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
 	}
@@ -268,12 +277,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		// Graceful: stop accepting, let the requests in flight finish and
+		// the outbox worker finish the delivery in hand, both within the
+		// shutdown timeout. Messages still queued stay in the outbox for
+		// the next start or another instance.
+		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		a.Worker.Drain()
 		err = httpSrv.Shutdown(sctx)
+		select {
+		case <-workerDone:
+		case <-sctx.Done():
+			logger.Warn("the outbox delivery in hand did not finish within the shutdown timeout; it is retried after its lease")
+		}
 		cancel()
 	}
 	stopBG()
+	<-workerDone
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
