@@ -336,7 +336,7 @@ func (s *Server) pageMailCheckSubmit(w http.ResponseWriter, r *http.Request, p *
 		page.Result, err = s.checkMail(r, p, raw)
 	}
 	if err != nil {
-		return s.failPage(w, r, "mailcheck", page.form, page, err)
+		return s.failMessagePage(w, r, "mailcheck", page.form, page, err)
 	}
 	switch page.Result.Verdict {
 	case mailcheck.Genuine:
@@ -374,28 +374,22 @@ func (s *Server) pageReportSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		page.Report, err = s.Options.PhishReports.Submit(r.Context(), sub)
 	}
 	if err != nil {
-		return s.failPage(w, r, "report", page.form, page, err)
+		return s.failMessagePage(w, r, "report", page.form, page, err)
 	}
 	page.Values = map[string]string{}
 	s.render(w, r, http.StatusCreated, "report", page)
 	return nil
 }
 
-// failPage shows a page again with the problems of err (its form f is
-// part of page), or returns err when it is not the user's to fix.
-func (s *Server) failPage(w http.ResponseWriter, r *http.Request, name string, f *form, page any, err error) error {
+// failMessagePage shows a message page again with the problems of err;
+// an email over the size limit is said in words.
+func (s *Server) failMessagePage(w http.ResponseWriter, r *http.Request, name string, f *form, page any, err error) error {
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeTooLarge {
 		f.Message = sellerguard.ErrorMessage(err)
 		s.renderRefusal(w, r, name, page, err)
 		return nil
 	}
-	general, fields, ok := formError(err)
-	if !ok {
-		return err
-	}
-	f.Message, f.Errors = general, fields
-	s.renderRefusal(w, r, name, page, err)
-	return nil
+	return s.failPage(w, r, name, page, f, err, nil)
 }
 
 type phishingGuidePage struct {

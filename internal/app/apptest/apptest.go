@@ -79,6 +79,8 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 		"SELLERGUARD_ARGON2_TIME":          "1",
 		"SELLERGUARD_OUTBOX_POLL_INTERVAL": "50ms",
 		"SELLERGUARD_LOG_LEVEL":            "warn",
+		// Tests make no DNS queries for the analysis of phishing reports.
+		"SELLERGUARD_REPORT_DNS": "false",
 	}
 	if dialect != "" {
 		env["SELLERGUARD_DATABASE_URL"] = DatabaseURL(t, dialect)
