@@ -63,6 +63,7 @@ need_pkg chromium have_chromium
 need_pkg python3-aiosmtpd /usr/bin/python3 -c 'import aiosmtpd.handlers'
 need_pkg oathtool command -v oathtool
 need_pkg python3-dkim command -v dkimverify
+need_pkg swaks command -v swaks
 # The race detector needs cgo and a C toolchain.
 if [[ $(go env CC) == gcc ]]; then
 	need_pkg gcc command -v gcc
