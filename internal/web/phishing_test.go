@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,8 +128,21 @@ func verify(t *testing.T, in *apptest.Instance, token string, raw []byte) (verif
 	return v, r
 }
 
+// checkDocumented checks an answer against api/openapi.json.
+func checkDocumented(t *testing.T, method, path string, r apptest.Response) {
+	t.Helper()
+	docOnce.Do(func() { doc = loadOpenAPI(t) })
+	doc.check(t, oaAnswer{Response: r, method: method, path: path}, nil)
+}
+
+var (
+	docOnce sync.Once
+	doc     *oaDocument
+)
+
 func wantVerdict(t *testing.T, what string, v verifyAnswer, r apptest.Response, verdict string, codes ...string) {
 	t.Helper()
+	checkDocumented(t, "POST", "/api/v1/mail/verify", r)
 	if r.Status != 200 || v.Verdict != verdict {
 		t.Fatalf("%s: %d %s, want verdict %s", what, r.Status, r.Body, verdict)
 	}
@@ -300,6 +314,7 @@ func TestVerifyEmailRefusesBadInput(t *testing.T) {
 		{"not JSON", post("application/json", []byte(`{"raw":`)), 400, `"code":"malformed_json"`},
 		{"bad token", in.DoWith(t, "POST", "/api/v1/mail/verify", "sgs_nope", map[string]string{"Content-Type": "message/rfc822"}, []byte("From: a@b.example\r\n\r\nhi")), 401, `"code":"unauthenticated"`},
 	} {
+		checkDocumented(t, "POST", "/api/v1/mail/verify", c.r)
 		if c.r.Status != c.status || !strings.Contains(string(c.r.Body), c.code) {
 			t.Errorf("%s: %d %s, want %d with %s", c.name, c.r.Status, c.r.Body, c.status, c.code)
 		}
@@ -310,6 +325,7 @@ func TestVerifyEmailRefusesBadInput(t *testing.T) {
 	for range 61 {
 		last = post("message/rfc822", msg)
 	}
+	checkDocumented(t, "POST", "/api/v1/mail/verify", last)
 	if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
 		t.Errorf("61st check: %d %s", last.Status, last.Body)
 	}

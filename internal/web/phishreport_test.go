@@ -184,6 +184,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 	in.EnrollTOTP(t, alice)
 
 	r := in.DoWith(t, "POST", "/api/v1/phishing-reports", "", map[string]string{"Content-Type": "message/rfc822"}, phishingEmail)
+	checkDocumented(t, "POST", "/api/v1/phishing-reports", r)
 	var a reportAnswer
 	if r.Status != 201 || json.Unmarshal(r.Body, &a) != nil || !strings.HasPrefix(a.ID, "phr_") || a.Source != "api" || a.Verdict != "phishing" {
 		t.Fatalf("anonymous raw report: %d %s", r.Status, r.Body)
@@ -192,6 +193,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 	if r.Status != 201 || json.Unmarshal(r.Body, &a) != nil || a.Kind != "link" {
 		t.Fatalf("link report: %d %s", r.Status, r.Body)
 	}
+	checkDocumented(t, "POST", "/api/v1/phishing-reports", r)
 	linkID := a.ID
 	// Alice sees her own report only; the thank-you reached her.
 	r = in.Do(t, "GET", "/api/v1/phishing-reports", alice, nil)
@@ -199,6 +201,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 		Reports    []reportAnswer `json:"reports"`
 		NextCursor *string        `json:"next_cursor"`
 	}
+	checkDocumented(t, "GET", "/api/v1/phishing-reports", r)
 	if r.Status != 200 || json.Unmarshal(r.Body, &list) != nil || len(list.Reports) != 1 || list.Reports[0].ID != linkID {
 		t.Errorf("alice's reports: %d %s", r.Status, r.Body)
 	}
@@ -220,6 +223,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 		{map[string]any{"raw": 5}, "wrong_type"},
 	} {
 		r := in.Do(t, "POST", "/api/v1/phishing-reports", "", c.body)
+		checkDocumented(t, "POST", "/api/v1/phishing-reports", r)
 		if r.Status != 400 || !strings.Contains(string(r.Body), `"code":"`+c.code+`"`) {
 			t.Errorf("%v: %d %s, want 400 %s", c.body, r.Status, r.Body, c.code)
 		}
@@ -236,6 +240,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 	many.WriteString("--b--\r\n")
 	start := time.Now()
 	r = in.DoWith(t, "POST", "/api/v1/phishing-reports", "", map[string]string{"Content-Type": "message/rfc822"}, many.String())
+	checkDocumented(t, "POST", "/api/v1/phishing-reports", r)
 	if r.Status != 400 || !strings.Contains(string(r.Body), "too_many_parts") || time.Since(start) > 5*time.Second {
 		t.Errorf("10,000 parts: %d %s after %v", r.Status, r.Body, time.Since(start))
 	}
@@ -248,6 +253,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 			break
 		}
 	}
+	checkDocumented(t, "POST", "/api/v1/phishing-reports", last)
 	if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
 		t.Errorf("past the limit: %d %s", last.Status, last.Body)
 	}
