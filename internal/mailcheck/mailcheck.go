@@ -298,6 +298,9 @@ func exactCopy(raw []byte, want string) bool {
 		if subtle.ConstantTimeCompare(sum[:], wantSum) == 1 {
 			return true
 		}
+		if raw[pos] == '\r' || raw[pos] == '\n' {
+			return false // no header at all
+		}
 		// The next header field: after the next line end not followed by
 		// folding white space; stop at the end of the header.
 		next := -1
