@@ -46,12 +46,13 @@ type App struct {
 	Auth    *auth.Service
 	Worker  *outbox.Worker
 	Server  *web.Server
+	Schema  int
+	Version string
+
 	// Phishing is the report queue; ReportIntake its SMTP listener (nil
 	// when SELLERGUARD_REPORT_SMTP_ADDR is empty).
 	Phishing     *phishreport.Service
 	ReportIntake *phishreport.Intake
-	Schema       int
-	Version string
 
 	closePolicy func()
 	reportAddr  chan string // the intake's address once listening ("" when off or failed)

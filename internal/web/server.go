@@ -180,8 +180,9 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerReviews(mux)
 	s.registerTeamPages(mux)
 	s.registerBusinessPages(mux)
-	s.registerNotify(mux)   // notification settings: API and page (api_notify.go)
-	s.registerPhishing(mux) // email check, phishing reports, guidance (api_phishing.go)
+	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
+	// Email check, phishing reports, guidance (api_phishing.go).
+	s.registerPhishing(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
