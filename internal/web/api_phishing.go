@@ -195,11 +195,20 @@ func (s *Server) submission(r *http.Request, p *auth.Principal, source string) p
 	return sub
 }
 
+// apiReportPhishing takes a report. A signed-in caller may send an
+// Idempotency-Key (their own key space); an anonymous caller has none.
 func (s *Server) apiReportPhishing(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.optionalPrincipal(r)
 	if err != nil {
 		return err
 	}
+	if p != nil {
+		return s.idempotent(s.reportPhishing)(w, r, p)
+	}
+	return s.reportPhishing(w, r, nil)
+}
+
+func (s *Server) reportPhishing(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	req, raw, err := readMessageRequest(r, true)
 	if err != nil {
 		return err
@@ -216,7 +225,6 @@ func (s *Server) apiReportPhishing(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/phishing-reports")
 	return writeJSON(w, http.StatusCreated, rep)
 }
 

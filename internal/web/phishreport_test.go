@@ -195,6 +195,17 @@ func TestPhishingReportByAPI(t *testing.T) {
 	}
 	checkDocumented(t, "POST", "/api/v1/phishing-reports", r)
 	linkID := a.ID
+	// A signed-in retry with the same Idempotency-Key gets the first answer
+	// again, and no second report.
+	idem := map[string]string{"Idempotency-Key": "report-1"}
+	first := in.DoWith(t, "POST", "/api/v1/phishing-reports", alice, idem, map[string]string{"url": "http://bit.ly/same"})
+	again := in.DoWith(t, "POST", "/api/v1/phishing-reports", alice, idem, map[string]string{"url": "http://bit.ly/same"})
+	checkDocumented(t, "POST", "/api/v1/phishing-reports", again)
+	if first.Status != 201 || again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || string(first.Body) != string(again.Body) {
+		t.Errorf("idempotent retry: %d %s / %d %s", first.Status, first.Body, again.Status, again.Body)
+	}
+	var idemAnswer reportAnswer
+	json.Unmarshal(first.Body, &idemAnswer) //nolint:errcheck // checked above
 	// Alice sees her own report only; the thank-you reached her.
 	r = in.Do(t, "GET", "/api/v1/phishing-reports", alice, nil)
 	var list struct {
@@ -202,7 +213,7 @@ func TestPhishingReportByAPI(t *testing.T) {
 		NextCursor *string        `json:"next_cursor"`
 	}
 	checkDocumented(t, "GET", "/api/v1/phishing-reports", r)
-	if r.Status != 200 || json.Unmarshal(r.Body, &list) != nil || len(list.Reports) != 1 || list.Reports[0].ID != linkID {
+	if r.Status != 200 || json.Unmarshal(r.Body, &list) != nil || len(list.Reports) != 2 || list.Reports[1].ID != linkID || list.Reports[0].ID != idemAnswer.ID {
 		t.Errorf("alice's reports: %d %s", r.Status, r.Body)
 	}
 	if r := in.Do(t, "GET", "/api/v1/phishing-reports", "", nil); r.Status != 401 {
@@ -228,8 +239,8 @@ func TestPhishingReportByAPI(t *testing.T) {
 			t.Errorf("%v: %d %s, want 400 %s", c.body, r.Status, r.Body, c.code)
 		}
 	}
-	if n := len(reportsInQueue(t, in)); n != 2 {
-		t.Errorf("%d reports after refused ones, want 2", n)
+	if n := len(reportsInQueue(t, in)); n != 3 {
+		t.Errorf("%d reports after refused ones, want 3", n)
 	}
 	// A message of 10,000 parts is refused by the analysis's bounds.
 	var many strings.Builder
