@@ -79,7 +79,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 		err = cfg.Finish()
 	}
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, fmt.Errorf("sellerguard settings: %w", err)
 	}
 
@@ -95,7 +95,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 		}
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return nil, err
 		}
 		sg.logFile, sg.LogPath, logw = f, path, f
@@ -103,7 +103,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 	logger := app.NewLogger(cfg, logw)
 	a, err := app.New(ctx, cfg, logger, "load")
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		sg.closeLog()
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 
 func (sg *sellerGuard) closeLog() {
 	if sg.logFile != nil {
-		sg.logFile.Close()
+		_ = sg.logFile.Close()
 	}
 }
 
@@ -131,7 +131,7 @@ func (sg *sellerGuard) Stop() error {
 	case <-time.After(30 * time.Second):
 		err = errors.New("sellerguard did not shut down within 30s")
 	}
-	sg.App.Close()
+	_ = sg.App.Close()
 	sg.closeLog()
 	return err
 }
@@ -154,7 +154,7 @@ func startBare() (*bareServer, error) {
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(bareJSON) //nolint:errcheck // client went away
+		_, _ = w.Write(bareJSON) // client went away
 	})
 	b := &bareServer{
 		URL:  "http://" + ln.Addr().String(),
@@ -170,8 +170,10 @@ func startBare() (*bareServer, error) {
 func (b *bareServer) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b.srv.Shutdown(ctx) //nolint:errcheck // best effort
-	<-b.done
+	_ = b.srv.Shutdown(ctx) // best effort
+	if err := <-b.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "sellerguard-load: bare server:", err)
+	}
 }
 
 // testUser is an account created through the public API.

@@ -84,12 +84,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 	}
 	schema, err := db.Migrate(ctx)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	a, err := wire(cfg, logger, version, k, db, schema)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return a, nil
