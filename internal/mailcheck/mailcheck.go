@@ -12,7 +12,9 @@
 //     header fields that mail servers put in front are exactly the ones
 //     whose hash the ledger holds;
 //   - altered: the ledger has the Message-ID but neither holds — the text,
-//     a link or a signed header was changed;
+//     a link or a signed header was changed — or a Reply-To or Sender
+//     field, which our emails never have and the signature does not
+//     cover, was added;
 //   - not_from_us: the message claims to come from SellerGuard (From
 //     domain, display name or a look-alike, phishing.ClaimsBrand) but has
 //     no ledger entry or no valid signature;
@@ -80,6 +82,7 @@ const (
 	CodePhraseNotCurrent  = "phrase_not_current"
 	CodePhraseNotSet      = "phrase_not_set"
 	CodeContentChanged    = "content_changed"
+	CodeHeaderAdded       = "header_added"
 	CodeNoSignature       = "no_signature"
 	CodeSignatureInvalid  = "signature_invalid"
 	CodeNoLedgerEntry     = "no_ledger_entry"
@@ -165,8 +168,20 @@ func (c *Checker) Check(ctx context.Context, raw []byte, caller *Caller) (*Resul
 	}
 	exact := found && (exactCopy(raw, entry.SHA256) || exactCopy(norm, entry.SHA256))
 
+	// Header fields we never send, which neither the signature nor the
+	// exact-copy check (fields in front are taken for trace fields) covers:
+	// a Reply-To or Sender added to our email redirects replies.
+	var added []string
+	if found {
+		for _, f := range []string{"Reply-To", "Sender"} {
+			if _, ok := msg.Header[f]; ok {
+				added = append(added, f)
+			}
+		}
+	}
+
 	switch {
-	case found && (sigErr == nil || exact):
+	case found && (sigErr == nil || exact) && len(added) == 0:
 		res.Verdict = Genuine
 		if sigErr == nil {
 			res.add(CodeSignatureValid, "It carries SellerGuard's valid signature (DKIM): we signed it, and nothing signed was changed since.")
@@ -179,6 +194,12 @@ func (c *Checker) Check(ctx context.Context, raw []byte, caller *Caller) (*Resul
 			if err := c.recipientReasons(ctx, res, entry, msg, caller); err != nil {
 				return nil, err
 			}
+		}
+	case found && len(added) > 0:
+		res.Verdict = Altered
+		res.add(CodeHeaderAdded, "Someone added a "+strings.Join(added, " and a ")+" field, which our emails never have: replies would go to someone else. Do not reply to it, and report it.")
+		if caller != nil && c.isRecipient(ctx, entry, caller) {
+			res.SentAt, res.Subject = &entry.SentAt, &entry.Subject
 		}
 	case found:
 		res.Verdict = Altered

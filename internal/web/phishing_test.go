@@ -243,6 +243,12 @@ func TestVerifyEmailFromTheSMTPServer(t *testing.T) {
 			t.Errorf("the recipient is not told which email was altered: %s", r.Body)
 		}
 
+		// A Reply-To added to the signed email (the signature does not
+		// cover it): altered.
+		replyTo := bytes.Replace(raw, []byte("DKIM-Signature:"), []byte("Reply-To: support@sellerguard-help.example\r\nDKIM-Signature:"), 1)
+		v, r = verify(t, in.Instance, "", replyTo)
+		wantVerdict(t, "Reply-To added", v, r, "altered", "header_added")
+
 		// A forgery: SellerGuard's From, no signature, no ledger entry.
 		forged := forgedEmail("SellerGuard <no-reply@mail.sellerguard.test>", in.URL)
 		v, r = verify(t, in.Instance, "", forged)
