@@ -15,6 +15,11 @@
 #      is missing FAILS instead of skipping (see internal/testenv);
 #   4. checks gofmt, go mod tidy, go vet, staticcheck and errcheck;
 #   5. runs go test -race -count=1 -timeout 25m ./...
+#   6. runs every fuzz target of the parsers of reported phishing
+#      (internal/phishing: FuzzMIME, FuzzLinks, FuzzSPF) for a short time each
+#      (SELLERGUARD_FUZZ_TIME, default 10s; longer runs by hand with
+#      -fuzztime 10m); a crash fails the script and leaves its input in
+#      internal/phishing/testdata/fuzz/
 #
 # Usage: scripts/test.sh [PACKAGES...]   (default ./...; the packages are
 # passed to go vet, staticcheck and go test; gofmt always checks all files)
@@ -205,6 +210,15 @@ go run "github.com/kisielk/errcheck@$ERRCHECK_VERSION" -exclude .errcheck-exclud
 # ---------------------------------------------------------------- tests
 log "go test -race -count=1 -parallel 4 -timeout $GO_TEST_TIMEOUT ${PKGS[*]}"
 go test -race -count=1 -parallel 4 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go test")
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ_TIME=${SELLERGUARD_FUZZ_TIME:-10s}
+if [[ " ${PKGS[*]} " == *" ./... "* || " ${PKGS[*]} " == *internal/phishing* ]]; then
+	for target in FuzzMIME FuzzLinks FuzzSPF; do
+		log "go test -fuzz $target -fuzztime $FUZZ_TIME ./internal/phishing"
+		go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZ_TIME" ./internal/phishing || failed+=("fuzz $target")
+	done
+fi
 
 if ((${#failed[@]})); then
 	printf '\nscripts/test.sh: FAILED: %s\n' "$(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2

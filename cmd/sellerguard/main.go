@@ -5,6 +5,7 @@
 //	sellerguard audit verify   check the audit log's hash chains
 //	sellerguard limits …       show or reset guess counters
 //	sellerguard dkim keygen     create a DKIM key and print its DNS TXT record
+//	sellerguard keys rotate     re-seal sealed data under a new instance key
 //	sellerguard version        print the version
 //	sellerguard help           this text
 //
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
 	case "phishing":
 		return cmdPhishing(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "sellerguard", versionString())
 		return 0
@@ -118,6 +121,9 @@ Usage:
                              list the phishing report queue, newest first
   sellerguard phishing show ID [--raw]
                              show one report with its analysis (--raw: the reported message, while kept)
+  sellerguard keys rotate [--batch-size N] [--batch-pause D]
+                             add a new instance key and re-seal every sealed value under it (resumable, audited)
+  sellerguard keys status    list the key versions and the rotations with their progress
   sellerguard version        print the version
   sellerguard help           show this help
 

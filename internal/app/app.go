@@ -15,6 +15,7 @@ import (
 	netmail "net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,11 @@ type App struct {
 	Server  *web.Server
 	Schema  int
 	Version string
+	// Clock is the instance's one clock: the account rules, the outbox
+	// worker, notification settings and the sent-mail ledger all read it.
+	Clock *Clock
+	// Metrics is the registry /metrics serves.
+	Metrics *prometheus.Registry
 
 	// Phishing is the report queue; ReportIntake its SMTP listener (nil
 	// when SELLERGUARD_REPORT_SMTP_ADDR is empty).
@@ -57,6 +63,23 @@ type App struct {
 	closePolicy func()
 	reportAddr  chan string // the intake's address once listening ("" when off or failed)
 }
+
+// Clock is a clock that can be replaced while everything holds it (tests
+// move time forward without sleeping); the zero Clock is the wall clock.
+type Clock struct {
+	now atomic.Pointer[func() time.Time]
+}
+
+// Now returns the current time of the clock.
+func (c *Clock) Now() time.Time {
+	if f := c.now.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+// Set makes now the clock's source of time.
+func (c *Clock) Set(now func() time.Time) { c.now.Store(&now) }
 
 // NewLogger builds the process logger from the settings.
 func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -92,7 +115,32 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 		_ = db.Close()
 		return nil, err
 	}
+	if err := a.checkSealing(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkSealing warns when a key rotation used a key this instance's key
+// file lacks, and forgets the full card numbers stored before schema 16.
+func (a *App) checkSealing(ctx context.Context) error {
+	latest, err := a.DB.LatestKeyVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if have := a.Auth.Keys.Versions(); latest > have[len(have)-1] {
+		a.Logger.Error("a key rotation used a key version this instance's key file lacks: values sealed under it will not open here; copy the key file from the instance that ran \"sellerguard keys rotate\" (or run it again to finish a rotation that stopped)",
+			"key_file", a.Auth.Keys.Path(), "versions", have, "rotation_version", latest)
+	}
+	n, err := a.Auth.ForgetCardNumbers(ctx)
+	if err != nil {
+		return fmt.Errorf("forget stored card numbers: %w", err)
+	}
+	if n > 0 {
+		a.Logger.Info("full card numbers are no longer stored: replaced by fingerprints", "cards", n)
+	}
+	return nil
 }
 
 func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
@@ -101,12 +149,13 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		return nil, fmt.Errorf("argon2 parameters: %w", err)
 	}
 	hasher := password.NewHasher(params, cfg.HashConcurrency, cfg.HashQueueTimeout)
+	clock := &Clock{}
 	cache := auth.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	worker := &outbox.Worker{
-		DB: db, Now: time.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
+		DB: db, Now: clock.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
 	}
 	if cfg.SMS.Enabled() {
@@ -139,7 +188,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		}
 		worker.Email = &outbox.EmailDeliverer{Sender: sender, Domain: MailDomain(cfg.MailFrom), Sent: func(ctx context.Context, m sellerguard.OutboxMessage, messageID string, raw []byte) {
 			// The ledger of every email sent: "was this email really from us?"
-			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: time.Now(), SHA256: dkim.Hash(raw)})
+			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: clock.Now(), SHA256: dkim.Hash(raw)})
 			if err != nil {
 				logger.Error("sent-mail ledger", "err", err, "message_id", messageID)
 			}
@@ -156,7 +205,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		SourceLimit: cfg.Limits.SourceFailures, SourceWindow: cfg.Limits.SourceWindow, NotifyFailures: cfg.Limits.NotifyFailures,
 	}}
 	svc := &auth.Service{
-		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
+		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: clock.Now, Logger: logger,
 		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
 		SMS: auth.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
 		TwoStep: auth.TwoStepConfig{
@@ -170,8 +219,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		Enqueued: worker.Wake,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
-	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Logger: logger.With("component", "notify")}).Attach(svc, worker)
-	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
+	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
+	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
+		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
+	reg.MustRegister(breachUnavailable)
+	pol, breached, closePolicy, err := NewPolicy(cfg, logger, breachUnavailable.Inc)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +245,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		}),
 	)
 	brand := phishing.Config{BrandDomains: cfg.Phishing.BrandDomainList(), BrandNames: []string{"SellerGuard"}}
-	reports := &phishreport.Service{DB: db, Limiter: lim, Analysis: brand, Now: time.Now, BaseURL: cfg.BaseURL,
+	reports := &phishreport.Service{DB: db, Limiter: lim, Analysis: brand, Now: clock.Now, BaseURL: cfg.BaseURL,
 		Logger: logger.With("component", "phishing"), Enqueued: worker.Wake}
 	if cfg.Phishing.ReportDNS {
 		reports.Analysis.Resolver = net.DefaultResolver
@@ -208,7 +260,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, closePolicy: closePolicy, reportAddr: make(chan string, 1)}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, reportAddr: make(chan string, 1)}
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
 	}
@@ -302,8 +354,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// housekeeping flushes last-seen times and area use, removes ended
-// sessions, and hourly sends reminders and runs access reviews.
+// housekeeping flushes last-seen times and area use, re-reads the key file
+// when it changed (a key added by "keys rotate"), removes ended sessions,
+// and hourly sends reminders and runs access reviews.
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
 	expire := time.NewTicker(time.Minute)
@@ -318,6 +371,9 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-flush.C:
 			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("flush last-seen times", "err", err)
+			}
+			if err := a.Auth.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
+				a.Logger.Error("reload the key file", "err", err)
 			}
 		case <-expire.C:
 			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {

@@ -53,7 +53,14 @@ func analyzeAttachment(a rawAttachment) Attachment {
 	name := a.filename
 	e := ext(name)
 	ct := strings.ToLower(a.contentType)
-	add := func(code, msg string) { at.Reasons = append(at.Reasons, Reason{code, msg}) }
+	add := func(code, msg string) {
+		for _, r := range at.Reasons {
+			if r.Code == code {
+				return
+			}
+		}
+		at.Reasons = append(at.Reasons, Reason{code, msg})
+	}
 	label := name
 	if label == "" {
 		label = "an unnamed attachment"

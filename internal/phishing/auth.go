@@ -146,7 +146,7 @@ func checkAuth(ctx context.Context, raw []byte, msg *parsedMessage, cfg Config) 
 
 	// DMARC (RFC 7489): the From domain's record, else its organizational
 	// domain's.
-	if from == "" {
+	if !validDomain(from) {
 		return a
 	}
 	spfAligned := func(mode dmarc.AlignmentMode) bool {
@@ -224,6 +224,9 @@ func authReasons(a Auth, msg *parsedMessage, b *brand, cfg Config) []Reason {
 		if a.DMARC == AuthFail {
 			rs = append(rs, Reason{CodeDMARCFail, "the sender's domain publishes DMARC and the message fails it"})
 		}
+		if a.SPF == SPFTemperror || a.DKIM == AuthTemperror || a.DMARC == AuthTemperror {
+			rs = append(rs, Reason{CodeAuthTemperror, "DNS did not answer in time, so sender authentication is incomplete"})
+		}
 	}
 	fromDom := fromDomain(msg.from)
 	if !b.isBrandHost(fromDom) {
@@ -238,7 +241,7 @@ func authReasons(a Auth, msg *parsedMessage, b *brand, cfg Config) []Reason {
 	switch {
 	case brandSigned || a.DMARC == AuthPass:
 		rs = append(rs, Reason{CodeBrandAuthenticated, "the message is signed by the platform's domain"})
-	case cfg.Resolver == nil:
+	case cfg.Resolver == nil || a.DKIM == AuthTemperror || a.DMARC == AuthTemperror:
 		rs = append(rs, Reason{CodeBrandUnverified, "the message claims to come from the platform, and its signature could not be checked"})
 	default:
 		rs = append(rs, Reason{CodeBrandSpoofed, "the message claims to come from the platform but carries no valid signature of its domain"})

@@ -1,6 +1,7 @@
 package phishing
 
 import (
+	"net"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -30,8 +31,14 @@ func newBrand(cfg Config) *brand {
 		b.names = append(b.names, n)
 	}
 	for _, d := range cfg.BrandDomains {
+		if h, _, err := net.SplitHostPort(d); err == nil {
+			d = h // "host:port" of a base URL
+		}
 		d = normalizeHost(d)
-		if d == "" {
+		// An IP address or a single label (localhost) is not a domain
+		// anyone can imitate; taking its last labels for a registrable
+		// domain would make unrelated addresses "brand".
+		if d == "" || net.ParseIP(d) != nil || !strings.Contains(d, ".") {
 			continue
 		}
 		b.domains = append(b.domains, d)
@@ -131,10 +138,10 @@ func (b *brand) inspectHost(host string) domainFinding {
 		for _, name := range b.names {
 			nameSk := skeleton(name)
 			switch {
-			case strings.Contains(u, name):
+			case strings.Contains(u, name), strings.Contains(strings.ReplaceAll(u, "-", ""), name):
 				f.brandName = true
 				f.label = u
-			case strings.Contains(sk, nameSk):
+			case strings.Contains(sk, nameSk), strings.Contains(strings.ReplaceAll(sk, "-", ""), nameSk):
 				f.confusable = true
 				f.label = u
 			default:
@@ -228,7 +235,7 @@ func mixedScript(s string) bool {
 	return len(scripts) > 1
 }
 
-// hostReasons turns a domainFinding into reasons, with codes for a sender
+// reasons turns a domainFinding into reasons, with codes for a sender
 // or a link.
 func (f domainFinding) reasons(host string, sender bool) []Reason {
 	var rs []Reason
@@ -242,9 +249,13 @@ func (f domainFinding) reasons(host string, sender bool) []Reason {
 	if sender {
 		what = "sender"
 	}
+	shown := host
+	if u := unicodeHost(host); u != host {
+		shown = host + " (shown as " + u + ")"
+	}
 	if f.confusable {
 		rs = append(rs, Reason{pick(CodeSenderLookalike, CodeLinkLookalike),
-			"the " + what + " domain " + host + " (" + unicodeHost(host) + ") uses characters that look like the platform's name"})
+			"the " + what + " domain " + shown + " uses characters that look like the platform's name"})
 	}
 	if f.edit {
 		rs = append(rs, Reason{pick(CodeSenderEditDistance, CodeLinkEditDistance),
@@ -260,7 +271,7 @@ func (f domainFinding) reasons(host string, sender bool) []Reason {
 	}
 	if f.punycode {
 		rs = append(rs, Reason{pick(CodeSenderPunycode, CodeLinkPunycode),
-			"the " + what + " domain " + host + " is an international (punycode) name shown as " + unicodeHost(host)})
+			"the " + what + " domain " + shown + " is an international (punycode) name"})
 	}
 	return rs
 }

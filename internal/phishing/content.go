@@ -1,8 +1,10 @@
 package phishing
 
 import (
+	"context"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -21,23 +23,45 @@ var (
 	asksCode     = regexp.MustCompile(`\b(verification code|security code|one-time (pass)?code|one-time password|otp|2fa code|two-step (verification )?code|sms code|authentication code|backup codes?|authenticator code)\b|验证码|安全码|动态码|校验码|一次性密码|备用码`)
 	asksBankCard = regexp.MustCompile(`\b(bank account|account number|routing number|iban|swift|sort code|card number|credit card|debit card|cvv|cvc|expiry date|expiration date|pin|deposit method|payment (information|details)|billing (information|details)|tax (id|information))\b|银行账户|银行帐户|银行账号|银行卡|卡号|信用卡|借记卡|有效期|收款账户|存款方式|付款信息|支付信息|账单信息|税务信息`)
 
-	verifyAccount = regexp.MustCompile(`\b(verify|confirm|validate|reactivate|unlock|restore|re-?verify)\s+(your\s+)?(seller\s+|store\s+)?(account|identity|information|details|access)\b|\bupdate your (account|billing|payment|bank) (information|details)\b|(验证|确认|核实|更新|恢复|解锁|重新激活)(您的|你的)?(卖家)?(账户|帐户|账号|身份|信息|店铺)`)
-	urgency       = regexp.MustCompile(`\bwithin \d+ (hours?|hrs|days?)\b|\b(immediately|urgent|urgently|as soon as possible|final (notice|warning)|permanently)\b|\bwill be (suspended|closed|locked|deactivated|terminated|deleted|restricted|disabled)\b|\bhas been (suspended|locked|restricted|limited|deactivated|disabled)\b|\b(unusual|suspicious) (activity|sign-in|login)\b|\bavoid (suspension|closure|deactivation)\b|\d+\s*小时内|立即|立刻|马上|紧急|最后通知|将被(暂停|冻结|关闭|停用|限制|删除|封禁)|已被(暂停|冻结|限制|停用|封禁)|永久|异常活动|可疑活动|异常登录`)
+	verifyAccount = regexp.MustCompile(`\b(verify|confirm|validate|reactivate|unlock|restore|re-?verify)\s+(your\s+)?(seller\s+|store\s+)?(account|identity|information|details|access)\b|\bupdate your (account|billing|payment|bank) (information|details)\b|(验证|确认|核实|更新|恢复|解锁|重新激活)(您的|你的)?(卖家)?(账户|帐户|账号|身份|信息|店铺)|确认(是)?(您|你)本人`)
+	urgency       = regexp.MustCompile(`\bwithin \d+ (hours?|hrs|days?)\b|\b(immediately|urgent|urgently|as soon as possible|final (notice|warning)|permanently)\b|\bwill be (suspended|closed|locked|deactivated|terminated|deleted|restricted|disabled)\b|\bhas been (suspended|locked|restricted|limited|deactivated|disabled)\b|\b(unusual|suspicious) (activity|sign-in|login)\b|\bavoid (suspension|closure|deactivation)\b|\d+\s*(个)?(小时|天|日)内|立即|立刻|马上|紧急|最后通知|将被(暂停|冻结|关闭|停用|限制|删除|封禁|锁定)|已被(暂停|冻结|限制|停用|封禁|锁定)|永久|异常活动|可疑活动|异常登录`)
 
 	sentenceEnd = regexp.MustCompile(`[.!?;。！？；\n]+`)
 )
 
-// maxContentBytes bounds the text the content checks read.
-const maxContentBytes = 256 << 10
+// maxContentBytes bounds the text the content checks read: what a
+// message asks for is in its first lines, and the regular expressions,
+// though linear, are not free.
+const (
+	maxContentBytes  = 64 << 10
+	maxSentenceBytes = 1 << 10
+)
 
 // contentReasons returns what the text asks for.
-func contentReasons(text string) []Reason {
+func contentReasons(ctx context.Context, text string) []Reason {
 	if len(text) > maxContentBytes {
 		text = text[:maxContentBytes]
 	}
 	text = strings.ToLower(norm.NFKC.String(text))
 	var password, code, bank, verify, urgent bool
+	var sentences []string
 	for _, s := range sentenceEnd.Split(text, -1) {
+		// A run-on "sentence" is read in pieces, so that each regular
+		// expression sees a short input and ctx is checked often.
+		for len(s) > maxSentenceBytes {
+			cut := maxSentenceBytes
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			sentences = append(sentences, s[:cut])
+			s = s[cut:]
+		}
+		sentences = append(sentences, s)
+	}
+	for _, s := range sentences {
+		if ctx.Err() != nil {
+			break
+		}
 		s = strings.Join(strings.Fields(s), " ")
 		if s == "" {
 			continue
@@ -51,7 +75,9 @@ func contentReasons(text string) []Reason {
 		if verifyAccount.MatchString(s) {
 			verify = true
 		}
-		if !askVerb.MatchString(s) {
+		// The verb must stand outside the objects: 验证码 (code) holds 验证 (verify).
+		bare := asksCode.ReplaceAllString(asksPassword.ReplaceAllString(asksBankCard.ReplaceAllString(s, " "), " "), " ")
+		if !askVerb.MatchString(bare) {
 			continue
 		}
 		password = password || asksPassword.MatchString(s)

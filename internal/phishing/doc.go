@@ -30,8 +30,13 @@
 // spoofed platform sender, a dangerous attachment, or several signals
 // together), VerdictSuspicious when some signals are present,
 // VerdictNoThreatFound otherwise. Each reason carries a weight (see
-// weights in verdict.go); a score of 6 or more is phishing, 3 or more is
-// suspicious.
+// weights in reasons.go); a score of 6 or more is phishing, 3 or more is
+// suspicious. A message from a platform address counts as the platform's
+// own (brand_authenticated) only when a DKIM signature of a brand domain
+// aligned with From verifies, or DMARC passes: this relies on the
+// platform's DKIM key and SPF record being published in DNS. Whether it
+// really is a message the platform sent is for the sent-mail ledger to
+// say (the mail-verify route), not this package.
 //
 // Where the connecting IP comes from: a reported message reaches us after
 // its delivery (forwarded or pasted by the seller), so the IP address that
@@ -51,7 +56,11 @@
 // Bounds (Config; zero means the default): message size (1 MiB), MIME parts
 // (200), MIME depth including nested message/rfc822 (10), header fields per
 // header block (500) and time per analysis (2 s, a context deadline checked
-// while walking and before each DNS query). Input over a bound is refused
+// while walking, between pieces of text, HTML tokens and links, and before
+// each DNS query). DNS gets at most half of the time: when it does not
+// answer, SPF, DKIM and DMARC are temperror and the rest goes on. Further
+// fixed bounds: 500 links, 200 listed archive entries, 64 KiB of text read
+// for what the message asks, 5 DKIM signatures, 10 SPF lookups. Input over a bound is refused
 // with a *sellerguard.Error whose Code is one of the ECode constants
 // here (the web layer maps them to HTTP status); all other input,
 // however malformed, gets an Analysis.

@@ -1,6 +1,7 @@
 package phishing
 
 import (
+	"context"
 	"net"
 	"net/url"
 	"regexp"
@@ -14,7 +15,7 @@ import (
 var textURL = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]{}，。、；：！？（）《》“”‘’]+`)
 
 // textHost finds a host name written in a link's visible text.
-var textHost = regexp.MustCompile(`(?i)(?:https?://)?((?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62})\.)+[\p{L}]{2,63})\b`)
+var textHost = regexp.MustCompile(`(?i)(?:https?://)?((?:[\p{L}\p{N}][\p{L}\p{N}-]*\.)+\p{L}{2,})`)
 
 // shorteners are well-known URL shortening services: the real target is
 // hidden until the link is followed.
@@ -26,21 +27,39 @@ var shorteners = map[string]bool{
 	"dwz.cn": true, "url.cn": true, "suo.im": true, "u.nu": true,
 }
 
-// extractTextLinks returns the URLs in plain text, at most limit, and how
-// many more there were.
-func extractTextLinks(text string, limit int) ([]rawLink, int) {
+// extractTextLinks returns the URLs in plain text, at most limit, and
+// whether there were more (dropped > 0). It reads the text in pieces cut
+// at white space, checking ctx between them.
+func extractTextLinks(ctx context.Context, text string, limit int) ([]rawLink, int) {
 	var links []rawLink
 	dropped := 0
-	for _, m := range textURL.FindAllString(text, -1) {
-		m = strings.TrimRight(m, ".,;:!?*")
-		if len(links) >= limit {
-			dropped++
-			continue
+	if limit < 0 {
+		limit = 0
+	}
+	for text != "" && dropped == 0 && ctx.Err() == nil {
+		piece := text
+		if len(piece) > textPieceBytes {
+			piece = piece[:textPieceBytes]
+			if i := strings.LastIndexAny(piece, " \t\r\n"); i > 0 {
+				piece = piece[:i+1]
+			}
 		}
-		links = append(links, rawLink{href: m})
+		text = text[len(piece):]
+		// One more than the room left tells whether some were left out.
+		for _, m := range textURL.FindAllString(piece, limit-len(links)+1) {
+			m = strings.TrimRight(m, ".,;:!?*")
+			if len(links) >= limit {
+				dropped++
+				continue
+			}
+			links = append(links, rawLink{href: m})
+		}
 	}
 	return links, dropped
 }
+
+// textPieceBytes is the size of the pieces plain text is searched in.
+const textPieceBytes = 32 << 10
 
 // parseLinkURL parses an absolute http(s) URL, or one starting with
 // "www.", as a link.
@@ -76,9 +95,12 @@ func linkScheme(href string) string {
 
 // analyzeLinks checks each link. Links that lead nowhere on the web
 // (mailto:, tel:, cid:, fragments, relative paths) are left out.
-func analyzeLinks(raws []rawLink, b *brand) []Link {
+func analyzeLinks(ctx context.Context, raws []rawLink, b *brand) []Link {
 	links := []Link{}
 	for _, r := range raws {
+		if ctx.Err() != nil {
+			break
+		}
 		href := strings.TrimSpace(r.href)
 		switch linkScheme(href) {
 		case "javascript", "data", "vbscript", "file":
@@ -119,6 +141,9 @@ func analyzeLinks(raws []rawLink, b *brand) []Link {
 func visibleHost(text string, b *brand) string {
 	if text == "" {
 		return ""
+	}
+	if len(text) > 512 {
+		text = text[:512]
 	}
 	m := textHost.FindStringSubmatch(text)
 	if m == nil {

@@ -16,6 +16,9 @@ import (
 	"golang.org/x/text/transform"
 )
 
+// maxFieldBytes bounds the unfolded value kept of one header field.
+const maxFieldBytes = 64 << 10
+
 // headerField is one unfolded header field, in message order.
 type headerField struct {
 	name  string // as written
@@ -66,6 +69,7 @@ type parsedMessage struct {
 	links        []rawLink
 	linksDropped int
 	attachments  []rawAttachment
+	forwarded    []byte // the first message/rfc822 part, decoded
 }
 
 // walker walks a MIME tree within the bounds of cfg.
@@ -99,13 +103,23 @@ func decodeHeader(v string) string {
 // with the body. strict (the top level) refuses data that does not start
 // with a header field.
 func splitHeader(data []byte, maxHeaders int, strict bool) (headerBlock, []byte, error) {
-	var h headerBlock
+	var (
+		h     headerBlock
+		value []byte // the value of the field being read, unfolded
+	)
+	flush := func() {
+		if len(h) > 0 && value != nil {
+			h[len(h)-1].value = strings.TrimSpace(string(value))
+		}
+		value = nil
+	}
 	rest := data
 	first := true
 	for len(rest) > 0 {
 		line, next := cutLine(rest)
 		trimmed := bytes.TrimRight(line, "\r\n")
 		if len(trimmed) == 0 { // end of the header block
+			flush()
 			return h, next, nil
 		}
 		if first && strict && bytes.HasPrefix(trimmed, []byte("From ")) { // mbox separator
@@ -119,24 +133,31 @@ func splitHeader(data []byte, maxHeaders int, strict bool) (headerBlock, []byte,
 				}
 				return h, rest, nil
 			}
-			h[len(h)-1].value += " " + strings.TrimSpace(string(trimmed))
+			if len(value) < maxFieldBytes {
+				value = append(value, ' ')
+				value = append(value, bytes.TrimSpace(trimmed)...)
+			}
 			rest = next
 			continue
 		}
-		name, value, ok := bytes.Cut(trimmed, []byte(":"))
+		name, v, ok := bytes.Cut(trimmed, []byte(":"))
 		if !ok || !validFieldName(name) {
 			if strict && len(h) == 0 {
 				return nil, nil, refuse(ECodeNotAMessage, "the text does not start with header fields")
 			}
 			// A broken line ends the header block; the rest is body.
+			flush()
 			return h, rest, nil
 		}
 		if len(h) >= maxHeaders {
 			return nil, nil, refuse(ECodeTooManyHeaders, "a header has more than %d fields", maxHeaders)
 		}
-		h = append(h, headerField{name: string(name), value: strings.TrimSpace(string(value))})
+		flush()
+		h = append(h, headerField{name: string(name)})
+		value = append([]byte{}, v...)
 		rest, first = next, false
 	}
+	flush()
 	return h, nil, nil
 }
 
@@ -221,6 +242,9 @@ func (w *walker) walk(h headerBlock, body []byte, depth int) error {
 
 	data := decodeTransfer(h.get("Content-Transfer-Encoding"), body)
 	if mediaType == "message/rfc822" || mediaType == "message/global" {
+		if w.msg.forwarded == nil {
+			w.msg.forwarded = data
+		}
 		nh, nbody, err := splitHeader(data, w.cfg.MaxHeaders, false)
 		if err != nil {
 			return err
@@ -237,12 +261,12 @@ func (w *walker) walk(h headerBlock, body []byte, depth int) error {
 	}
 	switch mediaType {
 	case "text/plain", "text/html":
-		text := decodeCharset(params["charset"], data)
+		text := decodeCharset(w.ctx, params["charset"], data)
 		if mediaType == "text/html" {
 			w.walkHTML(text)
 		} else {
 			w.addText(text)
-			links, dropped := extractTextLinks(text, maxLinks-len(w.msg.links))
+			links, dropped := extractTextLinks(w.ctx, text, maxLinks-len(w.msg.links))
 			w.msg.links = append(w.msg.links, links...)
 			w.msg.linksDropped += dropped
 		}
@@ -318,8 +342,8 @@ func decodeTransfer(cte string, body []byte) []byte {
 }
 
 // decodeCharset converts text in the named charset to UTF-8; unknown
-// charsets are read as they are.
-func decodeCharset(charset string, data []byte) string {
+// charsets are read as they are. It decodes in pieces, checking ctx.
+func decodeCharset(ctx context.Context, charset string, data []byte) string {
 	cs := strings.ToLower(strings.TrimSpace(charset))
 	if cs == "" || cs == "utf-8" || cs == "us-ascii" || cs == "utf8" {
 		return string(data)
@@ -328,26 +352,38 @@ func decodeCharset(charset string, data []byte) string {
 	if err != nil {
 		return string(data)
 	}
-	out, _, err := transform.Bytes(enc.NewDecoder(), data)
-	if err != nil {
-		return string(data)
+	r := transform.NewReader(bytes.NewReader(data), enc.NewDecoder())
+	var out bytes.Buffer
+	buf := make([]byte, 32<<10)
+	for ctx.Err() == nil {
+		n, err := r.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			if err != io.EOF && out.Len() == 0 {
+				return string(data)
+			}
+			break
+		}
 	}
-	return string(out)
+	return out.String()
 }
 
 // walkHTML extracts the visible text and the links of an HTML part.
 func (w *walker) walkHTML(doc string) {
-	text, links, dropped := extractHTML(doc, maxLinks-len(w.msg.links))
+	text, links, dropped := extractHTML(w.ctx, doc, maxLinks-len(w.msg.links))
 	w.addText(text)
 	w.msg.links = append(w.msg.links, links...)
 	w.msg.linksDropped += dropped
 }
 
+// maxHTMLAttrs bounds the attributes read of one tag.
+const maxHTMLAttrs = 64
+
 // extractHTML returns the visible text of an HTML document and its links
 // (a and area href with their text, form action, meta refresh), at most
 // limit of them, and how many more there were. It only tokenizes: nothing
 // is fetched, no script runs.
-func extractHTML(doc string, limit int) (string, []rawLink, int) {
+func extractHTML(ctx context.Context, doc string, limit int) (string, []rawLink, int) {
 	z := html.NewTokenizer(strings.NewReader(doc))
 	z.SetMaxBuf(len(doc) + 4096)
 	var (
@@ -373,7 +409,10 @@ func extractHTML(doc string, limit int) (string, []rawLink, int) {
 		inAnchor = -1
 		anchor.Reset()
 	}
-	for {
+	for tokens := 0; ; tokens++ {
+		if tokens%4096 == 0 && ctx.Err() != nil {
+			return text.String(), links, dropped
+		}
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
@@ -392,7 +431,7 @@ func extractHTML(doc string, limit int) (string, []rawLink, int) {
 			name, hasAttr := z.TagName()
 			tag := string(name)
 			attrs := map[string]string{}
-			for hasAttr {
+			for n := 0; hasAttr && n < maxHTMLAttrs; n++ {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
 				if _, seen := attrs[string(k)]; !seen {

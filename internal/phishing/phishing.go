@@ -196,14 +196,18 @@ func Analyze(ctx context.Context, raw []byte, cfg Config) (*Analysis, error) {
 	a.ClaimsBrand = claims
 	f.add(claimReasons...)
 
-	a.Auth = checkAuth(ctx, raw, msg, cfg)
+	// DNS gets half the time: a resolver that does not answer makes the
+	// results temperror, not the whole analysis fail.
+	authCtx, cancelAuth := context.WithTimeout(ctx, cfg.Timeout/2)
+	a.Auth = checkAuth(authCtx, raw, msg, cfg)
+	cancelAuth()
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
 	f.add(authReasons(a.Auth, msg, b, cfg)...)
 	f.add(replyToReasons(msg, b, claims)...)
 
-	a.Links = analyzeLinks(msg.links, b)
+	a.Links = analyzeLinks(ctx, msg.links, b)
 	for _, l := range a.Links {
 		f.add(l.Reasons...)
 	}
@@ -219,7 +223,7 @@ func Analyze(ctx context.Context, raw []byte, cfg Config) (*Analysis, error) {
 		a.Attachments = append(a.Attachments, at)
 		f.add(at.Reasons...)
 	}
-	f.add(contentReasons(msg.subject + "\n" + msg.text.String())...)
+	f.add(contentReasons(ctx, msg.subject+"\n"+msg.text.String())...)
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
@@ -244,18 +248,18 @@ func AnalyzeLink(ctx context.Context, rawURL, note string, cfg Config) (*Analysi
 	defer cancel()
 	b := newBrand(cfg)
 	raws := []rawLink{{href: rawURL}}
-	more, dropped := extractTextLinks(note, maxLinks-1)
+	more, dropped := extractTextLinks(ctx, note, maxLinks-1)
 	raws = append(raws, more...)
 	a := &Analysis{Auth: Auth{SPF: "none", DKIM: "none", DMARC: "none"}, Attachments: []Attachment{}}
 	var f findings
-	a.Links = analyzeLinks(raws, b)
+	a.Links = analyzeLinks(ctx, raws, b)
 	for _, l := range a.Links {
 		f.add(l.Reasons...)
 	}
 	if dropped > 0 {
 		f.add(Reason{CodeManyLinks, "the note has more links than are analysed"})
 	}
-	f.add(contentReasons(note)...)
+	f.add(contentReasons(ctx, note)...)
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
@@ -268,4 +272,26 @@ func AnalyzeLink(ctx context.Context, rawURL, note string, cfg Config) (*Analysi
 // the brand, or its domain looks like a brand domain. The reasons say which.
 func ClaimsBrand(fromHeader string, cfg Config) (bool, []Reason) {
 	return newBrand(cfg).claims(fromHeader)
+}
+
+// Forwarded returns the message that a report carries as an attachment
+// (a message/rfc822 part, what "forward as attachment" makes), decoded, so
+// that it can be analysed instead of the report around it. ok is false
+// when there is none. raw is read within the bounds of cfg, and refused
+// like Analyze refuses it.
+func Forwarded(ctx context.Context, raw []byte, cfg Config) (inner []byte, ok bool, err error) {
+	cfg = cfg.withDefaults()
+	if len(raw) > cfg.MaxBytes {
+		return nil, false, refuse(ECodeMessageTooLarge, "the message is larger than %d bytes", cfg.MaxBytes)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	msg, err := walkMessage(ctx, raw, cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	if msg.forwarded == nil {
+		return nil, false, nil
+	}
+	return msg.forwarded, true, nil
 }

@@ -28,6 +28,7 @@ const (
 	CodeNotAligned    = "auth_not_aligned"
 	CodeNoClientIP    = "spf_no_client_ip"
 	CodeDNSNotChecked = "dns_not_checked"
+	CodeAuthTemperror = "auth_temperror"
 
 	// Links.
 	CodeLinkTextMismatch     = "link_text_mismatch"
@@ -64,6 +65,7 @@ var weights = map[string]int{
 	CodeFromBrandDomain:        0,
 	CodeBrandAuthenticated:     0,
 	CodeDNSNotChecked:          0,
+	CodeAuthTemperror:          0,
 	CodeNoClientIP:             0,
 	CodeManyLinks:              1,
 	CodeDisplayNameBrand:       4,

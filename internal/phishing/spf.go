@@ -83,18 +83,26 @@ type spfRecord struct {
 	redirect string
 }
 
-// validDomain: a multi-label name with labels of 1 to 63 octets, 253 at most.
+// validDomain: a multi-label name with labels of 1 to 63 octets of
+// letters, digits, '-' and '_', 253 at most, whose top label is not all
+// digits (so an IP address is not taken for a name).
 func validDomain(d string) bool {
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
 		return false
 	}
-	for _, l := range strings.Split(d, ".") {
+	labels := strings.Split(d, ".")
+	for _, l := range labels {
 		if l == "" || len(l) > 63 {
 			return false
 		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
 	}
-	return true
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
 func (e *spfEval) checkHost(domain string, depth int) string {

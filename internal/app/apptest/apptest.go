@@ -80,6 +80,9 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 		"SELLERGUARD_ARGON2_TIME":          "1",
 		"SELLERGUARD_OUTBOX_POLL_INTERVAL": "50ms",
 		"SELLERGUARD_LOG_LEVEL":            "warn",
+		// Tests never reach the internet: the range API (on by default
+		// with SMTP) is off unless a test points it at its own server.
+		"SELLERGUARD_BREACH_API_URL": "off",
 		// Tests make no DNS queries for the analysis of phishing reports.
 		"SELLERGUARD_REPORT_DNS": "false",
 	}
@@ -128,8 +131,7 @@ func start(t testing.TB, o *startOptions) *Instance {
 		t.Fatal(err)
 	}
 	clock := &Clock{}
-	a.Auth.Now = clock.Now
-	a.Worker.Now = clock.Now // messages enqueued at a moved clock are due on it
+	a.Clock.Set(clock.Now) // every service, the worker and the ledger: messages enqueued at a moved clock are due on it
 	if o.sms != nil {
 		a.Worker.SMS = &sms.Deliverer{Gateway: o.sms}
 		a.Auth.SMS.Available = true
