@@ -62,6 +62,7 @@ type App struct {
 
 	closePolicy func()
 	reportAddr  chan string // the intake's address once listening ("" when off or failed)
+	reload      reloaders
 }
 
 // Clock is a clock that can be replaced while everything holds it (tests
@@ -154,6 +155,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var dkimSigner *reloadingSigner
 	worker := &outbox.Worker{
 		DB: db, Now: clock.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
@@ -169,13 +171,12 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	// The DKIM signer signs outgoing mail (outside local mode) and checks
 	// emails people paste into /mail/check.
-	var dkimSigner *dkim.Signer
 	if cfg.DKIM.Enabled() {
-		ds, err := dkim.LoadSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
+		rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
 		if err != nil {
 			return nil, fmt.Errorf("DKIM: %w", err)
 		}
-		dkimSigner = ds
+		dkimSigner = rs
 	}
 	if !cfg.LocalMode() {
 		var signer mail.Signer // stays a nil interface when signing is off
@@ -244,6 +245,10 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 			return float64(n)
 		}),
 	)
+	var verifier mailcheck.Verifier // stays a nil interface when signing is off
+	if dkimSigner != nil {
+		verifier = dkimSigner
+	}
 	brand := phishing.Config{BrandDomains: cfg.Phishing.BrandDomainList(), BrandNames: []string{"SellerGuard"}}
 	reports := &phishreport.Service{DB: db, Limiter: lim, Analysis: brand, Now: clock.Now, BaseURL: cfg.BaseURL,
 		Logger: logger.With("component", "phishing"), Enqueued: worker.Wake}
@@ -254,7 +259,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
 		TrustedProxies: cfg.Limits.Trusted(),
-		MailCheck:      &mailcheck.Checker{Ledger: db, Signer: dkimSigner, Brand: brand},
+		MailCheck:      &mailcheck.Checker{Ledger: db, Signer: verifier, Brand: brand},
 		PhishReports:   reports, ReportAddress: cfg.Phishing.ReportAddress,
 	})
 	if err != nil {
@@ -263,6 +268,9 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, reportAddr: make(chan string, 1)}
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
+	}
+	if dkimSigner != nil {
+		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
 	}
 	return a, nil
 }
@@ -311,7 +319,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { a.Worker.Run(bg) })
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); a.Worker.Run(bg) }()
 	if intakeLn != nil {
 		wg.Go(func() {
 			if err := a.ReportIntake.Serve(intakeLn); err != nil {
@@ -336,12 +345,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		// Graceful: stop accepting, let the requests in flight finish and
+		// the outbox worker finish the delivery in hand, both within the
+		// shutdown timeout. Messages still queued stay in the outbox for
+		// the next start or another instance.
+		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		a.Worker.Drain()
 		err = httpSrv.Shutdown(sctx)
+		select {
+		case <-workerDone:
+		case <-sctx.Done():
+			logger.Warn("the outbox delivery in hand did not finish within the shutdown timeout; it is retried after its lease")
+		}
 		cancel()
 	}
 	stopBG()
+	<-workerDone
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -114,11 +114,20 @@ type Ledger interface {
 	SentEmailUserID(ctx context.Context, outboxID string) (string, error)
 }
 
+// Verifier checks that a message carries a valid signature of our own
+// key; *dkim.Signer implements it.
+type Verifier interface {
+	Verify(raw []byte) error
+}
+
+var _ Verifier = (*dkim.Signer)(nil)
+
 // Checker checks messages against SellerGuard's signature and ledger.
 type Checker struct {
 	Ledger Ledger
-	// Signer is SellerGuard's DKIM signer; nil when mail is not signed.
-	Signer *dkim.Signer
+	// Signer checks SellerGuard's DKIM signature (dkim.Signer.Verify); nil
+	// when mail is not signed.
+	Signer Verifier
 	// Brand says what counts as claiming to be SellerGuard.
 	Brand phishing.Config
 }
