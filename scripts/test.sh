@@ -70,6 +70,7 @@ need_pkg chromium have_chromium
 need_pkg python3-aiosmtpd /usr/bin/python3 -c 'import aiosmtpd.handlers'
 need_pkg oathtool command -v oathtool
 need_pkg python3-dkim command -v dkimverify
+need_pkg swaks command -v swaks
 need_pkg podman command -v podman                   # container image test
 need_pkg systemd command -v systemd-analyze         # systemd unit test
 need_pkg ca-certificates test -f /etc/ssl/certs/ca-certificates.crt # copied into the image

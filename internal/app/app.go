@@ -28,9 +28,12 @@ import (
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mail"
+	"github.com/sellerguard/sellerguard/internal/mailcheck"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/phishing"
+	"github.com/sellerguard/sellerguard/internal/phishreport"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/web"
@@ -52,7 +55,13 @@ type App struct {
 	// Metrics is the registry /metrics serves.
 	Metrics *prometheus.Registry
 
+	// Phishing is the report queue; ReportIntake its SMTP listener (nil
+	// when SELLERGUARD_REPORT_SMTP_ADDR is empty).
+	Phishing     *phishreport.Service
+	ReportIntake *phishreport.Intake
+
 	closePolicy func()
+	reportAddr  chan string // the intake's address once listening ("" when off or failed)
 	reload      reloaders
 }
 
@@ -159,14 +168,20 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		if worker.SMS == nil {
 			worker.SMS = outbox.LocalDeliverer{}
 		}
-	} else {
+	}
+	// The DKIM signer signs outgoing mail (outside local mode) and checks
+	// emails people paste into /mail/check.
+	if cfg.DKIM.Enabled() {
+		rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
+		if err != nil {
+			return nil, fmt.Errorf("DKIM: %w", err)
+		}
+		dkimSigner = rs
+	}
+	if !cfg.LocalMode() {
 		var signer mail.Signer // stays a nil interface when signing is off
-		if cfg.DKIM.Enabled() {
-			rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
-			if err != nil {
-				return nil, fmt.Errorf("DKIM: %w", err)
-			}
-			signer, dkimSigner = rs, rs
+		if dkimSigner != nil {
+			signer = dkimSigner
 		}
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second, Signer: signer})
 		if err != nil {
@@ -230,19 +245,46 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 			return float64(n)
 		}),
 	)
+	var verifier mailcheck.Verifier // stays a nil interface when signing is off
+	if dkimSigner != nil {
+		verifier = dkimSigner
+	}
+	brand := phishing.Config{BrandDomains: cfg.Phishing.BrandDomainList(), BrandNames: []string{"SellerGuard"}}
+	reports := &phishreport.Service{DB: db, Limiter: lim, Analysis: brand, Now: clock.Now, BaseURL: cfg.BaseURL,
+		Logger: logger.With("component", "phishing"), Enqueued: worker.Wake}
+	if cfg.Phishing.ReportDNS {
+		reports.Analysis.Resolver = net.DefaultResolver
+	}
 	srv, err := web.New(svc, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
 		TrustedProxies: cfg.Limits.Trusted(),
+		MailCheck:      &mailcheck.Checker{Ledger: db, Signer: verifier, Brand: brand},
+		PhishReports:   reports, ReportAddress: cfg.Phishing.ReportAddress,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, reportAddr: make(chan string, 1)}
+	if cfg.Phishing.ReportSMTPEnabled() {
+		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
+	}
 	if dkimSigner != nil {
 		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
 	}
 	return a, nil
+}
+
+// ReportSMTPAddr returns the address the SMTP intake listens on, once
+// Serve has opened it ("" when the intake is off or could not start).
+func (a *App) ReportSMTPAddr() string {
+	select {
+	case addr := <-a.reportAddr:
+		a.reportAddr <- addr
+		return addr
+	case <-time.After(10 * time.Second):
+		return ""
+	}
 }
 
 // Close releases the database and the breached-password index.
@@ -262,10 +304,36 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	var intakeLn net.Listener
+	if a.ReportIntake != nil {
+		l, err := net.Listen("tcp", cfg.Phishing.ReportSMTPAddr)
+		if err != nil {
+			a.reportAddr <- ""
+			return fmt.Errorf("report SMTP listener: %w", err)
+		}
+		intakeLn = l
+		a.reportAddr <- l.Addr().String()
+		logger.Info("phishing reports by SMTP", "addr", l.Addr().String(), "address", cfg.Phishing.ReportAddress)
+	} else {
+		a.reportAddr <- ""
+	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.Worker.Run(bg) }()
+	if intakeLn != nil {
+		wg.Go(func() {
+			if err := a.ReportIntake.Serve(intakeLn); err != nil {
+				logger.Error("report SMTP listener", "err", err)
+			}
+		})
+		wg.Go(func() {
+			<-bg.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = a.ReportIntake.Shutdown(sctx) // closing down
+		})
+	}
 	if a.DB.Dialect() == store.Postgres {
 		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
 	}
@@ -332,6 +400,9 @@ func (a *App) housekeeping(ctx context.Context) {
 				a.Logger.Warn("expire sessions", "err", err)
 			}
 		case <-remind.C:
+			if _, err := a.Phishing.EraseExpired(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("erase reported messages", "err", err)
+			}
 			if _, err := a.Auth.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("password reminders", "err", err)
 			}

@@ -12,7 +12,9 @@ import (
 const SafetyFooter = `--
 SellerGuard will never ask you for your password or a code by email, phone or
 chat, and no email from SellerGuard signs you in. If in doubt, do not click:
-type the address of SellerGuard into your browser yourself.`
+type the address of SellerGuard into your browser yourself.
+To check that an email is really from us, open SellerGuard and choose
+"Check an email".`
 
 // Notification events (the catalogue is internal/notify).
 const (

@@ -60,6 +60,7 @@ type Config struct {
 	TwoStep  TwoStepSettings
 	SMS      SMSSettings
 	DKIM     DKIMSettings
+	Phishing PhishingSettings
 }
 
 // extraSettings lets each capability register its own settings from its own
@@ -210,6 +211,7 @@ func (c *Config) Finish() error {
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)
 	errs = append(errs, c.DKIM.finish()...)
+	errs = append(errs, c.finishPhishing()...)
 	return errors.Join(errs...)
 }
 

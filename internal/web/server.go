@@ -28,6 +28,8 @@ import (
 
 	"github.com/sellerguard/sellerguard/api"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/mailcheck"
+	"github.com/sellerguard/sellerguard/internal/phishreport"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -45,6 +47,12 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
 	TrustedProxies []netip.Prefix
+	// MailCheck checks emails against SellerGuard's signature and ledger;
+	// PhishReports is the phishing report queue; ReportAddress the address
+	// sellers forward phishing to ("" when there is none).
+	MailCheck     *mailcheck.Checker
+	PhishReports  *phishreport.Service
+	ReportAddress string
 }
 
 // Server serves SellerGuard over HTTP.
@@ -174,6 +182,8 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerTeamPages(mux)
 	s.registerBusinessPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
+	// Email check, phishing reports, guidance (api_phishing.go).
+	s.registerPhishing(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
@@ -241,11 +251,15 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
+		limit := int64(MaxBodyBytes)
+		if l := largeBodyLimit(r); l > 0 {
+			limit = l // the routes that take a whole email (api_phishing.go)
+		}
+		if r.ContentLength > limit {
 			s.writeError(w, r, errTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

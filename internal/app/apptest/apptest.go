@@ -83,6 +83,8 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 		// Tests never reach the internet: the range API (on by default
 		// with SMTP) is off unless a test points it at its own server.
 		"SELLERGUARD_BREACH_API_URL": "off",
+		// Tests make no DNS queries for the analysis of phishing reports.
+		"SELLERGUARD_REPORT_DNS": "false",
 	}
 	if dialect != "" {
 		env["SELLERGUARD_DATABASE_URL"] = DatabaseURL(t, dialect)
