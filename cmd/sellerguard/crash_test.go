@@ -118,7 +118,7 @@ func TestKillDuringSignupBurstLosesNothing(t *testing.T) {
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		dataDir := t.TempDir()
 		env := []string{
-			"SELLERGUARD_ADDR=127.0.0.1:0", "SELLERGUARD_DATA_DIR=" + dataDir,
+			"SELLERGUARD_ADDR=127.0.0.1:0", "SELLERGUARD_METRICS_ADDR=127.0.0.1:0", "SELLERGUARD_DATA_DIR=" + dataDir,
 			"SELLERGUARD_DATABASE_URL=" + apptest.DatabaseURL(t, dialect),
 			"SELLERGUARD_ARGON2_MEMORY=1024", "SELLERGUARD_ARGON2_TIME=1", "SELLERGUARD_LOG_LEVEL=error",
 		}

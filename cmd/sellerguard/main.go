@@ -22,6 +22,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/sellerguard/sellerguard/internal/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -30,7 +32,9 @@ var version = ""
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	// config.Environ is os.Getenv, except that SELLERGUARD_METRICS_ADDR set
+	// to the empty string means "no metrics listener".
+	os.Exit(run(ctx, os.Args[1:], config.Environ(os.LookupEnv), os.Stdout, os.Stderr))
 }
 
 // errUsage marks a command-line mistake (exit status 2).
