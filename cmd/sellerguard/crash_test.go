@@ -41,9 +41,11 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 
 // process is a real `sellerguard serve` child process.
 type process struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *bytes.Buffer
+	cmd       *exec.Cmd
+	url       string
+	metrics   string // the metrics listener's URL ("" when off)
+	firstLine string
+	logs      *bytes.Buffer
 }
 
 func startProcess(t *testing.T, env []string) *process {
@@ -73,7 +75,11 @@ func startProcess(t *testing.T, env []string) *process {
 		t.Fatalf("unexpected first line %q", line)
 	}
 	go io.Copy(io.Discard, stdout) //nolint:errcheck
-	return &process{cmd: cmd, url: m[1], logs: logs}
+	pr := &process{cmd: cmd, url: m[1], logs: logs, firstLine: strings.TrimSpace(line)}
+	if mm := regexp.MustCompile(`metrics: (http://\S+/metrics)`).FindStringSubmatch(line); mm != nil {
+		pr.metrics = mm[1]
+	}
+	return pr
 }
 
 func postJSON(client *http.Client, url string, body any) (int, []byte, error) {
