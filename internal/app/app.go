@@ -197,11 +197,18 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, closePolicy: closePolicy, certs: certs}, nil
 }
 
-// Close releases the database and the breached-password index.
+// Close releases the database, the breached-password index and a metrics
+// listener opened but never served.
 func (a *App) Close() error {
 	if a.closePolicy != nil {
 		a.closePolicy()
 	}
+	a.metricsMu.Lock()
+	if a.metricsLn != nil {
+		a.metricsLn.Close()
+		a.metricsLn = nil
+	}
+	a.metricsMu.Unlock()
 	return a.DB.Close()
 }
 
