@@ -102,6 +102,19 @@ func (m Membership) Levels() Permissions {
 	return out
 }
 
+// ManagesUsers is the one rule for "user manager", used wherever SellerGuard
+// asks who manages a business's users (who is told of business events, who
+// may invite, change access and decide reviews): the owner, or a member
+// with edit on user permissions. A suspended member manages nobody: they
+// reach nothing of the business, so they can neither act for it nor be told
+// of its events.
+func (m Membership) ManagesUsers() bool {
+	if m.Status == MembershipSuspended {
+		return false
+	}
+	return m.Levels()[AreaUserPermissions] == LevelEdit
+}
+
 // Membership roles and statuses.
 const (
 	RoleOwner        = "owner"

@@ -13,8 +13,13 @@
 #      SELLERGUARD_TEST_POSTGRES_URL; it is stopped and removed on exit;
 #   3. exports SELLERGUARD_TEST_STRICT=1, so a test whose outside dependency
 #      is missing FAILS instead of skipping (see internal/testenv);
-#   4. checks gofmt, go mod tidy, go vet and staticcheck;
+#   4. checks gofmt, go mod tidy, go vet, staticcheck and errcheck;
 #   5. runs go test -race -count=1 -timeout 25m ./...
+#   6. runs every fuzz target of the parsers of reported phishing
+#      (internal/phishing: FuzzMIME, FuzzLinks, FuzzSPF) for a short time each
+#      (SELLERGUARD_FUZZ_TIME, default 10s; longer runs by hand with
+#      -fuzztime 10m); a crash fails the script and leaves its input in
+#      internal/phishing/testdata/fuzz/
 #
 # Usage: scripts/test.sh [PACKAGES...]   (default ./...; the packages are
 # passed to go vet, staticcheck and go test; gofmt always checks all files)
@@ -24,6 +29,7 @@
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2, supports Go 1.26
+ERRCHECK_VERSION=v1.30.0
 GO_TEST_TIMEOUT=25m
 PKGS=("$@")
 ((${#PKGS[@]})) || PKGS=(./...)
@@ -196,9 +202,23 @@ go vet "${PKGS[@]}" || failed+=("go vet")
 log "staticcheck $STATICCHECK_VERSION ${PKGS[*]}"
 go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" "${PKGS[@]}" || failed+=("staticcheck")
 
+# Unchecked errors: none, but for the few functions .errcheck-excludes
+# names with its reason (an intentional ignore is written `_ =`).
+log "errcheck $ERRCHECK_VERSION ${PKGS[*]}"
+go run "github.com/kisielk/errcheck@$ERRCHECK_VERSION" -exclude .errcheck-excludes "${PKGS[@]}" || failed+=("errcheck")
+
 # ---------------------------------------------------------------- tests
-log "go test -race -count=1 -timeout $GO_TEST_TIMEOUT ${PKGS[*]}"
-go test -race -count=1 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go test")
+log "go test -race -count=1 -parallel 4 -timeout $GO_TEST_TIMEOUT ${PKGS[*]}"
+go test -race -count=1 -parallel 4 -timeout "$GO_TEST_TIMEOUT" "${PKGS[@]}" || failed+=("go test")
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ_TIME=${SELLERGUARD_FUZZ_TIME:-10s}
+if [[ " ${PKGS[*]} " == *" ./... "* || " ${PKGS[*]} " == *internal/phishing* ]]; then
+	for target in FuzzMIME FuzzLinks FuzzSPF; do
+		log "go test -fuzz $target -fuzztime $FUZZ_TIME ./internal/phishing"
+		go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZ_TIME" ./internal/phishing || failed+=("fuzz $target")
+	done
+fi
 
 if ((${#failed[@]})); then
 	printf '\nscripts/test.sh: FAILED: %s\n' "$(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')" >&2

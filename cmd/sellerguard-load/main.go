@@ -186,7 +186,7 @@ func harness(ctx context.Context, o *options, progress io.Writer) (*report, erro
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 
 	sg, err := startSellerGuard(ctx, tmp, o.Server)
 	if err != nil {
@@ -215,7 +215,7 @@ func harness(ctx context.Context, o *options, progress io.Writer) (*report, erro
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return nil, err
 		}

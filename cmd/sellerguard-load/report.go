@@ -286,7 +286,7 @@ func (r *report) writeText(w io.Writer) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.1f\t%s\t%s\t%.0f%%\t%.1f\t%d\t\n", x.Round, x.Test, x.Target, x.Concurrency, x.Completed, x.Throughput,
 			fmtDur(msDur(x.P50ms)), fmtDur(msDur(x.P99ms)), 100*x.CPUUtil, x.PerCPUSecond, x.Errors)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 
 	fmt.Fprintf(bw, "\nSummary (median of %d round(s); ratio = SellerGuard ops/s / baseline ops/s, the judged figure; cpu ratio = the same with ops/cpu-s):\n", s.Rounds)
 	tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -306,7 +306,7 @@ func (r *report) writeText(w io.Writer) error {
 			c.BaselineRPS, c.SellerGuardRPS, c.MedianRatio, strings.Join(per, " "), c.MedianCPURatio,
 			fmtDur(msDur(c.BaselineP50ms)), fmtDur(msDur(c.BaselineP99ms)), fmtDur(msDur(c.SGP50ms)), fmtDur(msDur(c.SGP99ms)), tgt)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	fmt.Fprintln(bw)
 	for _, t := range r.Targets {
 		if !t.Measured {

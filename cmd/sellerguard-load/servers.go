@@ -82,7 +82,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 		err = cfg.Finish()
 	}
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, fmt.Errorf("sellerguard settings: %w", err)
 	}
 
@@ -98,7 +98,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 		}
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return nil, err
 		}
 		sg.logFile, sg.LogPath, logw = f, path, f
@@ -106,7 +106,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 	logger := app.NewLogger(cfg, logw)
 	a, err := app.New(ctx, cfg, logger, "load")
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		sg.closeLog()
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 
 func (sg *sellerGuard) closeLog() {
 	if sg.logFile != nil {
-		sg.logFile.Close()
+		_ = sg.logFile.Close()
 	}
 }
 
@@ -134,7 +134,7 @@ func (sg *sellerGuard) Stop() error {
 	case <-time.After(30 * time.Second):
 		err = errors.New("sellerguard did not shut down within 30s")
 	}
-	sg.App.Close()
+	_ = sg.App.Close()
 	sg.closeLog()
 	return err
 }
@@ -157,7 +157,7 @@ func startBare() (*bareServer, error) {
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(bareJSON) //nolint:errcheck // client went away
+		_, _ = w.Write(bareJSON) // client went away
 	})
 	b := &bareServer{
 		URL:  "http://" + ln.Addr().String(),
@@ -173,8 +173,10 @@ func startBare() (*bareServer, error) {
 func (b *bareServer) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b.srv.Shutdown(ctx) //nolint:errcheck // best effort
-	<-b.done
+	_ = b.srv.Shutdown(ctx) // best effort
+	if err := <-b.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "sellerguard-load: bare server:", err)
+	}
 }
 
 // testUser is an account created through the public API.

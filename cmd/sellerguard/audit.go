@@ -28,7 +28,7 @@ func cmdAuditVerify(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 2
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	rep, err := audit.Verify(ctx, db)
 	var p *audit.Problem
 	switch {

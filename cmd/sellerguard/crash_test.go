@@ -65,7 +65,7 @@ func startProcess(t *testing.T, env []string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.Fatalf("server did not start: %v\n%s", err, logs)
@@ -74,7 +74,7 @@ func startProcess(t *testing.T, env []string) *process {
 	if m == nil {
 		t.Fatalf("unexpected first line %q", line)
 	}
-	go io.Copy(io.Discard, stdout) //nolint:errcheck
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	pr := &process{cmd: cmd, url: m[1], logs: logs, firstLine: strings.TrimSpace(line)}
 	if mm := regexp.MustCompile(`metrics: (http://\S+/metrics)`).FindStringSubmatch(line); mm != nil {
 		pr.metrics = mm[1]
@@ -173,7 +173,7 @@ func TestKillDuringSignupBurstLosesNothing(t *testing.T) {
 		}
 		stop.Store(true)
 		wg.Wait()
-		p.cmd.Wait() //nolint:errcheck // killed
+		_ = p.cmd.Wait() // killed
 		if len(confirmed) < 15 {
 			t.Fatalf("only %d sign-ups confirmed before the kill:\n%s", len(confirmed), p.logs)
 		}
@@ -185,8 +185,8 @@ func TestKillDuringSignupBurstLosesNothing(t *testing.T) {
 				t.Errorf("%s was confirmed with 201 before the crash but cannot sign in: %d %s %v", email, st, body, err)
 			}
 		}
-		p2.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-		p2.cmd.Wait()                          //nolint:errcheck
+		_ = p2.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p2.cmd.Wait()
 
 		verifyEnv := map[string]string{}
 		for _, kv := range env {

@@ -47,7 +47,7 @@ func cmdLimits(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	if sub == "clear" {
 		actor := cliActor()
 		n, err := a.Auth.ClearAccountLimits(ctx, *account, actor)
@@ -68,7 +68,7 @@ func cmdLimits(ctx context.Context, args []string, getenv func(string) string, s
 	for _, c := range list {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", c.Key, c.Count, c.FirstAt.Format(time.RFC3339), c.LastAt.Format(time.RFC3339), c.LastIP, c.ExpiresAt.Format(time.RFC3339))
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	if len(list) == 0 {
 		fmt.Fprintln(stdout, "no live counters")
 	}

@@ -136,12 +136,12 @@ func passwordCheck(ctx context.Context, args []string, getenv func(string) strin
 
 	br := bufio.NewReaderSize(stdin, 64<<10)
 	w := bufio.NewWriter(stdout)
-	defer w.Flush()
+	defer func() { _ = w.Flush() }()
 	allOK := true
 	for {
 		pw, eof, err := readPasswordLine(br)
 		if err != nil {
-			w.Flush()
+			_ = w.Flush()
 			return exitCode(err, stderr)
 		}
 		if eof {
@@ -158,7 +158,7 @@ func passwordCheck(ctx context.Context, args []string, getenv func(string) strin
 			fmt.Fprintln(w, "ok")
 		}
 		if err := ctx.Err(); err != nil {
-			w.Flush()
+			_ = w.Flush()
 			return exitCode(err, stderr)
 		}
 	}
@@ -327,7 +327,7 @@ func breachImport(ctx context.Context, args []string, getenv func(string) string
 		if err != nil {
 			return exitCode(err, stderr)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		in = f
 	}
 	if err := os.MkdirAll(filepath.Dir(output), 0o700); err != nil {
@@ -471,7 +471,7 @@ func passwordRequireChange(ctx context.Context, args []string, getenv func(strin
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	actor := cliActor()
 	if err := a.Auth.RequirePasswordChange(ctx, account, actor); err != nil {
 		fmt.Fprintln(stderr, "sellerguard:", err)

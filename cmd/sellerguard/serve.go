@@ -53,7 +53,7 @@ func openDB(ctx context.Context, cfg *config.Config, migrate bool) (*store.DB, i
 	}
 	v, err := db.Migrate(ctx)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, 0, err
 	}
 	return db, v, nil
@@ -68,7 +68,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	fmt.Fprintf(stdout, "database (%s) is at schema version %d\n", db.Dialect(), v)
 	return nil
 }
@@ -88,7 +88,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	metricsAddr, err := a.ListenMetrics()
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func TestServeRefusesLocalModeOnTheNetwork(t *testing.T) {
 		select {
 		case <-done:
 		case <-time.After(30 * time.Second):
-			cmd.Process.Kill() //nolint:errcheck
+			_ = cmd.Process.Kill()
 			t.Fatalf("SELLERGUARD_ADDR=%s: serve started in local mode", addr)
 		}
 		var exit *exec.ExitError

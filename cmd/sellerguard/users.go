@@ -47,7 +47,7 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if *format == "" {
 		*format = strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	}
@@ -61,7 +61,7 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 	actor := cliActor()
 	var imported, skipped, failed int
 	for i, r := range rows {

@@ -15,6 +15,7 @@ import (
 	netmail "net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,12 +46,32 @@ type App struct {
 	Server  *web.Server
 	Schema  int
 	Version string
+	// Clock is the instance's one clock: the account rules, the outbox
+	// worker, notification settings and the sent-mail ledger all read it.
+	Clock *Clock
 
 	closePolicy func()
 	certs       *certReloader // nil without TLS
 	metricsMu   sync.Mutex
 	metricsLn   net.Listener
 }
+
+// Clock is a clock that can be replaced while everything holds it (tests
+// move time forward without sleeping); the zero Clock is the wall clock.
+type Clock struct {
+	now atomic.Pointer[func() time.Time]
+}
+
+// Now returns the current time of the clock.
+func (c *Clock) Now() time.Time {
+	if f := c.now.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+// Set makes now the clock's source of time.
+func (c *Clock) Set(now func() time.Time) { c.now.Store(&now) }
 
 // NewLogger builds the process logger from the settings.
 func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -78,12 +99,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 	}
 	schema, err := db.Migrate(ctx)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	a, err := wire(cfg, logger, version, k, db, schema)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return a, nil
@@ -102,12 +123,13 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		return nil, fmt.Errorf("argon2 parameters: %w", err)
 	}
 	hasher := password.NewHasher(params, cfg.HashConcurrency, cfg.HashQueueTimeout)
+	clock := &Clock{}
 	cache := auth.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	worker := &outbox.Worker{
-		DB: db, Now: time.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
+		DB: db, Now: clock.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
 	}
 	if cfg.SMS.Enabled() {
@@ -133,7 +155,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		}
 		worker.Email = &outbox.EmailDeliverer{Sender: sender, Domain: MailDomain(cfg.MailFrom), Sent: func(ctx context.Context, m sellerguard.OutboxMessage, messageID string, raw []byte) {
 			// The ledger of every email sent: "was this email really from us?"
-			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: time.Now(), SHA256: dkim.Hash(raw)})
+			err := db.RecordSentEmail(ctx, store.LedgerEntry{MessageID: messageID, OutboxID: m.ID, Recipient: m.To, Subject: m.Subject, SentAt: clock.Now(), SHA256: dkim.Hash(raw)})
 			if err != nil {
 				logger.Error("sent-mail ledger", "err", err, "message_id", messageID)
 			}
@@ -150,7 +172,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		SourceLimit: cfg.Limits.SourceFailures, SourceWindow: cfg.Limits.SourceWindow, NotifyFailures: cfg.Limits.NotifyFailures,
 	}}
 	svc := &auth.Service{
-		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: time.Now, Logger: logger,
+		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: clock.Now, Logger: logger,
 		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
 		SMS: auth.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
 		TwoStep: auth.TwoStepConfig{
@@ -164,7 +186,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		Enqueued: worker.Wake,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
-	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Logger: logger.With("component", "notify")}).Attach(svc, worker)
+	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -194,7 +216,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, closePolicy: closePolicy, certs: certs}, nil
+	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, closePolicy: closePolicy, certs: certs}, nil
 }
 
 // Close releases the database, the breached-password index and a metrics
@@ -205,7 +227,7 @@ func (a *App) Close() error {
 	}
 	a.metricsMu.Lock()
 	if a.metricsLn != nil {
-		a.metricsLn.Close()
+		_ = a.metricsLn.Close() // never served: nothing to lose
 		a.metricsLn = nil
 	}
 	a.metricsMu.Unlock()

@@ -191,7 +191,7 @@ func (a *App) serveMetrics() (stop func(), err error) {
 		}
 	}()
 	return func() {
-		srv.Close() //nolint:errcheck // shutting down
+		_ = srv.Close() // shutting down: the metrics are not worth waiting for
 		<-done
 		a.metricsMu.Lock()
 		a.metricsLn = nil

@@ -27,7 +27,7 @@ func NewPolicy(cfg *config.Config, logger *slog.Logger) (p *policy.Policy, breac
 			return nil, nil, nil, fmt.Errorf("breached-password index: %w", err)
 		}
 		checkers = append(checkers, ix)
-		close = func() { ix.Close() }
+		close = func() { _ = ix.Close() }
 	}
 	if u := cfg.Password.BreachAPIURL; u != "" {
 		checkers = append(checkers, &breach.RangeClient{

@@ -85,7 +85,7 @@ func servedSerial(t *testing.T, in *apptest.Instance) *big.Int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber
 }
 
@@ -128,7 +128,7 @@ func TestTLSServesHTTPSWithHSTSAndHostCookies(t *testing.T) {
 	} {
 		cfg.RootCAs = roots
 		if conn, err := tls.Dial("tcp", u.Host, cfg); err == nil {
-			conn.Close()
+			_ = conn.Close()
 			t.Errorf("%s: handshake succeeded (%x)", name, conn.ConnectionState().CipherSuite)
 		}
 	}
@@ -137,7 +137,7 @@ func TestTLSServesHTTPSWithHSTSAndHostCookies(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tls.VersionName(v), err)
 		}
-		conn.Close()
+		_ = conn.Close()
 	}
 }
 

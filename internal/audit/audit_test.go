@@ -57,7 +57,7 @@ func eachDB(t *testing.T, fn func(t *testing.T, e env)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { db.Close() })
+			t.Cleanup(func() { _ = db.Close() })
 			if _, err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +65,7 @@ func eachDB(t *testing.T, fn func(t *testing.T, e env)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { raw.Close() })
+			t.Cleanup(func() { _ = raw.Close() })
 			fn(t, env{db: db, raw: raw})
 		})
 	}

@@ -95,6 +95,10 @@ type Service struct {
 	Now              func() time.Time
 	Logger           *slog.Logger
 	Enqueued         func() // called after a commit that enqueued messages (wakes the worker)
+	// Interleave, when set (tests only), is called by the scheduled jobs
+	// between listing what is due and writing it, with a name for the
+	// point, so a test can run a competing change in that window.
+	Interleave func(point string)
 }
 
 // RequestMeta describes where a request came from, for sessions and audit.

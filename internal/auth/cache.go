@@ -234,7 +234,7 @@ func (c *SessionCache) listenOnce(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	if _, err := conn.Exec(ctx, "LISTEN "+RevokeChannel); err != nil {
 		return err
 	}

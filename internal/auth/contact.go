@@ -586,7 +586,9 @@ func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
 			if err != nil || c.Count > 0 {
 				return err
 			}
-			if _, err := tx.IncrementCounter(ctx, "contactask:"+u.ID, now, time.Time{}, now.Add(30*24*time.Hour), ""); err != nil {
+			// The increment claims the question: another instance that
+			// listed the same user sees a count past 1 and asks nothing.
+			if c, err := tx.IncrementCounter(ctx, "contactask:"+u.ID, now, time.Time{}, now.Add(30*24*time.Hour), ""); err != nil || c.Count != 1 {
 				return err
 			}
 			asked++

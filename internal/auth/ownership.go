@@ -23,8 +23,8 @@ func (s *Service) OfferOwnership(ctx context.Context, p *Principal, businessID, 
 	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
 		return store.OwnershipTransfer{}, err
 	}
-	if !p.Owns(businessID) {
-		return store.OwnershipTransfer{}, sellerguard.Errorf(sellerguard.ECodeForbidden, "Only the owner can hand over the business.")
+	if err := p.RequireOwner(businessID, "hand over the business"); err != nil {
+		return store.OwnershipTransfer{}, err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return store.OwnershipTransfer{}, err

@@ -277,15 +277,23 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := s.now()
-	due, err := s.DB.UsersDueForPasswordReminder(ctx, now.Add(-s.Passwords.ReminderAge), 200)
+	cutoff := now.Add(-s.Passwords.ReminderAge)
+	due, err := s.DB.UsersDueForPasswordReminder(ctx, cutoff, 200)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
+	if s.Interleave != nil {
+		s.Interleave("password_reminders")
+	}
+	sent := 0
 	for _, u := range due {
 		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-			if err := tx.MarkPasswordReminded(ctx, u.ID, now); err != nil {
+			// Claimed in the UPDATE: another instance that listed the
+			// same user, or a password changed since the list, sends nothing.
+			if ok, err := tx.MarkPasswordReminded(ctx, u.ID, cutoff, now); err != nil || !ok {
 				return err
 			}
+			sent++
 			days := int(now.Sub(u.Since).Hours() / 24)
 			return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordReminder, u.Email, "Time for a new SellerGuard password",
 				fmt.Sprintf("Your SellerGuard password is %d days old.", days),
@@ -294,18 +302,20 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 				"SellerGuard: "+s.Config.BaseURL))
 		})
 		if err != nil {
-			return 0, err
+			return sent, err
 		}
 	}
-	s.afterEnqueue()
-	return len(due), nil
+	if sent > 0 {
+		s.afterEnqueue()
+	}
+	return sent, nil
 }
 
 // SetBusinessPasswordRules sets a business's maximum password age (days, 0
 // = none) and strict option (owner, recent sign-in).
 func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, businessID string, maxAgeDays int, strict bool, meta RequestMeta) error {
-	if !p.Owns(businessID) {
-		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+	if err := p.RequireOwner(businessID, "set the business's password rules"); err != nil {
+		return err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return err

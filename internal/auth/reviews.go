@@ -309,6 +309,11 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 	var v ReviewView
 	var touched []string
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		// Take the review's row first: the scheduler's suspension and
+		// completion of the same review wait for this decision (and see it).
+		if _, err := tx.LockOpenReview(ctx, id); err != nil {
+			return err
+		}
 		var err error
 		if v, err = s.reviewView(ctx, tx, businessID, id, now); err != nil {
 			return err
@@ -449,7 +454,10 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 			counts[DecisionKeep], counts[DecisionReduce], counts[DecisionRevoke])
 		if v.Open() == 0 {
 			v.Status, v.CompletedAt, v.CompletedBy = store.ReviewCompleted, now, p.User.ID
-			if err := tx.UpdateReview(ctx, v.AccessReview); err != nil {
+			if ok, err := tx.CompleteReview(ctx, id, now, p.User.ID); err != nil || !ok {
+				if err == nil {
+					err = sellerguard.Errorf(sellerguard.ECodeConflict, "This review is already complete.")
+				}
 				return err
 			}
 			if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.access_review_completed", "access_review", id, nil,
@@ -514,8 +522,8 @@ func (s *Service) SetReviewSettings(ctx context.Context, p *Principal, businessI
 	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
 		return store.ReviewSettings{}, err
 	}
-	if !p.Owns(businessID) {
-		return store.ReviewSettings{}, sellerguard.Errorf(sellerguard.ECodeForbidden, "Only the owner sets the access-review rules.")
+	if err := p.RequireOwner(businessID, "set the access-review rules"); err != nil {
+		return store.ReviewSettings{}, err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return store.ReviewSettings{}, err
@@ -636,17 +644,26 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 		if now.Sub(last) < s.Reviews.remindEvery() {
 			continue
 		}
+		if s.Interleave != nil {
+			s.Interleave("access_review_reminder")
+		}
+		reminded := false
 		err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-			r.RemindedAt, r.Reminders = now, r.Reminders+1
-			if err := tx.UpdateReview(ctx, r); err != nil {
+			// Only if nobody completed or reminded it since it was listed.
+			ok, err := tx.RemindReview(ctx, r.ID, r.RemindedAt, now)
+			if err != nil || !ok {
 				return err
 			}
+			reminded = true
+			r.RemindedAt, r.Reminders = now, r.Reminders+1
 			return s.tellReview(ctx, tx, now, r, "Reminder: the access review of %s is still open")
 		})
 		if err != nil {
 			return run, err
 		}
-		run.Reminded++
+		if reminded {
+			run.Reminded++
+		}
 	}
 	if run.Opened+run.Reminded+run.Suspended > 0 {
 		s.afterEnqueue()
@@ -658,12 +675,15 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 // last undecided members left the business meanwhile). It reports whether
 // the review is complete now.
 func (s *Service) completeIfDone(ctx context.Context, tx *store.Tx, r store.AccessReview, now time.Time) (bool, error) {
+	open, err := tx.LockOpenReview(ctx, r.ID)
+	if err != nil || !open {
+		return !open, err // completed meanwhile (by the owner or another instance)
+	}
 	v, err := s.reviewView(ctx, tx, r.BusinessID, r.ID, now)
 	if err != nil || v.Open() > 0 {
 		return false, err
 	}
-	r.Status, r.CompletedAt, r.CompletedBy = store.ReviewCompleted, now, "system"
-	if err := tx.UpdateReview(ctx, r); err != nil {
+	if _, err := tx.CompleteReview(ctx, r.ID, now, "system"); err != nil {
 		return false, err
 	}
 	return true, s.systemEvent(ctx, tx, now, r.BusinessID, "business.access_review_completed", "access_review", r.ID, nil,
@@ -674,6 +694,9 @@ func (s *Service) completeIfDone(ctx context.Context, tx *store.Tx, r store.Acce
 func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, now time.Time) (int, error) {
 	var users []string
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if open, err := tx.LockOpenReview(ctx, r.ID); err != nil || !open {
+			return err // completed meanwhile: nobody is left undecided
+		}
 		v, err := s.reviewView(ctx, tx, r.BusinessID, r.ID, now)
 		if err != nil {
 			return err

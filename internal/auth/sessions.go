@@ -51,6 +51,22 @@ func (p *Principal) Owns(businessID string) bool {
 	return false
 }
 
+// RequireOwner is the check of owner-only actions: a business the caller
+// does not belong to is not found (as in RequireArea); a member who is not
+// the owner is forbidden, told that only the owner can do what.
+func (p *Principal) RequireOwner(businessID, what string) error {
+	for _, m := range p.Memberships {
+		if m.BusinessID != businessID {
+			continue
+		}
+		if m.Role != sellerguard.RoleOwner {
+			return sellerguard.Errorf(sellerguard.ECodeForbidden, "Only the owner can %s.", what)
+		}
+		return nil
+	}
+	return errNoBusiness
+}
+
 // OwnedBusinessIDs lists the businesses the principal owns.
 func (p *Principal) OwnedBusinessIDs() []string {
 	var out []string

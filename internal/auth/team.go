@@ -114,7 +114,7 @@ func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time,
 		return err
 	}
 	for _, mem := range ms {
-		if mem.Role == sellerguard.RoleOwner || mem.Permissions[sellerguard.AreaUserPermissions] == sellerguard.LevelEdit {
+		if mem.ManagesUsers() {
 			mm := m
 			mm.To = mem.Email
 			if err := s.sendEmail(ctx, tx, now, mm); err != nil {

@@ -676,8 +676,8 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 	if err := p.RequireFull(); err != nil {
 		return err
 	}
-	if !p.Owns(businessID) {
-		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+	if err := p.RequireOwner(businessID, "set the business's two-step rule"); err != nil {
+		return err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return err

@@ -37,7 +37,7 @@ var bench struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if bench.dir != "" {
-		os.RemoveAll(bench.dir)
+		_ = os.RemoveAll(bench.dir)
 	}
 	os.Exit(code)
 }
@@ -74,8 +74,8 @@ func benchSetup(b *testing.B) {
 		}
 		bench.idx = filepath.Join(bench.dir, "breached.idx")
 		bench.st, bench.err = Import(context.Background(), f, bench.idx, nil)
-		f.Close()
-		os.Remove(src)
+		_ = f.Close()
+		_ = os.Remove(src)
 		if bench.err != nil {
 			return
 		}
@@ -106,7 +106,7 @@ func generatePwned(path string, size int64) (keys []uint64, sample [][20]byte, e
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	w := bufio.NewWriterSize(f, 1<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	line := make([]byte, 0, 64)
@@ -129,7 +129,7 @@ func generatePwned(path string, size int64) (keys []uint64, sample [][20]byte, e
 		line = append(line, ':')
 		line = strconv.AppendUint(line, uint64(1+r.IntN(100000)), 10)
 		line = append(line, '\r', '\n')
-		w.Write(line)
+		_, _ = w.Write(line)
 		written += int64(len(line))
 		keys = append(keys, binary.BigEndian.Uint64(h[:8]))
 		if n%64 == 0 {
@@ -176,7 +176,7 @@ func BenchmarkBreachContains(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ix.Close()
+	defer func() { _ = ix.Close() }()
 	qs := bench.queries
 	b.ResetTimer()
 	found := false
@@ -210,7 +210,7 @@ func BenchmarkBreachContainsVariants(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer ix.Close()
+		defer func() { _ = ix.Close() }()
 		run(b, ix.Contains)
 	})
 	b.Run("index-heap", func(b *testing.B) {
@@ -218,7 +218,7 @@ func BenchmarkBreachContainsVariants(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer ix.Close()
+		defer func() { _ = ix.Close() }()
 		run(b, ix.Contains)
 	})
 	b.Run("baseline-sorted-slice", func(b *testing.B) { run(b, sortedContains) })
@@ -240,7 +240,7 @@ func BenchmarkBreachContainsVariants(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer ix.Close()
+		defer func() { _ = ix.Close() }()
 		found := false
 		for i := 0; b.Loop(); i++ {
 			found = ix.ContainsPassword("correct horse "+strconv.Itoa(i&1023)) != found

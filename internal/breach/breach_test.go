@@ -115,7 +115,7 @@ func importFile(t testing.TB, src, dst string) (Stats, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	return Import(context.Background(), f, dst, nil)
 }
 
@@ -133,11 +133,11 @@ func TestImportRoundTrip(t *testing.T) {
 		strings.Repeat("A", 5000)+"\n", // over-long
 		hashHex("last-line-without-newline")+":7")
 	dst := filepath.Join(dir, "sub", "breached.idx")
-	os.MkdirAll(filepath.Dir(dst), 0o700)
+	_ = os.MkdirAll(filepath.Dir(dst), 0o700)
 	var calls, lastDone, lastTotal int64
 	f, _ := os.Open(src)
 	st, err := Import(context.Background(), f, dst, func(done, total int64) { calls++; lastDone, lastTotal = done, total })
-	f.Close()
+	_ = f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestContainsPasswordNFKC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	defer func() { _ = ix.Close() }()
 	if !ix.ContainsPassword(decomposed) {
 		t.Error("raw decomposed form not found")
 	}
@@ -264,7 +264,7 @@ func TestOpenRejectsCorruptIndex(t *testing.T) {
 		"count":     func(b []byte) []byte { b[16] = 9; return b },
 	} {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, mutate(append([]byte(nil), good...)), 0o600)
+		_ = os.WriteFile(p, mutate(append([]byte(nil), good...)), 0o600)
 		if _, err := Open(p); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: Open = %v, want ErrFormat", name, err)
 		}
@@ -373,7 +373,7 @@ func TestRangeClientTimeoutAndBadAnswers(t *testing.T) {
 		"long":     strings.Repeat("A", 1000) + "\n",
 		"badcount": strings.Repeat("0", 35) + ":x\n",
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, body) }))
 		c := &RangeClient{BaseURL: srv.URL, Client: srv.Client()}
 		if _, err := c.Breached(ctx, "x"); !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s: %v", name, err)
@@ -408,7 +408,7 @@ func TestAny(t *testing.T) {
 	}
 	yes.calls = 0
 	later := &fixed{}
-	Any(yes, later).Breached(ctx, "x")
+	_, _ = Any(yes, later).Breached(ctx, "x")
 	if later.calls != 0 {
 		t.Error("asked the next checker after a yes")
 	}
@@ -443,7 +443,7 @@ func TestContainsDenseBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ix.Close()
+	defer func() { _ = ix.Close() }()
 	for _, h := range list {
 		if !ix.Contains(h) {
 			t.Fatalf("%X not found", h)

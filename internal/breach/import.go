@@ -135,7 +135,7 @@ func Import(ctx context.Context, r io.Reader, dst string, progress func(done, to
 	if err != nil {
 		return st, err
 	}
-	defer os.RemoveAll(tmpDir)
+	defer func() { _ = os.RemoveAll(tmpDir) }()
 
 	parts, err := newPartitions(tmpDir)
 	if err != nil {
@@ -274,7 +274,7 @@ func (p *partitions) flush() error {
 func (p *partitions) close() {
 	for _, f := range p.files {
 		if f != nil {
-			f.Close()
+			_ = f.Close()
 		}
 	}
 }
@@ -288,8 +288,8 @@ func (p *partitions) writeIndex(ctx context.Context, dst string) (hashes, size i
 	}
 	defer func() {
 		if err != nil {
-			out.Close()
-			os.Remove(out.Name())
+			_ = out.Close()
+			_ = os.Remove(out.Name())
 		}
 	}()
 	if _, err := out.Seek(entriesBase, io.SeekStart); err != nil {
@@ -331,7 +331,7 @@ func (p *partitions) writeIndex(ctx context.Context, dst string) (hashes, size i
 			}
 			count++
 		}
-		f.Truncate(0) // give the space back early
+		_ = f.Truncate(0) // give the space back early
 	}
 	for ; bucket <= buckets; bucket++ {
 		binary.LittleEndian.PutUint64(table[bucket*8:], count)

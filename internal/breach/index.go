@@ -54,7 +54,7 @@ func Open(path string) (*Index, error) {
 	}
 	ix, err := newIndex(data, release)
 	if err != nil {
-		release()
+		_ = release()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ix, nil

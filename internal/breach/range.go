@@ -108,7 +108,7 @@ func (c *RangeClient) lookup(ctx context.Context, h [sha1.Size]byte) (bool, erro
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return false, fmt.Errorf("range API answered %s", resp.Status)
 	}
 	found, lines, err := scanRange(io.LimitReader(resp.Body, maxRangeBody+1), suffix)

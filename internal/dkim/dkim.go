@@ -96,7 +96,7 @@ func LoadSigner(keyFile, domain, selector string) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dkim: key file: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("dkim: key file: %w", err)

@@ -65,7 +65,7 @@ func LoadOrCreate(dataDir string) (*Keys, error) {
 			return nil, fmt.Errorf("keys: create key file: %w", err)
 		}
 		if _, err := f.WriteString(base64.StdEncoding.EncodeToString(master) + "\n"); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("keys: write key file: %w", err)
 		}
 		if err := f.Close(); err != nil {

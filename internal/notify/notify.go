@@ -45,9 +45,6 @@ type Options struct {
 	// SMSAvailable reports whether text messages can be sent at all. nil
 	// means no, unless Attach fills it in from the auth service.
 	SMSAvailable func() bool
-	// ManagerRoles are the membership roles that manage users: with the
-	// owner, they get business-wide events. The owner always does.
-	ManagerRoles []string
 	// FallbackQuiet: after a notice that a message could not be delivered,
 	// further failures within this time only show in the account instead
 	// of sending another notice on the same channel (default one hour;
@@ -210,16 +207,18 @@ func (r *Router) HasPhone(ctx context.Context, userID string) (bool, error) {
 }
 
 // DeliverBusiness sends a business-wide event to the business's owner and
-// to its members who manage users (Options.ManagerRoles), each by their own
+// to its members who manage users (Membership.ManagesUsers), each by their own
 // settings and with their own anti-phishing header. m needs Subject, Body
 // and Event; To and UserID are set per recipient.
 func (r *Router) DeliverBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID string, m sellerguard.OutboxMessage) error {
-	roles := append([]string{sellerguard.RoleOwner}, r.opts.ManagerRoles...)
-	rs, err := tx.BusinessNotifyRecipients(ctx, businessID, roles)
+	rs, err := tx.BusinessNotifyRecipients(ctx, businessID)
 	if err != nil {
 		return err
 	}
 	for _, c := range rs {
+		if !c.Membership.ManagesUsers() {
+			continue
+		}
 		mm := m
 		mm.To, mm.UserID = c.Email, c.UserID
 		if err := r.Deliver(ctx, tx, now, mm, outbox.PhraseHeader(c.Phrase)); err != nil {

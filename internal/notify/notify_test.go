@@ -40,7 +40,7 @@ func setup(t *testing.T, dialect string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,6 @@ func setup(t *testing.T, dialect string) *fixture {
 	f.router = notify.New(db, k, notify.Options{
 		BaseURL: "https://sellerguard.test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return f.now }, SMSAvailable: func() bool { return f.sms },
-		ManagerRoles: []string{"admin"},
 	})
 	return f
 }
@@ -295,17 +294,26 @@ func TestNotifBusinessWideGoesToOwnerAndUserManagers(t *testing.T) {
 			f := setup(t, dialect)
 			ctx := context.Background()
 			f.user(t, "usr_owner", "owner@example.com", "")
-			f.user(t, "usr_admin", "admin@example.com", "")
+			f.user(t, "usr_manager", "manager@example.com", "")
+			f.user(t, "usr_suspended", "suspended@example.com", "")
 			f.user(t, "usr_staff", "staff@example.com", "")
+			manage := sellerguard.Permissions{sellerguard.AreaUserPermissions: sellerguard.LevelEdit}
 			f.tx(t, func(tx *store.Tx) error {
 				if err := tx.CreateBusiness(ctx, sellerguard.Business{ID: "biz_1", Name: "Shop", CreatedAt: f.now}); err != nil {
 					return err
 				}
-				if err := tx.SetPhishingPhrase(ctx, "usr_admin", "blue heron"); err != nil {
+				if err := tx.SetPhishingPhrase(ctx, "usr_manager", "blue heron"); err != nil {
 					return err
 				}
-				for id, role := range map[string]string{"usr_owner": sellerguard.RoleOwner, "usr_admin": "admin", "usr_staff": sellerguard.RoleMember} {
-					if err := tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: "biz_1", UserID: id, Role: role, Status: sellerguard.MembershipActive, CreatedAt: f.now}); err != nil {
+				for _, m := range []sellerguard.Membership{
+					{UserID: "usr_owner", Role: sellerguard.RoleOwner, Status: sellerguard.MembershipActive},
+					{UserID: "usr_manager", Role: sellerguard.RoleMember, Status: sellerguard.MembershipActive, Permissions: manage},
+					{UserID: "usr_suspended", Role: sellerguard.RoleMember, Status: sellerguard.MembershipSuspended, Permissions: manage},
+					{UserID: "usr_staff", Role: sellerguard.RoleMember, Status: sellerguard.MembershipActive,
+						Permissions: sellerguard.Permissions{sellerguard.AreaUserPermissions: sellerguard.LevelView, sellerguard.AreaPayments: sellerguard.LevelEdit}},
+				} {
+					m.BusinessID, m.CreatedAt = "biz_1", f.now
+					if err := tx.CreateMembership(ctx, m); err != nil {
 						return err
 					}
 				}
@@ -318,7 +326,9 @@ func TestNotifBusinessWideGoesToOwnerAndUserManagers(t *testing.T) {
 					t.Fatalf("message %+v", m)
 				}
 			}
-			if len(got) != 2 || got["staff@example.com"] != "" || !strings.HasPrefix(got["admin@example.com"], outbox.PhraseHeader("blue heron")) ||
+			// The owner and the active member who manages users; not the
+			// suspended manager, not staff who only view user permissions.
+			if len(got) != 2 || !strings.HasPrefix(got["manager@example.com"], outbox.PhraseHeader("blue heron")) ||
 				!strings.HasPrefix(got["owner@example.com"], outbox.PhraseHeader("")) {
 				t.Fatalf("recipients: %v", got)
 			}

@@ -48,7 +48,7 @@ func benchIndex(b *testing.B) *breach.Index {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { ix.Close() })
+	b.Cleanup(func() { _ = ix.Close() })
 	return ix
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -70,7 +69,9 @@ type NotifyContact struct {
 	Email       string
 	Phrase      string // anti-phishing phrase ("" when not chosen)
 	PhoneSealed string // "" when the user has no mobile number
-	Role        string // BusinessNotifyRecipients only
+	// Membership is the member's place in the business
+	// (BusinessNotifyRecipients only).
+	Membership sellerguard.Membership
 }
 
 // NotifyContactOf returns how to reach a user; ErrNotFound when there is no
@@ -87,22 +88,15 @@ func (s queries) NotifyContactOf(ctx context.Context, userID string) (NotifyCont
 	return c, nil
 }
 
-// BusinessNotifyRecipients lists the active members of a business whose role
-// is one of roles, with how to reach them, owner first.
-func (s queries) BusinessNotifyRecipients(ctx context.Context, businessID string, roles []string) ([]NotifyContact, error) {
-	if len(roles) == 0 {
-		return nil, nil
-	}
-	args := []any{businessID, sellerguard.MembershipActive}
-	marks := make([]string, len(roles))
-	for i, r := range roles {
-		args = append(args, r)
-		marks[i] = fmt.Sprintf("$%d", i+3)
-	}
-	rows, err := s.q.QueryContext(ctx, `SELECT u.id, u.email, u.phishing_phrase, u.phone_sealed, m.role
+// BusinessNotifyRecipients lists the members of a business (active and
+// suspended, owner first) with how to reach them and their membership, for
+// the caller to pick the user managers (sellerguard.Membership.ManagesUsers:
+// the one rule, not repeated here in SQL).
+func (s queries) BusinessNotifyRecipients(ctx context.Context, businessID string) ([]NotifyContact, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT u.id, u.email, u.phishing_phrase, u.phone_sealed, m.role, m.status, m.permissions
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.business_id = $1 AND m.status = $2 AND (m.role IN (`+strings.Join(marks, ",")+`) OR m.permissions LIKE '%"user_permissions":"edit"%')
-		ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, u.id`, args...)
+		WHERE m.business_id = $1 AND m.status IN ('active', 'suspended')
+		ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, u.id`, businessID)
 	if err != nil {
 		return nil, fmt.Errorf("store: business recipients: %w", err)
 	}
@@ -110,8 +104,13 @@ func (s queries) BusinessNotifyRecipients(ctx context.Context, businessID string
 	var out []NotifyContact
 	for rows.Next() {
 		var c NotifyContact
-		if err := rows.Scan(&c.UserID, &c.Email, &c.Phrase, &c.PhoneSealed, &c.Role); err != nil {
+		var perms string
+		if err := rows.Scan(&c.UserID, &c.Email, &c.Phrase, &c.PhoneSealed, &c.Membership.Role, &c.Membership.Status, &perms); err != nil {
 			return nil, fmt.Errorf("store: business recipients: %w", err)
+		}
+		c.Membership.BusinessID, c.Membership.UserID = businessID, c.UserID
+		if c.Membership.Permissions, err = decodePermissions(perms); err != nil {
+			return nil, err
 		}
 		out = append(out, c)
 	}

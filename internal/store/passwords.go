@@ -109,10 +109,21 @@ func (s queries) UsersDueForPasswordReminder(ctx context.Context, changedBefore 
 		WHERE password_changed_at < $1 AND password_reminded_at < password_changed_at AND status = 'active' ORDER BY password_changed_at LIMIT $2`, ts(changedBefore), limit)
 }
 
-// MarkPasswordReminded records that a reminder went out.
-func (s queries) MarkPasswordReminded(ctx context.Context, userID string, at time.Time) error {
-	if _, err := s.q.ExecContext(ctx, `UPDATE users SET password_reminded_at = $1 WHERE id = $2`, ts(at), userID); err != nil {
-		return fmt.Errorf("store: reminded: %w", err)
+// MarkPasswordReminded claims the reminder for a user's current password:
+// it records the reminder only if none went out since the password last
+// changed and the password is still older than changedBefore, and reports
+// whether it did. The condition is in the UPDATE itself, so two instances
+// that both listed the user remind them once (the second waits for the
+// first's row lock and then matches nothing).
+func (s queries) MarkPasswordReminded(ctx context.Context, userID string, changedBefore, at time.Time) (bool, error) {
+	res, err := s.q.ExecContext(ctx, `UPDATE users SET password_reminded_at = $1
+		WHERE id = $2 AND password_reminded_at < password_changed_at AND password_changed_at < $3 AND status = 'active'`, ts(at), userID, ts(changedBefore))
+	if err != nil {
+		return false, fmt.Errorf("store: reminded: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: reminded: %w", err)
+	}
+	return n == 1, nil
 }

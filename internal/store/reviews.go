@@ -217,13 +217,43 @@ func (s queries) PutReviewItem(ctx context.Context, reviewID string, it ReviewIt
 	return nil
 }
 
-// UpdateReview stores a review's status, reminder and completion fields.
-func (s queries) UpdateReview(ctx context.Context, r AccessReview) error {
-	if _, err := s.q.ExecContext(ctx, `UPDATE access_reviews SET status = $1, reminded_at = $2, reminders = $3, completed_at = $4, completed_by = $5 WHERE id = $6`,
-		r.Status, ts(r.RemindedAt), r.Reminders, ts(r.CompletedAt), r.CompletedBy, r.ID); err != nil {
-		return fmt.Errorf("store: update review: %w", err)
+// The writes to a review below are conditional on what the writer saw, in
+// the UPDATE itself: a scheduler that listed a review as open must not set
+// back a review that the owner completed meanwhile, and two instances must
+// not both remind (or both complete). Each reports whether it changed the
+// row; false means somebody else got there first.
+
+// RemindReview records a reminder of an open review whose last reminder
+// was at seen (zero: never).
+func (s queries) RemindReview(ctx context.Context, id string, seen, at time.Time) (bool, error) {
+	return s.updateReview(ctx, "remind", `UPDATE access_reviews SET reminded_at = $1, reminders = reminders + 1
+		WHERE id = $2 AND status = 'open' AND reminded_at = $3`, ts(at), id, ts(seen))
+}
+
+// CompleteReview completes an open review.
+func (s queries) CompleteReview(ctx context.Context, id string, at time.Time, by string) (bool, error) {
+	return s.updateReview(ctx, "complete", `UPDATE access_reviews SET status = 'completed', completed_at = $1, completed_by = $2
+		WHERE id = $3 AND status = 'open'`, ts(at), by, id)
+}
+
+// LockOpenReview holds an open review's row until the transaction ends
+// (PostgreSQL row lock; SQLite's write transaction already holds the
+// database), so decisions, suspensions and completion of one review take
+// turns; false if the review is no longer open.
+func (s queries) LockOpenReview(ctx context.Context, id string) (bool, error) {
+	return s.updateReview(ctx, "lock", `UPDATE access_reviews SET status = status WHERE id = $1 AND status = 'open'`, id)
+}
+
+func (s queries) updateReview(ctx context.Context, what, query string, args ...any) (bool, error) {
+	res, err := s.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("store: %s review: %w", what, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: %s review: %w", what, err)
+	}
+	return n == 1, nil
 }
 
 const reviewCols = `id, business_id, status, created_at, reminded_at, reminders, completed_at, completed_by`

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,14 +76,37 @@ func TestReviewsAndSuspension(t *testing.T) {
 			if err := tx.PutReviewItem(ctx, "rev_1", it); err != nil {
 				return err
 			}
-			r.Status, r.CompletedAt, r.CompletedBy = store.ReviewCompleted, t0.Add(time.Minute), "usr_owner"
-			return tx.UpdateReview(ctx, r)
+			// A reminder is conditional on the last one seen: a stale
+			// reader (and a second instance) changes nothing.
+			if ok, err := tx.RemindReview(ctx, "rev_1", time.Time{}, t0.Add(time.Second)); err != nil || !ok {
+				return fmt.Errorf("first reminder: %v %v", ok, err)
+			}
+			if ok, err := tx.RemindReview(ctx, "rev_1", time.Time{}, t0.Add(2*time.Second)); err != nil || ok {
+				return fmt.Errorf("reminder from a stale read: %v %v", ok, err)
+			}
+			if ok, err := tx.LockOpenReview(ctx, "rev_1"); err != nil || !ok {
+				return fmt.Errorf("lock an open review: %v %v", ok, err)
+			}
+			if ok, err := tx.CompleteReview(ctx, "rev_1", t0.Add(time.Minute), "usr_owner"); err != nil || !ok {
+				return fmt.Errorf("complete: %v %v", ok, err)
+			}
+			// Nothing moves a completed review again.
+			if ok, err := tx.CompleteReview(ctx, "rev_1", t0.Add(2*time.Minute), "system"); err != nil || ok {
+				return fmt.Errorf("second completion: %v %v", ok, err)
+			}
+			if ok, err := tx.RemindReview(ctx, "rev_1", t0.Add(time.Second), t0.Add(3*time.Minute)); err != nil || ok {
+				return fmt.Errorf("reminder of a completed review: %v %v", ok, err)
+			}
+			if ok, err := tx.LockOpenReview(ctx, "rev_1"); err != nil || ok {
+				return fmt.Errorf("lock a completed review: %v %v", ok, err)
+			}
+			return nil
 		})
 		got, err := db.FindReview(ctx, "biz_1", "rev_1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Status != store.ReviewCompleted || len(got.Items) != 1 || got.Items[0].Decision != "reduce" ||
+		if got.Status != store.ReviewCompleted || got.CompletedBy != "usr_owner" || !got.CompletedAt.Equal(t0.Add(time.Minute)) || got.Reminders != 1 || len(got.Items) != 1 || got.Items[0].Decision != "reduce" ||
 			got.Items[0].Before[sellerguard.AreaListings] != sellerguard.LevelEdit || got.Items[0].After[sellerguard.AreaListings] != sellerguard.LevelView {
 			t.Fatalf("review = %+v", got)
 		}
@@ -203,7 +227,8 @@ func TestOneOpenReviewPerBusiness(t *testing.T) {
 			t.Fatalf("a second open review: %v", err)
 		}
 		mustTx(t, db, func(tx *store.Tx) error {
-			return tx.UpdateReview(ctx, store.AccessReview{ID: "rev_a", Status: store.ReviewCompleted, CompletedAt: t0})
+			_, err := tx.CompleteReview(ctx, "rev_a", t0, "usr_owner")
+			return err
 		})
 		if err := open("rev_b"); err != nil {
 			t.Fatalf("a new review after completion: %v", err)

@@ -112,7 +112,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sdb.PingContext(pctx); err != nil {
-		sdb.Close()
+		_ = sdb.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
 	return &DB{queries: queries{q: sdb}, sql: sdb, dialect: dialect, url: rawURL}, nil
@@ -150,7 +150,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	defer stx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer func() { _ = stx.Rollback() }() // a no-op after Commit
 	if err := fn(&Tx{queries: queries{q: stx}, db: db}); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func eachDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { db.Close() })
+			t.Cleanup(func() { _ = db.Close() })
 			if db.Dialect() != dialect {
 				t.Fatalf("dialect = %s, want %s", db.Dialect(), dialect)
 			}

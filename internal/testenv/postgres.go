@@ -53,7 +53,7 @@ func PostgresURL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("testenv: connect to %s (%s): %v", PostgresURLEnv, u.Redacted(), err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	// template0 avoids "source database is being accessed by other users"
 	// when a test happens to hold a connection to template1.
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
@@ -67,7 +67,7 @@ func PostgresURL(t testing.TB) string {
 			t.Errorf("testenv: drop database %s: connect: %v", name, err)
 			return
 		}
-		defer c.Close(context.Background())
+		defer func() { _ = c.Close(context.Background()) }()
 		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
 			t.Errorf("testenv: drop database %s: %v", name, err)
 		}

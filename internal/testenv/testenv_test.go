@@ -132,7 +132,7 @@ func TestPostgresURL(t *testing.T) {
 			t.Fatal(err)
 		}
 		// An open connection must not keep the database from being dropped.
-		t.Cleanup(func() { conn.Close(context.Background()) })
+		t.Cleanup(func() { _ = conn.Close(context.Background()) })
 		var db string
 		if err := conn.QueryRow(ctx, "SELECT current_database()").Scan(&db); err != nil {
 			t.Fatal(err)
@@ -157,7 +157,7 @@ func TestPostgresURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close(ctx)
+	defer func() { _ = admin.Close(ctx) }()
 	cfg, err := pgx.ParseConfig(first)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestStartSMTPReceivesAndRestarts(t *testing.T) {
 	s.Stop()
 	s.Stop() // idempotent
 	if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Fatalf("stopped server still accepts connections on %s", s.Addr)
 	}
 	if err := sendTestMail(s.Addr, "bob@example.com", "lost", "x"); err == nil {
@@ -275,7 +275,7 @@ func TestStartSMTPSTARTTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if ok, _ := c.Extension("STARTTLS"); !ok {
 		t.Fatal("server does not offer STARTTLS")
 	}
@@ -300,7 +300,7 @@ func TestStartSMTPImplicitTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	sendOn(t, c)
 	s.WaitMessages(t, 1, 10*time.Second)
 }

@@ -16,6 +16,7 @@ import (
 const pw = "correct horse battery staple"
 
 func TestAPISignupToSignout(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "Owner@Example.com", "password": pw, "business_name": "Owner Goods", "phone": "+44 7400 123456"})
@@ -82,6 +83,7 @@ func TestAPISignupToSignout(t *testing.T) {
 }
 
 func TestSignupDoesNotRevealRegisteredEmails(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "taken@example.com", pw, "Taken Ltd")
 	fresh := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "fresh@example.com", "password": pw, "business_name": "Fresh"})
@@ -102,6 +104,7 @@ func TestSignupDoesNotRevealRegisteredEmails(t *testing.T) {
 }
 
 func TestSignInFailuresAreIndistinguishable(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "known@example.com", pw, "Known")
 	wrong := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "known@example.com", "password": "not the password at all"})
@@ -123,6 +126,7 @@ func TestSignInFailuresAreIndistinguishable(t *testing.T) {
 }
 
 func TestSignupCodeAttemptsAndExpiry(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	signup := func(email string) {
 		if r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": email, "password": pw, "business_name": "B"}); r.Status != 202 {
@@ -164,6 +168,7 @@ func atoi(s string) int {
 }
 
 func TestBadInputGetsClearErrorsAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	big := `{"email":"a@example.com","password":"` + strings.Repeat("x", 70<<10) + `","business_name":"B"}`
 	cases := []struct {
@@ -230,6 +235,7 @@ func TestBadInputGetsClearErrorsAndChangesNothing(t *testing.T) {
 }
 
 func TestSessionsListRevokeAndRevokeOthers(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		in.SignUp(t, "multi@example.com", pw, "Multi")
@@ -296,6 +302,7 @@ func sessionID(t *testing.T, in *apptest.Instance, token string) string {
 }
 
 func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_SESSION_IDLE_TIMEOUT", "30m"), apptest.Env("SELLERGUARD_SESSION_ABSOLUTE_TIMEOUT", "2h"))
 	in.SignUp(t, "idle@example.com", pw, "Idle")
 	idle := in.SignIn(t, "idle@example.com", pw)
@@ -320,6 +327,7 @@ func TestSessionTimeouts(t *testing.T) {
 }
 
 func TestBearerAndCookieEdgeCases(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "edge@example.com", pw, "Edge")
 	token := in.SignIn(t, "edge@example.com", pw)
@@ -362,6 +370,7 @@ func TestBearerAndCookieEdgeCases(t *testing.T) {
 }
 
 func TestAuditAPI(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		uid, bid := in.SignUp(t, "audit@example.com", pw, "Audit Co")
@@ -447,6 +456,7 @@ func TestAuditAPI(t *testing.T) {
 }
 
 func TestConcurrentSignupsAndSignIns(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		var wg sync.WaitGroup
@@ -468,6 +478,7 @@ func TestConcurrentSignupsAndSignIns(t *testing.T) {
 }
 
 func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	if r := in.Do(t, "GET", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("healthz: %d", r.Status)
@@ -503,6 +514,7 @@ func TestOperationalEndpoints(t *testing.T) {
 // A sign-in flood queues for the bounded hashing pool and then gets clean
 // 503s with Retry-After: never a 500, never unbounded memory.
 func TestSignInFloodDegradesToServiceUnavailable(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_HASH_CONCURRENCY", "1"), apptest.Env("SELLERGUARD_HASH_QUEUE_TIMEOUT", "1ms"), apptest.Env("SELLERGUARD_ARGON2_MEMORY", "8192"), apptest.Env("SELLERGUARD_ARGON2_TIME", "3"))
 	in.SignUp(t, "flood@example.com", pw, "Flood")
 	var wg sync.WaitGroup

@@ -30,7 +30,7 @@ func startOnLocalhost(t *testing.T, opts ...apptest.Option) (*apptest.Instance, 
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_ = ln.Close()
 	base := fmt.Sprintf("http://localhost:%d", port)
 	opts = append([]apptest.Option{
 		apptest.Env("SELLERGUARD_ADDR", fmt.Sprintf("127.0.0.1:%d", port)),

@@ -178,7 +178,7 @@ func TestBrowserPasswordChangeWithMeter(t *testing.T) {
 	}
 	tb.retype("new_password", withBiz)
 	// Give the meter time to answer (it waits 250 ms after the last key).
-	chromedp.Run(tb.ctx, chromedp.Poll[bool](`document.querySelector('#strength .meter-label').textContent.startsWith('Not accepted')`, //nolint:errcheck // a timeout is the gap reported below
+	_, _ = chromedp.Run(tb.ctx, chromedp.Poll[bool](`document.querySelector('#strength .meter-label').textContent.startsWith('Not accepted')`, // a timeout is the gap reported below
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(3*time.Second)))
 	m = tabEval[settingsMeter](tb, settingsMeterJS)
 	if !strings.HasPrefix(m.Label, "Not accepted") || !slices.Contains(m.Reasons, settingsMessageBusiness) {
@@ -301,7 +301,7 @@ func settingsForgedPost(t *testing.T, in *apptest.Instance, path, token string, 
 		t.Fatalf("POST %s: %v", path, err)
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the status matters
+	_, _ = io.Copy(io.Discard, resp.Body) // only the status matters
 	return resp.StatusCode, resp.Header.Get("Location")
 }
 

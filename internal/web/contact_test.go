@@ -20,6 +20,7 @@ var revertRE = regexp.MustCompile(`Revert code: (\d{8})`)
 // the code sent there; when the thief has that address too, the revert code
 // sent to the old address undoes the change and ends the thief's sessions.
 func TestEmailChangeHijackIsUndone(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		in.SignUp(t, "owner@example.com", pw, "Owner Shop")
@@ -98,6 +99,7 @@ func TestEmailChangeHijackIsUndone(t *testing.T) {
 }
 
 func TestEmailChangeNeedsRecentSignIn(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "recent@example.com", pw, "Recent")
 	tok := in.SignIn(t, "recent@example.com", pw)
@@ -111,6 +113,7 @@ func TestEmailChangeNeedsRecentSignIn(t *testing.T) {
 }
 
 func TestPhoneChangeTellsTheOldNumberAndTheEmail(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "mobile@example.com", "password": pw, "business_name": "Mobile", "phone": "+44 7400 111222"})
@@ -147,6 +150,7 @@ func TestPhoneChangeTellsTheOldNumberAndTheEmail(t *testing.T) {
 // A sign-in from a new device or network tells the user; the same device
 // again, or the first sign-in of the account, does not.
 func TestNewDeviceSignInIsNotified(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "devices@example.com", pw, "Devices")
 	count := func() int {
@@ -180,6 +184,7 @@ func TestNewDeviceSignInIsNotified(t *testing.T) {
 // "Is this still yours?": after 180 days the user is asked once, confirms
 // with a code, and the overview shows when.
 func TestContactConfirmation(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "still@example.com", pw, "Still")
 	in.Clock.Advance(181 * 24 * time.Hour)
@@ -207,6 +212,7 @@ func TestContactConfirmation(t *testing.T) {
 }
 
 func TestContactPages(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	in.SignUp(t, "pages@example.com", pw, "Pages")

@@ -93,7 +93,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(p) //nolint:errcheck // client went away
+	_ = json.NewEncoder(w).Encode(p) // client went away
 }
 
 // writeError answers in the form the client expects: a problem document for

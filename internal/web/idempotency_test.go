@@ -21,6 +21,7 @@ func countListings(t *testing.T, in *apptest.Instance, biz, token string) int {
 // A client that retries a creating request with the same Idempotency-Key
 // never creates two things: it gets the first answer again.
 func TestIdempotencyKeyReplaysInsteadOfCreatingTwice(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		owner, biz := newOwner(t, in, "owner@idem.example", "Idem Goods")
@@ -101,6 +102,7 @@ func TestIdempotencyKeyReplaysInsteadOfCreatingTwice(t *testing.T) {
 // A new deposit account sent twice with one key is added once, and the
 // owner is told once; after a day the key is forgotten.
 func TestIdempotencyKeyOnDepositAccount(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@idem2.example", "Idem Bank Goods")
 	path := "/api/v1/businesses/" + biz + "/payments/deposit-account"

@@ -46,6 +46,7 @@ func lastUnlockCode(t *testing.T, in *apptest.Instance, to string) string {
 // account's, refuse the right password too, and the emailed unlock code
 // lets the owner in.
 func TestWrongPasswordsThrottleLikeAnUnknownAccount(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "victim@example.com", pw, "Victim")
 	var known, unknown [][]byte
@@ -108,6 +109,7 @@ func TestWrongPasswordsThrottleLikeAnUnknownAccount(t *testing.T) {
 }
 
 func TestDelaysGrowThenLiftWithTime(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "slow@example.com", pw, "Slow")
 	for range 4 {
@@ -129,6 +131,7 @@ func TestDelaysGrowThenLiftWithTime(t *testing.T) {
 }
 
 func TestCaseAndSpaceVariantsShareOneCounter(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "alice@example.com", pw, "Alice")
 	for _, e := range []string{"Alice@Example.COM", "alice@example.com", " alice@example.com ", "ALICE@EXAMPLE.COM"} {
@@ -173,6 +176,8 @@ func post(t *testing.T, c *http.Client, url string, body any, header map[string]
 // X-Forwarded-For from an untrusted client changes nothing; /healthz keeps
 // answering; nothing is a 5xx.
 func TestCredentialStuffingIsStoppedPerSource(t *testing.T) {
+	// Not parallel: it checks /healthz answers within a second under a
+	// sign-in flood, which other tests' load would blur.
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "real@example.com", pw, "Real")
 	attacker, other := clientFrom("127.0.0.3"), clientFrom("127.0.0.4")
@@ -212,6 +217,7 @@ func TestCredentialStuffingIsStoppedPerSource(t *testing.T) {
 // Behind a configured proxy, X-Forwarded-For names the client: sources
 // behind one proxy are limited separately, and the proxy itself is not.
 func TestTrustedProxyForwardedFor(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.5"))
 	in.SignUp(t, "proxied@example.com", pw, "Proxied")
 	proxy := clientFrom("127.0.0.5")
@@ -234,6 +240,7 @@ func TestTrustedProxyForwardedFor(t *testing.T) {
 
 // A browser that signed in before is not slowed by failures from elsewhere.
 func TestKnownBrowserIsNotLockedOutByAnAttacker(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "owner@example.com", pw, "Owner")
 	// The owner's browser signs in once and keeps its device cookie.
@@ -259,7 +266,7 @@ func TestKnownBrowserIsNotLockedOutByAnAttacker(t *testing.T) {
 	}
 	// The owner sees the attack on their account overview.
 	var res struct{ Token string }
-	json.Unmarshal(b, &res) //nolint:errcheck
+	_ = json.Unmarshal(b, &res)
 	fs := in.Do(t, "GET", "/api/v1/session", res.Token, nil).JSON(t)["failed_signins"].(map[string]any)
 	if fs["count"] != float64(31) || fs["last_ip"] != "127.0.0.6" {
 		t.Fatalf("failed_signins = %v", fs)

@@ -96,6 +96,7 @@ type mxRoute struct {
 }
 
 func TestEveryBusinessRouteForEveryCaller(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@matrix.example", "Matrix Goods")
 	rival, _ := newOwner(t, in, "rival@matrix.example", "Rival Goods")
@@ -250,6 +251,14 @@ func TestEveryBusinessRouteForEveryCaller(t *testing.T) {
 		{method: "PUT", pattern: "/access-review-settings", rule: mxRule{area: "user_permissions", level: "edit", ownerOnly: true, ok: 200, okKey: "interval_days"},
 			request: func(*testing.T) (string, any) {
 				return base + "/access-review-settings", map[string]any{"interval_days": 90, "suspend_after_days": 0}
+			}},
+		// The business's own security rules: the owner's alone; members at
+		// every level are refused (403), outsiders find no business (404).
+		{method: "PUT", pattern: "/two-step", rule: mxRule{area: "user_permissions", level: "edit", ownerOnly: true, ok: 200, okKey: "two_step_required"},
+			request: func(*testing.T) (string, any) { return base + "/two-step", map[string]any{"required": true} }},
+		{method: "PUT", pattern: "/password-rules", rule: mxRule{area: "user_permissions", level: "edit", ownerOnly: true, ok: 200, okKey: "max_age_days"},
+			request: func(*testing.T) (string, any) {
+				return base + "/password-rules", map[string]any{"max_age_days": 0, "strict": false}
 			}},
 		// A transfer is pending to the heir: the owner and those who view user
 		// permissions see it; any other member is told there is none (404).

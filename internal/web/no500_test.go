@@ -15,6 +15,7 @@ import (
 // odd path values and bodies, anonymous, with a partial session and with a
 // full one.
 func TestNoRouteAnswers5xxToJunk(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	_, biz := in.SignUp(t, "junk@example.com", pw, "Junk")
 	full := in.SignIn(t, "junk@example.com", pw)

@@ -80,6 +80,7 @@ func notifCount(t *testing.T, in *apptest.Instance, to, subject string) int {
 }
 
 func TestNotificationsCatalogueAPIListsEveryEventWithLocks(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "cat@example.com", pw, "Catalogue Shop")
 	tok := in.SignIn(t, "cat@example.com", pw)
@@ -116,6 +117,7 @@ var notifLockedBox = regexp.MustCompile(`<input type="checkbox" id="email-securi
 // A security-critical event cannot be switched off, neither through the API
 // nor by a forged form, and its email still arrives.
 func TestNotificationsCriticalCannotBeSwitchedOff(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		in.SignUp(t, "locked@example.com", pw, "Locked Shop")
@@ -187,6 +189,7 @@ func TestNotificationsCriticalCannotBeSwitchedOff(t *testing.T) {
 
 // A non-critical event switched off by email is no longer emailed.
 func TestNotificationsSwitchedOffStopsTheEmail(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "quiet@example.com", pw, "Quiet Shop")
 	in.SignUp(t, "loud@example.com", pw, "Loud Shop")
@@ -209,6 +212,7 @@ func TestNotificationsSwitchedOffStopsTheEmail(t *testing.T) {
 // text fails permanently, the user is told by exactly one email, and the
 // account lists the failure.
 func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		gw := &sms.FakeGateway{}
 		in := apptest.Start(t, dialect, apptest.SMSGateway(gw))
@@ -262,7 +266,7 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(300 * time.Millisecond) // several more worker rounds
+		in.DrainOutbox(t) // nothing left that could send the notice twice
 		var notices []apptest.Message
 		for _, m := range in.Outbox(t) {
 			if strings.Contains(m.Subject, noticeSubject) {

@@ -25,6 +25,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -45,8 +46,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 
@@ -310,138 +311,80 @@ func (d *oaDocument) fieldCodes(t testing.TB) []string {
 	return out
 }
 
-// --- a small JSON Schema checker (the subset the document uses) --------------
+// --- schema validation: kin-openapi ----------------------------------------------
 
+// validate checks v against a schema of the document (an inline schema or a
+// $ref) with kin-openapi's JSON Schema 2020-12 validator, the one the
+// shared test client (apptest) runs on every answer. The schema comes from
+// the raw document tree; its $refs are resolved against the document
+// kin-openapi loaded, so both views read the same file.
 func (d *oaDocument) validate(schema, v any, at string) []string {
-	if b, ok := schema.(bool); ok {
-		if !b {
-			return []string{at + ": no value is allowed here"}
-		}
-		return nil
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: schema does not encode: %v", at, err)}
 	}
-	s, ok := schema.(map[string]any)
-	if !ok {
-		return []string{fmt.Sprintf("%s: schema is not an object: %v", at, schema)}
+	var ref openapi3.SchemaRef
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		return []string{fmt.Sprintf("%s: schema does not load: %v", at, err)}
 	}
-	var errs []string
-	if r, ok := s["$ref"].(string); ok {
-		target, err := d.resolve(r)
-		if err != nil {
-			return []string{at + ": " + err.Error()}
-		}
-		errs = append(errs, d.validate(target, v, at)...)
+	doc, _, err := apptest.Contract()
+	if err != nil {
+		return []string{err.Error()}
 	}
-	if ty, ok := s["type"]; ok && !oaTypeMatches(ty, v) {
-		return append(errs, fmt.Sprintf("%s: %s is not of type %v", at, oaShort(v), ty))
+	if err := oaResolve(doc, &ref, 0); err != nil {
+		return []string{at + ": " + err.Error()}
 	}
-	if c, ok := s["const"]; ok && !reflect.DeepEqual(c, v) {
-		errs = append(errs, fmt.Sprintf("%s: %s is not %v", at, oaShort(v), c))
-	}
-	if e, ok := s["enum"].([]any); ok && !slices.ContainsFunc(e, func(x any) bool { return reflect.DeepEqual(x, v) }) {
-		errs = append(errs, fmt.Sprintf("%s: %s is not one of %v", at, oaShort(v), e))
-	}
-	if alts, ok := s["anyOf"].([]any); ok {
-		pass := false
-		for _, a := range alts {
-			if len(d.validate(a, v, at)) == 0 {
-				pass = true
-				break
+	if err := ref.Value.VisitJSON(v, openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()); err != nil {
+		var out []string
+		var multi openapi3.MultiError
+		if errors.As(err, &multi) {
+			for _, e := range multi {
+				out = append(out, fmt.Sprintf("%s: %v (value %s)", at, e, oaShort(v)))
 			}
+			return out
 		}
-		if !pass {
-			errs = append(errs, fmt.Sprintf("%s: %s matches none of anyOf", at, oaShort(v)))
-		}
+		return []string{fmt.Sprintf("%s: %v (value %s)", at, err, oaShort(v))}
 	}
-	switch v := v.(type) {
-	case string:
-		n := utf8.RuneCountInString(v)
-		if m, ok := s["maxLength"].(float64); ok && n > int(m) {
-			errs = append(errs, fmt.Sprintf("%s: %d characters, more than maxLength %v", at, n, m))
-		}
-		if m, ok := s["minLength"].(float64); ok && n < int(m) {
-			errs = append(errs, fmt.Sprintf("%s: %d characters, fewer than minLength %v", at, n, m))
-		}
-		if p, ok := s["pattern"].(string); ok {
-			re, err := regexp.Compile(p)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: pattern %q: %v", at, p, err))
-			} else if !re.MatchString(v) {
-				errs = append(errs, fmt.Sprintf("%s: %q does not match %s", at, v, p))
-			}
-		}
-		if f, ok := s["format"].(string); ok {
-			var err error
-			switch f {
-			case "date-time":
-				_, err = time.Parse(time.RFC3339Nano, v)
-			case "date":
-				_, err = time.Parse("2006-01-02", v)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %q is not a %s", at, v, f))
-			}
-		}
-	case float64:
-		if m, ok := s["minimum"].(float64); ok && v < m {
-			errs = append(errs, fmt.Sprintf("%s: %v is below the minimum %v", at, v, m))
-		}
-		if m, ok := s["maximum"].(float64); ok && v > m {
-			errs = append(errs, fmt.Sprintf("%s: %v is above the maximum %v", at, v, m))
-		}
-	case []any:
-		if m, ok := s["minItems"].(float64); ok && len(v) < int(m) {
-			errs = append(errs, fmt.Sprintf("%s: %d items, fewer than minItems %v", at, len(v), m))
-		}
-		if items, ok := s["items"]; ok {
-			for i, e := range v {
-				errs = append(errs, d.validate(items, e, fmt.Sprintf("%s[%d]", at, i))...)
-			}
-		}
-	case map[string]any:
-		for _, r := range oaStrings(s["required"]) {
-			if _, ok := v[r]; !ok {
-				errs = append(errs, fmt.Sprintf("%s: required property %q is missing", at, r))
-			}
-		}
-		props, _ := s["properties"].(map[string]any)
-		for k, pv := range v {
-			if ps, ok := props[k]; ok {
-				errs = append(errs, d.validate(ps, pv, at+"."+k)...)
-			} else if ap, ok := s["additionalProperties"]; ok {
-				errs = append(errs, d.validate(ap, pv, at+"."+k)...)
-			}
-		}
-	}
-	return errs
+	return nil
 }
 
-func oaTypeMatches(ty, v any) bool {
-	if list, ok := ty.([]any); ok {
-		return slices.ContainsFunc(list, func(x any) bool { return oaTypeMatches(x, v) })
+// oaResolve points every $ref in a schema loaded on its own at the
+// document's resolved component.
+func oaResolve(doc *openapi3.T, r *openapi3.SchemaRef, depth int) error {
+	if r == nil || depth > 64 {
+		return nil
 	}
-	switch ty {
-	case "object":
-		_, ok := v.(map[string]any)
-		return ok
-	case "array":
-		_, ok := v.([]any)
-		return ok
-	case "string":
-		_, ok := v.(string)
-		return ok
-	case "boolean":
-		_, ok := v.(bool)
-		return ok
-	case "null":
-		return v == nil
-	case "number":
-		_, ok := v.(float64)
-		return ok
-	case "integer":
-		f, ok := v.(float64)
-		return ok && f == float64(int64(f))
+	if r.Ref != "" {
+		name, ok := strings.CutPrefix(r.Ref, "#/components/schemas/")
+		target := doc.Components.Schemas[name]
+		if !ok || target == nil {
+			return fmt.Errorf("$ref %s does not resolve", r.Ref)
+		}
+		r.Value = target.Value
+		return nil
 	}
-	return false
+	s := r.Value
+	if s == nil {
+		return fmt.Errorf("empty schema")
+	}
+	for _, p := range s.Properties {
+		if err := oaResolve(doc, p, depth+1); err != nil {
+			return err
+		}
+	}
+	for _, list := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf, s.PrefixItems} {
+		for _, x := range list {
+			if err := oaResolve(doc, x, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	for _, x := range []*openapi3.SchemaRef{s.Items, s.Not, s.AdditionalProperties.Schema, s.Contains, s.If, s.Then, s.Else, s.PropertyNames, s.UnevaluatedItems.Schema, s.UnevaluatedProperties.Schema} {
+		if err := oaResolve(doc, x, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func oaStrings(v any) []string {
@@ -502,6 +445,7 @@ func openAPIOperation(pattern string) (method, path string, ok bool) {
 var oaRestWildcard = regexp.MustCompile(`\{([^{}.]+)\.\.\.\}`)
 
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	d := loadOpenAPI(t)
 
@@ -565,6 +509,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 }
 
 func TestOpenAPIDocumentIsConsistent(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 
 	// Every $ref resolves.
@@ -1197,7 +1142,7 @@ func oaRefusal(o oaOperation, a oaAnswer) string {
 		return ""
 	}
 	var p struct{ Code string }
-	json.Unmarshal(a.Body, &p) //nolint:errcheck // not every answer is JSON
+	_ = json.Unmarshal(a.Body, &p) // not every answer is JSON
 	switch {
 	case a.Status == http.StatusUnauthorized && p.Code == "unauthenticated":
 		return "anonymous"
@@ -1224,6 +1169,7 @@ func oaRefusal(o oaOperation, a oaAnswer) string {
 // step, whose business requires one, everywhere but business data; and a
 // user who must change their password first only where the permission says so.
 func TestOpenAPIPermissions(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	// A one-minute re-authentication window, so that a session goes stale
 	// with a short step of the clock.
@@ -1342,6 +1288,7 @@ func TestOpenAPIPermissions(t *testing.T) {
 // error code and field code answered is in the document's enums, with the
 // documented status, content type and shape.
 func TestOpenAPIErrorCodes(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	// The test client (127.0.0.1) is a trusted proxy, so the source-limit
 	// cases below can name their clients with X-Forwarded-For; requests
@@ -1631,6 +1578,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 // TestOpenAPISuccessAnswers walks the happy paths and checks every answer
 // against the documented schemas.
 func TestOpenAPISuccessAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	in := apptest.Start(t, "sqlite")
 	const email, pw = "happy@example.com", "correct horse battery staple"
@@ -2017,6 +1965,7 @@ func oaWaitSMS(t *testing.T, gw *sms.FakeGateway, n int) (code string, voice boo
 // in and re-authenticating with them, up to the hourly cap — with a fake
 // gateway at the very edge, and checks every answer against the document.
 func TestOpenAPITextMessageAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
@@ -2121,7 +2070,7 @@ func TestOpenAPITextMessageAnswers(t *testing.T) {
 		}
 	}
 	ok(oaSend(t, in, "POST", "/signin/second-step/sms", pc, nil), 429)
-	time.Sleep(300 * time.Millisecond) // whatever was queued has been delivered
+	in.DrainOutbox(t) // whatever was queued has been delivered
 	if n := len(gw.Sent()); n != texts {
 		t.Errorf("%d messages reached the gateway, want %d", n, texts)
 	}
@@ -2145,7 +2094,7 @@ func oaStartOnLocalhost(t *testing.T) (*apptest.Instance, string) {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_ = ln.Close()
 	origin := fmt.Sprintf("http://localhost:%d", port)
 	return apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_ADDR", fmt.Sprintf("127.0.0.1:%d", port)), apptest.Env("SELLERGUARD_BASE_URL", origin)), origin
 }
@@ -2242,6 +2191,7 @@ func (k *oaSoftKey) assert(t *testing.T, options any, origin string) json.RawMes
 // used challenge and of a counter that did not increase, the pages, removing
 // it — and checks every answer against the document.
 func TestOpenAPIPasskeyAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	in, origin := oaStartOnLocalhost(t)
 	const email, pw = "passkey@example.com", "correct horse battery staple"
@@ -2343,6 +2293,7 @@ var (
 // through the API and the pages, and checks every answer against the
 // document.
 func TestOpenAPIAccountAnswers(t *testing.T) {
+	t.Parallel()
 	d := loadOpenAPI(t)
 	in := apptest.Start(t, "sqlite")
 	const email, pw = "account@example.com", "correct horse battery staple"

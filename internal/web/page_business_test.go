@@ -12,6 +12,7 @@ import (
 // payment information, storefront details and listings by form, as the API
 // does; a refused form changes nothing and never echoes a number back.
 func TestBusinessPage(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@data.example", "Data Goods")
 	lister := joinByInvitation(t, in, owner.token, biz, "lister@data.example", map[string]string{"listings": "edit", "storefront": "view"})

@@ -368,11 +368,11 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="sellerguard-audit.csv"`)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"created_at", "business_id", "actor_id", "actor_email", "action", "category", "target_type", "target_id", "ip", "user_agent", "before", "after", "chain", "seq", "hash"}) //nolint:errcheck
+	_ = cw.Write([]string{"created_at", "business_id", "actor_id", "actor_email", "action", "category", "target_type", "target_id", "ip", "user_agent", "before", "after", "chain", "seq", "hash"})
 	rows := 0
 	for {
 		for _, e := range events {
-			cw.Write([]string{ //nolint:errcheck // checked through cw.Error below
+			_ = cw.Write([]string{ // checked through cw.Error below
 				e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), e.BusinessID, e.ActorID, csvSafe(e.ActorEmail), e.Action, e.Category,
 				e.TargetType, e.TargetID, csvSafe(e.IP), csvSafe(e.UserAgent), csvSafe(e.Before), csvSafe(e.After), e.Chain, strconv.FormatInt(e.Seq, 10), e.Hash,
 			})

@@ -14,6 +14,7 @@ import (
 // holds), accept the invitation on the invitee's own page, remove, leave;
 // a refusal shows the page again with the reason and changes nothing.
 func TestTeamPageForms(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@pages.example", "Page Goods")
 	manager := joinByInvitation(t, in, owner.token, biz, "manager@pages.example", map[string]string{"user_permissions": "edit", "listings": "edit"})
@@ -131,6 +132,7 @@ func TestTeamPageForms(t *testing.T) {
 // an owner whose sign-in is old is asked to confirm first, and deciding
 // then sends them to re-authenticate; the owner alone saves the rules.
 func TestReviewPageForms(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_REAUTH_WINDOW", "5m"))
 	owner, biz := newOwner(t, in, "owner@rpage.example", "Review Page Goods")
 	viewer := joinByInvitation(t, in, owner.token, biz, "viewer@rpage.example", map[string]string{"user_permissions": "view"})
@@ -198,6 +200,7 @@ func TestReviewPageForms(t *testing.T) {
 // Ownership changes hands from the team page: the owner offers, the member
 // sees the offer on their own page and accepts it.
 func TestTeamPageOwnershipOffer(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@hand.example", "Hand Goods")
 	heir := joinByInvitation(t, in, owner.token, biz, "heir@hand.example", map[string]string{"listings": "view"})
@@ -224,6 +227,7 @@ func TestTeamPageOwnershipOffer(t *testing.T) {
 // A form naming a business the user does not belong to acts on none of
 // their businesses (never falls back to their own).
 func TestPageFormsNeverFallBackToAnotherBusiness(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@fallback.example", "Fallback Goods")
 	_, other := newOwner(t, in, "rival@fallback.example", "Rival Goods")

@@ -106,7 +106,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes()) //nolint:errcheck // client went away
+	_, _ = w.Write(buf.Bytes()) // client went away
 }
 
 func pageTitle(name string) string {

@@ -25,6 +25,7 @@ func cookieGet(t *testing.T, in *apptest.Instance, token, path string) *http.Res
 }
 
 func TestAuditCSVExportHasEveryEventAndDefusesFormulas(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "csv@example.com", pw, "CSV Shop")
 	// A sign-in whose user agent is a spreadsheet formula.
@@ -78,6 +79,7 @@ func TestAuditCSVExportHasEveryEventAndDefusesFormulas(t *testing.T) {
 }
 
 func TestAuditPageShowsFilterErrors(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "page@example.com", pw, "Page Shop")
 	token := in.SignIn(t, "page@example.com", pw)
@@ -100,6 +102,7 @@ func TestAuditPageShowsFilterErrors(t *testing.T) {
 }
 
 func TestUnknownPagesAndMethodsGetCleanErrors(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	req, _ := http.NewRequest("GET", in.URL+"/no/such/page", nil)
 	req.Header.Set("Accept", "text/html")
@@ -124,6 +127,7 @@ func TestUnknownPagesAndMethodsGetCleanErrors(t *testing.T) {
 }
 
 func TestStaticFilesWithoutDirectoryListing(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	for path, want := range map[string]int{"/static/style.css": 200, "/static/favicon.svg": 200, "/static/": 404, "/static/../templates/layout.html": 404} {
 		resp, err := in.Client.Get(in.URL + path)

@@ -20,6 +20,7 @@ import (
 const pw2 = "violet orchard under snowfall"
 
 func TestChangePasswordEndsOtherSessionsAndRefusesReuse(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		in.SignUp(t, "change@example.com", pw, "Change Co")
@@ -77,6 +78,7 @@ func TestChangePasswordEndsOtherSessionsAndRefusesReuse(t *testing.T) {
 
 // A password set in decomposed form signs in when typed composed.
 func TestNFKCPasswordsSignIn(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	decomposed := "cre\u0300me bru\u0302le\u0301e avec cafe\u0301 noir"
 	composed := "cr\u00e8me br\u00fbl\u00e9e avec caf\u00e9 noir"
@@ -87,6 +89,7 @@ func TestNFKCPasswordsSignIn(t *testing.T) {
 }
 
 func TestPublicFactsAndCommonPasswordsAreRefusedAtSignup(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	for _, c := range []struct{ email, password, business, phone, code string }{
 		{"jane.smith@example.com", "jane.smith is the best 1", "Jane Store", "", "contains_email"},
@@ -112,6 +115,7 @@ func TestPublicFactsAndCommonPasswordsAreRefusedAtSignup(t *testing.T) {
 // A password found in the breached-password index must be changed before
 // anything else; a business's maximum age does the same.
 func TestBreachedAndExpiredPasswordsMustChangeFirst(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	sum := sha1.Sum([]byte(pw))
 	file := fmt.Sprintf("%s:42\n%s:7\n", strings.ToUpper(hex.EncodeToString(sum[:])), strings.Repeat("A", 40))
@@ -185,6 +189,7 @@ func TestBreachedAndExpiredPasswordsMustChangeFirst(t *testing.T) {
 
 // Users due for a reminder get one email, once per password.
 func TestPasswordAgeReminders(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "remind@example.com", pw, "Remind")
 	if n, err := in.Auth.SendPasswordReminders(context.Background()); err != nil || n != 0 {
@@ -206,6 +211,7 @@ func TestPasswordAgeReminders(t *testing.T) {
 // The live check of a signed-in user knows their email and businesses, so
 // the meter agrees with the change it will be asked to make.
 func TestPasswordCheckUsesTheSignedInUsersFacts(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "facts@example.com", pw, "Harbour Lights")
 	tok := in.SignIn(t, "facts@example.com", pw)

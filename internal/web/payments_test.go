@@ -12,6 +12,7 @@ import (
 // ends, and the owner is told at once; the number is never stored or shown
 // in the clear.
 func TestDepositAccountCoolingOff(t *testing.T) {
+	t.Parallel()
 	w := newTeamWorld(t)
 	in := w.in
 	pay := "/api/v1/businesses/" + w.biz + "/payments"
@@ -73,7 +74,7 @@ func TestDepositAccountCoolingOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	var n int
 	if err := raw.QueryRow(`SELECT COUNT(*) FROM deposit_accounts WHERE number_sealed LIKE '%532013000%' OR number_sealed LIKE '%NWBK%'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("numbers in the clear: %d %v", n, err)
@@ -88,6 +89,7 @@ func TestDepositAccountCoolingOff(t *testing.T) {
 }
 
 func TestStorefrontChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
+	t.Parallel()
 	w := newTeamWorld(t)
 	in := w.in
 	sf := "/api/v1/businesses/" + w.biz + "/storefront"
@@ -131,6 +133,7 @@ func TestStorefrontChangesAreAuditedWithBeforeAndAfter(t *testing.T) {
 }
 
 func TestListingsBulkEditsAreAuditedAllOrNothing(t *testing.T) {
+	t.Parallel()
 	w := newTeamWorld(t)
 	in := w.in
 	ls := "/api/v1/businesses/" + w.biz + "/listings"

@@ -13,6 +13,7 @@ var linkRE = regexp.MustCompile(`https?://[^\s"<>]+`)
 // Every email carries the recipient's anti-phishing phrase at the top, and
 // no email holds a link anywhere but the configured base URL.
 func TestEveryEmailCarriesThePhraseAndNoForeignLink(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": "phrase@example.com", "password": pw, "business_name": "Phrase Co", "anti_phishing_phrase": "purple teapot at dawn"})
 	if r.Status != 202 {

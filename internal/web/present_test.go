@@ -6,6 +6,7 @@ import (
 )
 
 func TestChangesOfPairsBeforeAndAfter(t *testing.T) {
+	t.Parallel()
 	got := changesOf(json.RawMessage(`{"price":10,"title":"Lamp"}`), json.RawMessage(`{"price":12,"title":"Lamp","on_sale":true}`))
 	want := []change{{"on sale", "", "yes"}, {"price", "10", "12"}, {"title", "Lamp", "Lamp"}}
 	if len(got) != len(want) {
@@ -22,6 +23,7 @@ func TestChangesOfPairsBeforeAndAfter(t *testing.T) {
 }
 
 func TestDescribeUserAgent(t *testing.T) {
+	t.Parallel()
 	for ua, want := range map[string]string{
 		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36":                         "Chrome on Linux",
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120":       "Edge on Windows",

@@ -93,6 +93,7 @@ func subjectsTo(t *testing.T, in *apptest.Instance, to string) []string {
 // and edit rights unused for 90 days; keep/reduce/revoke apply all or
 // none, are audited, and a revoked member loses the business at once.
 func TestAccessReviewFlagsDecidesAndRevokes(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		ctx := context.Background()
@@ -217,6 +218,7 @@ func TestAccessReviewFlagsDecidesAndRevokes(t *testing.T) {
 // business that chose so suspends members left unreviewed; keeping a
 // suspended member gives their access back.
 func TestAccessReviewScheduleRemindersAndSuspension(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	ctx := context.Background()
 	owner, biz := newOwner(t, in, "owner@sched.example", "Schedule Goods")
@@ -301,6 +303,7 @@ func TestAccessReviewScheduleRemindersAndSuspension(t *testing.T) {
 // The charge method: a Luhn-valid card, sealed, shown as brand, last four
 // and expiry; payments: edit and a recent sign-in; the owner is told.
 func TestChargeMethod(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@charge.example", "Charge Goods")
 	lister := joinByInvitation(t, in, owner.token, biz, "lister@charge.example", map[string]string{"listings": "edit"})
@@ -352,6 +355,7 @@ func TestChargeMethod(t *testing.T) {
 // the member accepts with a recent sign-in; the former owner becomes a
 // member the new owner may remove.
 func TestOwnershipTransfer(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_REAUTH_WINDOW", "5m"))
 	owner, biz := newOwner(t, in, "owner@transfer.example", "Transfer Goods")
 	heir := joinByInvitation(t, in, owner.token, biz, "heir@transfer.example", map[string]string{"listings": "view"})
@@ -406,6 +410,7 @@ func TestOwnershipTransfer(t *testing.T) {
 // Someone invited signs up without a business of their own; the sign-up
 // form says clearly what is wrong when the two are mixed up.
 func TestSignUpToJoin(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	if r := in.Do(t, "POST", "/api/v1/signup", "", map[string]any{"email": "j@join.example", "password": pw, "joining": true, "business_name": "Mine"}); r.Status != 400 || !strings.Contains(string(r.Body), "not_allowed") {
 		t.Fatalf("joining with a business name: %d %s", r.Status, r.Body)
@@ -425,6 +430,7 @@ func TestSignUpToJoin(t *testing.T) {
 // A review whose undecided members all left completes by itself: no
 // reminders about nobody, and a new review can open.
 func TestAccessReviewCompletesWhenEveryoneLeft(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@left.example", "Left Goods")
 	member := joinByInvitation(t, in, owner.token, biz, "member@left.example", map[string]string{"listings": "view"})
@@ -454,6 +460,7 @@ func TestAccessReviewCompletesWhenEveryoneLeft(t *testing.T) {
 // Edit rights given recently are not "unused for 90 days", however long
 // the member has been there.
 func TestAccessReviewCountsEditFromItsGrant(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@grant.example", "Grant Goods")
 	member := joinByInvitation(t, in, owner.token, biz, "member@grant.example", map[string]string{"listings": "view", "storefront": "edit"})
@@ -477,6 +484,7 @@ func TestAccessReviewCountsEditFromItsGrant(t *testing.T) {
 // Withdrawing or declining an offer of ownership is audited and told: the
 // member an offer is withdrawn from, and the owner when it is declined.
 func TestOwnershipOfferWithdrawnAndDeclined(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "owner@offer.example", "Offer Goods")
 	heir := joinByInvitation(t, in, owner.token, biz, "heir@offer.example", map[string]string{"listings": "view"})

@@ -189,12 +189,12 @@ func staticFiles() http.Handler {
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(api.Spec) //nolint:errcheck // client went away
+	_, _ = w.Write(api.Spec) // client went away
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(`{"status":"ok"}` + "\n")) //nolint:errcheck // client went away
+	_, _ = w.Write([]byte(`{"status":"ok"}` + "\n")) // client went away
 }
 
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
@@ -204,16 +204,16 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.DB.Ping(ctx); err != nil {
 		s.Logger.Warn("readyz: database unreachable", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"status":"database unreachable"}` + "\n")) //nolint:errcheck
+		_, _ = w.Write([]byte(`{"status":"database unreachable"}` + "\n"))
 		return
 	}
 	v, err := s.DB.Version(ctx)
 	if err != nil || v < s.Options.SchemaVersion {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"status":"schema not migrated"}` + "\n")) //nolint:errcheck
+		_, _ = w.Write([]byte(`{"status":"schema not migrated"}` + "\n"))
 		return
 	}
-	w.Write([]byte(`{"status":"ready"}` + "\n")) //nolint:errcheck
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 }
 
 // securityHeaders sets the headers every answer carries.

@@ -36,6 +36,7 @@ func waitSMS(t *testing.T, g *sms.FakeGateway, n int) string {
 const phone = "+44 7400 123456"
 
 func TestSMSEnrolmentAndSignIn(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	in.SignUp(t, "sms@example.com", pw, "SMS Co")
@@ -85,6 +86,7 @@ func TestSMSEnrolmentAndSignIn(t *testing.T) {
 // Requesting 50 codes in a row hits the caps; nothing past the cap reaches
 // the gateway.
 func TestSMSPumpingIsCapped(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	in.SignUp(t, "pump@example.com", pw, "Pump")
@@ -112,13 +114,14 @@ func TestSMSPumpingIsCapped(t *testing.T) {
 	if accepted != 4 || capped != 46 {
 		t.Fatalf("accepted %d, capped %d", accepted, capped)
 	}
-	time.Sleep(300 * time.Millisecond) // let the worker drain whatever was queued
+	in.DrainOutbox(t)
 	if n := len(gw.Sent()); n != 5 {
 		t.Fatalf("%d texts reached the gateway, want 5", n)
 	}
 }
 
 func TestSMSNumberChecks(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	in.SignUp(t, "num@example.com", pw, "Num")
@@ -135,6 +138,7 @@ func TestSMSNumberChecks(t *testing.T) {
 
 // A user whose only second step is a phone finishes signing in on the pages.
 func TestSMSSecondStepOnThePages(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	in.SignUp(t, "smspage@example.com", pw, "SMS Page")
@@ -177,6 +181,7 @@ func newFullJar() http.CookieJar {
 }
 
 func TestAddPhoneOnThePages(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw))
 	in.SignUp(t, "addphone@example.com", pw, "Add Phone")
@@ -214,6 +219,7 @@ func TestAddPhoneOnThePages(t *testing.T) {
 // re-authentication page: it offers a texted code, not an authenticator
 // app; the code works once and only with the right password.
 func TestReauthPageBySMS(t *testing.T) {
+	t.Parallel()
 	gw := &sms.FakeGateway{}
 	in := apptest.Start(t, "sqlite", apptest.SMSGateway(gw), apptest.Env("SELLERGUARD_REAUTH_WINDOW", "1m"))
 	in.SignUp(t, "textonly@example.com", pw, "Text Only Co")

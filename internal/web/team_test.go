@@ -60,6 +60,7 @@ func newTeamWorld(t *testing.T) *teamWorld {
 // Every team route for the owner, a listings-only member, a user manager,
 // the owner of another business, a removed member and an anonymous caller.
 func TestTeamRoutesForEveryKindOfCaller(t *testing.T) {
+	t.Parallel()
 	w := newTeamWorld(t)
 	in := w.in
 	members := "/api/v1/businesses/" + w.biz + "/members"
@@ -95,6 +96,7 @@ func TestTeamRoutesForEveryKindOfCaller(t *testing.T) {
 }
 
 func TestMembersCannotEscalate(t *testing.T) {
+	t.Parallel()
 	w := newTeamWorld(t)
 	in := w.in
 	members := "/api/v1/businesses/" + w.biz + "/members/"
@@ -142,6 +144,7 @@ func TestMembersCannotEscalate(t *testing.T) {
 
 // Lowering or removing access takes effect on the member's very next request.
 func TestRevocationIsImmediate(t *testing.T) {
+	t.Parallel()
 	w := newTeamWorld(t)
 	in := w.in
 	members := "/api/v1/businesses/" + w.biz + "/members"
@@ -179,6 +182,7 @@ func TestRevocationIsImmediate(t *testing.T) {
 }
 
 func TestInvitationsExpireAndCanBeDeclinedOrWithdrawn(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	_, biz := in.SignUp(t, "boss@inv.example", pw, "Inv Co")
 	boss := in.SignIn(t, "boss@inv.example", pw)

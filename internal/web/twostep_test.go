@@ -56,6 +56,7 @@ func enrollTOTP(t *testing.T, in *apptest.Instance, email string) enrolled {
 }
 
 func TestTOTPWithOathtool(t *testing.T) {
+	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
 		e := enrollTOTP(t, in, "totp@example.com")
@@ -107,6 +108,7 @@ func TestTOTPWithOathtool(t *testing.T) {
 }
 
 func TestPartialTokenDiesAfterFiveWrongCodes(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	enrollTOTP(t, in, "five@example.com")
 	partial := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("five@example.com", pw, "")).JSON(t)["token"].(string)
@@ -133,6 +135,7 @@ func TestPartialTokenDiesAfterFiveWrongCodes(t *testing.T) {
 }
 
 func TestBackupCodesWorkOnceAndRegenerationKillsTheOldSet(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	e := enrollTOTP(t, in, "backup@example.com")
 	r := in.Do(t, "POST", "/api/v1/two-step/backup-codes", e.token, nil)
@@ -196,6 +199,7 @@ func TestBackupCodesWorkOnceAndRegenerationKillsTheOldSet(t *testing.T) {
 }
 
 func TestBusinessRequirementGatesDataUntilEnrolled(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	_, biz := in.SignUp(t, "gate@example.com", pw, "Gate")
 	token := in.SignIn(t, "gate@example.com", pw)
@@ -243,6 +247,7 @@ func TestBusinessRequirementGatesDataUntilEnrolled(t *testing.T) {
 }
 
 func TestTrustedBrowserSkipsSecondStepButNotReauth(t *testing.T) {
+	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	e := enrollTOTP(t, in, "trust@example.com")
 	jar := newJarAll()

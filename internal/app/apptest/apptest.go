@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/app"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/sms"
@@ -131,18 +132,17 @@ func start(t testing.TB, o *startOptions) *Instance {
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, logger, "test")
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		t.Fatal(err)
 	}
 	metricsAddr, err := a.ListenMetrics()
 	if err != nil {
-		a.Close()
-		ln.Close()
+		_ = a.Close()
+		_ = ln.Close()
 		t.Fatal(err)
 	}
 	clock := &Clock{}
-	a.Auth.Now = clock.Now
-	a.Worker.Now = clock.Now // messages enqueued at a moved clock are due on it
+	a.Clock.Set(clock.Now) // every service, the worker and the ledger: messages enqueued at a moved clock are due on it
 	if o.sms != nil {
 		a.Worker.SMS = &sms.Deliverer{Gateway: o.sms}
 		a.Auth.SMS.Available = true
@@ -194,7 +194,7 @@ func (in *Instance) Stop() {
 	case <-time.After(20 * time.Second):
 		in.t.Errorf("server did not shut down")
 	}
-	in.App.Close()
+	_ = in.App.Close()
 }
 
 type testWriter struct{ t testing.TB }
@@ -245,6 +245,10 @@ func (in *Instance) DoWith(t testing.TB, method, path, token string, headers map
 		}
 		rd = bytes.NewReader(j)
 	}
+	reqBody := readAll(rd)
+	if rd != nil {
+		rd = bytes.NewReader(reqBody)
+	}
 	req, err := http.NewRequest(method, in.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +271,7 @@ func (in *Instance) DoWith(t testing.TB, method, path, token string, headers map
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkContract(t, req, reqBody, resp.StatusCode, resp.Header, b)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
@@ -368,4 +373,30 @@ func (in *Instance) SecondStep(t testing.TB, partial, secret string) string {
 		t.Fatalf("second step: %d %s", r.Status, r.Body)
 	}
 	return r.JSON(t)["token"].(string)
+}
+
+// DrainOutbox delivers every message that is due and waits until none is
+// pending, so a test counts what was sent without sleeping and guessing how
+// long the worker needs. It fails the test if messages stay pending for 10 s
+// (a retry in back-off stays pending: don't drain then).
+func (in *Instance) DrainOutbox(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := in.Worker.RunOnce(ctx); err != nil {
+			t.Fatalf("outbox: %v", err)
+		}
+		n, err := in.DB.CountOutbox(ctx, sellerguard.OutboxPending)
+		if err != nil {
+			t.Fatalf("outbox: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox: %d messages still pending after 10 s", n)
+		}
+		time.Sleep(10 * time.Millisecond) // a message the background worker holds
+	}
 }

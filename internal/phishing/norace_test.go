@@ -1,0 +1,5 @@
+//go:build !race
+
+package phishing
+
+const raceEnabled = false
