@@ -98,8 +98,13 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 	return start(t, o)
 }
 
-// StartEnv runs SellerGuard with exactly these settings.
+// StartEnv runs SellerGuard with exactly these settings (but for the
+// metrics listener, which goes to a free loopback port unless
+// SELLERGUARD_METRICS_ADDR is given, so instances never fight over 9090).
 func StartEnv(t testing.TB, env map[string]string) *Instance {
+	if _, ok := env["SELLERGUARD_METRICS_ADDR"]; !ok {
+		env["SELLERGUARD_METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	return start(t, &startOptions{env: env})
 }
 
