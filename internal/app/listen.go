@@ -118,11 +118,11 @@ func (c *certReloader) tlsConfig() *tls.Config {
 	}
 }
 
-// ReloadTLS re-reads the TLS certificate and key files now (for SIGHUP or
-// an operator's command). It returns an error, and keeps serving the
-// previous certificate, if the files cannot be loaded as a matching pair.
-// The files are also re-read on their own when they change, so calling it
-// is never required. Without TLS configured it does nothing.
+// ReloadTLS re-reads the TLS certificate and key files now. It returns an
+// error, and keeps serving the previous certificate, if the files cannot be
+// loaded as a matching pair. Reload (SIGHUP) runs the same reload with the
+// DKIM key's; the files are also re-read on their own when they change, so
+// calling either is never required. Without TLS configured it does nothing.
 func (a *App) ReloadTLS() error {
 	if a.certs == nil {
 		return nil
