@@ -158,13 +158,21 @@ func TestTLSCertificateReloads(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	// Renewed and reloaded explicitly: served on the next connection.
+	// Renewed and reloaded explicitly: served on the next connection, by
+	// ReloadTLS and by Reload (what SIGHUP runs).
 	third := writeSelfSigned(t, certFile, keyFile)
 	if err := in.ReloadTLS(); err != nil {
 		t.Fatal(err)
 	}
 	if got := servedSerial(t, in); got.Cmp(third) != 0 {
 		t.Fatalf("after ReloadTLS: serving %v, want %v", got, third)
+	}
+	third = writeSelfSigned(t, certFile, keyFile)
+	if err := in.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := servedSerial(t, in); got.Cmp(third) != 0 {
+		t.Fatalf("after Reload: serving %v, want %v", got, third)
 	}
 
 	// A half-written renewal (a key that is not the certificate's) is
@@ -180,6 +188,9 @@ func TestTLSCertificateReloads(t *testing.T) {
 	}
 	if err := in.ReloadTLS(); err == nil || !strings.Contains(err.Error(), "SELLERGUARD_TLS_CERT_FILE") {
 		t.Fatalf("ReloadTLS with a mismatched key: %v", err)
+	}
+	if err := in.Reload(); err == nil || !strings.Contains(err.Error(), "TLS certificate") {
+		t.Fatalf("Reload with a mismatched key: %v", err)
 	}
 	time.Sleep(1100 * time.Millisecond) // past the automatic check too
 	if got := servedSerial(t, in); got.Cmp(third) != 0 {
