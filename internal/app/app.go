@@ -225,7 +225,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	svc.Policy, svc.Breached = pol, breached
 	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
-	svc.ContactCheckAge = 180 * 24 * time.Hour
+	svc.ContactCheckAge = cfg.ContactCheckAge
 	svc.PayoutCoolingOff = cfg.PayoutCoolingOff
 	svc.Reviews = auth.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
 	svc.AreaUse = auth.NewAreaUseRecorder()

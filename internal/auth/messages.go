@@ -29,6 +29,7 @@ const (
 	EventEmailChanged         = "security.email_changed"
 	EventPhoneChanged         = "security.phone_changed"
 	EventNewDevice            = "security.new_device_signin"
+	EventSessionsEndedByOther = "security.sessions_ended_by_other"
 	EventContactCheck         = "account.contact_check"
 	EventMemberInvited        = "business.member_invited"
 	EventMemberRemoved        = "business.member_removed"
@@ -37,8 +38,8 @@ const (
 	EventStorefrontChanged    = "business.storefront_changed"
 	EventListingsBulk         = "business.listings_bulk_changed"
 	EventAccessReviewDue      = "business.access_review_due"
-	// EventBusinessSecurityRules is not in the notification catalogue on
-	// purpose: unknown events are security-critical and always sent.
+	// EventBusinessSecurityRules: a business's security rules (two-step
+	// requirement, password rules, access-review rules) changed.
 	EventBusinessSecurityRules = "business.security_rules_changed"
 )
 

@@ -387,9 +387,14 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p *Principal, meta Re
 	return n, err
 }
 
+// endSessions ends the sessions del deletes, audited; when they include
+// sessions other than the acting one, the user is told (an event that
+// cannot be switched off).
 func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMeta, action string, del func(tx *store.Tx) ([]string, error)) error {
 	now := s.now()
+	told := false
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		told = false
 		ids, err := del(tx)
 		if err != nil {
 			return err
@@ -408,13 +413,46 @@ func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMet
 		}); err != nil {
 			return err
 		}
+		if others := len(ids) - countOf(ids, p.Session.ID); others > 0 {
+			told = true
+			if err := s.sendEmail(ctx, tx, now, sessionsEndedEmail(p.User.Email, others, meta, now, s.Config.BaseURL)); err != nil {
+				return err
+			}
+		}
 		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
 	})
 	if err != nil {
 		return err
 	}
 	s.Cache.InvalidateUser(p.User.ID)
+	if told {
+		s.afterEnqueue()
+	}
 	return nil
+}
+
+func countOf(ids []string, id string) int {
+	n := 0
+	for _, x := range ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
+}
+
+// sessionsEndedEmail tells the user that sessions other than the one
+// acting were ended from it: a session an attacker holds learns nothing,
+// but the owner does if the attacker signs them out.
+func sessionsEndedEmail(to string, n int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	return eventEmail(EventSessionsEndedByOther, to, "Your other SellerGuard sessions were signed out",
+		fmt.Sprintf("%d of your sessions were signed out from another of your sessions.", n),
+		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
+		"",
+		"If this was you, nothing else is needed. If it was not, someone is signed in to",
+		"your account: type the address of SellerGuard into your browser, change your",
+		"password and sign out everywhere else yourself.",
+		"SellerGuard: "+baseURL)
 }
 
 // ListSessions lists the caller's sessions, newest first.

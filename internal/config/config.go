@@ -51,6 +51,9 @@ type Config struct {
 	// with members review access, and how often an open review is brought up.
 	AccessReviewInterval time.Duration
 	AccessReviewReminder time.Duration
+	// ContactCheckAge: "is this still yours?" is asked about an email or
+	// mobile number last confirmed longer ago than this.
+	ContactCheckAge time.Duration
 
 	Limits   LimitSettings
 	Password PasswordSettings
@@ -208,6 +211,7 @@ func (c *Config) Finish() error {
 	}
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.finishPayments()...)
+	errs = append(errs, c.finishContact()...)
 	c.Password.finishBreachAPI(c.LocalMode())
 	errs = append(errs, c.Password.Validate())
 	errs = append(errs, c.TwoStep.finish()...)

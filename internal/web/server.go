@@ -167,6 +167,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerPasskeys(mux) // passkeys: API and pages (api_passkeys.go)
 	s.registerTwoStepPages(mux)
 	s.registerContact(mux)
+	s.registerContactCheck(mux) // "is this still yours?" on the account page (page_contact_check.go)
 	s.registerTeam(mux)
 	s.registerReviews(mux)
 	s.registerTeamPages(mux)
