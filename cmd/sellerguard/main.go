@@ -27,6 +27,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/sellerguard/sellerguard/internal/config"
 )
 
 // Release builds stamp these with -ldflags "-X main.version=… -X
@@ -42,7 +44,9 @@ var (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	// config.Environ is os.Getenv, except that SELLERGUARD_METRICS_ADDR set
+	// to the empty string means "no metrics listener".
+	os.Exit(run(ctx, os.Args[1:], config.Environ(os.LookupEnv), os.Stdout, os.Stderr))
 }
 
 // errUsage marks a command-line mistake (exit status 2).

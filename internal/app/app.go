@@ -61,7 +61,10 @@ type App struct {
 	ReportIntake *phishreport.Intake
 
 	closePolicy func()
-	reportAddr  chan string // the intake's address once listening ("" when off or failed)
+	reportAddr  chan string   // the intake's address once listening ("" when off or failed)
+	certs       *certReloader // nil without TLS
+	metricsMu   sync.Mutex
+	metricsLn   net.Listener
 	reload      reloaders
 }
 
@@ -145,6 +148,13 @@ func (a *App) checkSealing(ctx context.Context) error {
 }
 
 func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
+	var certs *certReloader
+	if cfg.Network.TLS() {
+		var err error
+		if certs, err = newCertReloader(cfg.Network.TLSCertFile, cfg.Network.TLSKeyFile, logger.With("component", "tls")); err != nil {
+			return nil, err
+		}
+	}
 	params := password.Params{Memory: uint32(cfg.Argon2Memory), Time: uint32(cfg.Argon2Time), Threads: uint8(cfg.Argon2Threads), SaltLen: 16, KeyLen: 32}
 	if err := params.Validate(); err != nil {
 		return nil, fmt.Errorf("argon2 parameters: %w", err)
@@ -265,12 +275,15 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, reportAddr: make(chan string, 1)}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
 	}
 	if dkimSigner != nil {
 		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
+	}
+	if certs != nil {
+		a.OnReload("TLS certificate "+cfg.Network.TLSCertFile, certs.Reload)
 	}
 	return a, nil
 }
@@ -287,18 +300,39 @@ func (a *App) ReportSMTPAddr() string {
 	}
 }
 
-// Close releases the database and the breached-password index.
+// Close releases the database, the breached-password index and a metrics
+// listener opened but never served.
 func (a *App) Close() error {
 	if a.closePolicy != nil {
 		a.closePolicy()
 	}
+	a.metricsMu.Lock()
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close() // never served: nothing to lose
+		a.metricsLn = nil
+	}
+	a.metricsMu.Unlock()
 	return a.DB.Close()
 }
 
-// Serve runs the HTTP server on ln and the background workers until ctx
-// ends, then shuts down gracefully.
+// Serve runs the HTTP server on ln (with TLS when configured), the metrics
+// listener and the background workers until ctx ends, then shuts down
+// gracefully. It refuses to serve local mode on a listener the network can
+// reach (see config.CheckLocalModeAddr).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cfg, logger := a.Config, a.Logger
+	if err := cfg.CheckLocalModeAddr(ln.Addr().String()); err != nil {
+		return err
+	}
+	if cfg.LocalMode() && !config.IsLoopbackAddr(ln.Addr().String()) {
+		logger.Warn("LOCAL MODE ON THE NETWORK (SELLERGUARD_LOCAL_MODE_ON_NETWORK=true): no mail is sent, every code stays in the local outbox; for demos only, never in production",
+			"addr", ln.Addr().String())
+	}
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	httpSrv := &http.Server{
 		Handler: a.Server, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
@@ -340,8 +374,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.housekeeping(bg) })
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	var err error
+	if a.certs != nil {
+		httpSrv.TLSConfig = a.certs.tlsConfig()
+		go func() { errc <- httpSrv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- httpSrv.Serve(ln) }()
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

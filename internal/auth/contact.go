@@ -330,7 +330,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like +44 7400 123456."})
+		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like " + sms.ExampleNumber + "."})
 	}
 	now := s.now()
 	code, err := sixDigitCode()

@@ -169,8 +169,10 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if err != nil {
 			return SignInResult{}, s.hashError(err)
 		}
-	} else {
-		s.Hasher.VerifyDummy(ctx, in.Password)
+	} else if err := s.Hasher.VerifyDummy(ctx, in.Password); err != nil {
+		// The same answer as a real account's when the pool is full: a
+		// flood must not tell which accounts exist (503 here, 503 there).
+		return SignInResult{}, s.hashError(err)
 	}
 	if !ok || u.Status != sellerguard.UserActive {
 		var user *store.UserRecord

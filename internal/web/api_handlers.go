@@ -378,8 +378,8 @@ type outboxMessageJSON struct {
 }
 
 func (s *Server) apiDevOutbox(w http.ResponseWriter, r *http.Request) error {
-	if !s.Options.LocalMode {
-		return errNotFound
+	if err := s.devOutboxAllowed(r); err != nil {
+		return err
 	}
 	msgs, err := s.DB.ListOutbox(r.Context(), 1000)
 	if err != nil {

@@ -415,8 +415,8 @@ type outboxPage struct {
 }
 
 func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
-	if !s.Options.LocalMode {
-		return errNotFound
+	if err := s.devOutboxAllowed(r); err != nil {
+		return err
 	}
 	msgs, err := s.DB.ListOutbox(r.Context(), 200)
 	if err != nil {

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sellerguard/sellerguard/api"
 	"github.com/sellerguard/sellerguard/internal/auth"
@@ -116,7 +115,7 @@ func (s *Server) register(mux *recordingMux) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	// /metrics is on the metrics listener (MetricsHandler), not here.
 
 	// JSON API.
 	mux.Handle("POST /api/v1/signup", s.api(s.apiSignup))

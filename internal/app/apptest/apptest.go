@@ -8,12 +8,15 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -31,12 +34,15 @@ import (
 // Instance is a running SellerGuard.
 type Instance struct {
 	*app.App
-	URL    string
-	Clock  *Clock
-	Client *http.Client
-	t      testing.TB
-	stop   context.CancelFunc
-	done   chan error
+	URL string
+	// MetricsURL is the /metrics address on the metrics listener ("" when
+	// SELLERGUARD_METRICS_ADDR is off).
+	MetricsURL string
+	Clock      *Clock
+	Client     *http.Client
+	t          testing.TB
+	stop       context.CancelFunc
+	done       chan error
 }
 
 // Option changes how a test instance starts.
@@ -75,6 +81,7 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 	t.Helper()
 	env := map[string]string{
 		"SELLERGUARD_ADDR":                 "127.0.0.1:0",
+		"SELLERGUARD_METRICS_ADDR":         "127.0.0.1:0", // a free port: instances run side by side
 		"SELLERGUARD_DATA_DIR":             t.TempDir(),
 		"SELLERGUARD_ARGON2_MEMORY":        "1024",
 		"SELLERGUARD_ARGON2_TIME":          "1",
@@ -96,8 +103,13 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 	return start(t, o)
 }
 
-// StartEnv runs SellerGuard with exactly these settings.
+// StartEnv runs SellerGuard with exactly these settings (but for the
+// metrics listener, which goes to a free loopback port unless
+// SELLERGUARD_METRICS_ADDR is given, so instances never fight over 9090).
 func StartEnv(t testing.TB, env map[string]string) *Instance {
+	if _, ok := env["SELLERGUARD_METRICS_ADDR"]; !ok {
+		env["SELLERGUARD_METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	return start(t, &startOptions{env: env})
 }
 
@@ -111,6 +123,9 @@ func start(t testing.TB, o *startOptions) *Instance {
 	addr := ln.Addr().String()
 	if _, ok := env["SELLERGUARD_BASE_URL"]; !ok {
 		env["SELLERGUARD_BASE_URL"] = "http://" + addr
+		if env["SELLERGUARD_TLS_CERT_FILE"] != "" {
+			env["SELLERGUARD_BASE_URL"] = "https://" + addr
+		}
 	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg, _, err := config.Register(fs, func(k string) string { return env[k] })
@@ -130,6 +145,12 @@ func start(t testing.TB, o *startOptions) *Instance {
 		_ = ln.Close()
 		t.Fatal(err)
 	}
+	metricsAddr, err := a.ListenMetrics()
+	if err != nil {
+		_ = a.Close()
+		_ = ln.Close()
+		t.Fatal(err)
+	}
 	clock := &Clock{}
 	a.Clock.Set(clock.Now) // every service, the worker and the ledger: messages enqueued at a moved clock are due on it
 	if o.sms != nil {
@@ -137,7 +158,20 @@ func start(t testing.TB, o *startOptions) *Instance {
 		a.Auth.SMS.Available = true
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	in := &Instance{App: a, URL: "http://" + addr, Clock: clock, Client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}, t: t, stop: cancel, done: make(chan error, 1)}
+	in := &Instance{App: a, URL: a.Scheme() + "://" + addr, Clock: clock, Client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}, t: t, stop: cancel, done: make(chan error, 1)}
+	if metricsAddr != "" {
+		in.MetricsURL = "http://" + metricsAddr + "/metrics"
+	}
+	if a.TLS() {
+		// Trust the instance's own certificate (a test's self-signed one).
+		pem, err := os.ReadFile(cfg.Network.TLSCertFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		in.Client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	}
 	go func() { in.done <- a.Serve(sctx, ln) }()
 	t.Cleanup(in.Stop)
 	return in
