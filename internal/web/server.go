@@ -174,6 +174,8 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerTeamPages(mux)
 	s.registerBusinessPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
+	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
+	s.registerCheckup(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
