@@ -36,6 +36,9 @@ type Principal struct {
 	// of when the session was loaded into the cache (at most the cache's
 	// TTL old on other instances; this instance refreshes on each failure).
 	Failed FailedSignIns
+	// ReenrolTwoStep: a business owner required the user to enrol two-step
+	// verification again; until they do, business data stays closed.
+	ReenrolTwoStep bool
 
 	uses *AreaUseRecorder // where RequireArea notes area use (nil: nowhere)
 	now  func() time.Time
@@ -226,7 +229,8 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, breach, now); err != nil {
 			return err
 		}
-		if err := s.newDeviceCheck(ctx, tx, u, known, meta, now); err != nil {
+		newDevice, err := s.newDeviceCheck(ctx, tx, u, known, meta, now)
+		if err != nil {
 			return err
 		}
 		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
@@ -241,7 +245,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 			SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "session.created", Category: sellerguard.CategorySession, TargetType: "session", TargetID: sess.ID,
 			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != "", "known_browser": known, "with_unlock_code": unlocked,
-				"level": sess.AuthLevel, "trusted_browser": trusted},
+				"level": sess.AuthLevel, "trusted_browser": trusted, "new_device": newDevice},
 		})
 	})
 	if err != nil {
@@ -295,11 +299,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
+		reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
 		c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
 		if err != nil {
 			return nil, err
 		}
-		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must,
+		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
 			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, now)
 	}
 	p := e.principal
@@ -478,26 +486,28 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard
 // newDeviceCheck tells the user of a sign-in from a device they never
 // signed in from: neither a browser with their device cookie nor the same
 // network and browser as before. The very first sign-in tells nothing.
-func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) error {
+// It reports whether it told them (the session.created event records it,
+// for the security checkup).
+func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) (bool, error) {
 	seenKey := "seen:" + u.EmailNorm + "|" + limiter.SourceKey("net", meta.IP) + "|" + HashToken(meta.UserAgent)[:16]
 	seen, err := tx.GetCounter(ctx, seenKey, now)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := tx.IncrementCounter(ctx, seenKey, now, time.Time{}, now.Add(knownDeviceLifetime), meta.IP); err != nil {
-		return err
+		return false, err
 	}
 	if knownDevice || seen.Count > 0 {
-		return nil
+		return false, nil
 	}
 	before, err := tx.ListCounters(ctx, "seen:"+u.EmailNorm+"|", now, 2)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(before) < 2 { // only the one just recorded: the account's first sign-in
-		return nil
+		return false, nil
 	}
-	return s.sendEmail(ctx, tx, now, eventEmail(EventNewDevice, u.Email, "New sign-in to your SellerGuard account",
+	return true, s.sendEmail(ctx, tx, now, eventEmail(EventNewDevice, u.Email, "New sign-in to your SellerGuard account",
 		"Your account was signed in to from a device or network we have not seen before.",
 		"",
 		fmt.Sprintf("When: %s", now.Format(time.RFC1123)),

@@ -49,6 +49,9 @@ func (p *Principal) NeedsEnrollment() bool {
 	if p.TwoStep.Enrolled {
 		return false
 	}
+	if p.ReenrolTwoStep {
+		return true
+	}
 	for _, m := range p.Memberships {
 		if m.RequireTwoStep {
 			return true

@@ -22,29 +22,32 @@ var Channels = []string{Email, SMS}
 // An event leaves the catalogue with its last sender (support.case_updated
 // returns when there are support cases).
 const (
-	EventNewDevice            = auth.EventNewDevice
-	EventFailedSignins        = auth.EventFailedSignins
-	EventPasswordChanged      = auth.EventPasswordChanged
-	EventPasswordChangeForced = auth.EventPasswordChangeForced
-	EventEmailChanged         = auth.EventEmailChanged
-	EventPhoneChanged         = auth.EventPhoneChanged
-	EventTwoStepChanged       = auth.EventTwoStepChanged
-	EventBackupCodeUsed       = auth.EventBackupCodeUsed
-	EventPhraseChanged        = auth.EventPhraseChanged
-	EventSessionsEndedByOther = auth.EventSessionsEndedByOther
-	EventSignupAttempt        = auth.EventSignupAttempt
-	EventWelcome              = auth.EventWelcome
-	EventPasswordReminder     = auth.EventPasswordReminder
-	EventContactCheck         = auth.EventContactCheck
-	EventMemberInvited        = auth.EventMemberInvited
-	EventMemberRemoved        = auth.EventMemberRemoved
-	EventMemberChanged        = auth.EventMemberChanged
-	EventPaymentChanged       = auth.EventPaymentChanged
-	EventStorefrontChanged    = auth.EventStorefrontChanged
-	EventListingsBulkChanged  = auth.EventListingsBulk
-	EventAccessReviewDue      = auth.EventAccessReviewDue
-	EventSecurityRules        = auth.EventBusinessSecurityRules
-	EventDeliveryFailed       = "delivery.failed"
+	EventNewDevice               = auth.EventNewDevice
+	EventFailedSignins           = auth.EventFailedSignins
+	EventPasswordChanged         = auth.EventPasswordChanged
+	EventPasswordChangeForced    = auth.EventPasswordChangeForced
+	EventEmailChanged            = auth.EventEmailChanged
+	EventPhoneChanged            = auth.EventPhoneChanged
+	EventTwoStepChanged          = auth.EventTwoStepChanged
+	EventBackupCodeUsed          = auth.EventBackupCodeUsed
+	EventPhraseChanged           = auth.EventPhraseChanged
+	EventSessionsEndedByOther    = auth.EventSessionsEndedByOther
+	EventTwoStepReenrol          = auth.EventTwoStepReenrolRequired
+	EventSessionsEndedByBusiness = auth.EventSessionsEndedByBusiness
+	EventSecurityReminder        = auth.EventSecurityReminder
+	EventSignupAttempt           = auth.EventSignupAttempt
+	EventWelcome                 = auth.EventWelcome
+	EventPasswordReminder        = auth.EventPasswordReminder
+	EventContactCheck            = auth.EventContactCheck
+	EventMemberInvited           = auth.EventMemberInvited
+	EventMemberRemoved           = auth.EventMemberRemoved
+	EventMemberChanged           = auth.EventMemberChanged
+	EventPaymentChanged          = auth.EventPaymentChanged
+	EventStorefrontChanged       = auth.EventStorefrontChanged
+	EventListingsBulkChanged     = auth.EventListingsBulk
+	EventAccessReviewDue         = auth.EventAccessReviewDue
+	EventSecurityRules           = auth.EventBusinessSecurityRules
+	EventDeliveryFailed          = "delivery.failed"
 )
 
 // Groups of the catalogue, in the order settings show them.
@@ -131,6 +134,12 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventSessionsEndedByOther, Group: GroupSecurity, Critical: true,
 		Title:       "Sessions ended from another session",
 		Description: "Your other sessions were signed out from one of your sessions (\"sign out everywhere else\", or one session ended from the list)."},
+	{Key: EventSessionsEndedByBusiness, Group: GroupSecurity, Critical: true,
+		Title:       "Signed out by your business",
+		Description: "An owner or user manager of your business ended all your sessions."},
+	{Key: EventTwoStepReenrol, Group: GroupSecurity, Critical: true,
+		Title:       "Two-step verification to set up again",
+		Description: "An owner of your business removed your second-step methods: set up two-step verification again."},
 
 	{Key: EventSignupAttempt, Group: GroupAccount,
 		Title:       "Sign-up attempt with your email",
@@ -141,6 +150,9 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventPasswordReminder, Group: GroupAccount,
 		Title:       "Password age reminder",
 		Description: "Your password is old: time to choose a new one."},
+	{Key: EventSecurityReminder, Group: GroupAccount,
+		Title:       "Security reminder from your business",
+		Description: "An owner of your business asks you to check your account's security checkup."},
 	{Key: EventContactCheck, Group: GroupAccount,
 		Title:       "Are your email and mobile still yours?",
 		Description: "You last confirmed your sign-in email or mobile number long ago: confirm them, or change them if they are no longer yours."},

@@ -35,6 +35,9 @@ func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *auth.P
 	if res.TrustedBrowserID != "" {
 		out["trusted_browser_id"] = res.TrustedBrowserID
 	}
+	if p.NeedsBackupMethod() { // a business asks for a backup method (api_checkup.go)
+		out["add_backup_method"] = true
+	}
 	return writeJSON(w, http.StatusOK, out)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
 )
 
@@ -182,6 +183,8 @@ type accountPage struct {
 	Contact      auth.ContactOverview
 	Phrase       bool
 	Undelivered  int
+	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
+	BackupAsked  bool            // a business asks for a backup method
 	// Check is the "is this still yours?" confirmation: Values["kind"]
 	// (email or phone) when its code form is shown (page_contact_check.go).
 	Check *form
@@ -224,7 +227,12 @@ func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPag
 	if err != nil {
 		return nil, err
 	}
-	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm()}, nil
+	rep, _, err := s.checkupService().Account(r.Context(), p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod()}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {

@@ -441,6 +441,7 @@ var reauthNexts = map[string]bool{
 	"/account/team":              true,
 	"/account/team/review":       true,
 	"/account/business":          true,
+	"/account/business/checkup":  true,
 }
 
 // reauthNext returns next when it is on the list, else /account.

@@ -145,6 +145,10 @@ func pageTitle(name string) string {
 		return "Access review"
 	case "business":
 		return "Business data"
+	case "checkup":
+		return "Security checkup"
+	case "business_checkup":
+		return "Business security checkup"
 	}
 	return "SellerGuard"
 }

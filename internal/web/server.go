@@ -183,6 +183,8 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 	// Email check, phishing reports, guidance (api_phishing.go).
 	s.registerPhishing(mux)
+	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
+	s.registerCheckup(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
