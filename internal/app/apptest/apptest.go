@@ -179,13 +179,40 @@ func start(t testing.TB, o *startOptions) *Instance {
 
 // Clock is the real time plus an offset a test can move forward, so expiry
 // and idle timeouts are tested without sleeping.
-type Clock struct{ offset atomic.Int64 }
+type Clock struct {
+	offset atomic.Int64
+	frozen atomic.Int64 // Unix nanoseconds while frozen, 0 otherwise
+}
 
-// Now returns the shifted time.
-func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+// Now returns the shifted time (the frozen instant while frozen).
+func (c *Clock) Now() time.Time {
+	if f := c.frozen.Load(); f != 0 {
+		return time.Unix(0, f).UTC()
+	}
+	return time.Now().Add(time.Duration(c.offset.Load()))
+}
 
 // Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+func (c *Clock) Advance(d time.Duration) {
+	if c.frozen.Load() != 0 {
+		c.frozen.Add(int64(d))
+		return
+	}
+	c.offset.Add(int64(d))
+}
+
+// Freeze stops the clock: until Thaw, time moves only by Advance, however
+// slow the machine is (a test of a one-second delay must not depend on how
+// long a request takes under load).
+func (c *Clock) Freeze() { c.frozen.Store(c.Now().UnixNano()) }
+
+// Thaw lets the clock run again from the instant it was frozen at (it never
+// goes back).
+func (c *Clock) Thaw() {
+	if f := c.frozen.Swap(0); f != 0 {
+		c.offset.Store(f - time.Now().UnixNano())
+	}
+}
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
