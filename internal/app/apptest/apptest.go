@@ -206,6 +206,19 @@ func (c *Clock) Advance(d time.Duration) {
 // long a request takes under load).
 func (c *Clock) Freeze() { c.frozen.Store(c.Now().UnixNano()) }
 
+// hold runs fn with the clock frozen (unless it is frozen already), so a
+// code computed for "now" is checked against the same now however long the
+// request takes.
+func (c *Clock) hold(fn func()) {
+	if c.frozen.Load() != 0 {
+		fn()
+		return
+	}
+	c.Freeze()
+	defer c.Thaw()
+	fn()
+}
+
 // Thaw lets the clock run again from the instant it was frozen at (it never
 // goes back).
 func (c *Clock) Thaw() {
@@ -388,12 +401,16 @@ func (in *Instance) EnrollTOTP(t testing.TB, token string) string {
 	}
 	m := r.JSON(t)
 	secret, id := m["secret"].(string), m["method_id"].(string)
-	code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := in.Do(t, "POST", "/api/v1/two-step/totp/"+id+"/confirm", token, map[string]string{"code": code}); r.Status != 200 {
-		t.Fatalf("confirm totp: %d %s", r.Status, r.Body)
+	var confirmed Response
+	in.Clock.hold(func() {
+		code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		confirmed = in.Do(t, "POST", "/api/v1/two-step/totp/"+id+"/confirm", token, map[string]string{"code": code})
+	})
+	if confirmed.Status != 200 {
+		t.Fatalf("confirm totp: %d %s", confirmed.Status, confirmed.Body)
 	}
 	return secret
 }
@@ -401,11 +418,14 @@ func (in *Instance) EnrollTOTP(t testing.TB, token string) string {
 // SecondStep finishes a partial sign-in with the authenticator app.
 func (in *Instance) SecondStep(t testing.TB, partial, secret string) string {
 	t.Helper()
-	code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())+1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "totp", "code": code})
+	var r Response
+	in.Clock.hold(func() {
+		code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "totp", "code": code})
+	})
 	if r.Status != 200 {
 		t.Fatalf("second step: %d %s", r.Status, r.Body)
 	}
