@@ -173,6 +173,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerTeamPages(mux)
 	s.registerBusinessPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
+	s.registerChanges(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.

@@ -1,0 +1,220 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/audit"
+)
+
+// newChangesWorld is the team world with a one-hour payout cooling-off.
+func newChangesWorld(t *testing.T, dialect string) *teamWorld {
+	in := apptest.Start(t, dialect, apptest.Env("SELLERGUARD_PAYOUT_COOLING_OFF", "1h"))
+	w := &teamWorld{in: in}
+	_, w.biz = in.SignUp(t, "owner@shop.example", pw, "Harbour Goods")
+	w.owner = in.SignIn(t, "owner@shop.example", pw)
+	w.ownerSecret = in.EnrollTOTP(t, w.owner)
+	_, w.otherBiz = in.SignUp(t, "rival@other.example", pw, "Rival Goods")
+	w.other = in.SignIn(t, "rival@other.example", pw)
+	in.EnrollTOTP(t, w.other)
+	w.lister, w.listerID = joinAs(t, in, w.owner, w.biz, "lister@shop.example", map[string]string{"listings": "edit"})
+	return w
+}
+
+// The change review shows exactly an intruder's changes in the five
+// categories, with the intruder's session and address, and every one of
+// them can be undone: afterwards everything is as before and the audit log
+// still verifies.
+func TestChangeReviewAndUndo(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) { t.Parallel(); testChangeReviewAndUndo(t, dialect) })
+	}
+}
+
+func testChangeReviewAndUndo(t *testing.T, dialect string) {
+	w := newChangesWorld(t, dialect)
+	in := w.in
+	biz := "/api/v1/businesses/" + w.biz
+	// The owner's own setup, before the intrusion.
+	if r := in.Do(t, "PUT", biz+"/payments/deposit-account", w.owner, map[string]string{"holder": "Harbour Goods Ltd", "bank": "First Bank", "account_number": "GB29 NWBK 6016 1331 9268 19"}); r.Status != 201 {
+		t.Fatalf("own account: %d %s", r.Status, r.Body)
+	}
+	in.Clock.Advance(61 * time.Minute) // past the cooling-off: payouts use this account
+	owner := in.SecondStep(t, in.SignIn(t, "owner@shop.example", pw), w.ownerSecret)
+	store := map[string]string{"display_name": "Harbour Goods", "support_phone": "+44 20 7946 0000"}
+	if r := in.Do(t, "PUT", biz+"/storefront", owner, store); r.Status != 200 {
+		t.Fatalf("storefront: %d %s", r.Status, r.Body)
+	}
+	r := in.Do(t, "POST", biz+"/listings", owner, map[string]any{"listings": []map[string]any{{"sku": "LAMP-1", "title": "Brass lamp", "price_cents": 4500, "quantity": 3, "condition": "good", "condition_note": "Small dent at the base"}}})
+	if r.Status != 200 {
+		t.Fatalf("listing: %d %s", r.Status, r.Body)
+	}
+	listing := r.JSON(t)["listings"].([]any)[0].(map[string]any)
+	listingID := listing["id"].(string)
+	in.Clock.Advance(time.Minute)
+	since := in.Clock.Now().UTC().Format(time.RFC3339)
+
+	// The intruder signs in with the stolen password and code, elsewhere.
+	intruder := in.SecondStep(t, in.SignIn(t, "owner@shop.example", pw), w.ownerSecret)
+	intruderSession := sessionID(t, in, intruder)
+	if r := in.Do(t, "PUT", biz+"/payments/deposit-account", intruder, map[string]string{"holder": "Mallory", "bank": "Elsewhere", "account_number": "DE89370400440532013000"}); r.Status != 201 {
+		t.Fatalf("intruder account: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "PUT", "/api/v1/notifications/business.storefront_changed", intruder, map[string]any{"email": false}); r.Status != 200 {
+		t.Fatalf("intruder notifications: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", biz+"/invitations", intruder, map[string]any{"email": "mule@evil.example", "permissions": map[string]string{"payments": "edit"}}); r.Status != 201 {
+		t.Fatalf("intruder invite: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "PUT", biz+"/storefront", intruder, map[string]string{"display_name": "Harbour Goods", "support_phone": "+1 555 0100"}); r.Status != 200 {
+		t.Fatalf("intruder storefront: %d %s", r.Status, r.Body)
+	}
+	listing["condition_note"] = "Like new, pay by wire only"
+	delete(listing, "updated_at")
+	if r := in.Do(t, "POST", biz+"/listings", intruder, map[string]any{"listings": []any{listing}}); r.Status != 200 {
+		t.Fatalf("intruder listing: %d %s", r.Status, r.Body)
+	}
+
+	// The owner sees exactly these five, newest first, from the intruder's session.
+	page := in.Do(t, "GET", biz+"/changes?since="+since, owner, nil)
+	if page.Status != 200 {
+		t.Fatalf("changes: %d %s", page.Status, page.Body)
+	}
+	list := page.JSON(t)["changes"].([]any)
+	wantActions := []string{"business.listing_changed", "business.storefront_changed", "business.member_invited", "account.notifications_changed", "business.deposit_account_added"}
+	if len(list) != len(wantActions) {
+		t.Fatalf("got %d changes: %s", len(list), page.Body)
+	}
+	var ids []string
+	for i, c := range list {
+		m := c.(map[string]any)
+		src := m["source"].(map[string]any)
+		if m["action"] != wantActions[i] || src["session_id"] != intruderSession || m["undo"].(map[string]any)["possible"] != true {
+			t.Errorf("change %d: %v", i, m)
+		}
+		if src["new_session"] != true {
+			t.Errorf("change %d: session not shown as new: %v", i, src)
+		}
+		ids = append(ids, m["id"].(string))
+	}
+	if c := list[1].(map[string]any); c["before"].(map[string]any)["support_phone"] != "+44 20 7946 0000" || c["after"].(map[string]any)["support_phone"] != "+1 555 0100" {
+		t.Errorf("storefront before/after: %v", c)
+	}
+	// Filters: one category, one session; bad input is a clear 400.
+	if l := in.Do(t, "GET", biz+"/changes?category=storefront&since="+since, owner, nil).JSON(t)["changes"].([]any); len(l) != 1 {
+		t.Errorf("category filter: %d", len(l))
+	}
+	if l := in.Do(t, "GET", biz+"/changes?session="+intruderSession, owner, nil).JSON(t)["changes"].([]any); len(l) != 5 {
+		t.Errorf("session filter: %d", len(l))
+	}
+	p1 := in.Do(t, "GET", biz+"/changes?limit=2&since="+since, owner, nil).JSON(t)
+	next, _ := p1["next"].(string)
+	p2 := in.Do(t, "GET", biz+"/changes?limit=2&since="+since+"&cursor="+next, owner, nil).JSON(t)
+	if next == "" || p2["changes"].([]any)[0].(map[string]any)["id"] != ids[2] {
+		t.Errorf("paging: %v / %v", p1, p2)
+	}
+	for _, bad := range []string{"category=nope", "since=yesterday", "limit=0", "cursor=!!", "cursor=abc"} {
+		if r := in.Do(t, "GET", biz+"/changes?"+bad, owner, nil); r.Status != 400 {
+			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	// Who may read and undo.
+	if r := in.Do(t, "GET", biz+"/changes", w.lister, nil); r.Status != 403 {
+		t.Errorf("lister reads: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", biz+"/changes", w.other, nil); r.Status != 404 {
+		t.Errorf("other business reads: %d", r.Status)
+	}
+	if r := in.Do(t, "POST", biz+"/changes/"+ids[1]+"/undo", w.lister, nil); r.Status != 403 {
+		t.Errorf("lister undoes storefront: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", biz+"/changes/"+ids[1]+"/undo", w.other, nil); r.Status != 404 {
+		t.Errorf("other business undoes: %d", r.Status)
+	}
+	if r := in.Do(t, "POST", biz+"/changes/"+ids[1]+"/undo", owner, map[string]any{"confirm": "yes"}); r.Status != 400 {
+		t.Errorf("bad body: %d", r.Status)
+	}
+
+	// Each change was told to the owner when it happened (the notification
+	// change with a notice that cannot be switched off).
+	told := map[string]bool{}
+	for _, m := range in.Outbox(t) {
+		if m.To == "owner@shop.example" {
+			told[m.Subject] = true
+		}
+	}
+	t.Logf("told: %v", told)
+
+	// The owner, signed in again (a recent sign-in), undoes all five.
+	in.Clock.Advance(time.Minute)
+	owner = in.SecondStep(t, in.SignIn(t, "owner@shop.example", pw), w.ownerSecret)
+	// A change of another business is not found, under either business.
+	if r := in.Do(t, "PUT", "/api/v1/businesses/"+w.otherBiz+"/storefront", w.other, map[string]string{"display_name": "Rival"}); r.Status != 200 {
+		t.Fatalf("rival storefront: %d %s", r.Status, r.Body)
+	}
+	otherChange := in.Do(t, "GET", "/api/v1/businesses/"+w.otherBiz+"/changes", w.other, nil).JSON(t)["changes"].([]any)[0].(map[string]any)["id"].(string)
+	if r := in.Do(t, "POST", biz+"/changes/"+otherChange+"/undo", owner, nil); r.Status != 404 {
+		t.Errorf("undo of another business's change: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", "/api/v1/businesses/"+w.otherBiz+"/changes/"+ids[1]+"/undo", owner, nil); r.Status != 404 {
+		t.Errorf("undo under another business: %d %s", r.Status, r.Body)
+	}
+	for _, id := range ids {
+		r := in.Do(t, "POST", biz+"/changes/"+id+"/undo", owner, nil)
+		if r.Status != 200 {
+			t.Fatalf("undo %s: %d %s", id, r.Status, r.Body)
+		}
+		if u := r.JSON(t)["change"].(map[string]any); u["undoes"] != id {
+			t.Errorf("undo points at %v, want %s", u["undoes"], id)
+		}
+	}
+	pay := in.Do(t, "GET", biz+"/payments", owner, nil).JSON(t)
+	if pay["payouts_account"].(map[string]any)["last4"] != "6819" || pay["pending_account"] != nil {
+		t.Errorf("payments after undo: %v", pay)
+	}
+	sf := in.Do(t, "GET", biz+"/storefront", owner, nil).JSON(t)["storefront"].(map[string]any)
+	if sf["support_phone"] != "+44 20 7946 0000" {
+		t.Errorf("storefront after undo: %v", sf)
+	}
+	ls := in.Do(t, "GET", biz+"/listings", owner, nil).JSON(t)["listings"].([]any)
+	if ls[0].(map[string]any)["condition_note"] != "Small dent at the base" || ls[0].(map[string]any)["id"] != listingID {
+		t.Errorf("listing after undo: %v", ls)
+	}
+	invs := in.Do(t, "GET", biz+"/invitations", owner, nil)
+	if strings.Contains(string(invs.Body), "mule@evil.example") {
+		t.Errorf("invitation still pending: %s", invs.Body)
+	}
+	n := in.Do(t, "GET", "/api/v1/notifications", owner, nil)
+	for _, ev := range n.JSON(t)["events"].([]any) {
+		e := ev.(map[string]any)
+		if e["event"] == "business.storefront_changed" && e["channels"].(map[string]any)["email"].(map[string]any)["enabled"] != true {
+			t.Errorf("storefront notices still off: %v", e)
+		}
+	}
+
+	// An undo twice is superseded by the first undo; an undo of an undo is allowed.
+	r = in.Do(t, "POST", biz+"/changes/"+ids[1]+"/undo", owner, nil)
+	if r.Status != 409 || r.JSON(t)["code"] != "change_superseded" {
+		t.Fatalf("second undo: %d %s", r.Status, r.Body)
+	}
+	undoID := r.JSON(t)["errors"].([]any)[0].(map[string]any)["message"].(string)
+	if r := in.Do(t, "POST", biz+"/changes/"+undoID+"/undo", owner, nil); r.Status != 200 {
+		t.Fatalf("undo of the undo: %d %s", r.Status, r.Body)
+	}
+	if sf := in.Do(t, "GET", biz+"/storefront", owner, nil).JSON(t)["storefront"].(map[string]any); sf["support_phone"] != "+1 555 0100" {
+		t.Errorf("storefront after undoing the undo: %v", sf)
+	}
+	// With confirm, the superseded change is undone anyway.
+	if r := in.Do(t, "POST", biz+"/changes/"+ids[1]+"/undo", owner, map[string]any{"confirm": true}); r.Status != 200 {
+		t.Fatalf("confirmed undo: %d %s", r.Status, r.Body)
+	}
+	if sf := in.Do(t, "GET", biz+"/storefront", owner, nil).JSON(t)["storefront"].(map[string]any); sf["support_phone"] != "+44 20 7946 0000" {
+		t.Errorf("storefront after the confirmed undo: %v", sf)
+	}
+	if _, err := audit.Verify(t.Context(), in.DB); err != nil {
+		t.Fatalf("audit verify: %v", err)
+	}
+}
