@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sellerguard/sellerguard"
 )
 
 // ChangeFilter selects audit events for the change review
@@ -176,4 +178,24 @@ func (s queries) DeleteListing(ctx context.Context, businessID, id string) error
 		return ErrNotFound
 	}
 	return nil
+}
+
+// UpsertDigestMessage adds line to the pending message m.ID (inserting
+// marker-ended m if there is none yet): the line goes in before marker. It
+// reports false when a message with this id exists but is no longer pending
+// (already claimed or sent), so the caller can send the line on its own.
+// m is due at due.
+func (s queries) UpsertDigestMessage(ctx context.Context, m sellerguard.OutboxMessage, due time.Time, marker, line string) (bool, error) {
+	res, err := s.q.ExecContext(ctx, `INSERT INTO outbox (`+outboxCols+`, lease_until) VALUES ($1,$2,$3,$4,$5,$6,0,$7,$8,0,'',$9,$10,$11,0)
+		ON CONFLICT (id) DO UPDATE SET body = REPLACE(outbox.body, $12, $13) WHERE outbox.status = $6`,
+		m.ID, m.Channel, m.To, m.Subject, m.Body, sellerguard.OutboxPending, ts(due), ts(m.CreatedAt), m.MessageID, m.UserID, m.Event,
+		marker, line+marker)
+	if err != nil {
+		return false, fmt.Errorf("store: digest message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: digest message: %w", err)
+	}
+	return n == 1, nil
 }

@@ -53,6 +53,10 @@ func testChangeReviewAndUndo(t *testing.T, dialect string) {
 		t.Fatalf("listing: %d %s", r.Status, r.Body)
 	}
 	listing := r.JSON(t)["listings"].([]any)[0].(map[string]any)
+	// The owner gets payment notices by text message too.
+	if r := in.Do(t, "PUT", "/api/v1/notifications/business.payment_changed", owner, map[string]any{"sms": true}); r.Status != 200 {
+		t.Fatalf("owner notifications: %d %s", r.Status, r.Body)
+	}
 	listingID := listing["id"].(string)
 	in.Clock.Advance(time.Minute)
 	since := in.Clock.Now().UTC().Format(time.RFC3339)
@@ -63,7 +67,7 @@ func testChangeReviewAndUndo(t *testing.T, dialect string) {
 	if r := in.Do(t, "PUT", biz+"/payments/deposit-account", intruder, map[string]string{"holder": "Mallory", "bank": "Elsewhere", "account_number": "DE89370400440532013000"}); r.Status != 201 {
 		t.Fatalf("intruder account: %d %s", r.Status, r.Body)
 	}
-	if r := in.Do(t, "PUT", "/api/v1/notifications/business.storefront_changed", intruder, map[string]any{"email": false}); r.Status != 200 {
+	if r := in.Do(t, "PUT", "/api/v1/notifications/business.payment_changed", intruder, map[string]any{"sms": false}); r.Status != 200 {
 		t.Fatalf("intruder notifications: %d %s", r.Status, r.Body)
 	}
 	if r := in.Do(t, "POST", biz+"/invitations", intruder, map[string]any{"email": "mule@evil.example", "permissions": map[string]string{"payments": "edit"}}); r.Status != 201 {
@@ -146,7 +150,12 @@ func testChangeReviewAndUndo(t *testing.T, dialect string) {
 			told[m.Subject] = true
 		}
 	}
-	t.Logf("told: %v", told)
+	for _, want := range []string{"A new deposit account was added to your business", "Notification settings were changed",
+		"A person was invited to Harbour Goods", "Your storefront details were changed", "Listings of Harbour Goods were changed"} {
+		if !told[want] {
+			t.Errorf("the owner was not told %q: %v", want, told)
+		}
+	}
 
 	// The owner, signed in again (a recent sign-in), undoes all five.
 	in.Clock.Advance(time.Minute)
@@ -190,8 +199,8 @@ func testChangeReviewAndUndo(t *testing.T, dialect string) {
 	n := in.Do(t, "GET", "/api/v1/notifications", owner, nil)
 	for _, ev := range n.JSON(t)["events"].([]any) {
 		e := ev.(map[string]any)
-		if e["event"] == "business.storefront_changed" && e["channels"].(map[string]any)["email"].(map[string]any)["enabled"] != true {
-			t.Errorf("storefront notices still off: %v", e)
+		if e["event"] == "business.payment_changed" && e["channels"].(map[string]any)["sms"].(map[string]any)["enabled"] != true {
+			t.Errorf("payment text messages still off: %v", e)
 		}
 	}
 
@@ -216,5 +225,52 @@ func testChangeReviewAndUndo(t *testing.T, dialect string) {
 	}
 	if _, err := audit.Verify(t.Context(), in.DB); err != nil {
 		t.Fatalf("audit verify: %v", err)
+	}
+}
+
+// Single listing changes are told, grouped into one message per business,
+// recipient and five-minute window; the next window gets its own.
+func TestListingChangesAreToldInGroups(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	_, bizID := in.SignUp(t, "owner@lamps.example", pw, "Lamp House")
+	owner := in.SignIn(t, "owner@lamps.example", pw)
+	in.EnrollTOTP(t, owner)
+	biz := "/api/v1/businesses/" + bizID
+	// Start at the beginning of a window, so the steps below stay in it.
+	now := in.Clock.Now().UTC()
+	in.Clock.Advance(now.Truncate(5*time.Minute).Add(5*time.Minute + time.Second).Sub(now))
+	save := func(l map[string]any) map[string]any {
+		t.Helper()
+		r := in.Do(t, "POST", biz+"/listings", owner, map[string]any{"listings": []any{l}})
+		if r.Status != 200 {
+			t.Fatalf("save: %d %s", r.Status, r.Body)
+		}
+		out := r.JSON(t)["listings"].([]any)[0].(map[string]any)
+		delete(out, "updated_at")
+		return out
+	}
+	l := save(map[string]any{"sku": "L-1", "title": "Desk lamp", "price_cents": 2500, "quantity": 1, "condition": "good", "condition_note": "Scratch"})
+	l["condition_note"] = "No scratch at all"
+	l = save(l)
+	digests := func() []string {
+		var out []string
+		for _, m := range in.Outbox(t) {
+			if m.To == "owner@lamps.example" && m.Subject == "Listings of Lamp House were changed" {
+				out = append(out, m.Body)
+			}
+		}
+		return out
+	}
+	ds := digests()
+	if len(ds) != 1 || !strings.Contains(ds[0], "created listing L-1 (Desk lamp)") || !strings.Contains(ds[0], "changed (condition note) listing L-1") {
+		t.Fatalf("one message with both changes, got %q", ds)
+	}
+	in.Clock.Advance(6 * time.Minute)
+	in.DrainOutbox(t)
+	l["title"] = "Desk lamp, brass"
+	save(l)
+	if ds := digests(); len(ds) != 2 || !strings.Contains(ds[1], "changed (title) listing L-1") || strings.Contains(ds[1], "created") {
+		t.Fatalf("the next window's message: %q", ds)
 	}
 }
