@@ -239,7 +239,7 @@ func TestListingChangesAreToldInGroups(t *testing.T) {
 	biz := "/api/v1/businesses/" + bizID
 	// Start at the beginning of a window, so the steps below stay in it.
 	now := in.Clock.Now().UTC()
-	in.Clock.Advance(now.Truncate(5*time.Minute).Add(5*time.Minute + time.Second).Sub(now))
+	in.Clock.Advance(now.Truncate(5 * time.Minute).Add(5*time.Minute + time.Second).Sub(now))
 	save := func(l map[string]any) map[string]any {
 		t.Helper()
 		r := in.Do(t, "POST", biz+"/listings", owner, map[string]any{"listings": []any{l}})
