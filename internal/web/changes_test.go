@@ -274,3 +274,87 @@ func TestListingChangesAreToldInGroups(t *testing.T) {
 		t.Fatalf("the next window's message: %q", ds)
 	}
 }
+
+// A bulk listing change is undone as a whole, or one listing at a time; a
+// permission change restores the levels; undoing a member's joining
+// removes them.
+func TestUndoBulkListingsAndMembers(t *testing.T) {
+	t.Parallel()
+	w := newChangesWorld(t, "sqlite")
+	in := w.in
+	biz := "/api/v1/businesses/" + w.biz
+	find := func(action string) string {
+		t.Helper()
+		for _, c := range in.Do(t, "GET", biz+"/changes", w.owner, nil).JSON(t)["changes"].([]any) {
+			if m := c.(map[string]any); m["action"] == action {
+				return m["id"].(string)
+			}
+		}
+		t.Fatalf("no %s change", action)
+		return ""
+	}
+	undo := func(id string) {
+		t.Helper()
+		if r := in.Do(t, "POST", biz+"/changes/"+id+"/undo", w.owner, nil); r.Status != 200 {
+			t.Fatalf("undo %s: %d %s", id, r.Status, r.Body)
+		}
+	}
+	r := in.Do(t, "POST", biz+"/listings", w.owner, map[string]any{"listings": []any{
+		map[string]any{"sku": "A", "title": "Lamp A", "price_cents": 100, "quantity": 1, "condition": "new"},
+		map[string]any{"sku": "B", "title": "Lamp B", "price_cents": 200, "quantity": 1, "condition": "new"}}})
+	if r.Status != 200 {
+		t.Fatalf("bulk create: %d %s", r.Status, r.Body)
+	}
+	var edited []any
+	for _, l := range r.JSON(t)["listings"].([]any) {
+		m := l.(map[string]any)
+		delete(m, "updated_at")
+		m["price_cents"] = 999
+		edited = append(edited, m)
+	}
+	if r := in.Do(t, "POST", biz+"/listings", w.owner, map[string]any{"listings": edited}); r.Status != 200 {
+		t.Fatalf("bulk edit: %d %s", r.Status, r.Body)
+	}
+	undo(find("business.listings_bulk_changed")) // the newest bulk change: the price edit
+	for _, l := range in.Do(t, "GET", biz+"/listings", w.owner, nil).JSON(t)["listings"].([]any) {
+		if p := l.(map[string]any)["price_cents"]; p != float64(100) && p != float64(200) {
+			t.Errorf("after the bulk undo: %v", l)
+		}
+	}
+	// One listing of the first bulk change (the creation of B): it goes.
+	var createB string
+	for _, c := range in.Do(t, "GET", biz+"/changes?category=listings", w.owner, nil).JSON(t)["changes"].([]any) {
+		if m := c.(map[string]any); m["action"] == "business.listing_created" && m["after"].(map[string]any)["sku"] == "B" {
+			createB = m["id"].(string)
+		}
+	}
+	r = in.Do(t, "POST", biz+"/changes/"+createB+"/undo", w.owner, nil)
+	if r.Status != 409 || r.JSON(t)["code"] != "change_superseded" {
+		t.Fatalf("undo of a listing changed later: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", biz+"/changes/"+createB+"/undo", w.owner, map[string]any{"confirm": true}); r.Status != 200 {
+		t.Fatalf("confirmed: %d %s", r.Status, r.Body)
+	}
+	if n := countListings(t, in, w.biz, w.owner); n != 1 {
+		t.Errorf("%d listings after undoing B's creation", n)
+	}
+
+	// Permissions: the lister gets payments edit, the undo takes it back.
+	if r := in.Do(t, "PATCH", biz+"/members/"+w.listerID, w.owner, map[string]any{"permissions": map[string]string{"listings": "edit", "payments": "edit"}}); r.Status != 200 {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	undo(find("business.member_permissions_changed"))
+	if r := in.Do(t, "GET", biz+"/payments", w.lister, nil); r.Status != 403 {
+		t.Errorf("the lister still reads payments: %d", r.Status)
+	}
+	// Joining undone (confirmed: their permissions changed since): the member is gone at once.
+	if r := in.Do(t, "POST", biz+"/changes/"+find("business.member_joined")+"/undo", w.owner, map[string]any{"confirm": true}); r.Status != 200 {
+		t.Fatalf("undo joining: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "GET", biz+"/listings", w.lister, nil); r.Status != 401 && r.Status != 404 {
+		t.Errorf("the removed lister still reads listings: %d", r.Status)
+	}
+	if _, err := audit.Verify(t.Context(), in.DB); err != nil {
+		t.Fatalf("audit verify: %v", err)
+	}
+}
