@@ -21,6 +21,7 @@ type Store interface {
 	FindAuditEvent(ctx context.Context, id string) (store.AuditRecord, error)
 	SessionStartEvent(ctx context.Context, userID, sessionID string) (store.AuditRecord, error)
 	ListMembers(ctx context.Context, businessID string) ([]store.Member, error)
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
 	WithTx(ctx context.Context, fn func(tx *store.Tx) error) error
 }
 

@@ -48,6 +48,7 @@ func (s *Server) registerChanges(mux *recordingMux) {
 	mux.Handle("GET /api/v1/businesses/{business_id}/changes", s.apiBusiness(h.apiList))
 	mux.Handle("POST /api/v1/businesses/{business_id}/changes/{change_id}/undo", s.apiBusiness(h.apiUndo))
 	h.registerPages(mux)
+	s.registerSecure(mux)
 }
 
 type changeActorJSON struct {
@@ -177,4 +178,8 @@ func (h *changesHandlers) apiUndo(w http.ResponseWriter, r *http.Request, p *aut
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"change": toChangeJSON(c)})
+}
+
+func (s *Server) registerSecure(mux *recordingMux) {
+	mux.Handle("POST /api/v1/account/secure", s.apiFull(s.apiSecureAccount))
 }

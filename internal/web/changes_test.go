@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -356,5 +357,86 @@ func TestUndoBulkListingsAndMembers(t *testing.T) {
 	}
 	if _, err := audit.Verify(t.Context(), in.DB); err != nil {
 		t.Fatalf("audit verify: %v", err)
+	}
+}
+
+// The pages: the change review with its preset and undo buttons, and
+// "Secure my account" with its steps; undo and the new password need a
+// recent sign-in (else to re-authentication, coming back).
+func TestChangesAndSecurePages(t *testing.T) {
+	t.Parallel()
+	w := newChangesWorld(t, "sqlite")
+	in := w.in
+	biz := "/api/v1/businesses/" + w.biz
+	if r := in.Do(t, "PUT", biz+"/storefront", w.owner, map[string]string{"display_name": "Harbour Goods", "support_phone": "+1 555 0100"}); r.Status != 200 {
+		t.Fatalf("storefront: %d %s", r.Status, r.Body)
+	}
+	id := in.Do(t, "GET", biz+"/changes?category=storefront", w.owner, nil).JSON(t)["changes"].([]any)[0].(map[string]any)["id"].(string)
+	pg := pageGet(t, in, "/account/changes?business_id="+w.biz, w.owner)
+	if pg.StatusCode != 200 || !strings.Contains(pg.body, `id="undo-`+id+`"`) || !strings.Contains(pg.body, "555 0100") {
+		t.Fatalf("changes page: %d %s", pg.StatusCode, pg.body)
+	}
+	acct := pageGet(t, in, "/account", w.owner)
+	if !strings.Contains(acct.body, `href="/account/secure"`) {
+		t.Errorf("the account page does not offer Secure my account")
+	}
+	sec := pageGet(t, in, "/account/secure", w.owner)
+	for _, want := range []string{"Confirm it's you", "Choose a new password", `id="undo-` + id + `"`, "different password", "not available in SellerGuard yet"} {
+		if !strings.Contains(sec.body, want) {
+			t.Errorf("secure page lacks %q", want)
+		}
+	}
+	// Undo from the page (the sign-in is recent).
+	r := pageRequest(t, in, "POST", "/account/changes/undo", w.owner, url.Values{"business_id": {w.biz}, "one": {id}})
+	if r.StatusCode != 303 {
+		t.Fatalf("undo from the page: %d %s", r.StatusCode, r.body)
+	}
+	if sf := in.Do(t, "GET", biz+"/storefront", w.owner, nil).JSON(t)["storefront"].(map[string]any); sf["support_phone"] != "" {
+		t.Errorf("storefront after the page's undo: %v", sf)
+	}
+	// The new password from the page; a stale sign-in goes to re-authentication first.
+	in.Clock.Advance(11 * time.Minute)
+	r = pageRequest(t, in, "POST", "/account/secure", w.owner, url.Values{"new_password": {"violet kestrel under seven bridges 9"}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/account/reauth?next=%2Faccount%2Fsecure" {
+		t.Fatalf("stale secure: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// POST /api/v1/account/secure sets the password, ends every other session,
+// forgets trusted browsers and makes new backup codes, in one step.
+func TestSecureAccountAPI(t *testing.T) {
+	t.Parallel()
+	w := newChangesWorld(t, "sqlite")
+	in := w.in
+	in.Clock.Advance(time.Minute)
+	other := in.SecondStep(t, in.SignIn(t, "owner@shop.example", pw), w.ownerSecret)
+	in.Clock.Advance(time.Minute)
+	me := in.SecondStep(t, in.SignIn(t, "owner@shop.example", pw), w.ownerSecret)
+	if r := in.Do(t, "POST", "/api/v1/account/secure", me, map[string]string{"new_password": "password"}); r.Status != 400 || r.JSON(t)["code"] != "password_policy" {
+		t.Fatalf("weak password: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "GET", "/api/v1/session", other, nil); r.Status != 200 {
+		t.Fatalf("a refused request ended sessions: %d", r.Status)
+	}
+	r := in.Do(t, "POST", "/api/v1/account/secure", me, map[string]string{"new_password": "violet kestrel under seven bridges 9"})
+	if r.Status != 200 {
+		t.Fatalf("secure: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	if m["other_sessions_ended"].(float64) < 2 || len(m["backup_codes"].([]any)) == 0 {
+		t.Errorf("answer: %v", m)
+	}
+	if r := in.Do(t, "GET", "/api/v1/session", other, nil); r.Status != 401 {
+		t.Errorf("the other session lives on: %d", r.Status)
+	}
+	if r := in.Do(t, "GET", "/api/v1/session", me, nil); r.Status != 200 {
+		t.Errorf("the caller's own session ended: %d", r.Status)
+	}
+	if r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "owner@shop.example", "password": pw}); r.Status != 401 {
+		t.Errorf("the old password still signs in: %d", r.Status)
+	}
+	in.Clock.Advance(11 * time.Minute)
+	if r := in.Do(t, "POST", "/api/v1/account/secure", me, map[string]string{"new_password": "yet another new passphrase 2027"}); r.Status != 403 || r.JSON(t)["code"] != "reauth_required" {
+		t.Errorf("stale: %d %s", r.Status, r.Body)
 	}
 }

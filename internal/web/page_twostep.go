@@ -441,6 +441,8 @@ var reauthNexts = map[string]bool{
 	"/account/team":              true,
 	"/account/team/review":       true,
 	"/account/business":          true,
+	"/account/changes":           true,
+	"/account/secure":            true,
 }
 
 // reauthNext returns next when it is on the list, else /account.
