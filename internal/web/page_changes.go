@@ -167,7 +167,6 @@ func (h *changesHandlers) pageUndo(w http.ResponseWriter, r *http.Request, p *au
 	return nil
 }
 
-
 func rawJSON(m map[string]any) json.RawMessage {
 	b, _ := json.Marshal(m) // decoded from JSON: always marshals
 	return b
