@@ -32,7 +32,11 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the go command is not in PATH: %v", err)
 	}
-	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
+	// Static, as released (CGO_ENABLED=0): the container test packages
+	// this same binary.
+	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
@@ -43,7 +47,40 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 type process struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *lockedBuffer
+}
+
+// lockedBuffer is the process's stderr, safe to read while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// client returns an HTTP client for the process.
+func (p *process) client() *http.Client { return &http.Client{Timeout: 20 * time.Second} }
+
+// waitLog waits until the process's log has a line containing s.
+func (p *process) waitLog(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.logs.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log within 20 s:\n%s", s, p.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func startProcess(t *testing.T, env []string) *process {
@@ -52,13 +89,19 @@ func startProcess(t *testing.T, env []string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startBinary(t, bin, env)
+}
+
+// startBinary runs `bin serve` (this release's binary, or an older one).
+func startBinary(t *testing.T, bin string, env []string) *process {
+	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
+	logs := &lockedBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

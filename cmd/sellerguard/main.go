@@ -2,9 +2,13 @@
 //
 //	sellerguard serve          run the web UI, the JSON API and the workers
 //	sellerguard migrate        apply database migrations
+//	sellerguard backup FILE    snapshot the SQLite database (and its key) while serving
+//	sellerguard restore FILE   restore a backup into a new data directory
+//	sellerguard healthcheck    ask the running server's /healthz
 //	sellerguard audit verify   check the audit log's hash chains
 //	sellerguard limits …       show or reset guess counters
 //	sellerguard dkim keygen     create a DKIM key and print its DNS TXT record
+//	sellerguard keys rotate     re-seal sealed data under a new instance key
 //	sellerguard version        print the version
 //	sellerguard help           this text
 //
@@ -20,12 +24,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
+// Release builds stamp these with -ldflags "-X main.version=… -X
+// main.commit=… -X main.date=…" (scripts/release.sh). Without them the
+// version comes from the module (go install …@v1.2.3) and the commit and
+// date from the VCS information go build records.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -48,6 +60,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		err = cmdRestore(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		err = cmdHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		if len(args) < 2 || args[1] != "verify" {
 			fmt.Fprintln(stderr, "usage: sellerguard audit verify [flags]")
@@ -64,8 +82,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdBreach(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "users":
 		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "sellerguard", versionString())
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "help", "--help", "-help", "-h":
 		usage(stdout)
@@ -94,6 +114,13 @@ func usage(w io.Writer) {
 Usage:
   sellerguard serve          run the web UI, the JSON API and the workers
   sellerguard migrate        apply database migrations and exit
+  sellerguard backup [--key-out K] FILE
+                             write a consistent, verified snapshot of the SQLite database to FILE while
+                             serve runs, and the key file to FILE.key (0600); PostgreSQL: use pg_dump
+  sellerguard restore [--key K] --data-dir NEW FILE
+                             restore a backup into a new data directory (never over an existing
+                             database) and verify its audit log
+  sellerguard healthcheck    ask the running server's /healthz (for container health checks)
   sellerguard audit verify   check that the audit log is intact (exit 0) or name the first bad event (exit 1)
   sellerguard limits list [--prefix P]
                              show guess counters (failed sign-ins per account and per address)
@@ -112,6 +139,9 @@ Usage:
   sellerguard dkim keygen [--selector S] [--domain D] [--out FILE] [--algorithm rsa|ed25519] [--force]
                              create a DKIM signing key (mode 0600) and print the DNS TXT record to publish
   sellerguard dkim record    print the DNS TXT record of the configured key
+  sellerguard keys rotate [--batch-size N] [--batch-pause D]
+                             add a new instance key and re-seal every sealed value under it (resumable, audited)
+  sellerguard keys status    list the key versions and the rotations with their progress
   sellerguard version        print the version
   sellerguard help           show this help
 
@@ -122,28 +152,67 @@ local start: "sellerguard serve" listens on 127.0.0.1:8080 with SQLite in
 `)
 }
 
+// buildInfo returns the version, commit and build date of this binary.
+func buildInfo() (ver, rev, built string) {
+	ver, rev, built = version, commit, date
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return orDefault(ver, "dev"), orDefault(rev, "unknown"), orDefault(built, "unknown")
+	}
+	dirty := false
+	var vcsRev, vcsTime string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			vcsRev = s.Value
+		case "vcs.time":
+			vcsTime = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" && vcsRev != "" {
+		rev = vcsRev
+		if dirty {
+			rev += "+dirty"
+		}
+	}
+	if built == "" {
+		built = vcsTime // the commit's time: the best a plain go build knows
+	}
+	if ver == "" {
+		switch {
+		case bi.Main.Version != "" && bi.Main.Version != "(devel)":
+			ver = bi.Main.Version // go install …@version
+		case vcsRev != "":
+			short := vcsRev
+			if len(short) > 12 {
+				short = short[:12]
+			}
+			ver = "dev-" + short
+			if dirty {
+				ver += "+dirty"
+			}
+		}
+	}
+	return orDefault(ver, "dev"), orDefault(rev, "unknown"), orDefault(built, "unknown")
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// versionString is the short version (start-up line, /healthz).
 func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", ""
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "+dirty"
-				}
-			}
-		}
-		if rev != "" {
-			if len(rev) > 12 {
-				rev = rev[:12]
-			}
-			return "dev-" + rev + dirty
-		}
-	}
-	return "dev"
+	v, _, _ := buildInfo()
+	return v
+}
+
+// versionLine is what `sellerguard version` prints.
+func versionLine() string {
+	v, rev, built := buildInfo()
+	return fmt.Sprintf("sellerguard %s (commit %s, built %s, %s %s/%s)", v, rev, built, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

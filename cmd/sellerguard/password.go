@@ -102,7 +102,7 @@ func cmdPassword(ctx context.Context, args []string, getenv func(string) string,
 
 // newPolicy builds the policy that serve uses (internal/app.NewPolicy).
 func newPolicy(cfg *config.Config, logger *slog.Logger) (*policy.Policy, func(), error) {
-	p, _, close, err := app.NewPolicy(cfg, logger)
+	p, _, close, err := app.NewPolicy(cfg, logger, nil)
 	return p, close, err
 }
 

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/sellerguard/sellerguard/internal/app"
 	"github.com/sellerguard/sellerguard/internal/config"
@@ -49,6 +52,10 @@ func openDB(ctx context.Context, cfg *config.Config, migrate bool) (*store.DB, i
 		return nil, 0, err
 	}
 	if !migrate {
+		if err := db.CheckVersion(ctx); err != nil {
+			db.Close()
+			return nil, 0, err
+		}
 		return db, 0, nil
 	}
 	v, err := db.Migrate(ctx)
@@ -79,11 +86,25 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := app.NewLogger(cfg, stderr)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // caught from here on: never the default "terminate"
+	defer signal.Stop(hup)
 	a, err := app.New(ctx, cfg, logger, versionString())
 	if err != nil {
 		return err
 	}
 	defer func() { _ = a.Close() }()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				logger.Info("SIGHUP: reloading the DKIM key and certificates")
+				a.Reload() //nolint:errcheck // each failure is logged and keeps the old one
+			}
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

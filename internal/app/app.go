@@ -50,13 +50,18 @@ type App struct {
 	// Clock is the instance's one clock: the account rules, the outbox
 	// worker, notification settings and the sent-mail ledger all read it.
 	Clock *Clock
+	// Metrics is the registry /metrics serves.
+	Metrics *prometheus.Registry
 
 	closePolicy func()
+	reload      reloaders
 }
 
 // Clock is a clock that can be replaced while everything holds it (tests
 // move time forward without sleeping); the zero Clock is the wall clock.
-type Clock struct{ now atomic.Pointer[func() time.Time] }
+type Clock struct {
+	now atomic.Pointer[func() time.Time]
+}
 
 // Now returns the current time of the clock.
 func (c *Clock) Now() time.Time {
@@ -103,7 +108,32 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, version s
 		_ = db.Close()
 		return nil, err
 	}
+	if err := a.checkSealing(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// checkSealing warns when a key rotation used a key this instance's key
+// file lacks, and forgets the full card numbers stored before schema 16.
+func (a *App) checkSealing(ctx context.Context) error {
+	latest, err := a.DB.LatestKeyVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if have := a.Auth.Keys.Versions(); latest > have[len(have)-1] {
+		a.Logger.Error("a key rotation used a key version this instance's key file lacks: values sealed under it will not open here; copy the key file from the instance that ran \"sellerguard keys rotate\" (or run it again to finish a rotation that stopped)",
+			"key_file", a.Auth.Keys.Path(), "versions", have, "rotation_version", latest)
+	}
+	n, err := a.Auth.ForgetCardNumbers(ctx)
+	if err != nil {
+		return fmt.Errorf("forget stored card numbers: %w", err)
+	}
+	if n > 0 {
+		a.Logger.Info("full card numbers are no longer stored: replaced by fingerprints", "cards", n)
+	}
+	return nil
 }
 
 func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
@@ -117,6 +147,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	var dkimSigner *reloadingSigner
 	worker := &outbox.Worker{
 		DB: db, Now: clock.Now, Poll: cfg.OutboxPollInterval, Lease: time.Minute, MaxAttempts: 12,
 		Logger: logger.With("component", "outbox"),
@@ -132,11 +163,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	} else {
 		var signer mail.Signer // stays a nil interface when signing is off
 		if cfg.DKIM.Enabled() {
-			ds, err := dkim.LoadSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
+			rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
 			if err != nil {
 				return nil, fmt.Errorf("DKIM: %w", err)
 			}
-			signer = ds
+			signer, dkimSigner = rs, rs
 		}
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second, Signer: signer})
 		if err != nil {
@@ -177,7 +208,10 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	svc.ListingsChanged = changes.ListingsDigest(cfg.BaseURL)
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
-	pol, breached, closePolicy, err := NewPolicy(cfg, logger)
+	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
+		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
+	reg.MustRegister(breachUnavailable)
+	pol, breached, closePolicy, err := NewPolicy(cfg, logger, breachUnavailable.Inc)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +240,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, closePolicy: closePolicy}, nil
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy}
+	if dkimSigner != nil {
+		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
+	}
+	return a, nil
 }
 
 // Close releases the database and the breached-password index.
@@ -228,7 +266,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { a.Worker.Run(bg) })
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); a.Worker.Run(bg) }()
 	if a.DB.Dialect() == store.Postgres {
 		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
 	}
@@ -240,12 +279,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		// Graceful: stop accepting, let the requests in flight finish and
+		// the outbox worker finish the delivery in hand, both within the
+		// shutdown timeout. Messages still queued stay in the outbox for
+		// the next start or another instance.
+		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		a.Worker.Drain()
 		err = httpSrv.Shutdown(sctx)
+		select {
+		case <-workerDone:
+		case <-sctx.Done():
+			logger.Warn("the outbox delivery in hand did not finish within the shutdown timeout; it is retried after its lease")
+		}
 		cancel()
 	}
 	stopBG()
+	<-workerDone
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -258,8 +308,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// housekeeping flushes last-seen times and area use, removes ended
-// sessions, and hourly sends reminders and runs access reviews.
+// housekeeping flushes last-seen times and area use, re-reads the key file
+// when it changed (a key added by "keys rotate"), removes ended sessions,
+// and hourly sends reminders and runs access reviews.
 func (a *App) housekeeping(ctx context.Context) {
 	flush := time.NewTicker(15 * time.Second)
 	expire := time.NewTicker(time.Minute)
@@ -274,6 +325,9 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-flush.C:
 			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("flush last-seen times", "err", err)
+			}
+			if err := a.Auth.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
+				a.Logger.Error("reload the key file", "err", err)
 			}
 		case <-expire.C:
 			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {

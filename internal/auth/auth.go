@@ -186,7 +186,8 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		fields = append(fields, *fe)
 	}
 	name := cleanText(in.BusinessName)
-	if err := s.checkNewPassword(ctx, "password", in.Password, policy.Context{Email: strings.TrimSpace(in.Email), BusinessNames: []string{name}, Phone: in.Phone}, false, nil); err != nil {
+	breachUnverified, err := s.checkNewPassword(ctx, "password", in.Password, policy.Context{Email: strings.TrimSpace(in.Email), BusinessNames: []string{name}, Phone: in.Phone}, false, nil)
+	if err != nil {
 		var pe *sellerguard.Error
 		if !errors.As(err, &pe) {
 			return err
@@ -275,6 +276,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 			return err
 		}
 		if err := tx.SetSignupPhishingPhrase(ctx, emailNorm, phrase); err != nil {
+			return err
+		}
+		if err := tx.SetSignupBreachRecheck(ctx, emailNorm, breachUnverified); err != nil {
 			return err
 		}
 		return s.sendEmail(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL))
@@ -369,6 +373,13 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 						return err
 					}
 				}
+			}
+		}
+		if recheck, err := tx.SignupBreachRecheck(ctx, emailNorm); err != nil {
+			return err
+		} else if recheck {
+			if err := tx.SetBreachRecheck(ctx, userID, true); err != nil {
+				return err
 			}
 		}
 		if err := tx.DeleteSignup(ctx, emailNorm); err != nil {

@@ -22,7 +22,7 @@ type PasswordConfig struct {
 
 // Reasons a user must change their password before anything else.
 const (
-	MustChangeBreached = "breached" // found in the breached-password index at sign-in
+	MustChangeBreached = "breached" // found breached at sign-in (index or range API)
 	MustChangeSupport  = "support"  // flagged by support
 	MustChangeExpired  = "expired"  // older than a business's maximum age
 )
@@ -57,19 +57,21 @@ func policyError(field string, reasons []policy.Reason) error {
 }
 
 // checkNewPassword applies the policy (with the strict option of the user's
-// businesses) and the reuse rule.
-func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c policy.Context, strict bool, previous []string) error {
+// businesses) and the reuse rule. breachUnverified reports a password
+// accepted while the breached-password range API could not answer: the
+// caller marks it for a check at the next sign-in.
+func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c policy.Context, strict bool, previous []string) (breachUnverified bool, err error) {
 	if s.Policy == nil {
 		if fe := s.validatePassword(field, pw); fe != nil {
-			return sellerguard.Invalid(*fe)
+			return false, sellerguard.Invalid(*fe)
 		}
-		return nil
+		return false, nil
 	}
 	pol := s.Policy
 	if strict {
 		pol = pol.WithStrict(true)
 	}
-	reasons := pol.Check(ctx, pw, c)
+	reasons, breachUnverified := pol.CheckNew(ctx, pw, c)
 	if len(pw) <= password.MaxBytes {
 		for _, h := range previous {
 			ok, _, err := s.Hasher.Verify(ctx, h, pw)
@@ -82,7 +84,7 @@ func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c poli
 			}
 		}
 	}
-	return policyError(field, reasons)
+	return breachUnverified, policyError(field, reasons)
 }
 
 // PolicyContext is what is public about a user, for the policy (and the
@@ -143,7 +145,8 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if s.Passwords.History == 0 {
 		previous = nil
 	}
-	if err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous); err != nil {
+	breachUnverified, err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous)
+	if err != nil {
 		return 0, err
 	}
 	hash, err := s.Hasher.Hash(ctx, next)
@@ -161,6 +164,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 			}
 		}
 		if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if err := tx.SetBreachRecheck(ctx, u.ID, breachUnverified); err != nil {
 			return err
 		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, p.Session.ID)
@@ -204,18 +210,40 @@ func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context
 	return reasons, s.Policy.Score(pw, c), policy.Tips(pw)
 }
 
-// afterPasswordSignIn marks a password that must change: one found in the
-// breached-password index, or one older than a business allows.
-func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store.UserRecord, pw string, now time.Time) (string, error) {
+// breachVerdict is what the breach checkers said of a password at sign-in.
+type breachVerdict struct {
+	breached bool // found: the password must change
+	unknown  bool // a checker could not answer: check again next time
+}
+
+// breachAtSignIn asks the breach checkers (the index and, if configured,
+// the range API) about a password just verified, before any transaction
+// opens: the range API may take up to its timeout.
+func (s *Service) breachAtSignIn(ctx context.Context, pw string) breachVerdict {
+	if s.Breached == nil {
+		return breachVerdict{}
+	}
+	bad, err := s.Breached.Breached(ctx, pw)
+	return breachVerdict{breached: bad, unknown: !bad && err != nil}
+}
+
+// afterPasswordSignIn marks a password that must change: one found breached
+// (in the index or by the range API), or one older than a business allows.
+// A password the range API could not check is marked for the next sign-in;
+// one it checked is unmarked.
+func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store.UserRecord, breach breachVerdict, now time.Time) (string, error) {
+	if s.Breached != nil {
+		if err := tx.SetBreachRecheck(ctx, u.ID, breach.unknown); err != nil {
+			return "", err
+		}
+	}
 	current, err := tx.MustChangePassword(ctx, u.ID)
 	if err != nil || current != "" {
 		return current, err
 	}
 	reason := ""
-	if s.Breached != nil {
-		if bad, err := s.Breached.Breached(ctx, pw); err == nil && bad {
-			reason = MustChangeBreached
-		}
+	if breach.breached {
+		reason = MustChangeBreached
 	}
 	if reason == "" {
 		maxAge, _, err := tx.BusinessPasswordRules(ctx, u.ID)

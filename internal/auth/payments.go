@@ -273,9 +273,11 @@ func luhnValid(n string) bool {
 }
 
 // SetChargeMethod replaces the card a business's fees are charged to
-// (payments: edit and a recent sign-in). The number is sealed; only the
-// brand, last four digits and expiry are shown. The owner and user managers
-// are told at once.
+// (payments: edit and a recent sign-in). The full number is not kept: only
+// the brand, last four digits, expiry and a keyed fingerprint (an HMAC under
+// an instance subkey: the same card gives the same fingerprint, and the
+// fingerprint does not give the card) are stored. The owner and user
+// managers are told at once.
 func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID string, in ChargeMethodInput, meta RequestMeta) (store.ChargeMethod, error) {
 	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
 		return store.ChargeMethod{}, err
@@ -319,16 +321,11 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		return store.ChargeMethod{}, sellerguard.Invalid(fields...)
 	}
 	c := store.ChargeMethod{BusinessID: businessID, Holder: holder, Brand: cardBrand(number), Last4: number[len(number)-4:],
-		ExpMonth: in.ExpMonth, ExpYear: in.ExpYear, UpdatedBy: p.User.ID, UpdatedAt: now}
-	sealed, err := s.Keys.Seal("charge-card", []byte(number), []byte(businessID))
-	if err != nil {
-		return store.ChargeMethod{}, err
-	}
-	c.NumberSealed = sealed
+		ExpMonth: in.ExpMonth, ExpYear: in.ExpYear, Fingerprint: s.cardFingerprint(number), UpdatedBy: p.User.ID, UpdatedAt: now}
 	describe := func(x store.ChargeMethod) map[string]any {
 		return map[string]any{"card": fmt.Sprintf("%s •••• %s", x.Brand, x.Last4), "holder": x.Holder, "expires": fmt.Sprintf("%02d/%d", x.ExpMonth, x.ExpYear)}
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		before := map[string]any{"card": nil}
 		if old, err := tx.GetChargeMethod(ctx, businessID); err == nil {
 			before = describe(old)
@@ -351,4 +348,34 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 	}
 	s.afterEnqueue()
 	return c, nil
+}
+
+// cardFingerprint is the keyed fingerprint of a card number.
+func (s *Service) cardFingerprint(number string) string {
+	return s.Keys.MAC("card-fingerprint", number)
+}
+
+// ForgetCardNumbers replaces the full card numbers sealed before
+// SellerGuard stopped keeping them with their fingerprints (a number that
+// no longer opens is dropped without one). The service runs it at start;
+// it returns how many it forgot.
+func (s *Service) ForgetCardNumbers(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		list, err := s.DB.StoredCardNumbers(ctx, 100)
+		if err != nil || len(list) == 0 {
+			return n, err
+		}
+		for _, c := range list {
+			fp := ""
+			if raw, err := s.Keys.Open("charge-card", c.Sealed, []byte(c.BusinessID)); err == nil {
+				fp = s.cardFingerprint(string(raw))
+				clear(raw)
+			}
+			if err := s.DB.ForgetCardNumber(ctx, c.BusinessID, c.Sealed, fp); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
 }

@@ -211,6 +211,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		sess.AuthLevel, sess.ExpiresAt = sellerguard.AuthPartial, now.Add(s.TwoStep.PartialSessionTTL)
 		res.SecondStepMethods = methodKinds(methods, prot.BackupLeft)
 	}
+	breach := s.breachAtSignIn(ctx, in.Password)
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if newHash != "" {
 			if err := tx.UpdatePasswordHash(ctx, u.ID, newHash, time.Time{}); err != nil {
@@ -220,7 +221,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
 			return err
 		}
-		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, in.Password, now); err != nil {
+		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, breach, now); err != nil {
 			return err
 		}
 		if err := s.newDeviceCheck(ctx, tx, u, known, meta, now); err != nil {

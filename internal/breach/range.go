@@ -36,7 +36,9 @@ type RangeClient struct {
 	Client  *http.Client  // nil: http.DefaultClient
 	Timeout time.Duration // per check; zero: DefaultRangeTimeout
 	// FailOpen makes a failed lookup count as "not breached" (with a
-	// warning logged) instead of returning ErrUnavailable.
+	// warning logged) instead of returning ErrUnavailable. SellerGuard
+	// leaves it off and decides in the policy, which can then mark the
+	// password for a check at the next sign-in.
 	FailOpen bool
 	// Padding sends "Add-Padding: true", so that the size of the answer
 	// does not reveal the prefix; padding lines (count 0) are ignored.
@@ -79,7 +81,7 @@ func (c *RangeClient) fail(err error) (bool, error) {
 		logger.Warn("breached-password check failed; accepting the password (fail open)", "err", err)
 		return false, nil
 	}
-	logger.Warn("breached-password check failed; refusing the password (fail closed)", "err", err)
+	// The caller decides what an unknown answer means (and logs it).
 	return false, fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 

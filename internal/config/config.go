@@ -201,6 +201,7 @@ func (c *Config) Finish() error {
 	}
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.finishPayments()...)
+	c.Password.finishBreachAPI(c.LocalMode())
 	errs = append(errs, c.Password.Validate())
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)

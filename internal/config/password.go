@@ -22,15 +22,37 @@ type PasswordSettings struct {
 	// breach import"; empty means DATA_DIR/breached.idx, used if present.
 	BreachIndex string
 	// BreachAPIURL is a Pwned Passwords range API base URL; empty = off.
+	// Unset, it is DefaultBreachAPIURL outside local mode (SMTP
+	// configured) and off in local mode; "off" turns it off everywhere.
 	BreachAPIURL string
-	// BreachAPIFailOpen accepts passwords (and logs a warning) when the
-	// range API cannot be reached; false refuses them instead.
+	// BreachAPIFailOpen accepts passwords on the other checks when the
+	// range API cannot answer (counted, logged, and the password checked
+	// again at the next sign-in); false refuses them instead.
 	BreachAPIFailOpen bool
 	BreachAPITimeout  time.Duration
 }
 
 // DefaultBreachIndexName is the index file looked for in the data dir.
 const DefaultBreachIndexName = "breached.idx"
+
+// DefaultBreachAPIURL is the range API used outside local mode unless
+// SELLERGUARD_BREACH_API_URL says otherwise.
+const DefaultBreachAPIURL = "https://api.pwnedpasswords.com"
+
+// BreachAPIOff is the SELLERGUARD_BREACH_API_URL value that turns the
+// range API off, also outside local mode.
+const BreachAPIOff = "off"
+
+// finishBreachAPI applies the range API's default: on with SMTP configured
+// (production), off in local mode, off everywhere when set to "off".
+func (s *PasswordSettings) finishBreachAPI(localMode bool) {
+	switch {
+	case strings.EqualFold(strings.TrimSpace(s.BreachAPIURL), BreachAPIOff):
+		s.BreachAPIURL = ""
+	case s.BreachAPIURL == "" && !localMode:
+		s.BreachAPIURL = DefaultBreachAPIURL
+	}
+}
 
 func init() {
 	extraSettings = append(extraSettings, func(c *Config, b *binder) {
@@ -40,9 +62,9 @@ func init() {
 		b.str(&p.PlatformWords, "password-platform-words", "SELLERGUARD_PASSWORD_PLATFORM_WORDS", "sellerguard,seller,marketplace", "comma-separated words no password may contain")
 		b.dur(&p.ReminderAge, "password-reminder-age", "SELLERGUARD_PASSWORD_REMINDER_AGE", 4320*time.Hour, "remind users to change a password older than this (0 = never)")
 		b.str(&p.BreachIndex, "breach-index", "SELLERGUARD_BREACH_INDEX", "", "breached-password index from \"sellerguard breach import\" (default DATA_DIR/"+DefaultBreachIndexName+", used if present)")
-		b.str(&p.BreachAPIURL, "breach-api-url", "SELLERGUARD_BREACH_API_URL", "", "Pwned Passwords range API base URL, e.g. https://api.pwnedpasswords.com (empty = off)")
-		b.boolean(&p.BreachAPIFailOpen, "breach-api-fail-open", "SELLERGUARD_BREACH_API_FAIL_OPEN", true, "accept passwords when the range API cannot be reached (false = refuse them)")
-		b.dur(&p.BreachAPITimeout, "breach-api-timeout", "SELLERGUARD_BREACH_API_TIMEOUT", 2*time.Second, "how long to wait for the range API")
+		b.str(&p.BreachAPIURL, "breach-api-url", "SELLERGUARD_BREACH_API_URL", "", "Pwned Passwords range API base URL (default "+DefaultBreachAPIURL+" with SMTP configured, off in local mode; \"off\" = off)")
+		b.boolean(&p.BreachAPIFailOpen, "breach-api-fail-open", "SELLERGUARD_BREACH_API_FAIL_OPEN", true, "accept passwords on the other checks when the range API cannot answer, and check them again at the next sign-in (false = refuse them)")
+		b.dur(&p.BreachAPITimeout, "breach-api-timeout", "SELLERGUARD_BREACH_API_TIMEOUT", time.Second, "how long to wait for the range API (at most 10s)")
 	})
 }
 
@@ -64,8 +86,8 @@ func (s PasswordSettings) Validate() error {
 			errs = append(errs, fmt.Errorf("breach API URL %q must be an absolute http or https URL", s.BreachAPIURL))
 		}
 	}
-	if s.BreachAPITimeout <= 0 {
-		errs = append(errs, errors.New("breach API timeout must be positive"))
+	if s.BreachAPITimeout <= 0 || s.BreachAPITimeout > 10*time.Second {
+		errs = append(errs, errors.New("breach API timeout must be positive and at most 10s"))
 	}
 	return errors.Join(errs...)
 }

@@ -91,12 +91,39 @@ type Worker struct {
 	// message is marked failed without it and the error is logged.
 	OnFailed func(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage) error
 
-	once sync.Once
-	wake chan struct{}
+	once      sync.Once
+	wake      chan struct{}
+	drainOnce sync.Once
+	draining  chan struct{}
 }
 
 func (w *Worker) init() {
-	w.once.Do(func() { w.wake = make(chan struct{}, 1) })
+	w.once.Do(func() {
+		w.wake = make(chan struct{}, 1)
+		w.draining = make(chan struct{})
+	})
+}
+
+// Drain asks Run to stop at the next safe point: the delivery in hand is
+// finished and recorded (so it is never sent twice), the other messages it
+// had claimed are handed back, due at once for the next worker, and Run
+// returns. Nothing is lost: messages enqueued from now on wait in the outbox
+// for another instance or the next start. Cancelling Run's context instead
+// aborts the delivery in hand (its lease runs out and it is retried: a
+// possible duplicate), so shutdown calls Drain first and cancels only when
+// the shutdown timeout is over.
+func (w *Worker) Drain() {
+	w.init()
+	w.drainOnce.Do(func() { close(w.draining) })
+}
+
+func (w *Worker) isDraining() bool {
+	select {
+	case <-w.draining:
+		return true
+	default:
+		return false
+	}
 }
 
 // Wake asks the worker to look for due messages now (after a commit).
@@ -108,17 +135,20 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Run delivers until ctx ends.
+// Run delivers until Drain is called (after the delivery in hand) or ctx
+// ends (at once, aborting it).
 func (w *Worker) Run(ctx context.Context) {
 	w.init()
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
-	for {
+	for !w.isDraining() {
 		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			w.Logger.Error("outbox: delivery round failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-w.draining:
 			return
 		case <-t.C:
 		case <-w.wake:
@@ -137,9 +167,12 @@ func backoff(attempts int) time.Duration {
 }
 
 // RunOnce delivers every message due now and returns how many it handled.
+// When Drain is called it returns after the delivery in hand and hands the
+// rest of its claim back.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	w.init()
 	handled := 0
-	for {
+	for !w.isDraining() {
 		msgs, err := w.DB.ClaimDueMessages(ctx, w.Now(), w.Lease, 20)
 		if err != nil {
 			return handled, err
@@ -147,13 +180,29 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if len(msgs) == 0 {
 			return handled, nil
 		}
-		for _, m := range msgs {
+		for i, m := range msgs {
+			if w.isDraining() {
+				return handled, w.release(ctx, msgs[i:])
+			}
 			if err := w.deliver(ctx, m); err != nil {
 				return handled, err
 			}
 			handled++
 		}
 	}
+	return handled, nil
+}
+
+// release hands claimed but undelivered messages back, due at once.
+func (w *Worker) release(ctx context.Context, msgs []sellerguard.OutboxMessage) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, m := range msgs {
+		if err := w.DB.ReleaseMessage(rctx, m.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *Worker) deliver(ctx context.Context, m sellerguard.OutboxMessage) error {

@@ -89,6 +89,10 @@ type Options struct {
 	Strict bool
 	// PlatformWords may not appear in a password (case-insensitive).
 	PlatformWords []string
+	// BreachFailOpen accepts a password on the other checks when the
+	// breach checker cannot answer (CheckNew then reports it unverified);
+	// false refuses it with CodeBreachUnavailable.
+	BreachFailOpen bool
 }
 
 // A BreachChecker reports whether a password is known to be breached.
@@ -139,11 +143,19 @@ func (p *Policy) WithStrict(strict bool) *Policy {
 // single reason at once, before any other work. Check never returns the
 // password in a message. Reuse is not checked here (see CodeReused).
 func (p *Policy) Check(ctx context.Context, pw string, c Context) []Reason {
+	rs, _ := p.CheckNew(ctx, pw, c)
+	return rs
+}
+
+// CheckNew is Check that also reports whether the breach checker could not
+// answer and the password was accepted all the same (BreachFailOpen): such
+// a password is to be checked again at the next sign-in.
+func (p *Policy) CheckNew(ctx context.Context, pw string, c Context) (reasons []Reason, breachUnverified bool) {
 	if len(pw) > password.MaxBytes {
-		return []Reason{{CodeTooLong, MessageTooLong}}
+		return []Reason{{CodeTooLong, MessageTooLong}}, false
 	}
 	if !validText(pw) {
-		return []Reason{{CodeInvalidEncoding, MessageInvalidEncoding}}
+		return []Reason{{CodeInvalidEncoding, MessageInvalidEncoding}}, false
 	}
 	n := norm.NFKC.String(pw)
 	var rs []Reason
@@ -164,13 +176,15 @@ func (p *Policy) Check(ctx context.Context, pw string, c Context) []Reason {
 	}
 	if p.breached != nil {
 		switch bad, err := p.breached.Breached(ctx, pw); {
-		case err != nil:
-			rs = append(rs, Reason{CodeBreachUnavailable, MessageBreachUnavailable})
 		case bad:
 			rs = append(rs, Reason{CodeBreached, MessageBreached})
+		case err != nil && p.opts.BreachFailOpen:
+			breachUnverified = true
+		case err != nil:
+			rs = append(rs, Reason{CodeBreachUnavailable, MessageBreachUnavailable})
 		}
 	}
-	return rs
+	return rs, breachUnverified
 }
 
 // Score returns a strength from 0 (very weak) to 4 (strong) for a live

@@ -85,6 +85,15 @@ func (s queries) MarkMessageSent(ctx context.Context, id string, at time.Time, m
 	return nil
 }
 
+// ReleaseMessage hands back a claimed message that was not attempted: it is
+// due again at once and the claim's attempt is not counted.
+func (s queries) ReleaseMessage(ctx context.Context, id string) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE outbox SET status = 'pending', lease_until = 0, attempts = attempts - 1 WHERE id = $1 AND status = 'sending'`, id); err != nil {
+		return fmt.Errorf("store: release message: %w", err)
+	}
+	return nil
+}
+
 // MarkMessageRetry records a failed attempt and when to try again.
 func (s queries) MarkMessageRetry(ctx context.Context, id string, next time.Time, lastErr string) error {
 	if _, err := s.q.ExecContext(ctx, `UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = 0, last_error = $2 WHERE id = $3`, ts(next), lastErr, id); err != nil {

@@ -12,23 +12,23 @@ import (
 
 // ChargeMethod is the card a business's fees are charged to, as stored.
 type ChargeMethod struct {
-	BusinessID   string
-	Holder       string
-	Brand        string
-	Last4        string
-	ExpMonth     int
-	ExpYear      int
-	NumberSealed string
-	UpdatedBy    string
-	UpdatedAt    time.Time
+	BusinessID  string
+	Holder      string
+	Brand       string
+	Last4       string
+	ExpMonth    int
+	ExpYear     int
+	Fingerprint string // keyed HMAC of the full number (never stored)
+	UpdatedBy   string
+	UpdatedAt   time.Time
 }
 
 // GetChargeMethod returns a business's charge method; ErrNotFound if none.
 func (s queries) GetChargeMethod(ctx context.Context, businessID string) (ChargeMethod, error) {
 	c := ChargeMethod{BusinessID: businessID}
 	var updated int64
-	err := s.q.QueryRowContext(ctx, `SELECT holder, brand, last4, exp_month, exp_year, number_sealed, updated_by, updated_at
-		FROM charge_methods WHERE business_id = $1`, businessID).Scan(&c.Holder, &c.Brand, &c.Last4, &c.ExpMonth, &c.ExpYear, &c.NumberSealed, &c.UpdatedBy, &updated)
+	err := s.q.QueryRowContext(ctx, `SELECT holder, brand, last4, exp_month, exp_year, fingerprint, updated_by, updated_at
+		FROM charge_methods WHERE business_id = $1`, businessID).Scan(&c.Holder, &c.Brand, &c.Last4, &c.ExpMonth, &c.ExpYear, &c.Fingerprint, &c.UpdatedBy, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -40,12 +40,13 @@ func (s queries) GetChargeMethod(ctx context.Context, businessID string) (Charge
 }
 
 // PutChargeMethod stores a business's charge method, replacing any other.
+// The full card number is not stored (number_sealed stays empty).
 func (s queries) PutChargeMethod(ctx context.Context, c ChargeMethod) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO charge_methods (business_id, holder, brand, last4, exp_month, exp_year, number_sealed, updated_by, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+	_, err := s.q.ExecContext(ctx, `INSERT INTO charge_methods (business_id, holder, brand, last4, exp_month, exp_year, number_sealed, fingerprint, updated_by, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,'',$7,$8,$9)
 		ON CONFLICT (business_id) DO UPDATE SET holder = excluded.holder, brand = excluded.brand, last4 = excluded.last4, exp_month = excluded.exp_month,
-			exp_year = excluded.exp_year, number_sealed = excluded.number_sealed, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-		c.BusinessID, c.Holder, c.Brand, c.Last4, c.ExpMonth, c.ExpYear, c.NumberSealed, c.UpdatedBy, ts(c.UpdatedAt))
+			exp_year = excluded.exp_year, number_sealed = '', fingerprint = excluded.fingerprint, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+		c.BusinessID, c.Holder, c.Brand, c.Last4, c.ExpMonth, c.ExpYear, c.Fingerprint, c.UpdatedBy, ts(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put charge method: %w", err)
 	}

@@ -183,11 +183,11 @@ func TestChargeMethodReplaces(t *testing.T) {
 		}
 		for _, last4 := range []string{"4242", "4444"} {
 			mustTx(t, db, func(tx *store.Tx) error {
-				return tx.PutChargeMethod(ctx, store.ChargeMethod{BusinessID: "biz_1", Holder: "A", Brand: "Visa", Last4: last4, ExpMonth: 1, ExpYear: 2030, NumberSealed: "sealed", UpdatedBy: "usr_owner", UpdatedAt: t0})
+				return tx.PutChargeMethod(ctx, store.ChargeMethod{BusinessID: "biz_1", Holder: "A", Brand: "Visa", Last4: last4, ExpMonth: 1, ExpYear: 2030, Fingerprint: "fp_" + last4, UpdatedBy: "usr_owner", UpdatedAt: t0})
 			})
 		}
 		c, err := db.GetChargeMethod(ctx, "biz_1")
-		if err != nil || c.Last4 != "4444" || c.ExpYear != 2030 {
+		if err != nil || c.Last4 != "4444" || c.ExpYear != 2030 || c.Fingerprint != "fp_4444" {
 			t.Fatalf("card = %+v, %v", c, err)
 		}
 	})

@@ -190,18 +190,54 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// SchemaTooNewError means the database was migrated by a newer release than
+// this binary: its schema has changes this binary does not know, so it must
+// not read or write it.
+type SchemaTooNewError struct {
+	Database int // the schema version of the database
+	Binary   int // the newest schema version this binary knows
+}
+
+func (e *SchemaTooNewError) Error() string {
+	return fmt.Sprintf("the database schema is at version %d, newer than this sellerguard knows (schema version %d): a newer release upgraded it; run that release or a newer one (migrations only go forward)", e.Database, e.Binary)
+}
+
 // Migrate applies every embedded migration of the dialect not yet applied and
-// returns the schema version reached.
+// returns the schema version reached. A database at a version newer than the
+// binary knows is refused with a *SchemaTooNewError and left untouched.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("store: migrations table: %w", err)
-	}
 	migs, err := Migrations(db.dialect)
 	if err != nil {
 		return 0, err
 	}
+	return db.migrate(ctx, migs, migs[len(migs)-1].Version)
+}
+
+// MigrateTo applies the embedded migrations up to and including version
+// target, no further (upgrade tests build databases at older levels with it).
+func (db *DB) MigrateTo(ctx context.Context, target int) (int, error) {
+	migs, err := Migrations(db.dialect)
+	if err != nil {
+		return 0, err
+	}
+	return db.migrate(ctx, migs, target)
+}
+
+// migrate applies migs up to target. Migrations only go forward: each runs
+// in its own transaction together with its schema_migrations row, so a
+// failing one leaves the database at the version before it.
+func (db *DB) migrate(ctx context.Context, migs []Migration, target int) (int, error) {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("store: migrations table: %w", err)
+	}
+	if err := db.checkVersion(ctx, migs); err != nil {
+		return 0, err
+	}
 	version := 0
 	for _, m := range migs {
+		if m.Version > target {
+			break
+		}
 		err := db.WithTx(ctx, func(tx *Tx) error {
 			if db.dialect == Postgres { // one migrator at a time across instances
 				if _, err := tx.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727274)`); err != nil {
@@ -227,6 +263,27 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		version = m.Version
 	}
 	return version, nil
+}
+
+// CheckVersion refuses (with a *SchemaTooNewError) a database migrated by a
+// newer release than this binary, for commands that read without migrating.
+func (db *DB) CheckVersion(ctx context.Context) error {
+	migs, err := Migrations(db.dialect)
+	if err != nil {
+		return err
+	}
+	return db.checkVersion(ctx, migs)
+}
+
+func (db *DB) checkVersion(ctx context.Context, migs []Migration) error {
+	v, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if known := migs[len(migs)-1].Version; v > known {
+		return &SchemaTooNewError{Database: v, Binary: known}
+	}
+	return nil
 }
 
 // Version returns the highest applied migration (0 for an empty database).
@@ -266,6 +323,9 @@ func Migrations(dialect string) ([]Migration, error) {
 			return nil, err
 		}
 		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("store: no migrations for %q", dialect)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil

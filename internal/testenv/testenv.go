@@ -32,15 +32,17 @@ func Strict() bool { return os.Getenv(StrictEnv) == "1" }
 
 // installHint names the Debian command that provides each outside program.
 var installHint = map[string]string{
-	"chromium":   "apt-get install -y chromium",
-	"oathtool":   "apt-get install -y oathtool",
-	"dkimverify": "apt-get install -y python3-dkim",
-	"dkimsign":   "apt-get install -y python3-dkim",
-	"python3":    "apt-get install -y python3",
-	"aiosmtpd":   "apt-get install -y python3-aiosmtpd",
-	"psql":       "apt-get install -y postgresql-client",
-	"pg_isready": "apt-get install -y postgresql-client",
-	"openssl":    "apt-get install -y openssl",
+	"chromium":        "apt-get install -y chromium",
+	"oathtool":        "apt-get install -y oathtool",
+	"dkimverify":      "apt-get install -y python3-dkim",
+	"dkimsign":        "apt-get install -y python3-dkim",
+	"python3":         "apt-get install -y python3",
+	"aiosmtpd":        "apt-get install -y python3-aiosmtpd",
+	"psql":            "apt-get install -y postgresql-client",
+	"pg_isready":      "apt-get install -y postgresql-client",
+	"openssl":         "apt-get install -y openssl",
+	"podman":          "apt-get install -y podman",
+	"systemd-analyze": "apt-get install -y systemd",
 }
 
 // InstallHint returns the install command for the named program, or a

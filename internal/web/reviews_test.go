@@ -300,7 +300,7 @@ func TestAccessReviewScheduleRemindersAndSuspension(t *testing.T) {
 	}
 }
 
-// The charge method: a Luhn-valid card, sealed, shown as brand, last four
+// The charge method: a Luhn-valid card, not stored in full, shown as brand, last four
 // and expiry; payments: edit and a recent sign-in; the owner is told.
 func TestChargeMethod(t *testing.T) {
 	t.Parallel()

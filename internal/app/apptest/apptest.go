@@ -80,6 +80,9 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 		"SELLERGUARD_ARGON2_TIME":          "1",
 		"SELLERGUARD_OUTBOX_POLL_INTERVAL": "50ms",
 		"SELLERGUARD_LOG_LEVEL":            "warn",
+		// Tests never reach the internet: the range API (on by default
+		// with SMTP) is off unless a test points it at its own server.
+		"SELLERGUARD_BREACH_API_URL": "off",
 	}
 	if dialect != "" {
 		env["SELLERGUARD_DATABASE_URL"] = DatabaseURL(t, dialect)
