@@ -49,7 +49,8 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 	if s.Passwords.History == 0 {
 		previous = []string{u.PasswordHash} // never the same password again
 	}
-	if err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous); err != nil {
+	breachUnverified, err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous)
+	if err != nil {
 		return Secured{}, err
 	}
 	hash, err := s.Hasher.Hash(ctx, next)
@@ -77,6 +78,9 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 			}
 		}
 		if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if err := tx.SetBreachRecheck(ctx, u.ID, breachUnverified); err != nil {
 			return err
 		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, p.Session.ID)
