@@ -15,7 +15,8 @@ type SignInPoints struct {
 	// knew, before the current session (zero: none in the log).
 	LastKnown time.Time
 	// FirstNew is the first sign-in from a new browser in the last 30 days
-	// (zero: none), the point "Secure my account" suggests.
+	// (zero: none), the point "Secure my account" suggests. The account's
+	// very first sign-in does not count: no browser could be known then.
 	FirstNew time.Time
 }
 
@@ -36,9 +37,13 @@ func (s *Service) PointsOf(ctx context.Context, p *auth.Principal) (SignInPoints
 	}
 	var pts SignInPoints
 	monthAgo := s.Now().Add(-30 * 24 * time.Hour)
-	for _, e := range evs { // newest first
+	complete := len(evs) < 500 // the oldest listed sign-in is the account's first
+	for i, e := range evs { // newest first
 		if e.Action != "session.created" || skip[e.TargetID] {
 			continue
+		}
+		if complete && isFirst(evs[i+1:]) {
+			continue // the account's first sign-in: no browser was known yet
 		}
 		known, ok := decodeState(e.After)["known_browser"].(bool)
 		if !ok {
@@ -52,4 +57,14 @@ func (s *Service) PointsOf(ctx context.Context, p *auth.Principal) (SignInPoints
 		}
 	}
 	return pts, nil
+}
+
+// isFirst reports whether no sign-in comes before (older events follow).
+func isFirst(older []store.AuditRecord) bool {
+	for _, e := range older {
+		if e.Action == "session.created" {
+			return false
+		}
+	}
+	return true
 }
