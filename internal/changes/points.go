@@ -38,7 +38,7 @@ func (s *Service) PointsOf(ctx context.Context, p *auth.Principal) (SignInPoints
 	var pts SignInPoints
 	monthAgo := s.Now().Add(-30 * 24 * time.Hour)
 	complete := len(evs) < 500 // the oldest listed sign-in is the account's first
-	for i, e := range evs { // newest first
+	for i, e := range evs {    // newest first
 		if e.Action != "session.created" || skip[e.TargetID] {
 			continue
 		}
