@@ -45,7 +45,7 @@ func BenchmarkChangeReview30Days(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			if _, err := db.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func BenchmarkChangeReview30Days(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer raw.Close()
+			defer func() { _ = raw.Close() }()
 			now := time.Now().UTC()
 			start := time.Now()
 			members := fillAudit(b, raw, n, m, now)
