@@ -91,7 +91,7 @@ func cmdBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.SnapshotTo(ctx, file); err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func verifySnapshot(ctx context.Context, file string) (snapshotReport, error) {
 	if err != nil {
 		return snapshotReport{}, err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	return verifyDB(ctx, db)
 }
 
@@ -165,13 +165,13 @@ func writeNewFile(path string, b []byte) error {
 		return err
 	}
 	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()
+		_ = os.Remove(path)
 		return err
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()
+		_ = os.Remove(path)
 		return err
 	}
 	return f.Close()
@@ -234,7 +234,7 @@ func cmdRestore(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	rep, err := verifyDB(ctx, db)
 	if err != nil {
 		return fmt.Errorf("the restored database at %s does not verify: %w", dbPath, err)

@@ -134,7 +134,7 @@ func TestBackupDuringSignupBurstRestores(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd.Wait() //nolint:errcheck
+	_ = p.cmd.Wait()
 
 	// A restore never overwrites a database: not the original one, not a
 	// restored one.
@@ -189,8 +189,8 @@ func TestBackupDuringSignupBurstRestores(t *testing.T) {
 			t.Errorf("%s was acknowledged before the backup began but cannot sign in after the restore: %d %s %v", email, st, body, err)
 		}
 	}
-	p2.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	p2.cmd.Wait()                          //nolint:errcheck
+	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p2.cmd.Wait()
 	code, vout, verr := runCLI(t, map[string]string{"SELLERGUARD_DATA_DIR": newDir}, "audit", "verify")
 	if code != 0 {
 		t.Fatalf("audit verify of the restored database after sign-ins: %d %s %s", code, vout, verr)

@@ -62,7 +62,7 @@ func cmdHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("unhealthy: %w", err)
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) //nolint:errcheck
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("unhealthy: %s answered %s", u, resp.Status)
 	}

@@ -133,7 +133,7 @@ func TestContainerImage(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/release.sh --image: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { exec.Command(podman, "rmi", "-f", tag).Run() }) //nolint:errcheck
+	t.Cleanup(func() { _ = exec.Command(podman, "rmi", "-f", tag).Run() })
 
 	var cfg []struct {
 		Config struct {
@@ -191,7 +191,7 @@ func TestContainerImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(binDir) })
+	t.Cleanup(func() { _ = os.RemoveAll(binDir) })
 	if err := os.Chmod(binDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -208,14 +208,14 @@ func TestContainerImage(t *testing.T) {
 			t.Error("the image's binary is dynamically linked (it has an ELF interpreter); build it with CGO_ENABLED=0")
 		}
 	}
-	ef.Close()
+	_ = ef.Close()
 
 	port := freeTCPPort(t)
 	dataDir, err := os.MkdirTemp("", "sellerguard-ctr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dataDir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
 	if os.Geteuid() == 0 {
 		if err := os.Chown(dataDir, 65532, 65532); err != nil {
 			t.Fatal(err)
@@ -227,7 +227,7 @@ func TestContainerImage(t *testing.T) {
 	var runErr bytes.Buffer
 	run.Stderr = &runErr
 	err = run.Run()
-	t.Cleanup(func() { exec.Command(podman, "rm", "-f", "-t", "0", name).Run() }) //nolint:errcheck
+	t.Cleanup(func() { _ = exec.Command(podman, "rm", "-f", "-t", "0", name).Run() })
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && (exit.ExitCode() == 125 || exit.ExitCode() == 126) && strings.Contains(runErr.String(), "OCI") {
 		t.Logf("CONTAINERS CANNOT RUN ON THIS MACHINE: podman run exits %d: %s", exit.ExitCode(), strings.TrimSpace(runErr.String()))
@@ -249,7 +249,7 @@ func TestContainerImage(t *testing.T) {
 	}
 	var pid int
 	var ro bool
-	fmt.Sscanf(string(out), "%d %t", &pid, &ro)
+	_, _ = fmt.Sscanf(string(out), "%d %t", &pid, &ro)
 	if !ro {
 		t.Error("the root file system is not read-only")
 	}
@@ -288,11 +288,11 @@ func runImageBinaryAsUser(t *testing.T, bin, dataDir string, port int) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }() //nolint:errcheck
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.Contains(line, "listening on") {
 		t.Fatalf("the image's binary did not start as 65532: %q %v\n%s", line, err, logs.String())
 	}
-	go io.Copy(io.Discard, stdout) //nolint:errcheck
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", srv.Process.Pid)); err == nil && os.Geteuid() == 0 && !regexp.MustCompile(`(?m)^Uid:\s+65532\s`).Match(status) {
 		t.Errorf("not running as 65532:\n%s", status)
 	}
@@ -302,7 +302,7 @@ func runImageBinaryAsUser(t *testing.T, bin, dataDir string, port int) {
 		t.Fatalf("sellerguard healthcheck: %v %s", err, out)
 	}
 	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d", port))
-	srv.Process.Signal(syscall.SIGTERM) //nolint:errcheck
+	_ = srv.Process.Signal(syscall.SIGTERM)
 	if err := srv.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
 	}
@@ -335,7 +335,7 @@ func freeTCPPort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
@@ -351,7 +351,7 @@ func imageFiles(t *testing.T, podman, tag string) map[string]imageFile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	layers := map[string][]byte{}
 	var manifest []struct{ Layers []string }
 	tr := tar.NewReader(f)

@@ -302,8 +302,8 @@ func TestRollingUpgradeOnPostgres(t *testing.T) {
 			t.Errorf("%s cannot sign in after the upgrade: %d %s %v", email, st, body, err)
 		}
 	}
-	b.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	b.cmd.Wait()                          //nolint:errcheck
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	_ = b.cmd.Wait()
 	verify := exec.Command(newBin, "audit", "verify")
 	verify.Env = append(os.Environ(), env...)
 	if out, err := verify.CombinedOutput(); err != nil {

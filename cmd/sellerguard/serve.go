@@ -53,7 +53,7 @@ func openDB(ctx context.Context, cfg *config.Config, migrate bool) (*store.DB, i
 	}
 	if !migrate {
 		if err := db.CheckVersion(ctx); err != nil {
-			db.Close()
+			_ = db.Close()
 			return nil, 0, err
 		}
 		return db, 0, nil
@@ -101,7 +101,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 				return
 			case <-hup:
 				logger.Info("SIGHUP: reloading the DKIM key and certificates")
-				a.Reload() //nolint:errcheck // each failure is logged and keeps the old one
+				_ = a.Reload() // each failure is logged and keeps the old one
 			}
 		}
 	}()

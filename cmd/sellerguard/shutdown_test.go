@@ -26,7 +26,7 @@ func slowProxy(t *testing.T, target string, delay time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -34,13 +34,13 @@ func slowProxy(t *testing.T, target string, delay time.Duration) string {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() { _ = c.Close() }()
 				up, err := net.Dial("tcp", target)
 				if err != nil {
 					return
 				}
-				defer up.Close()
-				go io.Copy(up, c) //nolint:errcheck
+				defer func() { _ = up.Close() }()
+				go func() { _, _ = io.Copy(up, c) }()
 				buf := make([]byte, 32<<10)
 				for {
 					n, err := up.Read(buf)

@@ -47,7 +47,7 @@ func TestOlderBinaryRefusesNewerDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		defer func() { _ = db.Close() }()
 		if v, _ := db.Version(context.Background()); v != newer {
 			t.Errorf("version after the refusals = %d, want %d untouched", v, newer)
 		}

@@ -51,10 +51,10 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 					t.Fatal(err)
 				}
 				if v, err := db.MigrateTo(ctx, m.Version); err != nil || v != m.Version {
-					db.Close()
+					_ = db.Close()
 					t.Fatalf("build the level-%d database: %d, %v", m.Version, v, err)
 				}
-				db.Close()
+				_ = db.Close()
 				copied := copyRows(t, dialect, src.tables, dbURL)
 
 				dataDir := t.TempDir()
@@ -203,7 +203,7 @@ func openRawDB(t *testing.T, dialect, dbURL string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
 
@@ -288,7 +288,7 @@ func copyRows(t *testing.T, dialect string, src map[string]tableRows, dbURL stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if dialect == store.Postgres {
 		if _, err := conn.ExecContext(ctx, `SET session_replication_role = replica`); err != nil {
 			t.Fatal(err)

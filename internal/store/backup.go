@@ -60,7 +60,7 @@ func OpenSnapshot(ctx context.Context, path string) (*DB, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sdb.PingContext(pctx); err != nil {
-		sdb.Close()
+		_ = sdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return &DB{queries: queries{q: sdb}, sql: sdb, dialect: SQLite, url: "sqlite://" + path}, nil

@@ -25,7 +25,7 @@ func TestFailingMigrationRollsBackWhole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			migs := []Migration{
 				{Version: 1, Name: "0001_a.sql", SQL: "CREATE TABLE a (id TEXT PRIMARY KEY);"},
 				{Version: 2, Name: "0002_b.sql", SQL: "CREATE TABLE b (id TEXT PRIMARY KEY); INSERT INTO a (id) VALUES ('x'); INSERT INTO no_such_table VALUES (1);"},
