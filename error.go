@@ -29,6 +29,9 @@ const (
 	ECodeRateLimited            = "rate_limited"
 	ECodeBusy                   = "busy"
 	ECodeInternal               = "internal"
+	// ECodeChangeSuperseded: an undo of a change that a later change has
+	// touched, without the caller's confirmation (internal/changes).
+	ECodeChangeSuperseded = "change_superseded"
 )
 
 // FieldError names one problem with one input field.

@@ -196,11 +196,14 @@ type AuditEvent struct {
 	TargetID   string
 	IP         string
 	UserAgent  string
-	Before     string // JSON, secrets redacted
-	After      string // JSON, secrets redacted
-	CreatedAt  time.Time
-	PrevHash   string
-	Hash       string
+	// SessionID is the session the change was made in ("" outside one:
+	// scheduled jobs, the CLI, events written before sessions were noted).
+	SessionID string
+	Before    string // JSON, secrets redacted
+	After     string // JSON, secrets redacted
+	CreatedAt time.Time
+	PrevHash  string
+	Hash      string
 }
 
 // Audit categories.

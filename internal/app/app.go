@@ -23,6 +23,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/changes"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/dkim"
 	"github.com/sellerguard/sellerguard/internal/keys"
@@ -230,6 +231,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		Enqueued: worker.Wake,
 	}
 	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
+	svc.ListingsChanged = changes.ListingsDigest(cfg.BaseURL)
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
 		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})

@@ -43,8 +43,27 @@ type Entry struct {
 	TargetID   string
 	IP         string
 	UserAgent  string
-	Before     map[string]any
-	After      map[string]any
+	// SessionID is the session the change was made in; when empty, Append
+	// takes the one the request's context carries (WithSession).
+	SessionID string
+	Before    map[string]any
+	After     map[string]any
+}
+
+type sessionKey struct{}
+
+// WithSession returns ctx carrying the id of the session a request runs in.
+// The web layer sets it once per authenticated request, so every event a
+// service appends while serving that request names its session without
+// each service passing it along (request-scoped data, as context is for).
+func WithSession(ctx context.Context, sessionID string) context.Context {
+	return context.WithValue(ctx, sessionKey{}, sessionID)
+}
+
+// SessionFrom returns the session id WithSession put into ctx ("" if none).
+func SessionFrom(ctx context.Context) string {
+	id, _ := ctx.Value(sessionKey{}).(string)
+	return id
 }
 
 // Redacted is what a secret's value becomes in the log.
@@ -107,30 +126,40 @@ func ChainOf(businessID, subjectID string) string {
 
 // Append records e in tx at time now.
 func Append(ctx context.Context, tx *store.Tx, now time.Time, e Entry) error {
+	_, err := AppendID(ctx, tx, now, e)
+	return err
+}
+
+// AppendID is Append that also returns the new event's id (for events that
+// others point at, such as an undo).
+func AppendID(ctx context.Context, tx *store.Tx, now time.Time, e Entry) (string, error) {
 	before, err := encodeState(e.Before)
 	if err != nil {
-		return err
+		return "", err
 	}
 	after, err := encodeState(e.After)
 	if err != nil {
-		return err
+		return "", err
+	}
+	if e.SessionID == "" {
+		e.SessionID = SessionFrom(ctx)
 	}
 	chain := ChainOf(e.BusinessID, e.SubjectID)
 	seq, prev, err := tx.AdvanceAuditHead(ctx, chain)
 	if err != nil {
-		return err
+		return "", err
 	}
 	rec := store.AuditRecord{
 		AuditEvent: sellerguard.AuditEvent{
 			ID: NewEventID(), Chain: chain, Seq: seq, BusinessID: e.BusinessID,
 			ActorID: e.ActorID, ActorEmail: e.ActorEmail, Action: e.Action, Category: e.Category,
-			TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent,
+			TargetType: e.TargetType, TargetID: e.TargetID, IP: e.IP, UserAgent: e.UserAgent, SessionID: e.SessionID,
 			Before: before, After: after, CreatedAt: now.UTC().Truncate(time.Microsecond), PrevHash: prev,
 		},
 		SubjectID: e.SubjectID,
 	}
 	rec.Hash = Hash(rec)
-	return tx.InsertAuditEvent(ctx, rec)
+	return rec.ID, tx.InsertAuditEvent(ctx, rec)
 }
 
 // NewEventID returns a random event id. Ids sort by nothing: order comes from
@@ -144,12 +173,18 @@ func NewEventID() string {
 }
 
 // Hash computes an event's chained hash from every stored field but the hash
-// itself.
+// itself. Events without a session keep the first canonical form (v1), so
+// every chain written before sessions were noted still verifies; an event
+// with a session uses v2, the same array with the session id at the end.
 func Hash(e store.AuditRecord) string {
 	canon := []any{
 		"sellerguard-audit-v1", e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail,
 		e.Action, e.Category, e.TargetType, e.TargetID, e.IP, e.UserAgent, e.Before, e.After,
 		e.CreatedAt.UnixMicro(), e.PrevHash,
+	}
+	if e.SessionID != "" {
+		canon[0] = "sellerguard-audit-v2"
+		canon = append(canon, e.SessionID)
 	}
 	b, err := json.Marshal(canon)
 	if err != nil {

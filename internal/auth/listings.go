@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -93,6 +94,7 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 	}
 	now := s.now()
 	out := make([]store.Listing, 0, len(ins))
+	var lines []string
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		for i, in := range ins {
 			var before store.Listing
@@ -125,11 +127,15 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 				return err
 			}
 			out = append(out, l)
+			lines = append(lines, listingLine(p.User.Email, before, l, now))
 		}
 		if len(ins) > 1 {
 			if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.listings_bulk_changed", "listings", "", nil, map[string]any{"count": len(ins)}); err != nil {
 				return err
 			}
+		}
+		if len(ins) < BulkNoticeAtLeast && s.ListingsChanged != nil {
+			return s.ListingsChanged(ctx, tx, now, businessID, lines)
 		}
 		if len(ins) >= BulkNoticeAtLeast {
 			return s.tellBusiness(ctx, tx, now, businessID, EventListingsBulk, fmt.Sprintf("%d listings were changed at once", len(ins)),
@@ -143,4 +149,26 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 	}
 	s.afterEnqueue()
 	return out, nil
+}
+
+// listingLine describes one listing change for the grouped notice.
+func listingLine(who string, before, after store.Listing, now time.Time) string {
+	what := "created"
+	if before.ID != "" {
+		var fields []string
+		for _, f := range []struct {
+			name string
+			same bool
+		}{{"title", before.Title == after.Title}, {"price", before.PriceCents == after.PriceCents}, {"quantity", before.Quantity == after.Quantity},
+			{"condition", before.Condition == after.Condition}, {"condition note", before.ConditionNote == after.ConditionNote}, {"SKU", before.SKU == after.SKU}} {
+			if !f.same {
+				fields = append(fields, f.name)
+			}
+		}
+		what = "changed (" + strings.Join(fields, ", ") + ")"
+		if len(fields) == 0 {
+			what = "saved unchanged"
+		}
+	}
+	return fmt.Sprintf("%s UTC: %s %s listing %s (%s)", now.UTC().Format("15:04:05"), who, what, after.SKU, after.Title)
 }

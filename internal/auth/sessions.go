@@ -516,5 +516,6 @@ func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.User
 		"",
 		"If this was you, there is nothing to do. If not, sign in, end that session on",
 		"the \"Where you're signed in\" page and change your password at once.",
+		SecureMyAccountLine,
 		"SellerGuard: "+s.Config.BaseURL))
 }

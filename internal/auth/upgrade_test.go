@@ -35,6 +35,7 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		src := buildUpgradeSource(t, dialect)
+		src.tables = asOlderReleasesWroteThem(t, src.tables)
 		migs, err := store.Migrations(dialect)
 		if err != nil {
 			t.Fatal(err)

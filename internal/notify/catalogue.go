@@ -48,6 +48,10 @@ const (
 	EventAccessReviewDue         = auth.EventAccessReviewDue
 	EventSecurityRules           = auth.EventBusinessSecurityRules
 	EventDeliveryFailed          = "delivery.failed"
+	// Change review (internal/changes, issue 15).
+	EventNotificationsChanged = "security.notifications_changed"
+	EventListingsChanged      = "business.listings_changed"
+	EventChangeUndone         = "business.change_undone"
 )
 
 // Groups of the catalogue, in the order settings show them.
@@ -140,6 +144,9 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventTwoStepReenrol, Group: GroupSecurity, Critical: true,
 		Title:       "Two-step verification to set up again",
 		Description: "An owner of your business removed your second-step methods: set up two-step verification again."},
+	{Key: EventNotificationsChanged, Group: GroupSecurity, Critical: true,
+		Title:       "Notification settings changed",
+		Description: "Someone changed which notifications you (or a member of your business) get, or put them back; the owner is told too."},
 
 	{Key: EventSignupAttempt, Group: GroupAccount,
 		Title:       "Sign-up attempt with your email",
@@ -175,6 +182,12 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventListingsBulkChanged, Group: GroupBusiness, BusinessWide: true,
 		Title:       "Many listings changed at once",
 		Description: "Many listings of your business were changed, added or removed in a short time."},
+	{Key: EventListingsChanged, Group: GroupBusiness, BusinessWide: true,
+		Title:       "Listings changed",
+		Description: "Listings or their condition notes were changed: one message for the changes of a few minutes."},
+	{Key: EventChangeUndone, Group: GroupBusiness, Critical: true, BusinessWide: true,
+		Title:       "Change undone",
+		Description: "A change to your business was undone from the change review."},
 	{Key: EventAccessReviewDue, Group: GroupBusiness, BusinessWide: true,
 		Title:       "Access review due",
 		Description: "It is time to check who can reach your business and what they can do."},

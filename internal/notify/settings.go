@@ -2,11 +2,14 @@ package notify
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -116,6 +119,7 @@ func (r *Router) Update(ctx context.Context, p *auth.Principal, meta auth.Reques
 		if err != nil {
 			return err
 		}
+		var told []string // what changed, for the notice
 		for _, c := range changes {
 			ev, _ := Lookup(c.Event)
 			before := o.setting(ev)
@@ -152,9 +156,64 @@ func (r *Router) Update(ctx context.Context, p *auth.Principal, meta auth.Reques
 			if err != nil {
 				return err
 			}
+			told = append(told, fmt.Sprintf("%s: email %s, text message %s", ev.Title, onOff(after[Email]), onOff(after[SMS])))
 		}
-		return nil
+		return r.tellSettingsChanged(ctx, tx, now, p, meta, told)
 	})
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// tellSettingsChanged sends the critical notice of a settings change (it
+// cannot be switched off, so an intruder cannot silently switch the alerts
+// off first) to the user and to the owner of each of their businesses.
+func (r *Router) tellSettingsChanged(ctx context.Context, tx *store.Tx, now time.Time, p *auth.Principal, meta auth.RequestMeta, what []string) error {
+	if len(what) == 0 {
+		return nil
+	}
+	lines := strings.Join(what, "\n")
+	body := func(intro string) string {
+		return intro + "\n\n" + lines + "\n\nChanged from " + meta.IP + " (" + meta.UserAgent + ") at " + now.Format(time.RFC1123) + ".\n" +
+			"If this wasn't you, open SellerGuard by typing its address and choose Secure my account.\n" +
+			"SellerGuard: " + r.opts.BaseURL + "\n\n" + auth.SafetyFooter + "\n"
+	}
+	send := func(userID, to, phrase, intro string) error {
+		return r.Deliver(ctx, tx, now, sellerguard.OutboxMessage{UserID: userID, To: to, Event: EventNotificationsChanged,
+			Subject: "Notification settings were changed", Body: body(intro)}, outbox.PhraseHeader(phrase))
+	}
+	me, err := tx.NotifyContactOf(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	if err := send(p.User.ID, me.Email, me.Phrase, "The notification settings of your SellerGuard account were changed:"); err != nil {
+		return err
+	}
+	ms, err := tx.ListMemberships(ctx, p.User.ID)
+	if err != nil {
+		return err
+	}
+	told := map[string]bool{p.User.ID: true}
+	for _, m := range ms {
+		rs, err := tx.BusinessNotifyRecipients(ctx, m.BusinessID)
+		if err != nil {
+			return err
+		}
+		for _, c := range rs {
+			if c.Membership.Role != sellerguard.RoleOwner || told[c.UserID] {
+				continue
+			}
+			told[c.UserID] = true
+			if err := send(c.UserID, c.Email, c.Phrase, fmt.Sprintf("%s, a member of %s, changed their notification settings:", p.User.Email, m.BusinessName)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // FailedWindow is how far back the account shows messages that could not

@@ -11,7 +11,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 )
 
-const auditCols = `id, chain, seq, business_id, subject_id, actor_id, actor_email, action, category, target_type, target_id, ip, user_agent, before_json, after_json, created_at, prev_hash, hash`
+const auditCols = `id, chain, seq, business_id, subject_id, actor_id, actor_email, action, category, target_type, target_id, ip, user_agent, before_json, after_json, created_at, prev_hash, hash, session_id`
 
 // AuditRecord is an audit event with the user it concerns (SubjectID), as
 // stored.
@@ -24,7 +24,7 @@ func scanAudit(row interface{ Scan(...any) error }) (AuditRecord, error) {
 	var e AuditRecord
 	var created int64
 	err := row.Scan(&e.ID, &e.Chain, &e.Seq, &e.BusinessID, &e.SubjectID, &e.ActorID, &e.ActorEmail, &e.Action, &e.Category,
-		&e.TargetType, &e.TargetID, &e.IP, &e.UserAgent, &e.Before, &e.After, &created, &e.PrevHash, &e.Hash)
+		&e.TargetType, &e.TargetID, &e.IP, &e.UserAgent, &e.Before, &e.After, &created, &e.PrevHash, &e.Hash, &e.SessionID)
 	if err != nil {
 		return e, fmt.Errorf("store: scan audit: %w", err)
 	}
@@ -49,9 +49,9 @@ func (s queries) AdvanceAuditHead(ctx context.Context, chain string) (seq int64,
 
 // InsertAuditEvent stores a chained event and makes it the chain's head.
 func (s queries) InsertAuditEvent(ctx context.Context, e AuditRecord) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+	_, err := s.q.ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
 		e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
-		e.IP, e.UserAgent, e.Before, e.After, ts(e.CreatedAt), e.PrevHash, e.Hash)
+		e.IP, e.UserAgent, e.Before, e.After, ts(e.CreatedAt), e.PrevHash, e.Hash, e.SessionID)
 	if err != nil {
 		return fmt.Errorf("store: insert audit: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
 )
 
@@ -79,6 +80,7 @@ func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		if err != nil {
 			return err
 		}
+		r = r.WithContext(audit.WithSession(r.Context(), p.Session.ID)) // audit events name their session
 		return h(w, r, p)
 	})
 }

@@ -58,6 +58,7 @@ type checkupHandlers struct {
 // secureActions are what "Secure my account" offers today: the pages and
 // routes that exist (a guided flow is another issue).
 var secureActions = []checkup.Fix{
+	{Label: "Secure my account: new password, everyone else signed out, review what changed", Page: "/account/secure", Method: "POST", Route: "/api/v1/account/secure"},
 	{Label: "Change your password", Page: "/account/password", Method: "POST", Route: "/api/v1/account/password"},
 	{Label: "Sign out of every other session", Page: "/account/sessions", Method: "POST", Route: "/api/v1/sessions/revoke-others"},
 	{Label: "Review two-step verification", Page: "/account/two-step", Method: "GET", Route: "/api/v1/two-step"},

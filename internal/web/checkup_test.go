@@ -418,8 +418,12 @@ func TestCheckupPages(t *testing.T) {
 		!strings.Contains(mine.body, `<svg class="chart" id="signin-chart"`) || !strings.Contains(mine.body, `href="/account/sessions"`) {
 		t.Fatalf("checkup page: %d\n%s", mine.StatusCode, mine.body)
 	}
-	if strings.Contains(mine.body, "/account/secure") {
-		t.Fatal("the checkup page links to /account/secure, which does not exist yet")
+	// "Secure my account" leads to the guided flow, which exists.
+	if !strings.Contains(mine.body, `href="/account/secure"`) {
+		t.Fatal("the checkup page does not lead to Secure my account")
+	}
+	if r := pageGet(t, in, "/account/secure", owner.token); r.StatusCode != 200 {
+		t.Fatalf("the Secure my account page it links to: %d", r.StatusCode)
 	}
 
 	page := "/account/business/checkup?business_id=" + biz

@@ -32,7 +32,7 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case sellerguard.ECodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case sellerguard.ECodeConflict:
+	case sellerguard.ECodeConflict, sellerguard.ECodeChangeSuperseded:
 		return http.StatusConflict
 	case sellerguard.ECodeTooLarge:
 		return http.StatusRequestEntityTooLarge

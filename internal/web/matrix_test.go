@@ -280,6 +280,17 @@ func TestEveryBusinessRouteForEveryCaller(t *testing.T) {
 		// transfer for you". (The heir's own 200 is checked after the matrix.)
 		{method: "POST", pattern: "/ownership-transfer/accept", rule: mxRule{area: "user_permissions", level: "none", ok: 404, okCode: "not_found"},
 			request: func(t *testing.T) (string, any) { ensureOffer(t); return base + "/ownership-transfer/accept", nil }},
+		// The change review reads like the audit log; an undo needs edit on
+		// the change's area: each call undoes a fresh storefront change.
+		{method: "GET", pattern: "/changes", rule: mxRule{area: "audit_log", level: "view", ok: 200, okKey: "changes"}},
+		{method: "POST", pattern: "/changes/{change_id}/undo", rule: mxRule{area: "storefront", level: "edit", ok: 200, okKey: "change"},
+			request: func(t *testing.T) (string, any) {
+				if r := in.Do(t, "PUT", base+"/storefront", owner.token, map[string]any{"display_name": fmt.Sprintf("Matrix Goods %d", next())}); r.Status != 200 {
+					t.Fatalf("storefront: %d %s", r.Status, r.Body)
+				}
+				list := in.Do(t, "GET", base+"/changes?category=storefront&limit=1", owner.token, nil).JSON(t)["changes"].([]any)
+				return base + "/changes/" + list[0].(map[string]any)["id"].(string) + "/undo", nil
+			}},
 		{method: "GET", pattern: "/api/v1/audit?business_id={business_id}", rule: mxRule{area: "audit_log", level: "view", ok: 200, okKey: "events"},
 			request: func(*testing.T) (string, any) { return "/api/v1/audit?business_id=" + biz, nil }},
 	}

@@ -125,6 +125,9 @@ var oaPermissions = map[string]oaPermission{
 	"business member with user_permissions: edit, two-step where required":         {credentials: true, enrolment: true},
 	// The same, needing a recent sign-in too.
 	"business member with user_permissions: edit, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},
+	// An undo in the change review: edit on the undone change's area and a
+	// recent sign-in (internal/changes).
+	"business member with edit on the change's area, recent sign-in, two-step where required": {credentials: true, recent: true, enrolment: true},
 	// Removing a member: edit and a recent sign-in, except for a member
 	// leaving (their own user id), who needs neither.
 	"business member with user_permissions: edit and a recent sign-in (or the member leaving), two-step where required": {credentials: true, recent: true, enrolment: true},

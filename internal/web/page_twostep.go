@@ -442,6 +442,8 @@ var reauthNexts = map[string]bool{
 	"/account/team/review":       true,
 	"/account/business":          true,
 	"/account/business/checkup":  true,
+	"/account/changes":           true,
+	"/account/secure":            true,
 }
 
 // reauthNext returns next when it is on the list, else /account.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
 )
 
@@ -204,7 +205,7 @@ func (s *Server) pageSession(h func(http.ResponseWriter, *http.Request, *auth.Pr
 			}
 			return err
 		}
-		r = r.WithContext(withPrincipal(r.Context(), p))
+		r = r.WithContext(audit.WithSession(withPrincipal(r.Context(), p), p.Session.ID)) // audit events name their session
 		return h(w, r, p)
 	})
 }

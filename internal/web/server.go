@@ -185,6 +185,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerPhishing(mux)
 	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
 	s.registerCheckup(mux)
+	s.registerChanges(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.

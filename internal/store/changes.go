@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+)
+
+// ChangeFilter selects audit events for the change review
+// (internal/changes): a business's own events of some actions, plus the
+// events of some actions in the user chains of its members.
+type ChangeFilter struct {
+	BusinessID   string
+	Actions      []string // actions of the business chain
+	MemberIDs    []string // users whose own-chain events count
+	UserActions  []string // actions of those user chains
+	ActorID      string
+	SessionID    string
+	Since, Until time.Time
+	// Cursor: events strictly older than (BeforeTime, BeforeID).
+	BeforeTime time.Time
+	BeforeID   string
+	Limit      int
+}
+
+// ListChangeEvents lists the events f selects, newest first. Each half is
+// its own indexed query (audit_business_action_time, audit_user_action_time)
+// with its own limit; the union is ordered once more and cut.
+func (s queries) ListChangeEvents(ctx context.Context, f ChangeFilter) ([]AuditRecord, error) {
+	if f.BusinessID == "" || len(f.Actions) == 0 {
+		return nil, errors.New("store: change query without business or actions")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	in := func(vs []string) string {
+		ph := make([]string, len(vs))
+		for i, v := range vs {
+			ph[i] = arg(v)
+		}
+		return "(" + strings.Join(ph, ",") + ")"
+	}
+	common := func() string {
+		var w []string
+		if f.ActorID != "" {
+			w = append(w, "actor_id = "+arg(f.ActorID))
+		}
+		if f.SessionID != "" {
+			w = append(w, "session_id = "+arg(f.SessionID))
+		}
+		if !f.Since.IsZero() {
+			w = append(w, "created_at >= "+arg(ts(f.Since)))
+		}
+		if !f.Until.IsZero() {
+			w = append(w, "created_at < "+arg(ts(f.Until)))
+		}
+		if !f.BeforeTime.IsZero() {
+			t := arg(ts(f.BeforeTime))
+			w = append(w, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+arg(f.BeforeID)+"))")
+		}
+		if len(w) == 0 {
+			return ""
+		}
+		return " AND " + strings.Join(w, " AND ")
+	}
+	q := `SELECT ` + auditCols + ` FROM audit_events WHERE business_id = ` + arg(f.BusinessID) + ` AND action IN ` + in(f.Actions) + common() +
+		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
+	if len(f.MemberIDs) > 0 && len(f.UserActions) > 0 {
+		q2 := `SELECT ` + auditCols + ` FROM audit_events WHERE business_id = '' AND subject_id IN ` + in(f.MemberIDs) + ` AND action IN ` + in(f.UserActions) + common() +
+			` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
+		q = `SELECT * FROM (SELECT * FROM (` + q + `) b UNION ALL SELECT * FROM (` + q2 + `) u) c ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
+	}
+	rows, err := s.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list changes: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditRecord{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// FindAuditEvent returns one event by id.
+func (s queries) FindAuditEvent(ctx context.Context, id string) (AuditRecord, error) {
+	e, err := scanAudit(s.q.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit_events WHERE id = $1`, id))
+	if ErrNoRows(err) {
+		return e, ErrNotFound
+	}
+	return e, err
+}
+
+// NextChangeOf returns the first event after e in e's chain that has one of
+// actions and the same target (ErrNotFound when there is none): the change
+// that superseded e.
+func (s queries) NextChangeOf(ctx context.Context, e AuditRecord, actions []string) (AuditRecord, error) {
+	if len(actions) == 0 {
+		return AuditRecord{}, ErrNotFound
+	}
+	args := []any{e.Chain, e.Seq, e.TargetType, e.TargetID}
+	ph := make([]string, len(actions))
+	for i, a := range actions {
+		args = append(args, a)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	r, err := scanAudit(s.q.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit_events
+		WHERE chain = $1 AND seq > $2 AND target_type = $3 AND target_id = $4 AND action IN (`+strings.Join(ph, ",")+`)
+		ORDER BY seq LIMIT 1`, args...))
+	if ErrNoRows(err) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// SessionStartEvent returns the "session.created" event of a user's session
+// (ErrNotFound when there is none, e.g. it is older than the log).
+func (s queries) SessionStartEvent(ctx context.Context, userID, sessionID string) (AuditRecord, error) {
+	r, err := scanAudit(s.q.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit_events
+		WHERE business_id = '' AND subject_id = $1 AND action = 'session.created' AND target_id = $2
+		ORDER BY created_at DESC LIMIT 1`, userID, sessionID))
+	if ErrNoRows(err) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// ChainEvents returns the events of a chain with from <= seq <= to, in order.
+func (s queries) ChainEvents(ctx context.Context, chain string, from, to int64) ([]AuditRecord, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events WHERE chain = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq`, chain, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: chain events: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditRecord
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DeleteDepositAccount removes one deposit account of a business
+// (ErrNotFound when there is no such account).
+func (s queries) DeleteDepositAccount(ctx context.Context, businessID, id string) error {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM deposit_accounts WHERE business_id = $1 AND id = $2`, businessID, id)
+	if err != nil {
+		return fmt.Errorf("store: delete deposit account: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteListing removes one listing of a business (ErrNotFound when there
+// is no such listing).
+func (s queries) DeleteListing(ctx context.Context, businessID, id string) error {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM listings WHERE business_id = $1 AND id = $2`, businessID, id)
+	if err != nil {
+		return fmt.Errorf("store: delete listing: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// UpsertDigestMessage adds line to the pending message m.ID (inserting
+// marker-ended m if there is none yet): the line goes in before marker. It
+// reports false when a message with this id exists but is no longer pending
+// (already claimed or sent), so the caller can send the line on its own.
+// m is due at due.
+func (s queries) UpsertDigestMessage(ctx context.Context, m sellerguard.OutboxMessage, due time.Time, marker, line string) (bool, error) {
+	res, err := s.q.ExecContext(ctx, `INSERT INTO outbox (`+outboxCols+`, lease_until) VALUES ($1,$2,$3,$4,$5,$6,0,$7,$8,0,'',$9,$10,$11,0)
+		ON CONFLICT (id) DO UPDATE SET body = REPLACE(outbox.body, $12, $13) WHERE outbox.status = $6`,
+		m.ID, m.Channel, m.To, m.Subject, m.Body, sellerguard.OutboxPending, ts(due), ts(m.CreatedAt), m.MessageID, m.UserID, m.Event,
+		marker, line+marker)
+	if err != nil {
+		return false, fmt.Errorf("store: digest message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: digest message: %w", err)
+	}
+	return n == 1, nil
+}
