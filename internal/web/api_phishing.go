@@ -60,6 +60,11 @@ func (s *Server) registerPhishing(mux *recordingMux) {
 // in); a stale session cookie, a partial sign-in or a pending password
 // change count as not signed in.
 func (s *Server) optionalPrincipal(r *http.Request) (*auth.Principal, error) {
+	// With the session cookie, the body must be one no cross-site form can
+	// send (415 otherwise), as on every cookie-authenticated API call.
+	if err := s.requireBodyTypeWithCookie(r, "message/rfc822"); err != nil {
+		return nil, err
+	}
 	p, err := s.authenticate(r)
 	if err != nil {
 		if r.Header.Get("Authorization") != "" && sellerguard.ErrorCode(err) == sellerguard.ECodeUnauthenticated {

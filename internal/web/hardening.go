@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -64,6 +65,13 @@ var errCookieNeedsJSON = sellerguard.Errorf(sellerguard.ECodeUnsupportedMedia,
 // needed. Calls with "Authorization: Bearer" keep form-labelled bodies
 // (curl -d), and bodiless calls (GET, DELETE) are not affected.
 func (s *Server) requireJSONWithCookie(r *http.Request) error {
+	return s.requireBodyTypeWithCookie(r)
+}
+
+// requireBodyTypeWithCookie is requireJSONWithCookie for an operation that
+// also takes other media types that no cross-site form can send (a whole
+// email as message/rfc822).
+func (s *Server) requireBodyTypeWithCookie(r *http.Request, also ...string) error {
 	if r.Header.Get("Authorization") != "" {
 		return nil // the bearer token, not the cookie, authenticates
 	}
@@ -78,7 +86,7 @@ func (s *Server) requireJSONWithCookie(r *http.Request) error {
 		return errCookieNeedsJSON
 	}
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && !slices.Contains(also, mt)) {
 		return errCookieNeedsJSON
 	}
 	return nil
