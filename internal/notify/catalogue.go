@@ -30,6 +30,7 @@ const (
 	EventBackupCodeUsed       = auth.EventBackupCodeUsed
 	EventPhraseChanged        = auth.EventPhraseChanged
 	EventSessionsEndedByOther = "security.sessions_ended_by_other"
+	EventAccountRecovery      = auth.EventAccountRecovery
 	EventSignupAttempt        = auth.EventSignupAttempt
 	EventWelcome              = auth.EventWelcome
 	EventPasswordReminder     = auth.EventPasswordReminder
@@ -130,6 +131,9 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventSessionsEndedByOther, Group: GroupSecurity, Critical: true,
 		Title:       "Sessions ended by someone else",
 		Description: "An owner of your business or SellerGuard support signed you out everywhere."},
+	{Key: EventAccountRecovery, Group: GroupSecurity, Critical: true,
+		Title:       "Account recovery",
+		Description: "Someone entered a wrong password reset code for your account, or your password was reset with an emailed code (your mobile number on file gets a short text as well)."},
 
 	{Key: EventSignupAttempt, Group: GroupAccount,
 		Title:       "Sign-up attempt with your email",

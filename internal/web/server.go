@@ -173,6 +173,8 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerTeamPages(mux)
 	s.registerBusinessPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
+	// "Can't sign in?": API and pages (api_recovery.go, page_recovery.go).
+	s.registerRecovery(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
