@@ -206,16 +206,26 @@ func (r *Rules) Verify(ctx context.Context, st Store, emailNorm, code, ip string
 	if err := st.DeleteCounter(ctx, guessKey(emailNorm)); err != nil {
 		return out, err
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return out, err
-	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if err := st.PutRecoveryToken(ctx, Token{Hash: HashToken(token), UserID: c.UserID, ExpiresAt: now.Add(TokenTTL), CreatedAt: now}); err != nil {
+	token, err := r.IssueToken(ctx, st, c.UserID, now)
+	if err != nil {
 		return out, err
 	}
 	out.Token = token
 	return out, nil
+}
+
+// IssueToken makes a recovery token for a user whose control of the account
+// was proven another way (the revert code of an email change).
+func (r *Rules) IssueToken(ctx context.Context, st Store, userID string, now time.Time) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	if err := st.PutRecoveryToken(ctx, Token{Hash: HashToken(token), UserID: userID, ExpiresAt: now.Add(TokenTTL), CreatedAt: now}); err != nil {
+		return "", err
+	}
+	return token, nil
 }
 
 // Peek returns the user a live token belongs to without using it up (so a
@@ -243,4 +253,60 @@ func (r *Rules) Redeem(ctx context.Context, st Store, token string, now time.Tim
 		return "", false, err
 	}
 	return t.UserID, true, st.DeleteRecoveryTokens(ctx, t.UserID)
+}
+
+// RevertCodeBits is the strength of the code that undoes a sign-in email
+// change: enough that it needs no attempt limit, so nobody can burn the
+// owner's code by guessing wrong.
+const RevertCodeBits = 80
+
+// crockford is Crockford's base-32 alphabet (no I, L, O, U).
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewRevertCode returns an 80-bit revert code from crypto/rand, as 16
+// base-32 characters in groups of four ("7K2M-Q9XD-…").
+func NewRevertCode() (string, error) {
+	b := make([]byte, RevertCodeBits/8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	var out []byte
+	var acc uint64
+	bits := 0
+	for _, c := range b {
+		acc = acc<<8 | uint64(c)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			if len(out) > 0 && (len(out)+1)%5 == 0 {
+				out = append(out, '-')
+			}
+			out = append(out, crockford[(acc>>bits)&31])
+		}
+	}
+	return string(out), nil
+}
+
+// NormalizeRevertCode is the form a typed revert code is compared in:
+// separators and spaces dropped, upper case, and the letters people confuse
+// with digits read as those digits (O→0, I/L→1). Over-long input gives "".
+func NormalizeRevertCode(code string) string {
+	if len(code) > 64 {
+		return ""
+	}
+	out := make([]byte, 0, 16)
+	for _, r := range strings.ToUpper(code) {
+		switch {
+		case r == '-' || r == ' ':
+		case r == 'O':
+			out = append(out, '0')
+		case r == 'I' || r == 'L':
+			out = append(out, '1')
+		case r < 128 && strings.IndexByte(crockford, byte(r)) >= 0:
+			out = append(out, byte(r))
+		default:
+			return ""
+		}
+	}
+	return string(out)
 }

@@ -337,3 +337,71 @@ func TestBrowserForgotPassword(t *testing.T) {
 	wantTabLocation(t, tb, in, "/signin/second-step")
 	tb.noConsoleErrors("status of 400")
 }
+
+// The email-change takeover, undone: the intruder changes the email and the
+// password; the owner's revert code (after five wrong codes from others,
+// which cannot burn it) restores the email, ends the intruder's session,
+// makes the intruder's password useless and lets the owner set a new one.
+func TestRevertCodeTakesTheAccountBack(t *testing.T) {
+	t.Parallel()
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		in := apptest.Start(t, dialect)
+		in.SignUp(t, "shop@example.com", pw, "Shop")
+		intruder := in.SignIn(t, "shop@example.com", pw) // a phished password
+		const intruderPW = "marble falcon beyond twelve hills"
+		if r := in.Do(t, "POST", "/api/v1/account/email", intruder, map[string]string{"email": "intruder@evil.example"}); r.Status != 202 {
+			t.Fatalf("email change: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/account/email/confirm", intruder, map[string]string{"code": in.LastCode(t, "intruder@evil.example")}); r.Status != 200 {
+			t.Fatalf("confirm: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/account/password", intruder, map[string]string{"current_password": pw, "new_password": intruderPW}); r.Status != 200 {
+			t.Fatalf("intruder's password change: %d %s", r.Status, r.Body)
+		}
+		var revert string
+		for _, m := range in.Outbox(t) {
+			if mm := revertRE.FindStringSubmatch(m.Body); mm != nil && m.To == "shop@example.com" {
+				revert = mm[1]
+			}
+		}
+		if revert == "" {
+			t.Fatal("no revert code went to the old address")
+		}
+		// Five wrong codes (by anyone) leave the right one working, and it
+		// stays valid for its whole period.
+		for i := range 5 {
+			if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "shop@example.com", "code": "AAAA-BBBB-CCCC-DDD" + string(rune('0'+i))}); r.Status != 400 {
+				t.Fatalf("wrong revert code: %d %s", r.Status, r.Body)
+			}
+		}
+		in.Clock.Advance(6*24*time.Hour + 23*time.Hour)
+		r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "shop@example.com", "code": revert})
+		if r.Status != 200 {
+			t.Fatalf("revert: %d %s", r.Status, r.Body)
+		}
+		rt := r.JSON(t)["recovery_token"].(string)
+		if r := in.Do(t, "GET", "/api/v1/session", intruder, nil); r.Status != 401 {
+			t.Fatalf("the intruder's next request: %d", r.Status)
+		}
+		for _, c := range []struct{ email, pw string }{{"shop@example.com", intruderPW}, {"intruder@evil.example", intruderPW}, {"shop@example.com", pw}} {
+			if r := in.Do(t, "POST", "/api/v1/sessions", "", signInBody(c.email, c.pw, "")); r.Status != 401 {
+				t.Fatalf("%s with an old password still signs in: %d", c.email, r.Status)
+			}
+		}
+		// The owner cannot pick the intruder's password again.
+		if r := in.Do(t, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": rt, "password": intruderPW}); r.Status != 400 || r.JSON(t)["code"] != "password_policy" {
+			t.Fatalf("the intruder's password as the new one: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": rt, "password": newPW}); r.Status != 200 {
+			t.Fatalf("new password: %d %s", r.Status, r.Body)
+		}
+		tok := in.SignIn(t, "shop@example.com", newPW)
+		if r := in.Do(t, "GET", "/api/v1/session", tok, nil); r.Status != 200 || r.JSON(t)["user"].(map[string]any)["email"] != "shop@example.com" {
+			t.Fatalf("owner's session: %d %s", r.Status, r.Body)
+		}
+		// The code worked once.
+		if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "shop@example.com", "code": revert}); r.Status != 400 {
+			t.Fatalf("revert code reused: %d", r.Status)
+		}
+	})
+}
