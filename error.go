@@ -25,6 +25,7 @@ const (
 	ECodeSecondStepRequired     = "second_step_required"
 	ECodeEnrollmentRequired     = "two_step_enrollment_required"
 	ECodePasswordChangeRequired = "password_change_required"
+	ECodeBackupMethodRequired   = "backup_method_required"
 	ECodeRateLimited            = "rate_limited"
 	ECodeBusy                   = "busy"
 	ECodeInternal               = "internal"

@@ -39,6 +39,10 @@ type Membership struct {
 	// RequireTwoStep is the business's rule: its members must use two-step
 	// verification before they reach its data.
 	RequireTwoStep bool
+	// RequireBackupMethod is the business's rule: members with a single
+	// second-step method must add a backup before they change payment
+	// information.
+	RequireBackupMethod bool
 	// Permissions are a member's levels per area (the owner has every area
 	// at edit and stores none).
 	Permissions Permissions

@@ -7,7 +7,7 @@
 #
 #   1. installs the outside programs the tests use, if missing (apt-get):
 #      postgresql, chromium, python3-aiosmtpd, oathtool, python3-dkim,
-#      podman, systemd (systemd-analyze), ca-certificates, tzdata, and
+#      podman, systemd (systemd-analyze), ca-certificates, tzdata, testssl.sh, and
 #      gcc/libc6-dev for the race detector;
 #   2. starts a throwaway PostgreSQL cluster (as the postgres user, 127.0.0.1
 #      on a free port, data in a temp dir) and exports its superuser URL as
@@ -70,10 +70,12 @@ need_pkg chromium have_chromium
 need_pkg python3-aiosmtpd /usr/bin/python3 -c 'import aiosmtpd.handlers'
 need_pkg oathtool command -v oathtool
 need_pkg python3-dkim command -v dkimverify
+need_pkg swaks command -v swaks
 need_pkg podman command -v podman                   # container image test
 need_pkg systemd command -v systemd-analyze         # systemd unit test
 need_pkg ca-certificates test -f /etc/ssl/certs/ca-certificates.crt # copied into the image
 need_pkg tzdata test -d /usr/share/zoneinfo          # copied into the image
+need_pkg testssl.sh command -v testssl              # TLS listener test
 # The race detector needs cgo and a C toolchain.
 if [[ $(go env CC) == gcc ]]; then
 	need_pkg gcc command -v gcc

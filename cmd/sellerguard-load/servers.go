@@ -65,6 +65,9 @@ func startSellerGuard(ctx context.Context, tmp string, o serverOptions) (*seller
 		"SELLERGUARD_ARGON2_TIME":    strconv.FormatUint(uint64(o.Argon2Time), 10),
 		"SELLERGUARD_ARGON2_THREADS": strconv.FormatUint(uint64(o.Argon2Threads), 10),
 		"SELLERGUARD_LOG_LEVEL":      o.LogLevel,
+		// /metrics is on its own listener, never the main one; a free
+		// port, so a run never collides with a SellerGuard on 9090.
+		"SELLERGUARD_METRICS_ADDR": "127.0.0.1:0",
 		// Everything else (SMTP: none, so local mode; timeouts; hash pool)
 		// keeps its default. The process environment is not consulted, so a
 		// stray SELLERGUARD_* variable cannot change what is measured.

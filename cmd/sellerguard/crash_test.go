@@ -45,9 +45,11 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 
 // process is a real `sellerguard serve` child process.
 type process struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *lockedBuffer
+	cmd       *exec.Cmd
+	url       string
+	metrics   string // the metrics listener's URL ("" when off)
+	firstLine string
+	logs      *lockedBuffer
 }
 
 // lockedBuffer is the process's stderr, safe to read while it runs.
@@ -96,7 +98,9 @@ func startProcess(t *testing.T, env []string) *process {
 func startBinary(t *testing.T, bin string, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), env...)
+	// The metrics listener on a free port unless env says otherwise (the
+	// last of duplicate variables wins): processes run side by side.
+	cmd.Env = append(append(os.Environ(), "SELLERGUARD_METRICS_ADDR=127.0.0.1:0"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +120,11 @@ func startBinary(t *testing.T, bin string, env []string) *process {
 		t.Fatalf("unexpected first line %q", line)
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return &process{cmd: cmd, url: m[1], logs: logs}
+	pr := &process{cmd: cmd, url: m[1], logs: logs, firstLine: strings.TrimSpace(line)}
+	if mm := regexp.MustCompile(`metrics: (http://\S+/metrics)`).FindStringSubmatch(line); mm != nil {
+		pr.metrics = mm[1]
+	}
+	return pr
 }
 
 func postJSON(client *http.Client, url string, body any) (int, []byte, error) {
@@ -161,7 +169,7 @@ func TestKillDuringSignupBurstLosesNothing(t *testing.T) {
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		dataDir := t.TempDir()
 		env := []string{
-			"SELLERGUARD_ADDR=127.0.0.1:0", "SELLERGUARD_DATA_DIR=" + dataDir,
+			"SELLERGUARD_ADDR=127.0.0.1:0", "SELLERGUARD_METRICS_ADDR=127.0.0.1:0", "SELLERGUARD_DATA_DIR=" + dataDir,
 			"SELLERGUARD_DATABASE_URL=" + apptest.DatabaseURL(t, dialect),
 			"SELLERGUARD_ARGON2_MEMORY=1024", "SELLERGUARD_ARGON2_TIME=1", "SELLERGUARD_LOG_LEVEL=error",
 		}

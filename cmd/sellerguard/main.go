@@ -27,6 +27,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/sellerguard/sellerguard/internal/config"
 )
 
 // Release builds stamp these with -ldflags "-X main.version=… -X
@@ -42,7 +44,9 @@ var (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	// config.Environ is os.Getenv, except that SELLERGUARD_METRICS_ADDR set
+	// to the empty string means "no metrics listener".
+	os.Exit(run(ctx, os.Args[1:], config.Environ(os.LookupEnv), os.Stdout, os.Stderr))
 }
 
 // errUsage marks a command-line mistake (exit status 2).
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdBreach(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	case "users":
 		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
+	case "phishing":
+		return cmdPhishing(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
@@ -139,6 +145,10 @@ Usage:
   sellerguard dkim keygen [--selector S] [--domain D] [--out FILE] [--algorithm rsa|ed25519] [--force]
                              create a DKIM signing key (mode 0600) and print the DNS TXT record to publish
   sellerguard dkim record    print the DNS TXT record of the configured key
+  sellerguard phishing list [--limit N] [--json]
+                             list the phishing report queue, newest first
+  sellerguard phishing show ID [--raw]
+                             show one report with its analysis (--raw: the reported message, while kept)
   sellerguard keys rotate [--batch-size N] [--batch-pause D]
                              add a new instance key and re-seal every sealed value under it (resumable, audited)
   sellerguard keys status    list the key versions and the rotations with their progress

@@ -223,7 +223,7 @@ func TestContainerImage(t *testing.T) {
 	}
 	name := "sellerguard-test-" + hex.EncodeToString(suffix)
 	run := exec.Command(podman, "run", "-d", "--name", name, "--network=host", "--read-only", "--health-interval=disable",
-		"-e", fmt.Sprintf("SELLERGUARD_ADDR=127.0.0.1:%d", port), "-v", dataDir+":/var/lib/sellerguard", tag)
+		"-e", fmt.Sprintf("SELLERGUARD_ADDR=127.0.0.1:%d", port), "-e", "SELLERGUARD_METRICS_ADDR=127.0.0.1:0", "-v", dataDir+":/var/lib/sellerguard", tag)
 	var runErr bytes.Buffer
 	run.Stderr = &runErr
 	err = run.Run()
@@ -270,7 +270,7 @@ func TestContainerImage(t *testing.T) {
 // health check command passes, and stops it with SIGTERM.
 func runImageBinaryAsUser(t *testing.T, bin, dataDir string, port int) {
 	t.Helper()
-	env := []string{fmt.Sprintf("SELLERGUARD_ADDR=127.0.0.1:%d", port), "SELLERGUARD_DATA_DIR=" + dataDir, "SELLERGUARD_LOG_FORMAT=json"}
+	env := []string{fmt.Sprintf("SELLERGUARD_ADDR=127.0.0.1:%d", port), "SELLERGUARD_METRICS_ADDR=127.0.0.1:0", "SELLERGUARD_DATA_DIR=" + dataDir, "SELLERGUARD_LOG_FORMAT=json"}
 	asUser := func(cmd *exec.Cmd) {
 		cmd.Env = env
 		if os.Geteuid() == 0 {

@@ -40,7 +40,10 @@ func previousRelease(t *testing.T) (bin, commit string) {
 			current["internal/store/migrations/"+dialect+"/"+m.Name] = blobID([]byte(m.SQL))
 		}
 	}
-	out, err := exec.Command(git, "-C", repoRoot, "log", "--format=%H", "--", "internal/store/migrations").Output()
+	// main's first-parent history: the states main itself was in (a branch
+	// merged into it may have numbered its migration before a lower
+	// number landed on main; its own commits were never main).
+	out, err := exec.Command(git, "-C", repoRoot, "log", "--first-parent", "--format=%H", "--", "internal/store/migrations").Output()
 	if err != nil || len(bytes.TrimSpace(out)) == 0 {
 		testenv.Missing(t, "the rolling-upgrade test builds the previous release from the git history, which is not here (%v): run it in a full git clone", err)
 		return "", ""
@@ -322,7 +325,10 @@ var preReleaseEdits = map[string]string{
 
 // Migrations only go forward: once a later migration exists, a migration
 // file never changes again, since databases already past it would never get
-// the change (the rolling-upgrade test above found exactly that).
+// the change (the rolling-upgrade test above found exactly that). "Exists"
+// means on main's first-parent line: branches work in parallel and merge in
+// (with --no-ff), so a branch's migration 0018 may have been written before
+// 0017 reached main; what counts is the state main was in when 0018 joined.
 func TestMigrationsAreNeverEditedOnceFollowed(t *testing.T) {
 	t.Parallel()
 	git := testenv.RequireCommand(t, "git")
@@ -333,7 +339,7 @@ func TestMigrationsAreNeverEditedOnceFollowed(t *testing.T) {
 		}
 		dir := "internal/store/migrations/" + dialect + "/"
 		for k := 0; k+1 < len(migs); k++ {
-			out, err := exec.Command(git, "-C", repoRoot, "log", "--format=%H", "--diff-filter=A", "-1", "--", dir+migs[k+1].Name).Output()
+			out, err := exec.Command(git, "-C", repoRoot, "log", "--first-parent", "--format=%H", "--diff-filter=A", "-1", "--", dir+migs[k+1].Name).Output()
 			if err != nil {
 				testenv.Missing(t, "this test reads the git history, which is not here: %v", err)
 				return

@@ -85,6 +85,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// Local mode shows every code on /dev/outbox: refuse it on an address
+	// the network can reach, before anything is created.
+	if err := cfg.CheckLocalModeAddr(cfg.Addr); err != nil {
+		return err
+	}
 	logger := app.NewLogger(cfg, stderr)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP) // caught from here on: never the default "terminate"
@@ -105,11 +110,20 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}
 	}()
+	metricsAddr, err := a.ListenMetrics()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("SellerGuard is listening", "url", "http://"+ln.Addr().String(), "base_url", cfg.BaseURL, "database", a.DB.Dialect(), "schema", a.Schema, "mode", a.Mode(), "version", a.Version)
-	fmt.Fprintf(stdout, "SellerGuard %s listening on http://%s (%s, %s)\n", a.Version, ln.Addr(), a.DB.Dialect(), a.Mode())
+	url := a.Scheme() + "://" + ln.Addr().String()
+	metrics := "off"
+	if metricsAddr != "" {
+		metrics = "http://" + metricsAddr + "/metrics"
+	}
+	logger.Info("SellerGuard is listening", "url", url, "base_url", cfg.BaseURL, "metrics", metrics, "database", a.DB.Dialect(), "schema", a.Schema, "mode", a.Mode(), "version", a.Version)
+	fmt.Fprintf(stdout, "SellerGuard %s listening on %s (%s, %s; metrics: %s)\n", a.Version, url, a.DB.Dialect(), a.Mode(), metrics)
 	return a.Serve(ctx, ln)
 }

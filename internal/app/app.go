@@ -28,9 +28,12 @@ import (
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mail"
+	"github.com/sellerguard/sellerguard/internal/mailcheck"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
+	"github.com/sellerguard/sellerguard/internal/phishing"
+	"github.com/sellerguard/sellerguard/internal/phishreport"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/web"
@@ -52,7 +55,16 @@ type App struct {
 	// Metrics is the registry /metrics serves.
 	Metrics *prometheus.Registry
 
+	// Phishing is the report queue; ReportIntake its SMTP listener (nil
+	// when SELLERGUARD_REPORT_SMTP_ADDR is empty).
+	Phishing     *phishreport.Service
+	ReportIntake *phishreport.Intake
+
 	closePolicy func()
+	reportAddr  chan string   // the intake's address once listening ("" when off or failed)
+	certs       *certReloader // nil without TLS
+	metricsMu   sync.Mutex
+	metricsLn   net.Listener
 	reload      reloaders
 }
 
@@ -136,6 +148,13 @@ func (a *App) checkSealing(ctx context.Context) error {
 }
 
 func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys, db *store.DB, schema int) (*App, error) {
+	var certs *certReloader
+	if cfg.Network.TLS() {
+		var err error
+		if certs, err = newCertReloader(cfg.Network.TLSCertFile, cfg.Network.TLSKeyFile, logger.With("component", "tls")); err != nil {
+			return nil, err
+		}
+	}
 	params := password.Params{Memory: uint32(cfg.Argon2Memory), Time: uint32(cfg.Argon2Time), Threads: uint8(cfg.Argon2Threads), SaltLen: 16, KeyLen: 32}
 	if err := params.Validate(); err != nil {
 		return nil, fmt.Errorf("argon2 parameters: %w", err)
@@ -159,14 +178,20 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		if worker.SMS == nil {
 			worker.SMS = outbox.LocalDeliverer{}
 		}
-	} else {
+	}
+	// The DKIM signer signs outgoing mail (outside local mode) and checks
+	// emails people paste into /mail/check.
+	if cfg.DKIM.Enabled() {
+		rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
+		if err != nil {
+			return nil, fmt.Errorf("DKIM: %w", err)
+		}
+		dkimSigner = rs
+	}
+	if !cfg.LocalMode() {
 		var signer mail.Signer // stays a nil interface when signing is off
-		if cfg.DKIM.Enabled() {
-			rs, err := newReloadingSigner(cfg.DKIM.KeyFile, cfg.DKIM.Domain, cfg.DKIM.Selector)
-			if err != nil {
-				return nil, fmt.Errorf("DKIM: %w", err)
-			}
-			signer, dkimSigner = rs, rs
+		if dkimSigner != nil {
+			signer = dkimSigner
 		}
 		sender, err := mail.NewSMTPSender(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom, Timeout: 30 * time.Second, Signer: signer})
 		if err != nil {
@@ -215,7 +240,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	svc.Policy, svc.Breached = pol, breached
 	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
-	svc.ContactCheckAge = 180 * 24 * time.Hour
+	svc.ContactCheckAge = cfg.ContactCheckAge
 	svc.PayoutCoolingOff = cfg.PayoutCoolingOff
 	svc.Reviews = auth.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
 	svc.AreaUse = auth.NewAreaUseRecorder()
@@ -230,50 +255,131 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 			return float64(n)
 		}),
 	)
+	var verifier mailcheck.Verifier // stays a nil interface when signing is off
+	if dkimSigner != nil {
+		verifier = dkimSigner
+	}
+	brand := phishing.Config{BrandDomains: cfg.Phishing.BrandDomainList(), BrandNames: []string{"SellerGuard"}}
+	reports := &phishreport.Service{DB: db, Limiter: lim, Analysis: brand, Now: clock.Now, BaseURL: cfg.BaseURL,
+		Logger: logger.With("component", "phishing"), Enqueued: worker.Wake}
+	if cfg.Phishing.ReportDNS {
+		reports.Analysis.Resolver = net.DefaultResolver
+	}
 	srv, err := web.New(svc, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
 		TrustedProxies: cfg.Limits.Trusted(),
+		MailCheck:      &mailcheck.Checker{Ledger: db, Signer: verifier, Brand: brand},
+		PhishReports:   reports, ReportAddress: cfg.Phishing.ReportAddress,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
+	if cfg.Phishing.ReportSMTPEnabled() {
+		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
+	}
 	if dkimSigner != nil {
 		a.OnReload("DKIM key "+cfg.DKIM.KeyFile, dkimSigner.load)
+	}
+	if certs != nil {
+		a.OnReload("TLS certificate "+cfg.Network.TLSCertFile, certs.Reload)
 	}
 	return a, nil
 }
 
-// Close releases the database and the breached-password index.
+// ReportSMTPAddr returns the address the SMTP intake listens on, once
+// Serve has opened it ("" when the intake is off or could not start).
+func (a *App) ReportSMTPAddr() string {
+	select {
+	case addr := <-a.reportAddr:
+		a.reportAddr <- addr
+		return addr
+	case <-time.After(10 * time.Second):
+		return ""
+	}
+}
+
+// Close releases the database, the breached-password index and a metrics
+// listener opened but never served.
 func (a *App) Close() error {
 	if a.closePolicy != nil {
 		a.closePolicy()
 	}
+	a.metricsMu.Lock()
+	if a.metricsLn != nil {
+		_ = a.metricsLn.Close() // never served: nothing to lose
+		a.metricsLn = nil
+	}
+	a.metricsMu.Unlock()
 	return a.DB.Close()
 }
 
-// Serve runs the HTTP server on ln and the background workers until ctx
-// ends, then shuts down gracefully.
+// Serve runs the HTTP server on ln (with TLS when configured), the metrics
+// listener and the background workers until ctx ends, then shuts down
+// gracefully. It refuses to serve local mode on a listener the network can
+// reach (see config.CheckLocalModeAddr).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cfg, logger := a.Config, a.Logger
+	if err := cfg.CheckLocalModeAddr(ln.Addr().String()); err != nil {
+		return err
+	}
+	if cfg.LocalMode() && !config.IsLoopbackAddr(ln.Addr().String()) {
+		logger.Warn("LOCAL MODE ON THE NETWORK (SELLERGUARD_LOCAL_MODE_ON_NETWORK=true): no mail is sent, every code stays in the local outbox; for demos only, never in production",
+			"addr", ln.Addr().String())
+	}
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	httpSrv := &http.Server{
 		Handler: a.Server, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	var intakeLn net.Listener
+	if a.ReportIntake != nil {
+		l, err := net.Listen("tcp", cfg.Phishing.ReportSMTPAddr)
+		if err != nil {
+			a.reportAddr <- ""
+			return fmt.Errorf("report SMTP listener: %w", err)
+		}
+		intakeLn = l
+		a.reportAddr <- l.Addr().String()
+		logger.Info("phishing reports by SMTP", "addr", l.Addr().String(), "address", cfg.Phishing.ReportAddress)
+	} else {
+		a.reportAddr <- ""
+	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); a.Worker.Run(bg) }()
+	if intakeLn != nil {
+		wg.Go(func() {
+			if err := a.ReportIntake.Serve(intakeLn); err != nil {
+				logger.Error("report SMTP listener", "err", err)
+			}
+		})
+		wg.Go(func() {
+			<-bg.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = a.ReportIntake.Shutdown(sctx) // closing down
+		})
+	}
 	if a.DB.Dialect() == store.Postgres {
 		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
 	}
 	wg.Go(func() { a.housekeeping(bg) })
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	var err error
+	if a.certs != nil {
+		httpSrv.TLSConfig = a.certs.tlsConfig()
+		go func() { errc <- httpSrv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- httpSrv.Serve(ln) }()
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -332,6 +438,9 @@ func (a *App) housekeeping(ctx context.Context) {
 				a.Logger.Warn("expire sessions", "err", err)
 			}
 		case <-remind.C:
+			if _, err := a.Phishing.EraseExpired(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("erase reported messages", "err", err)
+			}
 			if _, err := a.Auth.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("password reminders", "err", err)
 			}

@@ -335,7 +335,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like +44 7400 123456."})
+		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like " + sms.ExampleNumber + "."})
 	}
 	now := s.now()
 	code, err := sixDigitCode()
@@ -465,7 +465,8 @@ type ContactOverview struct {
 	Phone            string // "•••• 0123", "" when none
 	EmailConfirmedAt time.Time
 	PhoneConfirmedAt time.Time
-	EmailDue         bool // "is this still yours?" is due
+	EmailDue         bool // "is this still yours?" is due for the email
+	PhoneDue         bool // … and for the mobile number
 }
 
 // Contact returns the user's contact details as the overview shows them.
@@ -480,8 +481,27 @@ func (s *Service) Contact(ctx context.Context, p *Principal) (ContactOverview, e
 			ov.Phone = sms.Last4(string(b))
 		}
 	}
-	ov.EmailDue = s.Now().Sub(info.EmailConfirmedAt) > s.ContactCheckAge
+	ov.EmailDue, ov.PhoneDue = s.contactDue(info, p.User.CreatedAt)
 	return ov, nil
+}
+
+// contactDue reports whether "is this still yours?" is due for the email
+// and for the mobile number: last confirmed longer ago than ContactCheckAge
+// (a number never confirmed counts from the account's creation).
+func (s *Service) contactDue(info store.ContactInfo, created time.Time) (email, phone bool) {
+	if s.ContactCheckAge <= 0 {
+		return false, false
+	}
+	now := s.Now()
+	email = !info.EmailConfirmedAt.IsZero() && now.Sub(info.EmailConfirmedAt) > s.ContactCheckAge
+	if info.PhoneSealed != "" {
+		since := info.PhoneConfirmedAt
+		if since.IsZero() {
+			since = created
+		}
+		phone = now.Sub(since) > s.ContactCheckAge
+	}
+	return email, phone
 }
 
 // StartContactConfirmation sends a code to the user's current email (or
@@ -573,8 +593,9 @@ func (s *Service) ConfirmContact(ctx context.Context, p *Principal, kind, code s
 	return nil
 }
 
-// AskContactConfirmations emails users whose email was last confirmed more
-// than ContactCheckAge ago: "is this still yours?" (once a month at most).
+// AskContactConfirmations emails users whose email or mobile number was
+// last confirmed more than ContactCheckAge ago: "is this still yours?"
+// (once a month at most).
 func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
 	if s.ContactCheckAge <= 0 {
 		return 0, nil
@@ -597,8 +618,8 @@ func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
 				return err
 			}
 			asked++
-			return s.sendEmail(ctx, tx, now, eventEmail(EventContactCheck, u.Email, "Is this still your email address?",
-				fmt.Sprintf("You last confirmed this address for your SellerGuard account %d days ago.", int(now.Sub(u.Since).Hours()/24)),
+			return s.sendEmail(ctx, tx, now, eventEmail(EventContactCheck, u.Email, "Are your email address and mobile number still yours?",
+				fmt.Sprintf("You last confirmed your sign-in email or mobile number for your SellerGuard account %d days ago.", int(now.Sub(u.Since).Hours()/24)),
 				"Sign in (type the address of SellerGuard yourself) and confirm your email and mobile",
 				"number in your account, or change them if they are no longer yours: they are how",
 				"we reach you when something happens to your account.",

@@ -95,6 +95,13 @@ func (s *Service) signInFailed(ctx context.Context, emailNorm, key string, u *st
 		if _, err := s.Limiter.SourceFailure(ctx, tx, limiter.SourceKey("signin", meta.IP), meta.IP, now); err != nil {
 			return err
 		}
+		if u != nil { // each wrong password of an account, for its sign-in activity (internal/checkup)
+			if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, IP: meta.IP, UserAgent: truncateUA(meta.UserAgent),
+				Action: "session.signin_failed", Category: sellerguard.CategorySession, TargetType: "user", TargetID: u.ID,
+				After: map[string]any{"failed_attempts": st.Failures}}); err != nil {
+				return err
+			}
+		}
 		cfg := s.Limiter.Config
 		if u == nil || (st.Failures != cfg.NotifyFailures && st.Failures != cfg.LockFailures) {
 			return nil

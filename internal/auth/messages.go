@@ -12,7 +12,9 @@ import (
 const SafetyFooter = `--
 SellerGuard will never ask you for your password or a code by email, phone or
 chat, and no email from SellerGuard signs you in. If in doubt, do not click:
-type the address of SellerGuard into your browser yourself.`
+type the address of SellerGuard into your browser yourself.
+To check that an email is really from us, open SellerGuard and choose
+"Check an email".`
 
 // Notification events (the catalogue is internal/notify).
 const (
@@ -29,6 +31,7 @@ const (
 	EventEmailChanged         = "security.email_changed"
 	EventPhoneChanged         = "security.phone_changed"
 	EventNewDevice            = "security.new_device_signin"
+	EventSessionsEndedByOther = "security.sessions_ended_by_other"
 	EventContactCheck         = "account.contact_check"
 	EventMemberInvited        = "business.member_invited"
 	EventMemberRemoved        = "business.member_removed"
@@ -37,8 +40,8 @@ const (
 	EventStorefrontChanged    = "business.storefront_changed"
 	EventListingsBulk         = "business.listings_bulk_changed"
 	EventAccessReviewDue      = "business.access_review_due"
-	// EventBusinessSecurityRules is not in the notification catalogue on
-	// purpose: unknown events are security-critical and always sent.
+	// EventBusinessSecurityRules: a business's security rules (two-step
+	// requirement, password rules, access-review rules) changed.
 	EventBusinessSecurityRules = "business.security_rules_changed"
 )
 

@@ -27,6 +27,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +56,12 @@ const (
 	// maxPasskeyResponseBytes caps the JSON of one authenticator answer.
 	maxPasskeyResponseBytes = 16 << 10
 )
+
+// errPasskeyTaken refuses a credential id registered already, to anyone
+// (WebAuthn Level 2, §7.1 step 22): one passkey belongs to one user.
+var errPasskeyTaken = &sellerguard.Error{Code: sellerguard.ECodeConflict,
+	Message: "This passkey is registered already. Use another passkey or security key.",
+	Fields:  []sellerguard.FieldError{{Field: "credential", Code: "passkey_already_registered", Message: "This passkey is registered already."}}}
 
 var (
 	errPasskeysUnavailable = sellerguard.Errorf(sellerguard.ECodeConflict, "Passkeys are not available here: this service must be reached by a domain name (such as localhost), not an IP address.")
@@ -272,8 +279,14 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, i
 			rejected = err
 			return nil // the challenge stays used up
 		}
-		if _, dup := u.methodOf(cred.ID); dup {
-			return sellerguard.Errorf(sellerguard.ECodeConflict, "This passkey is already one of your two-step methods.")
+		credentialID := base64.StdEncoding.EncodeToString(cred.ID)
+		if taken, err := tx.PasskeyCredentialTaken(ctx, credentialID); err != nil {
+			return err
+		} else if taken {
+			// The same answer for one's own passkey and anyone else's; the
+			// challenge stays used up.
+			rejected = errPasskeyTaken
+			return nil
 		}
 		if len(u.creds) >= maxMethodsPerKind {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "You already have %d passkeys. Remove one first.", len(u.creds))
@@ -284,15 +297,20 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, i
 		}
 		m = store.TwoStepMethod{
 			ID: NewID("tsm"), UserID: p.User.ID, Kind: twostep.KindPasskey, Label: label, Data: string(data),
-			Confirmed: true, LastStep: int64(cred.Authenticator.SignCount), CreatedAt: now,
+			Confirmed: true, LastStep: int64(cred.Authenticator.SignCount), CreatedAt: now, CredentialID: credentialID,
 		}
-		if err := tx.CreateMethod(ctx, m); err != nil {
+		if err := tx.CreateMethod(ctx, m); errors.Is(err, store.ErrConflict) {
+			return errPasskeyTaken // a racing registration of the same credential won
+		} else if err != nil {
 			return err
 		}
 		return s.methodChanged(ctx, tx, p, meta, now, "two_step.method_added", m)
 	})
 	if err != nil {
 		return store.TwoStepMethod{}, err
+	}
+	if errors.Is(rejected, errPasskeyTaken) {
+		return store.TwoStepMethod{}, errPasskeyTaken
 	}
 	if rejected != nil {
 		return store.TwoStepMethod{}, &sellerguard.Error{Code: sellerguard.ECodeInvalidCode,
@@ -357,10 +375,11 @@ func (s *Service) BeginPasskeyReauth(ctx context.Context, p *Principal) (Passkey
 
 // ReauthenticateWithPasskey is Reauthenticate with a passkey as the second
 // step: the password and the answer to a BeginPasskeyReauth challenge of
-// this very session (limits, wrong-answer counting and audit as there).
-func (s *Service) ReauthenticateWithPasskey(ctx context.Context, p *Principal, password, challengeID string, credential []byte, meta RequestMeta) (time.Time, error) {
+// this very session (limits, wrong-answer counting, audit and the new
+// session as there).
+func (s *Service) ReauthenticateWithPasskey(ctx context.Context, p *Principal, password, challengeID string, credential []byte, meta RequestMeta) (StepUp, error) {
 	if len(credential) > maxPasskeyResponseBytes || len(challengeID) > 128 {
-		return time.Time{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
+		return StepUp{}, sellerguard.Invalid(sellerguard.FieldError{Field: "credential", Code: "too_long", Message: "That is not a passkey's answer."})
 	}
 	ctx = context.WithValue(ctx, passkeyAnswerKey{}, passkeyAnswer{sessionID: p.Session.ID, challengeID: challengeID, response: credential, kind: challengePasskeyReauth})
 	return s.Reauthenticate(ctx, p, password, twostep.KindPasskey, challengeID, meta)

@@ -683,10 +683,15 @@ func TestPasskeyReauthentication(t *testing.T) {
 	// The right password and a good answer; the same answer again is refused.
 	c = begin(full)
 	answer := key.assert(t, c.Options, assertion{})
-	if err := try(full, pkPW, c.ChallengeID, answer); err != nil {
+	next, err := e.in.Auth.ReauthenticateWithPasskey(ctx, full, pkPW, c.ChallengeID, answer, pkMeta)
+	if err != nil {
 		t.Fatalf("passkey re-authentication: %v", err)
 	}
-	if err := e.in.Auth.RequireRecentAuth(e.principal(t, token)); err != nil {
+	// The session that asked has ended; its successor has the window.
+	if _, err := e.in.Auth.Authenticate(ctx, token); sellerguard.ErrorCode(err) != sellerguard.ECodeUnauthenticated {
+		t.Fatalf("the token from before re-authenticating: %v, want unauthenticated", err)
+	}
+	if err := e.in.Auth.RequireRecentAuth(e.principal(t, next.Token)); err != nil {
 		t.Fatalf("after re-authenticating: %v", err)
 	}
 	wantCode(t, "the same answer twice", try(full, pkPW, c.ChallengeID, answer), sellerguard.ECodeInvalidCode)

@@ -100,60 +100,67 @@ func policyContext(p *Principal) policy.Context {
 	return c
 }
 
+// PasswordChanged is the outcome of a password change.
+type PasswordChanged struct {
+	OtherSessionsEnded int
+	StepUp             // the caller's new session
+}
+
 // ChangePassword replaces the user's password: it needs the current one and
 // a recent sign-in, refuses what the policy refuses and the last few
 // passwords, ends every other session and trusted browser of the user, and
-// tells the user by an email that cannot be switched off. It returns how
-// many other sessions ended.
-func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, meta RequestMeta) (int, error) {
+// tells the user by an email that cannot be switched off. The caller's own
+// session ends too: a new one with a new token replaces it (see StepUp),
+// keeping the old one's last re-authentication.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, meta RequestMeta) (PasswordChanged, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	}
 	now := s.now()
 	key := "reauth:" + p.User.ID
 	if st, err := s.Limiter.Account(ctx, s.DB, key, now); err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	} else if !st.Allowed(now) {
-		return 0, rateLimited(st.RetryAt.Sub(now))
+		return PasswordChanged{}, rateLimited(st.RetryAt.Sub(now))
 	}
 	u, err := s.DB.FindUserByID(ctx, p.User.ID)
 	if err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	}
 	ok, _, err := s.Hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil && !errors.Is(err, password.ErrTooLong) {
-		return 0, s.hashError(err)
+		return PasswordChanged{}, s.hashError(err)
 	}
 	if !ok {
 		if err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 			_, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
 			return err
 		}); err != nil {
-			return 0, err
+			return PasswordChanged{}, err
 		}
-		return 0, sellerguard.Invalid(sellerguard.FieldError{Field: "current_password", Code: "wrong_password", Message: "Your current password is not right."})
+		return PasswordChanged{}, sellerguard.Invalid(sellerguard.FieldError{Field: "current_password", Code: "wrong_password", Message: "Your current password is not right."})
 	}
 	history, err := s.DB.PasswordHistory(ctx, u.ID, max(s.Passwords.History-1, 0))
 	if err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	}
-	_, strict, err := s.DB.BusinessPasswordRules(ctx, u.ID)
+	rules, err := s.PasswordRulesFor(ctx, p)
 	if err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	}
 	previous := append([]string{u.PasswordHash}, history...)
 	if s.Passwords.History == 0 {
 		previous = nil
 	}
-	breachUnverified, err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous)
+	breachUnverified, err := s.checkNewPassword(ctx, "new_password", next, rules.Facts, rules.Strict, previous)
 	if err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	}
 	hash, err := s.Hasher.Hash(ctx, next)
 	if err != nil {
-		return 0, s.hashError(err)
+		return PasswordChanged{}, s.hashError(err)
 	}
-	var ended int
+	var res PasswordChanged
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
@@ -173,7 +180,10 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if err != nil {
 			return err
 		}
-		ended = len(ids)
+		res.OtherSessionsEnded = len(ids)
+		if res.StepUp, err = s.replaceSession(ctx, tx, p, p.Session.ReauthAt, meta, now); err != nil {
+			return err
+		}
 		browsers, err := tx.DeleteAllTrustedBrowsers(ctx, u.ID)
 		if err != nil {
 			return err
@@ -184,7 +194,8 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "account.password_changed", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"changed_at": u.PasswordChangedAt, "must_change": p.MustChangePassword},
-			After:  map[string]any{"changed_at": now, "other_sessions_ended": len(ids), "trusted_browsers_forgotten": browsers}}); err != nil {
+			After: map[string]any{"changed_at": now, "other_sessions_ended": len(ids), "trusted_browsers_forgotten": browsers,
+				"session_replaced": p.Session.ID, "session": res.StepUp.Session.ID}}); err != nil {
 			return err
 		}
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
@@ -193,21 +204,29 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return s.sendEmail(ctx, tx, now, withEvent(passwordChangedEmail(u.Email, len(ids), meta, now, s.Config.BaseURL), EventPasswordChanged))
 	})
 	if err != nil {
-		return 0, err
+		return PasswordChanged{}, err
 	}
 	s.Cache.InvalidateUser(u.ID)
 	s.afterEnqueue()
-	return ended, nil
+	return res, nil
 }
 
 // CheckPassword runs the policy for a live meter and for clients that want
-// to check before submitting; it changes nothing.
-func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context) (reasons []policy.Reason, score int, tips []string) {
+// to check before submitting; it changes nothing. strict applies a
+// business's strict option, as PasswordRulesFor reports it for a signed-in
+// user. Reuse of a recent password is not checked here (that needs the
+// current password's owner to be proven, and hashing): the change alone
+// refuses it.
+func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context, strict bool) (reasons []policy.Reason, score int, tips []string) {
 	if s.Policy == nil {
 		return nil, 0, nil
 	}
-	reasons = s.Policy.Check(ctx, pw, c)
-	return reasons, s.Policy.Score(pw, c), policy.Tips(pw)
+	pol := s.Policy
+	if strict {
+		pol = pol.WithStrict(true)
+	}
+	reasons = pol.Check(ctx, pw, c)
+	return reasons, pol.Score(pw, c), policy.Tips(pw)
 }
 
 // breachVerdict is what the breach checkers said of a password at sign-in.

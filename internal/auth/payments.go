@@ -100,6 +100,9 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
 		return store.DepositAccount{}, err
 	}
+	if err := p.RequireBackupMethodFor(businessID); err != nil { // checkup.go
+		return store.DepositAccount{}, err
+	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return store.DepositAccount{}, err
 	}
@@ -280,6 +283,9 @@ func luhnValid(n string) bool {
 // managers are told at once.
 func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID string, in ChargeMethodInput, meta RequestMeta) (store.ChargeMethod, error) {
 	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
+		return store.ChargeMethod{}, err
+	}
+	if err := p.RequireBackupMethodFor(businessID); err != nil { // checkup.go
 		return store.ChargeMethod{}, err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {

@@ -36,6 +36,9 @@ type Principal struct {
 	// of when the session was loaded into the cache (at most the cache's
 	// TTL old on other instances; this instance refreshes on each failure).
 	Failed FailedSignIns
+	// ReenrolTwoStep: a business owner required the user to enrol two-step
+	// verification again; until they do, business data stays closed.
+	ReenrolTwoStep bool
 
 	uses *AreaUseRecorder // where RequireArea notes area use (nil: nowhere)
 	now  func() time.Time
@@ -169,8 +172,10 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if err != nil {
 			return SignInResult{}, s.hashError(err)
 		}
-	} else {
-		s.Hasher.VerifyDummy(ctx, in.Password)
+	} else if err := s.Hasher.VerifyDummy(ctx, in.Password); err != nil {
+		// The same answer as a real account's when the pool is full: a
+		// flood must not tell which accounts exist (503 here, 503 there).
+		return SignInResult{}, s.hashError(err)
 	}
 	if !ok || u.Status != sellerguard.UserActive {
 		var user *store.UserRecord
@@ -224,7 +229,8 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, breach, now); err != nil {
 			return err
 		}
-		if err := s.newDeviceCheck(ctx, tx, u, known, meta, now); err != nil {
+		newDevice, err := s.newDeviceCheck(ctx, tx, u, known, meta, now)
+		if err != nil {
 			return err
 		}
 		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
@@ -239,7 +245,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 			SubjectID: u.ID, ActorID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "session.created", Category: sellerguard.CategorySession, TargetType: "session", TargetID: sess.ID,
 			After: map[string]any{"expires_at": sess.ExpiresAt, "upgraded_params": newHash != "", "known_browser": known, "with_unlock_code": unlocked,
-				"level": sess.AuthLevel, "trusted_browser": trusted},
+				"level": sess.AuthLevel, "trusted_browser": trusted, "new_device": newDevice},
 		})
 	})
 	if err != nil {
@@ -293,11 +299,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		if err != nil {
 			return nil, err
 		}
+		reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
 		c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
 		if err != nil {
 			return nil, err
 		}
-		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must,
+		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
 			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, now)
 	}
 	p := e.principal
@@ -385,9 +395,14 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p *Principal, meta Re
 	return n, err
 }
 
+// endSessions ends the sessions del deletes, audited; when they include
+// sessions other than the acting one, the user is told (an event that
+// cannot be switched off).
 func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMeta, action string, del func(tx *store.Tx) ([]string, error)) error {
 	now := s.now()
+	told := false
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		told = false
 		ids, err := del(tx)
 		if err != nil {
 			return err
@@ -406,13 +421,46 @@ func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMet
 		}); err != nil {
 			return err
 		}
+		if others := len(ids) - countOf(ids, p.Session.ID); others > 0 {
+			told = true
+			if err := s.sendEmail(ctx, tx, now, sessionsEndedEmail(p.User.Email, others, meta, now, s.Config.BaseURL)); err != nil {
+				return err
+			}
+		}
 		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
 	})
 	if err != nil {
 		return err
 	}
 	s.Cache.InvalidateUser(p.User.ID)
+	if told {
+		s.afterEnqueue()
+	}
 	return nil
+}
+
+func countOf(ids []string, id string) int {
+	n := 0
+	for _, x := range ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
+}
+
+// sessionsEndedEmail tells the user that sessions other than the one
+// acting were ended from it: a session an attacker holds learns nothing,
+// but the owner does if the attacker signs them out.
+func sessionsEndedEmail(to string, n int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
+	return eventEmail(EventSessionsEndedByOther, to, "Your other SellerGuard sessions were signed out",
+		fmt.Sprintf("%d of your sessions were signed out from another of your sessions.", n),
+		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
+		"",
+		"If this was you, nothing else is needed. If it was not, someone is signed in to",
+		"your account: type the address of SellerGuard into your browser, change your",
+		"password and sign out everywhere else yourself.",
+		"SellerGuard: "+baseURL)
 }
 
 // ListSessions lists the caller's sessions, newest first.
@@ -438,26 +486,28 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard
 // newDeviceCheck tells the user of a sign-in from a device they never
 // signed in from: neither a browser with their device cookie nor the same
 // network and browser as before. The very first sign-in tells nothing.
-func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) error {
+// It reports whether it told them (the session.created event records it,
+// for the security checkup).
+func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) (bool, error) {
 	seenKey := "seen:" + u.EmailNorm + "|" + limiter.SourceKey("net", meta.IP) + "|" + HashToken(meta.UserAgent)[:16]
 	seen, err := tx.GetCounter(ctx, seenKey, now)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := tx.IncrementCounter(ctx, seenKey, now, time.Time{}, now.Add(knownDeviceLifetime), meta.IP); err != nil {
-		return err
+		return false, err
 	}
 	if knownDevice || seen.Count > 0 {
-		return nil
+		return false, nil
 	}
 	before, err := tx.ListCounters(ctx, "seen:"+u.EmailNorm+"|", now, 2)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(before) < 2 { // only the one just recorded: the account's first sign-in
-		return nil
+		return false, nil
 	}
-	return s.sendEmail(ctx, tx, now, eventEmail(EventNewDevice, u.Email, "New sign-in to your SellerGuard account",
+	return true, s.sendEmail(ctx, tx, now, eventEmail(EventNewDevice, u.Email, "New sign-in to your SellerGuard account",
 		"Your account was signed in to from a device or network we have not seen before.",
 		"",
 		fmt.Sprintf("When: %s", now.Format(time.RFC1123)),

@@ -125,7 +125,7 @@ func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voic
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		msg := "Enter a mobile number in international form, like +44 7700 900123."
+		msg := "Enter a mobile number in international form, like " + sms.ExampleNumber + "."
 		if errors.Is(err, sms.ErrNumberNotAllowed) {
 			msg = "That number cannot receive our text messages. Use a mobile number."
 		}

@@ -49,6 +49,9 @@ func (p *Principal) NeedsEnrollment() bool {
 	if p.TwoStep.Enrolled {
 		return false
 	}
+	if p.ReenrolTwoStep {
+		return true
+	}
 	for _, m := range p.Memberships {
 		if m.RequireTwoStep {
 			return true
@@ -320,32 +323,34 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 
 // Reauthenticate confirms it is still the user before a sensitive change:
 // the password, and a second step when the user has one. Trusted browsers
-// never skip this.
-func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, code string, meta RequestMeta) (time.Time, error) {
+// never skip this. The session that asked ends and a new one, with a new
+// token and a fresh "recent sign-in", replaces it (see StepUp).
+func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, code string, meta RequestMeta) (StepUp, error) {
 	if err := p.RequireFull(); err != nil {
-		return time.Time{}, err
+		return StepUp{}, err
 	}
 	now := s.now()
 	key := "reauth:" + p.User.ID
 	st, err := s.Limiter.Account(ctx, s.DB, key, now)
 	if err != nil {
-		return time.Time{}, err
+		return StepUp{}, err
 	}
 	if !st.Allowed(now) {
-		return time.Time{}, accountDelayed(st.RetryAt.Sub(now))
+		return StepUp{}, accountDelayed(st.RetryAt.Sub(now))
 	}
 	if len(pw) > 4096 || len(code) > 512 || len(method) > 32 {
-		return time.Time{}, errInvalidCredentials
+		return StepUp{}, errInvalidCredentials
 	}
 	u, err := s.DB.FindUserByID(ctx, p.User.ID)
 	if err != nil {
-		return time.Time{}, err
+		return StepUp{}, err
 	}
 	ok, _, err := s.Hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
-		return time.Time{}, s.hashError(err)
+		return StepUp{}, s.hashError(err)
 	}
 	var failed error
+	var next StepUp
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if ok && p.TwoStep.Enrolled {
 			used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, method, code, now)
@@ -366,26 +371,26 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 		if err := tx.DeleteCounter(ctx, key); err != nil {
 			return err
 		}
-		if err := tx.SetReauth(ctx, p.Session.ID, now); err != nil {
+		if next, err = s.replaceSession(ctx, tx, p, now, meta, now); err != nil {
 			return err
 		}
 		if err := audit.Append(ctx, tx, now, audit.Entry{
 			SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email, IP: meta.IP, UserAgent: meta.UserAgent,
-			Action: "session.reauthenticated", Category: sellerguard.CategorySession, TargetType: "session", TargetID: p.Session.ID,
-			After: map[string]any{"second_step": method},
+			Action: "session.reauthenticated", Category: sellerguard.CategorySession, TargetType: "session", TargetID: next.Session.ID,
+			Before: map[string]any{"session": p.Session.ID}, After: map[string]any{"second_step": method, "session": next.Session.ID},
 		}); err != nil {
 			return err
 		}
 		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
 	})
 	if err != nil {
-		return time.Time{}, err
+		return StepUp{}, err
 	}
 	if failed != nil {
-		return time.Time{}, failed
+		return StepUp{}, failed
 	}
 	s.Cache.InvalidateUser(p.User.ID)
-	return now, nil
+	return next, nil
 }
 
 // TwoStepOverview is what the account security page and the API show.

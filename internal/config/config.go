@@ -51,12 +51,17 @@ type Config struct {
 	// with members review access, and how often an open review is brought up.
 	AccessReviewInterval time.Duration
 	AccessReviewReminder time.Duration
+	// ContactCheckAge: "is this still yours?" is asked about an email or
+	// mobile number last confirmed longer ago than this.
+	ContactCheckAge time.Duration
 
 	Limits   LimitSettings
 	Password PasswordSettings
 	TwoStep  TwoStepSettings
 	SMS      SMSSettings
 	DKIM     DKIMSettings
+	Phishing PhishingSettings
+	Network  NetworkSettings
 }
 
 // extraSettings lets each capability register its own settings from its own
@@ -135,7 +140,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, []Setting,
 	b.str(&c.Addr, "addr", "SELLERGUARD_ADDR", "127.0.0.1:8080", "address to listen on")
 	b.str(&c.DataDir, "data-dir", "SELLERGUARD_DATA_DIR", "./sellerguard-data", "directory for the SQLite database and the secret key file")
 	b.str(&c.DatabaseURL, "database-url", "SELLERGUARD_DATABASE_URL", "", "database: empty for SQLite in the data dir, or a postgres:// URL")
-	b.str(&c.BaseURL, "base-url", "SELLERGUARD_BASE_URL", "", "public URL of this service (default http://ADDR); https turns on secure cookies and HSTS")
+	b.str(&c.BaseURL, "base-url", "SELLERGUARD_BASE_URL", "", "public URL of this service (default http://ADDR, https://ADDR with TLS files); https turns on secure cookies and HSTS")
 	b.str(&c.SMTPURL, "smtp-url", "SELLERGUARD_SMTP_URL", "", "SMTP server for outgoing mail, e.g. smtp://127.0.0.1:2525; empty = local mode (messages kept in the local outbox)")
 	b.str(&c.MailFrom, "mail-from", "SELLERGUARD_MAIL_FROM", "SellerGuard <no-reply@sellerguard.localhost>", "From address of outgoing mail")
 	b.str(&c.LogFormat, "log-format", "SELLERGUARD_LOG_FORMAT", "", "log format: text or json (default: text in local mode, json otherwise)")
@@ -172,12 +177,18 @@ func (c *Config) Finish() error {
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
+		if c.Network.TLS() {
+			c.BaseURL = "https://" + c.Addr
+		}
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("base URL %q must be an absolute http or https URL", c.BaseURL))
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Network.TLS() && err == nil && u.Scheme != "https" {
+		errs = append(errs, fmt.Errorf("base URL %q must be https:// when SELLERGUARD_TLS_CERT_FILE is set", c.BaseURL))
+	}
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
 		if c.LocalMode() {
@@ -201,11 +212,14 @@ func (c *Config) Finish() error {
 	}
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.finishPayments()...)
+	errs = append(errs, c.finishContact()...)
 	c.Password.finishBreachAPI(c.LocalMode())
 	errs = append(errs, c.Password.Validate())
 	errs = append(errs, c.TwoStep.finish()...)
 	errs = append(errs, c.SMS.finish()...)
 	errs = append(errs, c.DKIM.finish()...)
+	errs = append(errs, c.finishPhishing()...)
+	errs = append(errs, c.Network.finish()...)
 	return errors.Join(errs...)
 }
 

@@ -15,34 +15,40 @@ const (
 var Channels = []string{Email, SMS}
 
 // Event keys. The keys are stable: they are stored in users' settings and in
-// the outbox, and clients of the API use them. The events that internal/auth
-// emits keep auth's constants; the rest are emitted by the parts that own
-// them (business membership, payments, storefront, listings, access
-// reviews, support).
+// the outbox, and clients of the API use them. Every event here is sent by
+// something and every event sent is here (catalogue_test.go checks both by
+// reading the source): the events internal/auth sends keep auth's
+// constants, the one this package sends (a failed delivery) is its own.
+// An event leaves the catalogue with its last sender (support.case_updated
+// returns when there are support cases).
 const (
-	EventNewDevice            = auth.EventNewDevice
-	EventFailedSignins        = auth.EventFailedSignins
-	EventPasswordChanged      = auth.EventPasswordChanged
-	EventPasswordChangeForced = auth.EventPasswordChangeForced
-	EventEmailChanged         = auth.EventEmailChanged
-	EventPhoneChanged         = auth.EventPhoneChanged
-	EventTwoStepChanged       = auth.EventTwoStepChanged
-	EventBackupCodeUsed       = auth.EventBackupCodeUsed
-	EventPhraseChanged        = auth.EventPhraseChanged
-	EventSessionsEndedByOther = "security.sessions_ended_by_other"
-	EventAccountRecovery      = auth.EventAccountRecovery
-	EventSignupAttempt        = auth.EventSignupAttempt
-	EventWelcome              = auth.EventWelcome
-	EventPasswordReminder     = auth.EventPasswordReminder
-	EventMemberInvited        = "business.member_invited"
-	EventMemberRemoved        = "business.member_removed"
-	EventMemberChanged        = "business.member_changed"
-	EventPaymentChanged       = "business.payment_changed"
-	EventStorefrontChanged    = "business.storefront_changed"
-	EventListingsBulkChanged  = "business.listings_bulk_changed"
-	EventAccessReviewDue      = "business.access_review_due"
-	EventSupportCaseUpdated   = "support.case_updated"
-	EventDeliveryFailed       = "delivery.failed"
+	EventNewDevice               = auth.EventNewDevice
+	EventFailedSignins           = auth.EventFailedSignins
+	EventPasswordChanged         = auth.EventPasswordChanged
+	EventPasswordChangeForced    = auth.EventPasswordChangeForced
+	EventEmailChanged            = auth.EventEmailChanged
+	EventPhoneChanged            = auth.EventPhoneChanged
+	EventTwoStepChanged          = auth.EventTwoStepChanged
+	EventBackupCodeUsed          = auth.EventBackupCodeUsed
+	EventPhraseChanged           = auth.EventPhraseChanged
+	EventSessionsEndedByOther    = auth.EventSessionsEndedByOther
+	EventTwoStepReenrol          = auth.EventTwoStepReenrolRequired
+	EventSessionsEndedByBusiness = auth.EventSessionsEndedByBusiness
+	EventSecurityReminder        = auth.EventSecurityReminder
+	EventAccountRecovery         = auth.EventAccountRecovery
+	EventSignupAttempt           = auth.EventSignupAttempt
+	EventWelcome                 = auth.EventWelcome
+	EventPasswordReminder        = auth.EventPasswordReminder
+	EventContactCheck            = auth.EventContactCheck
+	EventMemberInvited           = auth.EventMemberInvited
+	EventMemberRemoved           = auth.EventMemberRemoved
+	EventMemberChanged           = auth.EventMemberChanged
+	EventPaymentChanged          = auth.EventPaymentChanged
+	EventStorefrontChanged       = auth.EventStorefrontChanged
+	EventListingsBulkChanged     = auth.EventListingsBulk
+	EventAccessReviewDue         = auth.EventAccessReviewDue
+	EventSecurityRules           = auth.EventBusinessSecurityRules
+	EventDeliveryFailed          = "delivery.failed"
 )
 
 // Groups of the catalogue, in the order settings show them.
@@ -50,7 +56,6 @@ const (
 	GroupSecurity = "security"
 	GroupAccount  = "account"
 	GroupBusiness = "business"
-	GroupSupport  = "support"
 	GroupDelivery = "delivery"
 )
 
@@ -59,7 +64,6 @@ var GroupTitles = map[string]string{
 	GroupSecurity: "Sign-in and security",
 	GroupAccount:  "Your account",
 	GroupBusiness: "Your business",
-	GroupSupport:  "Support",
 	GroupDelivery: "Messages we could not deliver",
 }
 
@@ -129,8 +133,14 @@ var catalogue = emailByDefault([]Event{
 		Title:       "Anti-phishing phrase changed",
 		Description: "The phrase at the top of every email from SellerGuard was changed."},
 	{Key: EventSessionsEndedByOther, Group: GroupSecurity, Critical: true,
-		Title:       "Sessions ended by someone else",
-		Description: "An owner of your business or SellerGuard support signed you out everywhere."},
+		Title:       "Sessions ended from another session",
+		Description: "Your other sessions were signed out from one of your sessions (\"sign out everywhere else\", or one session ended from the list)."},
+	{Key: EventSessionsEndedByBusiness, Group: GroupSecurity, Critical: true,
+		Title:       "Signed out by your business",
+		Description: "An owner or user manager of your business ended all your sessions."},
+	{Key: EventTwoStepReenrol, Group: GroupSecurity, Critical: true,
+		Title:       "Two-step verification to set up again",
+		Description: "An owner of your business removed your second-step methods: set up two-step verification again."},
 	{Key: EventAccountRecovery, Group: GroupSecurity, Critical: true,
 		Title:       "Account recovery",
 		Description: "Someone entered a wrong password reset code for your account, or your password was reset with an emailed code (your mobile number on file gets a short text as well)."},
@@ -144,6 +154,12 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventPasswordReminder, Group: GroupAccount,
 		Title:       "Password age reminder",
 		Description: "Your password is old: time to choose a new one."},
+	{Key: EventSecurityReminder, Group: GroupAccount,
+		Title:       "Security reminder from your business",
+		Description: "An owner of your business asks you to check your account's security checkup."},
+	{Key: EventContactCheck, Group: GroupAccount,
+		Title:       "Are your email and mobile still yours?",
+		Description: "You last confirmed your sign-in email or mobile number long ago: confirm them, or change them if they are no longer yours."},
 
 	{Key: EventMemberInvited, Group: GroupBusiness, Critical: true, BusinessWide: true,
 		Title:       "Member invited",
@@ -166,10 +182,9 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventAccessReviewDue, Group: GroupBusiness, BusinessWide: true,
 		Title:       "Access review due",
 		Description: "It is time to check who can reach your business and what they can do."},
-
-	{Key: EventSupportCaseUpdated, Group: GroupSupport,
-		Title:       "Support case updates",
-		Description: "A support case you opened was answered or changed."},
+	{Key: EventSecurityRules, Group: GroupBusiness, Critical: true, BusinessWide: true,
+		Title:       "Security rules changed",
+		Description: "The business's rules for two-step verification, passwords or access reviews were changed."},
 
 	{Key: EventDeliveryFailed, Group: GroupDelivery, Fixed: true,
 		Title:       "Failed delivery of a message",

@@ -123,7 +123,8 @@ func find(ms []sellerguard.OutboxMessage, fn func(sellerguard.OutboxMessage) boo
 func TestNotifCatalogueCoversEveryEvent(t *testing.T) {
 	emitted := []string{auth.EventSignupAttempt, auth.EventWelcome, auth.EventFailedSignins, auth.EventBackupCodeUsed,
 		auth.EventTwoStepChanged, auth.EventPasswordChanged, auth.EventPasswordReminder, auth.EventPasswordChangeForced,
-		auth.EventPhraseChanged, auth.EventEmailChanged, auth.EventPhoneChanged, auth.EventNewDevice, auth.EventAccountRecovery}
+		auth.EventPhraseChanged, auth.EventEmailChanged, auth.EventPhoneChanged, auth.EventNewDevice,
+		auth.EventSessionsEndedByBusiness, auth.EventTwoStepReenrolRequired, auth.EventSecurityReminder, auth.EventAccountRecovery}
 	for _, k := range emitted {
 		if _, ok := notify.Lookup(k); !ok {
 			t.Errorf("auth emits %q, which the catalogue lacks", k)

@@ -29,7 +29,9 @@
 //     process allocate or compute without limit. Hashes beyond the bounds
 //     are rejected as malformed.
 //   - VerifyDummy equalises the time of sign-in for unknown and known users
-//     only for users whose hash uses the Hasher's current parameters.
+//     only for users whose hash uses the Hasher's current parameters. It
+//     queues for the same pool and returns the same errors as Verify, so
+//     under a flood both kinds of account see the same ErrBusy.
 //   - The context is observed only while waiting for a pool slot; a hash,
 //     once started, runs to completion.
 //   - Go gives no way to reliably erase secrets from memory; copies of the
@@ -227,11 +229,15 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, need
 }
 
 // VerifyDummy does the work of a failed Verify against a hash with h's
-// parameters, including waiting for a pool slot. Call it when the account
-// being signed in to does not exist, so that the response takes as long as
-// for an existing account.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
-	_, _, _ = h.Verify(ctx, h.dummy, password)
+// parameters, through the same bounded pool and queue deadline. Call it when
+// the account being signed in to does not exist (or may not be tried now), so
+// that the response takes as long as for an existing account — and, when the
+// pool is full, fails the same way: with ErrBusy (or ctx's error, or
+// ErrTooLong) exactly when Verify would. A caller must answer that error as
+// it answers Verify's, or a flood tells which accounts exist.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	_, _, err := h.Verify(ctx, h.dummy, password)
+	return err
 }
 
 func (h *Hasher) verifyArgon2id(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error) {

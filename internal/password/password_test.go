@@ -308,7 +308,9 @@ func TestTooLong(t *testing.T) {
 		if ok, rehash, err := h.Verify(ctx, enc, pw); err != password.ErrTooLong || ok || rehash {
 			t.Errorf("Verify of %d bytes = %v, %v, %v; want ErrTooLong", len(pw), ok, rehash, err)
 		}
-		h.VerifyDummy(ctx, pw)
+		if err := h.VerifyDummy(ctx, pw); err != password.ErrTooLong {
+			t.Errorf("VerifyDummy of %d bytes: %v; want ErrTooLong", len(pw), err)
+		}
 	}
 }
 
@@ -384,6 +386,15 @@ func TestPoolBusy(t *testing.T) {
 	if _, _, err := h.Verify(context.Background(), enc, "second"); err != password.ErrBusy {
 		t.Errorf("concurrent Verify: err = %v, want ErrBusy", err)
 	}
+	// The dummy verification for an unknown account waits for the same
+	// pool and fails the same way: no account oracle under load.
+	start := time.Now()
+	if err := h.VerifyDummy(context.Background(), "second"); err != password.ErrBusy {
+		t.Errorf("concurrent VerifyDummy: err = %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d < 10*time.Millisecond {
+		t.Errorf("VerifyDummy gave up after %v, before the 10ms queue timeout", d)
+	}
 	if err := <-done; err != nil {
 		t.Errorf("first Hash: %v", err)
 	}
@@ -433,14 +444,13 @@ func TestPoolContext(t *testing.T) {
 
 	// VerifyDummy also queues for a slot.
 	ctx, cancel = context.WithCancel(context.Background())
-	dummyDone := make(chan struct{})
-	go func() {
-		h.VerifyDummy(ctx, "nobody")
-		close(dummyDone)
-	}()
+	dummyDone := make(chan error, 1)
+	go func() { dummyDone <- h.VerifyDummy(ctx, "nobody") }()
 	waitFor(t, "VerifyDummy waiting", func() bool { return h.Waiting() == 1 })
 	cancel()
-	<-dummyDone
+	if err := <-dummyDone; !errors.Is(err, context.Canceled) {
+		t.Errorf("waiting VerifyDummy: err = %v, want context.Canceled", err)
+	}
 
 	if err := <-done; err != nil {
 		t.Errorf("slow Hash: %v", err)
@@ -470,7 +480,9 @@ func TestConcurrent(t *testing.T) {
 					err = fmt.Errorf("%s verifies against another hash", pw)
 				}
 			}
-			h.VerifyDummy(context.Background(), pw)
+			if derr := h.VerifyDummy(context.Background(), pw); err == nil {
+				err = derr
+			}
 			errc <- err
 		}()
 	}

@@ -7,7 +7,8 @@
 // insensitively and through the usual decorations (capital first letter,
 // trailing or leading digits, years and symbols, leetspeak); a breached-
 // password checker (see package breach); public facts about the user
-// (email, names, business and store names, phone number, platform words);
+// (email, names, business and store names, phone numbers, a store's public
+// email and address, platform words);
 // and a zxcvbn strength estimate. Reuse of the last passwords is checked by
 // the caller, which holds the hashes; it reports CodeReused.
 //

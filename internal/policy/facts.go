@@ -25,6 +25,14 @@ var businessStopWords = map[string]bool{
 // Email domain labels that say nothing about the person.
 var domainStopWords = map[string]bool{"www": true, "mail": true, "com": true, "net": true, "org": true}
 
+// Words of postal addresses too generic to count as a fact of one store.
+var addressStopWords = map[string]bool{
+	"the": true, "and": true, "street": true, "road": true, "avenue": true, "ave": true, "lane": true,
+	"drive": true, "court": true, "place": true, "square": true, "way": true, "suite": true, "floor": true,
+	"unit": true, "building": true, "apt": true, "box": true, "north": true, "south": true, "east": true,
+	"west": true, "usa": true, "united": true, "states": true, "kingdom": true,
+}
+
 // forms are the shapes of a password that public facts are looked for in.
 type forms struct {
 	lower  string   // lower case
@@ -128,30 +136,49 @@ func digitRuns(s string) []string {
 
 // facts are a Context turned into tokens.
 type facts struct {
-	email, names, business []token
-	phone                  []string // every run of minPhoneRun digits of the phone number
-	raw                    []string // for zxcvbn's user inputs
+	email, names, business, store []token
+	phone                         []string // every run of minPhoneRun digits of the phone numbers
+	raw                           []string // for zxcvbn's user inputs
+}
+
+// emailTokens returns the facts of an email address: the local part (up to
+// a "+") and the labels of the domain but its top level.
+func emailTokens(addr string) (ts []token, raw []string) {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		if addr == "" {
+			return nil, nil
+		}
+		return tokensOf(addr, nil), []string{addr}
+	}
+	local, domain := addr[:at], addr[at+1:]
+	if plus := strings.IndexByte(local, '+'); plus > 0 {
+		local = local[:plus]
+	}
+	ts = tokensOf(local, nil)
+	labels := strings.Split(strings.ToLower(domain), ".")
+	if len(labels) > 1 {
+		labels = labels[:len(labels)-1] // the top-level domain
+	}
+	for _, l := range labels {
+		ts = append(ts, tokensOf(l, domainStopWords)...)
+	}
+	return ts, []string{local, domain}
 }
 
 func newFacts(c Context) facts {
 	var f facts
-	if at := strings.LastIndexByte(c.Email, '@'); at > 0 {
-		local, domain := c.Email[:at], c.Email[at+1:]
-		if plus := strings.IndexByte(local, '+'); plus > 0 {
-			local = local[:plus]
-		}
-		f.email = tokensOf(local, nil)
-		labels := strings.Split(strings.ToLower(domain), ".")
-		if len(labels) > 1 {
-			labels = labels[:len(labels)-1] // the top-level domain
-		}
-		for _, l := range labels {
-			f.email = append(f.email, tokensOf(l, domainStopWords)...)
-		}
-		f.raw = append(f.raw, local, domain)
-	} else if c.Email != "" {
-		f.email = tokensOf(c.Email, nil)
-		f.raw = append(f.raw, c.Email)
+	var raw []string
+	f.email, raw = emailTokens(c.Email)
+	f.raw = append(f.raw, raw...)
+	for _, e := range c.StoreEmails {
+		ts, raw := emailTokens(e)
+		f.store = append(f.store, ts...)
+		f.raw = append(f.raw, raw...)
+	}
+	for _, a := range c.StoreAddresses {
+		f.store = append(f.store, tokensOf(a, addressStopWords)...)
+		f.raw = append(f.raw, strings.Fields(a)...)
 	}
 	for _, n := range c.Names {
 		f.names = append(f.names, tokensOf(n, nil)...)
@@ -161,14 +188,17 @@ func newFacts(c Context) facts {
 		f.business = append(f.business, tokensOf(b, businessStopWords)...)
 		f.raw = append(f.raw, strings.Fields(b)...)
 	}
-	var digits []byte
-	for i := 0; i < len(c.Phone); i++ {
-		if '0' <= c.Phone[i] && c.Phone[i] <= '9' {
-			digits = append(digits, c.Phone[i])
+	seen := map[string]bool{}
+	for _, phone := range append([]string{c.Phone}, c.Phones...) {
+		var digits []byte
+		for i := 0; i < len(phone); i++ {
+			if '0' <= phone[i] && phone[i] <= '9' {
+				digits = append(digits, phone[i])
+			}
 		}
-	}
-	if len(digits) >= minPhoneRun {
-		seen := map[string]bool{}
+		if len(digits) < minPhoneRun {
+			continue
+		}
 		for i := 0; i+minPhoneRun <= len(digits); i++ {
 			w := string(digits[i : i+minPhoneRun])
 			if !seen[w] {
@@ -228,6 +258,9 @@ func (p *Policy) factReasons(f forms, c facts) []Reason {
 	}
 	if len(c.phone) > 0 && phoneIn(f.digits, c.phone) {
 		rs = append(rs, Reason{CodeContainsPhone, MessageContainsPhone})
+	}
+	if anyIn(c.store) {
+		rs = append(rs, Reason{CodeContainsStoreDetails, MessageContainsStore})
 	}
 	if anyIn(p.platform) {
 		rs = append(rs, Reason{CodeContainsPlatformWords, MessageContainsPlatform})

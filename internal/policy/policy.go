@@ -25,6 +25,7 @@ const (
 	CodeContainsName          = "contains_name"
 	CodeContainsBusiness      = "contains_business"
 	CodeContainsPhone         = "contains_phone"
+	CodeContainsStoreDetails  = "contains_store_details"
 	CodeContainsPlatformWords = "contains_platform_word"
 	CodeTooWeak               = "too_weak"
 	CodeNeedsVariety          = "needs_variety"
@@ -43,6 +44,7 @@ const (
 	MessageContainsName      = "Do not use your name in your password."
 	MessageContainsBusiness  = "Do not use your business or store name in your password."
 	MessageContainsPhone     = "Do not use your phone number or part of it in your password."
+	MessageContainsStore     = "Do not use your store's public details (its address or contact email) in your password."
 	MessageContainsPlatform  = "Do not use the name of this platform in your password."
 	MessageTooWeak           = "This password is too easy to guess. Make it longer, for example with a few unrelated words."
 	MessageNeedsVariety      = "Your business requires passwords that mix letters, numbers and symbols."
@@ -74,6 +76,13 @@ type Context struct {
 	BusinessNames []string
 	StoreNames    []string
 	Phone         string // any format; only the digits are used
+	// Phones are further public phone numbers, checked like Phone: other
+	// numbers on the account, a store's public phone.
+	Phones []string
+	// StoreEmails and StoreAddresses are a store's public contact email
+	// and postal address: their words and numbers.
+	StoreEmails    []string
+	StoreAddresses []string
 }
 
 // Options are the settings of a Policy.

@@ -18,6 +18,12 @@ var ErrInvalidNumber = errors.New("not a valid phone number in international for
 // numbers, and numbers of an unknown kind.
 var ErrNumberNotAllowed = errors.New("this kind of phone number cannot receive codes")
 
+// ExampleNumber is the mobile number the error messages give as an example
+// of international form. It passes NormalizeNumber (a test keeps it so):
+// an example that is itself refused (as the drama range +44 7700 900xxx
+// is) teaches nothing.
+const ExampleNumber = "+44 7400 123456"
+
 // maxNumberInput bounds the input of NormalizeNumber, in bytes.
 const maxNumberInput = 32
 

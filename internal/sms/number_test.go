@@ -113,3 +113,11 @@ func FuzzNormalizeNumber(f *testing.F) {
 		}
 	})
 }
+
+// The example number the error messages give must itself be accepted.
+func TestExampleNumberPassesTheCheck(t *testing.T) {
+	got, err := NormalizeNumber(ExampleNumber)
+	if err != nil || got != "+447400123456" {
+		t.Fatalf("NormalizeNumber(%q) = %q, %v", ExampleNumber, got, err)
+	}
+}

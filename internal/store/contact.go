@@ -144,11 +144,17 @@ func (s queries) SetContactConfirmed(ctx context.Context, userID, kind string, a
 	return nil
 }
 
-// UsersDueForContactCheck lists users whose email was last confirmed before
-// cutoff (and who were not asked since), for "is this still yours?".
+// UsersDueForContactCheck lists users whose email, or mobile number, was
+// last confirmed before cutoff (a number never confirmed counts from the
+// account's creation), for "is this still yours?"; Since is the older of
+// the two that are due.
 func (s queries) UsersDueForContactCheck(ctx context.Context, cutoff time.Time, limit int) ([]UserDue, error) {
-	return s.queryUsersDue(ctx, "contact checks", `SELECT id, email, email_confirmed_at FROM users
-		WHERE status = 'active' AND email_confirmed_at > 0 AND email_confirmed_at < $1 ORDER BY email_confirmed_at LIMIT $2`, ts(cutoff), limit)
+	const phoneSince = `(CASE WHEN phone_confirmed_at > 0 THEN phone_confirmed_at ELSE created_at END)`
+	const emailDue = `(email_confirmed_at > 0 AND email_confirmed_at < $1)`
+	const phoneDue = `(phone_sealed <> '' AND ` + phoneSince + ` < $1)`
+	return s.queryUsersDue(ctx, "contact checks", `SELECT id, email,
+		CASE WHEN `+emailDue+` AND (NOT `+phoneDue+` OR email_confirmed_at <= `+phoneSince+`) THEN email_confirmed_at ELSE `+phoneSince+` END AS since
+		FROM users WHERE status = 'active' AND (`+emailDue+` OR `+phoneDue+`) ORDER BY since LIMIT $2`, ts(cutoff), limit)
 }
 
 // PhishingPhraseOf returns a user's anti-phishing phrase by id.

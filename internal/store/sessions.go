@@ -34,7 +34,9 @@ func (s queries) CreateSession(ctx context.Context, sess sellerguard.Session, to
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	if sess.AuthLevel == sellerguard.AuthFull { // a completed sign-in (access reviews show it)
-		if _, err := s.q.ExecContext(ctx, `UPDATE users SET last_sign_in_at = $1 WHERE id = $2`, ts(sess.CreatedAt), sess.UserID); err != nil {
+		// Never backwards: a session replaced after a step-up keeps its
+		// older sign-in time.
+		if _, err := s.q.ExecContext(ctx, `UPDATE users SET last_sign_in_at = $1 WHERE id = $2 AND last_sign_in_at < $1`, ts(sess.CreatedAt), sess.UserID); err != nil {
 			return fmt.Errorf("store: last sign-in: %w", err)
 		}
 	}

@@ -23,15 +23,18 @@ type TwoStepMethod struct {
 	LastStep     int64
 	CreatedAt    time.Time
 	LastUsedAt   time.Time
+	// CredentialID is a passkey's credential id (standard base64, as in
+	// Data), unique across all users; "" for the other kinds.
+	CredentialID string
 }
 
-const methodCols = `id, user_id, kind, label, secret_sealed, data, confirmed, last_step, created_at, last_used_at`
+const methodCols = `id, user_id, kind, label, secret_sealed, data, confirmed, last_step, created_at, last_used_at, credential_id`
 
 func scanMethod(row interface{ Scan(...any) error }) (TwoStepMethod, error) {
 	var m TwoStepMethod
 	var confirmed int
 	var created, used int64
-	err := row.Scan(&m.ID, &m.UserID, &m.Kind, &m.Label, &m.SecretSealed, &m.Data, &confirmed, &m.LastStep, &created, &used)
+	err := row.Scan(&m.ID, &m.UserID, &m.Kind, &m.Label, &m.SecretSealed, &m.Data, &confirmed, &m.LastStep, &created, &used, &m.CredentialID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	}
@@ -49,14 +52,28 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// CreateMethod stores a method.
+// CreateMethod stores a method; ErrConflict when its passkey credential id
+// is registered already (to anyone).
 func (s queries) CreateMethod(ctx context.Context, m TwoStepMethod) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO two_step_methods (`+methodCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		m.ID, m.UserID, m.Kind, m.Label, m.SecretSealed, m.Data, boolInt(m.Confirmed), m.LastStep, ts(m.CreatedAt), ts(m.LastUsedAt))
+	_, err := s.q.ExecContext(ctx, `INSERT INTO two_step_methods (`+methodCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		m.ID, m.UserID, m.Kind, m.Label, m.SecretSealed, m.Data, boolInt(m.Confirmed), m.LastStep, ts(m.CreatedAt), ts(m.LastUsedAt), m.CredentialID)
+	if isUniqueViolation(err) {
+		return ErrConflict
+	}
 	if err != nil {
 		return fmt.Errorf("store: create method: %w", err)
 	}
 	return nil
+}
+
+// PasskeyCredentialTaken reports whether a passkey with this credential id
+// (standard base64) is registered, to anyone.
+func (s queries) PasskeyCredentialTaken(ctx context.Context, credentialID string) (bool, error) {
+	var n int
+	if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM two_step_methods WHERE credential_id = $1`, credentialID).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: passkey credential: %w", err)
+	}
+	return n > 0, nil
 }
 
 // ListMethods lists a user's methods, oldest first.

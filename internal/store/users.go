@@ -127,7 +127,7 @@ func (s queries) CreateMembership(ctx context.Context, m sellerguard.Membership)
 // ListMemberships lists a user's active memberships with business names,
 // oldest first.
 func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellerguard.Membership, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at, b.require_two_step, m.permissions
+	rows, err := s.q.QueryContext(ctx, `SELECT m.business_id, b.name, m.user_id, m.role, m.status, m.created_at, b.require_two_step, m.permissions, b.require_backup_method
 		FROM memberships m JOIN businesses b ON b.id = m.business_id
 		WHERE m.user_id = $1 AND m.status = 'active' ORDER BY m.created_at, m.business_id`, userID)
 	if err != nil {
@@ -138,12 +138,12 @@ func (s queries) ListMemberships(ctx context.Context, userID string) ([]sellergu
 	for rows.Next() {
 		var m sellerguard.Membership
 		var created int64
-		var req int
+		var req, backup int
 		var perms string
-		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created, &req, &perms); err != nil {
+		if err := rows.Scan(&m.BusinessID, &m.BusinessName, &m.UserID, &m.Role, &m.Status, &created, &req, &perms, &backup); err != nil {
 			return nil, fmt.Errorf("store: scan membership: %w", err)
 		}
-		m.CreatedAt, m.RequireTwoStep = fromTS(created), req == 1
+		m.CreatedAt, m.RequireTwoStep, m.RequireBackupMethod = fromTS(created), req == 1, backup == 1
 		if m.Permissions, err = decodePermissions(perms); err != nil {
 			return nil, err
 		}

@@ -72,6 +72,9 @@ func (s *Server) apiBusiness(h func(http.ResponseWriter, *http.Request, *auth.Pr
 // not finished its second step (finishing it, signing out).
 func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.requireJSONWithCookie(r); err != nil {
+			return err
+		}
 		p, err := s.authenticate(r)
 		if err != nil {
 			return err

@@ -32,6 +32,7 @@ type contactJSON struct {
 	EmailConfirmedAt     *time.Time `json:"email_confirmed_at"`
 	PhoneConfirmedAt     *time.Time `json:"phone_confirmed_at"`
 	EmailConfirmationDue bool       `json:"email_confirmation_due"`
+	PhoneConfirmationDue bool       `json:"phone_confirmation_due"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -47,7 +48,7 @@ func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, contactJSON{Email: c.Email, Phone: c.Phone, EmailConfirmedAt: timePtr(c.EmailConfirmedAt), PhoneConfirmedAt: timePtr(c.PhoneConfirmedAt), EmailConfirmationDue: c.EmailDue})
+	return writeJSON(w, http.StatusOK, contactJSON{Email: c.Email, Phone: c.Phone, EmailConfirmedAt: timePtr(c.EmailConfirmedAt), PhoneConfirmedAt: timePtr(c.PhoneConfirmedAt), EmailConfirmationDue: c.EmailDue, PhoneConfirmationDue: c.PhoneDue})
 }
 
 type emailChangeRequest struct {

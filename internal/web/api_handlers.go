@@ -101,6 +101,9 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if res.MustChangePassword != "" {
 		out["password_change_required"] = res.MustChangePassword
 	}
+	if res.Session.AuthLevel == sellerguard.AuthFull && s.asksForBackupMethod(r, res.Token) { // api_checkup.go
+		out["add_backup_method"] = true
+	}
 	return writeJSON(w, http.StatusCreated, out)
 }
 
@@ -378,8 +381,8 @@ type outboxMessageJSON struct {
 }
 
 func (s *Server) apiDevOutbox(w http.ResponseWriter, r *http.Request) error {
-	if !s.Options.LocalMode {
-		return errNotFound
+	if err := s.devOutboxAllowed(r); err != nil {
+		return err
 	}
 	msgs, err := s.DB.ListOutbox(r.Context(), 1000)
 	if err != nil {

@@ -167,9 +167,9 @@ func (s *Server) apiFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, 
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	at, err := s.Auth.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
+	next, err := s.Auth.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
 	if err != nil {
 		return err
 	}
-	return s.writeReauthenticated(w, at)
+	return s.writeReauthenticated(w, r, next)
 }

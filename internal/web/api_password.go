@@ -20,15 +20,18 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *au
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	n, err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
+	res, err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
 	if err != nil {
 		return err
 	}
+	s.replaceSessionCookie(w, r, res.StepUp)
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"changed":                true,
-		"other_sessions_ended":   n,
+		"other_sessions_ended":   res.OtherSessionsEnded,
 		"trusted_browsers_reset": true,
-		"message":                "Your password is changed. Every other session was signed out.",
+		"token":                  res.Token,
+		"session":                toSessionJSON(res.Session, res.Session.ID),
+		"message":                "Your password is changed. Every other session was signed out, and this one has a new token.",
 	})
 }
 
@@ -73,16 +76,19 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 	if req.BusinessName != "" {
 		c.BusinessNames = []string{req.BusinessName}
 	}
-	// A signed-in caller (the change-password page) is checked with their
-	// own public facts too, exactly as the change will be.
+	// A signed-in caller (the change-password page) is checked exactly as
+	// the change will be: their own public facts (phones, businesses and
+	// storefronts included) and their businesses' strict option, in place
+	// of the context fields.
+	strict := false
 	if p, err := s.authenticate(r); err == nil && p.RequireFull() == nil {
-		own := auth.PolicyContext(p)
-		if c.Email == "" {
-			c.Email = own.Email
+		rules, err := s.Auth.PasswordRulesFor(r.Context(), p)
+		if err != nil {
+			return err
 		}
-		c.BusinessNames = append(c.BusinessNames, own.BusinessNames...)
+		c, strict = rules.Facts, rules.Strict
 	}
-	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c)
+	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c, strict)
 	if reasons == nil {
 		reasons = []policy.Reason{}
 	}

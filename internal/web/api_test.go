@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -486,8 +487,23 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Fatalf("readyz: %d %s", r.Status, r.Body)
 	}
 	in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "x@example.com", "password": "y"})
-	r := in.Do(t, "GET", "/metrics", "", nil)
-	body := string(r.Body)
+	// /metrics is not on the main listener but on its own (loopback) one.
+	if r := in.Do(t, "GET", "/metrics", "", nil); r.Status != 404 || strings.Contains(string(r.Body), "go_goroutines") {
+		t.Fatalf("/metrics on the main listener: %d %.200s", r.Status, r.Body)
+	}
+	if in.MetricsURL == "" {
+		t.Fatal("no metrics listener")
+	}
+	resp, err := in.Client.Get(in.MetricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metrics listener: %d %v", resp.StatusCode, err)
+	}
+	body := string(b)
 	for _, want := range []string{`sellerguard_http_requests_total{code="401",route="POST /api/v1/sessions"} 1`, "sellerguard_password_hashes_in_flight", "sellerguard_outbox_pending", "go_goroutines"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)

@@ -35,6 +35,9 @@ func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *auth.P
 	if res.TrustedBrowserID != "" {
 		out["trusted_browser_id"] = res.TrustedBrowserID
 	}
+	if p.NeedsBackupMethod() { // a business asks for a backup method (api_checkup.go)
+		out["add_backup_method"] = true
+	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -49,11 +52,11 @@ func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	at, err := s.Auth.Reauthenticate(r.Context(), p, req.Password, req.Method, req.Code, s.meta(r))
+	next, err := s.Auth.Reauthenticate(r.Context(), p, req.Password, req.Method, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
-	return s.writeReauthenticated(w, at)
+	return s.writeReauthenticated(w, r, next)
 }
 
 type methodJSON struct {
@@ -247,7 +250,23 @@ func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *au
 	return writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": to, "valid_for_seconds": 600})
 }
 
-// writeReauthenticated answers a successful re-authentication.
-func (s *Server) writeReauthenticated(w http.ResponseWriter, at time.Time) error {
-	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC()})
+// writeReauthenticated answers a successful re-authentication: the old
+// session has ended, and the answer carries the token of its successor.
+func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, next auth.StepUp) error {
+	s.replaceSessionCookie(w, r, next)
+	at := next.Session.ReauthAt
+	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC(),
+		"token": next.Token, "session": toSessionJSON(next.Session, next.Session.ID)})
+}
+
+// replaceSessionCookie gives a browser the session that replaced its own
+// after a step-up, when the request was authenticated by the cookie (a
+// program that sent its bearer token reads the new one from the answer).
+func (s *Server) replaceSessionCookie(w http.ResponseWriter, r *http.Request, next auth.StepUp) {
+	if r.Header.Get("Authorization") != "" {
+		return
+	}
+	if _, err := r.Cookie(s.cookieName()); err == nil {
+		s.setSessionCookie(w, next.Token, next.Session.ExpiresAt)
+	}
 }

@@ -63,6 +63,16 @@ func TestBrowserReauthWithPasskey(t *testing.T) {
 	tabEval[bool](tb, `(document.getElementById("password").value = "") === ""`)
 	tb.typeInto("password", password+"\n")
 	tb.waitForLocation(base + "/account/business")
+	// The session that asked ended: its token never gains the window. The
+	// browser carries on with the new cookie the answer set.
+	if r := in.Do(t, "PUT", "/api/v1/businesses/"+biz+"/payments/deposit-account", token, deposit); r.Status != 401 {
+		t.Fatalf("the token from before the passkey re-authentication: %d %s", r.Status, r.Body)
+	}
+	if next := tb.cookies(base)[pageSessionCookie].Value; next == token || next == "" {
+		t.Fatalf("the browser has no new session cookie")
+	} else {
+		token = next
+	}
 	if r := in.Do(t, "PUT", "/api/v1/businesses/"+biz+"/payments/deposit-account", token, deposit); r.Status != 201 {
 		t.Fatalf("after confirming with the passkey: %d %s", r.Status, r.Body)
 	}

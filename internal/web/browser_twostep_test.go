@@ -405,6 +405,12 @@ func TestTwoStepPagesAskToReauthenticate(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-step?reauthed=1" {
 			t.Fatalf("reauth: %d Location %q\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
 		}
+		// The old cookie's session ended; the new cookie carries on.
+		old := token
+		token = newSessionCookie(t, r.Header)
+		if r := pageRequest(t, in, "POST", "/account/two-step/backup-codes", old, url.Values{}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/signin" {
+			t.Errorf("backup codes with the cookie from before re-authenticating: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
 		r = pageRequest(t, in, "POST", "/account/two-step/backup-codes", token, url.Values{})
 		if r.StatusCode != http.StatusOK || strings.Count(r.body, "<li><code>") != 10 {
 			t.Errorf("backup codes after reauth: %d\n%s", r.StatusCode, r.body)
@@ -448,6 +454,7 @@ func TestReauthNextIsNeverAnOpenRedirect(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account" {
 			t.Errorf("reauth with next=%q: %d Location %q, want 303 to /account", next, r.StatusCode, r.Header.Get("Location"))
 		}
+		token = newSessionCookie(t, r.Header)
 		in.Clock.Advance(time.Second)
 	}
 	for _, next := range []string{"/account", "/account/sessions"} {
@@ -455,5 +462,6 @@ func TestReauthNextIsNeverAnOpenRedirect(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != next {
 			t.Errorf("reauth with next=%q: %d Location %q", next, r.StatusCode, r.Header.Get("Location"))
 		}
+		token = newSessionCookie(t, r.Header)
 	}
 }

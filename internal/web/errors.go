@@ -25,7 +25,8 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case sellerguard.ECodeInvalidCredentials, sellerguard.ECodeUnauthenticated:
 		return http.StatusUnauthorized
-	case sellerguard.ECodeForbidden, sellerguard.ECodeReauthRequired, sellerguard.ECodeSecondStepRequired, sellerguard.ECodeEnrollmentRequired, sellerguard.ECodePasswordChangeRequired:
+	case sellerguard.ECodeForbidden, sellerguard.ECodeReauthRequired, sellerguard.ECodeSecondStepRequired, sellerguard.ECodeEnrollmentRequired, sellerguard.ECodePasswordChangeRequired,
+		sellerguard.ECodeBackupMethodRequired:
 		return http.StatusForbidden
 	case sellerguard.ECodeNotFound:
 		return http.StatusNotFound

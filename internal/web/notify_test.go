@@ -171,9 +171,11 @@ func TestNotificationsCriticalCannotBeSwitchedOff(t *testing.T) {
 
 		// And the email still arrives.
 		before := notifCount(t, in, "locked@example.com", "password was changed")
-		if r := in.Do(t, "POST", "/api/v1/account/password", tok, map[string]string{"current_password": pw, "new_password": "a different long passphrase 42"}); r.Status != 200 {
+		r = in.Do(t, "POST", "/api/v1/account/password", tok, map[string]string{"current_password": pw, "new_password": "a different long passphrase 42"})
+		if r.Status != 200 {
 			t.Fatalf("change password: %d %s", r.Status, r.Body)
 		}
+		tok = r.JSON(t)["token"].(string) // the change replaced the session
 		if after := notifCount(t, in, "locked@example.com", "password was changed"); after != before+1 {
 			t.Fatalf("password-changed emails: %d → %d", before, after)
 		}
@@ -233,9 +235,11 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 		if r.Status != 200 || notifChannel(r.JSON(t), "sms")["enabled"] != true || notifChannel(r.JSON(t), "email")["enabled"] != true {
 			t.Fatalf("SMS on: %d %s", r.Status, r.Body)
 		}
-		if r := in.Do(t, "POST", "/api/v1/account/password", tok, map[string]string{"current_password": pw, "new_password": "violet harbour lantern 2024"}); r.Status != 200 {
+		r = in.Do(t, "POST", "/api/v1/account/password", tok, map[string]string{"current_password": pw, "new_password": "violet harbour lantern 2024"})
+		if r.Status != 200 {
 			t.Fatalf("change password: %d %s", r.Status, r.Body)
 		}
+		tok = r.JSON(t)["token"].(string) // the change replaced the session
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			if m, ok := gw.LastTo(number); ok {
@@ -257,6 +261,8 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 		gw.FailWith(&sms.Error{Op: "send", Permanent: true, Code: 21211, Err: errors.New("invalid number")})
 		if r := in.Do(t, "POST", "/api/v1/account/password", tok, map[string]string{"current_password": "violet harbour lantern 2024", "new_password": "copper meadow whistle 77"}); r.Status != 200 {
 			t.Fatalf("change password again: %d %s", r.Status, r.Body)
+		} else {
+			tok = r.JSON(t)["token"].(string) // the change replaced the session
 		}
 		const noticeSubject = "We could not deliver a text message to your mobile"
 		deadline = time.Now().Add(10 * time.Second)

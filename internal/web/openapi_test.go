@@ -1443,6 +1443,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	// test waits it out on the instance's clock).
 	fivePartial := oaPartialSignIn(t, in, "five@example.com", pw)
 	var delayed []oaAnswer
+	in.Clock.Freeze() // the delay is a second: a slow request must not outlast it
 	for tries, wrong := 0, 0; wrong < 5; tries++ {
 		if tries == 20 {
 			t.Fatalf("%d wrong codes counted after 20 tries", wrong)
@@ -1461,6 +1462,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 			cases = append(cases, tc{"fifth wrong code", a, "unauthenticated", ""})
 		}
 	}
+	in.Clock.Thaw()
 	if len(delayed) == 0 {
 		t.Error("five wrong codes in a row were never delayed")
 	}
@@ -1591,7 +1593,7 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 		return a
 	}
 
-	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/static/style.css", "/static/favicon.svg", "/", "/signup", "/signup/verify", "/signin?verified=1", "/signin/unlock"} {
+	for _, p := range []string{"/healthz", "/readyz", "/static/style.css", "/static/favicon.svg", "/", "/signup", "/signup/verify", "/signin?verified=1", "/signin/unlock"} {
 		ok(oaSend(t, in, "GET", p, nil, nil), 200)
 	}
 	ok(oaSend(t, in, "GET", "/static/missing.css", nil, nil), 404)
@@ -1708,6 +1710,9 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(re["reauthenticated_at"])); err != nil || at.Location() != time.UTC {
 		t.Errorf("reauthenticated_at = %v", re["reauthenticated_at"])
 	}
+	// The session that asked has ended; its successor carries on.
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", full, nil), 401)
+	full, _ = re["token"].(string)
 	if ph := ok(oaSendJSON(t, in, "GET", "/api/v1/account/anti-phishing-phrase", full, nil), 200).JSON(t); ph["phrase"] != "purple teapot at dawn" || ph["set"] != true {
 		t.Errorf("phrase from the sign-up: %v", ph)
 	}
@@ -1765,7 +1770,12 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	ok(oaSend(t, in, "POST", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 303)
 	ok(oaSend(t, in, "POST", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 404)
 	ok(oaSend(t, in, "POST", "/account/reauth", fc, []byte(url.Values{"password": {"wrong wrong wrong"}, "method": {"totp"}, "code": {app.code(t)}, "next": {"/account/two-step"}}.Encode())), 401)
-	ok(oaSend(t, in, "POST", "/account/reauth", fc, []byte(url.Values{"password": {pw}, "method": {"totp"}, "code": {app.code(t)}, "next": {"/account/two-step"}}.Encode())), 303)
+	reauthed := ok(oaSend(t, in, "POST", "/account/reauth", fc, []byte(url.Values{"password": {pw}, "method": {"totp"}, "code": {app.code(t)}, "next": {"/account/two-step"}}.Encode())), 303)
+	// The old cookie's session has ended; the browser goes on with the new one.
+	if a := ok(oaSend(t, in, "GET", "/account", fc, nil), 303); a.Header.Get("Location") != "/signin" {
+		t.Errorf("the cookie from before re-authenticating: to %s", a.Header.Get("Location"))
+	}
+	fc = withCookie("sg_session=" + newSessionCookie(t, reauthed.Header))
 	ok(oaSend(t, in, "POST", "/account/phrase", fc, []byte("phrase=ab")), 400)
 	ok(oaSend(t, in, "POST", "/account/phrase", fc, []byte("phrase=blue+heron+at+dusk")), 303)
 	// The second step on the pages: the password, then the code; a backup
@@ -2051,7 +2061,9 @@ func TestOpenAPITextMessageAnswers(t *testing.T) {
 	// Re-authenticating with a text. (The clock stays: the outbox worker
 	// delivers on real time.)
 	ok(oaSendJSON(t, in, "POST", "/api/v1/session/second-step/sms", full, nil), 202)
-	ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "sms", "code": next(false)}), 200)
+	renewed, _ := ok(oaSendJSON(t, in, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "sms", "code": next(false)}), 200).JSON(t)["token"].(string)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", full, nil), 401) // replaced by the re-authentication
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", renewed, nil), 200)
 
 	// The cap: five codes an hour to one number (this one has had four);
 	// past it, 429 and nothing reaches the gateway — on the pages too.
@@ -2322,16 +2334,21 @@ func TestOpenAPIAccountAnswers(t *testing.T) {
 	}
 	ok(oaSendJSON(t, in, "PUT", "/api/v1/businesses/"+biz+"/password-rules", token, map[string]any{"max_age_days": 365, "strict": false}), 200)
 	other := in.SignIn(t, email, pw)
-	if c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": pw, "new_password": pw2}), 200).JSON(t); c["other_sessions_ended"] != float64(1) {
+	c := ok(oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": pw, "new_password": pw2}), 200).JSON(t)
+	if c["other_sessions_ended"] != float64(1) {
 		t.Errorf("password change: %v", c)
 	}
 	ok(oaSendJSON(t, in, "GET", "/api/v1/session", other, nil), 401)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 401) // replaced
+	token, _ = c["token"].(string)
 	ok(oaSendJSON(t, in, "POST", "/api/v1/account/password", token, map[string]string{"current_password": pw2, "new_password": pw}), 400) // reused
 	for _, p := range []string{"/account/password", "/account/password?done=1", "/account/email", "/account/email?done=1", "/signin/revert-email"} {
 		ok(oaSend(t, in, "GET", p, form(token), nil), 200)
 	}
 	ok(oaSend(t, in, "POST", "/account/password", form(token), []byte(url.Values{"current_password": {"wrong wrong wrong"}, "new_password": {pw3}}.Encode())), 400)
-	ok(oaSend(t, in, "POST", "/account/password", form(token), []byte(url.Values{"current_password": {pw2}, "new_password": {pw3}}.Encode())), 303)
+	changed := ok(oaSend(t, in, "POST", "/account/password", form(token), []byte(url.Values{"current_password": {pw2}, "new_password": {pw3}}.Encode())), 303)
+	ok(oaSendJSON(t, in, "GET", "/api/v1/session", token, nil), 401) // replaced
+	token = newSessionCookie(t, changed.Header)
 
 	// The sign-in email: a code to the new address; the old one gets a
 	// revert code that undoes it and ends every session.

@@ -36,6 +36,9 @@ func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*business
 	ctx := r.Context()
 	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
 		Conditions: []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}}
+	if pg.Business == nil && requestedBusiness(r) != "" {
+		return nil, errNoSuchBusiness
+	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
 	}

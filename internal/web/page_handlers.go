@@ -10,6 +10,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
 )
 
@@ -182,31 +183,56 @@ type accountPage struct {
 	Contact      auth.ContactOverview
 	Phrase       bool
 	Undelivered  int
+	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
+	BackupAsked  bool            // a business asks for a backup method
+	// Check is the "is this still yours?" confirmation: Values["kind"]
+	// (email or phone) when its code form is shown (page_contact_check.go).
+	Check *form
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+	pg, err := s.newAccountPage(r, p)
 	if err != nil {
 		return err
+	}
+	switch q := r.URL.Query(); {
+	case contactKinds[q.Get("confirming")]:
+		pg.Check.Values["kind"] = q.Get("confirming")
+		pg.Check.Notice = "We sent a code to your " + contactKindWords[q.Get("confirming")] + ". Enter it here."
+	case contactKinds[q.Get("confirmed")]:
+		pg.Check.Notice = "Thank you: your " + contactKindWords[q.Get("confirmed")] + " is confirmed as yours."
+	}
+	s.render(w, r, http.StatusOK, "account", pg)
+	return nil
+}
+
+func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPage, error) {
+	list, err := s.Auth.ListSessions(r.Context(), p)
+	if err != nil {
+		return nil, err
 	}
 	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	contact, err := s.Auth.Contact(r.Context(), p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	undelivered, err := s.DB.FailedDeliveries(r.Context(), p.User.ID, s.Auth.Now().Add(-notify.FailedWindow), 50)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.render(w, r, http.StatusOK, "account", &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered)})
-	return nil
+	rep, _, err := s.checkupService().Account(r.Context(), p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod()}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {
@@ -397,8 +423,8 @@ type outboxPage struct {
 }
 
 func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
-	if !s.Options.LocalMode {
-		return errNotFound
+	if err := s.devOutboxAllowed(r); err != nil {
+		return err
 	}
 	msgs, err := s.DB.ListOutbox(r.Context(), 200)
 	if err != nil {
@@ -473,7 +499,7 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	n, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
+	res, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/password", http.StatusSeeOther)
 		return nil
@@ -498,6 +524,9 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 		s.render(w, r, statusOf(e2.Code), "password", pg)
 		return nil
 	}
-	http.Redirect(w, r, "/account/password?done="+strconv.Itoa(n), http.StatusSeeOther)
+	// The old session ended with the change: the browser carries on with
+	// its successor.
+	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+	http.Redirect(w, r, "/account/password?done="+strconv.Itoa(res.OtherSessionsEnded), http.StatusSeeOther)
 	return nil
 }

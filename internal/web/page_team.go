@@ -48,24 +48,33 @@ type teamPage struct {
 	LevelOptions []string
 }
 
-// chosenBusiness picks the business of a page: ?business_id= when the user
-// belongs to it, else (to show a page) their first business. A form that
-// names a business the user does not belong to acts on none: nil.
+// chosenBusiness picks the business of a page: the one ?business_id= (a
+// form's business_id) names, or the user's first business when none is
+// named. A business the user does not belong to is none — nil, which pages
+// answer with 404, exactly like one that does not exist — never silently
+// the user's own (DESIGN.md 6a).
 func chosenBusiness(r *http.Request, p *auth.Principal) *sellerguard.Membership {
-	want := r.URL.Query().Get("business_id")
-	if r.Method == http.MethodPost {
-		want = r.PostForm.Get("business_id")
-	}
+	want := requestedBusiness(r)
 	for i := range p.Memberships {
 		if p.Memberships[i].BusinessID == want {
 			return &p.Memberships[i]
 		}
 	}
-	if len(p.Memberships) > 0 && (r.Method != http.MethodPost || want == "") {
+	if len(p.Memberships) > 0 && want == "" {
 		return &p.Memberships[0]
 	}
 	return nil
 }
+
+// requestedBusiness is the business id a page request names ("" for none).
+func requestedBusiness(r *http.Request) string {
+	if r.Method == http.MethodPost {
+		return r.PostForm.Get("business_id")
+	}
+	return r.URL.Query().Get("business_id")
+}
+
+var errNoSuchBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
 
 func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, error) {
 	ctx := r.Context()
@@ -76,6 +85,9 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 		return nil, err
 	}
 	pg.Business = chosenBusiness(r, p)
+	if pg.Business == nil && requestedBusiness(r) != "" {
+		return nil, errNoSuchBusiness
+	}
 	if pg.Business == nil || p.NeedsEnrollment() {
 		return pg, nil
 	}
@@ -287,6 +299,9 @@ func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage
 	ctx := r.Context()
 	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
 		Recent: s.Auth.RequireRecentAuth(p) == nil}
+	if pg.Business == nil && requestedBusiness(r) != "" {
+		return nil, errNoSuchBusiness
+	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
 	}

@@ -441,6 +441,7 @@ var reauthNexts = map[string]bool{
 	"/account/team":              true,
 	"/account/team/review":       true,
 	"/account/business":          true,
+	"/account/business/checkup":  true,
 }
 
 // reauthNext returns next when it is on the list, else /account.
@@ -530,12 +531,15 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	if pg.Enrolled {
 		method, code = pg.Method, r.PostForm.Get("code")
 	}
-	if _, err := s.Auth.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r)); err != nil {
+	stepped, err := s.Auth.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r))
+	if err != nil {
 		return s.failPage(w, r, "reauth", pg, pg.form, err, map[string]string{
 			sellerguard.ECodeInvalidCredentials: "password",
 			sellerguard.ECodeInvalidCode:        "code",
 		})
 	}
+	// The old session ended: the browser carries on with its successor.
+	s.setSessionCookie(w, stepped.Token, stepped.Session.ExpiresAt)
 	next := pg.Next
 	if next == "/account/two-step" {
 		next += "?reauthed=1"

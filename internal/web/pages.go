@@ -94,7 +94,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 		return
 	}
-	data := pageData{Title: pageTitle(name), LocalMode: s.Options.LocalMode, Page: page}
+	data := pageData{Title: pageTitle(name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page}
 	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
 		data.User = &p.User
 	}
@@ -149,6 +149,10 @@ func pageTitle(name string) string {
 		return "Access review"
 	case "business":
 		return "Business data"
+	case "checkup":
+		return "Security checkup"
+	case "business_checkup":
+		return "Business security checkup"
 	}
 	return "SellerGuard"
 }

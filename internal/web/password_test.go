@@ -44,12 +44,17 @@ func TestChangePasswordEndsOtherSessionsAndRefusesReuse(t *testing.T) {
 		if r.Status != 200 || r.JSON(t)["other_sessions_ended"] != float64(1) {
 			t.Fatalf("change: %d %s", r.Status, r.Body)
 		}
-		// The other session ends on its very next request; this one lives.
+		// The other session ends on its very next request; this one is
+		// replaced by a new one (new token), so a captured token dies too.
+		next, _ := r.JSON(t)["token"].(string)
 		if r := in.Do(t, "GET", "/api/v1/session", b, nil); r.Status != 401 {
 			t.Fatalf("other session after the change: %d", r.Status)
 		}
-		if r := in.Do(t, "GET", "/api/v1/session", a, nil); r.Status != 200 {
-			t.Fatalf("this session after the change: %d", r.Status)
+		if r := in.Do(t, "GET", "/api/v1/session", a, nil); r.Status != 401 {
+			t.Fatalf("this session's old token after the change: %d", r.Status)
+		}
+		if r := in.Do(t, "GET", "/api/v1/session", next, nil); r.Status != 200 {
+			t.Fatalf("the new token after the change: %d", r.Status)
 		}
 		// The old password no longer signs in; the new one does; going back is refused.
 		if r := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("change@example.com", pw, "")); r.Status != 401 {
@@ -153,6 +158,8 @@ func TestBreachedAndExpiredPasswordsMustChangeFirst(t *testing.T) {
 	}
 	if r := in.Do(t, "POST", "/api/v1/account/password", tok, map[string]string{"current_password": pw, "new_password": "sunlit harbour of quiet ships"}); r.Status != 200 {
 		t.Fatalf("change: %d %s", r.Status, r.Body)
+	} else {
+		tok = r.JSON(t)["token"].(string) // the change replaced the session
 	}
 	if r := in.Do(t, "GET", "/api/v1/sessions", tok, nil); r.Status != 200 {
 		t.Fatalf("after the change: %d %s", r.Status, r.Body)

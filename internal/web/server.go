@@ -24,10 +24,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sellerguard/sellerguard/api"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/mailcheck"
+	"github.com/sellerguard/sellerguard/internal/phishreport"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -45,6 +46,12 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed; everyone else's is ignored.
 	TrustedProxies []netip.Prefix
+	// MailCheck checks emails against SellerGuard's signature and ledger;
+	// PhishReports is the phishing report queue; ReportAddress the address
+	// sellers forward phishing to ("" when there is none).
+	MailCheck     *mailcheck.Checker
+	PhishReports  *phishreport.Service
+	ReportAddress string
 }
 
 // Server serves SellerGuard over HTTP.
@@ -108,7 +115,7 @@ func (s *Server) register(mux *recordingMux) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	// /metrics is on the metrics listener (MetricsHandler), not here.
 
 	// JSON API.
 	mux.Handle("POST /api/v1/signup", s.api(s.apiSignup))
@@ -168,11 +175,16 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerPasskeys(mux) // passkeys: API and pages (api_passkeys.go)
 	s.registerTwoStepPages(mux)
 	s.registerContact(mux)
+	s.registerContactCheck(mux) // "is this still yours?" on the account page (page_contact_check.go)
 	s.registerTeam(mux)
 	s.registerReviews(mux)
 	s.registerTeamPages(mux)
 	s.registerBusinessPages(mux)
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
+	// Email check, phishing reports, guidance (api_phishing.go).
+	s.registerPhishing(mux)
+	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
+	s.registerCheckup(mux)
 	// "Can't sign in?": API and pages (api_recovery.go, page_recovery.go).
 	s.registerRecovery(mux)
 }
@@ -242,11 +254,15 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > MaxBodyBytes {
+		limit := int64(MaxBodyBytes)
+		if l := largeBodyLimit(r); l > 0 {
+			limit = l // the routes that take a whole email (api_phishing.go)
+		}
+		if r.ContentLength > limit {
 			s.writeError(w, r, errTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

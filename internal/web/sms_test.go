@@ -245,9 +245,11 @@ func TestReauthPageBySMS(t *testing.T) {
 		t.Fatalf("wrong password: %d", pg.StatusCode)
 	}
 	form.Set("password", pw)
-	if pg := pageRequest(t, in, "POST", "/account/reauth", token, form); pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/business" {
+	pg = pageRequest(t, in, "POST", "/account/reauth", token, form)
+	if pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/business" {
 		t.Fatalf("right password and code: %d %s %s", pg.StatusCode, pg.Header.Get("Location"), pg.body)
 	}
+	token = newSessionCookie(t, pg.Header) // the session that asked has ended
 	in.Clock.Advance(2 * time.Minute)
 	if pg := pageRequest(t, in, "POST", "/account/reauth", token, form); pg.StatusCode == 303 {
 		t.Fatalf("the same texted code worked twice")

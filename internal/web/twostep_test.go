@@ -177,9 +177,15 @@ func TestBackupCodesWorkOnceAndRegenerationKillsTheOldSet(t *testing.T) {
 	if r := in.Do(t, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw}); r.Status != 400 {
 		t.Fatalf("reauth without the second step: %d %s", r.Status, r.Body)
 	}
-	if r := in.Do(t, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "totp", "code": oathtool(t, e.secret, in.Clock.Now())}); r.Status != 200 {
+	r = in.Do(t, "POST", "/api/v1/session/reauth", full, map[string]string{"password": pw, "method": "totp", "code": oathtool(t, e.secret, in.Clock.Now())})
+	if r.Status != 200 {
 		t.Fatalf("reauth: %d %s", r.Status, r.Body)
 	}
+	// The token that asked has ended; the new one has the window.
+	if r := in.Do(t, "POST", "/api/v1/two-step/backup-codes", full, nil); r.Status != 401 {
+		t.Fatalf("regenerate with the token from before reauth: %d %s", r.Status, r.Body)
+	}
+	full, _ = r.JSON(t)["token"].(string)
 	if r := in.Do(t, "POST", "/api/v1/two-step/backup-codes", full, nil); r.Status != 201 {
 		t.Fatalf("regenerate after reauth: %d %s", r.Status, r.Body)
 	}

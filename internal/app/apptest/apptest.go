@@ -8,12 +8,15 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -31,12 +34,15 @@ import (
 // Instance is a running SellerGuard.
 type Instance struct {
 	*app.App
-	URL    string
-	Clock  *Clock
-	Client *http.Client
-	t      testing.TB
-	stop   context.CancelFunc
-	done   chan error
+	URL string
+	// MetricsURL is the /metrics address on the metrics listener ("" when
+	// SELLERGUARD_METRICS_ADDR is off).
+	MetricsURL string
+	Clock      *Clock
+	Client     *http.Client
+	t          testing.TB
+	stop       context.CancelFunc
+	done       chan error
 }
 
 // Option changes how a test instance starts.
@@ -75,6 +81,7 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 	t.Helper()
 	env := map[string]string{
 		"SELLERGUARD_ADDR":                 "127.0.0.1:0",
+		"SELLERGUARD_METRICS_ADDR":         "127.0.0.1:0", // a free port: instances run side by side
 		"SELLERGUARD_DATA_DIR":             t.TempDir(),
 		"SELLERGUARD_ARGON2_MEMORY":        "1024",
 		"SELLERGUARD_ARGON2_TIME":          "1",
@@ -83,6 +90,8 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 		// Tests never reach the internet: the range API (on by default
 		// with SMTP) is off unless a test points it at its own server.
 		"SELLERGUARD_BREACH_API_URL": "off",
+		// Tests make no DNS queries for the analysis of phishing reports.
+		"SELLERGUARD_REPORT_DNS": "false",
 	}
 	if dialect != "" {
 		env["SELLERGUARD_DATABASE_URL"] = DatabaseURL(t, dialect)
@@ -94,8 +103,13 @@ func Start(t testing.TB, dialect string, opts ...Option) *Instance {
 	return start(t, o)
 }
 
-// StartEnv runs SellerGuard with exactly these settings.
+// StartEnv runs SellerGuard with exactly these settings (but for the
+// metrics listener, which goes to a free loopback port unless
+// SELLERGUARD_METRICS_ADDR is given, so instances never fight over 9090).
 func StartEnv(t testing.TB, env map[string]string) *Instance {
+	if _, ok := env["SELLERGUARD_METRICS_ADDR"]; !ok {
+		env["SELLERGUARD_METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	return start(t, &startOptions{env: env})
 }
 
@@ -109,6 +123,9 @@ func start(t testing.TB, o *startOptions) *Instance {
 	addr := ln.Addr().String()
 	if _, ok := env["SELLERGUARD_BASE_URL"]; !ok {
 		env["SELLERGUARD_BASE_URL"] = "http://" + addr
+		if env["SELLERGUARD_TLS_CERT_FILE"] != "" {
+			env["SELLERGUARD_BASE_URL"] = "https://" + addr
+		}
 	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg, _, err := config.Register(fs, func(k string) string { return env[k] })
@@ -128,6 +145,12 @@ func start(t testing.TB, o *startOptions) *Instance {
 		_ = ln.Close()
 		t.Fatal(err)
 	}
+	metricsAddr, err := a.ListenMetrics()
+	if err != nil {
+		_ = a.Close()
+		_ = ln.Close()
+		t.Fatal(err)
+	}
 	clock := &Clock{}
 	a.Clock.Set(clock.Now) // every service, the worker and the ledger: messages enqueued at a moved clock are due on it
 	if o.sms != nil {
@@ -135,7 +158,20 @@ func start(t testing.TB, o *startOptions) *Instance {
 		a.Auth.SMS.Available = true
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	in := &Instance{App: a, URL: "http://" + addr, Clock: clock, Client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}, t: t, stop: cancel, done: make(chan error, 1)}
+	in := &Instance{App: a, URL: a.Scheme() + "://" + addr, Clock: clock, Client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}, t: t, stop: cancel, done: make(chan error, 1)}
+	if metricsAddr != "" {
+		in.MetricsURL = "http://" + metricsAddr + "/metrics"
+	}
+	if a.TLS() {
+		// Trust the instance's own certificate (a test's self-signed one).
+		pem, err := os.ReadFile(cfg.Network.TLSCertFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		in.Client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	}
 	go func() { in.done <- a.Serve(sctx, ln) }()
 	t.Cleanup(in.Stop)
 	return in
@@ -143,13 +179,53 @@ func start(t testing.TB, o *startOptions) *Instance {
 
 // Clock is the real time plus an offset a test can move forward, so expiry
 // and idle timeouts are tested without sleeping.
-type Clock struct{ offset atomic.Int64 }
+type Clock struct {
+	offset atomic.Int64
+	frozen atomic.Int64 // Unix nanoseconds while frozen, 0 otherwise
+}
 
-// Now returns the shifted time.
-func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+// Now returns the shifted time (the frozen instant while frozen).
+func (c *Clock) Now() time.Time {
+	if f := c.frozen.Load(); f != 0 {
+		return time.Unix(0, f).UTC()
+	}
+	return time.Now().Add(time.Duration(c.offset.Load()))
+}
 
 // Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+func (c *Clock) Advance(d time.Duration) {
+	if c.frozen.Load() != 0 {
+		c.frozen.Add(int64(d))
+		return
+	}
+	c.offset.Add(int64(d))
+}
+
+// Freeze stops the clock: until Thaw, time moves only by Advance, however
+// slow the machine is (a test of a one-second delay must not depend on how
+// long a request takes under load).
+func (c *Clock) Freeze() { c.frozen.Store(c.Now().UnixNano()) }
+
+// hold runs fn with the clock frozen (unless it is frozen already), so a
+// code computed for "now" is checked against the same now however long the
+// request takes.
+func (c *Clock) hold(fn func()) {
+	if c.frozen.Load() != 0 {
+		fn()
+		return
+	}
+	c.Freeze()
+	defer c.Thaw()
+	fn()
+}
+
+// Thaw lets the clock run again from the instant it was frozen at (it never
+// goes back).
+func (c *Clock) Thaw() {
+	if f := c.frozen.Swap(0); f != 0 {
+		c.offset.Store(f - time.Now().UnixNano())
+	}
+}
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
@@ -325,12 +401,16 @@ func (in *Instance) EnrollTOTP(t testing.TB, token string) string {
 	}
 	m := r.JSON(t)
 	secret, id := m["secret"].(string), m["method_id"].(string)
-	code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := in.Do(t, "POST", "/api/v1/two-step/totp/"+id+"/confirm", token, map[string]string{"code": code}); r.Status != 200 {
-		t.Fatalf("confirm totp: %d %s", r.Status, r.Body)
+	var confirmed Response
+	in.Clock.hold(func() {
+		code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		confirmed = in.Do(t, "POST", "/api/v1/two-step/totp/"+id+"/confirm", token, map[string]string{"code": code})
+	})
+	if confirmed.Status != 200 {
+		t.Fatalf("confirm totp: %d %s", confirmed.Status, confirmed.Body)
 	}
 	return secret
 }
@@ -338,11 +418,14 @@ func (in *Instance) EnrollTOTP(t testing.TB, token string) string {
 // SecondStep finishes a partial sign-in with the authenticator app.
 func (in *Instance) SecondStep(t testing.TB, partial, secret string) string {
 	t.Helper()
-	code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())+1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "totp", "code": code})
+	var r Response
+	in.Clock.hold(func() {
+		code, err := twostep.TOTPCode(secret, twostep.Step(in.Clock.Now())+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "totp", "code": code})
+	})
 	if r.Status != 200 {
 		t.Fatalf("second step: %d %s", r.Status, r.Body)
 	}

@@ -39,7 +39,8 @@ func Contract() (*openapi3.T, routers.Router, error) {
 	contract.once.Do(func() {
 		// Pages, styles and scripts are checked for status and content
 		// type; their bodies are text, not JSON.
-		for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml"} {
+		// A whole email (the email check and phishing reports) is text too.
+		for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml", "message/rfc822"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 		}
 		loader := openapi3.NewLoader()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
 )
@@ -44,5 +45,25 @@ func TestContractCatchesUndocumentedAnswers(t *testing.T) {
 		case c.wantProblem != "" && !strings.Contains(got, c.wantProblem+":"):
 			t.Errorf("%s: want a %s problem, got %q", c.name, c.wantProblem, got)
 		}
+	}
+}
+
+// A frozen clock moves only when the test moves it, and thawing goes on
+// from where it stood, never back.
+func TestClockFreezeAndThaw(t *testing.T) {
+	var c apptest.Clock
+	c.Freeze()
+	a := c.Now()
+	time.Sleep(20 * time.Millisecond)
+	if b := c.Now(); !b.Equal(a) {
+		t.Fatalf("frozen clock moved from %v to %v", a, b)
+	}
+	c.Advance(time.Minute)
+	if b := c.Now(); !b.Equal(a.Add(time.Minute)) {
+		t.Fatalf("advance while frozen: %v, want %v", b, a.Add(time.Minute))
+	}
+	c.Thaw()
+	if b := c.Now(); b.Before(a.Add(time.Minute)) {
+		t.Fatalf("thawed clock went back: %v < %v", b, a.Add(time.Minute))
 	}
 }

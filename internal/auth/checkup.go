@@ -1,0 +1,334 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/checkup"
+	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/twostep"
+)
+
+// The security checkup's parts that change state or need the session: the
+// business rule "a backup method is required", and the actions of an owner
+// (or user manager) on a member's security. The rules of who may act on
+// whom live in internal/checkup (MayActOn); each action commits with its
+// audit event, the member's notice and the revocation of their cached
+// sessions.
+
+// Notification events of the checkup (internal/notify's catalogue lists them).
+const (
+	EventTwoStepReenrolRequired  = "security.two_step_reenrolment_required"
+	EventSessionsEndedByBusiness = "security.sessions_ended_by_business"
+	EventSecurityReminder        = "account.security_reminder"
+)
+
+// MustChangeBusiness is the reason a user must change their password when an
+// owner or user manager of their business asked for it.
+const MustChangeBusiness = "business"
+
+// NeedsBackupMethod reports whether a business of the user requires a
+// backup method and the user has two-step verification with no backup
+// (a single method and no backup codes).
+func (p *Principal) NeedsBackupMethod() bool {
+	if !p.TwoStep.Enrolled || p.TwoStep.Full {
+		return false
+	}
+	for _, m := range p.Memberships {
+		if m.RequireBackupMethod {
+			return true
+		}
+	}
+	return false
+}
+
+var errBackupMethodRequired = sellerguard.Errorf(sellerguard.ECodeBackupMethodRequired,
+	"This business requires a backup for your second step before you change payment information. Make backup codes or add a second method in your two-step settings.")
+
+// RequireBackupMethodFor refuses a change of payment information while the
+// business requires a backup method that the user does not have.
+func (p *Principal) RequireBackupMethodFor(businessID string) error {
+	if p.TwoStep.Full {
+		return nil
+	}
+	for _, m := range p.Memberships {
+		if m.BusinessID == businessID && m.RequireBackupMethod {
+			return errBackupMethodRequired
+		}
+	}
+	return nil
+}
+
+// SetBusinessBackupMethodRule turns the rule "a backup method is required" on
+// or off (the owner, with a recent sign-in; audited; the owner and user
+// managers are told).
+func (s *Service) SetBusinessBackupMethodRule(ctx context.Context, p *Principal, businessID string, required bool, meta RequestMeta) error {
+	if err := p.RequireFull(); err != nil {
+		return err
+	}
+	if !p.Owns(businessID) {
+		if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
+			return err
+		}
+		return sellerguard.Errorf(sellerguard.ECodeForbidden, "Only the owner changes the business's security rules.")
+	}
+	if err := s.RequireRecentAuth(p); err != nil {
+		return err
+	}
+	now := s.now()
+	var before bool
+	for _, m := range p.Memberships {
+		if m.BusinessID == businessID {
+			before = m.RequireBackupMethod
+		}
+	}
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetBusinessBackupMethodRule(ctx, businessID, required); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
+			IP: meta.IP, UserAgent: meta.UserAgent, Action: "business.backup_method_rule_changed", Category: sellerguard.CategoryBusiness,
+			TargetType: "business", TargetID: businessID, Before: map[string]any{"required": before}, After: map[string]any{"required": required}}); err != nil {
+			return err
+		}
+		state := "no longer requires"
+		if required {
+			state = "now requires"
+		}
+		if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Backup method rule changed",
+			fmt.Sprintf("%s changed the rule: the business %s a backup second-step method (backup codes or a second method) before payment information changes.", p.User.Email, state)); err != nil {
+			return err
+		}
+		ids, err := tx.ListMemberIDs(ctx, businessID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.Cache.NotifyRevoked(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.Cache.InvalidateAll()
+	s.afterEnqueue()
+	return nil
+}
+
+// CheckupReviewFlags applies the access review's flags (reviewFlags) to a
+// member of a business checkup: the days without sign-in (30, 60, 90 or 0)
+// and the areas whose edit right went unused for 90 days.
+func CheckupReviewFlags(now time.Time, m checkup.MemberFacts) (int, []string) {
+	uses := map[string]store.AreaUse{}
+	for area, t := range m.EditedAt {
+		uses[area] = store.AreaUse{EditedAt: t}
+	}
+	flags, unused := reviewFlags(now, m.JoinedAt, m.LastSignInAt, m.Permissions, m.EditSince, uses)
+	days := 0
+	for _, f := range flags {
+		switch f {
+		case FlagNoSignIn30:
+			days = 30
+		case FlagNoSignIn60:
+			days = 60
+		case FlagNoSignIn90:
+			days = 90
+		}
+	}
+	return days, unused
+}
+
+// Member security actions.
+const (
+	MemberEndSessions           = "end-sessions"
+	MemberRequirePasswordChange = "require-password-change"
+	MemberRequireTwoStepReenrol = "require-two-step-reenrolment"
+	MemberRemind                = "remind"
+)
+
+// MemberActionResult says what an action did.
+type MemberActionResult struct {
+	Action          string
+	UserID          string
+	SessionsEnded   int
+	MethodsRemoved  int
+	ReminderMissing []string // what the reminder asked the member to fix
+}
+
+var userIDRE = regexp.MustCompile(`^usr_[a-z2-7]{1,60}$`)
+
+// ActOnMember applies one action to a member's security: end their
+// sessions, require a new password or a new two-step enrolment at their
+// next sign-in, or remind them of what their security lacks. The caller
+// manages the business's users; the member is not the owner, not the
+// caller and holds no more than the caller (checkup.MayActOn). All but the
+// reminder need a recent sign-in. Each action commits with its audit event
+// in the business's log and the member's email; their cached sessions are
+// revoked at once on every instance.
+func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, userID, action string, meta RequestMeta) (MemberActionResult, error) {
+	res := MemberActionResult{Action: action, UserID: userID}
+	if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
+		return res, err
+	}
+	if action != MemberRemind {
+		if err := s.RequireRecentAuth(p); err != nil {
+			return res, err
+		}
+	}
+	if !userIDRE.MatchString(userID) {
+		return res, sellerguard.Invalid(sellerguard.FieldError{Field: "user_id", Code: "invalid", Message: "That is not a user id (usr_ followed by letters and digits)."})
+	}
+	var bizName string
+	for _, m := range p.Memberships {
+		if m.BusinessID == businessID {
+			bizName = m.BusinessName
+		}
+	}
+	actor := checkup.Actor{UserID: p.User.ID, Owner: p.Owns(businessID), Levels: sellerguard.Permissions{}}
+	for _, a := range sellerguard.Areas {
+		actor.Levels[a] = p.Level(businessID, a)
+	}
+	now := s.now()
+	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		target, err := tx.FindMember(ctx, businessID, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member of this business.")
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkup.MayActOn(actor, checkup.Target{UserID: target.UserID, Role: target.Role, Levels: target.Levels()}); err != nil {
+			return err
+		}
+		var auditAction string
+		after := map[string]any{}
+		var msg sellerguard.OutboxMessage
+		by := fmt.Sprintf("%s, who manages the users of %s,", p.User.Email, bizName)
+		switch action {
+		case MemberEndSessions:
+			ids, err := tx.DeleteOtherSessions(ctx, userID, "")
+			if err != nil {
+				return err
+			}
+			res.SessionsEnded = len(ids)
+			auditAction, after["sessions_ended"] = "business.member_sessions_ended", len(ids)
+			msg = eventEmail(EventSessionsEndedByBusiness, target.Email, "You were signed out of SellerGuard everywhere",
+				by+" signed you out of every browser and program.",
+				"Sign in again with your password and your second step. If you did not expect",
+				"this, ask them by a way you already know (not by replying to an email).",
+				"SellerGuard: "+s.Config.BaseURL)
+		case MemberRequirePasswordChange:
+			if err := tx.SetMustChangePassword(ctx, userID, MustChangeBusiness); err != nil {
+				return err
+			}
+			auditAction, after["reason"] = "business.member_password_change_required", MustChangeBusiness
+			msg = eventEmail(EventPasswordChangeForced, target.Email, "Please change your SellerGuard password",
+				by+" asked that you change your password.",
+				"The next time you use SellerGuard, you will be asked to choose a new one before",
+				"anything else. Type the address of SellerGuard into your browser yourself.",
+				"SellerGuard: "+s.Config.BaseURL)
+		case MemberRequireTwoStepReenrol:
+			n, err := tx.DeleteAllMethods(ctx, userID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.DeleteAllTrustedBrowsers(ctx, userID); err != nil {
+				return err
+			}
+			if err := tx.SetTwoStepReenrolment(ctx, userID, now); err != nil {
+				return err
+			}
+			ids, err := tx.DeleteOtherSessions(ctx, userID, "")
+			if err != nil {
+				return err
+			}
+			res.MethodsRemoved, res.SessionsEnded = int(n), len(ids)
+			auditAction = "business.member_two_step_reenrolment_required"
+			after["methods_removed"], after["sessions_ended"] = n, len(ids)
+			msg = eventEmail(EventTwoStepReenrolRequired, target.Email, "Set up two-step verification again",
+				by+" asked that you set up two-step verification again.",
+				"Your authenticator apps, phones, passkeys and backup codes were removed from",
+				"SellerGuard and you were signed out. Sign in with your password and set up a",
+				"second step (and backup codes) before you open the business's data again.",
+				"SellerGuard: "+s.Config.BaseURL)
+		case MemberRemind:
+			ms, left, err := protectionFacts(ctx, tx, userID)
+			if err != nil {
+				return err
+			}
+			prot := twostep.Assess(ms, left)
+			switch {
+			case !prot.Enrolled:
+				res.ReminderMissing = append(res.ReminderMissing, "two_step")
+			case !prot.Full:
+				res.ReminderMissing = append(res.ReminderMissing, "backup_method")
+			}
+			auditAction, after["missing"] = "business.member_reminded", res.ReminderMissing
+			lines := []string{by + " asks you to check the security of your SellerGuard account."}
+			if len(res.ReminderMissing) > 0 {
+				lines = append(lines, "", "Your account still lacks: "+describeMissing(res.ReminderMissing)+".")
+			}
+			lines = append(lines, "", "Sign in and open Account → Security checkup to see what to do.",
+				"Type the address of SellerGuard into your browser yourself; do not follow links.",
+				"SellerGuard: "+s.Config.BaseURL)
+			msg = eventEmail(EventSecurityReminder, target.Email, "A reminder to secure your SellerGuard account", lines...)
+		default:
+			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such action.")
+		}
+		msg.UserID = userID
+		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, auditAction, "user", userID, nil, after); err != nil {
+			return err
+		}
+		if err := s.sendEmail(ctx, tx, now, msg); err != nil {
+			return err
+		}
+		return s.Cache.NotifyRevoked(ctx, tx, userID)
+	})
+	if err != nil {
+		return res, err
+	}
+	s.Cache.InvalidateUser(userID)
+	s.afterEnqueue()
+	return res, nil
+}
+
+func protectionFacts(ctx context.Context, tx *store.Tx, userID string) ([]twostep.Method, int, error) {
+	ms, err := tx.ListMethods(ctx, userID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []twostep.Method
+	for _, m := range ms {
+		if m.Confirmed {
+			out = append(out, twostep.Method{ID: m.ID, Kind: m.Kind, Phone: m.Data})
+		}
+	}
+	left, err := tx.CountBackupCodesLeft(ctx, userID)
+	return out, left, err
+}
+
+func describeMissing(ids []string) string {
+	out := ""
+	for i, id := range ids {
+		if i > 0 {
+			out += "; "
+		}
+		switch id {
+		case "two_step":
+			out += "two-step verification (an authenticator app, a passkey or a phone)"
+		case "backup_method":
+			out += "a backup for your second step (backup codes or a second method)"
+		default:
+			out += id
+		}
+	}
+	return out
+}
