@@ -36,6 +36,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/policy"
+	"github.com/sellerguard/sellerguard/internal/recovery"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -99,6 +100,9 @@ type Service struct {
 	Now              func() time.Time
 	Logger           *slog.Logger
 	Enqueued         func() // called after a commit that enqueued messages (wakes the worker)
+	// RecoveryPace evens out the timing of "forgot password" requests
+	// (internal/recovery).
+	RecoveryPace recovery.Pace
 	// Interleave, when set (tests only), is called by the scheduled jobs
 	// between listing what is due and writing it, with a name for the
 	// point, so a test can run a competing change in that window.

@@ -12,6 +12,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/recovery"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -21,7 +22,6 @@ const (
 	contactCodeTTL     = 10 * time.Minute
 	contactMaxAttempts = 5
 	revertTTL          = 7 * 24 * time.Hour
-	revertMaxAttempts  = 5
 )
 
 var errContactCode = sellerguard.Errorf(sellerguard.ECodeInvalidCode, "That code is not valid. Check the newest message, or start the change again.")
@@ -162,7 +162,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 		} else if err != nil {
 			return err
 		}
-		revert, err := eightDigitCode()
+		revert, err := recovery.NewRevertCode() // 80 bits: no attempt limit needed
 		if err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 			return err
 		}
 		c.Status, c.DoneAt, c.OldValueSealed = "done", now, oldSealed
-		c.RevertMAC, c.RevertExpiresAt = s.Keys.MAC("revert-code", c.ID, revert), now.Add(revertTTL)
+		c.RevertMAC, c.RevertExpiresAt = s.Keys.MAC("revert-code", c.ID, recovery.NormalizeRevertCode(revert)), now.Add(revertTTL)
 		if err := tx.PutContactChange(ctx, c); err != nil {
 			return err
 		}
@@ -194,7 +194,8 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 			"",
 			"    Revert code: "+revert,
 			"",
-			"It is valid for 7 days. Undoing ends every session of the account.",
+			"It is valid for 7 days. Undoing ends every session of the account and lets you",
+			"choose a new password at once.",
 			"SellerGuard: "+s.Config.BaseURL)
 		old.UserID = p.User.ID
 		// The old address no longer belongs to the account: enqueue directly,
@@ -229,18 +230,25 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 }
 
 // RevertEmailChange undoes an email change with the revert code sent to the
-// old address: the old address is the sign-in email again and every session
-// of the account ends. It needs no session: the owner may be locked out.
-func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, meta RequestMeta) error {
+// old address and starts a recovery: the old address is the sign-in email
+// again, every session ends, the password in place stops working, and the
+// answer is a recovery token for choosing a new one at once. The 80-bit code
+// has no attempt limit (wrong tries cannot burn it); guesses count against
+// their source. It needs no session: the owner may be locked out.
+func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, meta RequestMeta) (recoveryToken string, err error) {
 	now := s.now()
 	if err := s.checkSource(ctx, "code", meta.IP, s.Limiter.Config.SourceLimit, now); err != nil {
-		return err
+		return "", err
 	}
 	oldNorm := NormalizeEmail(oldEmail)
-	code = strings.TrimSpace(code)
+	code = recovery.NormalizeRevertCode(code)
+	unusable, err := s.unusablePasswordHash(ctx, code)
+	if err != nil {
+		return "", err
+	}
 	var wrong bool
 	var userID string
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		changes, err := tx.RevertableEmailChanges(ctx, oldNorm, now)
 		if err != nil {
 			return err
@@ -248,16 +256,9 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		var hit *store.ContactChange
 		for i := range changes {
 			c := &changes[i]
-			if c.RevertAttempts >= revertMaxAttempts {
-				continue
-			}
-			if len(code) <= 16 && keys.EqualMAC(c.RevertMAC, s.Keys.MAC("revert-code", c.ID, code)) {
+			if code != "" && keys.EqualMAC(c.RevertMAC, s.Keys.MAC("revert-code", c.ID, code)) {
 				hit = c
 				break
-			}
-			c.RevertAttempts++
-			if err := tx.PutContactChange(ctx, *c); err != nil {
-				return err
 			}
 		}
 		if hit == nil {
@@ -291,9 +292,12 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		if _, err := tx.DeleteAllTrustedBrowsers(ctx, u.ID); err != nil {
 			return err
 		}
+		if recoveryToken, err = s.startRevertRecovery(ctx, tx, u, unusable, now); err != nil {
+			return err
+		}
 		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, ActorEmail: oldAddr, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "account.email_change_reverted", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: u.ID,
-			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": oldAddr, "sessions_ended": len(ids)}}); err != nil {
+			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": oldAddr, "sessions_ended": len(ids), "password": "disabled until the owner sets a new one"}}); err != nil {
 			return err
 		}
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
@@ -302,19 +306,20 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, oldAddr, "Your SellerGuard sign-in email is back",
 			"The change of your sign-in email was undone with your revert code. This address",
 			fmt.Sprintf("is your sign-in email again, and all %d session(s) of the account were ended.", len(ids)),
-			"If someone else changed it, they may also know your password: change it now, and",
-			"check your two-step methods and the audit log of your account.",
+			"The password in place no longer works: choose a new one on the page where you",
+			"entered the code (or later with \"Can't sign in?\" > \"I forgot my password\").",
+			"Then check your two-step methods and the audit log of your account.",
 			"SellerGuard: "+s.Config.BaseURL))
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if wrong {
-		return errContactCode
+		return "", errContactCode
 	}
 	s.Cache.InvalidateUser(userID)
 	s.afterEnqueue()
-	return nil
+	return recoveryToken, nil
 }
 
 // StartPhoneChange sends a code by text to the new mobile number.

@@ -35,6 +35,7 @@ const (
 	EventTwoStepReenrol          = auth.EventTwoStepReenrolRequired
 	EventSessionsEndedByBusiness = auth.EventSessionsEndedByBusiness
 	EventSecurityReminder        = auth.EventSecurityReminder
+	EventAccountRecovery         = auth.EventAccountRecovery
 	EventSignupAttempt           = auth.EventSignupAttempt
 	EventWelcome                 = auth.EventWelcome
 	EventPasswordReminder        = auth.EventPasswordReminder
@@ -147,6 +148,9 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventNotificationsChanged, Group: GroupSecurity, Critical: true,
 		Title:       "Notification settings changed",
 		Description: "Someone changed which notifications you (or a member of your business) get, or put them back; the owner is told too."},
+	{Key: EventAccountRecovery, Group: GroupSecurity, Critical: true,
+		Title:       "Account recovery",
+		Description: "Someone entered a wrong password reset code for your account, or your password was reset with an emailed code (your mobile number on file gets a short text as well)."},
 
 	{Key: EventSignupAttempt, Group: GroupAccount,
 		Title:       "Sign-up attempt with your email",

@@ -124,7 +124,7 @@ func TestNotifCatalogueCoversEveryEvent(t *testing.T) {
 	emitted := []string{auth.EventSignupAttempt, auth.EventWelcome, auth.EventFailedSignins, auth.EventBackupCodeUsed,
 		auth.EventTwoStepChanged, auth.EventPasswordChanged, auth.EventPasswordReminder, auth.EventPasswordChangeForced,
 		auth.EventPhraseChanged, auth.EventEmailChanged, auth.EventPhoneChanged, auth.EventNewDevice,
-		auth.EventSessionsEndedByBusiness, auth.EventTwoStepReenrolRequired, auth.EventSecurityReminder}
+		auth.EventSessionsEndedByBusiness, auth.EventTwoStepReenrolRequired, auth.EventSecurityReminder, auth.EventAccountRecovery}
 	for _, k := range emitted {
 		if _, ok := notify.Lookup(k); !ok {
 			t.Errorf("auth emits %q, which the catalogue lacks", k)
@@ -137,6 +137,7 @@ func TestNotifCatalogueCoversEveryEvent(t *testing.T) {
 		notify.EventNewDevice: true, notify.EventFailedSignins: true, notify.EventPasswordChanged: true, notify.EventEmailChanged: true,
 		notify.EventPhoneChanged: true, notify.EventTwoStepChanged: true, notify.EventBackupCodeUsed: true,
 		notify.EventSessionsEndedByOther: true, notify.EventMemberInvited: true, notify.EventPaymentChanged: true,
+		notify.EventAccountRecovery: true,
 	}
 	seen := map[string]bool{}
 	for _, e := range notify.Catalogue() {

@@ -85,6 +85,8 @@ func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p
 	return writeJSON(w, http.StatusOK, map[string]any{"email": addr, "message": "Your sign-in email is changed. Your previous address was told, with a code that can undo the change for 7 days."})
 }
 
+const revertedMessage = "Your previous email is your sign-in email again, every session of the account has ended and the password in place no longer works. Choose a new password now."
+
 type revertRequest struct {
 	Email string `json:"email"`
 	Code  string `json:"code"`
@@ -95,10 +97,12 @@ func (s *Server) apiRevertEmailChange(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r)); err != nil {
+	token, err := s.Auth.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r))
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"reverted": true, "message": "Your previous email is your sign-in email again, and every session of the account has ended. Sign in, then change your password."})
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, map[string]any{"reverted": true, "recovery_token": token, "message": revertedMessage})
 }
 
 type phoneChangeRequest struct {
@@ -182,13 +186,17 @@ func (s *Server) pageRevertSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if err := s.Auth.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
+	token, err := s.Auth.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
+	if err != nil {
 		return s.failForm(w, r, "revert", f, err)
 	}
 	s.clearSessionCookie(w)
+	// The recovery the revert started: choose the new password at once.
 	n := newForm()
-	n.Notice = "Your previous email is your sign-in email again, and every session of the account has ended. Sign in, then change your password."
-	s.render(w, r, http.StatusOK, "signin", n)
+	n.Values["step"], n.Values["token"], n.Values["email"] = "password", token, f.Values["email"]
+	n.Notice = revertedMessage
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "forgot", n)
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/sms"
 )
 
-var revertRE = regexp.MustCompile(`Revert code: (\d{8})`)
+var revertRE = regexp.MustCompile(`Revert code: ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})`)
 
 // A stolen session cannot move the account to the thief's address without
 // the code sent there; when the thief has that address too, the revert code
@@ -72,9 +72,11 @@ func TestEmailChangeHijackIsUndone(t *testing.T) {
 		if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "owner@example.com", "code": "12345678"}); r.Status != 400 {
 			t.Fatalf("wrong revert code: %d %s", r.Status, r.Body)
 		}
-		if r := in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "OWNER@example.com", "code": revert}); r.Status != 200 {
+		r = in.Do(t, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": "OWNER@example.com", "code": strings.ToLower(revert)})
+		if r.Status != 200 {
 			t.Fatalf("revert: %d %s", r.Status, r.Body)
 		}
+		rt, _ := r.JSON(t)["recovery_token"].(string)
 		for name, tok := range map[string]string{"thief": thief, "owner": owner} {
 			if r := in.Do(t, "GET", "/api/v1/session", tok, nil); r.Status != 401 {
 				t.Fatalf("%s's session after the revert: %d", name, r.Status)
@@ -83,7 +85,15 @@ func TestEmailChangeHijackIsUndone(t *testing.T) {
 		if r := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("thief@evil.example", pw, "")); r.Status != 401 {
 			t.Fatalf("the thief's address still signs in: %d", r.Status)
 		}
-		tok := in.SignIn(t, "owner@example.com", pw)
+		// The revert started a recovery: the password in place no longer
+		// works; the owner sets a new one with the token.
+		if r := in.Do(t, "POST", "/api/v1/sessions", "", signInBody("owner@example.com", pw, "")); r.Status != 401 {
+			t.Fatalf("the old password still signs in after the revert: %d", r.Status)
+		}
+		if r := in.Do(t, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": rt, "password": newPW}); r.Status != 200 {
+			t.Fatalf("new password after the revert: %d %s", r.Status, r.Body)
+		}
+		tok := in.SignIn(t, "owner@example.com", newPW)
 		in.EnrollTOTP(t, tok)
 		audit := string(in.Do(t, "GET", "/api/v1/audit?category=account", tok, nil).Body)
 		for _, a := range []string{"account.email_changed", "account.email_change_reverted"} {
@@ -250,7 +260,7 @@ func TestContactPages(t *testing.T) {
 		}
 	}
 	resp, body = post("/signin/revert-email", url.Values{"email": {"pages@example.com"}, "code": {revert}})
-	if resp.StatusCode != 200 || !strings.Contains(body, "is your sign-in email again") {
+	if resp.StatusCode != 200 || !strings.Contains(body, "is your sign-in email again") || !strings.Contains(body, "forgot-password-submit") {
 		t.Fatalf("revert page: %d %s", resp.StatusCode, body)
 	}
 }

@@ -2299,7 +2299,7 @@ func oaLastMessage(t *testing.T, in *apptest.Instance, to string, re *regexp.Reg
 
 var (
 	oaConfirmCodeRE = regexp.MustCompile(`Your confirmation code is: ([0-9]{6})`)
-	oaRevertCodeRE  = regexp.MustCompile(`Revert code: ([0-9]{8})`)
+	oaRevertCodeRE  = regexp.MustCompile(`Revert code: ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})`)
 )
 
 // TestOpenAPIAccountAnswers walks the account's own settings — the password
@@ -2313,6 +2313,7 @@ func TestOpenAPIAccountAnswers(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
 	const email, pw = "account@example.com", "correct horse battery staple"
 	const pw2, pw3 = "violet kestrel under seven bridges", "amber lantern over quiet harbours"
+	const pw4, pw5 = "copper otter beneath nine willows", "silver heron across distant meadows"
 	_, biz := in.SignUp(t, email, pw, "Account Co")
 	token := in.SignIn(t, email, pw)
 	ok := func(a oaAnswer, want int) oaAnswer {
@@ -2362,10 +2363,13 @@ func TestOpenAPIAccountAnswers(t *testing.T) {
 		t.Errorf("email change: %v", c)
 	}
 	revert := oaLastMessage(t, in, email, oaRevertCodeRE)
-	ok(oaSendJSON(t, in, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": email, "code": revert}), 200)
+	rt := ok(oaSendJSON(t, in, "POST", "/api/v1/account/email/revert", "", map[string]string{"email": email, "code": revert}), 200).JSON(t)["recovery_token"].(string)
 	ok(oaSendJSON(t, in, "GET", "/api/v1/account/contact", token, nil), 401)
+	// The revert started a recovery: the password in place no longer works.
+	ok(oaSendJSON(t, in, "POST", "/api/v1/sessions", "", map[string]string{"email": email, "password": pw3}), 401)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": rt, "password": pw4}), 200)
 	// The same on the pages.
-	token = in.SignIn(t, email, pw3)
+	token = in.SignIn(t, email, pw4)
 	ok(oaSend(t, in, "POST", "/account/email", form(token), []byte("email=account3%40example.com")), 200)
 	code = oaLastMessage(t, in, "account3@example.com", oaConfirmCodeRE)
 	ok(oaSend(t, in, "POST", "/account/email/confirm", form(token), []byte("code="+oaOtherCode(code))), 400)
@@ -2373,10 +2377,11 @@ func TestOpenAPIAccountAnswers(t *testing.T) {
 	revert = oaLastMessage(t, in, email, oaRevertCodeRE)
 	ok(oaSend(t, in, "POST", "/signin/revert-email", form(token), []byte(url.Values{"email": {email}, "code": {oaOtherCode(revert)}}.Encode())), 400)
 	ok(oaSend(t, in, "POST", "/signin/revert-email", form(token), []byte(url.Values{"email": {email}, "code": {revert}}.Encode())), 200)
+	ok(oaSendJSON(t, in, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": recoveryToken(t, in, email), "password": pw5}), 200)
 
 	// The mobile number (texts wait in the local outbox), and "is this
 	// still yours?" for both.
-	token = in.SignIn(t, email, pw3)
+	token = in.SignIn(t, email, pw5)
 	ok(oaSendJSON(t, in, "POST", "/api/v1/account/phone", token, map[string]string{"phone": "+44 7400 123456"}), 202)
 	code = oaLastMessage(t, in, "+447400123456", oaSMSCodeRE)
 	ok(oaSendJSON(t, in, "POST", "/api/v1/account/phone/confirm", token, map[string]string{"code": oaOtherCode(code)}), 400)

@@ -138,6 +138,10 @@ func pageTitle(name string) string {
 		return "Change your sign-in email"
 	case "revert":
 		return "Undo an email change"
+	case "signin_help":
+		return "Can't sign in?"
+	case "forgot":
+		return "Reset your password"
 	case "phone":
 		return "Change your mobile number"
 	case "team":

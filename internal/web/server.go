@@ -186,6 +186,8 @@ func (s *Server) register(mux *recordingMux) {
 	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
 	s.registerCheckup(mux)
 	s.registerChanges(mux)
+	// "Can't sign in?": API and pages (api_recovery.go, page_recovery.go).
+	s.registerRecovery(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.

@@ -1,0 +1,73 @@
+package recovery_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/recovery"
+)
+
+func TestRevertCodeCarries80Bits(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		c, err := recovery.NewRevertCode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := recovery.NormalizeRevertCode(c)
+		if len(c) != 19 || len(n) != 16 || seen[n] {
+			t.Fatalf("code %q (normalised %q)", c, n)
+		}
+		seen[n] = true
+		// 16 symbols of 32 = 80 bits; typed in lower case, without dashes, with O for 0.
+		if recovery.NormalizeRevertCode(" "+lower(c)+" ") != n {
+			t.Fatalf("%q does not normalise like %q", lower(c), c)
+		}
+	}
+	if recovery.NormalizeRevertCode("ABCD-EFGH-JKMN-PQR!") != "" || recovery.NormalizeRevertCode(string(make([]byte, 100))) != "" {
+		t.Error("bad input normalised to a code")
+	}
+	if recovery.NormalizeRevertCode("oil0") != "0110" {
+		t.Error("O, I and L are not read as digits")
+	}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+func TestPaceWaitsForTheSlowerPath(t *testing.T) {
+	var p recovery.Pace
+	start := time.Now()
+	p.Wait(context.Background(), start) // nothing observed: no wait
+	if time.Since(start) > 20*time.Millisecond {
+		t.Fatal("an empty pace waited")
+	}
+	p.Observe(30 * time.Millisecond)
+	p.Observe(10 * time.Millisecond) // decays slowly: still about 27 ms
+	start = time.Now()
+	p.Wait(context.Background(), start)
+	if d := time.Since(start); d < 25*time.Millisecond || d > 500*time.Millisecond {
+		t.Fatalf("waited %v, want about 27 ms", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start = time.Now()
+	p.Wait(ctx, start)
+	if time.Since(start) > 20*time.Millisecond {
+		t.Fatal("a cancelled request waited")
+	}
+	if !recovery.WellFormedCode("012345") || recovery.WellFormedCode("01234") || recovery.WellFormedCode("０１２３４５") {
+		t.Error("WellFormedCode")
+	}
+	if recovery.WellFormedToken("sgr_short") {
+		t.Error("WellFormedToken")
+	}
+}

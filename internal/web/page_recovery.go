@@ -1,0 +1,83 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/recovery"
+)
+
+func (s *Server) registerRecoveryPages(mux *recordingMux) {
+	mux.Handle("GET /signin/help", s.page(s.pageSignInHelp))
+	mux.Handle("GET /signin/forgot", s.page(s.pageForgotForm))
+	mux.Handle("POST /signin/forgot", s.page(s.pageForgotSubmit))
+	mux.Handle("POST /signin/forgot/verify", s.page(s.pageForgotVerify))
+	mux.Handle("POST /signin/forgot/password", s.page(s.pageForgotPassword))
+}
+
+// pageSignInHelp is "Can't sign in?": the choices a seller has today.
+func (s *Server) pageSignInHelp(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "signin_help", newForm())
+	return nil
+}
+
+// The forgot-password page has three steps, kept in the form itself:
+// "email" (ask for a code), "code" (enter it), "password" (choose a new
+// one, with the recovery token in a hidden field — never in a URL).
+func (s *Server) pageForgotForm(w http.ResponseWriter, r *http.Request) error {
+	f := newForm()
+	f.Values["step"] = "email"
+	s.render(w, r, http.StatusOK, "forgot", f)
+	return nil
+}
+
+func (s *Server) pageForgotSubmit(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["step"], f.Values["email"] = "email", r.PostForm.Get("email")
+	if err := s.Auth.StartRecovery(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+		return s.failForm(w, r, "forgot", f, err)
+	}
+	f.Values["step"] = "code"
+	f.Notice = recoveryStarted["message"]
+	s.render(w, r, http.StatusOK, "forgot", f)
+	return nil
+}
+
+func (s *Server) pageForgotVerify(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["step"], f.Values["email"] = "code", r.PostForm.Get("email")
+	token, err := s.Auth.VerifyRecovery(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
+	if err != nil {
+		return s.failForm(w, r, "forgot", f, err)
+	}
+	f.Values["step"], f.Values["token"] = "password", token
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "forgot", f)
+	return nil
+}
+
+func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["step"], f.Values["token"], f.Values["email"] = "password", r.PostForm.Get("recovery_token"), r.PostForm.Get("username")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.Auth.RecoveryPassword(r.Context(), f.Values["token"], r.PostForm.Get("password"), s.meta(r)); err != nil {
+		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode || !recovery.WellFormedToken(f.Values["token"]) {
+			f.Values["step"], f.Values["token"] = "email", "" // expired or used: start again
+		}
+		return s.failForm(w, r, "forgot", f, err)
+	}
+	s.clearSessionCookie(w)
+	n := newForm()
+	n.Notice = recoveryDone["message"].(string)
+	s.render(w, r, http.StatusOK, "signin", n)
+	return nil
+}
