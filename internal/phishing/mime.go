@@ -479,11 +479,24 @@ func extractHTML(ctx context.Context, doc string, limit int) (string, []rawLink,
 			case "meta":
 				if strings.EqualFold(attrs["http-equiv"], "refresh") {
 					c := attrs["content"]
-					if i := strings.Index(strings.ToLower(c), "url="); i >= 0 {
+					// Index in c itself: strings.ToLower may change the
+					// length of text that is not valid UTF-8.
+					if i := indexFoldASCII(c, "url="); i >= 0 {
 						add(rawLink{href: strings.Trim(strings.TrimSpace(c[i+4:]), `'"`)})
 					}
 				}
 			}
 		}
 	}
+}
+
+// indexFoldASCII is the index of the ASCII word sub in s, ignoring ASCII
+// case, or -1; the index is into s as given, whatever bytes it holds.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
