@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 
+	"github.com/sellerguard/sellerguard"
+
 	"github.com/sellerguard/sellerguard/internal/policy"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -23,19 +25,25 @@ type PasswordRules struct {
 // storefront — its public name, phone, email and return address, public
 // facts for every member of that business.
 func (s *Service) PasswordRulesFor(ctx context.Context, p *Principal) (PasswordRules, error) {
-	r := PasswordRules{Facts: policyContext(p)}
-	info, err := s.DB.UserContact(ctx, p.User.ID)
+	return s.passwordRulesOf(ctx, p.User.ID, p.User.Email, p.Memberships)
+}
+
+// passwordRulesOf is PasswordRulesFor for a user known by id, email and
+// memberships (a password reset has no signed-in principal).
+func (s *Service) passwordRulesOf(ctx context.Context, userID, email string, memberships []sellerguard.Membership) (PasswordRules, error) {
+	r := PasswordRules{Facts: factsOf(email, memberships)}
+	info, err := s.DB.UserContact(ctx, userID)
 	if err != nil {
 		return PasswordRules{}, err
 	}
 	if info.PhoneSealed != "" {
-		phone, err := s.Keys.Open("phone", info.PhoneSealed, []byte(p.User.ID))
+		phone, err := s.Keys.Open("phone", info.PhoneSealed, []byte(userID))
 		if err != nil {
 			return PasswordRules{}, err
 		}
 		r.Facts.Phone = string(phone)
 	}
-	methods, err := s.DB.ListMethods(ctx, p.User.ID)
+	methods, err := s.DB.ListMethods(ctx, userID)
 	if err != nil {
 		return PasswordRules{}, err
 	}
@@ -49,7 +57,7 @@ func (s *Service) PasswordRulesFor(ctx context.Context, p *Principal) (PasswordR
 		}
 		r.Facts.Phones = append(r.Facts.Phones, string(phone))
 	}
-	for _, m := range p.Memberships {
+	for _, m := range memberships {
 		f, err := s.DB.GetStorefront(ctx, m.BusinessID)
 		if err != nil {
 			return PasswordRules{}, err
@@ -67,7 +75,7 @@ func (s *Service) PasswordRulesFor(ctx context.Context, p *Principal) (PasswordR
 			r.Facts.StoreAddresses = append(r.Facts.StoreAddresses, f.ReturnAddress)
 		}
 	}
-	if _, r.Strict, err = s.DB.BusinessPasswordRules(ctx, p.User.ID); err != nil {
+	if _, r.Strict, err = s.DB.BusinessPasswordRules(ctx, userID); err != nil {
 		return PasswordRules{}, err
 	}
 	return r, nil

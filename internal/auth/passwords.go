@@ -92,12 +92,54 @@ func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c poli
 func PolicyContext(p *Principal) policy.Context { return policyContext(p) }
 
 // policyContext is what is public about a user, for the policy.
-func policyContext(p *Principal) policy.Context {
-	c := policy.Context{Email: p.User.Email}
-	for _, m := range p.Memberships {
+func policyContext(p *Principal) policy.Context { return factsOf(p.User.Email, p.Memberships) }
+
+// factsOf is what is public about a user from their sign-in email and the
+// names of their businesses.
+func factsOf(email string, memberships []sellerguard.Membership) policy.Context {
+	c := policy.Context{Email: email}
+	for _, m := range memberships {
 		c.BusinessNames = append(c.BusinessNames, m.BusinessName)
 	}
 	return c
+}
+
+// newPassword checks next as u's new password against rules and the reuse
+// rule (the current password never comes back, nor the last few when
+// SELLERGUARD_PASSWORD_HISTORY keeps them) and hashes it. Every path that
+// sets a password — change, reset, Secure my account — goes through it, so
+// no path checks less than another.
+func (s *Service) newPassword(ctx context.Context, field string, u store.UserRecord, rules PasswordRules, next string) (hash string, breachUnverified bool, err error) {
+	history, err := s.DB.PasswordHistory(ctx, u.ID, max(s.Passwords.History-1, 0))
+	if err != nil {
+		return "", false, err
+	}
+	previous := append([]string{u.PasswordHash}, history...)
+	if breachUnverified, err = s.checkNewPassword(ctx, field, next, rules.Facts, rules.Strict, previous); err != nil {
+		return "", false, err
+	}
+	if hash, err = s.Hasher.Hash(ctx, next); err != nil {
+		return "", false, s.hashError(err)
+	}
+	return hash, breachUnverified, nil
+}
+
+// storePassword writes u's new password hash in tx: the old one joins the
+// history, a pending forced change is cleared, and a password the breach
+// check could not vouch for is marked for a check at the next sign-in.
+func (s *Service) storePassword(ctx context.Context, tx *store.Tx, u store.UserRecord, hash string, breachUnverified bool, now time.Time) error {
+	if err := tx.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
+		return err
+	}
+	if s.Passwords.History > 0 {
+		if err := tx.PushPasswordHistory(ctx, u.ID, u.PasswordHash, now, s.Passwords.History); err != nil {
+			return err
+		}
+	}
+	if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
+		return err
+	}
+	return tx.SetBreachRecheck(ctx, u.ID, breachUnverified)
 }
 
 // PasswordChanged is the outcome of a password change.
@@ -140,40 +182,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		}
 		return PasswordChanged{}, sellerguard.Invalid(sellerguard.FieldError{Field: "current_password", Code: "wrong_password", Message: "Your current password is not right."})
 	}
-	history, err := s.DB.PasswordHistory(ctx, u.ID, max(s.Passwords.History-1, 0))
-	if err != nil {
-		return PasswordChanged{}, err
-	}
 	rules, err := s.PasswordRulesFor(ctx, p)
 	if err != nil {
 		return PasswordChanged{}, err
 	}
-	previous := append([]string{u.PasswordHash}, history...)
-	if s.Passwords.History == 0 {
-		previous = nil
-	}
-	breachUnverified, err := s.checkNewPassword(ctx, "new_password", next, rules.Facts, rules.Strict, previous)
+	hash, breachUnverified, err := s.newPassword(ctx, "new_password", u, rules, next)
 	if err != nil {
 		return PasswordChanged{}, err
 	}
-	hash, err := s.Hasher.Hash(ctx, next)
-	if err != nil {
-		return PasswordChanged{}, s.hashError(err)
-	}
 	var res PasswordChanged
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
-			return err
-		}
-		if s.Passwords.History > 0 {
-			if err := tx.PushPasswordHistory(ctx, u.ID, u.PasswordHash, now, s.Passwords.History); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
-			return err
-		}
-		if err := tx.SetBreachRecheck(ctx, u.ID, breachUnverified); err != nil {
+		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, p.Session.ID)

@@ -13,7 +13,6 @@ import (
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
-	"github.com/sellerguard/sellerguard/internal/policy"
 	"github.com/sellerguard/sellerguard/internal/recovery"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -204,29 +203,13 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 	if err != nil {
 		return err
 	}
-	pc := policy.Context{Email: u.Email}
-	for _, m := range ms {
-		pc.BusinessNames = append(pc.BusinessNames, m.BusinessName)
-	}
-	history, err := s.DB.PasswordHistory(ctx, u.ID, max(s.Passwords.History-1, 0))
+	pwRules, err := s.passwordRulesOf(ctx, u.ID, u.Email, ms)
 	if err != nil {
 		return err
 	}
-	_, strict, err := s.DB.BusinessPasswordRules(ctx, u.ID)
+	hash, breachUnverified, err := s.newPassword(ctx, "password", u, pwRules, newPassword)
 	if err != nil {
 		return err
-	}
-	previous := append([]string{u.PasswordHash}, history...)
-	if s.Passwords.History == 0 {
-		previous = nil
-	}
-	breachUnverified, err := s.checkNewPassword(ctx, "password", newPassword, pc, strict, previous)
-	if err != nil {
-		return err
-	}
-	hash, err := s.Hasher.Hash(ctx, newPassword)
-	if err != nil {
-		return s.hashError(err)
 	}
 	used := false
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
@@ -238,18 +221,7 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 			used = true
 			return nil
 		}
-		if err := tx.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
-			return err
-		}
-		if s.Passwords.History > 0 {
-			if err := tx.PushPasswordHistory(ctx, u.ID, u.PasswordHash, now, s.Passwords.History); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
-			return err
-		}
-		if err := tx.SetBreachRecheck(ctx, u.ID, breachUnverified); err != nil {
+		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, "")

@@ -21,13 +21,15 @@ type Secured struct {
 	// BackupCodes are the new codes, shown once (nil when the account has
 	// no two-step verification to back up).
 	BackupCodes []string
+	StepUp      // the caller's new session: the old one ended with the change
 }
 
 // SecureAccount is step 2 of "Secure my account", all in one transaction:
 // a new password (the policy applies; a recent sign-in stands in for the
 // current password), every other session ended, every trusted browser
 // forgotten, and new backup codes for an account with two-step
-// verification. It is audited as "account.secured" and told by the
+// verification. The caller's own session is replaced by a new one (new
+// token), as on every password change. It is audited as "account.secured" and told by the
 // password-changed notice, which cannot be switched off.
 func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, meta RequestMeta) (Secured, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
@@ -37,25 +39,13 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 	if err != nil {
 		return Secured{}, err
 	}
-	history, err := s.DB.PasswordHistory(ctx, u.ID, max(s.Passwords.History-1, 0))
+	rules, err := s.PasswordRulesFor(ctx, p)
 	if err != nil {
 		return Secured{}, err
 	}
-	_, strict, err := s.DB.BusinessPasswordRules(ctx, u.ID)
+	hash, breachUnverified, err := s.newPassword(ctx, "new_password", u, rules, next)
 	if err != nil {
 		return Secured{}, err
-	}
-	previous := append([]string{u.PasswordHash}, history...)
-	if s.Passwords.History == 0 {
-		previous = []string{u.PasswordHash} // never the same password again
-	}
-	breachUnverified, err := s.checkNewPassword(ctx, "new_password", next, policyContext(p), strict, previous)
-	if err != nil {
-		return Secured{}, err
-	}
-	hash, err := s.Hasher.Hash(ctx, next)
-	if err != nil {
-		return Secured{}, s.hashError(err)
 	}
 	var res Secured
 	var macs []string
@@ -69,18 +59,7 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 	}
 	now := s.now()
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
-			return err
-		}
-		if s.Passwords.History > 0 {
-			if err := tx.PushPasswordHistory(ctx, u.ID, u.PasswordHash, now, s.Passwords.History); err != nil {
-				return err
-			}
-		}
-		if err := tx.SetMustChangePassword(ctx, u.ID, ""); err != nil {
-			return err
-		}
-		if err := tx.SetBreachRecheck(ctx, u.ID, breachUnverified); err != nil {
+		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, p.Session.ID)
@@ -88,6 +67,12 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 			return err
 		}
 		res.OtherSessionsEnded = len(ids)
+		// A password change replaces the caller's session too (as
+		// ChangePassword does): a token captured before never gains the
+		// new password's standing.
+		if res.StepUp, err = s.replaceSession(ctx, tx, p, p.Session.ReauthAt, meta, now); err != nil {
+			return err
+		}
 		if res.TrustedBrowsersForgotten, err = tx.DeleteAllTrustedBrowsers(ctx, u.ID); err != nil {
 			return err
 		}
@@ -100,7 +85,7 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 			Action: "account.secured", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"changed_at": u.PasswordChangedAt},
 			After: map[string]any{"changed_at": now, "other_sessions_ended": len(ids), "trusted_browsers_forgotten": res.TrustedBrowsersForgotten,
-				"backup_codes_renewed": macs != nil}}); err != nil {
+				"backup_codes_renewed": macs != nil, "session_replaced": p.Session.ID, "session": res.StepUp.Session.ID}}); err != nil {
 			return err
 		}
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {

@@ -415,6 +415,14 @@ func TestSecureAccountAPI(t *testing.T) {
 	if r := in.Do(t, "POST", "/api/v1/account/secure", me, map[string]string{"new_password": "password"}); r.Status != 400 || r.JSON(t)["code"] != "password_policy" {
 		t.Fatalf("weak password: %d %s", r.Status, r.Body)
 	}
+	// The same public facts as every other password path: the store's
+	// public phone, digits only, is refused here too.
+	if r := in.Do(t, "PUT", "/api/v1/businesses/"+w.biz+"/storefront", me, map[string]string{"display_name": "Harbour Goods", "support_phone": "+44 20 7946 0321"}); r.Status != 200 {
+		t.Fatalf("storefront: %d %s", r.Status, r.Body)
+	}
+	if r := in.Do(t, "POST", "/api/v1/account/secure", me, map[string]string{"new_password": "Quokka-Lattice-2079460321"}); r.Status != 400 || !strings.Contains(string(r.Body), "contains_phone") {
+		t.Fatalf("a password with the store's phone: %d %s", r.Status, r.Body)
+	}
 	if r := in.Do(t, "GET", "/api/v1/session", other, nil); r.Status != 200 {
 		t.Fatalf("a refused request ended sessions: %d", r.Status)
 	}
@@ -429,8 +437,14 @@ func TestSecureAccountAPI(t *testing.T) {
 	if r := in.Do(t, "GET", "/api/v1/session", other, nil); r.Status != 401 {
 		t.Errorf("the other session lives on: %d", r.Status)
 	}
+	// The caller's session is replaced, as on every password change: the
+	// old token ends, the new one carries on.
+	if r := in.Do(t, "GET", "/api/v1/session", me, nil); r.Status != 401 {
+		t.Errorf("the caller's old token still works after the password change: %d", r.Status)
+	}
+	me = m["token"].(string)
 	if r := in.Do(t, "GET", "/api/v1/session", me, nil); r.Status != 200 {
-		t.Errorf("the caller's own session ended: %d", r.Status)
+		t.Errorf("the new token does not work: %d", r.Status)
 	}
 	if r := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": "owner@shop.example", "password": pw}); r.Status != 401 {
 		t.Errorf("the old password still signs in: %d", r.Status)

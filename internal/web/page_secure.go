@@ -22,6 +22,10 @@ type securedJSON struct {
 	OtherSessionsEnded       int       `json:"other_sessions_ended"`
 	TrustedBrowsersForgotten int64     `json:"trusted_browsers_forgotten"`
 	BackupCodes              []string  `json:"backup_codes"`
+	// Token and Session replace the caller's: the old token ended with the
+	// password change.
+	Token   string      `json:"token"`
+	Session sessionJSON `json:"session"`
 }
 
 func (s *Server) apiSecureAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -33,8 +37,10 @@ func (s *Server) apiSecureAccount(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
+	s.replaceSessionCookie(w, r, res.StepUp)
 	return writeJSON(w, http.StatusOK, securedJSON{PasswordChangedAt: res.PasswordChangedAt.UTC(), OtherSessionsEnded: res.OtherSessionsEnded,
-		TrustedBrowsersForgotten: res.TrustedBrowsersForgotten, BackupCodes: res.BackupCodes})
+		TrustedBrowsersForgotten: res.TrustedBrowsersForgotten, BackupCodes: res.BackupCodes,
+		Token: res.Token, Session: toSessionJSON(res.Session, res.Session.ID)})
 }
 
 type securePage struct {
@@ -115,6 +121,10 @@ func (h *changesHandlers) secureSubmit(w http.ResponseWriter, r *http.Request, p
 	res, err := h.s.Auth.SecureAccount(r.Context(), p, r.PostForm.Get("new_password"), h.s.meta(r))
 	if h.s.needsReauth(w, r, err, "/account/secure") {
 		return nil
+	}
+	if err == nil {
+		h.s.replaceSessionCookie(w, r, res.StepUp)
+		p.Session = res.Session // the page below is the new session's
 	}
 	pg, lerr := h.loadSecure(r, p)
 	if lerr != nil {

@@ -181,6 +181,15 @@ func TestForgotPasswordResetEndsSessions(t *testing.T) {
 		if r := in.Do(t, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": tok, "password": "short"}); r.Status != 400 || r.JSON(t)["code"] != "password_policy" {
 			t.Fatalf("weak password: %d %s", r.Status, r.Body)
 		}
+		// The same public facts as a signed-in change: the store's public
+		// phone, digits only, is refused on reset too.
+		bizID := in.Do(t, "GET", "/api/v1/session", owner, nil).JSON(t)["memberships"].([]any)[0].(map[string]any)["business_id"].(string)
+		if r := in.Do(t, "PUT", "/api/v1/businesses/"+bizID+"/storefront", owner, map[string]string{"display_name": "Victim Shop", "support_phone": "+44 20 7946 0321"}); r.Status != 200 {
+			t.Fatalf("storefront: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/recovery/password", "", map[string]string{"recovery_token": tok, "password": "Quokka-Lattice-2079460321"}); r.Status != 400 || !strings.Contains(string(r.Body), "contains_phone") {
+			t.Fatalf("a reset to a password with the store's phone: %d %s", r.Status, r.Body)
+		}
 		if r := in.Do(t, "GET", "/api/v1/session", attacker, nil); r.Status != 200 {
 			t.Fatalf("a refused password ended sessions: %d", r.Status)
 		}
