@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
@@ -71,11 +70,8 @@ func (s *Service) SetBusinessBackupMethodRule(ctx context.Context, p *Principal,
 	if err := p.RequireFull(); err != nil {
 		return err
 	}
-	if !p.Owns(businessID) {
-		if err := p.RequireArea(businessID, sellerguard.AreaUserPermissions, sellerguard.LevelEdit); err != nil {
-			return err
-		}
-		return sellerguard.Errorf(sellerguard.ECodeForbidden, "Only the owner changes the business's security rules.")
+	if err := p.RequireOwner(businessID, "change the business's security rules"); err != nil {
+		return err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
 		return err
@@ -91,36 +87,11 @@ func (s *Service) SetBusinessBackupMethodRule(ctx context.Context, p *Principal,
 		if err := tx.SetBusinessBackupMethodRule(ctx, businessID, required); err != nil {
 			return err
 		}
-		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
-			IP: meta.IP, UserAgent: meta.UserAgent, Action: "business.backup_method_rule_changed", Category: sellerguard.CategoryBusiness,
-			TargetType: "business", TargetID: businessID, Before: map[string]any{"required": before}, After: map[string]any{"required": required}}); err != nil {
-			return err
-		}
-		state := "no longer requires"
-		if required {
-			state = "now requires"
-		}
-		if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Backup method rule changed",
-			fmt.Sprintf("%s changed the rule: the business %s a backup second-step method (backup codes or a second method) before payment information changes.", p.User.Email, state)); err != nil {
-			return err
-		}
-		ids, err := tx.ListMemberIDs(ctx, businessID)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := s.Cache.NotifyRevoked(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.backup_method_rule_changed",
+			map[string]any{"required": before}, map[string]any{"required": required}, "Backup method rule changed",
+			fmt.Sprintf("%s changed the rule: the business %s a backup second-step method (backup codes or a second method) before payment information changes.", p.User.Email, requiresOrNot(required)), true)
 	})
-	if err != nil {
-		return err
-	}
-	s.Cache.InvalidateAll()
-	s.afterEnqueue()
-	return nil
+	return s.afterBusinessRuleChanged(err, true)
 }
 
 // CheckupReviewFlags applies the access review's flags (reviewFlags) to a

@@ -394,18 +394,11 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 		if err := tx.SetBusinessPasswordRules(ctx, businessID, maxAgeDays, strict); err != nil {
 			return err
 		}
-		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
-			IP: meta.IP, UserAgent: meta.UserAgent, Action: "business.password_rules_changed", Category: sellerguard.CategoryBusiness,
-			TargetType: "business", TargetID: businessID, After: map[string]any{"max_age_days": maxAgeDays, "strict": strict}}); err != nil {
-			return err
-		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Password rules changed",
-			fmt.Sprintf("%s changed the password rules of the business: maximum age %d days (0 = none), strict passwords %v.", p.User.Email, maxAgeDays, strict))
+		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.password_rules_changed",
+			nil, map[string]any{"max_age_days": maxAgeDays, "strict": strict}, "Password rules changed",
+			fmt.Sprintf("%s changed the password rules of the business: maximum age %d days (0 = none), strict passwords %v.", p.User.Email, maxAgeDays, strict), false)
 	})
-	if err == nil {
-		s.afterEnqueue()
-	}
-	return err
+	return s.afterBusinessRuleChanged(err, false)
 }
 
 func passwordChangedEmail(to string, ended int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {

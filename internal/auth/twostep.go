@@ -707,34 +707,61 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 		if err := tx.SetBusinessTwoStep(ctx, businessID, required); err != nil {
 			return err
 		}
-		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
-			IP: meta.IP, UserAgent: meta.UserAgent, Action: "business.two_step_requirement_changed", Category: sellerguard.CategoryBusiness,
-			TargetType: "business", TargetID: businessID, Before: map[string]any{"required": before}, After: map[string]any{"required": required}}); err != nil {
-			return err
-		}
-		state := "no longer requires"
-		if required {
-			state = "now requires"
-		}
-		if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Two-step verification rule changed",
-			fmt.Sprintf("%s changed the rule: the business %s two-step verification of its members.", p.User.Email, state)); err != nil {
-			return err
-		}
-		ids, err := tx.ListMemberIDs(ctx, businessID)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := s.Cache.NotifyRevoked(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.two_step_requirement_changed",
+			map[string]any{"required": before}, map[string]any{"required": required}, "Two-step verification rule changed",
+			fmt.Sprintf("%s changed the rule: the business %s two-step verification of its members.", p.User.Email, requiresOrNot(required)), true)
 	})
+	return s.afterBusinessRuleChanged(err, true)
+}
+
+// requiresOrNot words a rule turned on or off.
+func requiresOrNot(required bool) string {
+	if required {
+		return "now requires"
+	}
+	return "no longer requires"
+}
+
+// businessRuleChanged records, in tx, a change of one of a business's
+// security rules: audited as action (before and after), told to the owner
+// and user managers (a notice that cannot be switched off), and, when the
+// rule decides what members reach (reachesMembers), every member's cached
+// session is dropped on every instance so it applies on their next request.
+func (s *Service) businessRuleChanged(ctx context.Context, tx *store.Tx, now time.Time, p *Principal, meta RequestMeta, businessID, action string,
+	before, after map[string]any, subject, told string, reachesMembers bool) error {
+	if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
+		IP: meta.IP, UserAgent: meta.UserAgent, Action: action, Category: sellerguard.CategoryBusiness,
+		TargetType: "business", TargetID: businessID, Before: before, After: after}); err != nil {
+		return err
+	}
+	if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, subject, told); err != nil {
+		return err
+	}
+	if !reachesMembers {
+		return nil
+	}
+	ids, err := tx.ListMemberIDs(ctx, businessID)
 	if err != nil {
 		return err
 	}
-	s.Cache.InvalidateAll()
+	for _, id := range ids {
+		if err := s.Cache.NotifyRevoked(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// afterBusinessRuleChanged is what follows the commit of a rule change
+// (err: the transaction's outcome): this instance's session cache cleared
+// when the rule reaches members, and the outbox worker woken.
+func (s *Service) afterBusinessRuleChanged(err error, reachesMembers bool) error {
+	if err != nil {
+		return err
+	}
+	if reachesMembers {
+		s.Cache.InvalidateAll()
+	}
 	s.afterEnqueue()
 	return nil
 }
