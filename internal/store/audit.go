@@ -100,19 +100,7 @@ func (s queries) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, e
 	if f.Category != "" {
 		where = append(where, "category = "+arg(f.Category))
 	}
-	if f.ActorID != "" {
-		where = append(where, "actor_id = "+arg(f.ActorID))
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "created_at >= "+arg(ts(f.Since)))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "created_at < "+arg(ts(f.Until)))
-	}
-	if !f.BeforeTime.IsZero() {
-		t := arg(ts(f.BeforeTime))
-		where = append(where, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+arg(f.BeforeID)+"))")
-	}
+	where = append(where, auditWindow(arg, f.ActorID, f.Since, f.Until, f.BeforeTime, f.BeforeID)...)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -181,3 +169,25 @@ func (s queries) EachAuditEvent(ctx context.Context, fn func(AuditRecord) error)
 
 // ErrNoRows reports whether err means "no row" (for callers of raw scans).
 func ErrNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrNotFound) }
+
+// auditWindow is the part of a query both views of the audit log share
+// (the log and the change review): an actor, a time window and the keyset
+// cursor of a newest-first list. arg binds a value and names its
+// placeholder.
+func auditWindow(arg func(any) string, actorID string, since, until, beforeTime time.Time, beforeID string) []string {
+	var w []string
+	if actorID != "" {
+		w = append(w, "actor_id = "+arg(actorID))
+	}
+	if !since.IsZero() {
+		w = append(w, "created_at >= "+arg(ts(since)))
+	}
+	if !until.IsZero() {
+		w = append(w, "created_at < "+arg(ts(until)))
+	}
+	if !beforeTime.IsZero() {
+		t := arg(ts(beforeTime))
+		w = append(w, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+arg(beforeID)+"))")
+	}
+	return w
+}

@@ -48,22 +48,9 @@ func (s queries) ListChangeEvents(ctx context.Context, f ChangeFilter) ([]AuditR
 		return "(" + strings.Join(ph, ",") + ")"
 	}
 	common := func() string {
-		var w []string
-		if f.ActorID != "" {
-			w = append(w, "actor_id = "+arg(f.ActorID))
-		}
+		w := auditWindow(arg, f.ActorID, f.Since, f.Until, f.BeforeTime, f.BeforeID)
 		if f.SessionID != "" {
 			w = append(w, "session_id = "+arg(f.SessionID))
-		}
-		if !f.Since.IsZero() {
-			w = append(w, "created_at >= "+arg(ts(f.Since)))
-		}
-		if !f.Until.IsZero() {
-			w = append(w, "created_at < "+arg(ts(f.Until)))
-		}
-		if !f.BeforeTime.IsZero() {
-			t := arg(ts(f.BeforeTime))
-			w = append(w, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+arg(f.BeforeID)+"))")
 		}
 		if len(w) == 0 {
 			return ""
