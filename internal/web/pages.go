@@ -49,7 +49,9 @@ var templateFuncs = template.FuncMap{
 }
 
 func loadPages() (*pageSet, error) {
-	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html")
+	// The layout and the partials that several pages use (one definition
+	// each, in templates/partials).
+	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: layout: %w", err)
 	}
