@@ -40,14 +40,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"mime/quotedprintable"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -392,37 +390,12 @@ func textOf(contentType, cte string, body io.Reader, depth int) string {
 	if mt != "text/plain" {
 		return ""
 	}
-	var r io.Reader = io.LimitReader(body, MaxBytes)
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, newlineStripper{r})
-	}
+	r := phishing.TransferDecoder(cte, io.LimitReader(body, MaxBytes))
 	b, err := io.ReadAll(io.LimitReader(r, MaxBytes))
 	if err != nil && len(b) == 0 {
 		return ""
 	}
 	return string(b)
-}
-
-// newlineStripper drops CR and LF, for base64 bodies.
-type newlineStripper struct{ r io.Reader }
-
-func (n newlineStripper) Read(p []byte) (int, error) {
-	for {
-		k, err := n.r.Read(p)
-		j := 0
-		for _, b := range p[:k] {
-			if b != '\r' && b != '\n' {
-				p[j] = b
-				j++
-			}
-		}
-		if j > 0 || err != nil {
-			return j, err
-		}
-	}
 }
 
 // String describes a result for logs and the CLI.

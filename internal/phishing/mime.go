@@ -316,8 +316,41 @@ func (w *walker) addText(s string) {
 	w.msg.text.WriteByte('\n')
 }
 
-// decodeTransfer undoes a Content-Transfer-Encoding, keeping what decodes
-// when the encoding is broken.
+// TransferDecoder undoes a Content-Transfer-Encoding (base64 with its line
+// breaks, quoted-printable) as r is read; other encodings pass through. The
+// email check and the report intake read parts with it.
+func TransferDecoder(cte string, r io.Reader) io.Reader {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, lineJoiner{r})
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	}
+	return r
+}
+
+// lineJoiner drops CR and LF, for base64 bodies.
+type lineJoiner struct{ r io.Reader }
+
+func (n lineJoiner) Read(p []byte) (int, error) {
+	for {
+		k, err := n.r.Read(p)
+		j := 0
+		for _, b := range p[:k] {
+			if b != '\r' && b != '\n' {
+				p[j] = b
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}
+
+// decodeTransfer undoes a Content-Transfer-Encoding of a whole body,
+// keeping what decodes when the encoding is broken (the analysis reads
+// what an attacker sent, however malformed).
 func decodeTransfer(cte string, body []byte) []byte {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":

@@ -3,14 +3,12 @@ package phishreport
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/phishing"
 )
 
 // DefaultMaxMessageBytes is the largest message the SMTP intake accepts:
@@ -243,34 +242,7 @@ func findRFC822(contentType, cte, disposition string, body io.Reader, depth int,
 	return nil
 }
 
-func decode(cte string, r io.Reader) io.Reader {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, lineJoiner{r})
-	case "quoted-printable":
-		return quotedprintable.NewReader(r)
-	}
-	return r
-}
-
-// lineJoiner drops CR and LF, for base64 bodies.
-type lineJoiner struct{ r io.Reader }
-
-func (n lineJoiner) Read(p []byte) (int, error) {
-	for {
-		k, err := n.r.Read(p)
-		j := 0
-		for _, b := range p[:k] {
-			if b != '\r' && b != '\n' {
-				p[j] = b
-				j++
-			}
-		}
-		if j > 0 || err != nil {
-			return j, err
-		}
-	}
-}
+func decode(cte string, r io.Reader) io.Reader { return phishing.TransferDecoder(cte, r) }
 
 // limitListener serves at most cap(sem) connections at once; the rest
 // wait in the kernel's accept queue.
