@@ -231,7 +231,7 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 				"second step (and backup codes) before you open the business's data again.",
 				"SellerGuard: "+s.Config.BaseURL)
 		case MemberRemind:
-			ms, left, err := protectionFacts(ctx, tx, userID)
+			ms, left, err := tx.SecondStepProtection(ctx, userID)
 			if err != nil {
 				return err
 			}
@@ -269,21 +269,6 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 	s.Cache.InvalidateUser(userID)
 	s.afterEnqueue()
 	return res, nil
-}
-
-func protectionFacts(ctx context.Context, tx *store.Tx, userID string) ([]twostep.Method, int, error) {
-	ms, err := tx.ListMethods(ctx, userID)
-	if err != nil {
-		return nil, 0, err
-	}
-	var out []twostep.Method
-	for _, m := range ms {
-		if m.Confirmed {
-			out = append(out, twostep.Method{ID: m.ID, Kind: m.Kind, Phone: m.Data})
-		}
-	}
-	left, err := tx.CountBackupCodesLeft(ctx, userID)
-	return out, left, err
 }
 
 func describeMissing(ids []string) string {

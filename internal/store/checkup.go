@@ -17,9 +17,10 @@ import (
 // The security checkup's storage (internal/checkup declares the interface).
 var _ checkup.Store = (*DB)(nil)
 
-// checkupMethods reads a user's confirmed second-step methods and backup
-// codes left, as the checkup rules see them (phones told apart by MAC).
-func (s queries) checkupMethods(ctx context.Context, userID string) ([]twostep.Method, int, error) {
+// SecondStepProtection reads a user's confirmed second-step methods and
+// backup codes left, as the two-step and checkup rules see them (phones
+// told apart by MAC).
+func (s queries) SecondStepProtection(ctx context.Context, userID string) ([]twostep.Method, int, error) {
 	ms, err := s.ListMethods(ctx, userID)
 	if err != nil {
 		return nil, 0, err
@@ -59,7 +60,7 @@ func (db *DB) CheckupAccountFacts(ctx context.Context, userID string, since time
 	}
 	f.CreatedAt, f.PasswordChangedAt, f.EmailConfirmedAt, f.PhoneConfirmedAt = fromTS(created), fromTS(changed), fromTS(ec), fromTS(pc)
 	f.HasPhone, f.PhraseSet = phone != "", phrase != ""
-	if f.Methods, f.BackupCodesLeft, err = db.checkupMethods(ctx, userID); err != nil {
+	if f.Methods, f.BackupCodesLeft, err = db.SecondStepProtection(ctx, userID); err != nil {
 		return f, err
 	}
 	// Failed emails after the newest delivered one.
@@ -245,7 +246,7 @@ func (db *DB) CheckupBusinessFacts(ctx context.Context, businessID string, now t
 		for area, u := range uses[m.UserID] {
 			mf.EditedAt[area] = u.EditedAt
 		}
-		if mf.Methods, mf.BackupCodesLeft, err = db.checkupMethods(ctx, m.UserID); err != nil {
+		if mf.Methods, mf.BackupCodesLeft, err = db.SecondStepProtection(ctx, m.UserID); err != nil {
 			return f, err
 		}
 		f.Members = append(f.Members, mf)
