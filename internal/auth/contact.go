@@ -277,7 +277,7 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		}
 		oldAddr := string(raw)
 		if err := tx.ChangeUserEmail(ctx, u.ID, oldAddr, NormalizeEmail(oldAddr), now); errors.Is(err, store.ErrConflict) {
-			return sellerguard.Errorf(sellerguard.ECodeConflict, "That address now belongs to another account. Contact support.")
+			return sellerguard.Errorf(sellerguard.ECodeConflict, "That address now belongs to another account, so it cannot come back to this one. Your sign-in email stays as it is; sign in and choose Secure my account.")
 		} else if err != nil {
 			return err
 		}

@@ -408,7 +408,8 @@ func passwordChangedEmail(to string, ended int, meta RequestMeta, at time.Time, 
 		fmt.Sprintf("We signed out %d other session(s) and forgot every browser that skipped the second step.", ended),
 		"",
 		"If this was not you, someone has your account: type the address of SellerGuard",
-		"into your browser, choose \"Can't sign in?\" and contact support at once.",
+		"into your browser at once, choose \"Can't sign in?\" and reset your password",
+		"with a code sent to this address.",
 		"SellerGuard: "+baseURL,
 	)
 }

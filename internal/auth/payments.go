@@ -148,8 +148,8 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "A new deposit account was added to your business",
 			fmt.Sprintf("%s added the deposit account •••• %s (%s, %s).", p.User.Email, a.Last4, holder, bank),
 			fmt.Sprintf("Payouts keep going to the previous account until %s.", a.ActiveFrom.Format(time.RFC1123)),
-			"If you did not expect this, sign in at once (type our address yourself), remove",
-			"access you do not recognise, and contact support before the cooling-off ends.")
+			"If you did not expect this, sign in at once (type our address yourself), choose",
+			"Secure my account and undo the change before the cooling-off ends.")
 	})
 	if err != nil {
 		return store.DepositAccount{}, err
@@ -346,8 +346,8 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "The card your fees are charged to was changed",
 			fmt.Sprintf("%s set the card for your fees to %s •••• %s (expires %02d/%d).", p.User.Email, c.Brand, c.Last4, c.ExpMonth, c.ExpYear),
-			"If you did not expect this, sign in at once (type our address yourself), remove",
-			"access you do not recognise, and contact support.")
+			"If you did not expect this, sign in at once (type our address yourself), choose",
+			"Secure my account and undo the change.")
 	})
 	if err != nil {
 		return store.ChargeMethod{}, err

@@ -222,7 +222,7 @@ func TestBrowserTwoStep(t *testing.T) {
 	if l := tb.text("#use-backup"); l != "Lost your phone? Use a backup code" {
 		t.Errorf("backup code link = %q", l)
 	}
-	if s := tb.text("#no-method-left"); !strings.Contains(s, "No method left? Contact support") {
+	if s := tb.text("#no-method-left"); !strings.Contains(s, "No method left? Use one of your backup codes") {
 		t.Errorf("no-method text = %q", s)
 	}
 	// A partial session reaches nothing else.
