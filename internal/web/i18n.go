@@ -124,3 +124,9 @@ func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	return writeJSON(w, http.StatusOK, languageAnswer(p.User))
 }
+
+// tr is message key in the request's language, for texts that handlers put
+// on pages (notices, labels).
+func tr(r *http.Request, key string, kv ...any) string {
+	return i18n.Default().T(langOf(r), key, kv...)
+}
