@@ -89,14 +89,12 @@ func TestPasskeyMigrationSetsAsideDuplicates(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = db.Close() })
-			mustTx(t, db, func(tx *store.Tx) error {
-				for _, u := range []store.UserRecord{newUser("usr_a", "a@example.com"), newUser("usr_b", "b@example.com"), newUser("usr_c", "c@example.com")} {
-					if err := tx.CreateUser(ctx, u); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			// Users as the schema before 0015 has them (raw SQL: today's
+			// CreateUser writes columns that later migrations add).
+			for _, u := range []string{"usr_a", "usr_b", "usr_c"} {
+				exec(`INSERT INTO users (id, email, email_norm, password_hash, password_changed_at, status, created_at) VALUES ($1, $2, $2, '$argon2id$fake', 1, 'active', 1)`,
+					u, strings.TrimPrefix(u, "usr_")+"@example.com")
+			}
 			method := func(id, user, credential string, created int64) {
 				exec(`INSERT INTO two_step_methods (id, user_id, kind, label, secret_sealed, data, confirmed, last_step, created_at, last_used_at)
 					VALUES ($1, $2, 'passkey', 'Key', '', $3, 1, 0, $4, 0)`, id, user, `{"id":"`+credential+`","publicKey":"pQECAyYgASFYIA=="}`, created)

@@ -128,7 +128,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	here := "/"
 	if r.Method == http.MethodGet {
-		here = r.URL.RequestURI()
+		here = r.URL.Path // the path only: a query may carry what must not be echoed
 	}
 	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
 		Lang: lang, Langs: i18n.Supported, Here: here}
