@@ -1,6 +1,9 @@
 package web_test
 
 import (
+	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,16 +32,24 @@ var (
 // takeover is the state after the intruder's work: the owner's business,
 // the owner's backup codes, the intruder's session and authenticator.
 type takeover struct {
-	biz, intruder, intruderTOTP, revert string
-	ownerCodes                          []string
+	biz, intruder, intruderTOTP, ownerTOTP, revert string
+	ownerCodes, intruderCodes                      []string
 }
 
-func startTakeover(t *testing.T, in *apptest.Instance, regenerateBackup bool) takeover {
+// takeoverPlan: what else the intruder does besides the email, the
+// password, an authenticator of their own and a deposit account.
+type takeoverPlan struct {
+	keepOwnersApp    bool // leave the owner's authenticator in place (by default it is removed)
+	regenerateBackup bool // make new backup codes
+}
+
+func startTakeover(t *testing.T, in *apptest.Instance, plan takeoverPlan) takeover {
 	t.Helper()
 	var tk takeover
 	_, tk.biz = in.SignUp(t, "shop@example.com", pw, "Shop")
 	owner := in.SignIn(t, "shop@example.com", pw)
 	ownerTOTP := in.EnrollTOTP(t, owner)
+	tk.ownerTOTP = ownerTOTP
 	r := in.Do(t, "POST", "/api/v1/two-step/backup-codes", owner, nil)
 	if r.Status != 201 {
 		t.Fatalf("owner's backup codes: %d %s", r.Status, r.Body)
@@ -81,12 +92,18 @@ func startTakeover(t *testing.T, in *apptest.Instance, regenerateBackup bool) ta
 		t.Fatalf("methods: %s", r.Body)
 	}
 	ownersApp := ms[0].(map[string]any)["id"].(string) // the older one
-	if r := in.DoWith(t, "DELETE", "/api/v1/two-step/"+ownersApp, intr, intruderNet, nil); r.Status != 204 {
-		t.Fatalf("removing the owner's app: %d %s", r.Status, r.Body)
+	if !plan.keepOwnersApp {
+		if r := in.DoWith(t, "DELETE", "/api/v1/two-step/"+ownersApp, intr, intruderNet, nil); r.Status != 204 {
+			t.Fatalf("removing the owner's app: %d %s", r.Status, r.Body)
+		}
 	}
-	if regenerateBackup {
-		if r := in.DoWith(t, "POST", "/api/v1/two-step/backup-codes", intr, intruderNet, nil); r.Status != 201 {
+	if plan.regenerateBackup {
+		r := in.DoWith(t, "POST", "/api/v1/two-step/backup-codes", intr, intruderNet, nil)
+		if r.Status != 201 {
 			t.Fatalf("intruder's backup codes: %d %s", r.Status, r.Body)
+		}
+		for _, c := range r.JSON(t)["codes"].([]any) {
+			tk.intruderCodes = append(tk.intruderCodes, c.(string))
 		}
 	}
 	if r := in.DoWith(t, "PUT", biz+"/payments/deposit-account", intr, intruderNet, map[string]string{"holder": "Mallory", "bank": "Elsewhere", "account_number": "DE89370400440532013000"}); r.Status != 201 {
@@ -131,7 +148,7 @@ func TestTakeBackAfterEmailChange(t *testing.T) {
 	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect, apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"), apptest.Env("SELLERGUARD_PAYOUT_COOLING_OFF", "1h"))
-		tk := startTakeover(t, in, false)
+		tk := startTakeover(t, in, takeoverPlan{})
 		biz := "/api/v1/businesses/" + tk.biz
 
 		// Five wrong codes from another source: the right one still works.
@@ -257,6 +274,127 @@ func TestTakeBackAfterEmailChange(t *testing.T) {
 		}
 		if len(told) < 2 {
 			t.Fatalf("decisions told: %v", told)
+		}
+		if _, err := audit.Verify(t.Context(), in.DB); err != nil {
+			t.Fatalf("audit verify: %v", err)
+		}
+	})
+}
+
+var recoveryTokenFieldRE = regexp.MustCompile(`name="recovery_token" value="(sgr_[A-Za-z0-9_-]+)"`)
+
+// sessionCookieOf returns the session token a page answer set.
+func sessionCookieOf(t *testing.T, res pageResult) string {
+	t.Helper()
+	for _, c := range (&http.Response{Header: res.Header}).Cookies() {
+		if c.Name == pageSessionCookie && c.Value != "" {
+			return c.Value
+		}
+	}
+	t.Fatalf("no session cookie in %v", res.Header)
+	return ""
+}
+
+// The owner's page flow after the revert code: new password, signed in
+// (the second step still asked for, and the intruder's authenticator and
+// backup codes refused), Secure my account with the held items; keeping
+// and removing each kind; another user cannot touch them.
+func TestTakeBackPagesAndDecisions(t *testing.T) {
+	t.Parallel()
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		in := apptest.Start(t, dialect, apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"), apptest.Env("SELLERGUARD_PAYOUT_COOLING_OFF", "1h"))
+		tk := startTakeover(t, in, takeoverPlan{keepOwnersApp: true, regenerateBackup: true})
+		biz := "/api/v1/businesses/" + tk.biz
+
+		res := pageRequest(t, in, "POST", "/signin/revert-email", "", url.Values{"email": {"shop@example.com"}, "code": {strings.ToLower(tk.revert)}})
+		m := recoveryTokenFieldRE.FindStringSubmatch(res.body)
+		if res.StatusCode != 200 || m == nil {
+			t.Fatalf("revert page: %d %s", res.StatusCode, res.body)
+		}
+		res = pageRequest(t, in, "POST", "/signin/forgot/password", "", url.Values{"recovery_token": {m[1]}, "password": {newPW}})
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/signin/second-step?next=%2Faccount%2Fsecure" {
+			t.Fatalf("new password: %d %s %s", res.StatusCode, res.Header.Get("Location"), res.body)
+		}
+		partial := sessionCookieOf(t, res)
+		res = pageGet(t, in, "/signin/second-step?next=%2Faccount%2Fsecure", partial)
+		if res.StatusCode != 200 || !strings.Contains(res.body, `name="next" value="/account/secure"`) || strings.Contains(res.body, `id="use-backup"`) {
+			t.Fatalf("second-step page: %d %s", res.StatusCode, res.body)
+		}
+		// The held authenticator and the held backup codes do not sign in.
+		// (The page offers no backup code: the owner's were replaced.)
+		try := url.Values{"method": {"totp"}, "code": {totpNow(t, in, tk.intruderTOTP)}, "next": {"/account/secure"}}
+		if res := pageRequest(t, in, "POST", "/signin/second-step", partial, try); res.StatusCode != 400 {
+			t.Fatalf("the held authenticator signed in: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if r := in.Do(t, "POST", "/api/v1/session/second-step", partial, map[string]string{"method": "backup_codes", "code": tk.intruderCodes[0]}); r.Status != 400 {
+			t.Fatalf("a held backup code signed in: %d %s", r.Status, r.Body)
+		}
+		res = pageRequest(t, in, "POST", "/signin/second-step", partial, url.Values{"method": {"totp"}, "code": {totpNow(t, in, tk.ownerTOTP)}, "next": {"/account/secure"}})
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/account/secure" {
+			t.Fatalf("owner's second step: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		owner := sessionCookieOf(t, res)
+		sec := pageGet(t, in, "/account/secure", owner)
+		if sec.StatusCode != 200 || !strings.Contains(sec.body, `id="holds"`) {
+			t.Fatalf("secure page: %d %s", sec.StatusCode, sec.body)
+		}
+		for _, want := range []string{"Authenticator app", "A new set of backup codes", "Deposit account •••• 3000 (Mallory, Elsewhere) of Shop"} {
+			if !strings.Contains(sec.body, want) {
+				t.Fatalf("secure page lacks %q", want)
+			}
+		}
+		if acct := pageGet(t, in, "/account", owner); !strings.Contains(acct.body, `id="holds-waiting"`) {
+			t.Fatalf("account page does not point to the held items")
+		}
+		r := in.Do(t, "GET", "/api/v1/account/holds", owner, nil)
+		holds := map[string]string{}
+		for _, h := range r.JSON(t)["holds"].([]any) {
+			hm := h.(map[string]any)
+			holds[hm["kind"].(string)] = hm["id"].(string)
+		}
+		if len(holds) != 3 {
+			t.Fatalf("holds: %s", r.Body)
+		}
+		// Another user sees none of them and cannot decide them.
+		in.SignUp(t, "other@example.com", pw, "Other")
+		other := in.SignIn(t, "other@example.com", pw)
+		if r := in.Do(t, "GET", "/api/v1/account/holds", other, nil); r.Status != 200 || len(r.JSON(t)["holds"].([]any)) != 0 {
+			t.Fatalf("another user's holds: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/account/holds/"+holds["deposit_account"]+"/confirm", other, nil); r.Status != 404 {
+			t.Fatalf("another user's decision: %d %s", r.Status, r.Body)
+		}
+
+		// Keep the authenticator (on the page): it steps up again.
+		res = pageRequest(t, in, "POST", "/account/holds/"+holds["two_step_method"]+"/confirm", owner, url.Values{})
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/account/secure?held=confirm" {
+			t.Fatalf("keep on the page: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		in.Clock.Advance(31 * time.Second) // a fresh step for each app
+		r = in.Do(t, "POST", "/api/v1/session/reauth", owner, map[string]string{"password": newPW, "method": "totp", "code": totpNow(t, in, tk.intruderTOTP)})
+		if r.Status != 200 {
+			t.Fatalf("a kept authenticator steps up: %d %s", r.Status, r.Body)
+		}
+		owner = r.JSON(t)["token"].(string) // a step-up replaces the session
+		// Remove the backup codes: none are left, none verify.
+		if r := in.Do(t, "POST", "/api/v1/account/holds/"+holds["backup_codes"]+"/remove", owner, nil); r.Status != 200 {
+			t.Fatalf("remove backup codes: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "GET", "/api/v1/two-step", owner, nil); r.Status != 200 || r.JSON(t)["backup_codes_left"] != float64(0) || len(r.JSON(t)["methods"].([]any)) != 2 {
+			t.Fatalf("two-step after the decisions: %d %s", r.Status, r.Body)
+		}
+		// Keep the deposit account: payouts go to it (its cooling-off ended).
+		if r := in.Do(t, "GET", biz+"/payments", owner, nil); r.JSON(t)["payouts_account"].(map[string]any)["last4"] != "6819" {
+			t.Fatalf("payouts while held: %s", r.Body)
+		}
+		if r := in.Do(t, "POST", "/api/v1/account/holds/"+holds["deposit_account"]+"/confirm", owner, nil); r.Status != 200 || r.JSON(t)["hold"].(map[string]any)["decision"] != "confirmed" {
+			t.Fatalf("keep deposit: %d %s", r.Status, r.Body)
+		}
+		if r := in.Do(t, "GET", biz+"/payments", owner, nil); r.JSON(t)["payouts_account"].(map[string]any)["last4"] != "3000" {
+			t.Fatalf("payouts after keeping: %s", r.Body)
+		}
+		if r := in.Do(t, "GET", "/api/v1/account/holds", owner, nil); len(r.JSON(t)["holds"].([]any)) != 0 {
+			t.Fatalf("holds left: %s", r.Body)
 		}
 		if _, err := audit.Verify(t.Context(), in.DB); err != nil {
 			t.Fatalf("audit verify: %v", err)
