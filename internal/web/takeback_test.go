@@ -151,6 +151,27 @@ func TestTakeBackAfterEmailChange(t *testing.T) {
 		tk := startTakeover(t, in, takeoverPlan{})
 		biz := "/api/v1/businesses/" + tk.biz
 
+		// While the intruder held the account, the owner's old address got
+		// copies of every critical notice (the password, the authenticators).
+		toIntruder := func() int {
+			n := 0
+			for _, m := range in.Outbox(t) {
+				if m.To == "intruder@evil.example" {
+					n++
+				}
+			}
+			return n
+		}
+		copies := 0
+		for _, m := range in.Outbox(t) {
+			if m.To == "shop@example.com" && strings.Contains(m.Body, copyMarker) {
+				copies++
+			}
+		}
+		if copies < 3 {
+			t.Fatalf("copies of critical notices to the old address: %d", copies)
+		}
+
 		// Five wrong codes from another source: the right one still works.
 		for i := range 5 {
 			r := in.DoWith(t, "POST", "/api/v1/account/email/revert", "", guesserNet, map[string]string{"email": "shop@example.com", "code": "AAAA-BBBB-CCCC-DDD" + string(rune('0'+i))})
@@ -163,6 +184,7 @@ func TestTakeBackAfterEmailChange(t *testing.T) {
 			t.Fatalf("revert: %d %s", r.Status, r.Body)
 		}
 		rt := r.JSON(t)["recovery_token"].(string)
+		intruderMail := toIntruder()
 
 		// The intruder is out: the next request fails, the password and
 		// the new address sign nobody in.
@@ -274,6 +296,10 @@ func TestTakeBackAfterEmailChange(t *testing.T) {
 		}
 		if len(told) < 2 {
 			t.Fatalf("decisions told: %v", told)
+		}
+		// After the revert the intruder's address is nobody's previous one.
+		if n := toIntruder(); n != intruderMail {
+			t.Fatalf("mail to the intruder's address after the revert: %d more", n-intruderMail)
 		}
 		if _, err := audit.Verify(t.Context(), in.DB); err != nil {
 			t.Fatalf("audit verify: %v", err)
@@ -398,6 +424,127 @@ func TestTakeBackPagesAndDecisions(t *testing.T) {
 		}
 		if _, err := audit.Verify(t.Context(), in.DB); err != nil {
 			t.Fatalf("audit verify: %v", err)
+		}
+	})
+}
+
+// copyMarker opens the copy of a critical notice sent to a previous
+// sign-in address.
+const copyMarker = "A copy for the previous sign-in email of your SellerGuard account."
+
+func countWith(msgs [][]byte, s string) int {
+	n := 0
+	for _, m := range msgs {
+		if strings.Contains(string(m), s) {
+			n++
+		}
+	}
+	return n
+}
+
+// For 30 days after a sign-in email change, every critical notice also
+// reaches the previous address, through a real SMTP server; after that,
+// only the current one.
+func TestCriticalNoticesReachThePreviousAddress(t *testing.T) {
+	t.Parallel()
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		m := startMailInstance(t, dialect)
+		tok := m.signUp(t, "old@example.com")
+		if r := m.Do(t, "POST", "/api/v1/account/email", tok, map[string]string{"email": "new@example.com"}); r.Status != 202 {
+			t.Fatalf("email change: %d %s", r.Status, r.Body)
+		}
+		code := smtpCodeRE.FindSubmatch(m.waitMail(t, "new@example.com", 1))
+		if code == nil {
+			t.Fatal("no code at the new address")
+		}
+		if r := m.Do(t, "POST", "/api/v1/account/email/confirm", tok, map[string]string{"code": string(code[1])}); r.Status != 200 {
+			t.Fatalf("confirm: %d %s", r.Status, r.Body)
+		}
+		m.DrainOutbox(t)
+		m.waitMail(t, "new@example.com", 2) // "This is now your sign-in email"
+		before := len(m.mailsTo(t, "old@example.com"))
+		newBefore := len(m.mailsTo(t, "new@example.com"))
+
+		// A critical notice: new backup codes.
+		if r := m.Do(t, "POST", "/api/v1/two-step/backup-codes", tok, nil); r.Status != 201 {
+			t.Fatalf("backup codes: %d %s", r.Status, r.Body)
+		}
+		m.DrainOutbox(t)
+		orig := m.waitMail(t, "new@example.com", newBefore+1)
+		cp := m.waitMail(t, "old@example.com", before+1)
+		if !strings.Contains(string(orig), "New backup codes were made") || strings.Contains(string(orig), copyMarker) {
+			t.Fatalf("the notice at the new address:\n%s", orig)
+		}
+		if !strings.Contains(string(cp), copyMarker) || !strings.Contains(string(cp), "New backup codes were made") {
+			t.Fatalf("the copy at the old address:\n%s", cp)
+		}
+		copies := countWith(m.mailsTo(t, "old@example.com"), copyMarker)
+
+		// Thirty days on, the old address gets no more copies.
+		m.Clock.Advance(31 * 24 * time.Hour)
+		tok = m.SignIn(t, "new@example.com", pw)
+		newBefore = len(m.mailsTo(t, "new@example.com"))
+		if r := m.Do(t, "POST", "/api/v1/two-step/backup-codes", tok, nil); r.Status != 201 {
+			t.Fatalf("backup codes later: %d %s", r.Status, r.Body)
+		}
+		m.DrainOutbox(t)
+		m.waitMail(t, "new@example.com", newBefore+1)
+		if n := countWith(m.mailsTo(t, "old@example.com"), copyMarker); n != copies {
+			t.Fatalf("copies to the old address after 30 days: %d, want %d", n, copies)
+		}
+	})
+}
+
+// An intruder who changed the email twice (A → B → C) holds the revert
+// code of the second change, sent to B. Once the owner undoes the first
+// change, that code is dead, and neither B nor C gets copies of notices.
+func TestRevertEndsLaterEmailChanges(t *testing.T) {
+	t.Parallel()
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		in := apptest.Start(t, dialect, apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"))
+		in.SignUp(t, "a@example.com", pw, "Shop")
+		intr := in.SignIn(t, "a@example.com", pw)
+		revertTo := map[string]string{}
+		for _, step := range []struct{ from, to string }{{"a@example.com", "b@evil.example"}, {"b@evil.example", "c@evil.example"}} {
+			if r := in.DoWith(t, "POST", "/api/v1/account/email", intr, intruderNet, map[string]string{"email": step.to}); r.Status != 202 {
+				t.Fatalf("email change to %s: %d %s", step.to, r.Status, r.Body)
+			}
+			if r := in.DoWith(t, "POST", "/api/v1/account/email/confirm", intr, intruderNet, map[string]string{"code": in.LastCode(t, step.to)}); r.Status != 200 {
+				t.Fatalf("confirm %s: %d %s", step.to, r.Status, r.Body)
+			}
+			for _, m := range in.Outbox(t) {
+				if mm := revertRE.FindStringSubmatch(m.Body); mm != nil && m.To == step.from {
+					revertTo[step.from] = mm[1]
+				}
+			}
+		}
+		r := in.DoWith(t, "POST", "/api/v1/account/email/revert", "", ownerNet, map[string]string{"email": "a@example.com", "code": revertTo["a@example.com"]})
+		if r.Status != 200 {
+			t.Fatalf("owner's revert: %d %s", r.Status, r.Body)
+		}
+		rt := r.JSON(t)["recovery_token"].(string)
+		if r := in.DoWith(t, "POST", "/api/v1/account/email/revert", "", intruderNet, map[string]string{"email": "b@evil.example", "code": revertTo["b@evil.example"]}); r.Status != 400 {
+			t.Fatalf("the intruder undid the owner's undo: %d %s", r.Status, r.Body)
+		}
+		evil := func() int {
+			n := 0
+			for _, m := range in.Outbox(t) {
+				if strings.HasSuffix(m.To, "@evil.example") {
+					n++
+				}
+			}
+			return n
+		}
+		before := evil()
+		// The reset notice is critical: it goes to a@ only.
+		if r := in.DoWith(t, "POST", "/api/v1/recovery/password", "", ownerNet, map[string]string{"recovery_token": rt, "password": newPW}); r.Status != 200 {
+			t.Fatalf("new password: %d %s", r.Status, r.Body)
+		}
+		if n := evil(); n != before {
+			t.Fatalf("%d notices went to the intruder's addresses after the revert", n-before)
+		}
+		if r := in.Do(t, "GET", "/api/v1/session", in.SignIn(t, "a@example.com", newPW), nil); r.Status != 200 {
+			t.Fatalf("owner's session: %d %s", r.Status, r.Body)
 		}
 	})
 }
