@@ -299,7 +299,7 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		if err := tx.DeletePreviousEmailsSince(ctx, u.ID, NormalizeEmail(oldAddr), hit.DoneAt); err != nil {
 			return err
 		}
-		holds, err := s.holdAddedSince(ctx, tx, u, hit.ID, hit.CreatedAt, meta, now)
+		holds, err := s.holdAddedSince(ctx, tx, u, oldAddr, hit.ID, hit.CreatedAt, meta, now)
 		if err != nil {
 			return err
 		}

@@ -48,8 +48,10 @@ var holdKindWords = map[string]string{
 
 // holdAddedSince puts on hold what was added to the user's account at or
 // after since, inside the revert's transaction. Enrolments never confirmed
-// are deleted (nobody can finish them now).
-func (s *Service) holdAddedSince(ctx context.Context, tx *store.Tx, u store.UserRecord, changeID string, since time.Time, meta RequestMeta, now time.Time) ([]store.Hold, error) {
+// are deleted (nobody can finish them now). u is the user as the undone
+// change left it (its email the one being undone); ownerEmail is the
+// address that is the sign-in email again, who acts here.
+func (s *Service) holdAddedSince(ctx context.Context, tx *store.Tx, u store.UserRecord, ownerEmail, changeID string, since time.Time, meta RequestMeta, now time.Time) ([]store.Hold, error) {
 	var holds []store.Hold
 	add := func(h store.Hold) error {
 		h.ID, h.UserID, h.ChangeID, h.CreatedAt = NewID("hold"), u.ID, changeID, now
@@ -119,14 +121,15 @@ func (s *Service) holdAddedSince(ctx context.Context, tx *store.Tx, u store.User
 		if err := add(store.Hold{Kind: HoldDeposit, BusinessID: a.BusinessID, TargetID: a.ID, Summary: summary, AddedAt: a.CreatedAt}); err != nil {
 			return nil, err
 		}
-		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: a.BusinessID, SubjectID: u.ID, ActorEmail: u.Email, IP: meta.IP, UserAgent: meta.UserAgent,
+		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: a.BusinessID, SubjectID: u.ID, ActorEmail: ownerEmail, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "business.deposit_account_held", Category: sellerguard.CategoryBusiness, TargetType: "deposit_account", TargetID: a.ID,
 			After: map[string]any{"deposit_account": "•••• " + a.Last4, "holder": a.Holder, "bank": a.Bank, "held": true, "reason": "sign-in email change undone"}}); err != nil {
 			return nil, err
 		}
 		if err := s.tellBusiness(ctx, tx, now, a.BusinessID, EventPaymentChanged, "A deposit account of your business is on hold",
-			fmt.Sprintf("The deposit account •••• %s (%s, %s) was added by %s after a change of their", a.Last4, a.Holder, a.Bank, u.Email),
-			"sign-in email that they have now undone with the code sent to their previous address.",
+			fmt.Sprintf("The deposit account •••• %s (%s, %s) was added by the member %s while their", a.Last4, a.Holder, a.Bank, ownerEmail),
+			fmt.Sprintf("sign-in email was changed to %s. They have undone that change with the code sent", u.Email),
+			"to their previous address.",
 			"No payout goes to that account until they confirm it; the account in use before it stays in use.",
 			"They decide on Secure my account in SellerGuard; you can also undo the addition in the change review."); err != nil {
 			return nil, err
