@@ -162,6 +162,11 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 		} else if err != nil {
 			return err
 		}
+		// For 30 days, critical notices also go to the previous address
+		// (internal/notify).
+		if err := tx.AddPreviousEmail(ctx, p.User.ID, p.User.Email, NormalizeEmail(p.User.Email), now); err != nil {
+			return err
+		}
 		revert, err := recovery.NewRevertCode() // 80 bits: no attempt limit needed
 		if err != nil {
 			return err
@@ -285,6 +290,19 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		if err := tx.PutContactChange(ctx, *hit); err != nil {
 			return err
 		}
+		// The codes of later changes went to addresses that were not the
+		// owner's (an intruder's first new address could undo this undo),
+		// and those addresses get no copies of the account's notices.
+		if err := tx.EndEmailChangesSince(ctx, u.ID, hit.DoneAt); err != nil {
+			return err
+		}
+		if err := tx.DeletePreviousEmailsSince(ctx, u.ID, NormalizeEmail(oldAddr), hit.DoneAt); err != nil {
+			return err
+		}
+		holds, err := s.holdAddedSince(ctx, tx, u, oldAddr, hit.ID, hit.CreatedAt, meta, now)
+		if err != nil {
+			return err
+		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, "")
 		if err != nil {
 			return err
@@ -297,19 +315,29 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		}
 		if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, ActorEmail: oldAddr, IP: meta.IP, UserAgent: meta.UserAgent,
 			Action: "account.email_change_reverted", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: u.ID,
-			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": oldAddr, "sessions_ended": len(ids), "password": "disabled until the owner sets a new one"}}); err != nil {
+			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": oldAddr, "sessions_ended": len(ids), "password": "disabled until the owner sets a new one", "held": len(holds)}}); err != nil {
 			return err
 		}
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, oldAddr, "Your SellerGuard sign-in email is back",
+		lines := []string{
 			"The change of your sign-in email was undone with your revert code. This address",
 			fmt.Sprintf("is your sign-in email again, and all %d session(s) of the account were ended.", len(ids)),
 			"The password in place no longer works: choose a new one on the page where you",
 			"entered the code (or later with \"Can't sign in?\" > \"I forgot my password\").",
-			"Then check your two-step methods and the audit log of your account.",
-			"SellerGuard: "+s.Config.BaseURL))
+		}
+		if len(holds) > 0 {
+			lines = append(lines, "", "These were added since the change and are now on hold: nobody can sign in with",
+				"them and no payout goes to them until you confirm them. Remove what was not you:")
+			for _, h := range holds {
+				lines = append(lines, "  - "+h.Summary)
+			}
+		}
+		lines = append(lines, "", "After you sign in, SellerGuard takes you to Secure my account: decide on the",
+			"held items there, and review every change made while you were out.",
+			"SellerGuard: "+s.Config.BaseURL)
+		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, oldAddr, "Your SellerGuard sign-in email is back", lines...))
 	})
 	if err != nil {
 		return "", err

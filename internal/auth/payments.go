@@ -20,6 +20,9 @@ type PaymentInfo struct {
 	Pending *store.DepositAccount
 	// Charge is the card fees are charged to (nil: none).
 	Charge *store.ChargeMethod
+	// Held lists accounts added since an undone sign-in email change: no
+	// payout goes to them until the owner confirms them (holds.go).
+	Held []store.DepositAccount
 }
 
 // PaymentInfo returns a business's deposit accounts (payments: view).
@@ -51,6 +54,10 @@ func (s *Service) payoutState(ctx context.Context, q interface {
 	var info PaymentInfo
 	for i := range list {
 		a := &list[i]
+		if a.Held {
+			info.Held = append(info.Held, *a)
+			continue
+		}
 		if now.Before(a.ActiveFrom) {
 			if info.Pending == nil && info.Payouts == nil {
 				info.Pending = a

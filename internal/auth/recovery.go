@@ -171,46 +171,58 @@ func (s *Service) VerifyRecovery(ctx context.Context, addr, code string, meta Re
 	return token, nil
 }
 
+// RecoveryDone is what a recovery's new password led to.
+type RecoveryDone struct {
+	// Email is the account's sign-in email (for signing in next).
+	Email string
+	// Revert: the recovery was started by undoing a sign-in email change;
+	// the owner goes on to Secure my account.
+	Revert bool
+	// Holds counts the items that wait for the owner's decision.
+	Holds int
+}
+
 // RecoveryPassword sets a new password with a recovery token: the password
 // policy applies as for any new password, every session of the account ends
 // (on every instance), every trusted browser is forgotten, and every address
 // on file is told. It signs nobody in: the next sign-in asks for the
 // password and the second step.
-func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword string, meta RequestMeta) error {
+func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword string, meta RequestMeta) (RecoveryDone, error) {
 	if !recovery.WellFormedToken(token) {
-		return sellerguard.Invalid(sellerguard.FieldError{Field: "recovery_token", Code: "invalid_token", Message: "The recovery token is missing or malformed."})
+		return RecoveryDone{}, sellerguard.Invalid(sellerguard.FieldError{Field: "recovery_token", Code: "invalid_token", Message: "The recovery token is missing or malformed."})
 	}
 	if newPassword == "" {
-		return sellerguard.Invalid(sellerguard.FieldError{Field: "password", Code: "required", Message: "Choose a new password."})
+		return RecoveryDone{}, sellerguard.Invalid(sellerguard.FieldError{Field: "password", Code: "required", Message: "Choose a new password."})
 	}
 	if len(newPassword) > password.MaxBytes {
-		return sellerguard.Invalid(sellerguard.FieldError{Field: "password", Code: "too_long", Message: fmt.Sprintf("Use at most %d bytes.", password.MaxBytes)})
+		return RecoveryDone{}, sellerguard.Invalid(sellerguard.FieldError{Field: "password", Code: "too_long", Message: fmt.Sprintf("Use at most %d bytes.", password.MaxBytes)})
 	}
 	now := s.now()
 	rules := s.recoveryRules()
-	userID, ok, err := rules.Peek(ctx, s.DB, token, now)
+	tok, ok, err := rules.Peek(ctx, s.DB, token, now)
 	if err != nil {
-		return err
+		return RecoveryDone{}, err
 	}
 	if !ok {
-		return errRecoveryToken
+		return RecoveryDone{}, errRecoveryToken
 	}
-	u, err := s.DB.FindUserByID(ctx, userID)
+	u, err := s.DB.FindUserByID(ctx, tok.UserID)
 	if err != nil {
-		return err
+		return RecoveryDone{}, err
 	}
 	ms, err := s.DB.ListMemberships(ctx, u.ID)
 	if err != nil {
-		return err
+		return RecoveryDone{}, err
 	}
 	pwRules, err := s.passwordRulesOf(ctx, u.ID, u.Email, ms)
 	if err != nil {
-		return err
+		return RecoveryDone{}, err
 	}
 	hash, breachUnverified, err := s.newPassword(ctx, "password", u, pwRules, newPassword)
 	if err != nil {
-		return err
+		return RecoveryDone{}, err
 	}
+	done := RecoveryDone{Email: u.Email, Revert: tok.Purpose == recovery.PurposeRevert}
 	used := false
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		id, ok, err := rules.Redeem(ctx, tx, token, now)
@@ -241,6 +253,11 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
+		holds, err := tx.OpenHolds(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		done.Holds = len(holds)
 		return s.tellAddressesOnFile(ctx, tx, now, u, "Your SellerGuard password was reset",
 			"The password of your SellerGuard account was reset with a code sent to your",
 			"email address.",
@@ -253,14 +270,14 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 			"SellerGuard: "+s.Config.BaseURL)
 	})
 	if err != nil {
-		return err
+		return RecoveryDone{}, err
 	}
 	if used {
-		return errRecoveryToken
+		return RecoveryDone{}, errRecoveryToken
 	}
 	s.Cache.InvalidateUser(u.ID)
 	s.afterEnqueue()
-	return nil
+	return done, nil
 }
 
 // tellAddressesOnFile sends a recovery notice to the account's email (it
@@ -326,5 +343,5 @@ func (s *Service) startRevertRecovery(ctx context.Context, tx *store.Tx, u store
 	if err := tx.UpdatePasswordHash(ctx, u.ID, unusableHash, now); err != nil {
 		return "", err
 	}
-	return s.recoveryRules().IssueToken(ctx, tx, u.ID, now)
+	return s.recoveryRules().IssueToken(ctx, tx, u.ID, recovery.PurposeRevert, now)
 }

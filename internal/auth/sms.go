@@ -178,7 +178,7 @@ func (s *Service) ConfirmSMS(ctx context.Context, p *Principal, methodID, code s
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		m, err = tx.FindMethod(ctx, p.User.ID, methodID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Confirmed || (m.Kind != twostep.KindSMS && m.Kind != twostep.KindVoice)) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Confirmed || m.Held || (m.Kind != twostep.KindSMS && m.Kind != twostep.KindVoice)) {
 			return errNoSuchMethod
 		}
 		if err != nil {

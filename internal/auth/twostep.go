@@ -514,7 +514,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, methodID, code 
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		m, err = tx.FindMethod(ctx, p.User.ID, methodID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Kind != twostep.KindTOTP || m.Confirmed) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Kind != twostep.KindTOTP || m.Confirmed || m.Held) {
 			return errNoSuchMethod
 		}
 		if err != nil {
@@ -588,6 +588,9 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 		}
 		if err != nil {
 			return err
+		}
+		if m.Held {
+			return sellerguard.Errorf(sellerguard.ECodeConflict, "This method is on hold since your sign-in email change was undone: keep or remove it on Secure my account.")
 		}
 		if err := tx.DeleteMethod(ctx, p.User.ID, m.ID); err != nil {
 			return err

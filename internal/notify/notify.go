@@ -156,6 +156,9 @@ func (r *Router) Deliver(ctx context.Context, tx *store.Tx, now time.Time, m sel
 			return err
 		}
 	}
+	if err := r.copyToPreviousAddresses(ctx, tx, now, m, header); err != nil {
+		return err
+	}
 	if !o.enabled(m.Event, SMS) || !r.smsAvailable() {
 		return nil
 	}
@@ -173,6 +176,58 @@ func (r *Router) Deliver(ctx context.Context, tx *store.Tx, now time.Time, m sel
 	return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{
 		Channel: SMS, To: phone, Body: SMSText(m.Subject), UserID: m.UserID, Event: m.Event,
 	})
+}
+
+// PreviousAddressWindow is how long after a change of sign-in email the
+// previous address keeps getting copies of critical notices.
+const PreviousAddressWindow = 30 * 24 * time.Hour
+
+// copyToPreviousAddresses sends a copy of a critical notice addressed to
+// the user's sign-in email to every address that was the sign-in email in
+// the last PreviousAddressWindow: whoever changed the email, the owner of
+// the old address still hears of every security event. A notice addressed
+// elsewhere (the old address itself, a new address being confirmed) gets
+// no copies.
+func (r *Router) copyToPreviousAddresses(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage, header string) error {
+	if ev, known := Lookup(m.Event); m.UserID == "" || known && !ev.Critical {
+		return nil
+	}
+	prev, err := tx.PreviousEmailsSince(ctx, m.UserID, now.Add(-PreviousAddressWindow))
+	if err != nil || len(prev) == 0 {
+		return err
+	}
+	c, err := tx.NotifyContactOf(ctx, m.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(strings.TrimSpace(m.To), c.Email) {
+		return nil
+	}
+	for _, p := range prev {
+		if strings.EqualFold(p.Email, c.Email) {
+			continue
+		}
+		cp := m
+		cp.ID, cp.Channel, cp.To = "", Email, p.Email
+		cp.Body = header + strings.Join([]string{
+			"A copy for the previous sign-in email of your SellerGuard account.",
+			fmt.Sprintf("This address was the account's sign-in email until %s. For 30 days after", p.ChangedAt.UTC().Format(time.RFC1123)),
+			"a change of sign-in email, every security notice also goes to the previous",
+			"address. If you did not make that change, undo it with the revert code we sent",
+			"to this address when it happened: type the address of SellerGuard yourself and",
+			"choose \"Undo an email change\" on its sign-in page.",
+			"",
+			"The notice, as sent to the current sign-in email:",
+			"",
+		}, "\n") + m.Body
+		if err := outbox.Enqueue(ctx, tx, now, cp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SMSText is the text message copy of a notification: its subject and a

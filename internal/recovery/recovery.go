@@ -66,7 +66,16 @@ type Token struct {
 	UserID    string
 	ExpiresAt time.Time
 	CreatedAt time.Time
+	// Purpose is PurposeReset (an emailed code) or PurposeRevert (an undone
+	// sign-in email change: the owner goes on to Secure my account).
+	Purpose string
 }
+
+// What a recovery token was made for.
+const (
+	PurposeReset  = "reset"
+	PurposeRevert = "revert"
+)
 
 // Store is what the rules need from the database; *store.Tx implements it,
 // so codes, tokens and counters change in the caller's transaction.
@@ -206,7 +215,7 @@ func (r *Rules) Verify(ctx context.Context, st Store, emailNorm, code, ip string
 	if err := st.DeleteCounter(ctx, guessKey(emailNorm)); err != nil {
 		return out, err
 	}
-	token, err := r.IssueToken(ctx, st, c.UserID, now)
+	token, err := r.IssueToken(ctx, st, c.UserID, PurposeReset, now)
 	if err != nil {
 		return out, err
 	}
@@ -215,14 +224,14 @@ func (r *Rules) Verify(ctx context.Context, st Store, emailNorm, code, ip string
 }
 
 // IssueToken makes a recovery token for a user whose control of the account
-// was proven another way (the revert code of an email change).
-func (r *Rules) IssueToken(ctx context.Context, st Store, userID string, now time.Time) (string, error) {
+// was proven another way (the revert code of an email change: PurposeRevert).
+func (r *Rules) IssueToken(ctx context.Context, st Store, userID, purpose string, now time.Time) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if err := st.PutRecoveryToken(ctx, Token{Hash: HashToken(token), UserID: userID, ExpiresAt: now.Add(TokenTTL), CreatedAt: now}); err != nil {
+	if err := st.PutRecoveryToken(ctx, Token{Hash: HashToken(token), UserID: userID, ExpiresAt: now.Add(TokenTTL), CreatedAt: now, Purpose: purpose}); err != nil {
 		return "", err
 	}
 	return token, nil
@@ -231,15 +240,15 @@ func (r *Rules) IssueToken(ctx context.Context, st Store, userID string, now tim
 // Peek returns the user a live token belongs to without using it up (so a
 // password the policy refuses can be tried again); ok is false for an
 // unknown, used or expired token.
-func (r *Rules) Peek(ctx context.Context, st Store, token string, now time.Time) (userID string, ok bool, err error) {
+func (r *Rules) Peek(ctx context.Context, st Store, token string, now time.Time) (t Token, ok bool, err error) {
 	if !WellFormedToken(token) {
-		return "", false, nil
+		return Token{}, false, nil
 	}
 	t, found, err := st.RecoveryToken(ctx, HashToken(token))
 	if err != nil || !found || !now.Before(t.ExpiresAt) {
-		return "", false, err
+		return Token{}, false, err
 	}
-	return t.UserID, true, nil
+	return t, true, nil
 }
 
 // Redeem uses a token up: it returns its user and deletes every recovery

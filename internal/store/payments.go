@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -17,6 +18,9 @@ type DepositAccount struct {
 	CreatedBy    string
 	CreatedAt    time.Time
 	ActiveFrom   time.Time // payouts use it from here on (after the cooling-off)
+	// Held: added since a sign-in email change that was undone; no payout
+	// goes to it until the owner confirms it (internal/auth/holds.go).
+	Held bool
 }
 
 // AddDepositAccount stores a new deposit account.
@@ -31,20 +35,25 @@ func (s queries) AddDepositAccount(ctx context.Context, a DepositAccount) error 
 
 // DepositAccounts lists a business's deposit accounts, newest first.
 func (s queries) DepositAccounts(ctx context.Context, businessID string) ([]DepositAccount, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT id, business_id, holder, bank, number_sealed, last4, created_by, created_at, active_from
-		FROM deposit_accounts WHERE business_id = $1 ORDER BY created_at DESC, id DESC`, businessID)
+	rows, err := s.q.QueryContext(ctx, `SELECT `+depositCols+` FROM deposit_accounts WHERE business_id = $1 ORDER BY created_at DESC, id DESC`, businessID)
 	if err != nil {
 		return nil, fmt.Errorf("store: deposit accounts: %w", err)
 	}
 	defer rows.Close()
+	return scanDepositAccounts(rows)
+}
+
+const depositCols = `id, business_id, holder, bank, number_sealed, last4, created_by, created_at, active_from, held`
+
+func scanDepositAccounts(rows *sql.Rows) ([]DepositAccount, error) {
 	var out []DepositAccount
 	for rows.Next() {
 		var a DepositAccount
-		var created, active int64
-		if err := rows.Scan(&a.ID, &a.BusinessID, &a.Holder, &a.Bank, &a.NumberSealed, &a.Last4, &a.CreatedBy, &created, &active); err != nil {
+		var created, active, held int64
+		if err := rows.Scan(&a.ID, &a.BusinessID, &a.Holder, &a.Bank, &a.NumberSealed, &a.Last4, &a.CreatedBy, &created, &active, &held); err != nil {
 			return nil, err
 		}
-		a.CreatedAt, a.ActiveFrom = fromTS(created), fromTS(active)
+		a.CreatedAt, a.ActiveFrom, a.Held = fromTS(created), fromTS(active), held == 1
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -63,8 +63,11 @@ func (s queries) PutRecoveryToken(ctx context.Context, t recovery.Token) error {
 	if err := s.DeleteRecoveryTokens(ctx, t.UserID); err != nil {
 		return err
 	}
-	_, err := s.q.ExecContext(ctx, `INSERT INTO recovery_tokens (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
-		t.Hash, t.UserID, ts(t.ExpiresAt), ts(t.CreatedAt))
+	if t.Purpose == "" {
+		t.Purpose = recovery.PurposeReset
+	}
+	_, err := s.q.ExecContext(ctx, `INSERT INTO recovery_tokens (token_hash, user_id, expires_at, created_at, purpose) VALUES ($1, $2, $3, $4, $5)`,
+		t.Hash, t.UserID, ts(t.ExpiresAt), ts(t.CreatedAt), t.Purpose)
 	if err != nil {
 		return fmt.Errorf("store: put recovery token: %w", err)
 	}
@@ -74,7 +77,7 @@ func (s queries) PutRecoveryToken(ctx context.Context, t recovery.Token) error {
 func scanRecoveryToken(row *sql.Row, hash string) (recovery.Token, bool, error) {
 	t := recovery.Token{Hash: hash}
 	var exp, created int64
-	err := row.Scan(&t.UserID, &exp, &created)
+	err := row.Scan(&t.UserID, &exp, &created, &t.Purpose)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, false, nil
 	}
@@ -87,12 +90,12 @@ func scanRecoveryToken(row *sql.Row, hash string) (recovery.Token, bool, error) 
 
 // RecoveryToken returns the recovery token with this hash.
 func (s queries) RecoveryToken(ctx context.Context, hash string) (recovery.Token, bool, error) {
-	return scanRecoveryToken(s.q.QueryRowContext(ctx, `SELECT user_id, expires_at, created_at FROM recovery_tokens WHERE token_hash = $1`, hash), hash)
+	return scanRecoveryToken(s.q.QueryRowContext(ctx, `SELECT user_id, expires_at, created_at, purpose FROM recovery_tokens WHERE token_hash = $1`, hash), hash)
 }
 
 // TakeRecoveryToken deletes the recovery token with this hash and returns it.
 func (s queries) TakeRecoveryToken(ctx context.Context, hash string) (recovery.Token, bool, error) {
-	return scanRecoveryToken(s.q.QueryRowContext(ctx, `DELETE FROM recovery_tokens WHERE token_hash = $1 RETURNING user_id, expires_at, created_at`, hash), hash)
+	return scanRecoveryToken(s.q.QueryRowContext(ctx, `DELETE FROM recovery_tokens WHERE token_hash = $1 RETURNING user_id, expires_at, created_at, purpose`, hash), hash)
 }
 
 // DeleteRecoveryTokens removes every recovery token of a user.

@@ -26,22 +26,27 @@ type TwoStepMethod struct {
 	// CredentialID is a passkey's credential id (standard base64, as in
 	// Data), unique across all users; "" for the other kinds.
 	CredentialID string
+	// Held: added since a sign-in email change that was undone; it waits
+	// for the owner's decision (internal/auth/holds.go) and is not
+	// Confirmed until then, so nothing signs in or steps up with it.
+	Held bool
 }
 
-const methodCols = `id, user_id, kind, label, secret_sealed, data, confirmed, last_step, created_at, last_used_at, credential_id`
+const methodCols = `id, user_id, kind, label, secret_sealed, data, confirmed, last_step, created_at, last_used_at, credential_id, held`
 
 func scanMethod(row interface{ Scan(...any) error }) (TwoStepMethod, error) {
 	var m TwoStepMethod
-	var confirmed int
+	var confirmed, held int
 	var created, used int64
-	err := row.Scan(&m.ID, &m.UserID, &m.Kind, &m.Label, &m.SecretSealed, &m.Data, &confirmed, &m.LastStep, &created, &used, &m.CredentialID)
+	err := row.Scan(&m.ID, &m.UserID, &m.Kind, &m.Label, &m.SecretSealed, &m.Data, &confirmed, &m.LastStep, &created, &used, &m.CredentialID, &held)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrNotFound
 	}
 	if err != nil {
 		return m, fmt.Errorf("store: scan method: %w", err)
 	}
-	m.Confirmed, m.CreatedAt, m.LastUsedAt = confirmed == 1, fromTS(created), fromTS(used)
+	m.Held = held == 1
+	m.Confirmed, m.CreatedAt, m.LastUsedAt = confirmed == 1 && !m.Held, fromTS(created), fromTS(used)
 	return m, nil
 }
 
@@ -55,8 +60,8 @@ func boolInt(b bool) int {
 // CreateMethod stores a method; ErrConflict when its passkey credential id
 // is registered already (to anyone).
 func (s queries) CreateMethod(ctx context.Context, m TwoStepMethod) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO two_step_methods (`+methodCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
-		m.ID, m.UserID, m.Kind, m.Label, m.SecretSealed, m.Data, boolInt(m.Confirmed), m.LastStep, ts(m.CreatedAt), ts(m.LastUsedAt), m.CredentialID)
+	_, err := s.q.ExecContext(ctx, `INSERT INTO two_step_methods (`+methodCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
+		m.ID, m.UserID, m.Kind, m.Label, m.SecretSealed, m.Data, boolInt(m.Confirmed || m.Held), m.LastStep, ts(m.CreatedAt), ts(m.LastUsedAt), m.CredentialID, boolInt(m.Held))
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}
@@ -171,7 +176,7 @@ func (s queries) ReplaceBackupCodes(ctx context.Context, userID string, macs []s
 // UseBackupCode marks an unused code used; ErrNotFound when there is no
 // such unused code.
 func (s queries) UseBackupCode(ctx context.Context, userID, mac string, at time.Time) error {
-	res, err := s.q.ExecContext(ctx, `UPDATE backup_codes SET used_at = $1 WHERE user_id = $2 AND code_mac = $3 AND used_at = 0`, ts(at), userID, mac)
+	res, err := s.q.ExecContext(ctx, `UPDATE backup_codes SET used_at = $1 WHERE user_id = $2 AND code_mac = $3 AND used_at = 0 AND held = 0`, ts(at), userID, mac)
 	if err != nil {
 		return fmt.Errorf("store: use backup code: %w", err)
 	}
@@ -184,7 +189,7 @@ func (s queries) UseBackupCode(ctx context.Context, userID, mac string, at time.
 // CountBackupCodesLeft counts a user's unused backup codes.
 func (s queries) CountBackupCodesLeft(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at = 0`, userID).Scan(&n)
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at = 0 AND held = 0`, userID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count backup codes: %w", err)
 	}

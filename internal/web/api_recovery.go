@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/sellerguard/sellerguard/internal/auth"
 )
 
 // "Can't sign in?": forgot password (internal/recovery, internal/auth/recovery.go).
@@ -62,13 +64,23 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.RecoveryPassword(r.Context(), req.RecoveryToken, req.Password, s.meta(r)); err != nil {
+	done, err := s.Auth.RecoveryPassword(r.Context(), req.RecoveryToken, req.Password, s.meta(r))
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, recoveryDone)
+	return writeJSON(w, http.StatusOK, recoveryDoneJSON(done))
 }
 
-var recoveryDone = map[string]any{
-	"password_changed": true,
-	"message":          "Your password is changed and every session of the account has ended. Sign in with the new password; your second step is still needed.",
+const recoveryDoneMessage = "Your password is changed and every session of the account has ended. Sign in with the new password; your second step is still needed."
+
+const revertDoneMessage = "Your password is changed and every session of the account has ended. Sign in with the new password (your second step is still needed), then secure your account: decide on anything held and review every change made while you were out."
+
+// recoveryDoneJSON says what happened and where to go next: signing in,
+// then Secure my account after an undone email change (with the number of
+// held items waiting there).
+func recoveryDoneJSON(d auth.RecoveryDone) map[string]any {
+	if d.Revert {
+		return map[string]any{"password_changed": true, "message": revertDoneMessage, "next": secureNext, "held_items": d.Holds}
+	}
+	return map[string]any{"password_changed": true, "message": recoveryDoneMessage, "next": "/signin"}
 }

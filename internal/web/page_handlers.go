@@ -163,7 +163,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 		http.Redirect(w, r, "/signin/second-step", http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, s.landingAfterSignIn(r, res.Session.UserID, ""), http.StatusSeeOther)
 	return nil
 }
 
@@ -185,6 +185,7 @@ type accountPage struct {
 	Undelivered  int
 	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
 	BackupAsked  bool            // a business asks for a backup method
+	Holds        int             // items on hold after an undone email change (api_holds.go)
 	// Check is the "is this still yours?" confirmation: Values["kind"]
 	// (email or phone) when its code form is shown (page_contact_check.go).
 	Check *form
@@ -231,8 +232,12 @@ func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPag
 	if err != nil {
 		return nil, err
 	}
+	holds, err := s.Auth.CountHolds(r.Context(), p.User.ID)
+	if err != nil {
+		return nil, err
+	}
 	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
-		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod()}, nil
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {

@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/recovery"
 )
 
@@ -69,15 +71,41 @@ func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) erro
 	f := newForm()
 	f.Values["step"], f.Values["token"], f.Values["email"] = "password", r.PostForm.Get("recovery_token"), r.PostForm.Get("username")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.Auth.RecoveryPassword(r.Context(), f.Values["token"], r.PostForm.Get("password"), s.meta(r)); err != nil {
+	newPassword := r.PostForm.Get("password")
+	done, err := s.Auth.RecoveryPassword(r.Context(), f.Values["token"], newPassword, s.meta(r))
+	if err != nil {
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode || !recovery.WellFormedToken(f.Values["token"]) {
 			f.Values["step"], f.Values["token"] = "email", "" // expired or used: start again
 		}
 		return s.failForm(w, r, "forgot", f, err)
 	}
+	if done.Revert {
+		// The owner took the account back: sign in with the password just
+		// chosen, exactly as the sign-in page does (the second step is
+		// still asked for), and go on to Secure my account.
+		res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{Email: done.Email, Password: newPassword, Device: s.deviceCookie(r)}, s.meta(r))
+		if err == nil {
+			s.setDeviceCookie(w, res.NewDevice)
+			s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
+			if res.Session.AuthLevel == sellerguard.AuthPartial {
+				http.Redirect(w, r, "/signin/second-step?next="+url.QueryEscape(secureNext), http.StatusSeeOther)
+				return nil
+			}
+			http.Redirect(w, r, secureNext, http.StatusSeeOther)
+			return nil
+		}
+		if _, _, ok := formError(err); !ok {
+			return err
+		}
+		// Signing in was refused (a busy or limited moment): the password
+		// is set all the same; sign in on the page.
+	}
 	s.clearSessionCookie(w)
 	n := newForm()
-	n.Notice = recoveryDone["message"].(string)
+	n.Notice = recoveryDoneMessage
+	if done.Revert {
+		n.Notice = revertDoneMessage
+	}
 	s.render(w, r, http.StatusOK, "signin", n)
 	return nil
 }

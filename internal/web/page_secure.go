@@ -53,6 +53,9 @@ type securePage struct {
 	// ReportPhishing is the path of the phishing report page ("" while
 	// SellerGuard has none).
 	ReportPhishing string
+	// Holds are the items added since an undone email change, waiting for
+	// the owner's decision (api_holds.go).
+	Holds []store.Hold
 }
 
 func (h *changesHandlers) loadSecure(r *http.Request, p *auth.Principal) (*securePage, error) {
@@ -90,6 +93,9 @@ func (h *changesHandlers) loadSecure(r *http.Request, p *auth.Principal) (*secur
 	if pg.Contact, err = h.s.Auth.Contact(r.Context(), p); err != nil {
 		return nil, err
 	}
+	if pg.Holds, err = h.s.Auth.ListHolds(r.Context(), p); err != nil {
+		return nil, err
+	}
 	return pg, nil
 }
 
@@ -106,8 +112,13 @@ func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	if r.URL.Query().Get("done") != "" {
+	switch q := r.URL.Query(); {
+	case q.Get("done") != "":
 		pg.Notice = "Undone. The review below shows each undo as a change of its own."
+	case q.Get("held") == auth.HoldConfirm:
+		pg.Notice = "Kept: the item is in use again."
+	case q.Get("held") == auth.HoldRemove:
+		pg.Notice = "Removed."
 	}
 	h.s.render(w, r, http.StatusOK, "secure", pg)
 	return nil

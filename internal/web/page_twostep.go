@@ -73,6 +73,9 @@ type secondStepPage struct {
 	BackupLeft int
 	TrustFor   string // "30 days"
 	SMSSentTo  string
+	// Next is where the finished sign-in goes: secureNext or "" (the
+	// account, or Secure my account while held items wait).
+	Next string
 }
 
 // newSecondStepPage offers the kinds of second step the user has: the
@@ -130,6 +133,9 @@ func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *a
 	if r.URL.Query().Get("sent") == "1" {
 		pg.Notice = "We sent a code by text message. It is valid for 10 minutes."
 	}
+	if r.URL.Query().Get("next") == secureNext {
+		pg.Next = secureNext
+	}
 	s.render(w, r, http.StatusOK, "secondstep", pg)
 	return nil
 }
@@ -167,6 +173,9 @@ func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p 
 	if remember {
 		pg.Values["remember_browser"] = "1"
 	}
+	if r.PostForm.Get("next") == secureNext {
+		pg.Next = secureNext
+	}
 	res, err := s.Auth.CompleteSecondStep(r.Context(), p, auth.SecondStepInput{
 		Method: pg.Method, Code: r.PostForm.Get("code"), RememberBrowser: remember, Device: s.deviceCookie(r),
 	}, s.meta(r))
@@ -183,11 +192,12 @@ func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p 
 		return s.failPage(w, r, "secondstep", pg, pg.form, err, map[string]string{sellerguard.ECodeInvalidCode: "code"})
 	}
 	s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)
-	if res.ReenrollAdvised {
+	land := s.landingAfterSignIn(r, p.User.ID, pg.Next)
+	if res.ReenrollAdvised && land != secureNext {
 		http.Redirect(w, r, "/account/two-step?backup_used="+strconv.Itoa(res.BackupCodesLeft), http.StatusSeeOther)
 		return nil
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, land, http.StatusSeeOther)
 	return nil
 }
 

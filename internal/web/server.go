@@ -191,6 +191,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerChanges(mux)
 	// "Can't sign in?": API and pages (api_recovery.go, page_recovery.go).
 	s.registerRecovery(mux)
+	s.registerHolds(mux) // held items after an undone email change (api_holds.go)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
