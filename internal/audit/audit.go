@@ -23,8 +23,13 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -176,22 +181,68 @@ func NewEventID() string {
 // itself. Events without a session keep the first canonical form (v1), so
 // every chain written before sessions were noted still verifies; an event
 // with a session uses v2, the same array with the session id at the end.
+//
+// The canonical form is json.Marshal of that array; appendCanonical writes
+// the same bytes without reflection (TestCanonicalMatchesJSON and
+// FuzzCanonicalMatchesJSON hold it to json.Marshal), since `audit verify`
+// hashes every stored event.
 func Hash(e store.AuditRecord) string {
-	canon := []any{
-		"sellerguard-audit-v1", e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail,
-		e.Action, e.Category, e.TargetType, e.TargetID, e.IP, e.UserAgent, e.Before, e.After,
-		e.CreatedAt.UnixMicro(), e.PrevHash,
-	}
-	if e.SessionID != "" {
-		canon[0] = "sellerguard-audit-v2"
-		canon = append(canon, e.SessionID)
-	}
-	b, err := json.Marshal(canon)
-	if err != nil {
-		panic(err) // strings and ints always marshal
-	}
-	sum := sha256.Sum256(b)
+	var buf [1024]byte
+	sum := sha256.Sum256(appendCanonical(buf[:0], &e))
 	return hex.EncodeToString(sum[:])
+}
+
+// appendCanonical appends the canonical form of e to b.
+func appendCanonical(b []byte, e *store.AuditRecord) []byte {
+	tag := "sellerguard-audit-v1"
+	if e.SessionID != "" {
+		tag = "sellerguard-audit-v2"
+	}
+	b = append(b, '[')
+	for _, s := range [...]string{tag, e.ID, e.Chain} {
+		b = appendJSONString(b, s)
+		b = append(b, ',')
+	}
+	b = strconv.AppendInt(b, e.Seq, 10)
+	for _, s := range [...]string{e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
+		e.IP, e.UserAgent, e.Before, e.After} {
+		b = append(b, ',')
+		b = appendJSONString(b, s)
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.CreatedAt.UnixMicro(), 10)
+	b = append(b, ',')
+	b = appendJSONString(b, e.PrevHash)
+	if e.SessionID != "" {
+		b = append(b, ',')
+		b = appendJSONString(b, e.SessionID)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as json.Marshal encodes it. Printable ASCII
+// but '<', '>' and '&' (which json.Marshal escapes as \u003c…) is copied,
+// with '"' and '\\' escaped by a backslash, as json.Marshal does; a string
+// with any other byte is left to json.Marshal itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' {
+			j, err := json.Marshal(s)
+			if err != nil {
+				panic(err) // a string always marshals
+			}
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, '\\', c)
+		} else {
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // Problem describes the first place a chain does not verify.
@@ -215,6 +266,10 @@ type Report struct {
 	Events int64
 }
 
+// ErrNoChain is VerifyChain's answer for a chain with neither events nor
+// a head.
+var ErrNoChain = errors.New("audit: no such chain")
+
 // Verify recomputes every chain. It returns a *Problem naming the first bad
 // event when any stored row was altered, removed or inserted.
 func Verify(ctx context.Context, db *store.DB) (Report, error) {
@@ -222,59 +277,176 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	headOf := make(map[string]store.AuditHead, len(heads))
+	return verify(heads, func(fn func(store.AuditRecord) error) error { return db.EachAuditEvent(ctx, fn) })
+}
+
+// VerifyChain recomputes one chain, such as a business's
+// (ChainOf(businessID, "")): its events and its head, nothing else. A
+// chain with neither answers ErrNoChain.
+func VerifyChain(ctx context.Context, db *store.DB, chain string) (Report, error) {
+	var heads []store.AuditHead
+	h, err := db.AuditHeadOf(ctx, chain)
+	switch {
+	case err == nil:
+		heads = append(heads, h)
+	case !errors.Is(err, store.ErrNotFound):
+		return Report{}, err
+	}
+	rep, err := verify(heads, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventOfChain(ctx, chain, fn) })
+	if err == nil && rep.Chains == 0 && len(heads) == 0 {
+		return rep, ErrNoChain
+	}
+	return rep, err
+}
+
+// verifyBatch is how many events travel together between the reader, the
+// hashing workers and the chain checker.
+const verifyBatch = 512
+
+type eventBatch struct {
+	events []store.AuditRecord
+	hashOK []bool
+	done   chan struct{} // closed when hashOK is filled
+}
+
+// verify checks the events each streams (ordered by chain and sequence)
+// against heads. Reading, hashing and checking the links run at once:
+// the caller's goroutine reads, one worker per CPU hashes batches of
+// events, and one goroutine walks the batches in order checking sequence
+// numbers, links and heads — so a verification runs at the rate of the
+// slowest of the three, not of their sum.
+func verify(heads []store.AuditHead, each func(fn func(store.AuditRecord) error) error) (Report, error) {
+	c := &chainChecker{headOf: make(map[string]store.AuditHead, len(heads))}
 	for _, h := range heads {
-		headOf[h.Chain] = h
+		c.headOf[h.Chain] = h
 	}
-	var rep Report
-	var cur string
-	var seq int64
-	var prev string
-	finish := func() error {
-		if cur == "" {
-			return nil
-		}
-		h, ok := headOf[cur]
-		if !ok {
-			return &Problem{Chain: cur, Seq: seq, Reason: "chain has no head row"}
-		}
-		delete(headOf, cur)
-		if h.Seq != seq || h.Hash != prev {
-			return &Problem{Chain: cur, Seq: seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, seq)}
-		}
-		rep.Chains++
-		return nil
-	}
-	err = db.EachAuditEvent(ctx, func(e store.AuditRecord) error {
-		if e.Chain != cur {
-			if err := finish(); err != nil {
-				return err
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *eventBatch, 2*workers)
+	ordered := make(chan *eventBatch, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				for i := range b.events {
+					b.hashOK[i] = Hash(b.events[i]) == b.events[i].Hash
+				}
+				close(b.done)
 			}
-			cur, seq, prev = e.Chain, 0, ""
+		})
+	}
+	var failed atomic.Bool
+	var checkErr error
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for b := range ordered {
+			<-b.done
+			if checkErr != nil {
+				continue // drain
+			}
+			for i := range b.events {
+				if err := c.event(&b.events[i], b.hashOK[i]); err != nil {
+					checkErr = err
+					failed.Store(true)
+					break
+				}
+			}
 		}
-		if e.Seq != seq+1 {
-			return &Problem{Chain: e.Chain, Seq: seq + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", seq+1, e.Seq)}
+	}()
+	errStopped := errors.New("stopped")
+	newBatch := func() *eventBatch {
+		return &eventBatch{events: make([]store.AuditRecord, 0, verifyBatch), hashOK: make([]bool, verifyBatch), done: make(chan struct{})}
+	}
+	cur := newBatch()
+	send := func() {
+		work <- cur
+		ordered <- cur
+		cur = newBatch()
+	}
+	readErr := each(func(e store.AuditRecord) error {
+		if failed.Load() {
+			return errStopped
 		}
-		if e.PrevHash != prev {
-			return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
+		cur.events = append(cur.events, e)
+		if len(cur.events) == verifyBatch {
+			send()
 		}
-		if Hash(e) != e.Hash {
-			return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
-		}
-		seq, prev = e.Seq, e.Hash
-		rep.Events++
 		return nil
 	})
-	if err != nil {
-		return rep, err
+	if len(cur.events) > 0 {
+		send()
 	}
-	if err := finish(); err != nil {
-		return rep, err
+	close(work)
+	close(ordered)
+	wg.Wait()
+	<-checked
+	switch {
+	case checkErr != nil:
+		return c.rep, checkErr
+	case readErr != nil:
+		return c.rep, readErr
 	}
-	for chain, h := range headOf {
+	return c.rep, c.end()
+}
+
+// chainChecker walks events ordered by chain and sequence.
+type chainChecker struct {
+	headOf map[string]store.AuditHead
+	rep    Report
+	cur    string
+	seq    int64
+	prev   string
+}
+
+// event checks e, whose own hash was recomputed (hashOK: it matched).
+func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
+	if e.Chain != c.cur {
+		if err := c.finish(); err != nil {
+			return err
+		}
+		c.cur, c.seq, c.prev = e.Chain, 0, ""
+	}
+	if e.Seq != c.seq+1 {
+		return &Problem{Chain: e.Chain, Seq: c.seq + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", c.seq+1, e.Seq)}
+	}
+	if e.PrevHash != c.prev {
+		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
+	}
+	if !hashOK {
+		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
+	}
+	c.seq, c.prev = e.Seq, e.Hash
+	c.rep.Events++
+	return nil
+}
+
+// finish checks the chain just walked against its head.
+func (c *chainChecker) finish() error {
+	if c.cur == "" {
+		return nil
+	}
+	h, ok := c.headOf[c.cur]
+	if !ok {
+		return &Problem{Chain: c.cur, Seq: c.seq, Reason: "chain has no head row"}
+	}
+	delete(c.headOf, c.cur)
+	if h.Seq != c.seq || h.Hash != c.prev {
+		return &Problem{Chain: c.cur, Seq: c.seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, c.seq)}
+	}
+	c.rep.Chains++
+	return nil
+}
+
+// end finishes the last chain and checks that no head is left without
+// events.
+func (c *chainChecker) end() error {
+	if err := c.finish(); err != nil {
+		return err
+	}
+	for chain, h := range c.headOf {
 		if h.Seq != 0 {
-			return rep, &Problem{Chain: chain, Seq: 1, Reason: fmt.Sprintf("head says seq %d but the chain has no events: they were removed", h.Seq)}
+			return &Problem{Chain: chain, Seq: 1, Reason: fmt.Sprintf("head says seq %d but the chain has no events: they were removed", h.Seq)}
 		}
 	}
-	return rep, nil
+	return nil
 }
