@@ -98,7 +98,7 @@ func TestMigrateThenAuditVerifyDetectsTampering(t *testing.T) {
 			t.Fatalf("export: %d %q %q", code, out, errOut)
 		}
 		code, out, _ = runCLI(t, env, "audit", "export", "--business", biz)
-		if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 1+inChain || !strings.Contains(out, id) {
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 1+inChain || !strings.Contains(out, "business.created") {
 			t.Fatalf("export one business: %d %q", code, out)
 		}
 		if _, err := raw.Exec(`UPDATE audit_events SET actor_email = 'someone-else@example.com' WHERE id = $1`, id); err != nil {
