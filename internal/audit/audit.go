@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,18 +272,29 @@ type Report struct {
 var ErrNoChain = errors.New("audit: no such chain")
 
 // Verify recomputes every chain. It returns a *Problem naming the first bad
-// event when any stored row was altered, removed or inserted.
+// event found when any stored row was altered, removed or inserted.
+//
+// It reads the events in the order the database keeps them (one
+// sequential read, no sort), keeping for each chain only its last sequence
+// number and hash, so its memory grows with the number of chains, not of
+// events. A chain whose events do not arrive in sequence order (a gap, or
+// PostgreSQL having stored a later event in an earlier page) is verified
+// again on its own, in order (VerifyChain), which names the exact problem.
 func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	heads, err := db.ListAuditHeads(ctx)
 	if err != nil {
 		return Report{}, err
 	}
-	return verify(heads, func(fn func(store.AuditRecord) error) error { return db.EachAuditEvent(ctx, fn) })
+	c := newChainChecker(heads)
+	if err := verify(c, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventStored(ctx, fn) }); err != nil {
+		return c.rep, err
+	}
+	return c.end(func(chain string) (Report, error) { return VerifyChain(ctx, db, chain) })
 }
 
 // VerifyChain recomputes one chain, such as a business's
-// (ChainOf(businessID, "")): its events and its head, nothing else. A
-// chain with neither answers ErrNoChain.
+// (ChainOf(businessID, "")): its events in sequence order and its head,
+// nothing else. A chain with neither answers ErrNoChain.
 func VerifyChain(ctx context.Context, db *store.DB, chain string) (Report, error) {
 	var heads []store.AuditHead
 	h, err := db.AuditHeadOf(ctx, chain)
@@ -292,7 +304,12 @@ func VerifyChain(ctx context.Context, db *store.DB, chain string) (Report, error
 	case !errors.Is(err, store.ErrNotFound):
 		return Report{}, err
 	}
-	rep, err := verify(heads, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventOfChain(ctx, chain, fn) })
+	c := newChainChecker(heads)
+	c.ordered = true
+	if err := verify(c, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventOfChain(ctx, chain, fn) }); err != nil {
+		return c.rep, err
+	}
+	rep, err := c.end(nil)
 	if err == nil && rep.Chains == 0 && len(heads) == 0 {
 		return rep, ErrNoChain
 	}
@@ -309,17 +326,12 @@ type eventBatch struct {
 	done   chan struct{} // closed when hashOK is filled
 }
 
-// verify checks the events each streams (ordered by chain and sequence)
-// against heads. Reading, hashing and checking the links run at once:
-// the caller's goroutine reads, one worker per CPU hashes batches of
-// events, and one goroutine walks the batches in order checking sequence
-// numbers, links and heads — so a verification runs at the rate of the
-// slowest of the three, not of their sum.
-func verify(heads []store.AuditHead, each func(fn func(store.AuditRecord) error) error) (Report, error) {
-	c := &chainChecker{headOf: make(map[string]store.AuditHead, len(heads))}
-	for _, h := range heads {
-		c.headOf[h.Chain] = h
-	}
+// verify feeds the events each streams to c. Reading, hashing and
+// checking the links run at once: the caller's goroutine reads, one worker
+// per CPU hashes batches of events, and one goroutine walks the batches in
+// order — so a verification runs at the rate of the slowest of the three,
+// not of their sum.
+func verify(c *chainChecker, each func(fn func(store.AuditRecord) error) error) error {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	work := make(chan *eventBatch, 2*workers)
 	ordered := make(chan *eventBatch, 2*workers)
@@ -380,73 +392,106 @@ func verify(heads []store.AuditHead, each func(fn func(store.AuditRecord) error)
 	close(ordered)
 	wg.Wait()
 	<-checked
-	switch {
-	case checkErr != nil:
-		return c.rep, checkErr
-	case readErr != nil:
-		return c.rep, readErr
+	if checkErr != nil {
+		return checkErr
 	}
-	return c.rep, c.end()
+	return readErr
 }
 
-// chainChecker walks events ordered by chain and sequence.
-type chainChecker struct {
-	headOf map[string]store.AuditHead
-	rep    Report
-	cur    string
+// chainState is what the checker keeps of one chain: its last event.
+type chainState struct {
 	seq    int64
-	prev   string
+	hash   string
+	events int64
+	// recheck: an event came out of sequence order; the chain is
+	// verified again on its own.
+	recheck bool
+}
+
+// chainChecker follows every chain through a stream of events.
+type chainChecker struct {
+	heads  []store.AuditHead
+	chains map[string]*chainState
+	rep    Report
+	// ordered: the stream is in (chain, seq) order, so an event out of
+	// order is a problem at once (VerifyChain), not a reason to recheck.
+	ordered bool
+}
+
+func newChainChecker(heads []store.AuditHead) *chainChecker {
+	return &chainChecker{heads: heads, chains: make(map[string]*chainState, len(heads))}
 }
 
 // event checks e, whose own hash was recomputed (hashOK: it matched).
 func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
-	if e.Chain != c.cur {
-		if err := c.finish(); err != nil {
-			return err
+	st := c.chains[e.Chain]
+	if st == nil {
+		st = &chainState{}
+		c.chains[e.Chain] = st
+	}
+	if st.recheck {
+		return nil
+	}
+	if e.Seq != st.seq+1 {
+		if c.ordered {
+			return &Problem{Chain: e.Chain, Seq: st.seq + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", st.seq+1, e.Seq)}
 		}
-		c.cur, c.seq, c.prev = e.Chain, 0, ""
+		st.recheck = true
+		c.rep.Events -= st.events
+		return nil
 	}
-	if e.Seq != c.seq+1 {
-		return &Problem{Chain: e.Chain, Seq: c.seq + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", c.seq+1, e.Seq)}
-	}
-	if e.PrevHash != c.prev {
+	if e.PrevHash != st.hash {
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
 	}
 	if !hashOK {
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
 	}
-	c.seq, c.prev = e.Seq, e.Hash
+	st.seq, st.hash = e.Seq, e.Hash
+	st.events++
 	c.rep.Events++
 	return nil
 }
 
-// finish checks the chain just walked against its head.
-func (c *chainChecker) finish() error {
-	if c.cur == "" {
-		return nil
+// end checks every chain's end against its head (rechecking on its own,
+// through recheck, each chain that came out of order) and that no head is
+// left without events. Chains are taken in name order, so the problem
+// named is the same from run to run.
+func (c *chainChecker) end(recheck func(chain string) (Report, error)) (Report, error) {
+	names := make([]string, 0, len(c.chains))
+	for name := range c.chains {
+		names = append(names, name)
 	}
-	h, ok := c.headOf[c.cur]
-	if !ok {
-		return &Problem{Chain: c.cur, Seq: c.seq, Reason: "chain has no head row"}
+	sort.Strings(names)
+	headOf := make(map[string]store.AuditHead, len(c.heads))
+	for _, h := range c.heads {
+		headOf[h.Chain] = h
 	}
-	delete(c.headOf, c.cur)
-	if h.Seq != c.seq || h.Hash != c.prev {
-		return &Problem{Chain: c.cur, Seq: c.seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, c.seq)}
+	for _, name := range names {
+		st := c.chains[name]
+		if st.recheck {
+			r, err := recheck(name)
+			c.rep.Events += r.Events
+			if err != nil {
+				return c.rep, err
+			}
+			c.rep.Chains++
+			delete(headOf, name)
+			continue
+		}
+		h, ok := headOf[name]
+		if !ok {
+			return c.rep, &Problem{Chain: name, Seq: st.seq, Reason: "chain has no head row"}
+		}
+		delete(headOf, name)
+		if h.Seq != st.seq || h.Hash != st.hash {
+			return c.rep, &Problem{Chain: name, Seq: st.seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, st.seq)}
+		}
+		c.rep.Chains++
 	}
-	c.rep.Chains++
-	return nil
-}
-
-// end finishes the last chain and checks that no head is left without
-// events.
-func (c *chainChecker) end() error {
-	if err := c.finish(); err != nil {
-		return err
-	}
-	for chain, h := range c.headOf {
-		if h.Seq != 0 {
-			return &Problem{Chain: chain, Seq: 1, Reason: fmt.Sprintf("head says seq %d but the chain has no events: they were removed", h.Seq)}
+	for _, h := range c.heads {
+		if _, left := headOf[h.Chain]; left && h.Seq != 0 {
+			return c.rep, &Problem{Chain: h.Chain, Seq: 1, Reason: fmt.Sprintf("head says seq %d but the chain has no events: they were removed", h.Seq)}
 		}
 	}
-	return nil
+	return c.rep, nil
 }

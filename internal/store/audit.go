@@ -168,6 +168,16 @@ func (s queries) EachAuditEvent(ctx context.Context, fn func(AuditRecord) error)
 	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events ORDER BY chain, seq`)
 }
 
+// EachAuditEventStored calls fn for every event in the order the database
+// keeps them (no ORDER BY: a sequential read of the table, with no index
+// lookup per row and no sort), streaming. Appends to one chain are
+// serialised by its head row, so a chain's events come in sequence order
+// but where PostgreSQL reused free space; audit.Verify checks such a chain
+// again with EachAuditEventOfChain.
+func (s queries) EachAuditEventStored(ctx context.Context, fn func(AuditRecord) error) error {
+	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events`)
+}
+
 // EachAuditEventOfChain calls fn for every event of one chain in sequence
 // order (the unique index on (chain, seq)), streaming.
 func (s queries) EachAuditEventOfChain(ctx context.Context, chain string, fn func(AuditRecord) error) error {
