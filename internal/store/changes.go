@@ -46,6 +46,26 @@ func (s queries) ListChangeEvents(ctx context.Context, f ChangeFilter) ([]AuditR
 	if f.BusinessID == "" || len(f.Actions) == 0 {
 		return nil, errors.New("store: change query without business or actions")
 	}
+	q, args := changeEventsQuery(f)
+	rows, err := s.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list changes: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditRecord{}
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// changeEventsQuery builds ListChangeEvents' query (TestChangeQueriesUseTheirIndexes
+// reads its plan).
+func changeEventsQuery(f ChangeFilter) (string, []any) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -84,20 +104,7 @@ func (s queries) ListChangeEvents(ctx context.Context, f ChangeFilter) ([]AuditR
 	}
 	q := `SELECT ` + auditCols + ` FROM audit_events WHERE id IN (SELECT id FROM (` + strings.Join(arms, " UNION ALL ") +
 		`) c ORDER BY created_at DESC, id DESC LIMIT ` + lim + `) ORDER BY created_at DESC, id DESC`
-	rows, err := s.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list changes: %w", err)
-	}
-	defer rows.Close()
-	out := []AuditRecord{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return q, args
 }
 
 // FindAuditEvent returns one event by id.
@@ -131,6 +138,11 @@ func (s queries) NextChangeOf(ctx context.Context, e AuditRecord, actions []stri
 	return r, err
 }
 
+func sessionStartsQuery(placeholders []string) string {
+	return `SELECT ` + auditCols + ` FROM audit_events
+		WHERE business_id = '' AND action = 'session.created' AND target_id IN (` + strings.Join(placeholders, ",") + `)`
+}
+
 // SessionStartEvents returns the "session.created" events of the given
 // sessions, by session id (a session older than the log has none). One
 // query per 500 ids, on the partial index audit_session_start.
@@ -144,8 +156,7 @@ func (s queries) SessionStartEvents(ctx context.Context, sessionIDs []string) (m
 			args[i], ph[i] = id, fmt.Sprintf("$%d", i+1)
 		}
 		sessionIDs = sessionIDs[n:]
-		rows, err := s.q.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events
-			WHERE business_id = '' AND action = 'session.created' AND target_id IN (`+strings.Join(ph, ",")+`)`, args...)
+		rows, err := s.q.QueryContext(ctx, sessionStartsQuery(ph), args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: session starts: %w", err)
 		}
