@@ -240,8 +240,9 @@ func BenchmarkAuditVerify(b *testing.B) {
 				}
 				b.Run(scope, func(b *testing.B) {
 					var n int64
-					var tVerify, tRead, tOld time.Duration
+					var tVerify, tRead, tOld, cpuVerify time.Duration
 					for b.Loop() {
+						c0 := cpuTime(b, s)
 						t0 := time.Now()
 						var rep audit.Report
 						var err error
@@ -251,6 +252,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 							rep, err = audit.VerifyChain(ctx, s.DB, chain)
 						}
 						tVerify += time.Since(t0)
+						cpuVerify += cpuTime(b, s) - c0
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -271,6 +273,8 @@ func BenchmarkAuditVerify(b *testing.B) {
 					}
 					rate := func(d time.Duration) float64 { return float64(n) * float64(b.N) / d.Seconds() }
 					b.ReportMetric(rate(tVerify), "events/s")
+					b.ReportMetric(rate(cpuVerify), "events/cpu-s")
+					b.ReportMetric(float64(cpuVerify)/float64(tVerify), "cpus-used")
 					b.ReportMetric(rate(tRead), "read-events/s")
 					if tOld > 0 {
 						b.ReportMetric(rate(tOld), "old-events/s")
@@ -281,6 +285,48 @@ func BenchmarkAuditVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cpuTime is the CPU time used so far by this process and, on PostgreSQL,
+// by the server processes serving the benchmark's database (read from
+// /proc: the server runs on this machine). On a shared machine it says how
+// much of the machine a measurement had: events per CPU-second does not
+// depend on what else runs.
+func cpuTime(tb testing.TB, s *seeded) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if !strings.HasPrefix(s.URL, "postgres") {
+		return total
+	}
+	raw, err := sql.Open("pgx", s.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = raw.Close() }()
+	rows, err := raw.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			tb.Fatal(err)
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // ended meanwhile
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		var ut, st int64
+		_, _ = fmt.Sscan(f[11], &ut) // utime, clock ticks (field 14)
+		_, _ = fmt.Sscan(f[12], &st) // stime (field 15)
+		total += time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ = 100 on Linux
+	}
+	return total
 }
 
 // verifySequentialJSON is the verification before this benchmark's work:
