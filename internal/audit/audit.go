@@ -275,11 +275,13 @@ var ErrNoChain = errors.New("audit: no such chain")
 // event found when any stored row was altered, removed or inserted.
 //
 // It reads the events in the order the database keeps them (one
-// sequential read, no sort), keeping for each chain only its last sequence
-// number and hash, so its memory grows with the number of chains, not of
-// events. A chain whose events do not arrive in sequence order (a gap, or
-// PostgreSQL having stored a later event in an earlier page) is verified
-// again on its own, in order (VerifyChain), which names the exact problem.
+// sequential read, no sort, no index lookup per row). For each chain it
+// keeps only the ends of the runs of events that arrived in sequence order
+// — one run normally, two when PostgreSQL's synchronised scan started the
+// read in the middle of the table — and joins the runs at the end, so its
+// memory grows with the number of chains, not of events. A chain that
+// arrives in more than 64 pieces is verified again on its own, in order
+// (VerifyChain).
 func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	heads, err := db.ListAuditHeads(ctx)
 	if err != nil {
@@ -398,13 +400,28 @@ func verify(c *chainChecker, each func(fn func(store.AuditRecord) error) error) 
 	return readErr
 }
 
-// chainState is what the checker keeps of one chain: its last event.
+// run is a stretch of a chain's events that arrived one after the other
+// in sequence order, each linked to the one before it.
+type run struct {
+	firstSeq  int64
+	firstPrev string // the first event's link to the event before it
+	firstID   string
+	lastSeq   int64
+	lastHash  string
+}
+
+// maxRuns bounds the runs kept for one chain; a chain stored in more
+// pieces is verified again on its own.
+const maxRuns = 64
+
+// chainState is what the checker keeps of one chain: its runs (one when
+// its events arrive in order; two when the read started in the middle of
+// the table, as PostgreSQL's synchronised scans do).
 type chainState struct {
-	seq    int64
-	hash   string
+	runs   []run
 	events int64
-	// recheck: an event came out of sequence order; the chain is
-	// verified again on its own.
+	// recheck: the chain came in more than maxRuns pieces; it is verified
+	// again on its own.
 	recheck bool
 }
 
@@ -414,7 +431,7 @@ type chainChecker struct {
 	chains map[string]*chainState
 	rep    Report
 	// ordered: the stream is in (chain, seq) order, so an event out of
-	// order is a problem at once (VerifyChain), not a reason to recheck.
+	// order is a problem at once (VerifyChain).
 	ordered bool
 }
 
@@ -423,6 +440,8 @@ func newChainChecker(heads []store.AuditHead) *chainChecker {
 }
 
 // event checks e, whose own hash was recomputed (hashOK: it matched).
+// An event that follows the end of one of its chain's runs must link to
+// it; any other starts a new run, and end checks that the runs join up.
 func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
 	st := c.chains[e.Chain]
 	if st == nil {
@@ -432,29 +451,61 @@ func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
 	if st.recheck {
 		return nil
 	}
-	if e.Seq != st.seq+1 {
-		if c.ordered {
-			return &Problem{Chain: e.Chain, Seq: st.seq + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", st.seq+1, e.Seq)}
+	var r *run
+	for i := range st.runs {
+		if st.runs[i].lastSeq+1 == e.Seq {
+			r = &st.runs[i]
+			break
 		}
+	}
+	switch {
+	case r == nil && c.ordered && !(len(st.runs) == 0 && e.Seq == 1):
+		last := int64(0)
+		if len(st.runs) > 0 {
+			last = st.runs[0].lastSeq
+		}
+		return &Problem{Chain: e.Chain, Seq: last + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", last+1, e.Seq)}
+	case r == nil && len(st.runs) == maxRuns:
 		st.recheck = true
 		c.rep.Events -= st.events
+		st.runs = nil
 		return nil
-	}
-	if e.PrevHash != st.hash {
+	case r != nil && e.PrevHash != r.lastHash:
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
 	}
 	if !hashOK {
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
 	}
-	st.seq, st.hash = e.Seq, e.Hash
+	if r == nil {
+		st.runs = append(st.runs, run{firstSeq: e.Seq, firstPrev: e.PrevHash, firstID: e.ID, lastSeq: e.Seq, lastHash: e.Hash})
+	} else {
+		r.lastSeq, r.lastHash = e.Seq, e.Hash
+	}
 	st.events++
 	c.rep.Events++
 	return nil
 }
 
-// end checks every chain's end against its head (rechecking on its own,
-// through recheck, each chain that came out of order) and that no head is
-// left without events. Chains are taken in name order, so the problem
+// join checks that a chain's runs make one chain from seq 1 and returns
+// its last sequence number and hash.
+func (st *chainState) join(chain string) (int64, string, error) {
+	sort.Slice(st.runs, func(i, j int) bool { return st.runs[i].firstSeq < st.runs[j].firstSeq })
+	seq, hash := int64(0), ""
+	for _, r := range st.runs {
+		if r.firstSeq != seq+1 {
+			return 0, "", &Problem{Chain: chain, Seq: seq + 1, EventID: r.firstID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", seq+1, r.firstSeq)}
+		}
+		if r.firstPrev != hash {
+			return 0, "", &Problem{Chain: chain, Seq: r.firstSeq, EventID: r.firstID, Reason: "previous-hash link does not match the event before it"}
+		}
+		seq, hash = r.lastSeq, r.lastHash
+	}
+	return seq, hash, nil
+}
+
+// end joins each chain's runs and checks its end against its head
+// (rechecking on its own, through recheck, each chain that came in too
+// many pieces) and that no head is left without events. Chains are taken in name order, so the problem
 // named is the same from run to run.
 func (c *chainChecker) end(recheck func(chain string) (Report, error)) (Report, error) {
 	names := make([]string, 0, len(c.chains))
@@ -478,13 +529,17 @@ func (c *chainChecker) end(recheck func(chain string) (Report, error)) (Report, 
 			delete(headOf, name)
 			continue
 		}
+		seq, hash, err := st.join(name)
+		if err != nil {
+			return c.rep, err
+		}
 		h, ok := headOf[name]
 		if !ok {
-			return c.rep, &Problem{Chain: name, Seq: st.seq, Reason: "chain has no head row"}
+			return c.rep, &Problem{Chain: name, Seq: seq, Reason: "chain has no head row"}
 		}
 		delete(headOf, name)
-		if h.Seq != st.seq || h.Hash != st.hash {
-			return c.rep, &Problem{Chain: name, Seq: st.seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, st.seq)}
+		if h.Seq != seq || h.Hash != hash {
+			return c.rep, &Problem{Chain: name, Seq: seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, seq)}
 		}
 		c.rep.Chains++
 	}

@@ -233,24 +233,23 @@ func TestVerifyChainStoredOutOfOrder(t *testing.T) {
 		ctx := context.Background()
 		record(t, e.db, 5, "biz_1", "usr_1")
 		record(t, e.db, 3, "", "usr_2")
-		moveLast := func(seq int) {
+		moveLast := func(where string, args ...any) {
 			t.Helper()
-			id := eventID(t, e.raw, "b:biz_1", seq)
 			tx, err := e.raw.Begin()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = tx.Rollback() }()
 			for _, q := range []string{
-				`CREATE TEMPORARY TABLE moved AS SELECT * FROM audit_events WHERE id = $1`,
-				`DELETE FROM audit_events WHERE id = $1`,
-				`INSERT INTO audit_events SELECT * FROM moved`,
+				`CREATE TEMPORARY TABLE moved AS SELECT * FROM audit_events WHERE ` + where,
+				`DELETE FROM audit_events WHERE ` + where,
+				`INSERT INTO audit_events SELECT * FROM moved ORDER BY chain, seq`,
 			} {
-				args := []any{id}
+				a := args
 				if !strings.Contains(q, "$1") {
-					args = nil
+					a = nil
 				}
-				if _, err := tx.Exec(q, args...); err != nil {
+				if _, err := tx.Exec(q, a...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -261,16 +260,34 @@ func TestVerifyChainStoredOutOfOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		moveLast(2)
+		moveLast(`id = $1`, eventID(t, e.raw, "b:biz_1", 2))
 		rep, err := audit.Verify(ctx, e.db)
 		if err != nil || rep.Events != 8 || rep.Chains != 2 {
 			t.Fatalf("Verify of a chain stored out of order = %+v, %v", rep, err)
+		}
+		// A chain in more pieces than Verify follows (every other event
+		// stored after the rest: 70 runs) is verified again on its own.
+		recordInOneTx(t, e.db, 140, "biz_2")
+		moveLast(`chain = 'b:biz_2' AND seq % 2 = 0`)
+		rep, err = audit.Verify(ctx, e.db)
+		if err != nil || rep.Events != 148 || rep.Chains != 3 {
+			t.Fatalf("Verify of a chain stored in 70 pieces = %+v, %v", rep, err)
+		}
+		altered := eventID(t, e.raw, "b:biz_2", 77)
+		if _, err := e.raw.Exec(`UPDATE audit_events SET ip = '203.0.113.9' WHERE id = $1`, altered); err != nil {
+			t.Fatal(err)
+		}
+		var p *audit.Problem
+		if _, err := audit.Verify(ctx, e.db); !errors.As(err, &p) || p.EventID != altered {
+			t.Fatalf("Verify with an altered event in a chain in pieces = %v, want a Problem naming %s", err, altered)
+		}
+		if _, err := e.raw.Exec(`UPDATE audit_events SET ip = '' WHERE id = $1`, altered); err != nil {
+			t.Fatal(err)
 		}
 		want := eventID(t, e.raw, "b:biz_1", 4)
 		if _, err := e.raw.Exec(`DELETE FROM audit_events WHERE chain = 'b:biz_1' AND seq = 3`); err != nil {
 			t.Fatal(err)
 		}
-		var p *audit.Problem
 		if _, err := audit.Verify(ctx, e.db); !errors.As(err, &p) || p.EventID != want {
 			t.Fatalf("Verify with a gap in a chain stored out of order = %v, want a Problem naming %s", err, want)
 		}

@@ -322,8 +322,8 @@ func cpuTime(tb testing.TB, s *seeded) time.Duration {
 		}
 		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 		var ut, st int64
-		_, _ = fmt.Sscan(f[11], &ut) // utime, clock ticks (field 14)
-		_, _ = fmt.Sscan(f[12], &st) // stime (field 15)
+		_, _ = fmt.Sscan(f[11], &ut)                          // utime, clock ticks (field 14)
+		_, _ = fmt.Sscan(f[12], &st)                          // stime (field 15)
 		total += time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ = 100 on Linux
 	}
 	return total
