@@ -136,19 +136,18 @@ type chainHead struct {
 // change carries its session; every session starts with a
 // "session.created" event (known_browser true nine times in ten).
 type generator struct {
-	rng        *rand.Rand
-	zipf       *rand.Zipf
-	size       benchSize
-	heads      map[string]*chainHead
-	sessions   map[string]string // user -> current session id
-	step       time.Duration
-	start      time.Time
-	bizTotal   int
-	userTotal  int
-	i          int
-	enc        *base32.Encoding
-	idbuf      [16]byte
-	businessIn map[string]bool
+	rng       *rand.Rand
+	zipf      *rand.Zipf
+	size      benchSize
+	heads     map[string]*chainHead
+	sessions  map[string]string // user -> current session id
+	step      time.Duration
+	start     time.Time
+	bizTotal  int
+	userTotal int
+	i         int
+	enc       *base32.Encoding
+	idbuf     [16]byte
 }
 
 func newGenerator(size benchSize) *generator {
