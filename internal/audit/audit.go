@@ -226,16 +226,24 @@ func appendCanonical(b []byte, e *store.AuditRecord) []byte {
 // with '"' and '\\' escaped by a backslash, as json.Marshal does; a string
 // with any other byte is left to json.Marshal itself.
 func appendJSONString(b []byte, s string) []byte {
+	escapes := false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
 			j, err := json.Marshal(s)
 			if err != nil {
 				panic(err) // a string always marshals
 			}
 			return append(b, j...)
+		case c == '"' || c == '\\':
+			escapes = true
 		}
 	}
 	b = append(b, '"')
+	if !escapes {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == '"' || c == '\\' {
 			b = append(b, '\\', c)
