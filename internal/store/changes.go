@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -46,65 +47,107 @@ func (s queries) ListChangeEvents(ctx context.Context, f ChangeFilter) ([]AuditR
 	if f.BusinessID == "" || len(f.Actions) == 0 {
 		return nil, errors.New("store: change query without business or actions")
 	}
-	q, args := changeEventsQuery(f)
-	rows, err := s.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list changes: %w", err)
-	}
-	defer rows.Close()
 	out := []AuditRecord{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
+	queries := changeEventsQueries(f)
+	for _, q := range queries {
+		if err := func() error {
+			rows, err := s.q.QueryContext(ctx, q.text, q.args...)
+			if err != nil {
+				return fmt.Errorf("store: list changes: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				e, err := scanAudit(rows)
+				if err != nil {
+					return err
+				}
+				out = append(out, e)
+			}
+			return rows.Err()
+		}(); err != nil {
 			return nil, err
 		}
-		out = append(out, e)
 	}
-	return out, rows.Err()
+	if len(queries) > 1 { // each query's newest; keep the newest of all
+		sort.Slice(out, func(i, j int) bool {
+			if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+				return out[i].CreatedAt.After(out[j].CreatedAt)
+			}
+			return out[i].ID > out[j].ID
+		})
+		out = out[:min(len(out), changeLimit(f))]
+	}
+	return out, nil
 }
 
-// changeEventsQuery builds ListChangeEvents' query (TestChangeQueriesUseTheirIndexes
-// reads its plan).
-func changeEventsQuery(f ChangeFilter) (string, []any) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
+// maxArms bounds the arms of one query: SQLite refuses a compound SELECT
+// of more than 500, and PostgreSQL's planning time grows with them. A
+// business with more members than fit is read in several queries.
+const maxArms = 200
+
+type sqlQuery struct {
+	text string
+	args []any
+}
+
+func changeLimit(f ChangeFilter) int {
+	if f.Limit <= 0 {
+		return 50
 	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	w := auditWindow(arg, f.ActorID, f.Since, f.Until, f.BeforeTime, f.BeforeID)
-	if f.SessionID != "" {
-		w = append(w, "session_id = "+arg(f.SessionID))
-	}
-	window := ""
-	if len(w) > 0 {
-		window = " AND " + strings.Join(w, " AND ")
-	}
-	lim := arg(limit)
-	var arms []string
-	arm := func(where string) {
-		arms = append(arms, `SELECT created_at, id FROM (SELECT created_at, id FROM audit_events WHERE `+where+window+
-			` ORDER BY created_at DESC, id DESC LIMIT `+lim+`) a`+strconv.Itoa(len(arms)))
-	}
-	biz := arg(f.BusinessID)
+	return f.Limit
+}
+
+// changeEventsQueries builds ListChangeEvents' queries, one per maxArms
+// arms (TestChangeQueriesUseTheirIndexes reads their plans).
+func changeEventsQueries(f ChangeFilter) []sqlQuery {
+	type armOf struct{ member, action string } // member "": the business's chain
+	var arms []armOf
 	for _, a := range f.Actions {
-		arm("business_id = " + biz + " AND action = " + arg(a))
+		arms = append(arms, armOf{action: a})
 	}
-	if len(f.MemberIDs) > 0 && len(f.UserActions) > 0 {
-		acts := make([]string, len(f.UserActions))
-		for i, a := range f.UserActions {
-			acts[i] = arg(a)
+	for _, m := range f.MemberIDs {
+		for _, a := range f.UserActions {
+			arms = append(arms, armOf{member: m, action: a})
 		}
-		for _, m := range f.MemberIDs {
-			member := arg(m)
-			for _, a := range acts {
-				arm("business_id = '' AND subject_id = " + member + " AND action = " + a)
+	}
+	var out []sqlQuery
+	for len(arms) > 0 {
+		chunk := arms[:min(len(arms), maxArms)]
+		arms = arms[len(chunk):]
+		var args []any
+		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+		w := auditWindow(arg, f.ActorID, f.Since, f.Until, f.BeforeTime, f.BeforeID)
+		if f.SessionID != "" {
+			w = append(w, "session_id = "+arg(f.SessionID))
+		}
+		window := ""
+		if len(w) > 0 {
+			window = " AND " + strings.Join(w, " AND ")
+		}
+		lim := arg(changeLimit(f))
+		bound := map[string]string{} // one placeholder per value
+		bind := func(v string) string {
+			if ph, ok := bound[v]; ok {
+				return ph
 			}
+			ph := arg(v)
+			bound[v] = ph
+			return ph
 		}
+		biz := arg(f.BusinessID)
+		parts := make([]string, len(chunk))
+		for i, a := range chunk {
+			where := "business_id = " + biz + " AND action = " + bind(a.action)
+			if a.member != "" {
+				where = "business_id = '' AND subject_id = " + bind(a.member) + " AND action = " + bind(a.action)
+			}
+			parts[i] = `SELECT created_at, id FROM (SELECT created_at, id FROM audit_events WHERE ` + where + window +
+				` ORDER BY created_at DESC, id DESC LIMIT ` + lim + `) a` + strconv.Itoa(i)
+		}
+		out = append(out, sqlQuery{text: `SELECT ` + auditCols + ` FROM audit_events WHERE id IN (SELECT id FROM (` + strings.Join(parts, " UNION ALL ") +
+			`) c ORDER BY created_at DESC, id DESC LIMIT ` + lim + `) ORDER BY created_at DESC, id DESC`, args: args})
 	}
-	q := `SELECT ` + auditCols + ` FROM audit_events WHERE id IN (SELECT id FROM (` + strings.Join(arms, " UNION ALL ") +
-		`) c ORDER BY created_at DESC, id DESC LIMIT ` + lim + `) ORDER BY created_at DESC, id DESC`
-	return q, args
+	return out
 }
 
 // FindAuditEvent returns one event by id.
