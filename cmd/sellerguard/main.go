@@ -5,7 +5,8 @@
 //	sellerguard backup FILE    snapshot the SQLite database (and its key) while serving
 //	sellerguard restore FILE   restore a backup into a new data directory
 //	sellerguard healthcheck    ask the running server's /healthz
-//	sellerguard audit verify   check the audit log's hash chains
+//	sellerguard audit verify   check the audit log's hash chains (--business ID: one business's)
+//	sellerguard audit export   write the audit log as CSV to standard output
 //	sellerguard limits …       show or reset guess counters
 //	sellerguard dkim keygen     create a DKIM key and print its DNS TXT record
 //	sellerguard keys rotate     re-seal sealed data under a new instance key
@@ -71,11 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "healthcheck":
 		err = cmdHealthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
-		if len(args) < 2 || args[1] != "verify" {
-			fmt.Fprintln(stderr, "usage: sellerguard audit verify [flags]")
-			return 2
-		}
-		return cmdAuditVerify(ctx, args[2:], getenv, stdout, stderr)
+		return cmdAudit(ctx, args[1:], getenv, stdout, stderr)
 	case "limits":
 		return cmdLimits(ctx, args[1:], getenv, stdout, stderr)
 	case "dkim":
@@ -127,7 +124,12 @@ Usage:
                              restore a backup into a new data directory (never over an existing
                              database) and verify its audit log
   sellerguard healthcheck    ask the running server's /healthz (for container health checks)
-  sellerguard audit verify   check that the audit log is intact (exit 0) or name the first bad event (exit 1)
+  sellerguard audit verify [--business ID]
+                             check that the audit log (or one business's chain) is intact (exit 0)
+                             or name the first bad event (exit 1)
+  sellerguard audit export [--business ID]
+                             write the audit log (or one business's chain) as CSV to standard output,
+                             streaming (constant memory whatever its size)
   sellerguard limits list [--prefix P]
                              show guess counters (failed sign-ins per account and per address)
   sellerguard limits clear --account EMAIL

@@ -77,9 +77,29 @@ func TestMigrateThenAuditVerifyDetectsTampering(t *testing.T) {
 			t.Fatalf("verify intact log: %d %q %q", code, out, errOut)
 		}
 		raw := openRaw(t, dbURL)
-		var id string
-		if err := raw.QueryRow(`SELECT id FROM audit_events WHERE action = 'business.created'`).Scan(&id); err != nil {
+		var id, biz string
+		if err := raw.QueryRow(`SELECT id, business_id FROM audit_events WHERE action = 'business.created'`).Scan(&id, &biz); err != nil {
 			t.Fatal(err)
+		}
+		var inChain int
+		if err := raw.QueryRow(`SELECT count(*) FROM audit_events WHERE business_id = $1`, biz).Scan(&inChain); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = runCLI(t, env, "audit", "verify", "--business", biz)
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("ok: %d events in 1 chains", inChain)) {
+			t.Fatalf("verify one business: %d %q %q", code, out, errOut)
+		}
+		if code, _, errOut = runCLI(t, env, "audit", "verify", "--business", "biz_nope"); code != 2 || !strings.Contains(errOut, "no chain") {
+			t.Fatalf("verify an unknown business: %d %q", code, errOut)
+		}
+		code, out, errOut = runCLI(t, env, "audit", "export")
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 5 || !strings.HasPrefix(lines[0], "created_at,business_id,") ||
+			!strings.Contains(out, "business.created") || !strings.Contains(errOut, "exported 4 events") {
+			t.Fatalf("export: %d %q %q", code, out, errOut)
+		}
+		code, out, _ = runCLI(t, env, "audit", "export", "--business", biz)
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 1+inChain || !strings.Contains(out, "business.created") {
+			t.Fatalf("export one business: %d %q", code, out)
 		}
 		if _, err := raw.Exec(`UPDATE audit_events SET actor_email = 'someone-else@example.com' WHERE id = $1`, id); err != nil {
 			t.Fatal(err)
@@ -87,6 +107,10 @@ func TestMigrateThenAuditVerifyDetectsTampering(t *testing.T) {
 		code, out, _ = runCLI(t, env, "audit", "verify")
 		if code != 1 || !strings.Contains(out, id) {
 			t.Fatalf("verify tampered log: exit %d, %q does not name %s", code, out, id)
+		}
+		code, out, _ = runCLI(t, env, "audit", "verify", "--business", biz)
+		if code != 1 || !strings.Contains(out, id) {
+			t.Fatalf("verify the tampered business: exit %d, %q does not name %s", code, out, id)
 		}
 	})
 }

@@ -23,8 +23,14 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -176,22 +182,76 @@ func NewEventID() string {
 // itself. Events without a session keep the first canonical form (v1), so
 // every chain written before sessions were noted still verifies; an event
 // with a session uses v2, the same array with the session id at the end.
+//
+// The canonical form is json.Marshal of that array; appendCanonical writes
+// the same bytes without reflection (TestCanonicalMatchesJSON and
+// FuzzCanonicalMatchesJSON hold it to json.Marshal), since `audit verify`
+// hashes every stored event.
 func Hash(e store.AuditRecord) string {
-	canon := []any{
-		"sellerguard-audit-v1", e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail,
-		e.Action, e.Category, e.TargetType, e.TargetID, e.IP, e.UserAgent, e.Before, e.After,
-		e.CreatedAt.UnixMicro(), e.PrevHash,
-	}
-	if e.SessionID != "" {
-		canon[0] = "sellerguard-audit-v2"
-		canon = append(canon, e.SessionID)
-	}
-	b, err := json.Marshal(canon)
-	if err != nil {
-		panic(err) // strings and ints always marshal
-	}
-	sum := sha256.Sum256(b)
+	var buf [1024]byte
+	sum := sha256.Sum256(appendCanonical(buf[:0], &e))
 	return hex.EncodeToString(sum[:])
+}
+
+// appendCanonical appends the canonical form of e to b.
+func appendCanonical(b []byte, e *store.AuditRecord) []byte {
+	tag := "sellerguard-audit-v1"
+	if e.SessionID != "" {
+		tag = "sellerguard-audit-v2"
+	}
+	b = append(b, '[')
+	for _, s := range [...]string{tag, e.ID, e.Chain} {
+		b = appendJSONString(b, s)
+		b = append(b, ',')
+	}
+	b = strconv.AppendInt(b, e.Seq, 10)
+	for _, s := range [...]string{e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
+		e.IP, e.UserAgent, e.Before, e.After} {
+		b = append(b, ',')
+		b = appendJSONString(b, s)
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.CreatedAt.UnixMicro(), 10)
+	b = append(b, ',')
+	b = appendJSONString(b, e.PrevHash)
+	if e.SessionID != "" {
+		b = append(b, ',')
+		b = appendJSONString(b, e.SessionID)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as json.Marshal encodes it. Printable ASCII
+// but '<', '>' and '&' (which json.Marshal escapes as \u003c…) is copied,
+// with '"' and '\\' escaped by a backslash, as json.Marshal does; a string
+// with any other byte is left to json.Marshal itself.
+func appendJSONString(b []byte, s string) []byte {
+	escapes := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
+			j, err := json.Marshal(s)
+			if err != nil {
+				panic(err) // a string always marshals
+			}
+			return append(b, j...)
+		case c == '"' || c == '\\':
+			escapes = true
+		}
+	}
+	b = append(b, '"')
+	if !escapes {
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, '\\', c)
+		} else {
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // Problem describes the first place a chain does not verify.
@@ -215,66 +275,286 @@ type Report struct {
 	Events int64
 }
 
+// ErrNoChain is VerifyChain's answer for a chain with neither events nor
+// a head.
+var ErrNoChain = errors.New("audit: no such chain")
+
 // Verify recomputes every chain. It returns a *Problem naming the first bad
-// event when any stored row was altered, removed or inserted.
+// event found when any stored row was altered, removed or inserted.
+//
+// It reads the events in the order the database keeps them (one
+// sequential read, no sort, no index lookup per row). For each chain it
+// keeps only the ends of the runs of events that arrived in sequence order
+// — one run normally, two when PostgreSQL's synchronised scan started the
+// read in the middle of the table — and joins the runs at the end, so its
+// memory grows with the number of chains, not of events. A chain that
+// arrives in more than 64 pieces is verified again on its own, in order
+// (VerifyChain).
 func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	heads, err := db.ListAuditHeads(ctx)
 	if err != nil {
 		return Report{}, err
 	}
-	headOf := make(map[string]store.AuditHead, len(heads))
-	for _, h := range heads {
-		headOf[h.Chain] = h
+	c := newChainChecker(heads)
+	if err := verify(c, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventStored(ctx, fn) }); err != nil {
+		return c.rep, err
 	}
-	var rep Report
-	var cur string
-	var seq int64
-	var prev string
-	finish := func() error {
-		if cur == "" {
-			return nil
-		}
-		h, ok := headOf[cur]
-		if !ok {
-			return &Problem{Chain: cur, Seq: seq, Reason: "chain has no head row"}
-		}
-		delete(headOf, cur)
-		if h.Seq != seq || h.Hash != prev {
-			return &Problem{Chain: cur, Seq: seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, seq)}
-		}
-		rep.Chains++
-		return nil
+	return c.end(func(chain string) (Report, error) { return VerifyChain(ctx, db, chain) })
+}
+
+// VerifyChain recomputes one chain, such as a business's
+// (ChainOf(businessID, "")): its events in sequence order and its head,
+// nothing else. A chain with neither answers ErrNoChain.
+func VerifyChain(ctx context.Context, db *store.DB, chain string) (Report, error) {
+	var heads []store.AuditHead
+	h, err := db.AuditHeadOf(ctx, chain)
+	switch {
+	case err == nil:
+		heads = append(heads, h)
+	case !errors.Is(err, store.ErrNotFound):
+		return Report{}, err
 	}
-	err = db.EachAuditEvent(ctx, func(e store.AuditRecord) error {
-		if e.Chain != cur {
-			if err := finish(); err != nil {
-				return err
+	c := newChainChecker(heads)
+	c.ordered = true
+	if err := verify(c, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventOfChain(ctx, chain, fn) }); err != nil {
+		return c.rep, err
+	}
+	rep, err := c.end(nil)
+	if err == nil && rep.Chains == 0 && len(heads) == 0 {
+		return rep, ErrNoChain
+	}
+	return rep, err
+}
+
+// verifyBatch is how many events travel together between the reader, the
+// hashing workers and the chain checker.
+const verifyBatch = 512
+
+type eventBatch struct {
+	events []store.AuditRecord
+	hashOK []bool
+	done   chan struct{} // closed when hashOK is filled
+}
+
+// verify feeds the events each streams to c. Reading, hashing and
+// checking the links run at once: the caller's goroutine reads, one worker
+// per CPU hashes batches of events, and one goroutine walks the batches in
+// order — so a verification runs at the rate of the slowest of the three,
+// not of their sum.
+func verify(c *chainChecker, each func(fn func(store.AuditRecord) error) error) error {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *eventBatch, 2*workers)
+	ordered := make(chan *eventBatch, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				for i := range b.events {
+					b.hashOK[i] = Hash(b.events[i]) == b.events[i].Hash
+				}
+				close(b.done)
 			}
-			cur, seq, prev = e.Chain, 0, ""
+		})
+	}
+	var failed atomic.Bool
+	var checkErr error
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for b := range ordered {
+			<-b.done
+			if checkErr != nil {
+				continue // drain
+			}
+			for i := range b.events {
+				if err := c.event(&b.events[i], b.hashOK[i]); err != nil {
+					checkErr = err
+					failed.Store(true)
+					break
+				}
+			}
 		}
-		if e.Seq != seq+1 {
-			return &Problem{Chain: e.Chain, Seq: seq + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", seq+1, e.Seq)}
+	}()
+	errStopped := errors.New("stopped")
+	newBatch := func() *eventBatch {
+		return &eventBatch{events: make([]store.AuditRecord, 0, verifyBatch), hashOK: make([]bool, verifyBatch), done: make(chan struct{})}
+	}
+	cur := newBatch()
+	send := func() {
+		work <- cur
+		ordered <- cur
+		cur = newBatch()
+	}
+	readErr := each(func(e store.AuditRecord) error {
+		if failed.Load() {
+			return errStopped
 		}
-		if e.PrevHash != prev {
-			return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
+		cur.events = append(cur.events, e)
+		if len(cur.events) == verifyBatch {
+			send()
 		}
-		if Hash(e) != e.Hash {
-			return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
-		}
-		seq, prev = e.Seq, e.Hash
-		rep.Events++
 		return nil
 	})
-	if err != nil {
-		return rep, err
+	if len(cur.events) > 0 {
+		send()
 	}
-	if err := finish(); err != nil {
-		return rep, err
+	close(work)
+	close(ordered)
+	wg.Wait()
+	<-checked
+	if checkErr != nil {
+		return checkErr
 	}
-	for chain, h := range headOf {
-		if h.Seq != 0 {
-			return rep, &Problem{Chain: chain, Seq: 1, Reason: fmt.Sprintf("head says seq %d but the chain has no events: they were removed", h.Seq)}
+	return readErr
+}
+
+// run is a stretch of a chain's events that arrived one after the other
+// in sequence order, each linked to the one before it.
+type run struct {
+	firstSeq  int64
+	firstPrev string // the first event's link to the event before it
+	firstID   string
+	lastSeq   int64
+	lastHash  string
+}
+
+// maxRuns bounds the runs kept for one chain; a chain stored in more
+// pieces is verified again on its own.
+const maxRuns = 64
+
+// chainState is what the checker keeps of one chain: its runs (one when
+// its events arrive in order; two when the read started in the middle of
+// the table, as PostgreSQL's synchronised scans do).
+type chainState struct {
+	runs   []run
+	events int64
+	// recheck: the chain came in more than maxRuns pieces; it is verified
+	// again on its own.
+	recheck bool
+}
+
+// chainChecker follows every chain through a stream of events.
+type chainChecker struct {
+	heads  []store.AuditHead
+	chains map[string]*chainState
+	rep    Report
+	// ordered: the stream is in (chain, seq) order, so an event out of
+	// order is a problem at once (VerifyChain).
+	ordered bool
+}
+
+func newChainChecker(heads []store.AuditHead) *chainChecker {
+	return &chainChecker{heads: heads, chains: make(map[string]*chainState, len(heads))}
+}
+
+// event checks e, whose own hash was recomputed (hashOK: it matched).
+// An event that follows the end of one of its chain's runs must link to
+// it; any other starts a new run, and end checks that the runs join up.
+func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
+	st := c.chains[e.Chain]
+	if st == nil {
+		st = &chainState{}
+		c.chains[e.Chain] = st
+	}
+	if st.recheck {
+		return nil
+	}
+	var r *run
+	for i := range st.runs {
+		if st.runs[i].lastSeq+1 == e.Seq {
+			r = &st.runs[i]
+			break
 		}
 	}
-	return rep, nil
+	switch {
+	case r == nil && c.ordered && !(len(st.runs) == 0 && e.Seq == 1):
+		last := int64(0)
+		if len(st.runs) > 0 {
+			last = st.runs[0].lastSeq
+		}
+		return &Problem{Chain: e.Chain, Seq: last + 1, EventID: e.ID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", last+1, e.Seq)}
+	case r == nil && len(st.runs) == maxRuns:
+		st.recheck = true
+		c.rep.Events -= st.events
+		st.runs = nil
+		return nil
+	case r != nil && e.PrevHash != r.lastHash:
+		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
+	}
+	if !hashOK {
+		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
+	}
+	if r == nil {
+		st.runs = append(st.runs, run{firstSeq: e.Seq, firstPrev: e.PrevHash, firstID: e.ID, lastSeq: e.Seq, lastHash: e.Hash})
+	} else {
+		r.lastSeq, r.lastHash = e.Seq, e.Hash
+	}
+	st.events++
+	c.rep.Events++
+	return nil
+}
+
+// join checks that a chain's runs make one chain from seq 1 and returns
+// its last sequence number and hash.
+func (st *chainState) join(chain string) (int64, string, error) {
+	sort.Slice(st.runs, func(i, j int) bool { return st.runs[i].firstSeq < st.runs[j].firstSeq })
+	seq, hash := int64(0), ""
+	for _, r := range st.runs {
+		if r.firstSeq != seq+1 {
+			return 0, "", &Problem{Chain: chain, Seq: seq + 1, EventID: r.firstID, Reason: fmt.Sprintf("expected seq %d, found %d: an event was removed", seq+1, r.firstSeq)}
+		}
+		if r.firstPrev != hash {
+			return 0, "", &Problem{Chain: chain, Seq: r.firstSeq, EventID: r.firstID, Reason: "previous-hash link does not match the event before it"}
+		}
+		seq, hash = r.lastSeq, r.lastHash
+	}
+	return seq, hash, nil
+}
+
+// end joins each chain's runs and checks its end against its head
+// (rechecking on its own, through recheck, each chain that came in too
+// many pieces) and that no head is left without events. Chains are taken in name order, so the problem
+// named is the same from run to run.
+func (c *chainChecker) end(recheck func(chain string) (Report, error)) (Report, error) {
+	names := make([]string, 0, len(c.chains))
+	for name := range c.chains {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	headOf := make(map[string]store.AuditHead, len(c.heads))
+	for _, h := range c.heads {
+		headOf[h.Chain] = h
+	}
+	for _, name := range names {
+		st := c.chains[name]
+		if st.recheck {
+			r, err := recheck(name)
+			c.rep.Events += r.Events
+			if err != nil {
+				return c.rep, err
+			}
+			c.rep.Chains++
+			delete(headOf, name)
+			continue
+		}
+		seq, hash, err := st.join(name)
+		if err != nil {
+			return c.rep, err
+		}
+		h, ok := headOf[name]
+		if !ok {
+			return c.rep, &Problem{Chain: name, Seq: seq, Reason: "chain has no head row"}
+		}
+		delete(headOf, name)
+		if h.Seq != seq || h.Hash != hash {
+			return c.rep, &Problem{Chain: name, Seq: seq + 1, Reason: fmt.Sprintf("head says seq %d but the chain ends at seq %d with another hash: events were removed or altered", h.Seq, seq)}
+		}
+		c.rep.Chains++
+	}
+	for _, h := range c.heads {
+		if _, left := headOf[h.Chain]; left && h.Seq != 0 {
+			return c.rep, &Problem{Chain: h.Chain, Seq: 1, Reason: fmt.Sprintf("head says seq %d but the chain has no events: they were removed", h.Seq)}
+		}
+	}
+	return c.rep, nil
 }

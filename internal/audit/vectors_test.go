@@ -54,3 +54,59 @@ func TestAuditHashKnownAnswer(t *testing.T) {
 		t.Fatal("the second hash does not depend on the first event")
 	}
 }
+
+// jsonHash is the hash by the documented canonical form: json.Marshal of
+// the array (v1, or v2 with the session id at the end).
+func jsonHash(t testing.TB, e store.AuditRecord) string {
+	canon := []any{"sellerguard-audit-v1", e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail,
+		e.Action, e.Category, e.TargetType, e.TargetID, e.IP, e.UserAgent, e.Before, e.After, e.CreatedAt.UnixMicro(), e.PrevHash}
+	if e.SessionID != "" {
+		canon[0] = "sellerguard-audit-v2"
+		canon = append(canon, e.SessionID)
+	}
+	b, err := json.Marshal(canon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func recordOf(s1, s2 string, seq, at int64) store.AuditRecord {
+	return store.AuditRecord{AuditEvent: sellerguard.AuditEvent{
+		ID: "evt_" + s1, Chain: "b:" + s2, Seq: seq, BusinessID: s2, ActorID: s1, ActorEmail: s1 + "@" + s2,
+		Action: "business.x", Category: s2, TargetType: "t", TargetID: s1, IP: s2, UserAgent: s1 + s2,
+		Before: `{"a":"` + s1 + `"}`, After: s2, CreatedAt: time.UnixMicro(at), PrevHash: s1, SessionID: s2,
+	}, SubjectID: s1}
+}
+
+// Hash writes the canonical form without json.Marshal; it must give the
+// same bytes for every string, whichever characters it holds.
+func TestCanonicalMatchesJSON(t *testing.T) {
+	cases := []string{"", "plain", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnew\nline\r", "\x00\x01\x1f\x7f",
+		"\b\f", "é ü 中文 🙂", "\u2028\u2029", "bad \xff\xfe utf8", "mixed \"<\\>\" é"}
+	for _, a := range cases {
+		for _, b := range cases {
+			for _, e := range []store.AuditRecord{recordOf(a, b, 7, 1700000000123456), recordOf(b, a, -1, -5)} {
+				if got, want := audit.Hash(e), jsonHash(t, e); got != want {
+					t.Fatalf("Hash(%q, %q) = %s, json.Marshal form %s", a, b, got, want)
+				}
+				e.SessionID = "" // v1
+				if got, want := audit.Hash(e), jsonHash(t, e); got != want {
+					t.Fatalf("v1 Hash(%q, %q) = %s, json.Marshal form %s", a, b, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzCanonicalMatchesJSON(f *testing.F) {
+	f.Add("evt_1", `{"a":"<b>"}`, int64(3), int64(1700000000000000))
+	f.Add("\xff", "\u2028\"\\", int64(-1), int64(0))
+	f.Fuzz(func(t *testing.T, a, b string, seq, at int64) {
+		e := recordOf(a, b, seq, at)
+		if got, want := audit.Hash(e), jsonHash(t, e); got != want {
+			t.Fatalf("Hash(%q, %q) = %s, json.Marshal form %s", a, b, got, want)
+		}
+	})
+}

@@ -19,7 +19,7 @@ import (
 type Store interface {
 	ListChangeEvents(ctx context.Context, f store.ChangeFilter) ([]store.AuditRecord, error)
 	FindAuditEvent(ctx context.Context, id string) (store.AuditRecord, error)
-	SessionStartEvent(ctx context.Context, userID, sessionID string) (store.AuditRecord, error)
+	SessionStartEvents(ctx context.Context, sessionIDs []string) (map[string]store.AuditRecord, error)
 	ListMembers(ctx context.Context, businessID string) ([]store.Member, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
 	WithTx(ctx context.Context, fn func(tx *store.Tx) error) error
@@ -193,7 +193,16 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, businessID string
 		last := evs[len(evs)-1]
 		page.Next = encodeCursor(last.CreatedAt, last.ID)
 	}
-	sources := map[string]Source{}
+	var keys []userSession
+	seen := map[userSession]bool{}
+	for _, e := range evs {
+		k := userSession{user: e.ActorID, session: e.SessionID}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	sources := s.sessionSources(ctx, keys)
 	for _, e := range evs {
 		c, ok := s.view(p, businessID, e)
 		if !ok {
@@ -202,12 +211,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, businessID string
 		if f.Category != "" && c.Category != f.Category {
 			continue
 		}
-		key := e.ActorID + "|" + e.SessionID
-		src, seen := sources[key]
-		if !seen {
-			src = s.sessionSource(ctx, e.ActorID, e.SessionID)
-			sources[key] = src
-		}
+		src := sources[userSession{user: e.ActorID, session: e.SessionID}]
 		c.Source.SessionID, c.Source.KnownSession, c.Source.SessionStartedAt, c.Source.NewBrowser = src.SessionID, src.KnownSession, src.SessionStartedAt, src.NewBrowser
 		if src.KnownSession {
 			c.Source.NewSession = e.CreatedAt.Sub(src.SessionStartedAt) < time.Hour
@@ -217,34 +221,61 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, businessID string
 	return page, nil
 }
 
-// sessionSource finds when a session signed in and whether from a new
-// browser. A session made by a second step points (by its own session id)
-// at the partial session of the password step, whose event says whether
-// the browser was known.
-func (s *Service) sessionSource(ctx context.Context, userID, sessionID string) Source {
-	src := Source{SessionID: sessionID}
-	if sessionID == "" || userID == "" {
-		return src
+// userSession is a session of a user, as a change names it.
+type userSession struct{ user, session string }
+
+// sessionSources finds, for each session of a page of changes, when it
+// signed in and whether from a new browser: one query for all the
+// sessions, and one more for those made by a second step, which point (by
+// their own session id) at the partial session of the password step, whose
+// event says whether the browser was known. A session whose start is not
+// in the log, or belongs to another user, stays unknown.
+func (s *Service) sessionSources(ctx context.Context, keys []userSession) map[userSession]Source {
+	out := make(map[userSession]Source, len(keys))
+	var ids []string
+	for _, k := range keys {
+		out[k] = Source{SessionID: k.session}
+		if k.session != "" && k.user != "" {
+			ids = append(ids, k.session)
+		}
 	}
-	ev, err := s.Store.SessionStartEvent(ctx, userID, sessionID)
+	if len(ids) == 0 {
+		return out
+	}
+	starts, err := s.Store.SessionStartEvents(ctx, ids)
 	if err != nil {
-		return src
+		return out
 	}
-	src.KnownSession, src.SessionStartedAt = true, ev.CreatedAt
-	for range 2 {
-		after := decodeState(ev.After)
-		if kb, ok := after["known_browser"].(bool); ok {
-			src.NewBrowser = !kb
-			return src
-		}
-		if ev.SessionID == "" {
-			break
-		}
-		if ev, err = s.Store.SessionStartEvent(ctx, userID, ev.SessionID); err != nil {
-			break
+	var hops []string
+	for _, ev := range starts {
+		if _, ok := decodeState(ev.After)["known_browser"].(bool); !ok && ev.SessionID != "" {
+			hops = append(hops, ev.SessionID)
 		}
 	}
-	return src
+	partial := map[string]store.AuditRecord{}
+	if len(hops) > 0 {
+		if partial, err = s.Store.SessionStartEvents(ctx, hops); err != nil {
+			partial = map[string]store.AuditRecord{}
+		}
+	}
+	for _, k := range keys {
+		ev, ok := starts[k.session]
+		if !ok || k.user == "" || ev.SubjectID != k.user {
+			continue
+		}
+		src := Source{SessionID: k.session, KnownSession: true, SessionStartedAt: ev.CreatedAt}
+		for range 2 {
+			if kb, ok := decodeState(ev.After)["known_browser"].(bool); ok {
+				src.NewBrowser = !kb
+				break
+			}
+			if ev, ok = partial[ev.SessionID]; !ok || ev.SubjectID != k.user {
+				break
+			}
+		}
+		out[k] = src
+	}
+	return out
 }
 
 func decodeState(s string) map[string]any {

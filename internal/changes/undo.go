@@ -78,7 +78,8 @@ func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, chang
 		s.Auth.Enqueued()
 	}
 	c, _ := s.view(p, businessID, done)
-	c.Source = s.sessionSource(ctx, done.ActorID, done.SessionID)
+	us := userSession{user: done.ActorID, session: done.SessionID}
+	c.Source = s.sessionSources(ctx, []userSession{us})[us]
 	c.Source.IP, c.Source.UserAgent = done.IP, done.UserAgent
 	return c, nil
 }

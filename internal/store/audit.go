@@ -148,9 +148,44 @@ func (s queries) ListAuditHeads(ctx context.Context) ([]AuditHead, error) {
 	return out, rows.Err()
 }
 
-// EachAuditEvent calls fn for every event ordered by chain and sequence.
+// AuditHeadOf returns the head of one chain (ErrNotFound when the chain
+// has none).
+func (s queries) AuditHeadOf(ctx context.Context, chain string) (AuditHead, error) {
+	h := AuditHead{Chain: chain}
+	err := s.q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE chain = $1`, chain).Scan(&h.Seq, &h.Hash)
+	if ErrNoRows(err) {
+		return h, ErrNotFound
+	}
+	if err != nil {
+		return h, fmt.Errorf("store: audit head: %w", err)
+	}
+	return h, nil
+}
+
+// EachAuditEvent calls fn for every event ordered by chain and sequence,
+// streaming (rows are read as fn consumes them: memory stays constant).
 func (s queries) EachAuditEvent(ctx context.Context, fn func(AuditRecord) error) error {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events ORDER BY chain, seq`)
+	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events ORDER BY chain, seq`)
+}
+
+// EachAuditEventStored calls fn for every event in the order the database
+// keeps them (no ORDER BY: a sequential read of the table, with no index
+// lookup per row and no sort), streaming. Appends to one chain are
+// serialised by its head row, so a chain's events come in sequence order
+// but where PostgreSQL reused free space; audit.Verify checks such a chain
+// again with EachAuditEventOfChain.
+func (s queries) EachAuditEventStored(ctx context.Context, fn func(AuditRecord) error) error {
+	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events`)
+}
+
+// EachAuditEventOfChain calls fn for every event of one chain in sequence
+// order (the unique index on (chain, seq)), streaming.
+func (s queries) EachAuditEventOfChain(ctx context.Context, chain string, fn func(AuditRecord) error) error {
+	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events WHERE chain = $1 ORDER BY seq`, chain)
+}
+
+func (s queries) eachAudit(ctx context.Context, fn func(AuditRecord) error, q string, args ...any) error {
+	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("store: audit scan: %w", err)
 	}
@@ -186,8 +221,11 @@ func auditWindow(arg func(any) string, actorID string, since, until, beforeTime 
 		w = append(w, "created_at < "+arg(ts(until)))
 	}
 	if !beforeTime.IsZero() {
+		// "created_at <= t" says the same as the OR for the index: a range
+		// bound both planners use, so a later page starts at the cursor
+		// instead of reading the newer events again.
 		t := arg(ts(beforeTime))
-		w = append(w, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+arg(beforeID)+"))")
+		w = append(w, "created_at <= "+t, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+arg(beforeID)+"))")
 	}
 	return w
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,57 +29,125 @@ type ChangeFilter struct {
 	Limit      int
 }
 
-// ListChangeEvents lists the events f selects, newest first. Each half is
-// its own indexed query (audit_business_action_time, audit_user_action_time)
-// with its own limit; the union is ordered once more and cut.
+// ListChangeEvents lists the events f selects, newest first.
+//
+// The query is one arm per action of the business chain and one per
+// (member, action) of the user chains, each the newest limit events of one
+// range of an index — audit_business_action_time (business_id, action,
+// created_at, id) or audit_user_action_time (subject_id, action,
+// created_at, id) of the user chains only — read from the index alone;
+// the arms' union is cut to limit, and only those rows are read. So the
+// work is bounded by (arms × limit) index entries whatever the size of
+// the log, the business or the window, and no plan depends on statistics
+// (SQLite has none unless ANALYZE ran). A single "action IN (…)" query
+// instead let SQLite walk a business's or all user chains' events newest
+// first (audit_business_time) filtering by action: ≈ 90 ms at 1 million
+// events (docs/benchmarks.md, "Audit log at scale").
 func (s queries) ListChangeEvents(ctx context.Context, f ChangeFilter) ([]AuditRecord, error) {
 	if f.BusinessID == "" || len(f.Actions) == 0 {
 		return nil, errors.New("store: change query without business or actions")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	in := func(vs []string) string {
-		ph := make([]string, len(vs))
-		for i, v := range vs {
-			ph[i] = arg(v)
+	out := []AuditRecord{}
+	queries := changeEventsQueries(f)
+	for _, q := range queries {
+		if err := func() error {
+			rows, err := s.q.QueryContext(ctx, q.text, q.args...)
+			if err != nil {
+				return fmt.Errorf("store: list changes: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				e, err := scanAudit(rows)
+				if err != nil {
+					return err
+				}
+				out = append(out, e)
+			}
+			return rows.Err()
+		}(); err != nil {
+			return nil, err
 		}
-		return "(" + strings.Join(ph, ",") + ")"
 	}
-	common := func() string {
+	if len(queries) > 1 { // each query's newest; keep the newest of all
+		sort.Slice(out, func(i, j int) bool {
+			if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+				return out[i].CreatedAt.After(out[j].CreatedAt)
+			}
+			return out[i].ID > out[j].ID
+		})
+		out = out[:min(len(out), changeLimit(f))]
+	}
+	return out, nil
+}
+
+// maxArms bounds the arms of one query: SQLite refuses a compound SELECT
+// of more than 500, and PostgreSQL's planning time grows with them. A
+// business with more members than fit is read in several queries.
+const maxArms = 200
+
+type sqlQuery struct {
+	text string
+	args []any
+}
+
+func changeLimit(f ChangeFilter) int {
+	if f.Limit <= 0 {
+		return 50
+	}
+	return f.Limit
+}
+
+// changeEventsQueries builds ListChangeEvents' queries, one per maxArms
+// arms (TestChangeQueriesUseTheirIndexes reads their plans).
+func changeEventsQueries(f ChangeFilter) []sqlQuery {
+	type armOf struct{ member, action string } // member "": the business's chain
+	var arms []armOf
+	for _, a := range f.Actions {
+		arms = append(arms, armOf{action: a})
+	}
+	for _, m := range f.MemberIDs {
+		for _, a := range f.UserActions {
+			arms = append(arms, armOf{member: m, action: a})
+		}
+	}
+	var out []sqlQuery
+	for len(arms) > 0 {
+		chunk := arms[:min(len(arms), maxArms)]
+		arms = arms[len(chunk):]
+		var args []any
+		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 		w := auditWindow(arg, f.ActorID, f.Since, f.Until, f.BeforeTime, f.BeforeID)
 		if f.SessionID != "" {
 			w = append(w, "session_id = "+arg(f.SessionID))
 		}
-		if len(w) == 0 {
-			return ""
+		window := ""
+		if len(w) > 0 {
+			window = " AND " + strings.Join(w, " AND ")
 		}
-		return " AND " + strings.Join(w, " AND ")
-	}
-	q := `SELECT ` + auditCols + ` FROM audit_events WHERE business_id = ` + arg(f.BusinessID) + ` AND action IN ` + in(f.Actions) + common() +
-		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
-	if len(f.MemberIDs) > 0 && len(f.UserActions) > 0 {
-		q2 := `SELECT ` + auditCols + ` FROM audit_events WHERE business_id = '' AND subject_id IN ` + in(f.MemberIDs) + ` AND action IN ` + in(f.UserActions) + common() +
-			` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
-		q = `SELECT * FROM (SELECT * FROM (` + q + `) b UNION ALL SELECT * FROM (` + q2 + `) u) c ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
-	}
-	rows, err := s.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list changes: %w", err)
-	}
-	defer rows.Close()
-	out := []AuditRecord{}
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
+		lim := arg(changeLimit(f))
+		bound := map[string]string{} // one placeholder per value
+		bind := func(v string) string {
+			if ph, ok := bound[v]; ok {
+				return ph
+			}
+			ph := arg(v)
+			bound[v] = ph
+			return ph
 		}
-		out = append(out, e)
+		biz := arg(f.BusinessID)
+		parts := make([]string, len(chunk))
+		for i, a := range chunk {
+			where := "business_id = " + biz + " AND action = " + bind(a.action)
+			if a.member != "" {
+				where = "business_id = '' AND subject_id = " + bind(a.member) + " AND action = " + bind(a.action)
+			}
+			parts[i] = `SELECT created_at, id FROM (SELECT created_at, id FROM audit_events WHERE ` + where + window +
+				` ORDER BY created_at DESC, id DESC LIMIT ` + lim + `) a` + strconv.Itoa(i)
+		}
+		out = append(out, sqlQuery{text: `SELECT ` + auditCols + ` FROM audit_events WHERE id IN (SELECT id FROM (` + strings.Join(parts, " UNION ALL ") +
+			`) c ORDER BY created_at DESC, id DESC LIMIT ` + lim + `) ORDER BY created_at DESC, id DESC`, args: args})
 	}
-	return out, rows.Err()
+	return out
 }
 
 // FindAuditEvent returns one event by id.
@@ -111,16 +181,45 @@ func (s queries) NextChangeOf(ctx context.Context, e AuditRecord, actions []stri
 	return r, err
 }
 
-// SessionStartEvent returns the "session.created" event of a user's session
-// (ErrNotFound when there is none, e.g. it is older than the log).
-func (s queries) SessionStartEvent(ctx context.Context, userID, sessionID string) (AuditRecord, error) {
-	r, err := scanAudit(s.q.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit_events
-		WHERE business_id = '' AND subject_id = $1 AND action = 'session.created' AND target_id = $2
-		ORDER BY created_at DESC LIMIT 1`, userID, sessionID))
-	if ErrNoRows(err) {
-		return r, ErrNotFound
+func sessionStartsQuery(placeholders []string) string {
+	return `SELECT ` + auditCols + ` FROM audit_events
+		WHERE business_id = '' AND action = 'session.created' AND target_id IN (` + strings.Join(placeholders, ",") + `)`
+}
+
+// SessionStartEvents returns the "session.created" events of the given
+// sessions, by session id (a session older than the log has none). One
+// query per 500 ids, on the partial index audit_session_start.
+func (s queries) SessionStartEvents(ctx context.Context, sessionIDs []string) (map[string]AuditRecord, error) {
+	out := make(map[string]AuditRecord, len(sessionIDs))
+	for len(sessionIDs) > 0 {
+		n := min(len(sessionIDs), 500)
+		args := make([]any, n)
+		ph := make([]string, n)
+		for i, id := range sessionIDs[:n] {
+			args[i], ph[i] = id, fmt.Sprintf("$%d", i+1)
+		}
+		sessionIDs = sessionIDs[n:]
+		rows, err := s.q.QueryContext(ctx, sessionStartsQuery(ph), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: session starts: %w", err)
+		}
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			if old, ok := out[e.TargetID]; !ok || e.CreatedAt.After(old.CreatedAt) {
+				out[e.TargetID] = e
+			}
+		}
+		err = rows.Err()
+		_ = rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: session starts: %w", err)
+		}
 	}
-	return r, err
+	return out, nil
 }
 
 // ChainEvents returns the events of a chain with from <= seq <= to, in order.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
@@ -376,14 +377,6 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 // maxCSVRows bounds one export.
 const maxCSVRows = 50_000
 
-// csvSafe defuses spreadsheet formula injection in a cell.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
 func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	q, err := parseAuditQuery(r)
 	if err != nil {
@@ -399,14 +392,11 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="sellerguard-audit.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"created_at", "business_id", "actor_id", "actor_email", "action", "category", "target_type", "target_id", "ip", "user_agent", "before", "after", "chain", "seq", "hash"})
+	_ = cw.Write(audit.CSVHeader)
 	rows := 0
 	for {
 		for _, e := range events {
-			_ = cw.Write([]string{ // checked through cw.Error below
-				e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), e.BusinessID, e.ActorID, csvSafe(e.ActorEmail), e.Action, e.Category,
-				e.TargetType, e.TargetID, csvSafe(e.IP), csvSafe(e.UserAgent), csvSafe(e.Before), csvSafe(e.After), e.Chain, strconv.FormatInt(e.Seq, 10), e.Hash,
-			})
+			_ = cw.Write(audit.CSVRecord(e)) // checked through cw.Error below
 			rows++
 		}
 		if len(events) < q.Limit || rows >= maxCSVRows {
