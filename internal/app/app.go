@@ -279,7 +279,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		TrustedProxies: cfg.Limits.Trusted(),
 		MailCheck:      &mailcheck.Checker{Ledger: db, Signer: verifier, Brand: brand},
 		PhishReports:   reports, ReportAddress: cfg.Phishing.ReportAddress,
-		Support:        sup,
+		Support: sup,
 	})
 	if err != nil {
 		return nil, err

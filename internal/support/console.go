@@ -152,17 +152,18 @@ func (s *Service) CaseForAgent(ctx context.Context, a Agent, id string) (AgentCa
 	return out, nil
 }
 
-// Assign assigns a case: any agent to themselves, a supervisor to anyone
-// active ("" unassigns).
+// Assign assigns a case: any agent to themselves (or unassigns their own
+// or an unassigned case), a supervisor to any active agent ("" unassigns).
 func (s *Service) Assign(ctx context.Context, a Agent, id, agentID string) error {
-	if agentID != a.ID && !a.Supervisor() {
-		return sellerguard.Errorf(sellerguard.ECodeForbidden, "Only a supervisor can assign a case to someone else.")
-	}
 	now := s.now()
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		c, err := findCase(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		mine := agentID == a.ID || agentID == "" && (c.AssignedAgentID == "" || c.AssignedAgentID == a.ID)
+		if !mine && !a.Supervisor() {
+			return sellerguard.Errorf(sellerguard.ECodeForbidden, "Only a supervisor can assign a case to someone else, or take it from them.")
 		}
 		if agentID != "" {
 			if !wellFormedID("agt", agentID) {

@@ -83,7 +83,11 @@ func (s *Server) pageAgentEnrolSubmit(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) pageAgentSignInForm(w http.ResponseWriter, r *http.Request) error {
-	s.render(w, r, http.StatusOK, "agent_signin", &agentPage{form: newForm()})
+	pg := &agentPage{form: newForm()}
+	if r.URL.Query().Get("signed_out") == "1" {
+		pg.Notice = "You are signed out of the agent console."
+	}
+	s.render(w, r, http.StatusOK, "agent_signin", pg)
 	return nil
 }
 
@@ -107,7 +111,7 @@ func (s *Server) pageAgentSignOut(w http.ResponseWriter, r *http.Request, a supp
 		return err
 	}
 	s.clearAgentCookie(w)
-	http.Redirect(w, r, "/agent/signin", http.StatusSeeOther)
+	http.Redirect(w, r, "/agent/signin?signed_out=1", http.StatusSeeOther)
 	return nil
 }
 
