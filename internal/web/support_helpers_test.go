@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/support"
 )
+
+type supportAgent = support.Agent
 
 // testAgent is an enrolled Seller Support agent with its authenticator
 // secret.
