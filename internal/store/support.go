@@ -409,7 +409,7 @@ func (s queries) DeleteSupportChallenge(ctx context.Context, caseID, kind string
 // CaseOfNotMeCode returns the case whose "this wasn't me" code has this MAC.
 func (s queries) CaseOfNotMeCode(ctx context.Context, mac string, now time.Time) (string, error) {
 	var id string
-	err := s.q.QueryRowContext(ctx, `SELECT case_id FROM support_challenges WHERE kind = 'not_me' AND code_mac = $1 AND expires_at > $2`, mac, ts(now)).Scan(&id)
+	err := s.q.QueryRowContext(ctx, `SELECT case_id FROM support_challenges WHERE (kind = 'not_me' OR kind LIKE 'not_me:%') AND code_mac = $1 AND expires_at > $2`, mac, ts(now)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
