@@ -13,6 +13,22 @@ type User struct {
 	Status            string // UserActive or UserLocked
 	PasswordChangedAt time.Time
 	CreatedAt         time.Time
+	// Language is the language the user chose ("en", "zh-CN"; "" until
+	// they choose); SignupLanguage the one they signed up in.
+	Language       string
+	SignupLanguage string
+}
+
+// WritingLanguage is the language to write to the user in: their choice,
+// else the language they signed up in.
+func (u User) WritingLanguage() string {
+	if u.Language != "" {
+		return u.Language
+	}
+	if u.SignupLanguage != "" {
+		return u.SignupLanguage
+	}
+	return "en"
 }
 
 // User statuses.

@@ -31,6 +31,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
@@ -113,6 +114,9 @@ type Service struct {
 type RequestMeta struct {
 	IP        string
 	UserAgent string
+	// Lang is the language of the request's page or answer (internal/i18n):
+	// a sign-up keeps it as the user's sign-up language.
+	Lang string
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -343,7 +347,8 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		}
 		userID, businessID = NewID("usr"), NewID("biz")
 		err = tx.CreateUser(ctx, store.UserRecord{
-			User:         sellerguard.User{ID: userID, Email: p.Email, Status: sellerguard.UserActive, PasswordChangedAt: now, CreatedAt: now},
+			User: sellerguard.User{ID: userID, Email: p.Email, Status: sellerguard.UserActive, PasswordChangedAt: now, CreatedAt: now,
+				SignupLanguage: string(i18n.OrDefault(meta.Lang))},
 			EmailNorm:    emailNorm,
 			PasswordHash: p.PasswordHash,
 		})

@@ -17,12 +17,12 @@ type UserRecord struct {
 	PasswordHash string
 }
 
-const userCols = `id, email, email_norm, password_hash, password_changed_at, status, created_at`
+const userCols = `id, email, email_norm, password_hash, password_changed_at, status, created_at, language, signup_language`
 
 func scanUser(row interface{ Scan(...any) error }) (UserRecord, error) {
 	var u UserRecord
 	var changed, created int64
-	err := row.Scan(&u.ID, &u.Email, &u.EmailNorm, &u.PasswordHash, &changed, &u.Status, &created)
+	err := row.Scan(&u.ID, &u.Email, &u.EmailNorm, &u.PasswordHash, &changed, &u.Status, &created, &u.Language, &u.SignupLanguage)
 	if errors.Is(err, sql.ErrNoRows) {
 		return UserRecord{}, ErrNotFound
 	}
@@ -45,8 +45,8 @@ func (s queries) FindUserByID(ctx context.Context, id string) (UserRecord, error
 
 // CreateUser inserts a user; ErrConflict when the email is taken.
 func (s queries) CreateUser(ctx context.Context, u UserRecord) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Email, u.EmailNorm, u.PasswordHash, ts(u.PasswordChangedAt), u.Status, ts(u.CreatedAt))
+	_, err := s.q.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Email, u.EmailNorm, u.PasswordHash, ts(u.PasswordChangedAt), u.Status, ts(u.CreatedAt), u.Language, orEnglish(u.SignupLanguage))
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}
@@ -70,6 +70,39 @@ func (s queries) UpdatePasswordHash(ctx context.Context, userID, hash string, ch
 		return fmt.Errorf("store: update password: %w", err)
 	}
 	return nil
+}
+
+// orEnglish is the sign-up language of a user created without one.
+func orEnglish(lang string) string {
+	if lang == "" {
+		return "en"
+	}
+	return lang
+}
+
+// SetLanguage saves the language a user chose ("" forgets the choice).
+func (s queries) SetLanguage(ctx context.Context, userID, lang string) error {
+	if _, err := s.q.ExecContext(ctx, `UPDATE users SET language = $1 WHERE id = $2`, lang, userID); err != nil {
+		return fmt.Errorf("store: set language: %w", err)
+	}
+	return nil
+}
+
+// LanguageOf returns the language to write to a user in: their choice, else
+// the language they signed up in ("en" for an unknown user).
+func (s queries) LanguageOf(ctx context.Context, userID string) (string, error) {
+	var chosen, signup string
+	err := s.q.QueryRowContext(ctx, `SELECT language, signup_language FROM users WHERE id = $1`, userID).Scan(&chosen, &signup)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "en", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: language of user: %w", err)
+	}
+	if chosen != "" {
+		return chosen, nil
+	}
+	return orEnglish(signup), nil
 }
 
 // CountUsers counts all users (for metrics and tests).

@@ -22,6 +22,7 @@ type principalKey struct{}
 // api adapts a handler that returns an error.
 func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, _ = withReqState(r)
 		if err := h(w, r); err != nil {
 			s.writeProblem(w, r, err)
 		}
@@ -79,6 +80,9 @@ func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		p, err := s.authenticate(r)
 		if err != nil {
 			return err
+		}
+		if _, st := withReqState(r); st != nil {
+			st.principal = p // the answer speaks the caller's language
 		}
 		r = r.WithContext(audit.WithSession(r.Context(), p.Session.ID)) // audit events name their session
 		return h(w, r, p)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
 var (
@@ -81,14 +82,17 @@ func (s *Server) classify(r *http.Request, err error) *sellerguard.Error {
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.classify(r, err)
 	status := statusOf(e.Code)
+	lang := langOf(r)
 	p := problem{
 		Type:   "urn:sellerguard:problem:" + e.Code,
-		Title:  http.StatusText(status),
+		Title:  statusTitle(lang, status),
 		Status: status,
-		Detail: e.Message,
+		Detail: i18n.Default().Message(lang, e.Message),
 		Code:   e.Code,
-		Errors: e.Fields,
+		Errors: localFields(lang, e.Fields),
 	}
+	w.Header().Set("Content-Language", string(lang))
+	w.Header().Add("Vary", "Accept-Language")
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
 	}
@@ -109,7 +113,31 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
 	}
-	s.render(w, r, status, "error", &errorPage{Status: status, Title: http.StatusText(status), Message: e.Message})
+	lang := langOf(r)
+	s.render(w, r, status, "error", &errorPage{Status: status, Title: statusTitle(lang, status), Message: i18n.Default().Message(lang, e.Message)})
+}
+
+// statusTitle is the status text of a problem or error page in the
+// reader's language.
+func statusTitle(lang i18n.Lang, status int) string {
+	key := "status." + strconv.Itoa(status)
+	if i18n.Default().Has(lang, key) {
+		return i18n.Default().T(lang, key)
+	}
+	return http.StatusText(status)
+}
+
+// localFields translates field messages; the codes stay as they are.
+func localFields(lang i18n.Lang, fields []sellerguard.FieldError) []sellerguard.FieldError {
+	if lang == i18n.English || len(fields) == 0 {
+		return fields
+	}
+	out := make([]sellerguard.FieldError, len(fields))
+	for i, f := range fields {
+		f.Message = i18n.Default().Message(lang, f.Message)
+		out[i] = f
+	}
+	return out
 }
 
 func acceptsHTML(r *http.Request) bool {

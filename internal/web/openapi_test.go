@@ -53,6 +53,7 @@ import (
 
 	"github.com/sellerguard/sellerguard/api"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -935,7 +936,13 @@ func (d *oaDocument) check(t *testing.T, a oaAnswer, seen *oaCodes) string {
 	if status[code] != a.Status {
 		t.Errorf("%s: code %q documented with status %d", where, code, status[code])
 	}
-	if p["type"] != "urn:sellerguard:problem:"+code || p["status"] != float64(a.Status) || p["title"] != http.StatusText(a.Status) {
+	// The title is the status text in the answer's language (a user the walk
+	// switched to Chinese reads Chinese titles; the code stays the same).
+	title := http.StatusText(a.Status)
+	if l := a.Header.Get("Content-Language"); l != "" && l != "en" {
+		title = i18n.Default().T(i18n.OrDefault(l), "status."+strconv.Itoa(a.Status))
+	}
+	if p["type"] != "urn:sellerguard:problem:"+code || p["status"] != float64(a.Status) || p["title"] != title {
 		t.Errorf("%s: problem type/status/title do not agree: %s", where, a.Body)
 	}
 	if seen != nil {

@@ -13,63 +13,86 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
-// pageSet holds one parsed template per page, each the layout plus the page.
+// pageSet holds one parsed template per page and language, each the layout
+// plus the page, parsed with that language's functions (t, msg, when), so a
+// template says {{t "signin.submit"}} and gets its reader's language.
 type pageSet struct {
-	byName map[string]*template.Template
+	byLang map[i18n.Lang]map[string]*template.Template
 }
 
-// when shows a time for people ("never" for the zero time).
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "never"
+// whenIn shows a time for people in language l ("never" for the zero
+// time). Pages also mark times up as <time datetime> so the browser can show
+// them in the reader's time zone.
+func whenIn(l i18n.Lang) func(time.Time) string {
+	return func(t time.Time) string {
+		if t.IsZero() {
+			return i18n.Default().T(l, "time.never")
+		}
+		if l == i18n.Chinese {
+			return t.UTC().Format("2006年1月2日 15:04 UTC")
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-var templateFuncs = template.FuncMap{
-	"when":  when,
-	"money": formatCents,
-	"val":   func(f *form, key string) string { return f.Values[key] },
-	"areaLevel": func(p sellerguard.Permissions, area string) string {
-		if l := p[area]; l != "" {
-			return l
-		}
-		return sellerguard.LevelNone
-	},
-	"has": func(list []string, v string) bool {
-		for _, x := range list {
-			if x == v {
-				return true
+// when shows a time in English (for texts that are not yet per language).
+func when(t time.Time) string { return whenIn(i18n.English)(t) }
+
+// funcsFor returns the template functions of language l.
+func funcsFor(l i18n.Lang) template.FuncMap {
+	cat := i18n.Default()
+	return template.FuncMap{
+		"t":     func(key string, kv ...any) string { return cat.T(l, key, kv...) },
+		"msg":   func(english string) string { return cat.Message(l, english) },
+		"when":  whenIn(l),
+		"money": formatCents,
+		"val":   func(f *form, key string) string { return f.Values[key] },
+		"areaLevel": func(p sellerguard.Permissions, area string) string {
+			if l := p[area]; l != "" {
+				return l
 			}
-		}
-		return false
-	},
+			return sellerguard.LevelNone
+		},
+		"has": func(list []string, v string) bool {
+			for _, x := range list {
+				if x == v {
+					return true
+				}
+			}
+			return false
+		},
+	}
 }
 
 func loadPages() (*pageSet, error) {
-	// The layout and the partials that several pages use (one definition
-	// each, in templates/partials).
-	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", "templates/partials/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("web: layout: %w", err)
-	}
 	files, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	ps := &pageSet{byName: map[string]*template.Template{}}
-	for _, f := range files {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		t, err := template.Must(layout.Clone()).ParseFS(assets, f)
+	ps := &pageSet{byLang: map[i18n.Lang]map[string]*template.Template{}}
+	for _, lang := range i18n.Supported {
+		// The layout and the partials that several pages use (one definition
+		// each, in templates/partials).
+		layout, err := template.New("layout.html").Funcs(funcsFor(lang)).ParseFS(assets, "templates/layout.html", "templates/partials/*.html")
 		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", name, err)
+			return nil, fmt.Errorf("web: layout: %w", err)
 		}
-		ps.byName[name] = t
+		byName := map[string]*template.Template{}
+		for _, f := range files {
+			name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+			if name == "layout" {
+				continue
+			}
+			t, err := template.Must(layout.Clone()).ParseFS(assets, f)
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", name, err)
+			}
+			byName[name] = t
+		}
+		ps.byLang[lang] = byName
 	}
 	return ps, nil
 }
@@ -80,6 +103,11 @@ type pageData struct {
 	User      *sellerguard.User
 	LocalMode bool
 	Page      any
+	// Lang is the page's language, Langs every language (for the switch),
+	// Here the address of this page (where the switch comes back to).
+	Lang  i18n.Lang
+	Langs []i18n.Lang
+	Here  string
 }
 
 type errorPage struct {
@@ -91,13 +119,19 @@ type errorPage struct {
 // render executes a page into a buffer first, so a template error becomes a
 // clean error page instead of half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, page any) {
-	t, ok := s.pages.byName[name]
+	lang := langOf(r)
+	t, ok := s.pages.byLang[lang][name]
 	if !ok {
 		s.Logger.Error("web: no such template", "name", name)
 		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
 		return
 	}
-	data := pageData{Title: pageTitle(name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page}
+	here := "/"
+	if r.Method == http.MethodGet {
+		here = r.URL.RequestURI()
+	}
+	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
+		Lang: lang, Langs: i18n.Supported, Here: here}
 	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
 		data.User = &p.User
 	}
@@ -108,56 +142,18 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", string(lang))
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes()) // client went away
 }
 
-func pageTitle(name string) string {
-	switch name {
-	case "signup":
-		return "Sign up"
-	case "verify":
-		return "Verify your email"
-	case "signin":
-		return "Sign in"
-	case "account":
-		return "Your account"
-	case "sessions":
-		return "Where you're signed in"
-	case "audit":
-		return "Audit log"
-	case "outbox":
-		return "Local outbox"
-	case "home":
-		return "SellerGuard"
-	case "unlock":
-		return "Get an unlock code"
-	case "phrase":
-		return "Anti-phishing phrase"
-	case "password":
-		return "Change your password"
-	case "email":
-		return "Change your sign-in email"
-	case "revert":
-		return "Undo an email change"
-	case "signin_help":
-		return "Can't sign in?"
-	case "forgot":
-		return "Reset your password"
-	case "phone":
-		return "Change your mobile number"
-	case "team":
-		return "Team"
-	case "review":
-		return "Access review"
-	case "business":
-		return "Business data"
-	case "checkup":
-		return "Security checkup"
-	case "business_checkup":
-		return "Business security checkup"
+// pageTitle is a page's title in language l: the message "title.<page>".
+func pageTitle(l i18n.Lang, name string) string {
+	if i18n.Default().Has(i18n.English, "title."+name) {
+		return i18n.Default().T(l, "title."+name)
 	}
-	return "SellerGuard"
+	return i18n.Default().T(l, "title.default")
 }
 
 // page adapts a page handler that returns an error.

@@ -147,6 +147,9 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("DELETE /api/v1/trusted-browsers/{id}", s.apiAuthed(s.apiForgetTrustedBrowser))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/two-step", s.apiAuthed(s.apiSetBusinessTwoStep))
 	mux.Handle("GET /api/v1/audit", s.apiBusiness(s.apiAudit))
+	mux.Handle("GET /api/v1/account/language", s.apiFull(s.apiGetLanguage))
+	mux.Handle("PUT /api/v1/account/language", s.apiFull(s.apiSetLanguage))
+	mux.Handle("POST /language", s.page(s.pageSetLanguage))
 	mux.Handle("GET /api/v1/account/anti-phishing-phrase", s.apiAuthed(s.apiGetPhrase))
 	mux.Handle("PUT /api/v1/account/anti-phishing-phrase", s.apiAuthed(s.apiSetPhrase))
 	mux.Handle("GET /api/v1/dev/outbox", s.api(s.apiDevOutbox))
@@ -436,7 +439,7 @@ func (s *Server) trusted(a netip.Addr) bool {
 }
 
 func (s *Server) meta(r *http.Request) auth.RequestMeta {
-	return auth.RequestMeta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return auth.RequestMeta{IP: s.clientIP(r), UserAgent: r.UserAgent(), Lang: string(langOf(r))}
 }
 
 type httpMetrics struct {
