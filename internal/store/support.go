@@ -24,6 +24,7 @@ type SupportCase struct {
 	ContactEmail    string
 	AssignedAgentID string
 	SourceIP        string
+	Language        string    // the language the case was opened in (for a contact without an account)
 	DisownedAt      time.Time // the account's owner said "this wasn't me"
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -114,13 +115,13 @@ type CaseFilter struct {
 	Limit         int
 }
 
-const caseCols = `id, ref, kind, state, account_user_id, business_id, opened_by_user_id, account_email, contact_email, assigned_agent_id, source_ip, disowned_at, created_at, updated_at`
+const caseCols = `id, ref, kind, state, account_user_id, business_id, opened_by_user_id, account_email, contact_email, assigned_agent_id, source_ip, language, disowned_at, created_at, updated_at`
 
 func scanCase(row interface{ Scan(...any) error }) (SupportCase, error) {
 	var c SupportCase
 	var disowned, created, updated int64
 	err := row.Scan(&c.ID, &c.Ref, &c.Kind, &c.State, &c.AccountUserID, &c.BusinessID, &c.OpenedByUserID, &c.AccountEmail, &c.ContactEmail,
-		&c.AssignedAgentID, &c.SourceIP, &disowned, &created, &updated)
+		&c.AssignedAgentID, &c.SourceIP, &c.Language, &disowned, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -133,9 +134,9 @@ func scanCase(row interface{ Scan(...any) error }) (SupportCase, error) {
 
 // CreateSupportCase stores a new case; ErrConflict when its reference is taken.
 func (s queries) CreateSupportCase(ctx context.Context, c SupportCase) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO support_cases (`+caseCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+	_, err := s.q.ExecContext(ctx, `INSERT INTO support_cases (`+caseCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		c.ID, c.Ref, c.Kind, c.State, c.AccountUserID, c.BusinessID, c.OpenedByUserID, c.AccountEmail, c.ContactEmail,
-		c.AssignedAgentID, c.SourceIP, ts(c.DisownedAt), ts(c.CreatedAt), ts(c.UpdatedAt))
+		c.AssignedAgentID, c.SourceIP, c.Language, ts(c.DisownedAt), ts(c.CreatedAt), ts(c.UpdatedAt))
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}

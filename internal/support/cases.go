@@ -11,6 +11,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/recovery"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -23,6 +24,9 @@ type OpenInput struct {
 	AccountEmail string
 	ContactEmail string
 	Description  string
+	// Lang is the language of the page or API call that opened the case
+	// (emails to a contact without an account are written in it).
+	Lang i18n.Lang
 }
 
 // Case is a case as its seller sees it.
@@ -128,7 +132,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 			return err
 		}
 		c := store.SupportCase{ID: auth.NewID("case"), Kind: in.Kind, State: StateOpen, AccountUserID: u.ID, AccountEmail: account,
-			ContactEmail: contact, SourceIP: meta.IP, CreatedAt: now, UpdatedAt: now}
+			ContactEmail: contact, SourceIP: meta.IP, Language: string(i18n.OrDefault(string(in.Lang))), CreatedAt: now, UpdatedAt: now}
 		if known {
 			ms, err := tx.ListMemberships(ctx, u.ID)
 			if err != nil {
@@ -139,15 +143,8 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 		if err := s.createCase(ctx, tx, &c, desc); err != nil {
 			return err
 		}
-		if err := s.mailContact(ctx, tx, now, contact, "Your Seller Support case "+c.Ref,
-			"We received your Seller Support case.",
-			"",
-			"Case reference: "+c.Ref,
-			"",
-			"A support agent will write to this address. Support never asks for your",
-			"password or for a code by email; an agent may ask you to read out a code that",
-			"SellerGuard itself sends to the email or phone on file of the account.",
-			"If you can sign in, open SellerGuard and go to Support to follow the case."); err != nil {
+		l := i18n.OrDefault(string(in.Lang))
+		if err := s.mailContact(ctx, tx, now, contact, l, tr(l, "email.support.case_ref.subject", "Ref", c.Ref), tr(l, "email.support.case_ref.body", "Ref", c.Ref)); err != nil {
 			return err
 		}
 		if !known {
@@ -162,22 +159,8 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 			After: map[string]any{"case": c.Ref, "kind": c.Kind, "signed_in": false, "contact_is_account_email": auth.NormalizeEmail(contact) == accountNorm}}); err != nil {
 			return err
 		}
-		return s.tellUser(ctx, tx, now, u, EventCaseOpened, "A Seller Support case was opened about your account",
-			"Someone opened a Seller Support case about the SellerGuard account with this address,",
-			"without signing in.",
-			fmt.Sprintf("When: %s, from network address %s. Kind: %s. Case: %s.", now.Format(time.RFC1123), meta.IP, kindTitle(c.Kind), c.Ref),
-			"",
-			"If this was you, nothing more to do: an agent will answer the contact address you gave.",
-			"",
-			"If this wasn't you, someone may be trying to take your account through support.",
-			"Sign in to SellerGuard and go to Support to say \"This wasn't me\", or, if you",
-			"cannot sign in, open SellerGuard, choose \"Can't sign in?\", then \"This wasn't me\",",
-			"and enter this code:",
-			"",
-			"    "+code,
-			"",
-			"No agent can change your account without two proofs that only you have and a",
-			"waiting period during which you are told again.")
+		return s.tellUserKey(ctx, tx, now, u, EventCaseOpened, "email.support.opened_about",
+			"When", now.Format(time.RFC1123), "IP", meta.IP, "Ref", c.Ref, "Code", code)
 	})
 	if err != nil {
 		return err
@@ -218,7 +201,7 @@ func (s *Service) OpenSignedIn(ctx context.Context, p *auth.Principal, in OpenIn
 		return Case{}, err
 	}
 	c := store.SupportCase{ID: auth.NewID("case"), Kind: in.Kind, State: StateOpen, AccountUserID: p.User.ID, BusinessID: accountBusiness(p.Memberships),
-		OpenedByUserID: p.User.ID, AccountEmail: p.User.Email, ContactEmail: p.User.Email, SourceIP: meta.IP, CreatedAt: now, UpdatedAt: now}
+		OpenedByUserID: p.User.ID, AccountEmail: p.User.Email, ContactEmail: p.User.Email, SourceIP: meta.IP, Language: p.User.WritingLanguage(), CreatedAt: now, UpdatedAt: now}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := s.limitOpen(ctx, tx, meta.IP, norm, now); err != nil {
 			return err
@@ -235,12 +218,7 @@ func (s *Service) OpenSignedIn(ctx context.Context, p *auth.Principal, in OpenIn
 		if err != nil {
 			return err
 		}
-		return s.tellUser(ctx, tx, now, u, EventCaseOpened, "Your Seller Support case "+c.Ref,
-			"You opened a Seller Support case ("+kindTitle(c.Kind)+").",
-			"Case reference: "+c.Ref,
-			"",
-			"A support agent will answer in SellerGuard: open SellerGuard and go to Support.",
-			"Support never asks for your password or for a code by email.")
+		return s.tellUserKey(ctx, tx, now, u, EventCaseOpened, "email.support.opened_own", "Ref", c.Ref)
 	})
 	if err != nil {
 		return Case{}, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -213,11 +214,7 @@ func (s *Service) AgentReply(ctx context.Context, a Agent, id, body string, inte
 		if err := agentAudit(ctx, tx, now, a, c, "support.case_replied", "support_case", c.ID, nil); err != nil {
 			return err
 		}
-		return s.tellCaseUpdate(ctx, tx, now, c, "Seller Support answered your case "+c.Ref,
-			"Seller Support wrote on your case "+c.Ref+":",
-			"",
-			indent(body),
-			"")
+		return s.tellCaseUpdate(ctx, tx, now, c, "email.support.reply", "Ref", c.Ref, "Body", indent(body))
 	})
 	if err == nil && !internal {
 		s.afterEnqueue()
@@ -237,21 +234,23 @@ func indent(body string) string {
 	return string(out)
 }
 
-// tellCaseUpdate tells the case's seller of an update, without links: the
-// signed-in opener by their settings (a critical event), a signed-out
-// contact by a plain email.
-func (s *Service) tellCaseUpdate(ctx context.Context, tx *store.Tx, now time.Time, c store.SupportCase, subject string, lines ...string) error {
+// tellCaseUpdate tells the case's seller of an update (the catalogue's
+// key+".subject" and key+".body"), without links: the signed-in opener in
+// their language by their settings (a critical event), a signed-out
+// contact by a plain email in the case's language.
+func (s *Service) tellCaseUpdate(ctx context.Context, tx *store.Tx, now time.Time, c store.SupportCase, key string, kv ...any) error {
 	if c.OpenedByUserID != "" {
 		u, err := tx.FindUserByID(ctx, c.OpenedByUserID)
 		if err != nil {
 			return err
 		}
-		lines = append(lines, "To answer, open SellerGuard yourself and go to Support.")
-		return s.tellUser(ctx, tx, now, u, EventCaseUpdated, subject, lines...)
+		l := userLang(u)
+		return s.tellUserText(ctx, tx, now, u, EventCaseUpdated, l, tr(l, key+".subject", kv...),
+			tr(l, key+".body", kv...)+"\n\n"+tr(l, "email.support.footer_support"))
 	}
-	lines = append(lines, "To answer, open SellerGuard yourself and go to Support (if you cannot sign in,",
-		"open a new case from \"Can't sign in?\" and give the reference "+c.Ref+").")
-	return s.mailContact(ctx, tx, now, c.ContactEmail, subject, lines...)
+	l := i18n.OrDefault(c.Language)
+	return s.mailContact(ctx, tx, now, c.ContactEmail, l, tr(l, key+".subject", kv...),
+		tr(l, key+".body", kv...)+"\n\n"+tr(l, "email.support.footer_contact", "Ref", c.Ref))
 }
 
 // SetState moves a case to a state; the seller is told when it is resolved.
@@ -279,9 +278,7 @@ func (s *Service) SetState(ctx context.Context, a Agent, id, state string) error
 		if state != StateResolved {
 			return nil
 		}
-		return s.tellCaseUpdate(ctx, tx, now, c, "Your Seller Support case "+c.Ref+" is resolved",
-			"Seller Support marked your case "+c.Ref+" as resolved.",
-			"If something is still wrong, answer the case and it opens again.")
+		return s.tellCaseUpdate(ctx, tx, now, c, "email.support.resolved", "Ref", c.Ref)
 	})
 	if err == nil {
 		s.afterEnqueue()

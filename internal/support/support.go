@@ -12,6 +12,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
@@ -232,16 +233,36 @@ func accountBusiness(ms []sellerguard.Membership) string {
 	return ""
 }
 
-// tellUser sends a security-critical notice to a user's email on file (with
-// their anti-phishing phrase) and, where texts can be sent, a short text to
-// their phone on file.
+// tr is a message of the catalogue (internal/i18n) in language l.
+func tr(l i18n.Lang, key string, kv ...any) string { return i18n.Default().T(l, key, kv...) }
+
+// userLang is the language to write to a user in.
+func userLang(u store.UserRecord) i18n.Lang { return i18n.OrDefault(u.WritingLanguage()) }
+
+// tellUser sends a security-critical notice in English (the notices not
+// yet in the catalogue); tellUserKey sends one from the catalogue in the
+// user's language.
 func (s *Service) tellUser(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, event, subject string, lines ...string) error {
+	return s.tellUserText(ctx, tx, now, u, event, i18n.English, subject, strings.Join(lines, "\n"))
+}
+
+// tellUserKey sends the notice key+".subject" / key+".body" in the user's
+// language, with the placeholders kv.
+func (s *Service) tellUserKey(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, event, key string, kv ...any) error {
+	l := userLang(u)
+	return s.tellUserText(ctx, tx, now, u, event, l, tr(l, key+".subject", kv...), tr(l, key+".body", kv...))
+}
+
+// tellUserText sends a security-critical notice to a user's email on file
+// (with their anti-phishing phrase) and, where texts can be sent, a short
+// text to their phone on file.
+func (s *Service) tellUserText(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, event string, l i18n.Lang, subject, body string) error {
 	phrase, err := tx.PhishingPhraseOf(ctx, u.ID)
 	if err != nil {
 		return err
 	}
 	m := sellerguard.OutboxMessage{Channel: sellerguard.ChannelEmail, To: u.Email, UserID: u.ID, Event: event, Subject: subject,
-		Body: strings.Join(lines, "\n") + "\n\n" + auth.SafetyFooter + "\n"}
+		Body: body + "\n\n" + tr(l, "email.support.safety_footer") + "\n"}
 	if s.Notify != nil {
 		if err := s.Notify(ctx, tx, now, m, outbox.PhraseHeader(phrase)); err != nil {
 			return err
@@ -252,7 +273,7 @@ func (s *Service) tellUser(ctx context.Context, tx *store.Tx, now time.Time, u s
 			return err
 		}
 	}
-	return s.textOnFile(ctx, tx, now, u.ID, "SellerGuard: "+subject+". Open SellerGuard yourself and go to Support.")
+	return s.textOnFile(ctx, tx, now, u.ID, tr(l, "email.support.sms", "Subject", subject))
 }
 
 // textOnFile sends a text to the user's phone on file, when there is one.
@@ -271,15 +292,15 @@ func (s *Service) textOnFile(ctx context.Context, tx *store.Tx, now time.Time, u
 	return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: string(raw), UserID: userID, Body: text})
 }
 
-// mailContact sends a plain email to a contact address that may have no
-// account (its account's phrase when it has one).
-func (s *Service) mailContact(ctx context.Context, tx *store.Tx, now time.Time, to, subject string, lines ...string) error {
+// mailContact sends a plain email in language l to a contact address that
+// may have no account (its account's phrase when it has one).
+func (s *Service) mailContact(ctx context.Context, tx *store.Tx, now time.Time, to string, l i18n.Lang, subject, body string) error {
 	userID, phrase, err := tx.FindUserIDAndPhrase(ctx, auth.NormalizeEmail(to))
 	if err != nil {
 		return err
 	}
 	return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelEmail, To: to, UserID: userID, Subject: subject,
-		Body: outbox.PhraseHeader(phrase) + strings.Join(lines, "\n") + "\n\n" + auth.SafetyFooter + "\n"})
+		Body: outbox.PhraseHeader(phrase) + body + "\n\n" + tr(l, "email.support.safety_footer") + "\n"})
 }
 
 // agentAudit appends an agent's action to the business's chain of the

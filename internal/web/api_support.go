@@ -27,6 +27,10 @@ type openCaseRequest struct {
 	Description  string `json:"description"`
 }
 
+func (q openCaseRequest) input(r *http.Request) support.OpenInput {
+	return support.OpenInput{Kind: q.Kind, AccountEmail: q.AccountEmail, ContactEmail: q.ContactEmail, Description: q.Description, Lang: langOf(r)}
+}
+
 // caseReceived is the one answer to every well-formed signed-out case: it
 // does not say whether the account exists.
 var caseReceived = map[string]string{
@@ -47,7 +51,7 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
 		}
-		c, err := s.Options.Support.OpenSignedIn(r.Context(), p, support.OpenInput(req), s.meta(r))
+		c, err := s.Options.Support.OpenSignedIn(r.Context(), p, req.input(r), s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -57,7 +61,7 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Options.Support.OpenSignedOut(r.Context(), support.OpenInput(req), s.meta(r)); err != nil {
+	if err := s.Options.Support.OpenSignedOut(r.Context(), req.input(r), s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, caseReceived)

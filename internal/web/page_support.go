@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/support"
@@ -46,7 +47,9 @@ func (s *Server) pageCaseForm(w http.ResponseWriter, r *http.Request) error {
 		pg.SignedIn, pg.Email = true, p.User.Email
 		r = r.WithContext(withPrincipal(r.Context(), p))
 	}
-	pg.Values["kind"] = r.URL.Query().Get("kind")
+	if k := r.URL.Query().Get("kind"); slices.Contains(support.Kinds, k) {
+		pg.Values["kind"] = k
+	}
 	s.render(w, r, http.StatusOK, "support_new", pg)
 	return nil
 }
@@ -62,7 +65,7 @@ func (s *Server) pageCaseSubmit(w http.ResponseWriter, r *http.Request) error {
 	if p := s.pagePrincipal(r); p != nil {
 		pg.SignedIn, pg.Email = true, p.User.Email
 		r = r.WithContext(withPrincipal(r.Context(), p))
-		c, err := s.Options.Support.OpenSignedIn(r.Context(), p, support.OpenInput{Kind: pg.Values["kind"], Description: pg.Values["description"]}, s.meta(r))
+		c, err := s.Options.Support.OpenSignedIn(r.Context(), p, support.OpenInput{Kind: pg.Values["kind"], Description: pg.Values["description"], Lang: langOf(r)}, s.meta(r))
 		if err != nil {
 			return s.failFormPage(w, r, "support_new", pg.form, pg, err)
 		}
@@ -70,12 +73,11 @@ func (s *Server) pageCaseSubmit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	err := s.Options.Support.OpenSignedOut(r.Context(), support.OpenInput{Kind: pg.Values["kind"], AccountEmail: pg.Values["account_email"],
-		ContactEmail: pg.Values["contact_email"], Description: pg.Values["description"]}, s.meta(r))
+		ContactEmail: pg.Values["contact_email"], Description: pg.Values["description"], Lang: langOf(r)}, s.meta(r))
 	if err != nil {
 		return s.failFormPage(w, r, "support_new", pg.form, pg, err)
 	}
 	done := caseFormPage{form: newForm(), Kinds: support.Kinds}
-	done.Notice = caseReceived["message"]
 	done.Values["sent"] = "1"
 	s.render(w, r, http.StatusAccepted, "support_new", done)
 	return nil
@@ -146,7 +148,7 @@ func (s *Server) pageCaseNotMe(w http.ResponseWriter, r *http.Request, p *auth.P
 		return err
 	}
 	f := newForm()
-	f.Notice = notMeDone["message"].(string)
+	f.Values["not_me_done"] = "1"
 	return s.renderMyCase(w, r, p, f, http.StatusOK)
 }
 
@@ -165,7 +167,6 @@ func (s *Server) pageNotMeSubmit(w http.ResponseWriter, r *http.Request) error {
 		return s.failForm(w, r, "support_notme", f, err)
 	}
 	done := newForm()
-	done.Notice = notMeDone["message"].(string)
 	done.Values["done"] = "1"
 	s.render(w, r, http.StatusOK, "support_notme", done)
 	return nil

@@ -364,3 +364,24 @@ func checkAuditChain(t *testing.T, in *apptest.Instance) {
 		t.Fatalf("audit verify: %v (%+v)", err, rep)
 	}
 }
+
+// The case form and its emails speak the visitor's language: the form in
+// Simplified Chinese for a Chinese browser, and the case reference to a
+// contact without an account in the language the case was opened in.
+func TestSupportInChinese(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	st, body := langPage(t, in, "/support/new", "", zh)
+	if st != 200 || !strings.Contains(body, "联系卖家支持") || !strings.Contains(body, "我无法登录") {
+		t.Fatalf("the case form in Chinese: %d %s", st, body)
+	}
+	n := len(in.Outbox(t))
+	r := in.DoWith(t, "POST", "/api/v1/support/cases", "", zh, map[string]string{"kind": "other", "account_email": "nobody@example.com", "contact_email": "zh@example.net", "description": "你好"})
+	if r.Status != 202 {
+		t.Fatalf("open: %d %s", r.Status, r.Body)
+	}
+	mail := messagesTo(newMessages(t, in, n), "zh@example.net")
+	if len(mail) != 1 || !strings.Contains(mail[0].Subject, "卖家支持") || !strings.Contains(mail[0].Body, "案例编号：SC-") {
+		t.Fatalf("the reference email in Chinese: %+v", mail)
+	}
+}

@@ -15,6 +15,7 @@ CREATE TABLE support_cases (
     contact_email     TEXT NOT NULL,
     assigned_agent_id TEXT NOT NULL,
     source_ip         TEXT NOT NULL,
+    language          TEXT NOT NULL,
     disowned_at       INTEGER NOT NULL,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL
