@@ -261,16 +261,6 @@ func (s *Service) notMeMAC(code string) string {
 	return s.Keys.MAC("support-not-me", recovery.NormalizeRevertCode(code))
 }
 
-func kindTitle(kind string) string {
-	switch kind {
-	case KindCannotSignIn:
-		return "cannot sign in"
-	case KindCompromised:
-		return "account compromised"
-	}
-	return "something else"
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -472,10 +462,5 @@ func (s *Service) disown(ctx context.Context, tx *store.Tx, c store.SupportCase,
 		After: map[string]any{"case": c.Ref, "by": how, "actions_cancelled": cancelled}}); err != nil {
 		return err
 	}
-	return s.tellUser(ctx, tx, now, u, EventAgentAction, "You said a Seller Support case was not yours",
-		"You told SellerGuard that case "+c.Ref+" was not opened by you.",
-		fmt.Sprintf("We cancelled %d pending support action(s) on your account. Agents see your answer", cancelled),
-		"in the case and will change nothing on its account.",
-		"Consider changing your password and checking your second step: open SellerGuard and",
-		"go to Security checkup.")
+	return s.tellUserKey(ctx, tx, now, u, EventAgentAction, "email.support.disowned", "Ref", c.Ref, "Cancelled", cancelled)
 }

@@ -138,8 +138,8 @@ func (s *Service) SendCheckCode(ctx context.Context, a Agent, id, kind string) e
 			return err
 		}
 		code := fmt.Sprintf("%06d", n.Int64())
-		text := "SellerGuard Seller Support is checking that you own the account of case " + c.Ref + ". Your code: " + code +
-			". Read it to the agent only if you opened this case yourself. It is valid for 15 minutes."
+		l := userLang(u)
+		text := tr(l, "sms.support.check_code", "Ref", c.Ref, "Code", code)
 		if kind == EvidencePhoneCode {
 			if !s.SMSAvailable {
 				return sellerguard.Errorf(sellerguard.ECodeConflict, "Texts cannot be sent from this SellerGuard.")
@@ -164,15 +164,8 @@ func (s *Service) SendCheckCode(ctx context.Context, a Agent, id, kind string) e
 				return err
 			}
 			if err := outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelEmail, To: u.Email, UserID: u.ID,
-				Subject: "Your Seller Support check code", Body: outbox.PhraseHeader(phrase) + strings.Join([]string{
-					"SellerGuard Seller Support is checking that you own the account of case " + c.Ref + ".",
-					"",
-					"Your code is: " + code,
-					"",
-					"Read it to the support agent only if you opened this case yourself. It is valid",
-					"for 15 minutes. If you did not open a case, do not give this code to anyone: sign",
-					"in to SellerGuard and go to Support to say \"This wasn't me\".",
-				}, "\n") + "\n\n" + auth.SafetyFooter + "\n"}); err != nil {
+				Subject: tr(l, "email.support.check_code.subject"), Body: outbox.PhraseHeader(phrase) + tr(l, "email.support.check_code.body", "Ref", c.Ref, "Code", code) +
+					"\n\n" + tr(l, "email.support.safety_footer") + "\n"}); err != nil {
 				return err
 			}
 		}
@@ -230,34 +223,18 @@ func (s *Service) RecordEvidence(ctx context.Context, a Agent, id, kind, value s
 		if err := agentAudit(ctx, tx, now, a, c, "support.evidence_recorded", "user", u.ID, map[string]any{"kind": kind, "matched": matched}); err != nil {
 			return err
 		}
-		result := "matched"
-		if !matched {
-			result = "did not match"
+		l := userLang(u)
+		result := "support.result.not_matched"
+		if matched {
+			result = "support.result.matched"
 		}
-		return s.tellUser(ctx, tx, now, u, EventAgentAction, "Seller Support checked your identity",
-			fmt.Sprintf("A Seller Support agent checked a proof of identity on case %s: %s, which %s.", c.Ref, evidenceTitle(kind), result),
-			"",
-			"If you did not open this case, sign in to SellerGuard and go to Support to say",
-			"\"This wasn't me\", or use the code from the notice about the case.")
+		return s.tellUserText(ctx, tx, now, u, EventAgentAction, l, tr(l, "email.support.evidence.subject"),
+			tr(l, "email.support.evidence.body", "Ref", c.Ref, "What", tr(l, "support.evidence."+kind), "Result", tr(l, result)))
 	})
 	if err == nil {
 		s.afterEnqueue()
 	}
 	return out, err
-}
-
-func evidenceTitle(kind string) string {
-	switch kind {
-	case EvidenceEmailCode:
-		return "a code sent to the email on file"
-	case EvidencePhoneCode:
-		return "a code sent to the mobile number on file"
-	case EvidenceBackupCode:
-		return "a backup code (now used up)"
-	case EvidenceDepositLast4:
-		return "the last four digits of a deposit account"
-	}
-	return "a listing SKU"
 }
 
 func (s *Service) check(ctx context.Context, tx *store.Tx, c store.SupportCase, u store.UserRecord, kind, value string, now time.Time) (bool, error) {
@@ -382,16 +359,8 @@ func (s *Service) RequestAction(ctx context.Context, a Agent, id string, in Acti
 		if err != nil {
 			return err
 		}
-		return s.tellUser(ctx, tx, now, u, EventAgentAction, "Seller Support asked to change your account",
-			fmt.Sprintf("A Seller Support agent asked to %s on your account (case %s).", actionTitle(in.Kind), c.Ref),
-			"Nothing changes yet: a supervisor must approve it, and then you are told again and",
-			fmt.Sprintf("it waits %s before it happens.", s.delay()),
-			"",
-			"If you did not ask Seller Support for this, cancel it: sign in to SellerGuard and go",
-			"to Support, or open SellerGuard, choose \"Can't sign in?\", then \"This wasn't me\",",
-			"and enter this code:",
-			"",
-			"    "+code)
+		return s.tellUserKey(ctx, tx, now, u, EventAgentAction, "email.support.requested",
+			"Action", tr(userLang(u), "support.action."+in.Kind), "Ref", c.Ref, "Delay", s.delay().String(), "Code", code)
 	})
 	if err != nil {
 		return Action{}, err
@@ -440,20 +409,6 @@ func (s *Service) enoughEvidence(ctx context.Context, tx *store.Tx, caseID strin
 	return nil
 }
 
-func actionTitle(kind string) string {
-	switch kind {
-	case ActionEndSessions:
-		return "end every session"
-	case ActionLockSignIn:
-		return "lock sign-in"
-	case ActionRequirePasswordChange:
-		return "require a new password at the next sign-in"
-	case ActionRemoveSecondStep:
-		return "remove a lost second-step method"
-	}
-	return "change the sign-in email"
-}
-
 // endSessions ends every session of the user, on every instance.
 func (s *Service) endSessions(ctx context.Context, tx *store.Tx, userID string) (int, error) {
 	ids, err := tx.DeleteOtherSessions(ctx, userID, "")
@@ -473,21 +428,18 @@ func (s *Service) immediate(ctx context.Context, tx *store.Tx, a Agent, c store.
 	if err != nil {
 		return err
 	}
-	lines := []string{fmt.Sprintf("A Seller Support agent ended every session (%d) of your account (case %s).", n, c.Ref)}
+	body := "email.support.ended.body"
 	if act.Kind == ActionLockSignIn {
 		if err := tx.SetUserStatus(ctx, u.ID, sellerguard.UserLocked); err != nil {
 			return err
 		}
-		lines = []string{fmt.Sprintf("A Seller Support agent locked sign-in to your account and ended every session (%d) (case %s).", n, c.Ref),
-			"Nobody can sign in now, not even with the right password. To open it again, reset",
-			"your password: open SellerGuard, choose \"Can't sign in?\", then \"Forgot password\";",
-			"the code goes to this address."}
+		body = "email.support.locked.body"
 	}
 	if err := agentAudit(ctx, tx, now, a, c, "support."+act.Kind, "user", u.ID, map[string]any{"action": act.ID, "sessions_ended": n}); err != nil {
 		return err
 	}
-	lines = append(lines, "", "If you did not ask Seller Support for this, sign in to SellerGuard and go to Support.")
-	return s.tellUser(ctx, tx, now, u, EventAgentAction, "Seller Support acted on your account", lines...)
+	l := userLang(u)
+	return s.tellUserText(ctx, tx, now, u, EventAgentAction, l, tr(l, "email.support.acted.subject"), tr(l, body, "Sessions", n, "Ref", c.Ref))
 }
 
 // ApproveAction is the supervisor's approval of a recovery action another
@@ -536,15 +488,8 @@ func (s *Service) ApproveAction(ctx context.Context, sup Agent, actionID string)
 		if err != nil {
 			return err
 		}
-		return s.tellUser(ctx, tx, now, u, EventAgentAction, "Your account will be changed by Seller Support",
-			fmt.Sprintf("Seller Support will %s on your account (case %s)", actionTitle(act.Kind), c.Ref),
-			fmt.Sprintf("on %s, unless you cancel before then.", act.EffectiveAt.Format(time.RFC1123)),
-			"",
-			"If you did not ask Seller Support for this, cancel it now: sign in to SellerGuard and",
-			"go to Support, or open SellerGuard, choose \"Can't sign in?\", then \"This wasn't me\",",
-			"and enter this code:",
-			"",
-			"    "+code)
+		return s.tellUserKey(ctx, tx, now, u, EventAgentAction, "email.support.approved",
+			"Action", tr(userLang(u), "support.action."+act.Kind), "Ref", c.Ref, "When", act.EffectiveAt.Format(time.RFC1123), "Code", code)
 	})
 	if err != nil {
 		return Action{}, err
@@ -649,21 +594,17 @@ func (s *Service) carryOut(ctx context.Context, tx *store.Tx, a Agent, c store.S
 	if err := agentAudit(ctx, tx, now, a, c, "support."+act.Kind, "user", u.ID, after); err != nil {
 		return err
 	}
-	lines := []string{
-		fmt.Sprintf("Seller Support did what was approved on case %s: %s.", c.Ref, actionTitle(act.Kind)),
-		fmt.Sprintf("Every session of your account (%d) has ended.", n),
-		"",
-		"Next: open SellerGuard, choose \"Can't sign in?\", then \"Forgot password\", and set a",
-		"new password with the code sent to your sign-in email. Then sign in with your second",
-		"step (or a backup code) and set up two-step verification again if a method was removed.",
-	}
-	if err := s.tellUser(ctx, tx, now, u, EventAgentAction, "Seller Support changed your account", lines...); err != nil {
+	kv := []any{"Ref", c.Ref, "Sessions", n}
+	l := userLang(u)
+	if err := s.tellUserText(ctx, tx, now, u, EventAgentAction, l, tr(l, "email.support.done.subject"),
+		tr(l, "email.support.done.body", append(kv, "Action", tr(l, "support.action."+act.Kind))...)); err != nil {
 		return err
 	}
 	if act.Kind == ActionChangeEmail {
 		nu := u
-		nu.Email = act.Param
-		return s.tellUser(ctx, tx, now, nu, EventAgentAction, "This is now the sign-in email of your SellerGuard account", lines...)
+		nu.Email = act.Param // the old address was told above, the new one here
+		return s.tellUserText(ctx, tx, now, nu, EventAgentAction, l, tr(l, "email.support.done_new_address.subject"),
+			tr(l, "email.support.done.body", append(kv, "Action", tr(l, "support.action."+act.Kind))...))
 	}
 	return nil
 }

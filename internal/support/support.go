@@ -239,13 +239,6 @@ func tr(l i18n.Lang, key string, kv ...any) string { return i18n.Default().T(l, 
 // userLang is the language to write to a user in.
 func userLang(u store.UserRecord) i18n.Lang { return i18n.OrDefault(u.WritingLanguage()) }
 
-// tellUser sends a security-critical notice in English (the notices not
-// yet in the catalogue); tellUserKey sends one from the catalogue in the
-// user's language.
-func (s *Service) tellUser(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, event, subject string, lines ...string) error {
-	return s.tellUserText(ctx, tx, now, u, event, i18n.English, subject, strings.Join(lines, "\n"))
-}
-
 // tellUserKey sends the notice key+".subject" / key+".body" in the user's
 // language, with the placeholders kv.
 func (s *Service) tellUserKey(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, event, key string, kv ...any) error {
