@@ -85,7 +85,7 @@ func (s *Server) pageAgentEnrolSubmit(w http.ResponseWriter, r *http.Request) er
 func (s *Server) pageAgentSignInForm(w http.ResponseWriter, r *http.Request) error {
 	pg := &agentPage{form: newForm()}
 	if r.URL.Query().Get("signed_out") == "1" {
-		pg.Notice = "You are signed out of the agent console."
+		pg.Notice = tr(r, "agent.signin.signed_out")
 	}
 	s.render(w, r, http.StatusOK, "agent_signin", pg)
 	return nil
@@ -157,27 +157,27 @@ func (s *Server) pageAgentCaseOp(w http.ResponseWriter, r *http.Request, a suppo
 	switch r.PathValue("op") {
 	case "assign":
 		err = sup.Assign(r.Context(), a, id, f.Get("agent_id"))
-		pg.Notice = "Assignment saved."
+		pg.Notice = tr(r, "agent.notice.assigned")
 	case "messages":
 		err = sup.AgentReply(r.Context(), a, id, f.Get("body"), f.Get("internal") == "1")
-		pg.Notice = "Saved."
+		pg.Notice = tr(r, "agent.notice.saved")
 	case "state":
 		err = sup.SetState(r.Context(), a, id, f.Get("state"))
-		pg.Notice = "State saved."
+		pg.Notice = tr(r, "agent.notice.state")
 	case "check-codes":
 		err = sup.SendCheckCode(r.Context(), a, id, f.Get("kind"))
-		pg.Notice = "SellerGuard sent a code to the account's address on file. Ask the seller to read it to you, then record it below."
+		pg.Notice = tr(r, "agent.notice.code_sent")
 	case "evidence":
 		var e support.Evidence
 		e, err = sup.RecordEvidence(r.Context(), a, id, f.Get("kind"), f.Get("value"))
-		pg.Notice = e.Kind + ": does not match."
+		pg.Notice = tr(r, "agent.notice.no_match", "Kind", e.Kind)
 		if e.Matched {
-			pg.Notice = e.Kind + ": matches."
+			pg.Notice = tr(r, "agent.notice.matches", "Kind", e.Kind)
 		}
 	case "actions":
 		var act support.Action
 		act, err = sup.RequestAction(r.Context(), a, id, support.ActionInput{Kind: f.Get("kind"), MethodID: f.Get("method_id"), NewEmail: f.Get("new_email")})
-		pg.Notice = "Action " + act.Kind + ": " + act.State + "."
+		pg.Notice = tr(r, "agent.notice.action", "Kind", act.Kind, "State", act.State)
 	default:
 		return errNotFound
 	}
@@ -203,7 +203,7 @@ func (s *Server) pageAgentApprove(w http.ResponseWriter, r *http.Request, a supp
 	}
 	pg := s.newAgentPage(a)
 	pg.Case = c
-	pg.Notice = "Approved: it happens on " + when(act.EffectiveAt) + " unless the owner cancels."
+	pg.Notice = tr(r, "agent.notice.approved", "When", whenIn(langOf(r))(act.EffectiveAt))
 	s.render(w, r, http.StatusOK, "agent_case", pg)
 	return nil
 }
@@ -227,7 +227,7 @@ func (s *Server) pageAgentAdd(w http.ResponseWriter, r *http.Request, a support.
 	pg.Values["email"], pg.Values["role"] = r.PostForm.Get("email"), r.PostForm.Get("role")
 	added, code, err := s.Options.Support.AddAgent(r.Context(), &a, pg.Values["email"], pg.Values["role"])
 	if err == nil {
-		pg.Code, pg.Notice = code, "Agent "+added.Email+" added. Give them this enrolment code in person; it is shown once."
+		pg.Code, pg.Notice = code, tr(r, "agent.notice.added", "Email", added.Email)
 		pg.Values = map[string]string{}
 		w.Header().Set("Cache-Control", "no-store")
 	}
