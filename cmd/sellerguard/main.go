@@ -85,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdUsers(ctx, args[1:], getenv, stdout, stderr)
 	case "phishing":
 		return cmdPhishing(ctx, args[1:], getenv, stdout, stderr)
+	case "agents":
+		return cmdAgents(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return cmdKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
@@ -151,6 +153,8 @@ Usage:
                              list the phishing report queue, newest first
   sellerguard phishing show ID [--raw]
                              show one report with its analysis (--raw: the reported message, while kept)
+  sellerguard agents add --email E --role agent|supervisor
+                             create a Seller Support agent and print its single-use enrolment code
   sellerguard keys rotate [--batch-size N] [--batch-pause D]
                              add a new instance key and re-seal every sealed value under it (resumable, audited)
   sellerguard keys status    list the key versions and the rotations with their progress

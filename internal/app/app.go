@@ -37,6 +37,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/phishreport"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/support"
 	"github.com/sellerguard/sellerguard/internal/web"
 )
 
@@ -60,6 +61,8 @@ type App struct {
 	// when SELLERGUARD_REPORT_SMTP_ADDR is empty).
 	Phishing     *phishreport.Service
 	ReportIntake *phishreport.Intake
+	// Support is Seller Support: cases, agents, checks and actions.
+	Support *support.Service
 
 	closePolicy func()
 	reportAddr  chan string   // the intake's address once listening ("" when off or failed)
@@ -267,17 +270,21 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if cfg.Phishing.ReportDNS {
 		reports.Analysis.Resolver = net.DefaultResolver
 	}
+	sup := &support.Service{DB: db, Keys: k, Hasher: hasher, Limiter: lim, Cache: cache, Notify: svc.Notify, SMSAvailable: worker.SMS != nil,
+		RecoveryDelay: cfg.RecoveryDelay, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 8 * time.Hour, Now: clock.Now,
+		Logger: logger.With("component", "support"), Enqueued: worker.Wake}
 	srv, err := web.New(svc, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
 		TrustedProxies: cfg.Limits.Trusted(),
 		MailCheck:      &mailcheck.Checker{Ledger: db, Signer: verifier, Brand: brand},
 		PhishReports:   reports, ReportAddress: cfg.Phishing.ReportAddress,
+		Support: sup,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
+	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Support: sup, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
 	}
@@ -438,6 +445,11 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-expire.C:
 			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("expire sessions", "err", err)
+			}
+			if n, err := a.Support.RunDue(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("support recovery actions", "err", err)
+			} else if n > 0 {
+				a.Logger.Info("support recovery actions carried out", "count", n)
 			}
 		case <-remind.C:
 			if _, err := a.Phishing.EraseExpired(ctx); err != nil && ctx.Err() == nil {

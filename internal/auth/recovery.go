@@ -236,6 +236,11 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}
+		// Sign-in locked by Seller Support opens again only here, through
+		// the emailed code (internal/support).
+		if err := tx.SetUserStatus(ctx, u.ID, sellerguard.UserActive); err != nil {
+			return err
+		}
 		ids, err := tx.DeleteOtherSessions(ctx, u.ID, "")
 		if err != nil {
 			return err

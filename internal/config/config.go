@@ -47,6 +47,9 @@ type Config struct {
 
 	OutboxPollInterval time.Duration
 	PayoutCoolingOff   time.Duration
+	// RecoveryDelay: the waiting period of Seller Support's recovery
+	// actions (internal/support).
+	RecoveryDelay time.Duration
 	// AccessReviewInterval and AccessReviewReminder: how often businesses
 	// with members review access, and how often an open review is brought up.
 	AccessReviewInterval time.Duration
@@ -212,6 +215,7 @@ func (c *Config) Finish() error {
 	}
 	errs = append(errs, c.Limits.finish()...)
 	errs = append(errs, c.finishPayments()...)
+	errs = append(errs, c.finishSupport()...)
 	errs = append(errs, c.finishContact()...)
 	c.Password.finishBreachAPI(c.LocalMode())
 	errs = append(errs, c.Password.Validate())

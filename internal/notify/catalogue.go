@@ -3,6 +3,7 @@ package notify
 import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/support"
 )
 
 // Channels a notification can go by.
@@ -19,8 +20,7 @@ var Channels = []string{Email, SMS}
 // something and every event sent is here (catalogue_test.go checks both by
 // reading the source): the events internal/auth sends keep auth's
 // constants, the one this package sends (a failed delivery) is its own.
-// An event leaves the catalogue with its last sender (support.case_updated
-// returns when there are support cases).
+// An event leaves the catalogue with its last sender.
 const (
 	EventNewDevice               = auth.EventNewDevice
 	EventFailedSignins           = auth.EventFailedSignins
@@ -53,6 +53,10 @@ const (
 	EventNotificationsChanged = "security.notifications_changed"
 	EventListingsChanged      = "business.listings_changed"
 	EventChangeUndone         = "business.change_undone"
+	// Seller Support (internal/support, issue 14).
+	EventSupportCaseOpened  = support.EventCaseOpened
+	EventSupportCaseUpdated = support.EventCaseUpdated
+	EventSupportAgentAction = support.EventAgentAction
 )
 
 // Groups of the catalogue, in the order settings show them.
@@ -151,6 +155,15 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventAccountRecovery, Group: GroupSecurity, Critical: true,
 		Title:       "Account recovery",
 		Description: "Someone entered a wrong password reset code for your account, or your password was reset with an emailed code (your mobile number on file gets a short text as well)."},
+	{Key: EventSupportCaseOpened, Group: GroupSecurity, Critical: true,
+		Title:       "Seller Support case opened",
+		Description: "A Seller Support case was opened by you or about your account (with a way to say \"this wasn't me\")."},
+	{Key: EventSupportCaseUpdated, Group: GroupSecurity, Critical: true,
+		Title:       "Seller Support answered",
+		Description: "An agent answered your Seller Support case or resolved it."},
+	{Key: EventSupportAgentAction, Group: GroupSecurity, Critical: true,
+		Title:       "Seller Support acted on your account",
+		Description: "A support agent checked your identity, ended your sessions, locked sign-in, or asked for, approved or carried out a recovery action."},
 
 	{Key: EventSignupAttempt, Group: GroupAccount,
 		Title:       "Sign-up attempt with your email",

@@ -77,10 +77,16 @@ type oaPermission struct {
 	pending     bool // a user who must change their password first is let in
 	recent      bool // a sign-in older than SELLERGUARD_REAUTH_WINDOW is refused (reauth_required)
 	enrolment   bool // refused (two_step_enrollment_required) while a business requires two-step and the caller has none
+	agent       bool // a Seller Support agent's session (never a seller's): internal/support
+	supervisor  bool // an agent who is a supervisor (others: 403 forbidden)
 }
 
 // oaPermissions are the values x-permission may take.
 var oaPermissions = map[string]oaPermission{
+	// Seller Support's console: an agent session (own token and cookie);
+	// every seller session is refused as anonymous.
+	"support agent":      {credentials: true, agent: true},
+	"support supervisor": {credentials: true, agent: true, supervisor: true},
 	// No credentials needed.
 	"public": {},
 	// No credentials, and 404 unless no SMTP server is configured.
@@ -1139,6 +1145,8 @@ func oaRefusal(o oaOperation, a oaAnswer) string {
 				return "anonymous"
 			}
 			return "anonymous, but the session cookie was not cleared"
+		case a.Status == http.StatusSeeOther && loc == "/agent/signin":
+			return "anonymous" // the agent console's sign-in
 		case a.Status == http.StatusSeeOther && loc == "/signin/second-step":
 			return "partial"
 		case a.Status == http.StatusSeeOther && strings.HasPrefix(loc, "/account/reauth?"),
@@ -1231,6 +1239,29 @@ func TestOpenAPIPermissions(t *testing.T) {
 	}
 	unenrolled := func() string { return local.SignIn(t, "unenrolled@example.com", pw) }
 	mustChange := func() string { return local.SignIn(t, "mustchange@example.com", pw) }
+	// Fresh agent sessions for each operation: signing out is one of them.
+	supAgent := addAgent(t, local, "perm-supervisor@example.com", "supervisor")
+	plain := addAgent(t, local, "perm-agent@example.com", "agent")
+	supervisor := func() string { return agentToken(t, local, supAgent) }
+	plainAgent := func() string { return agentToken(t, local, plain) }
+	// agentRequest is oaRequest with an agent's token (Bearer, on pages too).
+	agentRequest := func(t *testing.T, o oaOperation, token string) oaAnswer {
+		t.Helper()
+		h := map[string]string{"Authorization": "Bearer " + token}
+		var body []byte
+		if rb, ok := o.op["requestBody"].(map[string]any); ok {
+			content, _ := rb["content"].(map[string]any)
+			if content["application/json"] != nil {
+				h["Content-Type"], body = "application/json", []byte("{}")
+			} else {
+				h["Content-Type"] = "application/x-www-form-urlencoded"
+			}
+		}
+		if oaIsPage(o) {
+			h["Accept"] = "text/html"
+		}
+		return oaSend(t, local, o.method, oaConcrete(o.path), h, body)
+	}
 
 	for _, o := range d.ops {
 		perm, _ := o.op["x-permission"].(string)
@@ -1251,6 +1282,28 @@ func TestOpenAPIPermissions(t *testing.T) {
 				d.check(t, a, nil)
 				if a.Status != http.StatusNotFound {
 					t.Errorf("outside local mode: %d, want 404", a.Status)
+				}
+			case gate.agent:
+				if r := oaRefusal(o, a); r != "anonymous" {
+					t.Errorf("x-permission %q, but an anonymous caller got %d %s (refusal %q)", perm, a.Status, a.Body, r)
+				}
+				// Seller sessions are refused like no session at all.
+				for who, token := range map[string]string{"a full seller session": full(), "a partial seller sign-in": partial()} {
+					a := oaRequest(t, local, o, token)
+					d.check(t, a, nil)
+					if r := oaRefusal(o, a); r != "anonymous" {
+						t.Errorf("x-permission %q, %s: %d %s (refusal %q, want anonymous)", perm, who, a.Status, a.Body, r)
+					}
+				}
+				a = agentRequest(t, o, supervisor())
+				d.check(t, a, nil)
+				if r := oaRefusal(o, a); r != "" || a.Status == http.StatusForbidden {
+					t.Errorf("x-permission %q, a supervisor was refused: %d %s", perm, a.Status, a.Body)
+				}
+				a = agentRequest(t, o, plainAgent())
+				d.check(t, a, nil)
+				if refused := a.Status == http.StatusForbidden; refused != gate.supervisor || (!refused && oaRefusal(o, a) != "") {
+					t.Errorf("x-permission %q, an agent who is no supervisor: %d %s", perm, a.Status, a.Body)
 				}
 			case gate.credentials:
 				if r := oaRefusal(o, a); r != "anonymous" {

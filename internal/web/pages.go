@@ -108,6 +108,8 @@ type pageData struct {
 	Lang  i18n.Lang
 	Langs []i18n.Lang
 	Here  string
+	// Agent: a page of the agent console (its own navigation; no seller's).
+	Agent bool
 }
 
 type errorPage struct {
@@ -135,6 +137,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
 		data.User = &p.User
 	}
+	data.Agent = strings.HasPrefix(r.URL.Path, "/agent")
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)

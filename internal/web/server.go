@@ -30,6 +30,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/mailcheck"
 	"github.com/sellerguard/sellerguard/internal/phishreport"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/support"
 )
 
 //go:embed templates static
@@ -52,6 +53,8 @@ type Options struct {
 	MailCheck     *mailcheck.Checker
 	PhishReports  *phishreport.Service
 	ReportAddress string
+	// Support is Seller Support (internal/support).
+	Support *support.Service
 }
 
 // Server serves SellerGuard over HTTP.
@@ -192,6 +195,10 @@ func (s *Server) register(mux *recordingMux) {
 	// "Can't sign in?": API and pages (api_recovery.go, page_recovery.go).
 	s.registerRecovery(mux)
 	s.registerHolds(mux) // held items after an undone email change (api_holds.go)
+	// Seller Support: cases (api_support.go, page_support.go) and the
+	// agent console (api_agent.go, page_agent.go).
+	s.registerSupport(mux)
+	s.registerAgent(mux)
 }
 
 // staticFiles serves the embedded assets, without directory listings.
