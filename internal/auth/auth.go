@@ -219,7 +219,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		// mobile-capable number in international form.
 		p, err := sms.NormalizeNumber(in.Phone)
 		if err != nil {
-			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter the mobile number in international form, like " + sms.ExampleNumber + "."})
+			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: fmt.Sprintf("Enter the mobile number in international form, like %s.", sms.ExampleNumber)})
 		}
 		phone = p
 	}

@@ -335,7 +335,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like " + sms.ExampleNumber + "."})
+		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: fmt.Sprintf("Enter a mobile number in international form, like %s.", sms.ExampleNumber)})
 	}
 	now := s.now()
 	code, err := sixDigitCode()

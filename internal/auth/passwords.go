@@ -43,12 +43,15 @@ func policyError(field string, reasons []policy.Reason) error {
 	if len(reasons) == 0 {
 		return nil
 	}
-	e := &sellerguard.Error{Code: sellerguard.ECodePasswordPolicy, Message: "Choose another password: " + strings.TrimSuffix(reasons[0].Message, ".") + "."}
+	// The reasons are put in as formats' values, so that the web layer can
+	// translate the message and each reason in it (internal/i18n).
+	e := &sellerguard.Error{Code: sellerguard.ECodePasswordPolicy, Message: fmt.Sprintf("Choose another password: %s", reasons[0].Message)}
 	if len(reasons) > 1 {
-		e.Message = "Choose another password. It has these problems:"
-		for _, r := range reasons {
-			e.Message += " " + r.Message
+		msgs := make([]string, len(reasons))
+		for i, r := range reasons {
+			msgs[i] = r.Message
 		}
+		e.Message = fmt.Sprintf("Choose another password. It has these problems: %s", strings.Join(msgs, " "))
 	}
 	for _, r := range reasons {
 		e.Fields = append(e.Fields, sellerguard.FieldError{Field: field, Code: r.Code, Message: r.Message})

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voic
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		msg := "Enter a mobile number in international form, like " + sms.ExampleNumber + "."
+		msg := fmt.Sprintf("Enter a mobile number in international form, like %s.", sms.ExampleNumber)
 		if errors.Is(err, sms.ErrNumberNotAllowed) {
 			msg = "That number cannot receive our text messages. Use a mobile number."
 		}

@@ -277,7 +277,15 @@ func (c *Catalog) ErrorKey(english string) (key string, args []string, ok bool) 
 
 // Message translates an English error or field message into language l.
 // English, and a text that is not in the catalogue, come back unchanged.
+// A value of a format that is itself a catalogued text ("Only the owner can
+// %s." with "hand over the business"; "Choose another password: %s" with a
+// policy reason) is translated too, as is a value made of several
+// catalogued sentences one after the other.
 func (c *Catalog) Message(l Lang, english string) string {
+	return c.message(l, english, 2)
+}
+
+func (c *Catalog) message(l Lang, english string, depth int) string {
 	if l == English || english == "" {
 		return english
 	}
@@ -289,7 +297,55 @@ func (c *Catalog) Message(l Lang, english string) string {
 	if !ok {
 		return english
 	}
+	if depth > 0 {
+		for i, a := range args {
+			args[i] = c.value(l, a, depth-1)
+		}
+	}
 	return fill(m.Other, args)
+}
+
+// value translates a format's value when it is a catalogued text, or a run
+// of catalogued sentences; anything else (a number, a name, an address)
+// stays as it is.
+func (c *Catalog) value(l Lang, v string, depth int) string {
+	if t := c.message(l, v, depth); t != v {
+		return t
+	}
+	sentences := splitSentences(v)
+	if len(sentences) < 2 {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(sentences); {
+		// The longest run of sentences that is one catalogued text.
+		j := len(sentences)
+		for ; j > i; j-- {
+			if _, _, ok := c.ErrorKey(strings.Join(sentences[i:j], " ")); ok {
+				break
+			}
+		}
+		if j == i {
+			return v
+		}
+		b.WriteString(c.message(l, strings.Join(sentences[i:j], " "), depth))
+		i = j
+	}
+	return b.String()
+}
+
+// splitSentences splits English text after each ". ".
+func splitSentences(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, ". ")
+		if i < 0 {
+			break
+		}
+		out = append(out, s[:i+1])
+		s = s[i+2:]
+	}
+	return append(out, s)
 }
 
 // verbRE matches one printf verb: %s, %d, %v, %q, with an optional explicit
@@ -448,4 +504,21 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// Translate returns the message of language l whose key starts with prefix
+// and whose English text is english (advice a rule package gives in
+// English, such as the password tips); english itself when there is none.
+func (c *Catalog) Translate(l Lang, prefix, english string) string {
+	if l == English {
+		return english
+	}
+	for id, m := range c.ids[English] {
+		if m.Other == english && strings.HasPrefix(id, prefix) {
+			if t, ok := c.ids[l][id]; ok {
+				return t.Other
+			}
+		}
+	}
+	return english
 }

@@ -89,6 +89,16 @@ func TestMessageTranslatesErrorTexts(t *testing.T) {
 		{"There is nothing here.", i18n.English, "There is nothing here."},
 		{"Use at most 64 characters.", i18n.Chinese, "最多只能输入 64 个字符。"},
 		{"Not in the catalogue at all.", i18n.Chinese, "Not in the catalogue at all."},
+		// Values that are catalogued texts are translated where they stand.
+		{"Only the owner can hand over the business.", i18n.Chinese, "只有所有者才能移交企业。"},
+		{"You need view access to user permissions in this business.", i18n.Chinese, "您需要此企业中用户权限的查看权限。"},
+		{"Choose another password: Use at least 12 characters.", i18n.Chinese, "请选择其他密码：请至少使用 12 个字符。"},
+		{"Choose another password. It has these problems: Use at least 12 characters. This password is too easy to guess. Make it longer, for example with a few unrelated words.", i18n.Chinese,
+			"请选择其他密码。它有以下问题：请至少使用 12 个字符。此密码太容易被猜到。请加长密码，例如使用几个互不相关的词。"},
+		// A value that is not all catalogue stays English rather than half translated.
+		{"Choose another password. It has these problems: Use at least 12 characters. Something else.", i18n.Chinese,
+			"请选择其他密码。它有以下问题：Use at least 12 characters. Something else."},
+		{"Enter a mobile number in international form, like +44 7400 123456.", i18n.Chinese, "请以国际格式输入手机号码，例如 +44 7400 123456。"},
 		{"", i18n.Chinese, ""},
 	} {
 		if got := c.Message(tc.lang, tc.en); got != tc.want {
