@@ -289,7 +289,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		if err := tx.SetSignupBreachRecheck(ctx, emailNorm, breachUnverified); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL, string(i18n.OrDefault(meta.Lang))))
 	})
 	if err != nil {
 		return err
@@ -502,10 +502,23 @@ func (s *Service) sendEmail(ctx context.Context, tx *store.Tx, now time.Time, m 
 			return err
 		}
 	}
-	if s.Notify != nil && m.UserID != "" && m.Event != "" {
-		return s.Notify(ctx, tx, now, m, outbox.PhraseHeader(phrase))
+	// The recipient's language: their saved choice, else the one they
+	// signed up in; for an address without an account, the message's own
+	// (the request's, the inviter's), else English.
+	lang := m.Lang
+	if m.UserID != "" {
+		if lang, err = tx.LanguageOf(ctx, m.UserID); err != nil {
+			return err
+		}
 	}
-	m.Body = outbox.PhraseHeader(phrase) + m.Body
+	header := outbox.PhraseHeaderIn(lang, phrase)
+	if s.Notify != nil && m.UserID != "" && m.Event != "" {
+		// The router writes the message in the user's language itself (it
+		// also writes the text-message copy).
+		return s.Notify(ctx, tx, now, m, header)
+	}
+	m = outbox.Localize(m, lang)
+	m.Body = header + m.Body
 	return outbox.Enqueue(ctx, tx, now, m)
 }
 

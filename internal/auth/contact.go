@@ -373,7 +373,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 		}); err != nil {
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: e164, UserID: p.User.ID, Body: smsText(code)})
+		return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: e164, UserID: p.User.ID, Body: smsText(p.User.WritingLanguage(), code)})
 	})
 	if err != nil {
 		return "", err
@@ -541,7 +541,7 @@ func (s *Service) StartContactConfirmation(ctx context.Context, p *Principal, ki
 			if err != nil {
 				return err
 			}
-			return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: string(raw), UserID: p.User.ID, Body: smsText(code)})
+			return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: string(raw), UserID: p.User.ID, Body: smsText(p.User.WritingLanguage(), code)})
 		}
 		return s.sendEmail(ctx, tx, now, email(p.User.Email, "Is this still your email? Your SellerGuard code",
 			"Your confirmation code is: "+code,

@@ -405,16 +405,7 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 }
 
 func passwordChangedEmail(to string, ended int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
-	return email(to, "Your SellerGuard password was changed",
-		"The password of your SellerGuard account was changed.",
-		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
-		fmt.Sprintf("We signed out %d other session(s) and forgot every browser that skipped the second step.", ended),
-		"",
-		"If this was not you, someone has your account: type the address of SellerGuard",
-		"into your browser at once, choose \"Can't sign in?\" and reset your password",
-		"with a code sent to this address.",
-		"SellerGuard: "+baseURL,
-	)
+	return tmail("", to, "email.password_changed", "Ended", ended, "When", at, "IP", meta.IP, "BaseURL", baseURL)
 }
 
 // ImportedUser is one user from another system's export.

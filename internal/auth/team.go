@@ -125,6 +125,34 @@ func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time,
 	return nil
 }
 
+// tellBusinessT is tellBusiness with the message from the files (key, see
+// mailText): each recipient reads it in their own language.
+func (s *Service) tellBusinessT(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, key string, kv ...any) error {
+	m := tmail(event, "", key, append(kv, "BaseURL", s.Config.BaseURL)...)
+	if s.NotifyBusiness != nil {
+		return s.NotifyBusiness(ctx, tx, now, businessID, m)
+	}
+	ms, err := tx.ListMembers(ctx, businessID)
+	if err != nil {
+		return err
+	}
+	for _, mem := range ms {
+		if mem.ManagesUsers() {
+			mm := m
+			mm.To = mem.Email
+			if err := s.sendEmail(ctx, tx, now, mm); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tellMemberT is tellMember with what from the files.
+func (s *Service) tellMemberT(ctx context.Context, tx *store.Tx, now time.Time, to, businessName string, what msgT) error {
+	return s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, to, "email.member_access", "Business", businessName, "What", what, "BaseURL", s.Config.BaseURL))
+}
+
 // tellMember tells a member themselves that their access to a business
 // changed: a member removed or lowered by someone who took over the owner's
 // account learns of it at once. These notices cannot be switched off.
@@ -181,20 +209,15 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 			map[string]any{"email": invitee, "permissions": clean}); err != nil {
 			return err
 		}
-		if err := s.sendEmail(ctx, tx, now, email(invitee, "You are invited to "+biz.Name+" on SellerGuard",
-			p.User.Email+" invited you to work on "+biz.Name+" on SellerGuard, with your own login.",
-			"",
-			"To accept, type the address of SellerGuard into your browser yourself, sign in (or",
-			"sign up with this email address and tick \"I was invited\": you need no business of",
-			"your own) and open Team. This email has no link and no code on purpose: nobody can",
-			"accept it for you, and a fake of it would ask you to click. The invitation waits",
-			"for 7 days.",
-			"SellerGuard: "+s.Config.BaseURL)); err != nil {
+		// In the inviter's language (the business's, as far as the invitee
+		// knows) unless the invitee has an account and so a language.
+		inv := tmail("", invitee, "email.invitation", "Inviter", p.User.Email, "Business", biz.Name, "BaseURL", s.Config.BaseURL)
+		inv.Lang = p.User.WritingLanguage()
+		if err := s.sendEmail(ctx, tx, now, inv); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberInvited, "A person was invited to "+biz.Name,
-			fmt.Sprintf("%s invited %s to %s.", p.User.Email, invitee, biz.Name),
-			"Permissions: "+describePermissions(clean)+".")
+		return s.tellBusinessT(ctx, tx, now, businessID, EventMemberInvited, "email.member_invited",
+			"Inviter", p.User.Email, "Invitee", invitee, "Business", biz.Name, "Permissions", permsText(clean))
 	})
 	if err != nil {
 		return store.Invitation{}, err
@@ -362,12 +385,11 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 		if err != nil {
 			return err
 		}
-		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, fmt.Sprintf("%s changed your access to %s. Now: %s.", p.User.Email, biz.Name, describePermissions(clean))); err != nil {
+		if err := s.tellMemberT(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.changed", []any{"Actor", p.User.Email, "Business", biz.Name, "Permissions", permsText(clean)}}); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "A member's permissions changed",
-			fmt.Sprintf("%s changed the permissions of %s.", p.User.Email, m.Email),
-			"Now: "+describePermissions(clean)+".")
+		return s.tellBusinessT(ctx, tx, now, businessID, EventMemberChanged, "email.member_permissions",
+			"Actor", p.User.Email, "Member", m.Email, "Permissions", permsText(clean))
 	})
 	if err != nil {
 		return Member{}, err
@@ -426,12 +448,11 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 			if err != nil {
 				return err
 			}
-			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, fmt.Sprintf("%s removed you from %s.", p.User.Email, biz.Name)); err != nil {
+			if err := s.tellMemberT(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.removed", []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
 				return err
 			}
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberRemoved, "A member was removed",
-			fmt.Sprintf("%s removed %s from the business.", p.User.Email, m.Email))
+		return s.tellBusinessT(ctx, tx, now, businessID, EventMemberRemoved, "email.member_removed", "Actor", p.User.Email, "Member", m.Email)
 	})
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -521,4 +522,14 @@ func (c *Catalog) Translate(l Lang, prefix, english string) string {
 		}
 	}
 	return english
+}
+
+// FormatTime writes a time for a reader of language l, in UTC with the
+// zone named: "Mon, 02 Jan 2006 15:04:05 UTC" in English (RFC 1123, as
+// emails always had it), "2006年1月2日 15:04:05 UTC" in Chinese.
+func FormatTime(l Lang, t time.Time) string {
+	if l == Chinese {
+		return t.UTC().Format("2006年1月2日 15:04:05 UTC")
+	}
+	return t.UTC().Format(time.RFC1123)
 }

@@ -51,7 +51,7 @@ func TestCatalogueCheckCatchesBothDirections(t *testing.T) {
 	// everywhere else notice gone.
 	for _, cut := range []struct{ file, sender, event string }{
 		{"internal/auth/contact.go", "eventEmail(EventContactCheck,", notify.EventContactCheck},
-		{"internal/auth/sessions.go", "eventEmail(EventSessionsEndedByOther,", notify.EventSessionsEndedByOther},
+		{"internal/auth/sessions.go", "tmail(EventSessionsEndedByOther,", notify.EventSessionsEndedByOther},
 	} {
 		fsys := overlayFS{base: os.DirFS(root), path: cut.file, edit: func(src string) string {
 			if !strings.Contains(src, cut.sender) {
