@@ -402,10 +402,7 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 			return err
 		}
 		if businessID == "" {
-			return s.sendEmail(ctx, tx, now, eventEmail(EventWelcome, p.Email, "Welcome to SellerGuard",
-				"Your SellerGuard account is ready. Invitations to businesses wait in your account:",
-				"sign in (type our address yourself) and open Team to accept them.",
-				"SellerGuard: "+s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, tmail(EventWelcome, p.Email, "email.welcome_invited", "BaseURL", s.Config.BaseURL))
 		}
 		ev = base
 		ev.Action, ev.Category, ev.TargetType, ev.TargetID = "business.created", sellerguard.CategoryBusiness, "business", businessID
@@ -570,12 +567,7 @@ func (s *Service) SetPhishingPhrase(ctx context.Context, p *Principal, phrase st
 			After: map[string]any{"phrase": "changed"}}); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventPhraseChanged, p.User.Email, "Your anti-phishing phrase was changed",
-			"The anti-phishing phrase of your SellerGuard account was changed; this email",
-			"already carries the new one (above).",
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"If this was not you, change your password at once.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail(EventPhraseChanged, p.User.Email, "email.phrase_changed", "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err

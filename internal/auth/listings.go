@@ -138,9 +138,7 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 			return s.ListingsChanged(ctx, tx, now, businessID, lines)
 		}
 		if len(ins) >= BulkNoticeAtLeast {
-			return s.tellBusiness(ctx, tx, now, businessID, EventListingsBulk, fmt.Sprintf("%d listings were changed at once", len(ins)),
-				fmt.Sprintf("%s changed %d listings of your business at %s.", p.User.Email, len(ins), now.Format(time.RFC1123)),
-				"The audit log shows each change, before and after. If you did not expect it, check your members' access.")
+			return s.tellBusiness(ctx, tx, now, businessID, EventListingsBulk, "email.listings_bulk", "Actor", p.User.Email, "N", len(ins), "When", now)
 		}
 		return nil
 	})

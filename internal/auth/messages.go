@@ -51,20 +51,6 @@ func withEvent(m sellerguard.OutboxMessage, event string) sellerguard.OutboxMess
 	return m
 }
 
-// eventEmail is email for a notification event.
-func eventEmail(event, to, subject string, lines ...string) sellerguard.OutboxMessage {
-	return withEvent(email(to, subject, lines...), event)
-}
-
-func email(to, subject string, lines ...string) sellerguard.OutboxMessage {
-	return sellerguard.OutboxMessage{
-		Channel: sellerguard.ChannelEmail,
-		To:      to,
-		Subject: subject,
-		Body:    strings.Join(lines, "\n") + "\n\n" + SafetyFooter + "\n",
-	}
-}
-
 // mailText is an email written from the message files: key+".subject"
 // and key+".body", with their values, and the safety footer of the same
 // language. A value of type time.Time is written for the reader's
@@ -84,6 +70,10 @@ type msgT struct {
 	key string
 	kv  []any
 }
+
+// dateText is a value that is a day, written for the reader ("2 January
+// 2006", "2006年1月2日").
+type dateText time.Time
 
 // permsText is a value that lists permissions, written in the reader's
 // language ("payments: view, listings: edit").
@@ -113,6 +103,10 @@ func renderValues(l i18n.Lang, in []any) []any {
 			kv[i] = c.T(l, v.key, renderValues(l, v.kv)...)
 		case permsText:
 			kv[i] = describePermissionsIn(l, sellerguard.Permissions(v))
+		case dateText:
+			kv[i] = i18n.FormatDate(l, time.Time(v))
+		case flaggedMembers:
+			kv[i] = v.in(l)
 		}
 	}
 	return kv

@@ -325,11 +325,7 @@ func (s *Service) RequirePasswordChange(ctx context.Context, addr, actor string)
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordChangeForced, u.Email, "Please change your SellerGuard password",
-			"SellerGuard support asked that you change your password. The next time you sign",
-			"in, you will be asked to choose a new one before anything else.",
-			"Type the address of SellerGuard into your browser yourself; do not follow links.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail(EventPasswordChangeForced, u.Email, "email.support_password_change", "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
@@ -364,11 +360,7 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 			}
 			sent++
 			days := int(now.Sub(u.Since).Hours() / 24)
-			return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordReminder, u.Email, "Time for a new SellerGuard password",
-				fmt.Sprintf("Your SellerGuard password is %d days old.", days),
-				"Choose a new one in your account settings: a long, unique password that you",
-				"use nowhere else. Type the address of SellerGuard into your browser yourself.",
-				"SellerGuard: "+s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, tmail(EventPasswordReminder, u.Email, "email.password_reminder", "Days", days, "BaseURL", s.Config.BaseURL))
 		})
 		if err != nil {
 			return sent, err
@@ -398,8 +390,8 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 			return err
 		}
 		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.password_rules_changed",
-			nil, map[string]any{"max_age_days": maxAgeDays, "strict": strict}, "Password rules changed",
-			fmt.Sprintf("%s changed the password rules of the business: maximum age %d days (0 = none), strict passwords %v.", p.User.Email, maxAgeDays, strict), false)
+			nil, map[string]any{"max_age_days": maxAgeDays, "strict": strict}, false,
+			"email.rule_passwords", "Actor", p.User.Email, "Days", maxAgeDays, "Strict", msgKey(fmt.Sprintf("email.rule_passwords.strict_%v", strict)))
 	})
 	return s.afterBusinessRuleChanged(err, false)
 }

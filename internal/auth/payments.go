@@ -146,7 +146,7 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 			map[string]any{"deposit_account": "•••• " + a.Last4, "holder": holder, "bank": bank, "payouts_from": a.ActiveFrom}); err != nil {
 			return err
 		}
-		return s.tellBusinessT(ctx, tx, now, businessID, EventPaymentChanged, "email.deposit_account_added",
+		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.deposit_account_added",
 			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom)
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID st
 		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.storefront_changed", "storefront", businessID, state(before), state(f)); err != nil {
 			return err
 		}
-		return s.tellBusinessT(ctx, tx, now, businessID, EventStorefrontChanged, "email.storefront_changed",
+		return s.tellBusiness(ctx, tx, now, businessID, EventStorefrontChanged, "email.storefront_changed",
 			"Actor", p.User.Email, "Name", strconv.Quote(f.DisplayName))
 	})
 	if err != nil {
@@ -341,7 +341,7 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.charge_method_changed", "charge_method", businessID, before, describe(c)); err != nil {
 			return err
 		}
-		return s.tellBusinessT(ctx, tx, now, businessID, EventPaymentChanged, "email.charge_card_changed",
+		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.charge_card_changed",
 			"Actor", p.User.Email, "Brand", c.Brand, "Last4", c.Last4, "Expires", fmt.Sprintf("%02d/%d", c.ExpMonth, c.ExpYear))
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -103,31 +102,10 @@ func (s *Service) teamEvent(ctx context.Context, tx *store.Tx, now time.Time, p 
 }
 
 // tellBusiness tells the owner and the members who manage users of a
-// business event (by email; these events cannot be switched off).
-func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, subject string, lines ...string) error {
-	m := eventEmail(event, "", subject, append(lines, "SellerGuard: "+s.Config.BaseURL)...)
-	if s.NotifyBusiness != nil {
-		return s.NotifyBusiness(ctx, tx, now, businessID, m)
-	}
-	ms, err := tx.ListMembers(ctx, businessID)
-	if err != nil {
-		return err
-	}
-	for _, mem := range ms {
-		if mem.ManagesUsers() {
-			mm := m
-			mm.To = mem.Email
-			if err := s.sendEmail(ctx, tx, now, mm); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// tellBusinessT is tellBusiness with the message from the files (key, see
-// mailText): each recipient reads it in their own language.
-func (s *Service) tellBusinessT(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, key string, kv ...any) error {
+// business event (by email; these events cannot be switched off), with the
+// message from the files (key, see mailText): each recipient reads it in
+// their own language.
+func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, key string, kv ...any) error {
 	m := tmail(event, "", key, append(kv, "BaseURL", s.Config.BaseURL)...)
 	if s.NotifyBusiness != nil {
 		return s.NotifyBusiness(ctx, tx, now, businessID, m)
@@ -148,21 +126,11 @@ func (s *Service) tellBusinessT(ctx context.Context, tx *store.Tx, now time.Time
 	return nil
 }
 
-// tellMemberT is tellMember with what from the files.
-func (s *Service) tellMemberT(ctx context.Context, tx *store.Tx, now time.Time, to, businessName string, what msgT) error {
-	return s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, to, "email.member_access", "Business", businessName, "What", what, "BaseURL", s.Config.BaseURL))
-}
-
 // tellMember tells a member themselves that their access to a business
 // changed: a member removed or lowered by someone who took over the owner's
 // account learns of it at once. These notices cannot be switched off.
-func (s *Service) tellMember(ctx context.Context, tx *store.Tx, now time.Time, to, businessName, what string) error {
-	return s.sendEmail(ctx, tx, now, eventEmail(EventMemberChanged, to, "Your access to "+businessName+" changed",
-		what,
-		"",
-		"If you did not expect this, tell the owner of "+businessName+" by a way you already",
-		"know (not by replying to an email): someone may have taken over their account.",
-		"SellerGuard: "+s.Config.BaseURL))
+func (s *Service) tellMember(ctx context.Context, tx *store.Tx, now time.Time, to, businessName string, what msgT) error {
+	return s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, to, "email.member_access", "Business", businessName, "What", what, "BaseURL", s.Config.BaseURL))
 }
 
 // Invite invites an address to a business with permissions no greater than
@@ -216,7 +184,7 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 		if err := s.sendEmail(ctx, tx, now, inv); err != nil {
 			return err
 		}
-		return s.tellBusinessT(ctx, tx, now, businessID, EventMemberInvited, "email.member_invited",
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberInvited, "email.member_invited",
 			"Inviter", p.User.Email, "Invitee", invitee, "Business", biz.Name, "Permissions", permsText(clean))
 	})
 	if err != nil {
@@ -321,8 +289,7 @@ func (s *Service) DecideInvitation(ctx context.Context, p *Principal, id string,
 		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, inv.BusinessID, event, fmt.Sprintf("%s %s the invitation to %s", p.User.Email, verb, inv.BusinessName),
-			fmt.Sprintf("%s %s the invitation to %s.", p.User.Email, verb, inv.BusinessName))
+		return s.tellBusiness(ctx, tx, now, inv.BusinessID, event, "email.invitation_"+verb, "Actor", p.User.Email, "Business", inv.BusinessName)
 	})
 	if err != nil {
 		return store.Invitation{}, err
@@ -385,10 +352,10 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 		if err != nil {
 			return err
 		}
-		if err := s.tellMemberT(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.changed", []any{"Actor", p.User.Email, "Business", biz.Name, "Permissions", permsText(clean)}}); err != nil {
+		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.changed", []any{"Actor", p.User.Email, "Business", biz.Name, "Permissions", permsText(clean)}}); err != nil {
 			return err
 		}
-		return s.tellBusinessT(ctx, tx, now, businessID, EventMemberChanged, "email.member_permissions",
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.member_permissions",
 			"Actor", p.User.Email, "Member", m.Email, "Permissions", permsText(clean))
 	})
 	if err != nil {
@@ -448,11 +415,11 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 			if err != nil {
 				return err
 			}
-			if err := s.tellMemberT(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.removed", []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
+			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.removed", []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
 				return err
 			}
 		}
-		return s.tellBusinessT(ctx, tx, now, businessID, EventMemberRemoved, "email.member_removed", "Actor", p.User.Email, "Member", m.Email)
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberRemoved, "email.member_removed", "Actor", p.User.Email, "Member", m.Email)
 	})
 	if err != nil {
 		return err

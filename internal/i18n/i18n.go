@@ -533,3 +533,12 @@ func FormatTime(l Lang, t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC1123)
 }
+
+// FormatDate writes a day for a reader of language l: "2 January 2006",
+// "2006年1月2日".
+func FormatDate(l Lang, t time.Time) string {
+	if l == Chinese {
+		return t.Format("2006年1月2日")
+	}
+	return t.Format("2 January 2006")
+}
