@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -181,7 +183,7 @@ func (u *undoing) apply(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return u.record(ctx, "listing", u.e.TargetID, cur, restored, "A listing change was undone")
+		return u.record(ctx, "listing", u.e.TargetID, cur, restored, msg{key: "email.undo.listing"})
 	case restoreBulk:
 		return u.bulk(ctx, before)
 	case restoreMember:
@@ -198,7 +200,7 @@ func (u *undoing) apply(ctx context.Context) error {
 
 // record appends the undo's audit event to the business chain and tells
 // the business.
-func (u *undoing) record(ctx context.Context, targetType, targetID string, before, after map[string]any, subject string) error {
+func (u *undoing) record(ctx context.Context, targetType, targetID string, before, after map[string]any, subject msg) error {
 	if after == nil {
 		after = map[string]any{}
 	}
@@ -209,9 +211,64 @@ func (u *undoing) record(ctx context.Context, targetType, targetID string, befor
 		return err
 	}
 	return u.tell(ctx, "", subject,
-		fmt.Sprintf("%s undid a change of %s made on %s by %s (change %s).", u.p.User.Email, CategoryTitles[u.k.category],
-			u.e.CreatedAt.UTC().Format(time.RFC1123), u.e.ActorEmail, u.e.ID),
-		"The change review of your business shows what was restored, before and after.")
+		msg{"email.undo.line", []any{"Actor", u.p.User.Email, "Category", categoryTitle(u.k.category),
+			"When", u.e.CreatedAt, "By", u.e.ActorEmail, "ID", u.e.ID}},
+		msg{key: "email.undo.review_shows"})
+}
+
+// msgKeyOf words a setting (true or false) by its message.
+func msgKeyOf(v any) msg {
+	return msg{key: fmt.Sprintf("email.undo.setting_%v", v)}
+}
+
+// msg is a message of the files with its values, written in the reader's
+// language: a time.Time value as a time, a categoryTitle or an eventTitle
+// by its own message.
+type msg struct {
+	key string
+	kv  []any
+}
+
+type categoryTitle string
+
+type eventTitle notify.Event
+
+func (m msg) in(l i18n.Lang) string {
+	kv := make([]any, len(m.kv))
+	copy(kv, m.kv)
+	for i := 1; i < len(kv); i += 2 {
+		switch v := kv[i].(type) {
+		case time.Time:
+			kv[i] = i18n.FormatTime(l, v)
+		case categoryTitle:
+			kv[i] = i18n.Default().T(l, "email.category."+string(v))
+		case msg:
+			kv[i] = v.in(l)
+		case eventTitle:
+			kv[i] = strconv.Quote(notify.Event(v).TitleIn(l))
+		}
+	}
+	return i18n.Default().T(l, m.key, kv...)
+}
+
+// undoNotice is the notice of an undo, in each recipient's language
+// (sellerguard.Texts).
+type undoNotice struct {
+	subject msg
+	lines   []msg
+	baseURL string
+}
+
+// Render implements sellerguard.Texts.
+func (n undoNotice) Render(lang string) (subject, body string) {
+	l := i18n.OrDefault(lang)
+	lines := make([]string, len(n.lines))
+	for i, m := range n.lines {
+		lines[i] = m.in(l)
+	}
+	c := i18n.Default()
+	body = c.T(l, "email.undo.body", "Lines", strings.Join(lines, "\n"), "BaseURL", n.baseURL)
+	return n.subject.in(l), body + "\n\n" + c.T(l, "email.footer") + "\n"
 }
 
 // appendWithID appends e and remembers its id.
@@ -221,12 +278,12 @@ func (u *undoing) appendWithID(ctx context.Context, e audit.Entry) error {
 	return err
 }
 
-func (u *undoing) tell(ctx context.Context, userID, subject string, lines ...string) error {
+func (u *undoing) tell(ctx context.Context, userID string, subject msg, lines ...msg) error {
 	if u.s.Notify == nil {
 		return nil
 	}
-	body := strings.Join(append(lines, "", "SellerGuard: "+u.s.BaseURL), "\n") + "\n\n" + auth.SafetyFooter + "\n"
-	m := sellerguard.OutboxMessage{Event: EventChangeUndone, Subject: subject, Body: body}
+	m := sellerguard.OutboxMessage{Event: EventChangeUndone, Texts: undoNotice{subject: subject, lines: lines, baseURL: u.s.BaseURL}}
+	m.Subject, m.Body = m.Texts.Render(string(i18n.English))
 	if userID != "" {
 		m.Event = notify.EventNotificationsChanged
 	}
@@ -249,7 +306,7 @@ func (u *undoing) storefront(ctx context.Context, state map[string]any) error {
 	if err := u.tx.PutStorefront(ctx, f); err != nil {
 		return err
 	}
-	return u.record(ctx, "storefront", u.businessID, storefrontState(cur), storefrontState(f), "A storefront change was undone")
+	return u.record(ctx, "storefront", u.businessID, storefrontState(cur), storefrontState(f), msg{key: "email.undo.storefront"})
 }
 
 func listingState(l store.Listing) map[string]any {
@@ -315,7 +372,7 @@ func (u *undoing) bulk(ctx context.Context, state map[string]any) error {
 		befores[id], afters[id] = b, a
 	}
 	return u.record(ctx, "listings", "", map[string]any{"listings": befores}, map[string]any{"listings": afters},
-		fmt.Sprintf("A change of %d listings was undone", len(ids)))
+		msg{"email.undo.listings", []any{"N", len(ids)}})
 }
 
 func (u *undoing) member(ctx context.Context, state map[string]any) error {
@@ -361,7 +418,7 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 		}
 		u.revoked = append(u.revoked, userID)
 		return u.record(ctx, "user", userID, cur, map[string]any{"member": false, "email": m.Email, "sessions_ended": ended},
-			"A member was removed by undoing their joining")
+			msg{key: "email.undo.member_joined"})
 	}
 	perms := sellerguard.Permissions{}
 	for a, l := range stateMap(raw) {
@@ -380,7 +437,7 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 		return err
 	}
 	u.revoked = append(u.revoked, userID)
-	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, "A permission change was undone")
+	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, msg{key: "email.undo.permissions"})
 }
 
 func (u *undoing) invitation(ctx context.Context) error {
@@ -402,7 +459,7 @@ func (u *undoing) invitation(ctx context.Context) error {
 		return err
 	}
 	return u.record(ctx, "invitation", inv.ID, map[string]any{"email": inv.Email, "status": "pending"}, map[string]any{"email": inv.Email, "status": "withdrawn"},
-		"An invitation was withdrawn by undo")
+		msg{key: "email.undo.invitation"})
 }
 
 func (u *undoing) deposit(ctx context.Context, before map[string]any) error {
@@ -414,7 +471,7 @@ func (u *undoing) deposit(ctx context.Context, before map[string]any) error {
 	}
 	restored := map[string]any{"deposit_account": before["deposit_account"], "holder": before["holder"], "bank": before["bank"], "removed": after["deposit_account"]}
 	return u.record(ctx, "deposit_account", u.e.TargetID, map[string]any{"deposit_account": after["deposit_account"], "holder": after["holder"], "bank": after["bank"]},
-		restored, "A new deposit account was removed by undo")
+		restored, msg{key: "email.undo.deposit"})
 }
 
 func (u *undoing) notification(ctx context.Context, state map[string]any) error {
@@ -460,10 +517,10 @@ func (u *undoing) notification(ctx context.Context, state map[string]any) error 
 		TargetType: "notification", TargetID: key, Before: cur, After: restored}); err != nil {
 		return err
 	}
-	line := fmt.Sprintf("%s put back the settings of the notification %q (email: %v, text message: %v), undoing change %s.",
-		u.p.User.Email, ev.Title, restored[notify.Email], restored[notify.SMS], u.e.ID)
-	if err := u.tell(ctx, userID, "Your notification settings were put back", line); err != nil {
+	line := msg{"email.undo.notification_line", []any{"Actor", u.p.User.Email, "Title", eventTitle(ev),
+		"Email", msgKeyOf(restored[notify.Email]), "SMS", msgKeyOf(restored[notify.SMS]), "ID", u.e.ID}}
+	if err := u.tell(ctx, userID, msg{key: "email.undo.notification_yours"}, line); err != nil {
 		return err
 	}
-	return u.tell(ctx, "", "A member's notification settings were put back", line)
+	return u.tell(ctx, "", msg{key: "email.undo.notification_member"}, line)
 }
