@@ -19,7 +19,8 @@ import (
 
 // An errText is one English text a person may read as an error: a literal
 // (or printf format) that reaches sellerguard.Errorf, the Message of a
-// sellerguard.Error, FieldError or policy.Reason, or a function that passes
+// sellerguard.Error, FieldError, policy.Reason or mailcheck.Reason (the
+// email check's findings), or a function that passes
 // its argument on to one of those.
 type errText struct {
 	Pos    string // file:line, relative to the module
@@ -138,7 +139,11 @@ func (s *errScan) file(f *ast.File) {
 		if !ok || fd.Body == nil {
 			continue
 		}
-		s.walk(fd.Body, &fn{params: paramNames(fd.Type), body: fd.Body}, fd.Name.Name)
+		name := fd.Name.Name
+		if fd.Recv != nil {
+			name = "." + name // a method: called as x.name(...)
+		}
+		s.walk(fd.Body, &fn{params: paramNames(fd.Type), body: fd.Body}, name)
 	}
 	// Package-level variables (var errX = sellerguard.Errorf(...)).
 	for _, d := range f.Decls {
@@ -200,6 +205,10 @@ func (s *errScan) sinkArg(c *ast.CallExpr) (int, bool) {
 		if x, ok := fun.X.(*ast.Ident); ok && x.Name == "sellerguard" && fun.Sel.Name == "Errorf" {
 			return 1, true
 		}
+		// x.add(code, msg): a method of this package that is a wrapper.
+		if i, ok := s.wrappers["."+fun.Sel.Name]; ok {
+			return i, true
+		}
 	case *ast.Ident:
 		if s.pkg == "sellerguard" && fun.Name == "Errorf" {
 			return 1, true
@@ -230,7 +239,7 @@ func (s *errScan) msgType(t ast.Expr) (string, int) {
 		return name, 1
 	case "sellerguard.FieldError":
 		return name, 2
-	case "policy.Reason":
+	case "policy.Reason", "mailcheck.Reason":
 		return name, 1
 	}
 	return "", 0
@@ -278,7 +287,7 @@ func (s *errScan) composite(n *ast.CompositeLit, elided string, f *fn, name stri
 
 func (s *errScan) msgTypeByName(n string) (string, int) {
 	switch n {
-	case "sellerguard.Error", "policy.Reason":
+	case "sellerguard.Error", "policy.Reason", "mailcheck.Reason":
 		return n, 1
 	case "sellerguard.FieldError":
 		return n, 2
@@ -514,7 +523,14 @@ var errVar = sellerguard.Errorf(sellerguard.ECodeConflict, "A package-level erro
 
 func refuse(format string, args ...any) error { return sellerguard.Errorf("conflict", format, args...) }
 
+type result struct{ reasons []sellerguard.FieldError }
+
+func (r *result) add(code, msg string) {
+	r.reasons = append(r.reasons, sellerguard.FieldError{Code: code, Message: msg})
+}
+
 func f(n int, other string) error {
+	(&result{}).add("m", "Through a method.")
 	bad := func(field, msg string) sellerguard.FieldError { return sellerguard.FieldError{Field: field, Code: "x", Message: msg} }
 	_ = bad("a", "Through a closure.")
 	_ = refuse("Through a wrapper with %d.", n)
@@ -550,6 +566,7 @@ func f(n int, other string) error {
 		`"Assigned again." is not an err.* text of en.toml`,
 		`"Use at most %d items." is not an err.* text of en.toml`,
 		`"Positional." is not an err.* text of en.toml`,
+		`"Through a method." is not an err.* text of en.toml`,
 		`a message the scan cannot follow (*ast.BinaryExpr other); use a literal or a format`,
 	} {
 		if !got[want] {
