@@ -94,7 +94,7 @@ type Service struct {
 	// ListingsChanged, when set, is told (in the change's transaction) of
 	// every listing change too small for the bulk notice, one line each;
 	// internal/changes groups them into one message per few minutes.
-	ListingsChanged func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []string) error
+	ListingsChanged func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []ListingLine) error
 	// ExtraSecondSteps verify the kinds of second step that live in other
 	// packages (SMS, passkeys), by kind.
 	ExtraSecondSteps map[string]CodeVerifier
