@@ -201,3 +201,37 @@ func hasLatinWord(s string) bool {
 	}
 	return false
 }
+
+// The notification catalogue answers titles and descriptions in the
+// caller's language; event and group keys are the same in both.
+func TestNotificationCatalogueInChinese(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "cat@example.com", pw, "Cat Co")
+	token := in.SignIn(t, "cat@example.com", pw)
+	type ev struct{ Event, Group, Title, Description string }
+	read := func(h map[string]string) []ev {
+		var out struct{ Events []ev }
+		if err := json.Unmarshal(in.DoWith(t, "GET", "/api/v1/notifications", token, h, nil).Body, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Events
+	}
+	en := read(nil)
+	if r := in.Do(t, "PUT", "/api/v1/account/language", token, map[string]string{"language": "zh-CN"}); r.Status != 200 {
+		t.Fatalf("language: %d %s", r.Status, r.Body)
+	}
+	zhEvents := read(nil)
+	if len(en) < 20 || len(en) != len(zhEvents) {
+		t.Fatalf("%d / %d events", len(en), len(zhEvents))
+	}
+	for i := range en {
+		e, z := en[i], zhEvents[i]
+		if e.Event != z.Event || e.Group != z.Group || hasHan(e.Title) || !hasHan(z.Title) || !hasHan(z.Description) {
+			t.Errorf("%+v / %+v", e, z)
+		}
+	}
+	if zhEvents[0].Title != "从新设备或新地点登录" {
+		t.Errorf("first event: %+v", zhEvents[0])
+	}
+}
