@@ -181,7 +181,7 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 		var auditAction string
 		after := map[string]any{}
 		var msg sellerguard.OutboxMessage
-		by := msgT{"email.member_action.by", []any{"Actor", p.User.Email, "Business", bizName}}
+		by := msgT{Key: "email.member_action.by", KV: []any{"Actor", p.User.Email, "Business", bizName}}
 		switch action {
 		case MemberEndSessions:
 			ids, err := tx.DeleteOtherSessions(ctx, userID, "")
@@ -232,7 +232,7 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 			var missing any = ""
 			if len(res.ReminderMissing) > 0 {
 				// At most one: no second step, or no backup for it.
-				missing = msgT{"email.security_reminder.lacks", []any{"What", msgKey("email.security_reminder.missing." + res.ReminderMissing[0])}}
+				missing = msgT{Key: "email.security_reminder.lacks", KV: []any{"What", msgKey("email.security_reminder.missing." + res.ReminderMissing[0])}}
 			}
 			msg = tmail(EventSecurityReminder, target.Email, "email.security_reminder", "By", by, "Missing", missing, "BaseURL", s.Config.BaseURL)
 		default:

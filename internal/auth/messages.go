@@ -53,63 +53,43 @@ func withEvent(m sellerguard.OutboxMessage, event string) sellerguard.OutboxMess
 
 // mailText is an email written from the message files: key+".subject"
 // and key+".body", with their values, and the safety footer of the same
-// language. A value of type time.Time is written for the reader's
-// language (in UTC, the zone named); a value of type msgKey is itself a
-// message, written in the reader's language.
+// language. Values are written for the reader (i18n.Values): a time.Time
+// in UTC with the zone named, an i18n.Text (a nested message, permissions,
+// a day) in the reader's language.
 type mailText struct {
 	key string
 	kv  []any
 }
 
-// msgKey is a value that is itself a message of the files.
-type msgKey string
-
-// msgT is a value that is itself a message of the files, with values of
-// its own (rendered as mailText renders its values).
-type msgT struct {
-	key string
-	kv  []any
-}
+// msgKey and msgT are values that are messages themselves (i18n.Key,
+// i18n.Msg).
+type (
+	msgKey = i18n.Key
+	msgT   = i18n.Msg
+)
 
 // dateText is a value that is a day, written for the reader ("2 January
 // 2006", "2006年1月2日").
 type dateText time.Time
 
+// In implements i18n.Text.
+func (d dateText) In(l i18n.Lang) string { return i18n.FormatDate(l, time.Time(d)) }
+
 // permsText is a value that lists permissions, written in the reader's
 // language ("payments: view, listings: edit").
 type permsText sellerguard.Permissions
+
+// In implements i18n.Text.
+func (p permsText) In(l i18n.Lang) string {
+	return describePermissionsIn(l, sellerguard.Permissions(p))
+}
 
 // Render implements sellerguard.Texts.
 func (t mailText) Render(lang string) (subject, body string) {
 	l := i18n.OrDefault(lang)
 	c := i18n.Default()
-	kv := renderValues(l, t.kv)
+	kv := i18n.Values(l, t.kv)
 	return c.T(l, t.key+".subject", kv...), c.T(l, t.key+".body", kv...) + "\n\n" + c.T(l, "email.footer") + "\n"
-}
-
-// renderValues writes the values of a message for language l: times,
-// nested messages and permission lists.
-func renderValues(l i18n.Lang, in []any) []any {
-	c := i18n.Default()
-	kv := make([]any, len(in))
-	copy(kv, in)
-	for i := 1; i < len(kv); i += 2 {
-		switch v := kv[i].(type) {
-		case time.Time:
-			kv[i] = i18n.FormatTime(l, v)
-		case msgKey:
-			kv[i] = c.T(l, string(v))
-		case msgT:
-			kv[i] = c.T(l, v.key, renderValues(l, v.kv)...)
-		case permsText:
-			kv[i] = describePermissionsIn(l, sellerguard.Permissions(v))
-		case dateText:
-			kv[i] = i18n.FormatDate(l, time.Time(v))
-		case flaggedMembers:
-			kv[i] = v.in(l)
-		}
-	}
-	return kv
 }
 
 // describePermissionsIn is describePermissions in language l.

@@ -33,7 +33,7 @@ func TestMailTextInBothLanguages(t *testing.T) {
 		t.Fatalf("Chinese:\n%s\n%s", subject, body)
 	}
 	perms := permsText(sellerguard.Permissions{sellerguard.AreaPayments: sellerguard.LevelView, sellerguard.AreaListings: sellerguard.LevelEdit})
-	if en, zh := renderValues(i18n.English, []any{"P", perms})[1], renderValues(i18n.Chinese, []any{"P", perms})[1]; en != describePermissions(sellerguard.Permissions(perms)) || zh != "付款信息：查看，商品和状况说明：编辑" {
+	if en, zh := i18n.Values(i18n.English, []any{"P", perms})[1], i18n.Values(i18n.Chinese, []any{"P", perms})[1]; en != describePermissions(sellerguard.Permissions(perms)) || zh != "付款信息：查看，商品和状况说明：编辑" {
 		t.Fatalf("permissions: %q / %q", en, zh)
 	}
 }

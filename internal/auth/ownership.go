@@ -119,7 +119,7 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		// an offer was withdrawn from.
 		if t.ToUser != p.User.ID {
 			if to, err := tx.FindMember(ctx, businessID, t.ToUser); err == nil {
-				if err := s.tellMember(ctx, tx, now, to.Email, biz.Name, msgT{"email.member_access.offer_withdrawn", []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
+				if err := s.tellMember(ctx, tx, now, to.Email, biz.Name, msgT{Key: "email.member_access.offer_withdrawn", KV: []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
 					return err
 				}
 			} else if !errors.Is(err, store.ErrNotFound) {

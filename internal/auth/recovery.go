@@ -142,9 +142,9 @@ func (s *Service) VerifyRecovery(ctx context.Context, addr, code string, meta Re
 		if out.Blocked || (out.Wrongs != 1 && out.Wrongs != recovery.MaxWrongCodes) {
 			return nil
 		}
-		line := msgT{key: "email.reset_attempt.one_wrong"}
+		line := msgT{Key: "email.reset_attempt.one_wrong"}
 		if out.Wrongs >= recovery.MaxWrongCodes {
-			line = msgT{"email.reset_attempt.blocked", []any{"Wrongs", out.Wrongs}}
+			line = msgT{Key: "email.reset_attempt.blocked", KV: []any{"Wrongs", out.Wrongs}}
 		}
 		return s.tellAddressesOnFile(ctx, tx, now, u, tmail(EventAccountRecovery, u.Email, "email.reset_attempt",
 			"Line", line, "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))

@@ -426,9 +426,9 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 			counts[d.Action]++
 			switch d.Action {
 			case DecisionReduce:
-				told = append(told, telling{m.Email, msgT{"email.member_access.review_reduced", []any{"Actor", p.User.Email, "Permissions", permsText(clean[i])}}})
+				told = append(told, telling{m.Email, msgT{Key: "email.member_access.review_reduced", KV: []any{"Actor", p.User.Email, "Permissions", permsText(clean[i])}}})
 			case DecisionRevoke:
-				told = append(told, telling{m.Email, msgT{"email.member_access.review_removed", []any{"Actor", p.User.Email}}})
+				told = append(told, telling{m.Email, msgT{Key: "email.member_access.review_removed", KV: []any{"Actor", p.User.Email}}})
 			}
 			if err := tx.PutReviewItem(ctx, id, it); err != nil {
 				return err
@@ -556,9 +556,9 @@ func (s *Service) SetReviewSettings(ctx context.Context, p *Principal, businessI
 			map[string]any{"interval_days": r.IntervalDays, "suspend_after_days": r.SuspendAfterDays}); err != nil {
 			return err
 		}
-		suspend := msgT{key: "email.review_rules.no_suspend"}
+		suspend := msgT{Key: "email.review_rules.no_suspend"}
 		if r.SuspendAfterDays > 0 {
-			suspend = msgT{"email.review_rules.suspend", []any{"Days", r.SuspendAfterDays}}
+			suspend = msgT{Key: "email.review_rules.suspend", KV: []any{"Days", r.SuspendAfterDays}}
 		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "email.review_rules",
 			"Actor", p.User.Email, "Interval", r.IntervalDays, "Suspend", suspend)
@@ -735,7 +735,7 @@ func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, n
 			return err
 		}
 		for _, e := range emails {
-			if err := s.tellMember(ctx, tx, now, e, biz.Name, msgT{"email.member_access.suspended", []any{"Business", biz.Name}}); err != nil {
+			if err := s.tellMember(ctx, tx, now, e, biz.Name, msgT{Key: "email.member_access.suspended", KV: []any{"Business", biz.Name}}); err != nil {
 				return err
 			}
 		}
@@ -770,10 +770,10 @@ func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r
 	sort.Slice(flagged, func(i, j int) bool { return flagged[i].Email < flagged[j].Email })
 	var standOut, suspends any = "", ""
 	if len(flagged) > 0 {
-		standOut = msgT{"email.review_due.stand_out", []any{"List", flagged}}
+		standOut = msgT{Key: "email.review_due.stand_out", KV: []any{"List", flagged}}
 	}
 	if !v.SuspendsAt.IsZero() {
-		suspends = msgT{"email.review_due.suspends", []any{"Date", dateText(v.SuspendsAt)}}
+		suspends = msgT{Key: "email.review_due.suspends", KV: []any{"Date", dateText(v.SuspendsAt)}}
 	}
 	return s.tellBusiness(ctx, tx, now, r.BusinessID, EventAccessReviewDue, key, "Business", biz.Name, "N", len(v.Members),
 		"StandOut", standOut, "Suspends", suspends)
@@ -783,7 +783,7 @@ func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r
 // each, in the reader's language (see DescribeFlags).
 type flaggedMembers []ReviewMember
 
-func (f flaggedMembers) in(l i18n.Lang) string {
+func (f flaggedMembers) In(l i18n.Lang) string {
 	var lines []string
 	for _, m := range f {
 		lines = append(lines, "  - "+m.Email+": "+describeFlagsIn(l, m))

@@ -352,7 +352,7 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 		if err != nil {
 			return err
 		}
-		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.changed", []any{"Actor", p.User.Email, "Business", biz.Name, "Permissions", permsText(clean)}}); err != nil {
+		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{Key: "email.member_access.changed", KV: []any{"Actor", p.User.Email, "Business", biz.Name, "Permissions", permsText(clean)}}); err != nil {
 			return err
 		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.member_permissions",
@@ -415,7 +415,7 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 			if err != nil {
 				return err
 			}
-			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{"email.member_access.removed", []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
+			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{Key: "email.member_access.removed", KV: []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
 				return err
 			}
 		}

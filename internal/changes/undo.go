@@ -183,7 +183,7 @@ func (u *undoing) apply(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return u.record(ctx, "listing", u.e.TargetID, cur, restored, msg{key: "email.undo.listing"})
+		return u.record(ctx, "listing", u.e.TargetID, cur, restored, msg{Key: "email.undo.listing"})
 	case restoreBulk:
 		return u.bulk(ctx, before)
 	case restoreMember:
@@ -211,45 +211,30 @@ func (u *undoing) record(ctx context.Context, targetType, targetID string, befor
 		return err
 	}
 	return u.tell(ctx, "", subject,
-		msg{"email.undo.line", []any{"Actor", u.p.User.Email, "Category", categoryTitle(u.k.category),
+		msg{Key: "email.undo.line", KV: []any{"Actor", u.p.User.Email, "Category", categoryTitle(u.k.category),
 			"When", u.e.CreatedAt, "By", u.e.ActorEmail, "ID", u.e.ID}},
-		msg{key: "email.undo.review_shows"})
+		msg{Key: "email.undo.review_shows"})
 }
 
 // msgKeyOf words a setting (true or false) by its message.
-func msgKeyOf(v any) msg {
-	return msg{key: fmt.Sprintf("email.undo.setting_%v", v)}
+func msgKeyOf(v any) i18n.Key {
+	return i18n.Key(fmt.Sprintf("email.undo.setting_%v", v))
 }
 
 // msg is a message of the files with its values, written in the reader's
-// language: a time.Time value as a time, a categoryTitle or an eventTitle
-// by its own message.
-type msg struct {
-	key string
-	kv  []any
-}
+// language (i18n.Values: a time.Time as a time, an i18n.Text in the
+// reader's language).
+type msg = i18n.Msg
 
-type categoryTitle string
+// categoryTitle is a category, named in the reader's language.
+func categoryTitle(category string) i18n.Key { return i18n.Key("email.category." + category) }
 
+// eventTitle is a notification event's title, quoted, in the reader's
+// language.
 type eventTitle notify.Event
 
-func (m msg) in(l i18n.Lang) string {
-	kv := make([]any, len(m.kv))
-	copy(kv, m.kv)
-	for i := 1; i < len(kv); i += 2 {
-		switch v := kv[i].(type) {
-		case time.Time:
-			kv[i] = i18n.FormatTime(l, v)
-		case categoryTitle:
-			kv[i] = i18n.Default().T(l, "email.category."+string(v))
-		case msg:
-			kv[i] = v.in(l)
-		case eventTitle:
-			kv[i] = strconv.Quote(notify.Event(v).TitleIn(l))
-		}
-	}
-	return i18n.Default().T(l, m.key, kv...)
-}
+// In implements i18n.Text.
+func (e eventTitle) In(l i18n.Lang) string { return strconv.Quote(notify.Event(e).TitleIn(l)) }
 
 // undoNotice is the notice of an undo, in each recipient's language
 // (sellerguard.Texts).
@@ -264,11 +249,11 @@ func (n undoNotice) Render(lang string) (subject, body string) {
 	l := i18n.OrDefault(lang)
 	lines := make([]string, len(n.lines))
 	for i, m := range n.lines {
-		lines[i] = m.in(l)
+		lines[i] = m.In(l)
 	}
 	c := i18n.Default()
 	body = c.T(l, "email.undo.body", "Lines", strings.Join(lines, "\n"), "BaseURL", n.baseURL)
-	return n.subject.in(l), body + "\n\n" + c.T(l, "email.footer") + "\n"
+	return n.subject.In(l), body + "\n\n" + c.T(l, "email.footer") + "\n"
 }
 
 // appendWithID appends e and remembers its id.
@@ -306,7 +291,7 @@ func (u *undoing) storefront(ctx context.Context, state map[string]any) error {
 	if err := u.tx.PutStorefront(ctx, f); err != nil {
 		return err
 	}
-	return u.record(ctx, "storefront", u.businessID, storefrontState(cur), storefrontState(f), msg{key: "email.undo.storefront"})
+	return u.record(ctx, "storefront", u.businessID, storefrontState(cur), storefrontState(f), msg{Key: "email.undo.storefront"})
 }
 
 func listingState(l store.Listing) map[string]any {
@@ -372,7 +357,7 @@ func (u *undoing) bulk(ctx context.Context, state map[string]any) error {
 		befores[id], afters[id] = b, a
 	}
 	return u.record(ctx, "listings", "", map[string]any{"listings": befores}, map[string]any{"listings": afters},
-		msg{"email.undo.listings", []any{"N", len(ids)}})
+		msg{Key: "email.undo.listings", KV: []any{"N", len(ids)}})
 }
 
 func (u *undoing) member(ctx context.Context, state map[string]any) error {
@@ -418,7 +403,7 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 		}
 		u.revoked = append(u.revoked, userID)
 		return u.record(ctx, "user", userID, cur, map[string]any{"member": false, "email": m.Email, "sessions_ended": ended},
-			msg{key: "email.undo.member_joined"})
+			msg{Key: "email.undo.member_joined"})
 	}
 	perms := sellerguard.Permissions{}
 	for a, l := range stateMap(raw) {
@@ -437,7 +422,7 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 		return err
 	}
 	u.revoked = append(u.revoked, userID)
-	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, msg{key: "email.undo.permissions"})
+	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, msg{Key: "email.undo.permissions"})
 }
 
 func (u *undoing) invitation(ctx context.Context) error {
@@ -459,7 +444,7 @@ func (u *undoing) invitation(ctx context.Context) error {
 		return err
 	}
 	return u.record(ctx, "invitation", inv.ID, map[string]any{"email": inv.Email, "status": "pending"}, map[string]any{"email": inv.Email, "status": "withdrawn"},
-		msg{key: "email.undo.invitation"})
+		msg{Key: "email.undo.invitation"})
 }
 
 func (u *undoing) deposit(ctx context.Context, before map[string]any) error {
@@ -471,7 +456,7 @@ func (u *undoing) deposit(ctx context.Context, before map[string]any) error {
 	}
 	restored := map[string]any{"deposit_account": before["deposit_account"], "holder": before["holder"], "bank": before["bank"], "removed": after["deposit_account"]}
 	return u.record(ctx, "deposit_account", u.e.TargetID, map[string]any{"deposit_account": after["deposit_account"], "holder": after["holder"], "bank": after["bank"]},
-		restored, msg{key: "email.undo.deposit"})
+		restored, msg{Key: "email.undo.deposit"})
 }
 
 func (u *undoing) notification(ctx context.Context, state map[string]any) error {
@@ -517,10 +502,10 @@ func (u *undoing) notification(ctx context.Context, state map[string]any) error 
 		TargetType: "notification", TargetID: key, Before: cur, After: restored}); err != nil {
 		return err
 	}
-	line := msg{"email.undo.notification_line", []any{"Actor", u.p.User.Email, "Title", eventTitle(ev),
+	line := msg{Key: "email.undo.notification_line", KV: []any{"Actor", u.p.User.Email, "Title", eventTitle(ev),
 		"Email", msgKeyOf(restored[notify.Email]), "SMS", msgKeyOf(restored[notify.SMS]), "ID", u.e.ID}}
-	if err := u.tell(ctx, userID, msg{key: "email.undo.notification_yours"}, line); err != nil {
+	if err := u.tell(ctx, userID, msg{Key: "email.undo.notification_yours"}, line); err != nil {
 		return err
 	}
-	return u.tell(ctx, "", msg{key: "email.undo.notification_member"}, line)
+	return u.tell(ctx, "", msg{Key: "email.undo.notification_member"}, line)
 }

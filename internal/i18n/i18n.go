@@ -542,3 +542,46 @@ func FormatDate(l Lang, t time.Time) string {
 	}
 	return t.Format("2 January 2006")
 }
+
+// A Text is a value of a message that is itself written in the reader's
+// language (a nested message, a list of permissions, a day).
+type Text interface {
+	In(l Lang) string
+}
+
+// Key is a value that is a message of the files, without values.
+type Key string
+
+// In implements Text.
+func (k Key) In(l Lang) string { return Default().T(l, string(k)) }
+
+// Msg is a value that is a message of the files with values of its own.
+type Msg struct {
+	Key string
+	KV  []any
+}
+
+// In implements Text.
+func (m Msg) In(l Lang) string { return Default().Render(l, m.Key, m.KV...) }
+
+// Render is T with the values written for the reader first: a time.Time
+// by FormatTime (UTC, the zone named), a Text by its In.
+func (c *Catalog) Render(l Lang, id string, kv ...any) string {
+	return c.T(l, id, Values(l, kv)...)
+}
+
+// Values writes the values of kv (pairs of name and value) for language
+// l, as Render does.
+func Values(l Lang, kv []any) []any {
+	out := make([]any, len(kv))
+	copy(out, kv)
+	for i := 1; i < len(out); i += 2 {
+		switch v := out[i].(type) {
+		case time.Time:
+			out[i] = FormatTime(l, v)
+		case Text:
+			out[i] = v.In(l)
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sellerguard/sellerguard/internal/i18n"
 )
@@ -151,5 +152,24 @@ func TestLanguageChoice(t *testing.T) {
 		if got, ok := i18n.Parse(in); ok {
 			t.Errorf("Parse(%q) = %s, want refused", in, got)
 		}
+	}
+}
+
+// Values written for the reader: times in UTC with the zone named, nested
+// messages in the reader's language.
+func TestRenderWritesValuesForTheReader(t *testing.T) {
+	t.Parallel()
+	c := load(t)
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("CST", 8*3600))
+	kv := []any{"T", at, "K", i18n.Key("email.level.view"), "M", i18n.Msg{Key: "email.member_access.removed", KV: []any{"Actor", "a@example.com", "Business", "B"}}, "N", 3}
+	en, zh := i18n.Values(i18n.English, kv), i18n.Values(i18n.Chinese, kv)
+	if en[1] != "Tue, 03 Mar 2026 21:06:07 UTC" || zh[1] != "2026年3月3日 21:06:07 UTC" {
+		t.Errorf("times: %q / %q", en[1], zh[1])
+	}
+	if en[3] != "view" || zh[3] != "查看" || en[5] != "a@example.com removed you from B." || zh[5] != "a@example.com 将您从 B 中移除。" || en[7] != 3 {
+		t.Errorf("values: %q / %q", en, zh)
+	}
+	if got := c.Render(i18n.Chinese, "email.listings_bulk.subject", "N", 12); got != "12 个商品被同时更改" {
+		t.Errorf("Render = %q", got)
 	}
 }
