@@ -188,6 +188,23 @@ type OutboxMessage struct {
 	SentAt        time.Time
 	LastError     string
 	MessageID     string
+	// Texts, when set, writes Subject and Body in the recipient's
+	// language: it is called right before the message is queued, where
+	// the recipient is known (their saved language, else the one they
+	// signed up in). Without it Subject and Body go as they are (English).
+	// Not stored.
+	Texts Texts
+	// Lang is the language for a recipient without an account (a sign-up
+	// code: the language of the request; an invitation: the inviter's).
+	// Not stored.
+	Lang string
+}
+
+// Texts renders a message's subject and body in a language ("en",
+// "zh-CN"): the body without the anti-phishing header, which the sender
+// adds.
+type Texts interface {
+	Render(lang string) (subject, body string)
 }
 
 // Outbox statuses.

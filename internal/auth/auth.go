@@ -94,7 +94,7 @@ type Service struct {
 	// ListingsChanged, when set, is told (in the change's transaction) of
 	// every listing change too small for the bulk notice, one line each;
 	// internal/changes groups them into one message per few minutes.
-	ListingsChanged func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []string) error
+	ListingsChanged func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []ListingLine) error
 	// ExtraSecondSteps verify the kinds of second step that live in other
 	// packages (SMS, passkeys), by kind.
 	ExtraSecondSteps map[string]CodeVerifier
@@ -219,7 +219,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		// mobile-capable number in international form.
 		p, err := sms.NormalizeNumber(in.Phone)
 		if err != nil {
-			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter the mobile number in international form, like " + sms.ExampleNumber + "."})
+			fields = append(fields, sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: fmt.Sprintf("Enter the mobile number in international form, like %s.", sms.ExampleNumber)})
 		}
 		phone = p
 	}
@@ -289,7 +289,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 		if err := tx.SetSignupBreachRecheck(ctx, emailNorm, breachUnverified); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, signupCodeEmail(email, code, s.Config.BaseURL, string(i18n.OrDefault(meta.Lang))))
 	})
 	if err != nil {
 		return err
@@ -402,10 +402,7 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 			return err
 		}
 		if businessID == "" {
-			return s.sendEmail(ctx, tx, now, eventEmail(EventWelcome, p.Email, "Welcome to SellerGuard",
-				"Your SellerGuard account is ready. Invitations to businesses wait in your account:",
-				"sign in (type our address yourself) and open Team to accept them.",
-				"SellerGuard: "+s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, tmail(EventWelcome, p.Email, "email.welcome_invited", "BaseURL", s.Config.BaseURL))
 		}
 		ev = base
 		ev.Action, ev.Category, ev.TargetType, ev.TargetID = "business.created", sellerguard.CategoryBusiness, "business", businessID
@@ -502,10 +499,23 @@ func (s *Service) sendEmail(ctx context.Context, tx *store.Tx, now time.Time, m 
 			return err
 		}
 	}
-	if s.Notify != nil && m.UserID != "" && m.Event != "" {
-		return s.Notify(ctx, tx, now, m, outbox.PhraseHeader(phrase))
+	// The recipient's language: their saved choice, else the one they
+	// signed up in; for an address without an account, the message's own
+	// (the request's, the inviter's), else English.
+	lang := m.Lang
+	if m.UserID != "" {
+		if lang, err = tx.LanguageOf(ctx, m.UserID); err != nil {
+			return err
+		}
 	}
-	m.Body = outbox.PhraseHeader(phrase) + m.Body
+	header := outbox.PhraseHeaderIn(lang, phrase)
+	if s.Notify != nil && m.UserID != "" && m.Event != "" {
+		// The router writes the message in the user's language itself (it
+		// also writes the text-message copy).
+		return s.Notify(ctx, tx, now, m, header)
+	}
+	m = outbox.Localize(m, lang)
+	m.Body = header + m.Body
 	return outbox.Enqueue(ctx, tx, now, m)
 }
 
@@ -557,12 +567,7 @@ func (s *Service) SetPhishingPhrase(ctx context.Context, p *Principal, phrase st
 			After: map[string]any{"phrase": "changed"}}); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventPhraseChanged, p.User.Email, "Your anti-phishing phrase was changed",
-			"The anti-phishing phrase of your SellerGuard account was changed; this email",
-			"already carries the new one (above).",
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"If this was not you, change your password at once.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail(EventPhraseChanged, p.User.Email, "email.phrase_changed", "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err

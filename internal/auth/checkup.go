@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"time"
 
@@ -88,8 +87,8 @@ func (s *Service) SetBusinessBackupMethodRule(ctx context.Context, p *Principal,
 			return err
 		}
 		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.backup_method_rule_changed",
-			map[string]any{"required": before}, map[string]any{"required": required}, "Backup method rule changed",
-			fmt.Sprintf("%s changed the rule: the business %s a backup second-step method (backup codes or a second method) before payment information changes.", p.User.Email, requiresOrNot(required)), true)
+			map[string]any{"required": before}, map[string]any{"required": required}, true,
+			"email.rule_backup", "Actor", p.User.Email, "Rule", requiresOrNot("email.rule_backup", required))
 	})
 	return s.afterBusinessRuleChanged(err, true)
 }
@@ -182,7 +181,7 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 		var auditAction string
 		after := map[string]any{}
 		var msg sellerguard.OutboxMessage
-		by := fmt.Sprintf("%s, who manages the users of %s,", p.User.Email, bizName)
+		by := msgT{Key: "email.member_action.by", KV: []any{"Actor", p.User.Email, "Business", bizName}}
 		switch action {
 		case MemberEndSessions:
 			ids, err := tx.DeleteOtherSessions(ctx, userID, "")
@@ -191,21 +190,13 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 			}
 			res.SessionsEnded = len(ids)
 			auditAction, after["sessions_ended"] = "business.member_sessions_ended", len(ids)
-			msg = eventEmail(EventSessionsEndedByBusiness, target.Email, "You were signed out of SellerGuard everywhere",
-				by+" signed you out of every browser and program.",
-				"Sign in again with your password and your second step. If you did not expect",
-				"this, ask them by a way you already know (not by replying to an email).",
-				"SellerGuard: "+s.Config.BaseURL)
+			msg = tmail(EventSessionsEndedByBusiness, target.Email, "email.member_signed_out", "By", by, "BaseURL", s.Config.BaseURL)
 		case MemberRequirePasswordChange:
 			if err := tx.SetMustChangePassword(ctx, userID, MustChangeBusiness); err != nil {
 				return err
 			}
 			auditAction, after["reason"] = "business.member_password_change_required", MustChangeBusiness
-			msg = eventEmail(EventPasswordChangeForced, target.Email, "Please change your SellerGuard password",
-				by+" asked that you change your password.",
-				"The next time you use SellerGuard, you will be asked to choose a new one before",
-				"anything else. Type the address of SellerGuard into your browser yourself.",
-				"SellerGuard: "+s.Config.BaseURL)
+			msg = tmail(EventPasswordChangeForced, target.Email, "email.member_password_change", "By", by, "BaseURL", s.Config.BaseURL)
 		case MemberRequireTwoStepReenrol:
 			n, err := tx.DeleteAllMethods(ctx, userID)
 			if err != nil {
@@ -224,12 +215,7 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 			res.MethodsRemoved, res.SessionsEnded = int(n), len(ids)
 			auditAction = "business.member_two_step_reenrolment_required"
 			after["methods_removed"], after["sessions_ended"] = n, len(ids)
-			msg = eventEmail(EventTwoStepReenrolRequired, target.Email, "Set up two-step verification again",
-				by+" asked that you set up two-step verification again.",
-				"Your authenticator apps, phones, passkeys and backup codes were removed from",
-				"SellerGuard and you were signed out. Sign in with your password and set up a",
-				"second step (and backup codes) before you open the business's data again.",
-				"SellerGuard: "+s.Config.BaseURL)
+			msg = tmail(EventTwoStepReenrolRequired, target.Email, "email.member_two_step_again", "By", by, "BaseURL", s.Config.BaseURL)
 		case MemberRemind:
 			ms, left, err := tx.SecondStepProtection(ctx, userID)
 			if err != nil {
@@ -243,14 +229,12 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 				res.ReminderMissing = append(res.ReminderMissing, "backup_method")
 			}
 			auditAction, after["missing"] = "business.member_reminded", res.ReminderMissing
-			lines := []string{by + " asks you to check the security of your SellerGuard account."}
+			var missing any = ""
 			if len(res.ReminderMissing) > 0 {
-				lines = append(lines, "", "Your account still lacks: "+describeMissing(res.ReminderMissing)+".")
+				// At most one: no second step, or no backup for it.
+				missing = msgT{Key: "email.security_reminder.lacks", KV: []any{"What", msgKey("email.security_reminder.missing." + res.ReminderMissing[0])}}
 			}
-			lines = append(lines, "", "Sign in and open Account → Security checkup to see what to do.",
-				"Type the address of SellerGuard into your browser yourself; do not follow links.",
-				"SellerGuard: "+s.Config.BaseURL)
-			msg = eventEmail(EventSecurityReminder, target.Email, "A reminder to secure your SellerGuard account", lines...)
+			msg = tmail(EventSecurityReminder, target.Email, "email.security_reminder", "By", by, "Missing", missing, "BaseURL", s.Config.BaseURL)
 		default:
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such action.")
 		}
@@ -269,22 +253,4 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 	s.Cache.InvalidateUser(userID)
 	s.afterEnqueue()
 	return res, nil
-}
-
-func describeMissing(ids []string) string {
-	out := ""
-	for i, id := range ids {
-		if i > 0 {
-			out += "; "
-		}
-		switch id {
-		case "two_step":
-			out += "two-step verification (an authenticator app, a passkey or a phone)"
-		case "backup_method":
-			out += "a backup for your second step (backup codes or a second method)"
-		default:
-			out += id
-		}
-	}
-	return out
 }

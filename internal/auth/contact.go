@@ -9,6 +9,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
@@ -75,22 +76,11 @@ func (s *Service) StartEmailChange(ctx context.Context, p *Principal, newEmail s
 		other, err := tx.FindUserByEmail(ctx, norm)
 		switch {
 		case err == nil:
-			return s.sendEmail(ctx, tx, now, email(other.Email, "Someone tried to move another account to your address",
-				"Someone asked to make this address the sign-in email of another SellerGuard",
-				"account. Your address already has an account, so nothing changed and no code",
-				"was sent. You do not need to do anything.",
-				"SellerGuard: "+s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, tmail("", other.Email, "email.email_taken", "BaseURL", s.Config.BaseURL))
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		m := email(addr, "Confirm your new SellerGuard sign-in email",
-			"You asked to make this address the sign-in email of your SellerGuard account.",
-			"",
-			"Your confirmation code is: "+code,
-			"",
-			"Enter it on the SellerGuard page where you asked for the change (type the address",
-			"of SellerGuard yourself). It is valid for 10 minutes. If you did not ask, ignore this email.",
-			"SellerGuard: "+s.Config.BaseURL)
+		m := tmail("", addr, "email.email_confirm", "Code", code, "BaseURL", s.Config.BaseURL)
 		m.UserID = p.User.ID // the account's own anti-phishing phrase
 		return s.sendEmail(ctx, tx, now, m)
 	})
@@ -188,20 +178,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
-		old := eventEmail(EventEmailChanged, p.User.Email, "Your SellerGuard sign-in email was changed",
-			"The sign-in email of your SellerGuard account was changed from this address to",
-			"  "+newAddr,
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"",
-			"If this was not you, someone has your account. Undo the change: type the address",
-			"of SellerGuard into your browser, choose \"Undo an email change\" and enter this",
-			"address and the code:",
-			"",
-			"    Revert code: "+revert,
-			"",
-			"It is valid for 7 days. Undoing ends every session of the account and lets you",
-			"choose a new password at once.",
-			"SellerGuard: "+s.Config.BaseURL)
+		old := tmail(EventEmailChanged, p.User.Email, "email.email_changed", "New", newAddr, "When", now, "IP", meta.IP, "Code", revert, "BaseURL", s.Config.BaseURL)
 		old.UserID = p.User.ID
 		// The old address no longer belongs to the account: enqueue directly,
 		// with the account's phrase; this notice cannot be switched off.
@@ -209,19 +186,22 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 		if err != nil {
 			return err
 		}
+		lang, err := tx.LanguageOf(ctx, p.User.ID)
+		if err != nil {
+			return err
+		}
 		if s.Notify != nil { // email to the old address, and a text if the user chose one
-			if err := s.Notify(ctx, tx, now, old, outbox.PhraseHeader(phrase)); err != nil {
+			if err := s.Notify(ctx, tx, now, old, outbox.PhraseHeaderIn(lang, phrase)); err != nil {
 				return err
 			}
 		} else {
-			old.Body = outbox.PhraseHeader(phrase) + old.Body
+			old = outbox.Localize(old, lang)
+			old.Body = outbox.PhraseHeaderIn(lang, phrase) + old.Body
 			if err := outbox.Enqueue(ctx, tx, now, old); err != nil {
 				return err
 			}
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, newAddr, "This is now your SellerGuard sign-in email",
-			"This address is now the sign-in email of your SellerGuard account.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail(EventEmailChanged, newAddr, "email.email_now_yours", "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return "", err
@@ -321,23 +301,14 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		lines := []string{
-			"The change of your sign-in email was undone with your revert code. This address",
-			fmt.Sprintf("is your sign-in email again, and all %d session(s) of the account were ended.", len(ids)),
-			"The password in place no longer works: choose a new one on the page where you",
-			"entered the code (or later with \"Can't sign in?\" > \"I forgot my password\").",
-		}
-		if len(holds) > 0 {
-			lines = append(lines, "", "These were added since the change and are now on hold: nobody can sign in with",
-				"them and no payout goes to them until you confirm them. Remove what was not you:")
-			for _, h := range holds {
-				lines = append(lines, "  - "+h.Summary)
+		held := ""
+		for i, h := range holds {
+			if i > 0 {
+				held += "\n"
 			}
+			held += "  - " + h.Summary
 		}
-		lines = append(lines, "", "After you sign in, SellerGuard takes you to Secure my account: decide on the",
-			"held items there, and review every change made while you were out.",
-			"SellerGuard: "+s.Config.BaseURL)
-		return s.sendEmail(ctx, tx, now, eventEmail(EventEmailChanged, oldAddr, "Your SellerGuard sign-in email is back", lines...))
+		return s.sendEmail(ctx, tx, now, tmail(EventEmailChanged, oldAddr, "email.email_back", "Ended", len(ids), "Held", held, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return "", err
@@ -363,7 +334,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: "Enter a mobile number in international form, like " + sms.ExampleNumber + "."})
+		return "", sellerguard.Invalid(sellerguard.FieldError{Field: "phone", Code: "invalid_phone", Message: fmt.Sprintf("Enter a mobile number in international form, like %s.", sms.ExampleNumber)})
 	}
 	now := s.now()
 	code, err := sixDigitCode()
@@ -401,7 +372,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 		}); err != nil {
 			return err
 		}
-		return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: e164, UserID: p.User.ID, Body: smsText(code)})
+		return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: e164, UserID: p.User.ID, Body: smsText(p.User.WritingLanguage(), code)})
 	})
 	if err != nil {
 		return "", err
@@ -458,16 +429,16 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, code str
 		}
 		if oldPhone != "" && oldPhone != e164 {
 			if err := outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: oldPhone, UserID: p.User.ID, Event: EventPhoneChanged,
-				Body: "SellerGuard: the mobile number of your account was changed from this number. If this was not you, sign in and check your account at once."}); err != nil {
+				Body: i18n.Default().T(i18n.OrDefault(p.User.WritingLanguage()), "sms.phone_changed")}); err != nil {
 				return err
 			}
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventPhoneChanged, p.User.Email, "Your SellerGuard mobile number was changed",
-			fmt.Sprintf("The mobile number of your account is now %s (it was %s).", sms.Last4(e164), last4OrNone(oldPhone)),
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"A phone can receive sign-in codes, so this counts as adding a two-step method.",
-			"If this was not you, change your password and check your two-step methods at once.",
-			"SellerGuard: "+s.Config.BaseURL))
+		var was any = msgKey("email.phone_changed.none")
+		if oldPhone != "" {
+			was = sms.Last4(oldPhone)
+		}
+		return s.sendEmail(ctx, tx, now, tmail(EventPhoneChanged, p.User.Email, "email.phone_changed",
+			"Now", sms.Last4(e164), "Was", was, "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
@@ -569,14 +540,9 @@ func (s *Service) StartContactConfirmation(ctx context.Context, p *Principal, ki
 			if err != nil {
 				return err
 			}
-			return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: string(raw), UserID: p.User.ID, Body: smsText(code)})
+			return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: string(raw), UserID: p.User.ID, Body: smsText(p.User.WritingLanguage(), code)})
 		}
-		return s.sendEmail(ctx, tx, now, email(p.User.Email, "Is this still your email? Your SellerGuard code",
-			"Your confirmation code is: "+code,
-			"",
-			"Enter it in your SellerGuard account to confirm that this address is still yours.",
-			"It is valid for 10 minutes. Never tell it to anyone.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail("", p.User.Email, "email.still_yours_code", "Code", code, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
@@ -646,12 +612,7 @@ func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
 				return err
 			}
 			asked++
-			return s.sendEmail(ctx, tx, now, eventEmail(EventContactCheck, u.Email, "Are your email address and mobile number still yours?",
-				fmt.Sprintf("You last confirmed your sign-in email or mobile number for your SellerGuard account %d days ago.", int(now.Sub(u.Since).Hours()/24)),
-				"Sign in (type the address of SellerGuard yourself) and confirm your email and mobile",
-				"number in your account, or change them if they are no longer yours: they are how",
-				"we reach you when something happens to your account.",
-				"SellerGuard: "+s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, tmail(EventContactCheck, u.Email, "email.contact_check", "Days", int(now.Sub(u.Since).Hours()/24), "BaseURL", s.Config.BaseURL))
 		})
 		if err != nil {
 			return asked, err

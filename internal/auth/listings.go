@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -94,7 +95,7 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 	}
 	now := s.now()
 	out := make([]store.Listing, 0, len(ins))
-	var lines []string
+	var lines []ListingLine
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		for i, in := range ins {
 			var before store.Listing
@@ -138,9 +139,7 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 			return s.ListingsChanged(ctx, tx, now, businessID, lines)
 		}
 		if len(ins) >= BulkNoticeAtLeast {
-			return s.tellBusiness(ctx, tx, now, businessID, EventListingsBulk, fmt.Sprintf("%d listings were changed at once", len(ins)),
-				fmt.Sprintf("%s changed %d listings of your business at %s.", p.User.Email, len(ins), now.Format(time.RFC1123)),
-				"The audit log shows each change, before and after. If you did not expect it, check your members' access.")
+			return s.tellBusiness(ctx, tx, now, businessID, EventListingsBulk, "email.listings_bulk", "Actor", p.User.Email, "N", len(ins), "When", now)
 		}
 		return nil
 	})
@@ -151,24 +150,48 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 	return out, nil
 }
 
+// ListingLine is one listing change for the grouped notice, written in
+// each reader's language (In).
+type ListingLine struct {
+	At         time.Time
+	Who        string
+	SKU, Title string
+	Created    bool
+	Fields     []string // what changed: title, price, quantity, condition, condition_note, sku
+}
+
 // listingLine describes one listing change for the grouped notice.
-func listingLine(who string, before, after store.Listing, now time.Time) string {
-	what := "created"
+func listingLine(who string, before, after store.Listing, now time.Time) ListingLine {
+	l := ListingLine{At: now, Who: who, SKU: after.SKU, Title: after.Title, Created: before.ID == ""}
 	if before.ID != "" {
-		var fields []string
 		for _, f := range []struct {
 			name string
 			same bool
 		}{{"title", before.Title == after.Title}, {"price", before.PriceCents == after.PriceCents}, {"quantity", before.Quantity == after.Quantity},
-			{"condition", before.Condition == after.Condition}, {"condition note", before.ConditionNote == after.ConditionNote}, {"SKU", before.SKU == after.SKU}} {
+			{"condition", before.Condition == after.Condition}, {"condition_note", before.ConditionNote == after.ConditionNote}, {"sku", before.SKU == after.SKU}} {
 			if !f.same {
-				fields = append(fields, f.name)
+				l.Fields = append(l.Fields, f.name)
 			}
 		}
-		what = "changed (" + strings.Join(fields, ", ") + ")"
+	}
+	return l
+}
+
+// In writes the line in language lang ("15:04:05 UTC: who changed (price)
+// listing SKU (title)").
+func (l ListingLine) In(lang string) string {
+	lg := i18n.OrDefault(lang)
+	c := i18n.Default()
+	what := c.T(lg, "email.listing_line.created")
+	if !l.Created {
+		fields := make([]string, len(l.Fields))
+		for i, f := range l.Fields {
+			fields[i] = c.T(lg, "email.listing_line.field."+f)
+		}
+		what = c.T(lg, "email.listing_line.changed", "Fields", strings.Join(fields, c.T(lg, "email.listing_line.comma")))
 		if len(fields) == 0 {
-			what = "saved unchanged"
+			what = c.T(lg, "email.listing_line.unchanged")
 		}
 	}
-	return fmt.Sprintf("%s UTC: %s %s listing %s (%s)", now.UTC().Format("15:04:05"), who, what, after.SKU, after.Title)
+	return c.T(lg, "email.listing_line", "At", l.At.UTC().Format("15:04:05"), "Who", l.Who, "What", what, "SKU", l.SKU, "Title", l.Title)
 }

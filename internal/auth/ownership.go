@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -60,17 +59,10 @@ func (s *Service) OfferOwnership(ctx context.Context, p *Principal, businessID, 
 			map[string]any{"to": m.Email, "expires_at": t.ExpiresAt}); err != nil {
 			return err
 		}
-		if err := s.sendEmail(ctx, tx, now, eventEmail(EventMemberChanged, m.Email, "You are offered ownership of "+biz.Name,
-			fmt.Sprintf("%s offers to make you the owner of %s on SellerGuard.", p.User.Email, biz.Name),
-			"",
-			"To accept, type the address of SellerGuard into your browser yourself, sign in and",
-			"open Team. You will be asked to confirm who you are. The offer waits for 7 days.",
-			"If you did not expect this, ignore it: nothing changes unless you accept.",
-			"SellerGuard: "+s.Config.BaseURL)); err != nil {
+		if err := s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, m.Email, "email.ownership_offer", "Actor", p.User.Email, "Business", biz.Name, "BaseURL", s.Config.BaseURL)); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "Ownership of "+biz.Name+" was offered to "+m.Email,
-			fmt.Sprintf("%s offered ownership of %s to %s. Nothing changes unless they accept within 7 days.", p.User.Email, biz.Name, m.Email))
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.ownership_offered", "Actor", p.User.Email, "Business", biz.Name, "Member", m.Email)
 	})
 	if err != nil {
 		return store.OwnershipTransfer{}, err
@@ -112,7 +104,7 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		if err := tx.DeleteOwnershipTransfer(ctx, businessID); err != nil {
 			return err
 		}
-		action, verb := "business.ownership_offer_withdrawn", "withdrew"
+		action, verb := "business.ownership_offer_withdrawn", "withdrawn"
 		if t.ToUser == p.User.ID {
 			action, verb = "business.ownership_offer_declined", "declined"
 		}
@@ -127,15 +119,14 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		// an offer was withdrawn from.
 		if t.ToUser != p.User.ID {
 			if to, err := tx.FindMember(ctx, businessID, t.ToUser); err == nil {
-				if err := s.tellMember(ctx, tx, now, to.Email, biz.Name, fmt.Sprintf("%s withdrew the offer to make you the owner of %s.", p.User.Email, biz.Name)); err != nil {
+				if err := s.tellMember(ctx, tx, now, to.Email, biz.Name, msgT{Key: "email.member_access.offer_withdrawn", KV: []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
 					return err
 				}
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "The offer of ownership of "+biz.Name+" was "+verb,
-			fmt.Sprintf("%s %s the offer of ownership of %s. Nothing changed.", p.User.Email, verb, biz.Name))
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.ownership_offer_"+verb, "Actor", p.User.Email, "Business", biz.Name)
 	})
 	if err == nil {
 		s.afterEnqueue()
@@ -201,13 +192,10 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 		if err != nil {
 			return err
 		}
-		if err := s.sendEmail(ctx, tx, now, eventEmail(EventMemberChanged, old.Email, "You no longer own "+biz.Name,
-			fmt.Sprintf("%s accepted your offer and now owns %s. You remain a member with edit access to every area.", p.User.Email, biz.Name),
-			"SellerGuard: "+s.Config.BaseURL)); err != nil {
+		if err := s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, old.Email, "email.ownership_left", "Actor", p.User.Email, "Business", biz.Name, "BaseURL", s.Config.BaseURL)); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, biz.Name+" has a new owner",
-			fmt.Sprintf("%s now owns %s, handed over by %s.", p.User.Email, biz.Name, old.Email))
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.ownership_transferred", "Actor", p.User.Email, "Business", biz.Name, "Old", old.Email)
 	})
 	if err != nil {
 		return err

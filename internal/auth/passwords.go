@@ -43,12 +43,15 @@ func policyError(field string, reasons []policy.Reason) error {
 	if len(reasons) == 0 {
 		return nil
 	}
-	e := &sellerguard.Error{Code: sellerguard.ECodePasswordPolicy, Message: "Choose another password: " + strings.TrimSuffix(reasons[0].Message, ".") + "."}
+	// The reasons are put in as formats' values, so that the web layer can
+	// translate the message and each reason in it (internal/i18n).
+	e := &sellerguard.Error{Code: sellerguard.ECodePasswordPolicy, Message: fmt.Sprintf("Choose another password: %s", reasons[0].Message)}
 	if len(reasons) > 1 {
-		e.Message = "Choose another password. It has these problems:"
-		for _, r := range reasons {
-			e.Message += " " + r.Message
+		msgs := make([]string, len(reasons))
+		for i, r := range reasons {
+			msgs[i] = r.Message
 		}
+		e.Message = fmt.Sprintf("Choose another password. It has these problems: %s", strings.Join(msgs, " "))
 	}
 	for _, r := range reasons {
 		e.Fields = append(e.Fields, sellerguard.FieldError{Field: field, Code: r.Code, Message: r.Message})
@@ -322,11 +325,7 @@ func (s *Service) RequirePasswordChange(ctx context.Context, addr, actor string)
 		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordChangeForced, u.Email, "Please change your SellerGuard password",
-			"SellerGuard support asked that you change your password. The next time you sign",
-			"in, you will be asked to choose a new one before anything else.",
-			"Type the address of SellerGuard into your browser yourself; do not follow links.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail(EventPasswordChangeForced, u.Email, "email.support_password_change", "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
@@ -361,11 +360,7 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 			}
 			sent++
 			days := int(now.Sub(u.Since).Hours() / 24)
-			return s.sendEmail(ctx, tx, now, eventEmail(EventPasswordReminder, u.Email, "Time for a new SellerGuard password",
-				fmt.Sprintf("Your SellerGuard password is %d days old.", days),
-				"Choose a new one in your account settings: a long, unique password that you",
-				"use nowhere else. Type the address of SellerGuard into your browser yourself.",
-				"SellerGuard: "+s.Config.BaseURL))
+			return s.sendEmail(ctx, tx, now, tmail(EventPasswordReminder, u.Email, "email.password_reminder", "Days", days, "BaseURL", s.Config.BaseURL))
 		})
 		if err != nil {
 			return sent, err
@@ -395,23 +390,14 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 			return err
 		}
 		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.password_rules_changed",
-			nil, map[string]any{"max_age_days": maxAgeDays, "strict": strict}, "Password rules changed",
-			fmt.Sprintf("%s changed the password rules of the business: maximum age %d days (0 = none), strict passwords %v.", p.User.Email, maxAgeDays, strict), false)
+			nil, map[string]any{"max_age_days": maxAgeDays, "strict": strict}, false,
+			"email.rule_passwords", "Actor", p.User.Email, "Days", maxAgeDays, "Strict", msgKey(fmt.Sprintf("email.rule_passwords.strict_%v", strict)))
 	})
 	return s.afterBusinessRuleChanged(err, false)
 }
 
 func passwordChangedEmail(to string, ended int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
-	return email(to, "Your SellerGuard password was changed",
-		"The password of your SellerGuard account was changed.",
-		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
-		fmt.Sprintf("We signed out %d other session(s) and forgot every browser that skipped the second step.", ended),
-		"",
-		"If this was not you, someone has your account: type the address of SellerGuard",
-		"into your browser at once, choose \"Can't sign in?\" and reset your password",
-		"with a code sent to this address.",
-		"SellerGuard: "+baseURL,
-	)
+	return tmail("", to, "email.password_changed", "Ended", ended, "When", at, "IP", meta.IP, "BaseURL", baseURL)
 }
 
 // ImportedUser is one user from another system's export.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -152,11 +153,8 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 			map[string]any{"deposit_account": "•••• " + a.Last4, "holder": holder, "bank": bank, "payouts_from": a.ActiveFrom}); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "A new deposit account was added to your business",
-			fmt.Sprintf("%s added the deposit account •••• %s (%s, %s).", p.User.Email, a.Last4, holder, bank),
-			fmt.Sprintf("Payouts keep going to the previous account until %s.", a.ActiveFrom.Format(time.RFC1123)),
-			"If you did not expect this, sign in at once (type our address yourself), choose",
-			"Secure my account and undo the change before the cooling-off ends.")
+		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.deposit_account_added",
+			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom)
 	})
 	if err != nil {
 		return store.DepositAccount{}, err
@@ -225,9 +223,8 @@ func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID st
 		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.storefront_changed", "storefront", businessID, state(before), state(f)); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventStorefrontChanged, "Your storefront details were changed",
-			fmt.Sprintf("%s changed the storefront details (shown as %q).", p.User.Email, f.DisplayName),
-			"The audit log of your business shows what changed, before and after.")
+		return s.tellBusiness(ctx, tx, now, businessID, EventStorefrontChanged, "email.storefront_changed",
+			"Actor", p.User.Email, "Name", strconv.Quote(f.DisplayName))
 	})
 	if err != nil {
 		return store.Storefront{}, err
@@ -351,10 +348,8 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.charge_method_changed", "charge_method", businessID, before, describe(c)); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "The card your fees are charged to was changed",
-			fmt.Sprintf("%s set the card for your fees to %s •••• %s (expires %02d/%d).", p.User.Email, c.Brand, c.Last4, c.ExpMonth, c.ExpYear),
-			"If you did not expect this, sign in at once (type our address yourself), choose",
-			"Secure my account and undo the change.")
+		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.charge_card_changed",
+			"Actor", p.User.Email, "Brand", c.Brand, "Last4", c.Last4, "Expires", fmt.Sprintf("%02d/%d", c.ExpMonth, c.ExpYear))
 	})
 	if err != nil {
 		return store.ChargeMethod{}, err

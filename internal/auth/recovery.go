@@ -10,6 +10,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
@@ -68,23 +69,16 @@ func (s *Service) StartRecovery(ctx context.Context, addr string, meta RequestMe
 		if code == "" {
 			return nil // enough codes this hour: the newest one still works
 		}
-		m := email(u.Email, "Your SellerGuard password reset code",
-			"Someone asked to reset the password of the SellerGuard account with this address.",
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"",
-			"Your code is: "+code,
-			"",
-			"Enter it on the \"Can't sign in?\" page of SellerGuard (type the address of",
-			"SellerGuard yourself). It is valid for 15 minutes and works once.",
-			"If this was not you, do not give the code to anyone: without it nobody can",
-			"reset your password, and your password stays as it is. A reset never skips",
-			"your second step.",
-			"SellerGuard: "+s.Config.BaseURL)
+		m := tmail("", u.Email, "email.reset_code", "When", now, "IP", meta.IP, "Code", code, "BaseURL", s.Config.BaseURL)
 		m.UserID = u.ID
 		if err := s.sendEmail(ctx, tx, now, m); err != nil {
 			return err
 		}
-		return s.textOnFile(ctx, tx, now, u.ID, "SellerGuard: someone asked to reset the password of your account; the code went to your email. If this was not you, nothing changes without it.")
+		lang, err := tx.LanguageOf(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		return s.textOnFile(ctx, tx, now, u.ID, i18n.Default().T(i18n.OrDefault(lang), "sms.reset_asked"))
 	})
 	if err != nil {
 		return err
@@ -148,18 +142,12 @@ func (s *Service) VerifyRecovery(ctx context.Context, addr, code string, meta Re
 		if out.Blocked || (out.Wrongs != 1 && out.Wrongs != recovery.MaxWrongCodes) {
 			return nil
 		}
-		line := "A wrong password reset code was entered for your SellerGuard account."
+		line := msgT{Key: "email.reset_attempt.one_wrong"}
 		if out.Wrongs >= recovery.MaxWrongCodes {
-			line = fmt.Sprintf("%d wrong password reset codes were entered for your SellerGuard account: for the next hour no code works.", out.Wrongs)
+			line = msgT{Key: "email.reset_attempt.blocked", KV: []any{"Wrongs", out.Wrongs}}
 		}
-		return s.tellAddressesOnFile(ctx, tx, now, u, "Someone is trying to reset your SellerGuard password",
-			line,
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"",
-			"If this was you, ask for a new code on the \"Can't sign in?\" page.",
-			"If not, someone is trying to take your account. Your password did not change,",
-			"and nobody gets in without the code sent to this address.",
-			"SellerGuard: "+s.Config.BaseURL)
+		return s.tellAddressesOnFile(ctx, tx, now, u, tmail(EventAccountRecovery, u.Email, "email.reset_attempt",
+			"Line", line, "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return "", err
@@ -263,16 +251,8 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 			return err
 		}
 		done.Holds = len(holds)
-		return s.tellAddressesOnFile(ctx, tx, now, u, "Your SellerGuard password was reset",
-			"The password of your SellerGuard account was reset with a code sent to your",
-			"email address.",
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			fmt.Sprintf("We ended every session (%d) and forgot every browser that skipped the second step.", len(ids)),
-			"Signing in still needs your second step.",
-			"",
-			"If this was not you, someone reads your email: secure your mailbox, then type the",
-			"address of SellerGuard into your browser and choose \"Can't sign in?\".",
-			"SellerGuard: "+s.Config.BaseURL)
+		return s.tellAddressesOnFile(ctx, tx, now, u, tmail(EventAccountRecovery, u.Email, "email.password_reset",
+			"When", now, "IP", meta.IP, "Ended", len(ids), "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return RecoveryDone{}, err
@@ -287,13 +267,18 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 
 // tellAddressesOnFile sends a recovery notice to the account's email (it
 // cannot be switched off) and a short text to its mobile number on file.
-func (s *Service) tellAddressesOnFile(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, subject string, lines ...string) error {
-	m := eventEmail(EventAccountRecovery, u.Email, subject, lines...)
+// m is written in the user's language, and so is the text (its subject).
+func (s *Service) tellAddressesOnFile(ctx context.Context, tx *store.Tx, now time.Time, u store.UserRecord, m sellerguard.OutboxMessage) error {
 	m.UserID = u.ID
 	if err := s.sendEmail(ctx, tx, now, m); err != nil {
 		return err
 	}
-	return s.textOnFile(ctx, tx, now, u.ID, "SellerGuard: "+subject+". If this was not you, type the address of SellerGuard yourself and choose \"Can't sign in?\".")
+	lang, err := tx.LanguageOf(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	l := i18n.OrDefault(lang)
+	return s.textOnFile(ctx, tx, now, u.ID, i18n.Default().T(l, "sms.recovery", "Subject", outbox.Localize(m, lang).Subject))
 }
 
 // textOnFile sends a text to the user's mobile number on file, when there

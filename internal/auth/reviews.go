@@ -10,6 +10,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -391,7 +392,11 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 			return &sellerguard.Error{Code: sellerguard.ECodeInvalidInput, Message: "Some decisions cannot be applied; nothing was changed.", Fields: fields}
 		}
 		counts := map[string]int{}
-		var told [][2]string // member email, what happened
+		type telling struct {
+			email string
+			what  msgT
+		}
+		var told []telling // member, what happened
 		for i, d := range decisions {
 			m := v.Members[rows[d.UserID]]
 			it := m.ReviewItem
@@ -421,9 +426,9 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 			counts[d.Action]++
 			switch d.Action {
 			case DecisionReduce:
-				told = append(told, [2]string{m.Email, fmt.Sprintf("%s lowered your access in an access review. Now: %s.", p.User.Email, describePermissions(clean[i]))})
+				told = append(told, telling{m.Email, msgT{Key: "email.member_access.review_reduced", KV: []any{"Actor", p.User.Email, "Permissions", permsText(clean[i])}}})
 			case DecisionRevoke:
-				told = append(told, [2]string{m.Email, fmt.Sprintf("%s removed you in an access review.", p.User.Email)})
+				told = append(told, telling{m.Email, msgT{Key: "email.member_access.review_removed", KV: []any{"Actor", p.User.Email}}})
 			}
 			if err := tx.PutReviewItem(ctx, id, it); err != nil {
 				return err
@@ -446,12 +451,10 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 			return err
 		}
 		for _, m := range told {
-			if err := s.tellMember(ctx, tx, now, m[0], biz.Name, m[1]); err != nil {
+			if err := s.tellMember(ctx, tx, now, m.email, biz.Name, m.what); err != nil {
 				return err
 			}
 		}
-		summary := fmt.Sprintf("%s reviewed access to %s: %d kept, %d reduced, %d removed.", p.User.Email, biz.Name,
-			counts[DecisionKeep], counts[DecisionReduce], counts[DecisionRevoke])
 		if v.Open() == 0 {
 			v.Status, v.CompletedAt, v.CompletedBy = store.ReviewCompleted, now, p.User.ID
 			if ok, err := tx.CompleteReview(ctx, id, now, p.User.ID); err != nil || !ok {
@@ -472,7 +475,8 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 		if counts[DecisionRevoke] > 0 {
 			event = EventMemberRemoved
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, event, "Access to "+biz.Name+" was reviewed", summary)
+		return s.tellBusiness(ctx, tx, now, businessID, event, "email.review_done", "Actor", p.User.Email, "Business", biz.Name,
+			"Kept", counts[DecisionKeep], "Reduced", counts[DecisionReduce], "Removed", counts[DecisionRevoke])
 	})
 	if err != nil {
 		return ReviewView{}, err
@@ -552,12 +556,12 @@ func (s *Service) SetReviewSettings(ctx context.Context, p *Principal, businessI
 			map[string]any{"interval_days": r.IntervalDays, "suspend_after_days": r.SuspendAfterDays}); err != nil {
 			return err
 		}
-		suspend := "members left undecided are not suspended"
+		suspend := msgT{Key: "email.review_rules.no_suspend"}
 		if r.SuspendAfterDays > 0 {
-			suspend = fmt.Sprintf("members left undecided are suspended after %d days", r.SuspendAfterDays)
+			suspend = msgT{Key: "email.review_rules.suspend", KV: []any{"Days", r.SuspendAfterDays}}
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "Access review rules changed",
-			fmt.Sprintf("%s changed the access review rules: a review every %d days; %s.", p.User.Email, r.IntervalDays, suspend))
+		return s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, "email.review_rules",
+			"Actor", p.User.Email, "Interval", r.IntervalDays, "Suspend", suspend)
 	})
 	if err != nil {
 		return store.ReviewSettings{}, err
@@ -598,7 +602,7 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 			if err := s.systemEvent(ctx, tx, now, c.BusinessID, "business.access_review_started", "access_review", r.ID, nil, map[string]any{"members": len(r.Items)}); err != nil {
 				return err
 			}
-			return s.tellReview(ctx, tx, now, r, "It is time to review who has access to %s")
+			return s.tellReview(ctx, tx, now, r, "email.review_due")
 		})
 		var se *sellerguard.Error
 		if errors.As(err, &se) && se.Code == sellerguard.ECodeConflict {
@@ -656,7 +660,7 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 			}
 			reminded = true
 			r.RemindedAt, r.Reminders = now, r.Reminders+1
-			return s.tellReview(ctx, tx, now, r, "Reminder: the access review of %s is still open")
+			return s.tellReview(ctx, tx, now, r, "email.review_reminder")
 		})
 		if err != nil {
 			return run, err
@@ -731,13 +735,11 @@ func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, n
 			return err
 		}
 		for _, e := range emails {
-			if err := s.tellMember(ctx, tx, now, e, biz.Name, "Your access to "+biz.Name+" is suspended: its access review was left open past the grace period the business chose. The owner can give it back in the review."); err != nil {
+			if err := s.tellMember(ctx, tx, now, e, biz.Name, msgT{Key: "email.member_access.suspended", KV: []any{"Business", biz.Name}}); err != nil {
 				return err
 			}
 		}
-		return s.tellBusiness(ctx, tx, now, r.BusinessID, EventMemberChanged, "Members of "+biz.Name+" were suspended",
-			fmt.Sprintf("The access review of %s was left open past its grace period, so these members were suspended: %s.", biz.Name, strings.Join(emails, ", ")),
-			"They reach nothing in the business until you keep, reduce or remove them in the review.")
+		return s.tellBusiness(ctx, tx, now, r.BusinessID, EventMemberChanged, "email.members_suspended", "Business", biz.Name, "Members", strings.Join(emails, ", "))
 	})
 	if err != nil {
 		return 0, err
@@ -750,7 +752,7 @@ func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, n
 
 // tellReview tells the owner and user managers about an open review, with
 // the members that stand out.
-func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r store.AccessReview, subject string) error {
+func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r store.AccessReview, key string) error {
 	v, err := s.reviewView(ctx, tx, r.BusinessID, r.ID, now)
 	if err != nil {
 		return err
@@ -759,25 +761,56 @@ func (s *Service) tellReview(ctx context.Context, tx *store.Tx, now time.Time, r
 	if err != nil {
 		return err
 	}
-	var flagged []string
+	var flagged flaggedMembers
 	for _, m := range v.Members {
 		if len(m.Flags) > 0 && !m.Decided() {
-			flagged = append(flagged, "  - "+m.Email+": "+DescribeFlags(m))
+			flagged = append(flagged, m)
 		}
 	}
-	sort.Strings(flagged)
-	lines := []string{
-		fmt.Sprintf("%d people besides you can reach %s. Check each one: keep, reduce or remove.", len(v.Members), biz.Name),
-		"It takes a minute: sign in (type our address yourself) and open Team, then Access review.",
-	}
+	sort.Slice(flagged, func(i, j int) bool { return flagged[i].Email < flagged[j].Email })
+	var standOut, suspends any = "", ""
 	if len(flagged) > 0 {
-		lines = append(lines, "", "These stand out:")
-		lines = append(lines, flagged...)
+		standOut = msgT{Key: "email.review_due.stand_out", KV: []any{"List", flagged}}
 	}
 	if !v.SuspendsAt.IsZero() {
-		lines = append(lines, "", "Members still unreviewed on "+v.SuspendsAt.Format("2 January 2006")+" will be suspended, as your business chose.")
+		suspends = msgT{Key: "email.review_due.suspends", KV: []any{"Date", dateText(v.SuspendsAt)}}
 	}
-	return s.tellBusiness(ctx, tx, now, r.BusinessID, EventAccessReviewDue, fmt.Sprintf(subject, biz.Name), lines...)
+	return s.tellBusiness(ctx, tx, now, r.BusinessID, EventAccessReviewDue, key, "Business", biz.Name, "N", len(v.Members),
+		"StandOut", standOut, "Suspends", suspends)
+}
+
+// flaggedMembers lists the members of a review that stand out, one line
+// each, in the reader's language (see DescribeFlags).
+type flaggedMembers []ReviewMember
+
+func (f flaggedMembers) In(l i18n.Lang) string {
+	var lines []string
+	for _, m := range f {
+		lines = append(lines, "  - "+m.Email+": "+describeFlagsIn(l, m))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// describeFlagsIn is DescribeFlags in language l.
+func describeFlagsIn(l i18n.Lang, m ReviewMember) string {
+	if l == i18n.English {
+		return DescribeFlags(m)
+	}
+	c := i18n.Default()
+	var parts []string
+	for _, f := range m.Flags {
+		switch f {
+		case FlagNoSignIn30, FlagNoSignIn60, FlagNoSignIn90:
+			parts = append(parts, c.T(l, "email.review_flag."+f))
+		case FlagEditUnused:
+			var areas []string
+			for _, a := range m.UnusedEditAreas {
+				areas = append(areas, c.T(l, "email.area."+a))
+			}
+			parts = append(parts, c.T(l, "email.review_flag."+f, "Areas", strings.Join(areas, "、")))
+		}
+	}
+	return strings.Join(parts, "；")
 }
 
 // DescribeFlags says in words why a member stands out.

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -453,14 +452,7 @@ func countOf(ids []string, id string) int {
 // acting were ended from it: a session an attacker holds learns nothing,
 // but the owner does if the attacker signs them out.
 func sessionsEndedEmail(to string, n int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
-	return eventEmail(EventSessionsEndedByOther, to, "Your other SellerGuard sessions were signed out",
-		fmt.Sprintf("%d of your sessions were signed out from another of your sessions.", n),
-		fmt.Sprintf("When: %s, from network address %s.", at.Format(time.RFC1123), meta.IP),
-		"",
-		"If this was you, nothing else is needed. If it was not, someone is signed in to",
-		"your account: type the address of SellerGuard into your browser, change your",
-		"password and sign out everywhere else yourself.",
-		"SellerGuard: "+baseURL)
+	return tmail(EventSessionsEndedByOther, to, "email.sessions_ended", "Count", n, "When", at, "IP", meta.IP, "BaseURL", baseURL)
 }
 
 // ListSessions lists the caller's sessions, newest first.
@@ -507,15 +499,6 @@ func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.User
 	if len(before) < 2 { // only the one just recorded: the account's first sign-in
 		return false, nil
 	}
-	return true, s.sendEmail(ctx, tx, now, eventEmail(EventNewDevice, u.Email, "New sign-in to your SellerGuard account",
-		"Your account was signed in to from a device or network we have not seen before.",
-		"",
-		fmt.Sprintf("When: %s", now.Format(time.RFC1123)),
-		fmt.Sprintf("From network address: %s", meta.IP),
-		fmt.Sprintf("Browser or program: %s", truncateUA(meta.UserAgent)),
-		"",
-		"If this was you, there is nothing to do. If not, sign in, end that session on",
-		"the \"Where you're signed in\" page and change your password at once.",
-		SecureMyAccountLine,
-		"SellerGuard: "+s.Config.BaseURL))
+	return true, s.sendEmail(ctx, tx, now, tmail(EventNewDevice, u.Email, "email.new_device",
+		"When", now, "IP", meta.IP, "Browser", truncateUA(meta.UserAgent), "BaseURL", s.Config.BaseURL))
 }

@@ -3,10 +3,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
@@ -35,8 +37,10 @@ const SMSWarning = "Text messages are the weakest second step: numbers can be hi
 func smsChallengeID(sessionID string) string      { return "sms:" + sessionID }
 func smsEnrollChallengeID(methodID string) string { return "smsenroll:" + methodID }
 
-func smsText(code string) string {
-	return "SellerGuard code: " + code + ". Valid 10 minutes. SellerGuard never calls or texts you to ask for this code: never tell it to anyone."
+// smsText is the text (or the words of the call) that brings a code, in
+// the user's language.
+func smsText(lang, code string) string {
+	return i18n.Default().T(i18n.OrDefault(lang), "sms.code", "Code", code)
 }
 
 // sendSMSCode applies the caps, stores a fresh code in the challenge (a
@@ -78,9 +82,14 @@ func (s *Service) sendSMSCode(ctx context.Context, tx *store.Tx, c store.Challen
 	if err := tx.PutChallenge(ctx, c); err != nil {
 		return err
 	}
-	m := sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: phone, UserID: c.UserID, Body: smsText(code)}
+	lang, err := tx.LanguageOf(ctx, c.UserID)
+	if err != nil {
+		return err
+	}
+	lang = string(i18n.OrDefault(lang))
+	m := sellerguard.OutboxMessage{Channel: sellerguard.ChannelSMS, To: phone, UserID: c.UserID, Body: smsText(lang, code)}
 	if voice {
-		m.Subject = sms.SubjectVoice
+		m.Subject = sms.VoiceSubject(lang)
 	}
 	return outbox.Enqueue(ctx, tx, now, m)
 }
@@ -125,7 +134,7 @@ func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voic
 	}
 	e164, err := sms.NormalizeNumber(phone)
 	if err != nil {
-		msg := "Enter a mobile number in international form, like " + sms.ExampleNumber + "."
+		msg := fmt.Sprintf("Enter a mobile number in international form, like %s.", sms.ExampleNumber)
 		if errors.Is(err, sms.ErrNumberNotAllowed) {
 			msg = "That number cannot receive our text messages. Use a mobile number."
 		}

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -103,9 +102,11 @@ func (s *Service) teamEvent(ctx context.Context, tx *store.Tx, now time.Time, p 
 }
 
 // tellBusiness tells the owner and the members who manage users of a
-// business event (by email; these events cannot be switched off).
-func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, subject string, lines ...string) error {
-	m := eventEmail(event, "", subject, append(lines, "SellerGuard: "+s.Config.BaseURL)...)
+// business event (by email; these events cannot be switched off), with the
+// message from the files (key, see mailText): each recipient reads it in
+// their own language.
+func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, key string, kv ...any) error {
+	m := tmail(event, "", key, append(kv, "BaseURL", s.Config.BaseURL)...)
 	if s.NotifyBusiness != nil {
 		return s.NotifyBusiness(ctx, tx, now, businessID, m)
 	}
@@ -128,13 +129,8 @@ func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time,
 // tellMember tells a member themselves that their access to a business
 // changed: a member removed or lowered by someone who took over the owner's
 // account learns of it at once. These notices cannot be switched off.
-func (s *Service) tellMember(ctx context.Context, tx *store.Tx, now time.Time, to, businessName, what string) error {
-	return s.sendEmail(ctx, tx, now, eventEmail(EventMemberChanged, to, "Your access to "+businessName+" changed",
-		what,
-		"",
-		"If you did not expect this, tell the owner of "+businessName+" by a way you already",
-		"know (not by replying to an email): someone may have taken over their account.",
-		"SellerGuard: "+s.Config.BaseURL))
+func (s *Service) tellMember(ctx context.Context, tx *store.Tx, now time.Time, to, businessName string, what msgT) error {
+	return s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, to, "email.member_access", "Business", businessName, "What", what, "BaseURL", s.Config.BaseURL))
 }
 
 // Invite invites an address to a business with permissions no greater than
@@ -181,20 +177,15 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 			map[string]any{"email": invitee, "permissions": clean}); err != nil {
 			return err
 		}
-		if err := s.sendEmail(ctx, tx, now, email(invitee, "You are invited to "+biz.Name+" on SellerGuard",
-			p.User.Email+" invited you to work on "+biz.Name+" on SellerGuard, with your own login.",
-			"",
-			"To accept, type the address of SellerGuard into your browser yourself, sign in (or",
-			"sign up with this email address and tick \"I was invited\": you need no business of",
-			"your own) and open Team. This email has no link and no code on purpose: nobody can",
-			"accept it for you, and a fake of it would ask you to click. The invitation waits",
-			"for 7 days.",
-			"SellerGuard: "+s.Config.BaseURL)); err != nil {
+		// In the inviter's language (the business's, as far as the invitee
+		// knows) unless the invitee has an account and so a language.
+		inv := tmail("", invitee, "email.invitation", "Inviter", p.User.Email, "Business", biz.Name, "BaseURL", s.Config.BaseURL)
+		inv.Lang = p.User.WritingLanguage()
+		if err := s.sendEmail(ctx, tx, now, inv); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberInvited, "A person was invited to "+biz.Name,
-			fmt.Sprintf("%s invited %s to %s.", p.User.Email, invitee, biz.Name),
-			"Permissions: "+describePermissions(clean)+".")
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberInvited, "email.member_invited",
+			"Inviter", p.User.Email, "Invitee", invitee, "Business", biz.Name, "Permissions", permsText(clean))
 	})
 	if err != nil {
 		return store.Invitation{}, err
@@ -298,8 +289,7 @@ func (s *Service) DecideInvitation(ctx context.Context, p *Principal, id string,
 		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, inv.BusinessID, event, fmt.Sprintf("%s %s the invitation to %s", p.User.Email, verb, inv.BusinessName),
-			fmt.Sprintf("%s %s the invitation to %s.", p.User.Email, verb, inv.BusinessName))
+		return s.tellBusiness(ctx, tx, now, inv.BusinessID, event, "email.invitation_"+verb, "Actor", p.User.Email, "Business", inv.BusinessName)
 	})
 	if err != nil {
 		return store.Invitation{}, err
@@ -362,12 +352,11 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 		if err != nil {
 			return err
 		}
-		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, fmt.Sprintf("%s changed your access to %s. Now: %s.", p.User.Email, biz.Name, describePermissions(clean))); err != nil {
+		if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{Key: "email.member_access.changed", KV: []any{"Actor", p.User.Email, "Business", biz.Name, "Permissions", permsText(clean)}}); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "A member's permissions changed",
-			fmt.Sprintf("%s changed the permissions of %s.", p.User.Email, m.Email),
-			"Now: "+describePermissions(clean)+".")
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.member_permissions",
+			"Actor", p.User.Email, "Member", m.Email, "Permissions", permsText(clean))
 	})
 	if err != nil {
 		return Member{}, err
@@ -426,12 +415,11 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 			if err != nil {
 				return err
 			}
-			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, fmt.Sprintf("%s removed you from %s.", p.User.Email, biz.Name)); err != nil {
+			if err := s.tellMember(ctx, tx, now, m.Email, biz.Name, msgT{Key: "email.member_access.removed", KV: []any{"Actor", p.User.Email, "Business", biz.Name}}); err != nil {
 				return err
 			}
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventMemberRemoved, "A member was removed",
-			fmt.Sprintf("%s removed %s from the business.", p.User.Email, m.Email))
+		return s.tellBusiness(ctx, tx, now, businessID, EventMemberRemoved, "email.member_removed", "Actor", p.User.Email, "Member", m.Email)
 	})
 	if err != nil {
 		return err

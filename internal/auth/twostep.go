@@ -711,18 +711,18 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 			return err
 		}
 		return s.businessRuleChanged(ctx, tx, now, p, meta, businessID, "business.two_step_requirement_changed",
-			map[string]any{"required": before}, map[string]any{"required": required}, "Two-step verification rule changed",
-			fmt.Sprintf("%s changed the rule: the business %s two-step verification of its members.", p.User.Email, requiresOrNot(required)), true)
+			map[string]any{"required": before}, map[string]any{"required": required}, true,
+			"email.rule_two_step", "Actor", p.User.Email, "Rule", requiresOrNot("email.rule_two_step", required))
 	})
 	return s.afterBusinessRuleChanged(err, true)
 }
 
-// requiresOrNot words a rule turned on or off.
-func requiresOrNot(required bool) string {
+// requiresOrNot words a rule turned on or off (key+".on", key+".off").
+func requiresOrNot(key string, required bool) msgKey {
 	if required {
-		return "now requires"
+		return msgKey(key + ".on")
 	}
-	return "no longer requires"
+	return msgKey(key + ".off")
 }
 
 // businessRuleChanged records, in tx, a change of one of a business's
@@ -731,13 +731,13 @@ func requiresOrNot(required bool) string {
 // rule decides what members reach (reachesMembers), every member's cached
 // session is dropped on every instance so it applies on their next request.
 func (s *Service) businessRuleChanged(ctx context.Context, tx *store.Tx, now time.Time, p *Principal, meta RequestMeta, businessID, action string,
-	before, after map[string]any, subject, told string, reachesMembers bool) error {
+	before, after map[string]any, reachesMembers bool, key string, kv ...any) error {
 	if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
 		IP: meta.IP, UserAgent: meta.UserAgent, Action: action, Category: sellerguard.CategoryBusiness,
 		TargetType: "business", TargetID: businessID, Before: before, After: after}); err != nil {
 		return err
 	}
-	if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, subject, told); err != nil {
+	if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, key, kv...); err != nil {
 		return err
 	}
 	if !reachesMembers {

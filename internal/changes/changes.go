@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -139,7 +140,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, businessID string
 	var fields []sellerguard.FieldError
 	if f.Category != "" {
 		if _, ok := CategoryTitles[f.Category]; !ok {
-			fields = append(fields, sellerguard.FieldError{Field: "category", Code: "invalid_category", Message: "Use one of " + strings.Join(Categories, ", ") + "."})
+			fields = append(fields, sellerguard.FieldError{Field: "category", Code: "invalid_category", Message: fmt.Sprintf("Use one of %s.", strings.Join(Categories, ", "))})
 		}
 	}
 	if f.Limit == 0 {

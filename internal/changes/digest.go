@@ -8,6 +8,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -21,7 +22,11 @@ const DigestWindow = 5 * time.Minute
 // joins it.
 const digestGrace = time.Minute
 
-const digestMarker = "\nThe change review of your business shows each change, before and after"
+// digestMarker is where a line joins its window's message: the message's
+// last line, in its language (email.listings_digest.marker).
+func digestMarker(l i18n.Lang) string {
+	return "\n" + i18n.Default().T(l, "email.listings_digest.marker")
+}
 
 // ListingsDigest returns auth.Service.ListingsChanged: every listing change
 // too small for the bulk notice becomes one line of one message per
@@ -32,8 +37,8 @@ const digestMarker = "\nThe change review of your business shows each change, be
 // that is due after the window: nothing is lost if the process dies, and a
 // window's changes go out together. A line that comes after its window's
 // message was already sent goes out in a message of its own.
-func ListingsDigest(baseURL string) func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []string) error {
-	return func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []string) error {
+func ListingsDigest(baseURL string) func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []auth.ListingLine) error {
+	return func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []auth.ListingLine) error {
 		if len(lines) == 0 {
 			return nil
 		}
@@ -47,7 +52,6 @@ func ListingsDigest(baseURL string) func(ctx context.Context, tx *store.Tx, now 
 			return err
 		}
 		ev, _ := notify.Lookup(notify.EventListingsChanged)
-		text := "\n" + strings.Join(lines, "\n")
 		for _, c := range rs {
 			if !c.Membership.ManagesUsers() {
 				continue
@@ -59,22 +63,37 @@ func ListingsDigest(baseURL string) func(ctx context.Context, tx *store.Tx, now 
 			if !on {
 				continue
 			}
+			// In the recipient's language. The marker is in that language
+			// too: should the recipient switch languages within a window,
+			// the window's message (started in the other) takes no more
+			// lines, and they are only in the change review.
+			lang, err := tx.LanguageOf(ctx, c.UserID)
+			if err != nil {
+				return err
+			}
+			l := i18n.OrDefault(lang)
+			cat := i18n.Default()
+			texts := make([]string, len(lines))
+			for i, ln := range lines {
+				texts[i] = ln.In(string(l))
+			}
+			text := "\n" + strings.Join(texts, "\n")
+			marker := digestMarker(l)
 			m := sellerguard.OutboxMessage{
 				ID:      fmt.Sprintf("digest.listings.%s.%d.%s", businessID, start.Unix(), c.UserID),
 				Channel: sellerguard.ChannelEmail, To: c.Email, UserID: c.UserID, Event: notify.EventListingsChanged, CreatedAt: now,
-				Subject: "Listings of " + biz.Name + " were changed",
-				Body: outbox.PhraseHeader(c.Phrase) + fmt.Sprintf("Listings of %s were changed between %s and %s UTC:\n",
-					biz.Name, start.Format("2006-01-02 15:04"), start.Add(DigestWindow).Format("15:04")) +
-					text + digestMarker + " (Account → Changes): " + baseURL + "/account/changes\n" +
-					"If you did not expect this, open SellerGuard by typing its address and choose Secure my account.\n\n" + auth.SafetyFooter + "\n",
+				Subject: cat.T(l, "email.listings_digest.subject", "Business", biz.Name),
+				Body: outbox.PhraseHeaderIn(string(l), c.Phrase) + cat.T(l, "email.listings_digest.intro", "Business", biz.Name,
+					"From", start.Format("2006-01-02 15:04"), "To", start.Add(DigestWindow).Format("15:04")) + "\n" +
+					text + marker + cat.T(l, "email.listings_digest.end", "BaseURL", baseURL) + "\n\n" + cat.T(l, "email.footer") + "\n",
 			}
-			added, err := tx.UpsertDigestMessage(ctx, m, start.Add(DigestWindow+digestGrace), digestMarker, text)
+			added, err := tx.UpsertDigestMessage(ctx, m, start.Add(DigestWindow+digestGrace), marker, text)
 			if err != nil {
 				return err
 			}
 			if !added { // the window's message already went: this line goes alone
 				m.ID = m.ID + ".late." + fmt.Sprint(now.UnixMicro())
-				if _, err := tx.UpsertDigestMessage(ctx, m, now, digestMarker, text); err != nil {
+				if _, err := tx.UpsertDigestMessage(ctx, m, now, marker, text); err != nil {
 					return err
 				}
 			}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -182,7 +184,7 @@ func (u *undoing) apply(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return u.record(ctx, "listing", u.e.TargetID, cur, restored, "A listing change was undone")
+		return u.record(ctx, "listing", u.e.TargetID, cur, restored, msg{Key: "email.undo.listing"})
 	case restoreBulk:
 		return u.bulk(ctx, before)
 	case restoreMember:
@@ -199,7 +201,7 @@ func (u *undoing) apply(ctx context.Context) error {
 
 // record appends the undo's audit event to the business chain and tells
 // the business.
-func (u *undoing) record(ctx context.Context, targetType, targetID string, before, after map[string]any, subject string) error {
+func (u *undoing) record(ctx context.Context, targetType, targetID string, before, after map[string]any, subject msg) error {
 	if after == nil {
 		after = map[string]any{}
 	}
@@ -210,9 +212,49 @@ func (u *undoing) record(ctx context.Context, targetType, targetID string, befor
 		return err
 	}
 	return u.tell(ctx, "", subject,
-		fmt.Sprintf("%s undid a change of %s made on %s by %s (change %s).", u.p.User.Email, CategoryTitles[u.k.category],
-			u.e.CreatedAt.UTC().Format(time.RFC1123), u.e.ActorEmail, u.e.ID),
-		"The change review of your business shows what was restored, before and after.")
+		msg{Key: "email.undo.line", KV: []any{"Actor", u.p.User.Email, "Category", categoryTitle(u.k.category),
+			"When", u.e.CreatedAt, "By", u.e.ActorEmail, "ID", u.e.ID}},
+		msg{Key: "email.undo.review_shows"})
+}
+
+// msgKeyOf words a setting (true or false) by its message.
+func msgKeyOf(v any) i18n.Key {
+	return i18n.Key(fmt.Sprintf("email.undo.setting_%v", v))
+}
+
+// msg is a message of the files with its values, written in the reader's
+// language (i18n.Values: a time.Time as a time, an i18n.Text in the
+// reader's language).
+type msg = i18n.Msg
+
+// categoryTitle is a category, named in the reader's language.
+func categoryTitle(category string) i18n.Key { return i18n.Key("email.category." + category) }
+
+// eventTitle is a notification event's title, quoted, in the reader's
+// language.
+type eventTitle notify.Event
+
+// In implements i18n.Text.
+func (e eventTitle) In(l i18n.Lang) string { return strconv.Quote(notify.Event(e).TitleIn(l)) }
+
+// undoNotice is the notice of an undo, in each recipient's language
+// (sellerguard.Texts).
+type undoNotice struct {
+	subject msg
+	lines   []msg
+	baseURL string
+}
+
+// Render implements sellerguard.Texts.
+func (n undoNotice) Render(lang string) (subject, body string) {
+	l := i18n.OrDefault(lang)
+	lines := make([]string, len(n.lines))
+	for i, m := range n.lines {
+		lines[i] = m.In(l)
+	}
+	c := i18n.Default()
+	body = c.T(l, "email.undo.body", "Lines", strings.Join(lines, "\n"), "BaseURL", n.baseURL)
+	return n.subject.In(l), body + "\n\n" + c.T(l, "email.footer") + "\n"
 }
 
 // appendWithID appends e and remembers its id.
@@ -222,12 +264,12 @@ func (u *undoing) appendWithID(ctx context.Context, e audit.Entry) error {
 	return err
 }
 
-func (u *undoing) tell(ctx context.Context, userID, subject string, lines ...string) error {
+func (u *undoing) tell(ctx context.Context, userID string, subject msg, lines ...msg) error {
 	if u.s.Notify == nil {
 		return nil
 	}
-	body := strings.Join(append(lines, "", "SellerGuard: "+u.s.BaseURL), "\n") + "\n\n" + auth.SafetyFooter + "\n"
-	m := sellerguard.OutboxMessage{Event: EventChangeUndone, Subject: subject, Body: body}
+	m := sellerguard.OutboxMessage{Event: EventChangeUndone, Texts: undoNotice{subject: subject, lines: lines, baseURL: u.s.BaseURL}}
+	m.Subject, m.Body = m.Texts.Render(string(i18n.English))
 	if userID != "" {
 		m.Event = notify.EventNotificationsChanged
 	}
@@ -250,7 +292,7 @@ func (u *undoing) storefront(ctx context.Context, state map[string]any) error {
 	if err := u.tx.PutStorefront(ctx, f); err != nil {
 		return err
 	}
-	return u.record(ctx, "storefront", u.businessID, storefrontState(cur), storefrontState(f), "A storefront change was undone")
+	return u.record(ctx, "storefront", u.businessID, storefrontState(cur), storefrontState(f), msg{Key: "email.undo.storefront"})
 }
 
 func listingState(l store.Listing) map[string]any {
@@ -316,7 +358,7 @@ func (u *undoing) bulk(ctx context.Context, state map[string]any) error {
 		befores[id], afters[id] = b, a
 	}
 	return u.record(ctx, "listings", "", map[string]any{"listings": befores}, map[string]any{"listings": afters},
-		fmt.Sprintf("A change of %d listings was undone", len(ids)))
+		msg{Key: "email.undo.listings", KV: []any{"N", len(ids)}})
 }
 
 func (u *undoing) member(ctx context.Context, state map[string]any) error {
@@ -362,7 +404,7 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 		}
 		u.revoked = append(u.revoked, userID)
 		return u.record(ctx, "user", userID, cur, map[string]any{"member": false, "email": m.Email, "sessions_ended": ended},
-			"A member was removed by undoing their joining")
+			msg{Key: "email.undo.member_joined"})
 	}
 	perms := sellerguard.Permissions{}
 	for a, l := range stateMap(raw) {
@@ -381,7 +423,7 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 		return err
 	}
 	u.revoked = append(u.revoked, userID)
-	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, "A permission change was undone")
+	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, msg{Key: "email.undo.permissions"})
 }
 
 func (u *undoing) invitation(ctx context.Context) error {
@@ -403,7 +445,7 @@ func (u *undoing) invitation(ctx context.Context) error {
 		return err
 	}
 	return u.record(ctx, "invitation", inv.ID, map[string]any{"email": inv.Email, "status": "pending"}, map[string]any{"email": inv.Email, "status": "withdrawn"},
-		"An invitation was withdrawn by undo")
+		msg{Key: "email.undo.invitation"})
 }
 
 func (u *undoing) deposit(ctx context.Context, before map[string]any) error {
@@ -415,7 +457,7 @@ func (u *undoing) deposit(ctx context.Context, before map[string]any) error {
 	}
 	restored := map[string]any{"deposit_account": before["deposit_account"], "holder": before["holder"], "bank": before["bank"], "removed": after["deposit_account"]}
 	return u.record(ctx, "deposit_account", u.e.TargetID, map[string]any{"deposit_account": after["deposit_account"], "holder": after["holder"], "bank": after["bank"]},
-		restored, "A new deposit account was removed by undo")
+		restored, msg{Key: "email.undo.deposit"})
 }
 
 func (u *undoing) notification(ctx context.Context, state map[string]any) error {
@@ -461,10 +503,10 @@ func (u *undoing) notification(ctx context.Context, state map[string]any) error 
 		TargetType: "notification", TargetID: key, Before: cur, After: restored}); err != nil {
 		return err
 	}
-	line := fmt.Sprintf("%s put back the settings of the notification %q (email: %v, text message: %v), undoing change %s.",
-		u.p.User.Email, ev.Title, restored[notify.Email], restored[notify.SMS], u.e.ID)
-	if err := u.tell(ctx, userID, "Your notification settings were put back", line); err != nil {
+	line := msg{Key: "email.undo.notification_line", KV: []any{"Actor", u.p.User.Email, "Title", eventTitle(ev),
+		"Email", msgKeyOf(restored[notify.Email]), "SMS", msgKeyOf(restored[notify.SMS]), "ID", u.e.ID}}
+	if err := u.tell(ctx, userID, msg{Key: "email.undo.notification_yours"}, line); err != nil {
 		return err
 	}
-	return u.tell(ctx, "", "A member's notification settings were put back", line)
+	return u.tell(ctx, "", msg{Key: "email.undo.notification_member"}, line)
 }

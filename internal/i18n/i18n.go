@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -277,7 +278,15 @@ func (c *Catalog) ErrorKey(english string) (key string, args []string, ok bool) 
 
 // Message translates an English error or field message into language l.
 // English, and a text that is not in the catalogue, come back unchanged.
+// A value of a format that is itself a catalogued text ("Only the owner can
+// %s." with "hand over the business"; "Choose another password: %s" with a
+// policy reason) is translated too, as is a value made of several
+// catalogued sentences one after the other.
 func (c *Catalog) Message(l Lang, english string) string {
+	return c.message(l, english, 2)
+}
+
+func (c *Catalog) message(l Lang, english string, depth int) string {
 	if l == English || english == "" {
 		return english
 	}
@@ -289,7 +298,55 @@ func (c *Catalog) Message(l Lang, english string) string {
 	if !ok {
 		return english
 	}
+	if depth > 0 {
+		for i, a := range args {
+			args[i] = c.value(l, a, depth-1)
+		}
+	}
 	return fill(m.Other, args)
+}
+
+// value translates a format's value when it is a catalogued text, or a run
+// of catalogued sentences; anything else (a number, a name, an address)
+// stays as it is.
+func (c *Catalog) value(l Lang, v string, depth int) string {
+	if t := c.message(l, v, depth); t != v {
+		return t
+	}
+	sentences := splitSentences(v)
+	if len(sentences) < 2 {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(sentences); {
+		// The longest run of sentences that is one catalogued text.
+		j := len(sentences)
+		for ; j > i; j-- {
+			if _, _, ok := c.ErrorKey(strings.Join(sentences[i:j], " ")); ok {
+				break
+			}
+		}
+		if j == i {
+			return v
+		}
+		b.WriteString(c.message(l, strings.Join(sentences[i:j], " "), depth))
+		i = j
+	}
+	return b.String()
+}
+
+// splitSentences splits English text after each ". ".
+func splitSentences(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, ". ")
+		if i < 0 {
+			break
+		}
+		out = append(out, s[:i+1])
+		s = s[i+2:]
+	}
+	return append(out, s)
 }
 
 // verbRE matches one printf verb: %s, %d, %v, %q, with an optional explicit
@@ -445,6 +502,85 @@ func dedupe(s []string) []string {
 	for i, x := range s {
 		if i == 0 || x != s[i-1] {
 			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Translate returns the message of language l whose key starts with prefix
+// and whose English text is english (advice a rule package gives in
+// English, such as the password tips); english itself when there is none.
+func (c *Catalog) Translate(l Lang, prefix, english string) string {
+	if l == English {
+		return english
+	}
+	for id, m := range c.ids[English] {
+		if m.Other == english && strings.HasPrefix(id, prefix) {
+			if t, ok := c.ids[l][id]; ok {
+				return t.Other
+			}
+		}
+	}
+	return english
+}
+
+// FormatTime writes a time for a reader of language l, in UTC with the
+// zone named: "Mon, 02 Jan 2006 15:04:05 UTC" in English (RFC 1123, as
+// emails always had it), "2006年1月2日 15:04:05 UTC" in Chinese.
+func FormatTime(l Lang, t time.Time) string {
+	if l == Chinese {
+		return t.UTC().Format("2006年1月2日 15:04:05 UTC")
+	}
+	return t.UTC().Format(time.RFC1123)
+}
+
+// FormatDate writes a day for a reader of language l: "2 January 2006",
+// "2006年1月2日".
+func FormatDate(l Lang, t time.Time) string {
+	if l == Chinese {
+		return t.Format("2006年1月2日")
+	}
+	return t.Format("2 January 2006")
+}
+
+// A Text is a value of a message that is itself written in the reader's
+// language (a nested message, a list of permissions, a day).
+type Text interface {
+	In(l Lang) string
+}
+
+// Key is a value that is a message of the files, without values.
+type Key string
+
+// In implements Text.
+func (k Key) In(l Lang) string { return Default().T(l, string(k)) }
+
+// Msg is a value that is a message of the files with values of its own.
+type Msg struct {
+	Key string
+	KV  []any
+}
+
+// In implements Text.
+func (m Msg) In(l Lang) string { return Default().Render(l, m.Key, m.KV...) }
+
+// Render is T with the values written for the reader first: a time.Time
+// by FormatTime (UTC, the zone named), a Text by its In.
+func (c *Catalog) Render(l Lang, id string, kv ...any) string {
+	return c.T(l, id, Values(l, kv)...)
+}
+
+// Values writes the values of kv (pairs of name and value) for language
+// l, as Render does.
+func Values(l Lang, kv []any) []any {
+	out := make([]any, len(kv))
+	copy(out, kv)
+	for i := 1; i < len(out); i += 2 {
+		switch v := out[i].(type) {
+		case time.Time:
+			out[i] = FormatTime(l, v)
+		case Text:
+			out[i] = v.In(l)
 		}
 	}
 	return out

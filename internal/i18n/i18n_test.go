@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sellerguard/sellerguard/internal/i18n"
 )
@@ -89,6 +90,16 @@ func TestMessageTranslatesErrorTexts(t *testing.T) {
 		{"There is nothing here.", i18n.English, "There is nothing here."},
 		{"Use at most 64 characters.", i18n.Chinese, "最多只能输入 64 个字符。"},
 		{"Not in the catalogue at all.", i18n.Chinese, "Not in the catalogue at all."},
+		// Values that are catalogued texts are translated where they stand.
+		{"Only the owner can hand over the business.", i18n.Chinese, "只有所有者才能移交企业。"},
+		{"You need view access to user permissions in this business.", i18n.Chinese, "您需要此企业中用户权限的查看权限。"},
+		{"Choose another password: Use at least 12 characters.", i18n.Chinese, "请选择其他密码：请至少使用 12 个字符。"},
+		{"Choose another password. It has these problems: Use at least 12 characters. This password is too easy to guess. Make it longer, for example with a few unrelated words.", i18n.Chinese,
+			"请选择其他密码。它有以下问题：请至少使用 12 个字符。此密码太容易被猜到。请加长密码，例如使用几个互不相关的词。"},
+		// A value that is not all catalogue stays English rather than half translated.
+		{"Choose another password. It has these problems: Use at least 12 characters. Something else.", i18n.Chinese,
+			"请选择其他密码。它有以下问题：Use at least 12 characters. Something else."},
+		{"Enter a mobile number in international form, like +44 7400 123456.", i18n.Chinese, "请以国际格式输入手机号码，例如 +44 7400 123456。"},
 		{"", i18n.Chinese, ""},
 	} {
 		if got := c.Message(tc.lang, tc.en); got != tc.want {
@@ -141,5 +152,24 @@ func TestLanguageChoice(t *testing.T) {
 		if got, ok := i18n.Parse(in); ok {
 			t.Errorf("Parse(%q) = %s, want refused", in, got)
 		}
+	}
+}
+
+// Values written for the reader: times in UTC with the zone named, nested
+// messages in the reader's language.
+func TestRenderWritesValuesForTheReader(t *testing.T) {
+	t.Parallel()
+	c := load(t)
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("CST", 8*3600))
+	kv := []any{"T", at, "K", i18n.Key("email.level.view"), "M", i18n.Msg{Key: "email.member_access.removed", KV: []any{"Actor", "a@example.com", "Business", "B"}}, "N", 3}
+	en, zh := i18n.Values(i18n.English, kv), i18n.Values(i18n.Chinese, kv)
+	if en[1] != "Tue, 03 Mar 2026 21:06:07 UTC" || zh[1] != "2026年3月3日 21:06:07 UTC" {
+		t.Errorf("times: %q / %q", en[1], zh[1])
+	}
+	if en[3] != "view" || zh[3] != "查看" || en[5] != "a@example.com removed you from B." || zh[5] != "a@example.com 将您从 B 中移除。" || en[7] != 3 {
+		t.Errorf("values: %q / %q", en, zh)
+	}
+	if got := c.Render(i18n.Chinese, "email.listings_bulk.subject", "N", 12); got != "12 个商品被同时更改" {
+		t.Errorf("Render = %q", got)
 	}
 }

@@ -204,7 +204,7 @@ func (c *Checker) Check(ctx context.Context, raw []byte, caller *Caller) (*Resul
 		}
 	case found && len(added) > 0:
 		res.Verdict = Altered
-		res.add(CodeHeaderAdded, "Someone added a "+strings.Join(added, " and a ")+" field, which our emails never have: replies would go to someone else. Do not reply to it, and report it.")
+		res.add(CodeHeaderAdded, fmt.Sprintf("Someone added a %s field, which our emails never have: replies would go to someone else. Do not reply to it, and report it.", strings.Join(added, " and a ")))
 		if caller != nil && c.isRecipient(ctx, entry, caller) {
 			res.SentAt, res.Subject = &entry.SentAt, &entry.Subject
 		}

@@ -3,6 +3,7 @@ package notify
 import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/support"
 )
 
@@ -93,6 +94,27 @@ type Event struct {
 	// Default channels, for a user who changed nothing.
 	DefaultEmail bool
 	DefaultSMS   bool
+}
+
+// TitleIn is the event's title in language l (notify.<event>.title in
+// the message files; Title is the English).
+func (e Event) TitleIn(l i18n.Lang) string { return textIn(l, "notify."+e.Key+".title", e.Title) }
+
+// DescriptionIn is the event's description in language l.
+func (e Event) DescriptionIn(l i18n.Lang) string {
+	return textIn(l, "notify."+e.Key+".description", e.Description)
+}
+
+// GroupTitleIn names a group in language l.
+func GroupTitleIn(l i18n.Lang, group string) string {
+	return textIn(l, "notify.group."+group, GroupTitles[group])
+}
+
+func textIn(l i18n.Lang, key, english string) string {
+	if l == i18n.English || !i18n.Default().Has(l, key) {
+		return english
+	}
+	return i18n.Default().T(l, key)
 }
 
 // Locked reports whether the user cannot change the event's setting for a

@@ -20,7 +20,7 @@ import (
 // Go source of the whole module (tests aside): a reference to an Event…
 // string constant anywhere but in a constant declaration, in the catalogue
 // itself, or as an operand of == / != (a comparison sends nothing). Sends
-// go through these constants by convention (eventEmail, withEvent,
+// go through these constants by convention (tmail, withEvent,
 // tellBusiness, OutboxMessage.Event); an event sent by a bare string literal
 // would escape this check, which is why none is.
 func TestCatalogueMatchesTheEventsSent(t *testing.T) {
@@ -50,8 +50,8 @@ func TestCatalogueCheckCatchesBothDirections(t *testing.T) {
 	// (AskContactConfirmations sending nothing) and with the sign-out
 	// everywhere else notice gone.
 	for _, cut := range []struct{ file, sender, event string }{
-		{"internal/auth/contact.go", "eventEmail(EventContactCheck,", notify.EventContactCheck},
-		{"internal/auth/sessions.go", "eventEmail(EventSessionsEndedByOther,", notify.EventSessionsEndedByOther},
+		{"internal/auth/contact.go", "tmail(EventContactCheck,", notify.EventContactCheck},
+		{"internal/auth/sessions.go", "tmail(EventSessionsEndedByOther,", notify.EventSessionsEndedByOther},
 	} {
 		fsys := overlayFS{base: os.DirFS(root), path: cut.file, edit: func(src string) string {
 			if !strings.Contains(src, cut.sender) {

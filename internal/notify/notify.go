@@ -30,6 +30,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/sms"
@@ -149,6 +150,21 @@ func (r *Router) Deliver(ctx context.Context, tx *store.Tx, now time.Time, m sel
 	if err != nil {
 		return err
 	}
+	// Written in the recipient's language (their saved choice, else the
+	// one they signed up in), header included, when the message carries
+	// its texts; a message without them goes in English as it came.
+	lang, err := tx.LanguageOf(ctx, m.UserID)
+	if err != nil {
+		return err
+	}
+	if i18n.OrDefault(lang) != i18n.English {
+		phrase, err := tx.PhishingPhraseOf(ctx, m.UserID)
+		if err != nil {
+			return err
+		}
+		header = outbox.PhraseHeaderIn(lang, phrase)
+	}
+	m = outbox.Localize(m, lang)
 	if o.enabled(m.Event, Email) {
 		e := m
 		e.ID, e.Channel, e.Body = "", Email, header+m.Body
@@ -174,7 +190,7 @@ func (r *Router) Deliver(ctx context.Context, tx *store.Tx, now time.Time, m sel
 		return nil
 	}
 	return outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{
-		Channel: SMS, To: phone, Body: SMSText(m.Subject), UserID: m.UserID, Event: m.Event,
+		Channel: SMS, To: phone, Body: SMSTextIn(lang, m.Subject), UserID: m.UserID, Event: m.Event,
 	})
 }
 
@@ -232,9 +248,12 @@ func (r *Router) copyToPreviousAddresses(ctx context.Context, tx *store.Tx, now 
 
 // SMSText is the text message copy of a notification: its subject and a
 // pointer to the account, with no link and no code.
-func SMSText(subject string) string {
-	subject = strings.TrimRight(strings.TrimSpace(subject), ".")
-	return subject + ". Details in your SellerGuard account. SellerGuard never calls or texts to ask for a code."
+func SMSText(subject string) string { return SMSTextIn(string(i18n.English), subject) }
+
+// SMSTextIn is SMSText in language lang (the subject already in it).
+func SMSTextIn(lang, subject string) string {
+	subject = strings.TrimRight(strings.TrimSpace(subject), ".。")
+	return i18n.Default().T(i18n.OrDefault(lang), "sms.notice", "Subject", subject)
 }
 
 // phoneOf opens the user's mobile number; false when there is none or it
@@ -303,10 +322,15 @@ func (r *Router) DeliveryFailed(ctx context.Context, tx *store.Tx, now time.Time
 	if err != nil {
 		return err
 	}
+	l, err := tx.LanguageOf(ctx, m.UserID)
+	if err != nil {
+		return err
+	}
+	lang := i18n.OrDefault(l)
 	var notice sellerguard.OutboxMessage
 	switch m.Channel {
 	case SMS:
-		notice = r.smsFailedEmail(c, m)
+		notice = r.smsFailedEmail(lang, c, m)
 	case Email:
 		if !r.smsAvailable() {
 			return nil
@@ -316,7 +340,7 @@ func (r *Router) DeliveryFailed(ctx context.Context, tx *store.Tx, now time.Time
 			return nil
 		}
 		notice = sellerguard.OutboxMessage{Channel: SMS, To: phone,
-			Body: "SellerGuard could not deliver an email to " + MaskEmail(m.To) + ". Check your email address in your SellerGuard account. SellerGuard never calls or texts to ask for a code."}
+			Body: i18n.Default().T(lang, "sms.email_failed", "Address", MaskEmail(m.To))}
 	default:
 		return nil
 	}
@@ -334,30 +358,21 @@ func (r *Router) DeliveryFailed(ctx context.Context, tx *store.Tx, now time.Time
 	return err
 }
 
-func (r *Router) smsFailedEmail(c store.NotifyContact, m sellerguard.OutboxMessage) sellerguard.OutboxMessage {
-	what := "a text message"
-	if m.Subject == sms.SubjectVoice {
-		what = "a voice call"
+func (r *Router) smsFailedEmail(lang i18n.Lang, c store.NotifyContact, m sellerguard.OutboxMessage) sellerguard.OutboxMessage {
+	cat := i18n.Default()
+	what := "email.sms_failed.a_text"
+	if voice, _ := sms.IsVoice(m.Subject); voice {
+		what = "email.sms_failed.a_call"
 	}
-	about := "a code or message you asked for"
+	about := cat.T(lang, "email.sms_failed.about_code")
 	if ev, ok := Lookup(m.Event); ok {
-		about = "“" + ev.Title + "”"
+		about = cat.T(lang, "email.sms_failed.about_event", "Title", ev.TitleIn(lang))
 	}
-	lines := []string{
-		fmt.Sprintf("SellerGuard could not deliver %s to your mobile number %s.", what, MaskPhone(m.To)),
-		"",
-		"What it was about: " + about + ".",
-		"Sent: " + m.CreatedAt.UTC().Format(time.RFC1123) + ".",
-		"",
-		"If this number is no longer yours, or cannot receive our messages, change it in",
-		"your account settings (type the address of SellerGuard into your browser",
-		"yourself). Messages we could not deliver are listed in your account.",
-		"SellerGuard: " + r.opts.BaseURL,
-	}
+	kv := []any{"What", cat.T(lang, what), "Phone", MaskPhone(m.To), "About", about, "Sent", i18n.FormatTime(lang, m.CreatedAt), "BaseURL", r.opts.BaseURL}
 	return sellerguard.OutboxMessage{
 		Channel: Email, To: c.Email,
-		Subject: fmt.Sprintf("We could not deliver %s to your mobile", what),
-		Body:    outbox.PhraseHeader(c.Phrase) + strings.Join(lines, "\n") + "\n\n" + auth.SafetyFooter + "\n",
+		Subject: cat.T(lang, "email.sms_failed.subject", kv...),
+		Body:    outbox.PhraseHeaderIn(string(lang), c.Phrase) + cat.T(lang, "email.sms_failed.body", kv...) + "\n\n" + cat.T(lang, "email.footer") + "\n",
 	}
 }
 

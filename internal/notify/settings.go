@@ -2,13 +2,13 @@ package notify
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -119,7 +119,7 @@ func (r *Router) Update(ctx context.Context, p *auth.Principal, meta auth.Reques
 		if err != nil {
 			return err
 		}
-		var told []string // what changed, for the notice
+		var told []settingChange // what changed, for the notice
 		for _, c := range changes {
 			ev, _ := Lookup(c.Event)
 			before := o.setting(ev)
@@ -156,41 +156,66 @@ func (r *Router) Update(ctx context.Context, p *auth.Principal, meta auth.Reques
 			if err != nil {
 				return err
 			}
-			told = append(told, fmt.Sprintf("%s: email %s, text message %s", ev.Title, onOff(after[Email]), onOff(after[SMS])))
+			told = append(told, settingChange{ev, after[Email], after[SMS]})
 		}
 		return r.tellSettingsChanged(ctx, tx, now, p, meta, told)
 	})
 }
 
-func onOff(b bool) string {
-	if b {
-		return "on"
+// settingChange is one event's settings after a change.
+type settingChange struct {
+	event      Event
+	email, sms bool
+}
+
+// settingsNotice is the notice of a settings change, written in each
+// recipient's language (sellerguard.Texts).
+type settingsNotice struct {
+	intro   string // key
+	introKV []any
+	changes []settingChange
+	ip, ua  string
+	at      time.Time
+	baseURL string
+}
+
+// Render implements sellerguard.Texts.
+func (n settingsNotice) Render(lang string) (subject, body string) {
+	l := i18n.OrDefault(lang)
+	c := i18n.Default()
+	onOff := func(b bool) string {
+		if b {
+			return c.T(l, "email.settings_changed.on")
+		}
+		return c.T(l, "email.settings_changed.off")
 	}
-	return "off"
+	lines := make([]string, len(n.changes))
+	for i, ch := range n.changes {
+		lines[i] = c.T(l, "email.settings_changed.line", "Title", ch.event.TitleIn(l), "Email", onOff(ch.email), "SMS", onOff(ch.sms))
+	}
+	body = c.T(l, "email.settings_changed.body", "Intro", c.T(l, n.intro, n.introKV...), "Lines", strings.Join(lines, "\n"),
+		"IP", n.ip, "UA", n.ua, "When", i18n.FormatTime(l, n.at), "BaseURL", n.baseURL)
+	return c.T(l, "email.settings_changed.subject"), body + "\n\n" + c.T(l, "email.footer") + "\n"
 }
 
 // tellSettingsChanged sends the critical notice of a settings change (it
 // cannot be switched off, so an intruder cannot silently switch the alerts
 // off first) to the user and to the owner of each of their businesses.
-func (r *Router) tellSettingsChanged(ctx context.Context, tx *store.Tx, now time.Time, p *auth.Principal, meta auth.RequestMeta, what []string) error {
+func (r *Router) tellSettingsChanged(ctx context.Context, tx *store.Tx, now time.Time, p *auth.Principal, meta auth.RequestMeta, what []settingChange) error {
 	if len(what) == 0 {
 		return nil
 	}
-	lines := strings.Join(what, "\n")
-	body := func(intro string) string {
-		return intro + "\n\n" + lines + "\n\nChanged from " + meta.IP + " (" + meta.UserAgent + ") at " + now.Format(time.RFC1123) + ".\n" +
-			"If this wasn't you, open SellerGuard by typing its address and choose Secure my account.\n" +
-			"SellerGuard: " + r.opts.BaseURL + "\n\n" + auth.SafetyFooter + "\n"
-	}
-	send := func(userID, to, phrase, intro string) error {
-		return r.Deliver(ctx, tx, now, sellerguard.OutboxMessage{UserID: userID, To: to, Event: EventNotificationsChanged,
-			Subject: "Notification settings were changed", Body: body(intro)}, outbox.PhraseHeader(phrase))
+	send := func(userID, to, phrase, intro string, introKV ...any) error {
+		m := sellerguard.OutboxMessage{UserID: userID, To: to, Event: EventNotificationsChanged,
+			Texts: settingsNotice{intro: intro, introKV: introKV, changes: what, ip: meta.IP, ua: meta.UserAgent, at: now, baseURL: r.opts.BaseURL}}
+		m.Subject, m.Body = m.Texts.Render(string(i18n.English))
+		return r.Deliver(ctx, tx, now, m, outbox.PhraseHeader(phrase))
 	}
 	me, err := tx.NotifyContactOf(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
-	if err := send(p.User.ID, me.Email, me.Phrase, "The notification settings of your SellerGuard account were changed:"); err != nil {
+	if err := send(p.User.ID, me.Email, me.Phrase, "email.settings_changed.intro_self"); err != nil {
 		return err
 	}
 	ms, err := tx.ListMemberships(ctx, p.User.ID)
@@ -208,7 +233,7 @@ func (r *Router) tellSettingsChanged(ctx context.Context, tx *store.Tx, now time
 				continue
 			}
 			told[c.UserID] = true
-			if err := send(c.UserID, c.Email, c.Phrase, fmt.Sprintf("%s, a member of %s, changed their notification settings:", p.User.Email, m.BusinessName)); err != nil {
+			if err := send(c.UserID, c.Email, c.Phrase, "email.settings_changed.intro_member", "Actor", p.User.Email, "Business", m.BusinessName); err != nil {
 				return err
 			}
 		}

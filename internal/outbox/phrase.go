@@ -1,21 +1,36 @@
 package outbox
 
-// Opening lines of the anti-phishing header (HTMLBody sets them apart).
-const (
-	phrasePrefix   = "Your anti-phishing phrase:"
-	noPhrasePrefix = "You have not chosen an anti-phishing phrase"
+import (
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
 // PhraseHeader opens every email SellerGuard sends: the recipient's own
 // anti-phishing phrase, which a phisher cannot know (or, without one, how to
 // choose it). The one definition for every sender of email.
 func PhraseHeader(phrase string) string {
+	return PhraseHeaderIn(string(i18n.English), phrase)
+}
+
+// PhraseHeaderIn is PhraseHeader in language lang (email.phrase.* in the
+// message files).
+func PhraseHeaderIn(lang, phrase string) string {
+	l := i18n.OrDefault(lang)
 	if phrase == "" {
-		return noPhrasePrefix + " yet. Choose one in your SellerGuard\n" +
-			"account settings: every email from us will then start with it, so you can tell\n" +
-			"our emails from fakes.\n\n"
+		return i18n.Default().T(l, "email.phrase.none") + "\n\n"
 	}
-	return phrasePrefix + " \u00ab" + phrase + "\u00bb\n" +
-		"Every email from SellerGuard starts with it. If it is missing or wrong, this email\n" +
-		"is not from us: do not click anything in it.\n\n"
+	return i18n.Default().T(l, "email.phrase.header", "Phrase", "\u00ab"+phrase+"\u00bb") + "\n\n"
+}
+
+// Localize writes m in lang when it carries its Texts (see
+// sellerguard.OutboxMessage): Subject and Body from the catalogue, and
+// Texts cleared so that nothing renders it twice. A message without Texts
+// is returned as it is.
+func Localize(m sellerguard.OutboxMessage, lang string) sellerguard.OutboxMessage {
+	if m.Texts == nil {
+		return m
+	}
+	m.Subject, m.Body = m.Texts.Render(string(i18n.OrDefault(lang)))
+	m.Texts = nil
+	return m
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/phishing"
@@ -244,20 +245,23 @@ func (s *Service) thank(ctx context.Context, tx *store.Tx, now time.Time, rec st
 	if err != nil || !retry.IsZero() {
 		return false, err
 	}
-	verdict := "We could not tell for sure from the report alone, and we will look at it.\n" +
-		"Until then, treat it with care: do not click its links, open its attachments or\nreply to it."
-	if rec.Verdict == phishing.VerdictPhishing {
-		verdict = "Our analysis: this is phishing. Delete it, and do not click its links, open its\n" +
-			"attachments or reply to it. If you already entered your password after clicking\n" +
-			"something in it, change your password now and end your other sessions."
+	// In the reporter's language.
+	lang, err := tx.LanguageOf(ctx, userID)
+	if err != nil {
+		return false, err
 	}
-	body := outbox.PhraseHeader(phrase) +
-		"Thank you for reporting a suspicious " + map[string]string{KindMessage: "email", KindLink: "link"}[rec.Kind] + " to SellerGuard.\n" +
-		"Your report number is " + rec.ID + ".\n\n" + verdict + "\n\n" +
-		"SellerGuard: " + s.BaseURL + "\n\n" + auth.SafetyFooter + "\n"
+	l := i18n.OrDefault(lang)
+	c := i18n.Default()
+	verdict := c.T(l, "email.phishing_thanks.unsure")
+	if rec.Verdict == phishing.VerdictPhishing {
+		verdict = c.T(l, "email.phishing_thanks.phishing")
+	}
+	body := outbox.PhraseHeaderIn(lang, phrase) +
+		c.T(l, "email.phishing_thanks.body", "What", c.T(l, "email.phishing_thanks."+rec.Kind), "ID", rec.ID, "Verdict", verdict, "BaseURL", s.BaseURL) +
+		"\n\n" + c.T(l, "email.footer") + "\n"
 	return true, outbox.Enqueue(ctx, tx, now, sellerguard.OutboxMessage{
 		Channel: sellerguard.ChannelEmail, UserID: userID, To: sub.ReporterEmail,
-		Subject: "Thank you for your phishing report", Body: body,
+		Subject: c.T(l, "email.phishing_thanks.subject"), Body: body,
 	})
 }
 

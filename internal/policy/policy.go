@@ -295,6 +295,15 @@ func (p *Policy) strength(n string, inputs []string) int {
 	if s < want {
 		return s
 	}
+	// zxcvbn finds repeats only in ASCII: "我我我我我我我我我我我我" or
+	// "密码密码密码密码密码密码" is bruteforce to it, ten guesses a character,
+	// and scores 4. A password that is one unit repeated is as strong as
+	// the unit (zxcvbn's own repeat rule adds little more).
+	if u := repeatedUnit(n); u != "" {
+		if s = min(s, zxcvbnScore(u, inputs, want)); s < want {
+			return s
+		}
+	}
 	lower := strings.ToLower(n)
 	core := Core(lower)
 	if core == lower || utf8.RuneCountInString(core) < minCoreRunes || utf8.RuneCountInString(core) > scoreChunkRunes {
@@ -360,4 +369,23 @@ func hasVariety(n string) bool {
 		}
 	}
 	return letter && digit && symbol
+}
+
+// repeatedUnit returns the shortest unit that n is two or more copies of,
+// counted in characters (runes), or "" when n is no such repetition.
+func repeatedUnit(n string) string {
+	r := []rune(n)
+	for size := 1; size <= len(r)/2; size++ {
+		if len(r)%size != 0 {
+			continue
+		}
+		same := true
+		for i := size; i < len(r) && same; i++ {
+			same = r[i] == r[i-size]
+		}
+		if same {
+			return string(r[:size])
+		}
+	}
+	return ""
 }

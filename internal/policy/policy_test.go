@@ -412,3 +412,31 @@ func TestCommonList(t *testing.T) {
 		}
 	}
 }
+
+// Chinese-only passwords: zxcvbn (trustelem) measures them by characters
+// (runes), not bytes, but knows no Chinese words, repeats or sequences in
+// them, so every character counts as ten guesses. The policy counts the
+// minimum length in characters too, and scores a repeated unit as the
+// unit: a Chinese password of twelve distinct characters passes, one
+// character or one word repeated does not.
+func TestChinesePasswords(t *testing.T) {
+	t.Parallel()
+	p := newTestPolicy(t, Options{}, nil)
+	ctx := context.Background()
+	for pw, want := range map[string][]string{
+		"我的店铺很安全":          {CodeTooShort, CodeTooWeak}, // 7 characters (21 bytes): 10^7 guesses
+		"嬲鬯龘犇鱻麤靐齉":         {CodeTooShort, CodeTooWeak}, // 8 random characters: 10^8 guesses
+		"我我我我我我我我我我我我":     {CodeTooWeak},               // one character twelve times
+		"密码密码密码密码密码密码":     {CodeTooWeak},               // one word six times
+		"我的店铺很安全我的店铺很安全":   {CodeTooWeak},               // one phrase twice
+		"我的店铺在杭州卖茶叶和瓷器已十年": nil,                         // 16 characters, no repetition
+		"abcabcabcabc": {CodeTooWeak}, // ASCII repeats: zxcvbn's own rule
+	} {
+		if got := codes(p.Check(ctx, pw, Context{})); !slices.Equal(got, want) {
+			t.Errorf("Check(%q) = %v, want %v", pw, got, want)
+		}
+	}
+	if s := p.Score("我我我我我我我我我我我我", Context{}); s > 1 {
+		t.Errorf("Score of one character repeated = %d", s)
+	}
+}

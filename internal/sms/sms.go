@@ -13,6 +13,10 @@ type Message struct {
 	To    string // the recipient in E.164 form, e.g. +447400123456
 	Body  string // the text sent, or spoken when Voice is set; it may hold a code
 	Voice bool   // place a call that reads Body out instead of sending a text
+	// Lang is the language a call reads Body in: "zh-CN" (Mandarin) or
+	// English for anything else. A text message needs none (the text is
+	// already in the recipient's language).
+	Lang string
 }
 
 // Gateway hands a Message to a phone network operator. Send returns the

@@ -67,7 +67,7 @@ func (g *TwilioGateway) Send(ctx context.Context, m Message) (string, error) {
 			return "", &Error{Op: op(m), Err: errors.New("voice calls need an E.164 phone number as the sender (SELLERGUARD_SMS_FROM)")}
 		}
 		form.Set("From", g.From)
-		tw := twiML(m.Body)
+		tw := twiML(m.Body, m.Lang)
 		if len(tw) > maxTwiML {
 			return "", &Error{Op: op(m), Permanent: true, Err: fmt.Errorf("%w: body too long to be read out", ErrInvalidMessage)}
 		}
@@ -255,12 +255,20 @@ func (f *flexText) UnmarshalJSON(b []byte) error {
 }
 
 // twiML returns the TwiML of a call that reads body out twice, a second
-// apart, every run of four or more digits digit by digit.
-func twiML(body string) string {
+// apart, every run of four or more digits digit by digit. A Chinese body is
+// read in Mandarin: <Say voice="alice" language="zh-CN">, Twilio's voice
+// that speaks zh-CN (its default voices, man and woman, speak only a few
+// European languages, and an invalid voice and language pair fails the
+// call). English keeps the default voice.
+func twiML(body, lang string) string {
 	var say strings.Builder
 	_ = xml.EscapeText(&say, []byte(spellDigits(body))) // a strings.Builder never fails
 	s := say.String()
-	return "<Response><Say>" + s + `</Say><Pause length="1"/><Say>` + s + "</Say></Response>"
+	open := "<Say>"
+	if lang == "zh-CN" {
+		open = `<Say voice="alice" language="zh-CN">`
+	}
+	return "<Response>" + open + s + `</Say><Pause length="1"/>` + open + s + "</Say></Response>"
 }
 
 // spellDigits separates the digits of every run of four or more digits by

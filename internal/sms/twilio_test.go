@@ -435,3 +435,32 @@ func FuzzTwilioAnswer(f *testing.F) {
 		}
 	})
 }
+
+// A Chinese code is read in Mandarin: <Say voice="alice" language="zh-CN">
+// on both readings; the outbox Subject carries the language to the call.
+func TestTwilioReadsAChineseCodeInMandarin(t *testing.T) {
+	srv := startTwilio(t)
+	voice, lang := IsVoice(VoiceSubject("zh-CN"))
+	if !voice || lang != "zh-CN" {
+		t.Fatalf("IsVoice(VoiceSubject(zh-CN)) = %v %q", voice, lang)
+	}
+	if v, l := IsVoice(SubjectVoice); !v || l != "en" {
+		t.Fatalf("IsVoice(voice) = %v %q", v, l)
+	}
+	if v, _ := IsVoice(""); v {
+		t.Fatal("an empty subject is a call")
+	}
+	m := Message{To: numberOK, Body: "SellerGuard 验证码：482910。", Voice: true, Lang: lang}
+	if _, err := srv.gateway().Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	raw := srv.requests()[0].Form.Get("Twiml")
+	want := `<Say voice="alice" language="zh-CN">SellerGuard 验证码：4, 8, 2, 9, 1, 0。</Say>`
+	if strings.Count(raw, want) != 2 {
+		t.Fatalf("TwiML = %s", raw)
+	}
+	var tw twiMLResponse
+	if err := xml.Unmarshal([]byte(raw), &tw); err != nil {
+		t.Fatalf("TwiML %s: %v", raw, err)
+	}
+}

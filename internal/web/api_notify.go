@@ -6,6 +6,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
 )
 
@@ -52,8 +53,10 @@ type notifyEventJSON struct {
 	} `json:"channels"`
 }
 
-func toNotifyEventJSON(st notify.Setting) notifyEventJSON {
-	e := notifyEventJSON{Event: st.Event.Key, Group: st.Event.Group, Title: st.Event.Title, Description: st.Event.Description,
+// toNotifyEventJSON describes an event in the caller's language (the
+// event and group keys stay as they are).
+func toNotifyEventJSON(lang i18n.Lang, st notify.Setting) notifyEventJSON {
+	e := notifyEventJSON{Event: st.Event.Key, Group: st.Event.Group, Title: st.Event.TitleIn(lang), Description: st.Event.DescriptionIn(lang),
 		Critical: st.Event.Critical, BusinessWide: st.Event.BusinessWide}
 	e.Channels.Email = notifyChannelJSON(st.Email)
 	e.Channels.SMS = notifyChannelJSON(st.SMS)
@@ -71,7 +74,7 @@ func (h *notifyHandlers) apiList(w http.ResponseWriter, r *http.Request, p *auth
 	}
 	out := make([]notifyEventJSON, 0, len(list))
 	for _, st := range list {
-		out = append(out, toNotifyEventJSON(st))
+		out = append(out, toNotifyEventJSON(langOf(r), st))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"events": out, "sms_available": h.n.SMSAvailable(), "phone_on_file": hasPhone})
 }
@@ -100,7 +103,7 @@ func (h *notifyHandlers) apiUpdate(w http.ResponseWriter, r *http.Request, p *au
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toNotifyEventJSON(st))
+	return writeJSON(w, http.StatusOK, toNotifyEventJSON(langOf(r), st))
 }
 
 type failedDeliveryJSON struct {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/policy"
 )
@@ -31,7 +32,7 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *au
 		"trusted_browsers_reset": true,
 		"token":                  res.Token,
 		"session":                toSessionJSON(res.Session, res.Session.ID),
-		"message":                "Your password is changed. Every other session was signed out, and this one has a new token.",
+		"message":                tr(r, "password.changed"),
 	})
 }
 
@@ -92,8 +93,16 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 	if reasons == nil {
 		reasons = []policy.Reason{}
 	}
+	// Reasons and tips in the caller's language; the codes stay as they are.
+	lang := langOf(r)
+	for i := range reasons {
+		reasons[i].Message = i18n.Default().Message(lang, reasons[i].Message)
+	}
 	if tips == nil {
 		tips = []string{}
+	}
+	for i := range tips {
+		tips[i] = i18n.Default().Translate(lang, "password.tip.", tips[i])
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"accepted": len(reasons) == 0, "reasons": reasons, "score": score, "tips": tips})
 }

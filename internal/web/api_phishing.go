@@ -13,6 +13,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mailcheck"
 	"github.com/sellerguard/sellerguard/internal/phishreport"
@@ -172,7 +173,16 @@ func (s *Server) checkMail(r *http.Request, p *auth.Principal, raw []byte) (*mai
 		}
 		caller = &mailcheck.Caller{UserID: p.User.ID, Email: p.User.Email, Phrase: phrase}
 	}
-	return s.Options.MailCheck.Check(r.Context(), raw, caller)
+	res, err := s.Options.MailCheck.Check(r.Context(), raw, caller)
+	if err != nil || res == nil {
+		return res, err
+	}
+	// The reasons in the caller's language (err.mailcheck.*); codes unchanged.
+	lang := langOf(r)
+	for i := range res.Reasons {
+		res.Reasons[i].Message = i18n.Default().Message(lang, res.Reasons[i].Message)
+	}
+	return res, nil
 }
 
 func (s *Server) apiVerifyMail(w http.ResponseWriter, r *http.Request) error {

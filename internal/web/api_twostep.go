@@ -215,7 +215,7 @@ func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{
-		"method_id": e.MethodID, "sent_to": e.SentTo, "warning": auth.SMSWarning,
+		"method_id": e.MethodID, "sent_to": e.SentTo, "warning": tr(r, "sms.warning"),
 		"confirm_with": "POST /api/v1/two-step/sms/" + e.MethodID + "/confirm",
 	})
 }

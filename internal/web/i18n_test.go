@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
 )
@@ -131,5 +133,105 @@ func TestLanguageSwitch(t *testing.T) {
 	}
 	if resp := post(url.Values{"language": {"klingon"}, "next": {"/"}}); resp.StatusCode != 400 || len(resp.Cookies()) != 0 {
 		t.Fatalf("a bad language: %d %v", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// Password feedback in the caller's language: reasons and tips in Chinese,
+// the reason codes and the score as in English; a refused sign-up answers
+// a Chinese detail listing the reasons in Chinese, with the same code.
+func TestPasswordFeedbackInChinese(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	body := map[string]string{"password": "password1"}
+	zhR := in.DoWith(t, "POST", "/api/v1/password/check", "", zh, body)
+	enR := in.Do(t, "POST", "/api/v1/password/check", "", body)
+	var zhJ, enJ struct {
+		Reasons []struct{ Code, Message string }
+		Tips    []string
+		Score   int
+	}
+	if err := json.Unmarshal(zhR.Body, &zhJ); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(enR.Body, &enJ); err != nil {
+		t.Fatal(err)
+	}
+	if len(zhJ.Reasons) == 0 || len(zhJ.Reasons) != len(enJ.Reasons) || zhJ.Score != enJ.Score || len(zhJ.Tips) != len(enJ.Tips) || len(zhJ.Tips) == 0 {
+		t.Fatalf("zh %s\nen %s", zhR.Body, enR.Body)
+	}
+	for i, r := range zhJ.Reasons {
+		if r.Code != enJ.Reasons[i].Code || !hasHan(r.Message) || hasLatinWord(r.Message) {
+			t.Errorf("reason %d: zh %+v en %+v", i, r, enJ.Reasons[i])
+		}
+	}
+	for i, tip := range zhJ.Tips {
+		if !hasHan(tip) || tip == enJ.Tips[i] {
+			t.Errorf("tip %d: %q", i, tip)
+		}
+	}
+	r := in.DoWith(t, "POST", "/api/v1/signup", "", zh, map[string]string{"email": "short@example.com", "password": "short", "business_name": "Short Co"})
+	j := r.JSON(t)
+	if r.Status != 400 || j["code"] != "password_policy" || !strings.HasPrefix(j["detail"].(string), "请选择其他密码") || hasLatinWord(j["detail"].(string)) {
+		t.Fatalf("sign-up refused: %d %s", r.Status, r.Body)
+	}
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLatinWord reports an English word of four letters or more: what a
+// half-translated message shows.
+func hasLatinWord(s string) bool {
+	n := 0
+	for _, r := range s {
+		if r < 128 && unicode.IsLetter(r) {
+			n++
+			if n >= 4 {
+				return true
+			}
+		} else {
+			n = 0
+		}
+	}
+	return false
+}
+
+// The notification catalogue answers titles and descriptions in the
+// caller's language; event and group keys are the same in both.
+func TestNotificationCatalogueInChinese(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "cat@example.com", pw, "Cat Co")
+	token := in.SignIn(t, "cat@example.com", pw)
+	type ev struct{ Event, Group, Title, Description string }
+	read := func(h map[string]string) []ev {
+		var out struct{ Events []ev }
+		if err := json.Unmarshal(in.DoWith(t, "GET", "/api/v1/notifications", token, h, nil).Body, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Events
+	}
+	en := read(nil)
+	if r := in.Do(t, "PUT", "/api/v1/account/language", token, map[string]string{"language": "zh-CN"}); r.Status != 200 {
+		t.Fatalf("language: %d %s", r.Status, r.Body)
+	}
+	zhEvents := read(nil)
+	if len(en) < 20 || len(en) != len(zhEvents) {
+		t.Fatalf("%d / %d events", len(en), len(zhEvents))
+	}
+	for i := range en {
+		e, z := en[i], zhEvents[i]
+		if e.Event != z.Event || e.Group != z.Group || hasHan(e.Title) || !hasHan(z.Title) || !hasHan(z.Description) {
+			t.Errorf("%+v / %+v", e, z)
+		}
+	}
+	if zhEvents[0].Title != "从新设备或新地点登录" {
+		t.Errorf("first event: %+v", zhEvents[0])
 	}
 }
