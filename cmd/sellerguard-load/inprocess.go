@@ -164,6 +164,9 @@ func profileSession(ctx context.Context, o *options, stdout, progress io.Writer)
 	for i, t := range tokens {
 		authz[i] = "Bearer " + t
 	}
+	if err := primeSessions(ctx, target{URL: sg.URL}, authz, 64, progress); err != nil {
+		return err
+	}
 	f, err := os.Create(o.CPUProfile)
 	if err != nil {
 		return err

@@ -398,6 +398,11 @@ func harness(ctx context.Context, o *options, progress io.Writer) (_ *report, er
 	}
 	p := argon2Params{Memory: uint32(o.Server.Argon2Memory), Time: uint32(o.Server.Argon2Time), Threads: uint8(o.Server.Argon2Threads)}
 
+	if wantSession {
+		if err := primeSessions(ctx, sg, authz, 64, progress); err != nil {
+			return nil, err
+		}
+	}
 	for round := 1; round <= o.Rounds; round++ {
 		if wantSession {
 			for _, dist := range o.Distributions {
