@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -317,44 +316,6 @@ func newClient(c int, timeout time.Duration) *http.Client {
 		DisableCompression:  true,
 	}
 	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// httpOp returns an operation that sends one request and expects status
-// want. The body, if any, is sent as JSON; the response body is read to the
-// end so the connection is reused.
-func httpOp(ctx context.Context, client *http.Client, method, url, token string, body []byte, want int) op {
-	authz := ""
-	if token != "" {
-		authz = "Bearer " + token
-	}
-	return func() error {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, url, rd)
-		if err != nil {
-			return err
-		}
-		if authz != "" {
-			req.Header.Set("Authorization", authz)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != want {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-			_, _ = io.Copy(io.Discard, resp.Body)
-			return fmt.Errorf("%s %s: status %d (want %d): %s", method, url, resp.StatusCode, want, bytes.TrimSpace(b))
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
 }
 
 // parseConcurrency parses a comma-separated list of positive integers.
