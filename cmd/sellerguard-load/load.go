@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -29,17 +28,24 @@ type Stats struct {
 	Throughput float64       // operations per second of window (see runSlice)
 	P50, P99   time.Duration // latency of successful operations
 	Max        time.Duration
-	// CPUUtil is the CPU time the whole process used while measuring
-	// divided by wall time × CPUs: near 1 means the harness had the
-	// machine's cores; well below 1 in a CPU-bound phase means something
-	// else on the machine took them (or the phase waited on I/O).
+	// CPUUtil is the CPU time of the server process and of the load
+	// client (this process) while measuring, divided by wall time × CPUs:
+	// near 1 means the measurement had the machine's cores; well below 1
+	// in a CPU-bound phase means something else on the machine took them
+	// (or the phase waited on I/O).
 	CPUUtil float64
-	// PerCPUSecond is successful operations per CPU-second of the whole
-	// process (all operations and all CPU time, tail included). Unlike
-	// throughput it does not fall when another process takes the cores, so
-	// it is the steadier figure on a shared machine; it does not see time
-	// spent waiting (fsync, locks), which throughput does.
-	PerCPUSecond float64
+	// ServerCPUUtil and ClientCPUUtil are the two parts of CPUUtil.
+	ServerCPUUtil, ClientCPUUtil float64
+	// ServerCPUPerOp is the server process's CPU time per successful
+	// operation (tail included). Unlike throughput it does not fall when
+	// another process takes the cores, so it is the steadier figure on a
+	// shared machine; it does not see time spent waiting (fsync, locks),
+	// which throughput does. For the raw Argon2id baseline the "server" is
+	// the hashing goroutines in this process.
+	ServerCPUPerOp time.Duration
+	// ClientCPUPerOp is the load client's CPU time per operation (0 when
+	// the baseline runs in the harness process itself).
+	ClientCPUPerOp time.Duration
 	// WarmupOps is the number of operations of the warm-up before the window
 	// (to turn a CPU profile, which covers warm-ups too, into per-request
 	// figures).
@@ -52,6 +58,7 @@ type measurement struct {
 	warmup      time.Duration
 	duration    time.Duration
 	maxOps      int                 // bound on operations in the measured phase (split evenly over workers)
+	serverPID   int                 // the server's process, for its CPU time; inProcess: the work runs in this process
 	labels      pprof.LabelSet      // CPU-profile labels of the worker goroutines
 	newOp       func(worker int) op // builds worker i's operation
 }
@@ -71,6 +78,7 @@ type load struct {
 	firstErr  string
 	window    time.Duration
 	cpu, wall time.Duration
+	srvCPU    time.Duration
 }
 
 func newLoad(m measurement) *load {
@@ -89,7 +97,7 @@ func (l *load) warm(ctx context.Context) {
 	if l.m.warmup <= 0 {
 		return
 	}
-	r := runSlice(ctx, l.ops, l.bufs, l.m.warmup, l.m.labels)
+	r := runSlice(ctx, l.ops, l.bufs, l.m.warmup, l.m.labels, l.m.serverPID)
 	for i := range l.bufs {
 		l.warmupOps += len(l.bufs[i])
 		l.bufs[i] = l.bufs[i][:0]
@@ -110,12 +118,13 @@ func (l *load) slice(ctx context.Context, d time.Duration) {
 	if !l.warmed {
 		l.warm(ctx)
 	}
-	r := runSlice(ctx, l.ops, l.bufs, d, l.m.labels)
+	r := runSlice(ctx, l.ops, l.bufs, d, l.m.labels, l.m.serverPID)
 	l.addErrors(r)
 	l.done += r.done
 	l.completed += r.completed
 	l.window += r.window
 	l.cpu += r.cpu
+	l.srvCPU += r.srvCPU
 	l.wall += r.wall
 }
 
@@ -124,11 +133,20 @@ func (l *load) stats() Stats {
 	if l.window > 0 {
 		s.Throughput = l.done / l.window.Seconds()
 	}
-	if l.wall > 0 {
-		s.CPUUtil = l.cpu.Seconds() / (l.wall.Seconds() * float64(runtime.NumCPU()))
-	}
 	for _, b := range l.bufs {
 		s.Total += len(b)
+	}
+	srv, cli := l.srvCPU, l.cpu
+	if l.m.serverPID == inProcess {
+		srv, cli = l.cpu, 0
+	}
+	if l.wall > 0 {
+		share := func(d time.Duration) float64 { return d.Seconds() / (l.wall.Seconds() * float64(runtime.NumCPU())) }
+		s.ServerCPUUtil, s.ClientCPUUtil = share(srv), share(cli)
+		s.CPUUtil = s.ServerCPUUtil + s.ClientCPUUtil
+	}
+	if s.Total > 0 {
+		s.ServerCPUPerOp, s.ClientCPUPerOp = srv/time.Duration(s.Total), cli/time.Duration(s.Total)
 	}
 	all := make([]time.Duration, 0, s.Total)
 	for _, b := range l.bufs {
@@ -138,9 +156,6 @@ func (l *load) stats() Stats {
 	s.P50, s.P99 = percentile(all, 0.50), percentile(all, 0.99)
 	if len(all) > 0 {
 		s.Max = all[len(all)-1]
-	}
-	if l.cpu > 0 {
-		s.PerCPUSecond = float64(s.Total) / l.cpu.Seconds()
 	}
 	return s
 }
@@ -175,8 +190,13 @@ type sliceResult struct {
 	errors    int
 	firstErr  error
 	window    time.Duration
-	cpu, wall time.Duration
+	cpu, wall time.Duration // of this process
+	srvCPU    time.Duration // of the server process
 }
+
+// inProcess as a measurement's serverPID: the measured work runs in this
+// process (the raw Argon2id baseline).
+const inProcess = -1
 
 type workerResult struct {
 	completed int
@@ -193,11 +213,15 @@ type workerResult struct {
 // so done / window is an unbiased rate whatever the length of one
 // operation: a 50 ms sign-in and a 50 µs session check are counted alike,
 // and short slices do not penalise the slower target.
-func runSlice(ctx context.Context, ops []op, bufs [][]time.Duration, d time.Duration, labels pprof.LabelSet) sliceResult {
+func runSlice(ctx context.Context, ops []op, bufs [][]time.Duration, d time.Duration, labels pprof.LabelSet, serverPID int) sliceResult {
 	c := len(ops)
 	results := make([]workerResult, c)
 	var stop atomic.Bool // set when ctx ends; cheaper to poll than ctx.Err
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
+	var srv0 time.Duration
+	if serverPID > 0 {
+		srv0 = pidCPU(serverPID)
+	}
 	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(d)
@@ -245,6 +269,9 @@ func runSlice(ctx context.Context, ops []op, bufs [][]time.Duration, d time.Dura
 	var out sliceResult
 	out.cpu = processCPU() - cpu0
 	out.wall = time.Since(start)
+	if serverPID > 0 {
+		out.srvCPU = pidCPU(serverPID) - srv0
+	}
 
 	// The window ends at the deadline, or earlier if every worker stopped
 	// early (operation bound, errors, cancellation).
@@ -289,44 +316,6 @@ func newClient(c int, timeout time.Duration) *http.Client {
 		DisableCompression:  true,
 	}
 	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// httpOp returns an operation that sends one request and expects status
-// want. The body, if any, is sent as JSON; the response body is read to the
-// end so the connection is reused.
-func httpOp(ctx context.Context, client *http.Client, method, url, token string, body []byte, want int) op {
-	authz := ""
-	if token != "" {
-		authz = "Bearer " + token
-	}
-	return func() error {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, url, rd)
-		if err != nil {
-			return err
-		}
-		if authz != "" {
-			req.Header.Set("Authorization", authz)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != want {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-			_, _ = io.Copy(io.Discard, resp.Body)
-			return fmt.Errorf("%s %s: status %d (want %d): %s", method, url, resp.StatusCode, want, bytes.TrimSpace(b))
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
 }
 
 // parseConcurrency parses a comma-separated list of positive integers.

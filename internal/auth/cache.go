@@ -78,12 +78,14 @@ func NewSessionCache(dialect string, ttl time.Duration, maxEntries int) *Session
 
 func (c *SessionCache) generation() uint64 { return c.gen.Load() }
 
-func (c *SessionCache) get(hash string, now time.Time) (*cacheEntry, bool) {
+// get looks a token hash up; hash is a byte slice so that the lookup
+// (string(hash) in a map index) allocates nothing.
+func (c *SessionCache) get(hash []byte, now time.Time) (*cacheEntry, bool) {
 	if c.bypass.Load() {
 		return nil, false
 	}
 	c.mu.RLock()
-	e, ok := c.entries[hash]
+	e, ok := c.entries[string(hash)]
 	c.mu.RUnlock()
 	if !ok || now.Sub(e.loadedAt) > c.TTL {
 		return nil, false

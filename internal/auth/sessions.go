@@ -267,44 +267,66 @@ func truncateUA(ua string) string {
 // touching the database, and nothing is written (last-seen times are kept in
 // memory and flushed in batches by FlushLastSeen).
 func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
-	if !strings.HasPrefix(token, TokenPrefix) || len(token) != len(TokenPrefix)+43 {
-		return nil, ErrUnauthenticated
+	p := new(Principal)
+	if err := s.AuthenticateInto(ctx, token, p); err != nil {
+		return nil, err
 	}
-	hash := HashToken(token)
+	return p, nil
+}
+
+// hashTokenInto writes HashToken(token) into dst without allocating (the
+// token's length is checked by the caller: at most 64 bytes).
+func hashTokenInto(dst *[64]byte, token string) {
+	var tb [64]byte
+	n := copy(tb[:], token)
+	sum := sha256.Sum256(tb[:n])
+	hex.Encode(dst[:], sum[:])
+}
+
+// AuthenticateInto is Authenticate writing the principal into dst, a
+// per-request copy the caller owns (the cached principal itself is never
+// handed out), so that a cache hit allocates nothing.
+func (s *Service) AuthenticateInto(ctx context.Context, token string, dst *Principal) error {
+	if !strings.HasPrefix(token, TokenPrefix) || len(token) != len(TokenPrefix)+43 {
+		return ErrUnauthenticated
+	}
+	var hx [64]byte
+	hashTokenInto(&hx, token)
 	now := s.Now()
-	e, ok := s.Cache.get(hash, now)
+	e, ok := s.Cache.get(hx[:], now)
 	if !ok {
+		hash := string(hx[:])
 		gen := s.Cache.generation()
 		sess, err := s.DB.FindSessionByTokenHash(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, ErrUnauthenticated
+			return ErrUnauthenticated
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		u, err := s.DB.FindUserByID(ctx, sess.UserID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ms, err := s.DB.ListMemberships(ctx, u.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		prot, _, err := protectionOf(ctx, s.DB, u.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		must, err := s.DB.MustChangePassword(ctx, u.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
 			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, now)
@@ -312,12 +334,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	p := e.principal
 	last := e.lastSeen()
 	if p.User.Status != sellerguard.UserActive || !now.Before(p.Session.ExpiresAt) || now.Sub(last) >= s.Config.IdleTimeout {
-		return nil, ErrUnauthenticated
+		return ErrUnauthenticated
 	}
 	e.touch(now)
-	cp := *p
-	cp.Session.LastSeenAt = e.lastSeen()
-	return &cp, nil
+	*dst = *p
+	dst.Session.LastSeenAt = e.lastSeen()
+	return nil
 }
 
 // FlushLastSeen writes the batched last-seen times to the database,

@@ -17,7 +17,10 @@ const langCookie = "sg_lang"
 // reqState is filled in as a request is handled, for the answer's language:
 // the API adapters learn the caller only inside the handler, after the
 // error writer was chosen.
-type reqState struct{ principal *auth.Principal }
+type reqState struct {
+	principal *auth.Principal
+	caller    auth.Principal // where apiSession keeps the request's copy of the caller
+}
 
 type reqStateKey struct{}
 
