@@ -106,7 +106,7 @@ func (s *Server) pageVerifyForm(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(signupEmailCookie); err == nil {
 		if email, err := url.QueryUnescape(c.Value); err == nil && len(email) <= 254 {
 			f.Values["email"] = email
-			f.Notice = signupAccepted["message"]
+			f.Notice = tr(r, "signup.sent")
 		}
 	}
 	s.render(w, r, http.StatusOK, "verify", f)
@@ -131,9 +131,9 @@ func (s *Server) pageSignInForm(w http.ResponseWriter, r *http.Request) error {
 	f := newForm()
 	switch {
 	case r.URL.Query().Get("verified") == "1":
-		f.Notice = "Your account is ready. Sign in to continue."
+		f.Notice = tr(r, "signin.notice.verified")
 	case r.URL.Query().Get("signedout") == "1":
-		f.Notice = "You are signed out."
+		f.Notice = tr(r, "signin.notice.signed_out")
 	}
 	s.render(w, r, http.StatusOK, "signin", f)
 	return nil
@@ -151,7 +151,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	}, s.meta(r))
 	if err != nil {
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCredentials {
-			f.Notice = "Locked out after many attempts? We email you an unlock code; you can also ask for one."
+			f.Notice = tr(r, "signin.notice.locked_hint")
 		}
 		return s.failForm(w, r, "signin", f, err)
 	}
@@ -198,9 +198,9 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	switch q := r.URL.Query(); {
 	case contactKinds[q.Get("confirming")]:
 		pg.Check.Values["kind"] = q.Get("confirming")
-		pg.Check.Notice = "We sent a code to your " + contactKindWords[q.Get("confirming")] + ". Enter it here."
+		pg.Check.Notice = tr(r, "account.notice.code_sent_"+q.Get("confirming"))
 	case contactKinds[q.Get("confirmed")]:
-		pg.Check.Notice = "Thank you: your " + contactKindWords[q.Get("confirmed")] + " is confirmed as yours."
+		pg.Check.Notice = tr(r, "account.notice.confirmed_"+q.Get("confirmed"))
 	}
 	s.render(w, r, http.StatusOK, "account", pg)
 	return nil
@@ -249,7 +249,7 @@ func (s *Server) pageUnlockSubmit(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Auth.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "unlock", f, err)
 	}
-	f.Notice = unlockRequested["message"]
+	f.Notice = tr(r, "unlock.requested")
 	s.render(w, r, http.StatusOK, "signin", f)
 	return nil
 }
@@ -282,9 +282,9 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	switch r.URL.Query().Get("done") {
 	case "revoked":
-		pg.Notice = "That session has ended."
+		pg.Notice = tr(r, "sessions.notice.revoked")
 	case "others":
-		pg.Notice = "Every other session has ended."
+		pg.Notice = tr(r, "sessions.notice.others")
 	}
 	s.render(w, r, http.StatusOK, "sessions", pg)
 	return nil

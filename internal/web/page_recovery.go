@@ -41,7 +41,7 @@ func (s *Server) pageForgotSubmit(w http.ResponseWriter, r *http.Request) error 
 		return s.failForm(w, r, "forgot", f, err)
 	}
 	f.Values["step"] = "code"
-	f.Notice = recoveryStarted["message"]
+	f.Notice = tr(r, "forgot.code_sent")
 	s.render(w, r, http.StatusOK, "forgot", f)
 	return nil
 }
@@ -77,7 +77,7 @@ func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.clearSessionCookie(w)
 	n := newForm()
-	n.Notice = recoveryDone["message"].(string)
+	n.Notice = tr(r, "forgot.done")
 	s.render(w, r, http.StatusOK, "signin", n)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -41,6 +42,51 @@ func whenIn(l i18n.Lang) func(time.Time) string {
 // when shows a time in English (for texts that are not yet per language).
 func when(t time.Time) string { return whenIn(i18n.English)(t) }
 
+// atIn marks a time up for people in language l: <time datetime="…">
+// around its text, so static/localtime.js can show it in the reader's time
+// zone. The zero time is "never", without a <time> element.
+func atIn(l i18n.Lang) func(time.Time) template.HTML {
+	show := whenIn(l)
+	return func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(template.HTMLEscapeString(show(t)))
+		}
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + template.HTMLEscapeString(show(t)) + `</time>`)
+	}
+}
+
+// knownPrefixes are the catalogue sections of texts that other packages
+// produce in English for people (the second-step protection's "missing"
+// list, the checkup's items): the web layer translates them by their
+// English text, as Catalog.Message does for errors.
+var knownPrefixes = []string{"twostep.missing.", "checkup.text."}
+
+var (
+	knownOnce  sync.Once
+	knownIndex map[string]string // English text → key
+)
+
+// knownText translates a text another package wrote in English into
+// language l; a text that is not in the catalogue comes back unchanged.
+func knownText(l i18n.Lang, english string) string {
+	knownOnce.Do(func() {
+		cat := i18n.Default()
+		knownIndex = map[string]string{}
+		for _, k := range cat.Keys(i18n.English) {
+			for _, p := range knownPrefixes {
+				if strings.HasPrefix(k, p) {
+					en, _ := cat.Raw(i18n.English, k)
+					knownIndex[en] = k
+				}
+			}
+		}
+	})
+	if k, ok := knownIndex[english]; ok && l != i18n.English {
+		return i18n.Default().T(l, k)
+	}
+	return english
+}
+
 // funcsFor returns the template functions of language l.
 func funcsFor(l i18n.Lang) template.FuncMap {
 	cat := i18n.Default()
@@ -48,6 +94,8 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 		"t":     func(key string, kv ...any) string { return cat.T(l, key, kv...) },
 		"msg":   func(english string) string { return cat.Message(l, english) },
 		"when":  whenIn(l),
+		"at":    atIn(l),
+		"known": func(english string) string { return knownText(l, english) },
 		"money": formatCents,
 		"val":   func(f *form, key string) string { return f.Values[key] },
 		"areaLevel": func(p sellerguard.Permissions, area string) string {
