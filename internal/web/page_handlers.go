@@ -272,7 +272,7 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	pg := &sessionsPage{}
 	for _, ss := range list {
-		row := sessionRow{sessionJSON: toSessionJSON(ss, p.Session.ID), Device: describeUserAgent(ss.UserAgent)}
+		row := sessionRow{sessionJSON: toSessionJSON(ss, p.Session.ID), Device: describeUserAgentIn(langOf(r), ss.UserAgent)}
 		if row.Current {
 			pg.Sessions = append([]sessionRow{row}, pg.Sessions...)
 		} else {
@@ -447,7 +447,7 @@ func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.
 	f := newForm()
 	f.Values["current"] = phrase
 	if r.URL.Query().Get("done") == "1" {
-		f.Notice = "Your anti-phishing phrase is changed. Every email from SellerGuard now starts with it."
+		f.Notice = tr(r, "phrase.notice.changed")
 	}
 	s.render(w, r, http.StatusOK, "phrase", f)
 	return nil
@@ -489,7 +489,8 @@ func (s *Server) newPasswordPage(p *auth.Principal) *passwordPage {
 func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	pg := s.newPasswordPage(p)
 	if r.URL.Query().Get("done") != "" {
-		pg.Notice = "Your password is changed. We signed out " + r.URL.Query().Get("done") + " other session(s)."
+		done, _ := strconv.Atoi(r.URL.Query().Get("done"))
+		pg.Notice = tr(r, "password.notice.changed", "Count", done)
 	}
 	s.render(w, r, http.StatusOK, "password", pg)
 	return nil
@@ -514,7 +515,7 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 		// Every reason, not just the first, next to the new password.
 		var e *sellerguard.Error
 		if errors.As(err, &e) && e.Code == sellerguard.ECodePasswordPolicy {
-			pg.Message = "Choose another password:"
+			pg.Message = tr(r, "password.choose_another")
 			for _, f := range e.Fields {
 				pg.Reasons = append(pg.Reasons, f.Message)
 			}

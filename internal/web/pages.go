@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -96,6 +97,7 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 		"when":  whenIn(l),
 		"at":    atIn(l),
 		"known": func(english string) string { return knownText(l, english) },
+		"join":  func(list []string) string { return strings.Join(list, cat.T(l, "common.list_separator")) },
 		"money": formatCents,
 		"val":   func(f *form, key string) string { return f.Values[key] },
 		"areaLevel": func(p sellerguard.Permissions, area string) string {
@@ -176,7 +178,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	here := "/"
 	if r.Method == http.MethodGet {
-		here = r.URL.RequestURI()
+		here = hereOf(r.URL)
 	}
 	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
 		Lang: lang, Langs: i18n.Supported, Here: here}
@@ -194,6 +196,22 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes()) // client went away
+}
+
+// hereOf is the address the language switch comes back to: this page, with
+// its query but without a "next" (a page that goes on elsewhere, such as
+// the reauthentication page, starts over at its default): a page never
+// echoes an address it was handed.
+func hereOf(u *url.URL) string {
+	q := u.Query()
+	if !q.Has("next") {
+		return u.RequestURI()
+	}
+	q.Del("next")
+	if len(q) == 0 {
+		return u.EscapedPath()
+	}
+	return u.EscapedPath() + "?" + q.Encode()
 }
 
 // pageTitle is a page's title in language l: the message "title.<page>".

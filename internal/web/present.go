@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
 // change is one field of an audit event, before and after, for people.
@@ -62,9 +64,12 @@ func showValue(m map[string]any, k string) string {
 
 // describeUserAgent names the browser and system of a user-agent string in
 // a few words ("Chrome on Linux"); programs keep their own name.
-func describeUserAgent(ua string) string {
+func describeUserAgent(ua string) string { return describeUserAgentIn(i18n.English, ua) }
+
+// describeUserAgentIn is describeUserAgent in language l.
+func describeUserAgentIn(l i18n.Lang, ua string) string {
 	if ua == "" {
-		return "Unknown"
+		return i18n.Default().T(l, "common.ua_unknown")
 	}
 	browser := ""
 	for _, b := range []struct{ token, name string }{
@@ -96,5 +101,5 @@ func describeUserAgent(ua string) string {
 	if system == "" {
 		return browser
 	}
-	return browser + " on " + system
+	return i18n.Default().T(l, "common.ua_on", "Browser", browser, "System", system)
 }

@@ -1,0 +1,279 @@
+package web
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template/parse"
+)
+
+// Everything a person reads on a page comes from the catalogue: these tests
+// scan the templates and the page handlers for English written in place.
+
+// scanAllowed are the words a page may show in any language: the product's
+// name, technical tokens and names of other products.
+var scanAllowed = []string{
+	"SellerGuard", "TOTP", "SMS", "SKU", "IBAN", "QR", "JavaScript", "MiB", ".eml", "Ctrl+P", "⌘P", "Mac",
+	"Google Authenticator", "Microsoft Authenticator", "1Password", "Authy", "UTC", "CSV", "URL",
+	"ABCD-EFGH-IJKL-MNOP", "https://", "http://", "se11erguard", "sellerguard-support.example",
+}
+
+var (
+	scanURL     = regexp.MustCompile(`https?://[^\s"'<>]+`)
+	scanEmail   = regexp.MustCompile(`[\w.+-]+@[\w.-]+`)
+	scanEntity  = regexp.MustCompile(`&[a-zA-Z]+;|&#[0-9]+;`)
+	scanWord    = regexp.MustCompile(`[A-Za-z]{2,}`)
+	scanSkipped = regexp.MustCompile(`(?is)<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->`)
+	// The attributes whose values people read (or hear, with a screen reader).
+	scanAttr = regexp.MustCompile(`(?i)\s(alt|title|placeholder|aria-label|aria-description|label)\s*=\s*("[^"]*"|'[^']*')`)
+	scanTag  = regexp.MustCompile(`<[^>]*>`)
+)
+
+// templateText is a template's text with every action replaced by a NUL:
+// what the template writes itself, in order, every branch included.
+func templateText(name, src string) (string, error) {
+	trees := map[string]*parse.Tree{}
+	t := parse.New(name)
+	t.Mode = parse.SkipFuncCheck | parse.ParseComments
+	if _, err := t.Parse(src, "{{", "}}", trees); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.TextNode:
+			b.Write(n.Text)
+		case *parse.IfNode:
+			b.WriteByte(0)
+			walk(n.List)
+			b.WriteByte(0)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			b.WriteByte(0)
+			walk(n.List)
+			b.WriteByte(0)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			b.WriteByte(0)
+			walk(n.List)
+			b.WriteByte(0)
+			walk(n.ElseList)
+		default: // actions, template calls, comments
+			b.WriteByte(0)
+		}
+	}
+	names := make([]string, 0, len(trees))
+	for n := range trees {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if trees[n].Root != nil {
+			walk(trees[n].Root)
+		}
+		b.WriteByte(0)
+	}
+	return b.String(), nil
+}
+
+// englishIn lists the English words a template writes in place: in text
+// between tags and in the attributes people read.
+func englishIn(text string) []string {
+	text = scanSkipped.ReplaceAllString(text, "")
+	var pieces []string
+	for _, tag := range scanTag.FindAllString(text, -1) {
+		for _, m := range scanAttr.FindAllStringSubmatch(tag, -1) {
+			pieces = append(pieces, strings.Trim(m[2], `"'`))
+		}
+	}
+	pieces = append(pieces, scanTag.Split(text, -1)...)
+	var out []string
+	for _, p := range pieces {
+		p = scanURL.ReplaceAllString(p, "")
+		p = scanEmail.ReplaceAllString(p, "")
+		p = scanEntity.ReplaceAllString(p, "")
+		for _, a := range scanAllowed {
+			p = strings.ReplaceAll(p, a, "")
+		}
+		if scanWord.MatchString(p) {
+			out = append(out, strings.Join(strings.Fields(strings.ReplaceAll(p, "\x00", "…")), " "))
+		}
+	}
+	return out
+}
+
+func TestTemplatesHaveNoEnglishOutsideTheCatalogue(t *testing.T) {
+	files, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	partials, err := fs.Glob(assets, "templates/partials/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, partials...)
+	if len(files) < 30 {
+		t.Fatalf("only %d templates found", len(files))
+	}
+	for _, f := range files {
+		src, err := fs.ReadFile(assets, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := templateText(f, string(src))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, e := range englishIn(text) {
+			t.Errorf("%s: English outside the catalogue: %q", f, e)
+		}
+	}
+}
+
+// The scan finds English written in place: in text, in an attribute people
+// read, in a branch, and not in what the catalogue gives.
+func TestTemplateScanFindsEnglish(t *testing.T) {
+	for src, want := range map[string]bool{
+		`<p>{{t "signin.heading"}}</p>`:                                       false,
+		`<p>{{t "signin.heading"}} Sign in</p>`:                               true,
+		`<input placeholder="e.g. purple teapot" value="keep">`:               true,
+		`<input placeholder="{{t "signup.phrase_placeholder"}}" value="keep">`: false,
+		`{{if .X}}{{else}}<em>removed</em>{{end}}`:                            true,
+		`<button aria-label="Remove {{.Email}}">{{t "common.remove"}}</button>`: true,
+		`<p>SellerGuard · TOTP · https://example.com/x · a@example.com</p>`:   false,
+		`<script src="/static/x.js">var english = "words";</script>`:          false,
+		`{{define "title"}}Passkeys{{end}}`:                                   true,
+		`<p class="hint">&laquo;{{.}}&raquo;</p>`:                             false,
+	} {
+		text, err := templateText("synthetic", src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := len(englishIn(text)) > 0; got != want {
+			t.Errorf("%s: found English %v, want %v (%q)", src, got, want, englishIn(text))
+		}
+	}
+}
+
+// visibleFields are the fields of page structs that pages show as they are.
+var visibleFields = map[string]bool{"Notice": true, "Message": true, "Title": true, "Label": true, "Headline": true,
+	"Explanation": true, "Detail": true, "Summary": true, "Reason": true, "Name": true, "Device": true}
+
+// scanPhrase is an English phrase: two words or more, or a capitalised word.
+var scanPhrase = regexp.MustCompile(`^[A-Z][a-z]+[ .,:!?]|[a-z]+ [a-z]+ [a-z]+`)
+
+// The page handlers put no English on pages: every string literal assigned
+// to a visible field of a page struct, or used as a value in a map or
+// struct literal of such texts, comes from the catalogue (tr) instead.
+// Error texts (sellerguard.Errorf, FieldError) are translated where they
+// are answered and are not scanned here.
+func TestPageHandlersHaveNoEnglishOutsideTheCatalogue(t *testing.T) {
+	files, err := filepath.Glob("page_*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "pages.go", "present.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, e := range englishLiterals(t, f, nil) {
+			t.Errorf("%s", e)
+		}
+	}
+}
+
+func englishLiterals(t *testing.T, name string, src any) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, name, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	check := func(e ast.Expr) {
+		ast.Inspect(e, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr: // tr(r, "key"), fmt, errors: not page text
+				return false
+			case *ast.BasicLit:
+				if n.Kind != token.STRING {
+					return true
+				}
+				s, err := strconv.Unquote(n.Value)
+				if err == nil && scanPhrase.MatchString(s) {
+					out = append(out, fset.Position(n.Pos()).String()+": English outside the catalogue: "+strconv.Quote(s))
+				}
+			}
+			return true
+		})
+	}
+	ast.Inspect(file, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && (id.Name == "sellerguard" || id.Name == "fmt" || id.Name == "errors") {
+					return false // error texts: translated at the edge
+				}
+			}
+		case *ast.CompositeLit:
+			if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "FieldError" || isErrorLit(n.Type) {
+				return false
+			}
+			for _, el := range n.Elts {
+				kv, ok := el.(*ast.KeyValueExpr)
+				if !ok {
+					continue
+				}
+				if id, ok := kv.Key.(*ast.Ident); ok && visibleFields[id.Name] {
+					check(kv.Value)
+				} else if _, ok := n.Type.(*ast.MapType); ok {
+					check(kv.Value)
+				}
+			}
+		case *ast.AssignStmt:
+			for i, l := range n.Lhs {
+				if sel, ok := l.(*ast.SelectorExpr); ok && visibleFields[sel.Sel.Name] && i < len(n.Rhs) {
+					check(n.Rhs[i])
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+func isErrorLit(e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == "Error"
+}
+
+// The handler scan finds a notice written in English.
+func TestPageHandlerScanFindsEnglish(t *testing.T) {
+	src := `package web
+func f(r any, pg *struct{ Notice, Message string }) {
+	pg.Notice = "Your settings are saved."
+	pg.Message = tr(r, "notifications.saved")
+	_ = map[string]string{"saved": "The review rules are saved."}
+	_ = sellerguard.Errorf("x", "An error is translated at the edge.")
+}`
+	got := englishLiterals(t, "synthetic.go", src)
+	if len(got) != 2 || !strings.Contains(got[0], "Your settings are saved.") || !strings.Contains(got[1], "The review rules are saved.") {
+		t.Fatalf("found %q", got)
+	}
+}
