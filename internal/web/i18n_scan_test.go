@@ -149,16 +149,16 @@ func TestTemplatesHaveNoEnglishOutsideTheCatalogue(t *testing.T) {
 // read, in a branch, and not in what the catalogue gives.
 func TestTemplateScanFindsEnglish(t *testing.T) {
 	for src, want := range map[string]bool{
-		`<p>{{t "signin.heading"}}</p>`:                                       false,
-		`<p>{{t "signin.heading"}} Sign in</p>`:                               true,
-		`<input placeholder="e.g. purple teapot" value="keep">`:               true,
-		`<input placeholder="{{t "signup.phrase_placeholder"}}" value="keep">`: false,
-		`{{if .X}}{{else}}<em>removed</em>{{end}}`:                            true,
+		`<p>{{t "signin.heading"}}</p>`:                                         false,
+		`<p>{{t "signin.heading"}} Sign in</p>`:                                 true,
+		`<input placeholder="e.g. purple teapot" value="keep">`:                 true,
+		`<input placeholder="{{t "signup.phrase_placeholder"}}" value="keep">`:  false,
+		`{{if .X}}{{else}}<em>removed</em>{{end}}`:                              true,
 		`<button aria-label="Remove {{.Email}}">{{t "common.remove"}}</button>`: true,
-		`<p>SellerGuard · TOTP · https://example.com/x · a@example.com</p>`:   false,
-		`<script src="/static/x.js">var english = "words";</script>`:          false,
-		`{{define "title"}}Passkeys{{end}}`:                                   true,
-		`<p class="hint">&laquo;{{.}}&raquo;</p>`:                             false,
+		`<p>SellerGuard · TOTP · https://example.com/x · a@example.com</p>`:     false,
+		`<script src="/static/x.js">var english = "words";</script>`:            false,
+		`{{define "title"}}Passkeys{{end}}`:                                     true,
+		`<p class="hint">&laquo;{{.}}&raquo;</p>`:                               false,
 	} {
 		text, err := templateText("synthetic", src)
 		if err != nil {

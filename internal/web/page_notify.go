@@ -53,7 +53,7 @@ func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return err
 	}
 	if r.URL.Query().Get("saved") == "1" {
-		pg.Notice = "Your notification settings are saved."
+		pg.Notice = tr(r, "notifications.notice.saved")
 	}
 	h.s.render(w, r, http.StatusOK, "notifications", pg)
 	return nil

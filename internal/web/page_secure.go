@@ -107,7 +107,7 @@ func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	if r.URL.Query().Get("done") != "" {
-		pg.Notice = "Undone. The review below shows each undo as a change of its own."
+		pg.Notice = tr(r, "secure.notice.undone")
 	}
 	h.s.render(w, r, http.StatusOK, "secure", pg)
 	return nil
