@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -56,37 +55,15 @@ func atIn(l i18n.Lang) func(time.Time) template.HTML {
 	}
 }
 
-// knownPrefixes are the catalogue sections of texts that other packages
-// produce in English for people (the second-step protection's "missing"
-// list, the checkup's items): the web layer translates them by their
-// English text, as Catalog.Message does for errors.
-var knownPrefixes = []string{"twostep.missing.", "checkup.text."}
+// knownTexts translates the texts that other packages write in English for
+// people (the second-step protection's "missing" list, the checkup's
+// items, the change review's summaries): by their English text, exactly or
+// by printf format, as Catalog.Message does for errors.
+var knownTexts = i18n.Default().Known("twostep.missing.", "checkup.text.", "changes.text.")
 
-var (
-	knownOnce  sync.Once
-	knownIndex map[string]string // English text → key
-)
-
-// knownText translates a text another package wrote in English into
-// language l; a text that is not in the catalogue comes back unchanged.
-func knownText(l i18n.Lang, english string) string {
-	knownOnce.Do(func() {
-		cat := i18n.Default()
-		knownIndex = map[string]string{}
-		for _, k := range cat.Keys(i18n.English) {
-			for _, p := range knownPrefixes {
-				if strings.HasPrefix(k, p) {
-					en, _ := cat.Raw(i18n.English, k)
-					knownIndex[en] = k
-				}
-			}
-		}
-	})
-	if k, ok := knownIndex[english]; ok && l != i18n.English {
-		return i18n.Default().T(l, k)
-	}
-	return english
-}
+// knownText translates such a text into language l; a text that is not in
+// the catalogue comes back unchanged.
+func knownText(l i18n.Lang, english string) string { return knownTexts.In(l, english) }
 
 // funcsFor returns the template functions of language l.
 func funcsFor(l i18n.Lang) template.FuncMap {
