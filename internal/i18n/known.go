@@ -73,4 +73,3 @@ func (k *KnownTexts) In(l Lang, english string) string {
 	}
 	return english
 }
-

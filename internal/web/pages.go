@@ -59,7 +59,7 @@ func atIn(l i18n.Lang) func(time.Time) template.HTML {
 // people (the second-step protection's "missing" list, the checkup's
 // items, the change review's summaries): by their English text, exactly or
 // by printf format, as Catalog.Message does for errors.
-var knownTexts = i18n.Default().Known("twostep.missing.", "checkup.text.", "changes.text.")
+var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.")
 
 // knownText translates such a text into language l; a text that is not in
 // the catalogue comes back unchanged.
@@ -74,6 +74,14 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 		"when":  whenIn(l),
 		"at":    atIn(l),
 		"known": func(english string) string { return knownText(l, english) },
+		// tk is the message prefix+id, or id itself when there is none (an
+		// identifier the catalogue does not name yet).
+		"tk": func(prefix, id string) string {
+			if cat.Has(i18n.English, prefix+id) {
+				return cat.T(l, prefix+id)
+			}
+			return id
+		},
 		"join":  func(list []string) string { return strings.Join(list, cat.T(l, "common.list_separator")) },
 		"money": formatCents,
 		"val":   func(f *form, key string) string { return f.Values[key] },
