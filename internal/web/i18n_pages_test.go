@@ -18,7 +18,8 @@ import (
 // language switch's "English" (each language is named in itself).
 var pageAllowedWords = map[string]bool{"SellerGuard": true, "English": true, "TOTP": true, "SMS": true, "MiB": true, "eml": true,
 	"IBAN": true, "SKU": true, "UTC": true, "CSV": true, "URL": true, "https": true, "JavaScript": true, "SIM": true,
-	"Google": true, "Microsoft": true, "Authenticator": true, "Password": true, "Authy": true, "ID": true} // 1Password
+	"Google": true, "Microsoft": true, "Authenticator": true, "Password": true, "Authy": true, "ID": true,
+	"Chrome": true, "Headless": true, "Linux": true, "Ctrl": true, "Mac": true} // a browser described by its user agent // 1Password
 
 var (
 	latinWord = regexp.MustCompile(`[A-Za-z]{2,}`)
