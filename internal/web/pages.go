@@ -59,21 +59,40 @@ func atIn(l i18n.Lang) func(time.Time) template.HTML {
 // people (the second-step protection's "missing" list, the checkup's
 // items, the change review's summaries): by their English text, exactly or
 // by printf format, as Catalog.Message does for errors.
-var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.")
+var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.", "mailcheck.text.")
 
 // knownText translates such a text into language l; a text that is not in
 // the catalogue comes back unchanged.
 func knownText(l i18n.Lang, english string) string { return knownTexts.In(l, english) }
 
+// knownSummary translates a summary of the form "What: detail" (the change
+// review's): the whole text when the catalogue has it, else the part
+// before the first ": ", with the detail (a name, an address, field names:
+// data) as it is.
+func knownSummary(l i18n.Lang, english string) string {
+	if s := knownText(l, english); s != english || l == i18n.English {
+		return s
+	}
+	head, detail, ok := strings.Cut(english, ": ")
+	if !ok {
+		return english
+	}
+	if h := knownText(l, head); h != head {
+		return h + i18n.Default().T(l, "common.colon") + detail
+	}
+	return english
+}
+
 // funcsFor returns the template functions of language l.
 func funcsFor(l i18n.Lang) template.FuncMap {
 	cat := i18n.Default()
 	return template.FuncMap{
-		"t":     func(key string, kv ...any) string { return cat.T(l, key, kv...) },
-		"msg":   func(english string) string { return cat.Message(l, english) },
-		"when":  whenIn(l),
-		"at":    atIn(l),
-		"known": func(english string) string { return knownText(l, english) },
+		"t":       func(key string, kv ...any) string { return cat.T(l, key, kv...) },
+		"msg":     func(english string) string { return cat.Message(l, english) },
+		"when":    whenIn(l),
+		"at":      atIn(l),
+		"known":   func(english string) string { return knownText(l, english) },
+		"summary": func(english string) string { return knownSummary(l, english) },
 		// tk is the message prefix+id, or id itself when there is none (an
 		// identifier the catalogue does not name yet).
 		"tk": func(prefix, id string) string {
