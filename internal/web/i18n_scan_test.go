@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"text/template/parse"
+
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
 // Everything a person reads on a page comes from the catalogue: these tests
@@ -275,5 +278,139 @@ func f(r any, pg *struct{ Notice, Message string }) {
 	got := englishLiterals(t, "synthetic.go", src)
 	if len(got) != 2 || !strings.Contains(got[0], "Your settings are saved.") || !strings.Contains(got[1], "The review rules are saved.") {
 		t.Fatalf("found %q", got)
+	}
+}
+
+// tCalls lists the {{t "key" …}} calls of a template: the key and whether
+// a "Count" is passed.
+func tCalls(name, src string) ([][2]string, error) {
+	trees := map[string]*parse.Tree{}
+	t := parse.New(name)
+	t.Mode = parse.SkipFuncCheck
+	if _, err := t.Parse(src, "{{", "}}", trees); err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "t" && len(n.Args) > 1 {
+				if key, ok := n.Args[1].(*parse.StringNode); ok {
+					count := "no"
+					for _, a := range n.Args[2:] {
+						if s, ok := a.(*parse.StringNode); ok && s.Text == "Count" {
+							count = "yes"
+						}
+					}
+					out = append(out, [2]string{key.Text, count})
+				}
+			}
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			walk(n.Pipe)
+		}
+	}
+	for _, tr := range trees {
+		walk(tr.Root)
+	}
+	return out, nil
+}
+
+// Every key a template names is in the catalogue, and plural forms go with
+// a Count: a message with plural forms needs one to choose, and a Count
+// given to a message without them fails for "one" in English.
+func TestTemplateKeysExistAndCountsMatch(t *testing.T) {
+	files, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	partials, err := fs.Glob(assets, "templates/partials/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := i18n.Default()
+	n := 0
+	for _, f := range append(files, partials...) {
+		src, err := fs.ReadFile(assets, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls, err := tCalls(f, string(src))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, c := range calls {
+			n++
+			if !cat.Has(i18n.English, c[0]) {
+				t.Errorf("%s: key %q is not in the catalogue", f, c[0])
+				continue
+			}
+			_, one := cat.Raw(i18n.English, c[0])
+			if plural := one != ""; plural != (c[1] == "yes") {
+				t.Errorf("%s: key %q has plural forms %v but is given a Count %s", f, c[0], plural, c[1])
+			}
+		}
+	}
+	if n < 500 {
+		t.Fatalf("only %d catalogue calls found in the templates", n)
+	}
+}
+
+// The scan above finds a missing key and a Count that does not fit.
+func TestTemplateKeyCheckFindsMistakes(t *testing.T) {
+	calls, err := tCalls("synthetic", `{{t "no.such.key"}}{{if .X}}{{t "sessions.end_others" "N" 1 "Count" 2}}{{end}}{{t (print "common.level." .L)}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 || calls[0] != [2]string{"no.such.key", "no"} || calls[1] != [2]string{"sessions.end_others", "yes"} {
+		t.Fatalf("calls %q", calls)
+	}
+}
+
+// The language switch comes back to the page with its query, but never to
+// an address the page was handed in next=.
+func TestHereOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"/account/team?business_id=biz_1":                     "/account/team?business_id=biz_1",
+		"/account/reauth?next=https%3A%2F%2Fevil.example%2F":  "/account/reauth",
+		"/account/reauth?next=%2Faccount&method=backup_codes": "/account/reauth?method=backup_codes",
+		"/signin/help": "/signin/help",
+	} {
+		u, err := url.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hereOf(u); got != want {
+			t.Errorf("hereOf(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
