@@ -490,7 +490,7 @@ func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *aut
 	pg := s.newPasswordPage(p)
 	if r.URL.Query().Get("done") != "" {
 		done, _ := strconv.Atoi(r.URL.Query().Get("done"))
-		pg.Notice = tr(r, "password.notice.changed", "Count", done)
+		pg.Notice = tr(r, "password_page.notice.changed", "Count", done)
 	}
 	s.render(w, r, http.StatusOK, "password", pg)
 	return nil
@@ -515,7 +515,7 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 		// Every reason, not just the first, next to the new password.
 		var e *sellerguard.Error
 		if errors.As(err, &e) && e.Code == sellerguard.ECodePasswordPolicy {
-			pg.Message = tr(r, "password.choose_another")
+			pg.Message = tr(r, "password_page.choose_another")
 			for _, f := range e.Fields {
 				pg.Reasons = append(pg.Reasons, f.Message)
 			}
