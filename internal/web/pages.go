@@ -39,9 +39,6 @@ func whenIn(l i18n.Lang) func(time.Time) string {
 	}
 }
 
-// when shows a time in English (for texts that are not yet per language).
-func when(t time.Time) string { return whenIn(i18n.English)(t) }
-
 // atIn marks a time up for people in language l: <time datetime="…">
 // around its text, so static/localtime.js can show it in the reader's time
 // zone. The zero time is "never", without a <time> element.
@@ -177,7 +174,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	t, ok := s.pages.byLang[lang][name]
 	if !ok {
 		s.Logger.Error("web: no such template", "name", name)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		http.Error(w, i18n.Default().Message(lang, "Something went wrong on our side. Please try again."), http.StatusInternalServerError)
 		return
 	}
 	here := "/"
@@ -192,7 +189,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		http.Error(w, i18n.Default().Message(lang, "Something went wrong on our side. Please try again."), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
