@@ -74,7 +74,7 @@ func (h *changesHandlers) loadChanges(r *http.Request, p *auth.Principal, q url.
 		page, err = h.svc.List(r.Context(), p, pg.Business.BusinessID, f)
 		for _, c := range page.Changes {
 			j := toChangeJSON(c)
-			pg.Rows = append(pg.Rows, changeRow{changeJSON: j, Title: tr(r, "changes.category."+c.Category), Changes: changesOf(rawJSON(j.Before), rawJSON(j.After))})
+			pg.Rows = append(pg.Rows, changeRow{changeJSON: j, Title: tr(r, "changes.category."+c.Category), Changes: changesIn(langOf(r), rawJSON(j.Before), rawJSON(j.After))})
 		}
 		if page.Next != "" {
 			v := url.Values{"business_id": {pg.Business.BusinessID}, "cursor": {page.Next}}

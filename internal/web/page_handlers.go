@@ -351,7 +351,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	for _, e := range events {
 		j := toAuditJSON(e)
-		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesOf(j.Before, j.After)})
+		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesIn(langOf(r), j.Before, j.After)})
 	}
 	v := url.Values{}
 	for k, val := range pg.Filter {

@@ -16,7 +16,11 @@ type change struct {
 
 // changesOf lists the fields of an event's before and after states side by
 // side, sorted by name.
-func changesOf(before, after json.RawMessage) []change {
+func changesOf(before, after json.RawMessage) []change { return changesIn(i18n.English, before, after) }
+
+// changesIn is changesOf for readers of language l: yes, no and none in
+// their language (field names and values are the record's, as stored).
+func changesIn(l i18n.Lang, before, after json.RawMessage) []change {
 	var b, a map[string]any
 	_ = json.Unmarshal(before, &b) // a field that is not an object shows as nothing
 	_ = json.Unmarshal(after, &a)
@@ -29,13 +33,13 @@ func changesOf(before, after json.RawMessage) []change {
 	}
 	out := make([]change, 0, len(keys))
 	for k := range keys {
-		out = append(out, change{Field: strings.ReplaceAll(k, "_", " "), Before: showValue(b, k), After: showValue(a, k)})
+		out = append(out, change{Field: strings.ReplaceAll(k, "_", " "), Before: showValue(l, b, k), After: showValue(l, a, k)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
 }
 
-func showValue(m map[string]any, k string) string {
+func showValue(l i18n.Lang, m map[string]any, k string) string {
 	v, ok := m[k]
 	if !ok {
 		return ""
@@ -45,9 +49,9 @@ func showValue(m map[string]any, k string) string {
 		return x
 	case bool:
 		if x {
-			return "yes"
+			return i18n.Default().T(l, "common.yes")
 		}
-		return "no"
+		return i18n.Default().T(l, "common.no")
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
@@ -55,7 +59,7 @@ func showValue(m map[string]any, k string) string {
 		}
 		return strings.Join(parts, ", ")
 	case nil:
-		return "none"
+		return i18n.Default().T(l, "common.none")
 	default:
 		b, _ := json.Marshal(x)
 		return string(b)
