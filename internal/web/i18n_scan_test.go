@@ -199,9 +199,34 @@ func TestPageHandlersHaveNoEnglishOutsideTheCatalogue(t *testing.T) {
 			t.Errorf("%s", e)
 		}
 	}
+	// The API's files hold page handlers too (email, phone, email check):
+	// their assignments to page fields are scanned; their JSON answers'
+	// messages are the API's.
+	api, err := filepath.Glob("api*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range api {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, e := range englishAssignments(t, f, nil) {
+			t.Errorf("%s", e)
+		}
+	}
+}
+
+// englishAssignments is englishLiterals for assignments to visible fields
+// only.
+func englishAssignments(t *testing.T, name string, src any) []string {
+	return scanLiterals(t, name, src, true)
 }
 
 func englishLiterals(t *testing.T, name string, src any) []string {
+	return scanLiterals(t, name, src, false)
+}
+
+func scanLiterals(t *testing.T, name string, src any, assignmentsOnly bool) []string {
 	t.Helper()
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, name, src, 0)
@@ -235,8 +260,8 @@ func englishLiterals(t *testing.T, name string, src any) []string {
 				}
 			}
 		case *ast.CompositeLit:
-			if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "FieldError" || isErrorLit(n.Type) {
-				return false
+			if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "FieldError" || isErrorLit(n.Type) || assignmentsOnly {
+				return assignmentsOnly
 			}
 			for _, el := range n.Elts {
 				kv, ok := el.(*ast.KeyValueExpr)
@@ -278,6 +303,16 @@ func f(r any, pg *struct{ Notice, Message string }) {
 	got := englishLiterals(t, "synthetic.go", src)
 	if len(got) != 2 || !strings.Contains(got[0], "Your settings are saved.") || !strings.Contains(got[1], "The review rules are saved.") {
 		t.Fatalf("found %q", got)
+	}
+	// In an API file only assignments to page fields count.
+	api := `package web
+func g(f *form, to string) {
+	f.Values["pending"], f.Notice = "1", "We sent a code by text message to "+to+"."
+	_ = map[string]string{"message": "An API answer's message."}
+}`
+	got = englishAssignments(t, "api_synthetic.go", api)
+	if len(got) != 1 || !strings.Contains(got[0], "We sent a code by text message to ") {
+		t.Fatalf("found in the API file %q", got)
 	}
 }
 
