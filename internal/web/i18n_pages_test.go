@@ -96,7 +96,7 @@ func englishWords(texts []string) []string {
 	return out
 }
 
-func hasHan(s string) bool {
+func hasHanChar(s string) bool {
 	for _, r := range s {
 		if r >= 0x4e00 && r <= 0x9fff {
 			return true
@@ -139,7 +139,7 @@ func TestSignedOutPagesEntirelyInChinese(t *testing.T) {
 		for _, path := range []string{"/", "/signup", "/signin", "/signin/help", "/signin/forgot", "/signin/unlock", "/signin/revert-email",
 			"/security/phishing", "/mail/check", "/report-phishing"} {
 			st, body := langPage(t, in, path, "", zh)
-			if st != 200 || !strings.Contains(body, `<html lang="zh-CN">`) || !hasHan(body) {
+			if st != 200 || !strings.Contains(body, `<html lang="zh-CN">`) || !hasHanChar(body) {
 				t.Fatalf("%s in Chinese: %d\n%.400s", path, st, body)
 			}
 			if words := englishWords(readableText(t, body)); len(words) > 0 {
@@ -150,7 +150,7 @@ func TestSignedOutPagesEntirelyInChinese(t *testing.T) {
 				t.Errorf("%s without a header is not English: %d", path, st)
 			}
 			for _, s := range readableText(t, body) {
-				if hasHan(s) && s != "中文" {
+				if hasHanChar(s) && s != "中文" {
 					t.Errorf("%s in English shows Chinese: %q", path, s)
 				}
 			}
@@ -168,7 +168,7 @@ func TestSignedOutPagesEntirelyInChinese(t *testing.T) {
 				t.Fatalf("%s for a user who chose English: %d\n%.300s", path, st, body)
 			}
 			for _, s := range readableText(t, body) {
-				if hasHan(s) && s != "中文" {
+				if hasHanChar(s) && s != "中文" {
 					t.Errorf("%s for a user who chose English shows Chinese: %q", path, s)
 				}
 			}
