@@ -223,9 +223,7 @@ func TestRefusalsAndPasswordFeedbackInChinese(t *testing.T) {
 	})
 }
 
-// A signed-in user who chose Chinese reads the account pages in Chinese
-// (the notification settings, whose event names come from the notification
-// catalogue, are left out).
+// A signed-in user who chose Chinese reads the account pages in Chinese.
 func TestSignedInPagesInChinese(t *testing.T) {
 	t.Parallel()
 	in := apptest.Start(t, "sqlite")
@@ -236,7 +234,7 @@ func TestSignedInPagesInChinese(t *testing.T) {
 		t.Fatalf("choose zh-CN: %d %s", r.Status, r.Body)
 	}
 	for _, path := range []string{"/account", "/account/sessions", "/account/two-step", "/account/two-step/passkeys", "/account/password",
-		"/account/phrase", "/account/email", "/account/phone", "/account/team", "/account/checkup", "/account/changes", "/account/secure",
+		"/account/phrase", "/account/email", "/account/phone", "/account/team", "/account/notifications", "/account/checkup", "/account/changes", "/account/secure",
 		"/account/business/checkup", "/security/phishing", "/mail/check", "/report-phishing"} {
 		st, body := langPage(t, in, path, token, map[string]string{"Accept-Language": "en"})
 		if st != 200 || !strings.Contains(body, `<html lang="zh-CN">`) {

@@ -98,6 +98,15 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 			}
 			return id
 		},
+		// tor is the message key, or fallback when the catalogue has no
+		// such key (a text another package names by key, such as the
+		// notification catalogue's "notify.<event>.title").
+		"tor": func(key, fallback string) string {
+			if cat.Has(i18n.English, key) {
+				return cat.T(l, key)
+			}
+			return fallback
+		},
 		"join":  func(list []string) string { return strings.Join(list, cat.T(l, "common.list_separator")) },
 		"money": formatCents,
 		"val":   func(f *form, key string) string { return f.Values[key] },
