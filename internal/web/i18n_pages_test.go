@@ -176,9 +176,10 @@ func TestSignedOutPagesEntirelyInChinese(t *testing.T) {
 	})
 }
 
-// Refused forms and the password feedback (the strength meter's answer)
-// in Chinese: the error texts and the password policy's reasons and tips
-// come from the err.* and password.* messages.
+// Refused forms, the password feedback (the strength meter's answer) and the
+// notification settings in Chinese: the error texts, the password policy's
+// reasons and tips and the notification catalogue's names come from the
+// err.*, password.* and notify.* messages (branch i18nmsgs).
 func TestRefusalsAndPasswordFeedbackInChinese(t *testing.T) {
 	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
@@ -220,6 +221,18 @@ func TestRefusalsAndPasswordFeedbackInChinese(t *testing.T) {
 			t.Errorf("the password feedback in Chinese shows English: %q", words)
 		}
 
+		// The notification settings of a user who chose Chinese.
+		in.SignUp(t, "tongzhi@example.com", pw, "通知商行")
+		token := in.SignIn(t, "tongzhi@example.com", pw)
+		if r := in.Do(t, "PUT", "/api/v1/account/language", token, map[string]string{"language": "zh-CN"}); r.Status != 200 {
+			t.Fatalf("choose zh-CN: %d %s", r.Status, r.Body)
+		}
+		if st, body := langPage(t, in, "/account/notifications", token, nil); st != 200 || !strings.Contains(body, `<html lang="zh-CN">`) {
+			t.Fatalf("notification settings: %d", st)
+		} else if words := englishWords(readableText(t, body)); len(words) > 0 {
+			t.Errorf("the notification settings in Chinese show English: %q", words)
+		}
+
 	})
 }
 
@@ -234,7 +247,7 @@ func TestSignedInPagesInChinese(t *testing.T) {
 		t.Fatalf("choose zh-CN: %d %s", r.Status, r.Body)
 	}
 	for _, path := range []string{"/account", "/account/sessions", "/account/two-step", "/account/two-step/passkeys", "/account/password",
-		"/account/phrase", "/account/email", "/account/phone", "/account/team", "/account/notifications", "/account/checkup", "/account/changes", "/account/secure",
+		"/account/phrase", "/account/email", "/account/phone", "/account/team", "/account/checkup", "/account/changes", "/account/secure",
 		"/account/business/checkup", "/security/phishing", "/mail/check", "/report-phishing"} {
 		st, body := langPage(t, in, path, token, map[string]string{"Accept-Language": "en"})
 		if st != 200 || !strings.Contains(body, `<html lang="zh-CN">`) {
