@@ -156,6 +156,23 @@ func TestSignedOutPagesEntirelyInChinese(t *testing.T) {
 			}
 		}
 
+		// An error page, and the local outbox.
+		if st, body := langPage(t, in, "/no-such-page", "", zh); st != 404 || !strings.Contains(body, `<html lang="zh-CN">`) {
+			t.Errorf("404 in Chinese: %d", st)
+		} else if words := englishWords(readableText(t, body)); len(words) > 0 {
+			t.Errorf("the error page in Chinese shows English: %q", words)
+		}
+		if st, body := langPage(t, in, "/dev/outbox", "", zh); st != 200 {
+			t.Errorf("local outbox in Chinese: %d", st)
+		} else {
+			if i := strings.Index(body, "<article"); i >= 0 {
+				body = body[:i] // the messages are in their recipients' languages
+			}
+			if words := englishWords(readableText(t, body)); len(words) > 0 {
+				t.Errorf("the local outbox in Chinese shows English: %q", words)
+			}
+		}
+
 		// A signed-in user who chose English reads English whatever the header.
 		in.SignUp(t, "english@example.com", pw, "English Co")
 		token := in.SignIn(t, "english@example.com", pw)
