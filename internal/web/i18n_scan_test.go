@@ -14,7 +14,11 @@ import (
 	"testing"
 	"text/template/parse"
 
+	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/changes"
+	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
 // Everything a person reads on a page comes from the catalogue: these tests
@@ -446,6 +450,112 @@ func TestHereOf(t *testing.T) {
 		}
 		if got := hereOf(u); got != want {
 			t.Errorf("hereOf(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// The handlers' tr(r, "key", …) calls name keys of the catalogue, with a
+// Count exactly when the message has plural forms.
+func TestHandlerKeysExistAndCountsMatch(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := i18n.Default()
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		fset := token.NewFileSet()
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(node ast.Node) bool {
+			call, ok := node.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "tr" || len(call.Args) < 2 {
+				return true
+			}
+			lit, ok := call.Args[1].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true // a key built at run time ("team.notice."+done): checked by the pages' tests
+			}
+			key, _ := strconv.Unquote(lit.Value)
+			count := false
+			for _, a := range call.Args[2:] {
+				if l, ok := a.(*ast.BasicLit); ok && l.Value == `"Count"` {
+					count = true
+				}
+			}
+			n++
+			pos := fset.Position(call.Pos())
+			if !cat.Has(i18n.English, key) {
+				t.Errorf("%s: key %q is not in the catalogue", pos, key)
+				return true
+			}
+			if _, one := cat.Raw(i18n.English, key); (one != "") != count {
+				t.Errorf("%s: key %q has plural forms %v but is given a Count %v", pos, key, one != "", count)
+			}
+			return true
+		})
+	}
+	if n < 50 {
+		t.Fatalf("only %d tr calls found", n)
+	}
+}
+
+// The keys the pages build at run time exist in both languages.
+func TestRunTimeKeysExist(t *testing.T) {
+	cat := i18n.Default()
+	var keys []string
+	for k := range teamNotices {
+		keys = append(keys, "team.notice."+k)
+	}
+	for k := range reviewNotices {
+		keys = append(keys, "review.notice."+k)
+	}
+	for k := range businessNotices {
+		keys = append(keys, "business.notice."+k)
+	}
+	for _, a := range memberActions {
+		keys = append(keys, "checkup.action."+a.Key, "checkup.notice."+a.Key)
+	}
+	for _, a := range areaKeys {
+		keys = append(keys, "team.area."+a)
+	}
+	for _, c := range changes.Categories {
+		keys = append(keys, "changes.category."+c)
+	}
+	for _, k := range []string{twostep.KindTOTP, twostep.KindSMS, twostep.KindVoice, twostep.KindPasskey, twostep.KindBackup} {
+		keys = append(keys, "twostep.kind."+k)
+	}
+	for _, l := range []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit} {
+		keys = append(keys, "common.level."+l)
+	}
+	for _, r := range []string{sellerguard.RoleOwner, sellerguard.RoleMember} {
+		keys = append(keys, "common.role."+r)
+	}
+	for _, c := range []string{sellerguard.CategoryAccount, sellerguard.CategorySession, sellerguard.CategoryBusiness, sellerguard.CategorySupport} {
+		keys = append(keys, "audit.category."+c)
+	}
+	for _, s := range []string{checkup.Secure, checkup.NeedsAttention, checkup.AtRisk} {
+		keys = append(keys, "common.status."+s)
+	}
+	for _, c := range listingConditions {
+		keys = append(keys, "business.condition."+c)
+	}
+	for _, k := range []string{"email", "phone"} {
+		keys = append(keys, "account.notice.code_sent_"+k, "account.notice.confirmed_"+k)
+	}
+	for _, k := range keys {
+		for _, l := range i18n.Supported {
+			if !cat.Has(l, k) {
+				t.Errorf("%s: no %s", l, k)
+			}
 		}
 	}
 }

@@ -32,10 +32,14 @@ type businessPage struct {
 	Conditions []string
 }
 
+// listingConditions are the conditions a listing may have, in form order
+// (each named by the message "business.condition.<condition>").
+var listingConditions = []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}
+
 func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*businessPage, error) {
 	ctx := r.Context()
 	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
-		Conditions: []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}}
+		Conditions: listingConditions}
 	if pg.Business == nil && requestedBusiness(r) != "" {
 		return nil, errNoSuchBusiness
 	}
