@@ -7,7 +7,8 @@
 #
 #   1. installs the outside programs the tests use, if missing (apt-get):
 #      postgresql, chromium, python3-aiosmtpd, oathtool, python3-dkim,
-#      podman, systemd (systemd-analyze), ca-certificates, tzdata, testssl.sh, and
+#      podman, systemd (systemd-analyze), ca-certificates, tzdata, testssl.sh,
+#      fonts-wqy-microhei (Chinese glyphs for the browser tests), and
 #      gcc/libc6-dev for the race detector;
 #   2. starts a throwaway PostgreSQL cluster (as the postgres user, 127.0.0.1
 #      on a free port, data in a temp dir) and exports its superuser URL as
@@ -69,6 +70,7 @@ need_pkg postgresql have_pg_bin
 need_pkg chromium have_chromium
 need_pkg python3-aiosmtpd /usr/bin/python3 -c 'import aiosmtpd.handlers'
 need_pkg oathtool command -v oathtool
+need_pkg fonts-wqy-microhei test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc # Chinese glyphs for the 390 px check and screenshots
 need_pkg python3-dkim command -v dkimverify
 need_pkg swaks command -v swaks
 need_pkg podman command -v podman                   # container image test

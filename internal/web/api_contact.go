@@ -136,7 +136,7 @@ func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *auth.P
 	f := newForm()
 	f.Values["current"] = p.User.Email
 	if r.URL.Query().Get("done") == "1" {
-		f.Notice = "Your sign-in email is changed. Your previous address was told, with a code that can undo the change for 7 days."
+		f.Notice = tr(r, "email_page.notice.changed")
 	}
 	s.render(w, r, http.StatusOK, "email", f)
 	return nil
@@ -157,7 +157,7 @@ func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *auth
 		return s.failForm(w, r, "email", f, err)
 	}
 	f.Values["pending"] = "1"
-	f.Notice = emailChangeStarted["message"]
+	f.Notice = tr(r, "email_page.notice.sent")
 	s.render(w, r, http.StatusOK, "email", f)
 	return nil
 }
@@ -194,7 +194,7 @@ func (s *Server) pageRevertSubmit(w http.ResponseWriter, r *http.Request) error 
 	// The recovery the revert started: choose the new password at once.
 	n := newForm()
 	n.Values["step"], n.Values["token"], n.Values["email"] = "password", token, f.Values["email"]
-	n.Notice = revertedMessage
+	n.Notice = tr(r, "revert.notice.done")
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "forgot", n)
 	return nil
@@ -247,7 +247,7 @@ func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *auth.P
 		return err
 	}
 	if r.URL.Query().Get("done") == "1" {
-		f.Notice = "Your mobile number is changed. Your previous number and your email were told."
+		f.Notice = tr(r, "phone.notice.changed")
 	}
 	s.render(w, r, http.StatusOK, "phone", f)
 	return nil
@@ -270,7 +270,7 @@ func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth
 		}
 		return s.failForm(w, r, "phone", f, err)
 	}
-	f.Values["pending"], f.Notice = "1", "We sent a code by text message to "+to+"."
+	f.Values["pending"], f.Notice = "1", tr(r, "phone.notice.sent", "To", to)
 	s.render(w, r, http.StatusOK, "phone", f)
 	return nil
 }

@@ -363,13 +363,13 @@ func (s *Server) pageMailCheckSubmit(w http.ResponseWriter, r *http.Request, p *
 	}
 	switch page.Result.Verdict {
 	case mailcheck.Genuine:
-		page.Headline, page.Tone = "This email is really from SellerGuard.", "ok"
+		page.Headline, page.Tone = tr(r, "mailcheck.verdict.genuine"), "ok"
 	case mailcheck.Altered:
-		page.Headline, page.Tone = "We sent an email like this, but this copy was changed. Do not use it.", "danger"
+		page.Headline, page.Tone = tr(r, "mailcheck.verdict.altered"), "danger"
 	case mailcheck.NotFromUs:
-		page.Headline, page.Tone = "This email is not from SellerGuard, although it says so. It is probably phishing.", "danger"
+		page.Headline, page.Tone = tr(r, "mailcheck.verdict.not_from_us"), "danger"
 	default:
-		page.Headline, page.Tone = "We cannot tell who sent this email.", "unsure"
+		page.Headline, page.Tone = tr(r, "mailcheck.verdict.unknown"), "unsure"
 	}
 	s.render(w, r, http.StatusOK, "mailcheck", page)
 	return nil

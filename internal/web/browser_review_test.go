@@ -56,7 +56,7 @@ func TestBrowserAccessReviewRevokesStaleMember(t *testing.T) {
 	tb.click("start-review")
 	wantTabLocation(t, tb, in, "/account/team/review?business_id="+biz+"&done=started")
 	flags := tb.text("#flags-" + stale.id)
-	if !strings.Contains(flags, "no sign-in for 90 days") || !strings.Contains(flags, "edit rights unused for 90 days (payments)") {
+	if !strings.Contains(flags, "no sign-in for 90 days") || !strings.Contains(flags, "edit rights unused for 90 days (Payments)") {
 		t.Fatalf("stale member's flags read %q", flags)
 	}
 	if tabEval[bool](tb, `document.getElementById('flags-`+active.id+`') !== null`) {

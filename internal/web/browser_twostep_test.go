@@ -308,7 +308,7 @@ func TestBrowserTwoStep(t *testing.T) {
 	if h := tb.text("main h1"); h != "Confirm it's you" {
 		t.Errorf("reauth page says %q", h)
 	}
-	if next := tabEval[string](tb, `document.querySelector('main input[name=next]').value`); next != "/account/two-step" {
+	if next := tabEval[string](tb, `document.querySelector('main input[name=next]').value`); next != "/account/two-step" { // the header's language switch has its own
 		t.Errorf("reauth next = %q", next)
 	}
 	if title := tabEval[string](tb, `document.title`); title != "Confirm it's you · SellerGuard" {

@@ -32,10 +32,14 @@ type businessPage struct {
 	Conditions []string
 }
 
+// listingConditions are the conditions a listing may have, in form order
+// (each named by the message "business.condition.<condition>").
+var listingConditions = []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}
+
 func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*businessPage, error) {
 	ctx := r.Context()
 	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
-		Conditions: []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}}
+		Conditions: listingConditions}
 	if pg.Business == nil && requestedBusiness(r) != "" {
 		return nil, errNoSuchBusiness
 	}
@@ -94,18 +98,16 @@ func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *aut
 			pg.Values["listing:"+k] = v
 		}
 	}
-	pg.Notice = businessNotices[r.URL.Query().Get("done")]
+	if done := r.URL.Query().Get("done"); businessNotices[done] {
+		pg.Notice = tr(r, "business.notice."+done)
+	}
 	s.render(w, r, http.StatusOK, "business", pg)
 	return nil
 }
 
-// businessNotices say what the business page just saved (?done=).
-var businessNotices = map[string]string{
-	"deposit":    "The new deposit account is saved. Payouts keep going to the previous account until its cooling-off period ends; the owner was told.",
-	"charge":     "The card for your fees is saved; the owner was told.",
-	"storefront": "The storefront details are saved.",
-	"listing":    "The listing is saved.",
-}
+// businessNotices are what the business page says it just saved (?done=),
+// with the message "business.notice.<done>".
+var businessNotices = map[string]bool{"deposit": true, "charge": true, "storefront": true, "listing": true}
 
 func formatCents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
 

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/changes"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
 // registerPages adds the change review's pages.
@@ -46,7 +46,7 @@ type changesPage struct {
 // POST form) for the chosen business.
 func (h *changesHandlers) loadChanges(r *http.Request, p *auth.Principal, q url.Values) (*changesPage, error) {
 	pg := &changesPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Filter: map[string]string{},
-		Categories: changes.Categories, Titles: changes.CategoryTitles, Next: "/account/changes"}
+		Categories: changes.Categories, Titles: categoryTitles(r), Next: "/account/changes"}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
 	}
@@ -74,7 +74,7 @@ func (h *changesHandlers) loadChanges(r *http.Request, p *auth.Principal, q url.
 		page, err = h.svc.List(r.Context(), p, pg.Business.BusinessID, f)
 		for _, c := range page.Changes {
 			j := toChangeJSON(c)
-			pg.Rows = append(pg.Rows, changeRow{changeJSON: j, Title: changes.CategoryTitles[c.Category], Changes: changesOf(rawJSON(j.Before), rawJSON(j.After))})
+			pg.Rows = append(pg.Rows, changeRow{changeJSON: j, Title: tr(r, "changes.category."+c.Category), Changes: changesIn(langOf(r), rawJSON(j.Before), rawJSON(j.After))})
 		}
 		if page.Next != "" {
 			v := url.Values{"business_id": {pg.Business.BusinessID}, "cursor": {page.Next}}
@@ -102,7 +102,7 @@ func (h *changesHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.P
 		return err
 	}
 	if r.URL.Query().Get("done") != "" {
-		pg.Notice = "Undone. The change review shows the undo as a change of its own."
+		pg.Notice = tr(r, "changes.notice.undone")
 	}
 	status := http.StatusOK
 	if pg.Message != "" {
@@ -155,7 +155,7 @@ func (h *changesHandlers) pageUndo(w http.ResponseWriter, r *http.Request, p *au
 		}
 		pg.Message = general
 		if done > 0 {
-			pg.Message = "Undid " + strconv.Itoa(done) + " change(s) first. Then: " + general
+			pg.Message = tr(r, "changes.undid_first", "Count", done, "Problem", i18n.Default().Message(langOf(r), general))
 		}
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeChangeSuperseded {
 			pg.Superseded = id
@@ -170,4 +170,14 @@ func (h *changesHandlers) pageUndo(w http.ResponseWriter, r *http.Request, p *au
 func rawJSON(m map[string]any) json.RawMessage {
 	b, _ := json.Marshal(m) // decoded from JSON: always marshals
 	return b
+}
+
+// categoryTitles names the change categories in the request's language
+// (the messages "changes.category.<category>").
+func categoryTitles(r *http.Request) map[string]string {
+	out := make(map[string]string, len(changes.Categories))
+	for _, c := range changes.Categories {
+		out[c] = tr(r, "changes.category."+c)
+	}
+	return out
 }

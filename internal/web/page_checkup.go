@@ -33,10 +33,10 @@ func (h *checkupHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	pg := &checkupPage{Report: rep, StatusLabel: checkup.StatusLabel(rep.Status), History: hist, Secure: secureActions,
+	pg := &checkupPage{Report: rep, StatusLabel: tr(r, "common.status."+rep.Status), History: hist, Secure: secureActions,
 		Chart: newChart(rep.Activity), BackupAsked: p.NeedsBackupMethod()}
 	if r.URL.Query().Get("done") == "ack" {
-		pg.Notice = "Thank you: the event is marked as yours."
+		pg.Notice = tr(r, "checkup.notice.acked")
 	}
 	h.s.render(w, r, http.StatusOK, "checkup", pg)
 	return nil
@@ -68,18 +68,34 @@ type memberActionButton struct {
 	Danger        bool
 }
 
-var memberActionButtons = []memberActionButton{
-	{Action: auth.MemberRemind, Label: "Send a reminder"},
-	{Action: auth.MemberEndSessions, Label: "End their sessions", Danger: true},
-	{Action: auth.MemberRequirePasswordChange, Label: "Require a new password", Danger: true},
-	{Action: auth.MemberRequireTwoStepReenrol, Label: "Require two-step again", Danger: true},
+// memberActions are the owner's actions on a member, in button order, with
+// the suffix of their messages: "checkup.action.<suffix>" on the button and
+// "checkup.notice.<suffix>" once done.
+var memberActions = []struct {
+	Action, Key string
+	Danger      bool
+}{
+	{auth.MemberRemind, "remind", false},
+	{auth.MemberEndSessions, "end_sessions", true},
+	{auth.MemberRequirePasswordChange, "require_password", true},
+	{auth.MemberRequireTwoStepReenrol, "require_two_step", true},
 }
 
-var memberActionDone = map[string]string{
-	auth.MemberRemind:                "The reminder is on its way to the member.",
-	auth.MemberEndSessions:           "The member's sessions are ended; they were told by email.",
-	auth.MemberRequirePasswordChange: "The member must choose a new password before anything else; they were told by email.",
-	auth.MemberRequireTwoStepReenrol: "The member's second-step methods are removed and they are signed out; they were told to set up two-step verification again.",
+// memberActionDone maps an action to its message suffix.
+var memberActionDone = func() map[string]string {
+	m := map[string]string{}
+	for _, a := range memberActions {
+		m[a.Action] = a.Key
+	}
+	return m
+}()
+
+func memberActionButtons(r *http.Request) []memberActionButton {
+	out := make([]memberActionButton, len(memberActions))
+	for i, a := range memberActions {
+		out[i] = memberActionButton{Action: a.Action, Label: tr(r, "checkup.action."+a.Key), Danger: a.Danger}
+	}
+	return out
 }
 
 func (h *checkupHandlers) loadBusiness(r *http.Request, p *auth.Principal) (*businessCheckupPage, error) {
@@ -91,7 +107,7 @@ func (h *checkupHandlers) loadBusiness(r *http.Request, p *auth.Principal) (*bus
 	if err != nil {
 		return nil, err
 	}
-	return &businessCheckupPage{Report: rep, StatusLabel: checkup.StatusLabel(rep.Status), Businesses: p.Memberships, Actions: memberActionButtons}, nil
+	return &businessCheckupPage{Report: rep, StatusLabel: tr(r, "common.status."+rep.Status), Businesses: p.Memberships, Actions: memberActionButtons(r)}, nil
 }
 
 func (h *checkupHandlers) pageBusiness(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -99,7 +115,9 @@ func (h *checkupHandlers) pageBusiness(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	pg.Notice = memberActionDone[r.URL.Query().Get("done")]
+	if k, ok := memberActionDone[r.URL.Query().Get("done")]; ok {
+		pg.Notice = tr(r, "checkup.notice."+k)
+	}
 	h.s.render(w, r, http.StatusOK, "business_checkup", pg)
 	return nil
 }

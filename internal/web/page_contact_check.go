@@ -12,10 +12,7 @@ import (
 // sends a code to it; the code, entered on the same page, confirms it (as
 // POST /api/v1/account/contact/confirm and …/verify).
 
-var (
-	contactKinds     = map[string]bool{"email": true, "phone": true}
-	contactKindWords = map[string]string{"email": "email address", "phone": "mobile number"}
-)
+var contactKinds = map[string]bool{"email": true, "phone": true}
 
 func (s *Server) registerContactCheck(mux *recordingMux) {
 	mux.Handle("POST /account/contact/confirm", s.pageAuthed(s.pageContactCheckSend))

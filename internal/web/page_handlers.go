@@ -107,7 +107,7 @@ func (s *Server) pageVerifyForm(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(signupEmailCookie); err == nil {
 		if email, err := url.QueryUnescape(c.Value); err == nil && len(email) <= 254 {
 			f.Values["email"] = email
-			f.Notice = signupAccepted["message"]
+			f.Notice = tr(r, "signup.sent")
 		}
 	}
 	s.render(w, r, http.StatusOK, "verify", f)
@@ -132,9 +132,9 @@ func (s *Server) pageSignInForm(w http.ResponseWriter, r *http.Request) error {
 	f := newForm()
 	switch {
 	case r.URL.Query().Get("verified") == "1":
-		f.Notice = "Your account is ready. Sign in to continue."
+		f.Notice = tr(r, "signin.notice.verified")
 	case r.URL.Query().Get("signedout") == "1":
-		f.Notice = "You are signed out."
+		f.Notice = tr(r, "signin.notice.signed_out")
 	}
 	s.render(w, r, http.StatusOK, "signin", f)
 	return nil
@@ -152,7 +152,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	}, s.meta(r))
 	if err != nil {
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCredentials {
-			f.Notice = "Locked out after many attempts? We email you an unlock code; you can also ask for one."
+			f.Notice = tr(r, "signin.notice.locked_hint")
 		}
 		return s.failForm(w, r, "signin", f, err)
 	}
@@ -200,9 +200,9 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	switch q := r.URL.Query(); {
 	case contactKinds[q.Get("confirming")]:
 		pg.Check.Values["kind"] = q.Get("confirming")
-		pg.Check.Notice = "We sent a code to your " + contactKindWords[q.Get("confirming")] + ". Enter it here."
+		pg.Check.Notice = tr(r, "account.notice.code_sent_"+q.Get("confirming"))
 	case contactKinds[q.Get("confirmed")]:
-		pg.Check.Notice = "Thank you: your " + contactKindWords[q.Get("confirmed")] + " is confirmed as yours."
+		pg.Check.Notice = tr(r, "account.notice.confirmed_"+q.Get("confirmed"))
 	}
 	s.render(w, r, http.StatusOK, "account", pg)
 	return nil
@@ -255,7 +255,7 @@ func (s *Server) pageUnlockSubmit(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Auth.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "unlock", f, err)
 	}
-	f.Notice = unlockRequested["message"]
+	f.Notice = tr(r, "unlock.requested")
 	s.render(w, r, http.StatusOK, "signin", f)
 	return nil
 }
@@ -278,7 +278,7 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	pg := &sessionsPage{}
 	for _, ss := range list {
-		row := sessionRow{sessionJSON: toSessionJSON(ss, p.Session.ID), Device: describeUserAgent(ss.UserAgent)}
+		row := sessionRow{sessionJSON: toSessionJSON(ss, p.Session.ID), Device: describeUserAgentIn(langOf(r), ss.UserAgent)}
 		if row.Current {
 			pg.Sessions = append([]sessionRow{row}, pg.Sessions...)
 		} else {
@@ -288,9 +288,9 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	switch r.URL.Query().Get("done") {
 	case "revoked":
-		pg.Notice = "That session has ended."
+		pg.Notice = tr(r, "sessions.notice.revoked")
 	case "others":
-		pg.Notice = "Every other session has ended."
+		pg.Notice = tr(r, "sessions.notice.others")
 	}
 	s.render(w, r, http.StatusOK, "sessions", pg)
 	return nil
@@ -357,7 +357,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	for _, e := range events {
 		j := toAuditJSON(e)
-		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesOf(j.Before, j.After)})
+		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesIn(langOf(r), j.Before, j.After)})
 	}
 	v := url.Values{}
 	for k, val := range pg.Filter {
@@ -442,7 +442,7 @@ func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.
 	f := newForm()
 	f.Values["current"] = phrase
 	if r.URL.Query().Get("done") == "1" {
-		f.Notice = "Your anti-phishing phrase is changed. Every email from SellerGuard now starts with it."
+		f.Notice = tr(r, "phrase.notice.changed")
 	}
 	s.render(w, r, http.StatusOK, "phrase", f)
 	return nil
@@ -484,7 +484,8 @@ func (s *Server) newPasswordPage(p *auth.Principal) *passwordPage {
 func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	pg := s.newPasswordPage(p)
 	if r.URL.Query().Get("done") != "" {
-		pg.Notice = "Your password is changed. We signed out " + r.URL.Query().Get("done") + " other session(s)."
+		done, _ := strconv.Atoi(r.URL.Query().Get("done"))
+		pg.Notice = tr(r, "password_page.notice.changed", "Count", done)
 	}
 	s.render(w, r, http.StatusOK, "password", pg)
 	return nil
@@ -509,7 +510,7 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *a
 		// Every reason, not just the first, next to the new password.
 		var e *sellerguard.Error
 		if errors.As(err, &e) && e.Code == sellerguard.ECodePasswordPolicy {
-			pg.Message = "Choose another password:"
+			pg.Message = tr(r, "password_page.choose_another")
 			for _, f := range e.Fields {
 				pg.Reasons = append(pg.Reasons, f.Message)
 			}

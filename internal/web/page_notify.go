@@ -9,8 +9,8 @@ import (
 )
 
 type notifyGroup struct {
-	Title string
-	Rows  []notify.Setting
+	Key, Title string // the group and its English title
+	Rows       []notify.Setting
 }
 
 type notifyPage struct {
@@ -39,7 +39,7 @@ func (h *notifyHandlers) newPage(r *http.Request, p *auth.Principal) (*notifyPag
 	for _, st := range list {
 		title := notify.GroupTitles[st.Event.Group]
 		if n := len(pg.Groups); n == 0 || pg.Groups[n-1].Title != title {
-			pg.Groups = append(pg.Groups, notifyGroup{Title: title})
+			pg.Groups = append(pg.Groups, notifyGroup{Key: st.Event.Group, Title: title})
 		}
 		g := &pg.Groups[len(pg.Groups)-1]
 		g.Rows = append(g.Rows, st)
@@ -53,7 +53,7 @@ func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return err
 	}
 	if r.URL.Query().Get("saved") == "1" {
-		pg.Notice = "Your notification settings are saved."
+		pg.Notice = tr(r, "notifications.notice.saved")
 	}
 	h.s.render(w, r, http.StatusOK, "notifications", pg)
 	return nil

@@ -31,7 +31,7 @@ func (s *Server) passkeysPageFor(r *http.Request, p *auth.Principal) (*passkeysP
 		}
 	}
 	if s.Auth.RequireRecentAuth(p) != nil {
-		pg.Message = "To add or remove a passkey, sign out and sign in again first: changes to two-step verification need a recent sign-in."
+		pg.Message = tr(r, "passkeys.notice.reauth")
 	}
 	return pg, nil
 }
@@ -43,9 +43,9 @@ func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	switch r.URL.Query().Get("done") {
 	case "added":
-		pg.Notice = "Your passkey was added. Next time you sign in, use it after your password."
+		pg.Notice = tr(r, "passkeys.notice.added")
 	case "removed":
-		pg.Notice = "The passkey was removed."
+		pg.Notice = tr(r, "passkeys.notice.removed")
 	}
 	s.render(w, r, http.StatusOK, "passkeys", pg)
 	return nil

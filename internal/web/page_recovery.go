@@ -43,7 +43,7 @@ func (s *Server) pageForgotSubmit(w http.ResponseWriter, r *http.Request) error 
 		return s.failForm(w, r, "forgot", f, err)
 	}
 	f.Values["step"] = "code"
-	f.Notice = recoveryStarted["message"]
+	f.Notice = tr(r, "forgot.code_sent")
 	s.render(w, r, http.StatusOK, "forgot", f)
 	return nil
 }
@@ -102,9 +102,9 @@ func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.clearSessionCookie(w)
 	n := newForm()
-	n.Notice = recoveryDoneMessage
+	n.Notice = tr(r, "forgot.done")
 	if done.Revert {
-		n.Notice = revertDoneMessage
+		n.Notice = tr(r, "forgot.done_revert")
 	}
 	s.render(w, r, http.StatusOK, "signin", n)
 	return nil

@@ -114,11 +114,11 @@ func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *
 	}
 	switch q := r.URL.Query(); {
 	case q.Get("done") != "":
-		pg.Notice = "Undone. The review below shows each undo as a change of its own."
+		pg.Notice = tr(r, "secure.notice.undone")
 	case q.Get("held") == auth.HoldConfirm:
-		pg.Notice = "Kept: the item is in use again."
+		pg.Notice = tr(r, "secure.notice.kept")
 	case q.Get("held") == auth.HoldRemove:
-		pg.Notice = "Removed."
+		pg.Notice = tr(r, "secure.notice.removed")
 	}
 	h.s.render(w, r, http.StatusOK, "secure", pg)
 	return nil

@@ -20,13 +20,17 @@ func (s *Server) registerTeamPages(mux *recordingMux) {
 	mux.Handle("POST /account/team/review", s.pageBusiness(s.pageReviewSubmit))
 }
 
-// areaNames are the areas in page order, with their names for people.
-var areaNames = []struct{ Key, Name string }{
-	{sellerguard.AreaPayments, "Payments"},
-	{sellerguard.AreaStorefront, "Storefront"},
-	{sellerguard.AreaListings, "Listings"},
-	{sellerguard.AreaUserPermissions, "Users"},
-	{sellerguard.AreaAuditLog, "Audit log"},
+// areaKeys are the areas in page order.
+var areaKeys = []string{sellerguard.AreaPayments, sellerguard.AreaStorefront, sellerguard.AreaListings, sellerguard.AreaUserPermissions, sellerguard.AreaAuditLog}
+
+// areaNames are the areas in page order, with their names for people in
+// the request's language (the messages "team.area.<area>").
+func areaNames(r *http.Request) []struct{ Key, Name string } {
+	out := make([]struct{ Key, Name string }, len(areaKeys))
+	for i, k := range areaKeys {
+		out[i].Key, out[i].Name = k, tr(r, "team.area."+k)
+	}
+	return out
 }
 
 type teamPage struct {
@@ -78,7 +82,7 @@ var errNoSuchBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is 
 
 func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, error) {
 	ctx := r.Context()
-	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames, Self: p.User.ID,
+	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames(r), Self: p.User.ID,
 		LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit}}
 	var err error
 	if pg.ForYou, err = s.Auth.MyInvitations(ctx, p); err != nil {
@@ -141,30 +145,20 @@ func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	pg.Notice = teamNotices[r.URL.Query().Get("done")]
+	if done := r.URL.Query().Get("done"); teamNotices[done] {
+		pg.Notice = tr(r, "team.notice."+done)
+	}
 	s.render(w, r, http.StatusOK, "team", pg)
 	return nil
 }
 
-// teamNotices say what a team-page action just did (?done=).
-var teamNotices = map[string]string{
-	"invited":   "The invitation is on its way. It has no link: they sign in to SellerGuard themselves to accept it.",
-	"removed":   "Removed. They lost access on their very next request.",
-	"left":      "You left the business.",
-	"withdrawn": "The invitation was withdrawn.",
-	"accepted":  "You joined the business.",
-	"declined":  "Declined.",
-	"owner":     "You now own this business.",
-	"offered":   "Ownership was offered. Nothing changes until they accept.",
-	"updated":   "Their access changed. It took effect on their very next request.",
-}
+// teamNotices are the team-page actions that say what they just did
+// (?done=), with the message "team.notice.<done>".
+var teamNotices = map[string]bool{"invited": true, "removed": true, "left": true, "withdrawn": true, "accepted": true,
+	"declined": true, "owner": true, "offered": true, "updated": true}
 
-// reviewNotices say what a review-page action just did (?done=).
-var reviewNotices = map[string]string{
-	"started":  "A review is open. Decide for each member below.",
-	"decided":  "Your decisions are applied. They took effect at once.",
-	"settings": "The review rules are saved.",
-}
+// reviewNotices are the same for the review page ("review.notice.<done>").
+var reviewNotices = map[string]bool{"started": true, "decided": true, "settings": true}
 
 // formHolder is a page struct with a form in it.
 type formHolder interface{ formPart() *form }
@@ -321,16 +315,16 @@ func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage
 	}
 	pg.Review = &v
 	for _, m := range v.Members {
-		row := reviewRow{ReviewMember: m, Why: auth.DescribeFlags(m)}
-		for _, a := range areaNames {
+		row := reviewRow{ReviewMember: m, Why: describeFlags(r, m)}
+		for _, a := range areaNames(r) {
 			act := m.Areas[a.Key]
 			last := act.LastEditedAt
 			if last.IsZero() {
 				last = act.LastViewedAt
 			}
-			use := "never used"
+			use := tr(r, "review.never_used")
 			if !last.IsZero() {
-				use = "used " + when(last)
+				use = tr(r, "review.used", "When", whenIn(langOf(r))(last))
 			}
 			row.AreaLevels = append(row.AreaLevels, areaLevel{Key: a.Key, Name: a.Name, Level: m.Permissions[a.Key], LastUse: use})
 		}
@@ -350,7 +344,9 @@ func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	pg.Notice = reviewNotices[r.URL.Query().Get("done")]
+	if done := r.URL.Query().Get("done"); reviewNotices[done] {
+		pg.Notice = tr(r, "review.notice."+done)
+	}
 	s.render(w, r, http.StatusOK, "review", pg)
 	return nil
 }
@@ -438,4 +434,27 @@ func atoiField(field, v string) (int, error) {
 		n = n*10 + int(c-'0')
 	}
 	return n, nil
+}
+
+// describeFlags says why a member of a review is flagged, in the request's
+// language (auth.DescribeFlags says it in English for emails and logs).
+func describeFlags(r *http.Request, m auth.ReviewMember) string {
+	var parts []string
+	for _, f := range m.Flags {
+		switch f {
+		case auth.FlagNoSignIn30:
+			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 30))
+		case auth.FlagNoSignIn60:
+			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 60))
+		case auth.FlagNoSignIn90:
+			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 90))
+		case auth.FlagEditUnused:
+			var areas []string
+			for _, a := range m.UnusedEditAreas {
+				areas = append(areas, tr(r, "team.area."+a))
+			}
+			parts = append(parts, tr(r, "review.flag.edit_unused", "Areas", strings.Join(areas, tr(r, "common.list_separator"))))
+		}
+	}
+	return strings.Join(parts, tr(r, "review.flag.separator"))
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -104,21 +103,22 @@ func (s *Server) newSecondStepPage(r *http.Request, p *auth.Principal, method st
 			}
 		}
 	}
-	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(s.Auth.TwoStep.TrustedBrowserFor)}, nil
+	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor)}, nil
 }
 
-// durationWords says a duration in days, hours or minutes for people.
-func durationWords(d time.Duration) string {
+// durationWords says a duration in days, hours or minutes for people, in
+// the request's language.
+func durationWords(r *http.Request, d time.Duration) string {
 	const day = 24 * time.Hour
 	switch {
 	case d >= 2*day:
-		return fmt.Sprintf("%d days", int(d.Round(day)/day))
+		return tr(r, "common.duration.days", "Count", int(d.Round(day)/day))
 	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Round(time.Hour)/time.Hour))
+		return tr(r, "common.duration.hours", "Count", int(d.Round(time.Hour)/time.Hour))
 	case d >= 2*time.Minute:
-		return fmt.Sprintf("%d minutes", int(d.Round(time.Minute)/time.Minute))
+		return tr(r, "common.duration.minutes", "Count", int(d.Round(time.Minute)/time.Minute))
 	}
-	return "a minute"
+	return tr(r, "common.duration.a_minute")
 }
 
 func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -131,7 +131,7 @@ func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *a
 		return err
 	}
 	if r.URL.Query().Get("sent") == "1" {
-		pg.Notice = "We sent a code by text message. It is valid for 10 minutes."
+		pg.Notice = tr(r, "secondstep.sms_sent")
 	}
 	if r.URL.Query().Get("next") == secureNext {
 		pg.Next = secureNext
@@ -231,18 +231,12 @@ type trustedBrowserRow struct {
 	CreatedAt, ExpiresAt      time.Time
 }
 
-// methodKindNames names the kinds of second step for people.
-var methodKindNames = map[string]string{
-	twostep.KindTOTP:    "Authenticator app",
-	twostep.KindSMS:     "Text message",
-	twostep.KindVoice:   "Voice call",
-	twostep.KindPasskey: "Passkey",
-	twostep.KindBackup:  "Backup codes",
-}
-
-func methodKindName(kind string) string {
-	if n, ok := methodKindNames[kind]; ok {
-		return n
+// methodKindName names a kind of second step for people, in the request's
+// language (the message "twostep.kind.<kind>").
+func methodKindName(r *http.Request, kind string) string {
+	switch kind {
+	case twostep.KindTOTP, twostep.KindSMS, twostep.KindVoice, twostep.KindPasskey, twostep.KindBackup:
+		return tr(r, "twostep.kind."+kind)
 	}
 	return kind
 }
@@ -260,14 +254,14 @@ func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPa
 	pg := &twoStepPage{
 		form: newForm(), Enrolled: ov.Protection.Enrolled, Full: ov.Protection.Full, Missing: ov.Protection.Missing,
 		BackupLeft: ov.Protection.BackupLeft, BackupTotal: twostep.BackupCodeCount,
-		TrustFor: durationWords(s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: auth.SMSWarning,
-		ReauthWindow: durationWords(s.Auth.TwoStep.ReauthWindow),
+		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "twostep.sms_warning"),
+		ReauthWindow: durationWords(r, s.Auth.TwoStep.ReauthWindow),
 	}
 	for _, m := range ov.Methods {
-		pg.Methods = append(pg.Methods, methodRow{ID: m.ID, Kind: methodKindName(m.Kind), Label: m.Label, CreatedAt: m.CreatedAt, LastUsedAt: m.LastUsedAt})
+		pg.Methods = append(pg.Methods, methodRow{ID: m.ID, Kind: methodKindName(r, m.Kind), Label: m.Label, CreatedAt: m.CreatedAt, LastUsedAt: m.LastUsedAt})
 	}
 	for _, b := range browsers {
-		pg.Browsers = append(pg.Browsers, trustedBrowserRow{ID: b.ID, Device: describeUserAgent(b.UserAgent), UserAgent: b.UserAgent, IP: b.IP, CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt})
+		pg.Browsers = append(pg.Browsers, trustedBrowserRow{ID: b.ID, Device: describeUserAgentIn(langOf(r), b.UserAgent), UserAgent: b.UserAgent, IP: b.IP, CreatedAt: b.CreatedAt, ExpiresAt: b.ExpiresAt})
 	}
 	if !ov.Protection.Enrolled {
 		for _, m := range p.Memberships {
@@ -291,17 +285,17 @@ func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	pg.BackupUsed = q.Has("backup_used")
 	switch {
 	case q.Get("added") == "totp" && pg.BackupLeft == 0:
-		pg.Notice = "Your authenticator app is on. Now make backup codes, so that you can still sign in if you lose your phone."
+		pg.Notice = tr(r, "twostep.notice.totp_on_backup")
 	case q.Get("added") == "totp":
-		pg.Notice = "Your authenticator app is on."
+		pg.Notice = tr(r, "twostep.notice.totp_on")
 	case q.Get("added") == "sms":
-		pg.Notice = "Your phone is added. Remember: text messages are the weakest second step."
+		pg.Notice = tr(r, "twostep.notice.sms_added")
 	case q.Get("removed") == "1":
-		pg.Notice = "That method is removed."
+		pg.Notice = tr(r, "twostep.notice.removed")
 	case q.Get("forgot") == "1":
-		pg.Notice = "That browser will ask for your second step again at its next sign-in."
+		pg.Notice = tr(r, "twostep.notice.forgot")
 	case q.Get("reauthed") == "1":
-		pg.Notice = "Thank you. You can make changes here for the next " + pg.ReauthWindow + "."
+		pg.Notice = tr(r, "twostep.notice.reauthed", "Window", pg.ReauthWindow)
 	}
 	s.render(w, r, http.StatusOK, "twostep", pg)
 	return nil
@@ -574,7 +568,7 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return s.failTwoStep(w, r, p, err, map[string]string{"phone": r.PostForm.Get("phone")})
 	}
 	f := newForm()
-	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, auth.SMSWarning
+	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, tr(r, "twostep.sms_warning")
 	s.render(w, r, http.StatusOK, "twostep_sms", f)
 	return nil
 }
@@ -585,7 +579,7 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
-		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), "your phone", auth.SMSWarning
+		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "twostep.sms_warning")
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
 			f.Errors["code"] = sellerguard.ErrorMessage(err)
 			s.render(w, r, http.StatusBadRequest, "twostep_sms", f)

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -38,16 +39,75 @@ func whenIn(l i18n.Lang) func(time.Time) string {
 	}
 }
 
-// when shows a time in English (for texts that are not yet per language).
-func when(t time.Time) string { return whenIn(i18n.English)(t) }
+// atIn marks a time up for people in language l: <time datetime="…">
+// around its text, so static/localtime.js can show it in the reader's time
+// zone. The zero time is "never", without a <time> element.
+func atIn(l i18n.Lang) func(time.Time) template.HTML {
+	show := whenIn(l)
+	return func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return template.HTML(template.HTMLEscapeString(show(t)))
+		}
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + template.HTMLEscapeString(show(t)) + `</time>`)
+	}
+}
+
+// knownTexts translates the texts that other packages write in English for
+// people (the second-step protection's "missing" list, the checkup's
+// items, the change review's summaries): by their English text, exactly or
+// by printf format, as Catalog.Message does for errors.
+var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.", "mailcheck.text.")
+
+// knownText translates such a text into language l; a text that is not in
+// the catalogue comes back unchanged.
+func knownText(l i18n.Lang, english string) string { return knownTexts.In(l, english) }
+
+// knownSummary translates a summary of the form "What: detail" (the change
+// review's): the whole text when the catalogue has it, else the part
+// before the first ": ", with the detail (a name, an address, field names:
+// data) as it is.
+func knownSummary(l i18n.Lang, english string) string {
+	if s := knownText(l, english); s != english || l == i18n.English {
+		return s
+	}
+	head, detail, ok := strings.Cut(english, ": ")
+	if !ok {
+		return english
+	}
+	if h := knownText(l, head); h != head {
+		return h + i18n.Default().T(l, "common.colon") + detail
+	}
+	return english
+}
 
 // funcsFor returns the template functions of language l.
 func funcsFor(l i18n.Lang) template.FuncMap {
 	cat := i18n.Default()
 	return template.FuncMap{
-		"t":     func(key string, kv ...any) string { return cat.T(l, key, kv...) },
-		"msg":   func(english string) string { return cat.Message(l, english) },
-		"when":  whenIn(l),
+		"t":       func(key string, kv ...any) string { return cat.T(l, key, kv...) },
+		"msg":     func(english string) string { return cat.Message(l, english) },
+		"when":    whenIn(l),
+		"at":      atIn(l),
+		"known":   func(english string) string { return knownText(l, english) },
+		"summary": func(english string) string { return knownSummary(l, english) },
+		// tk is the message prefix+id, or id itself when there is none (an
+		// identifier the catalogue does not name yet).
+		"tk": func(prefix, id string) string {
+			if cat.Has(i18n.English, prefix+id) {
+				return cat.T(l, prefix+id)
+			}
+			return id
+		},
+		// tor is the message key, or fallback when the catalogue has no
+		// such key (a text another package names by key, such as the
+		// notification catalogue's "notify.<event>.title").
+		"tor": func(key, fallback string) string {
+			if cat.Has(i18n.English, key) {
+				return cat.T(l, key)
+			}
+			return fallback
+		},
+		"join":  func(list []string) string { return strings.Join(list, cat.T(l, "common.list_separator")) },
 		"money": formatCents,
 		"val":   func(f *form, key string) string { return f.Values[key] },
 		"areaLevel": func(p sellerguard.Permissions, area string) string {
@@ -125,12 +185,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	t, ok := s.pages.byLang[lang][name]
 	if !ok {
 		s.Logger.Error("web: no such template", "name", name)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		http.Error(w, i18n.Default().Message(lang, "Something went wrong on our side. Please try again."), http.StatusInternalServerError)
 		return
 	}
 	here := "/"
 	if r.Method == http.MethodGet {
-		here = r.URL.Path // the path only: a query may carry what must not be echoed
+		here = hereOf(r.URL)
 	}
 	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
 		Lang: lang, Langs: i18n.Supported, Here: here}
@@ -141,7 +201,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		http.Error(w, i18n.Default().Message(lang, "Something went wrong on our side. Please try again."), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -149,6 +209,22 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes()) // client went away
+}
+
+// hereOf is the address the language switch comes back to: this page, with
+// its query but without a "next" (a page that goes on elsewhere, such as
+// the reauthentication page, starts over at its default): a page never
+// echoes an address it was handed.
+func hereOf(u *url.URL) string {
+	q := u.Query()
+	if !q.Has("next") {
+		return u.RequestURI()
+	}
+	q.Del("next")
+	if len(q) == 0 {
+		return u.EscapedPath()
+	}
+	return u.EscapedPath() + "?" + q.Encode()
 }
 
 // pageTitle is a page's title in language l: the message "title.<page>".

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
 // change is one field of an audit event, before and after, for people.
@@ -14,7 +16,11 @@ type change struct {
 
 // changesOf lists the fields of an event's before and after states side by
 // side, sorted by name.
-func changesOf(before, after json.RawMessage) []change {
+func changesOf(before, after json.RawMessage) []change { return changesIn(i18n.English, before, after) }
+
+// changesIn is changesOf for readers of language l: yes, no and none in
+// their language (field names and values are the record's, as stored).
+func changesIn(l i18n.Lang, before, after json.RawMessage) []change {
 	var b, a map[string]any
 	_ = json.Unmarshal(before, &b) // a field that is not an object shows as nothing
 	_ = json.Unmarshal(after, &a)
@@ -27,13 +33,13 @@ func changesOf(before, after json.RawMessage) []change {
 	}
 	out := make([]change, 0, len(keys))
 	for k := range keys {
-		out = append(out, change{Field: strings.ReplaceAll(k, "_", " "), Before: showValue(b, k), After: showValue(a, k)})
+		out = append(out, change{Field: strings.ReplaceAll(k, "_", " "), Before: showValue(l, b, k), After: showValue(l, a, k)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
 }
 
-func showValue(m map[string]any, k string) string {
+func showValue(l i18n.Lang, m map[string]any, k string) string {
 	v, ok := m[k]
 	if !ok {
 		return ""
@@ -43,9 +49,9 @@ func showValue(m map[string]any, k string) string {
 		return x
 	case bool:
 		if x {
-			return "yes"
+			return i18n.Default().T(l, "common.yes")
 		}
-		return "no"
+		return i18n.Default().T(l, "common.no")
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {
@@ -53,7 +59,7 @@ func showValue(m map[string]any, k string) string {
 		}
 		return strings.Join(parts, ", ")
 	case nil:
-		return "none"
+		return i18n.Default().T(l, "common.none")
 	default:
 		b, _ := json.Marshal(x)
 		return string(b)
@@ -62,9 +68,12 @@ func showValue(m map[string]any, k string) string {
 
 // describeUserAgent names the browser and system of a user-agent string in
 // a few words ("Chrome on Linux"); programs keep their own name.
-func describeUserAgent(ua string) string {
+func describeUserAgent(ua string) string { return describeUserAgentIn(i18n.English, ua) }
+
+// describeUserAgentIn is describeUserAgent in language l.
+func describeUserAgentIn(l i18n.Lang, ua string) string {
 	if ua == "" {
-		return "Unknown"
+		return i18n.Default().T(l, "common.ua_unknown")
 	}
 	browser := ""
 	for _, b := range []struct{ token, name string }{
@@ -96,5 +105,5 @@ func describeUserAgent(ua string) string {
 	if system == "" {
 		return browser
 	}
-	return browser + " on " + system
+	return i18n.Default().T(l, "common.ua_on", "Browser", browser, "System", system)
 }

@@ -90,7 +90,7 @@
     }).then(function (res) {
       return res.json().catch(function () { return null; }).then(function (data) {
         if (!res.ok) {
-          var err = new Error((data && data.detail) || ('The server answered ' + res.status + '.'));
+          var err = new Error((data && data.detail) || text('failed'));
           err.status = res.status;
           err.code = data && data.code;
           throw err;
@@ -136,18 +136,25 @@
     });
   }
 
+  // The messages come from the page, in its language: the data- attributes
+  // of #passkey-messages (templates/partials/passkey-messages.html).
+  function text(name) {
+    var box = document.getElementById('passkey-messages');
+    return (box && box.getAttribute('data-' + name)) || '';
+  }
+
   function messageFor(err) {
     switch (err && err.name) {
       case 'NotAllowedError':
-        return 'The passkey request was cancelled or timed out. Try again.';
+        return text('cancelled');
       case 'InvalidStateError':
-        return 'This device or security key already holds one of your passkeys.';
+        return text('exists');
       case 'SecurityError':
-        return 'Your browser refused passkeys for this address.';
+        return text('refused');
       case 'NotSupportedError':
-        return 'This device cannot make a passkey SellerGuard accepts.';
+        return text('unsupported-key');
     }
-    return (err && err.message) || 'Something went wrong. Try again.';
+    return (err && err.message) || text('failed');
   }
 
   function pick(el, attr) {
@@ -174,7 +181,7 @@
       if (event) event.preventDefault();
       if (busy) return;
       if (!window.PublicKeyCredential || !navigator.credentials) {
-        show('This browser does not support passkeys. Use another way to confirm it\'s you.');
+        show(text('unsupported'));
         return;
       }
       busy = true;
@@ -189,7 +196,7 @@
         if (!pw || !pw.value) {
           busy = false;
           el.disabled = false;
-          show('Enter your password first.');
+          show(text('password-first'));
           return;
         }
         done = reauth(pw.value);

@@ -1,10 +1,11 @@
 // Live password strength meter. An input with data-strength-meter="ID"
 // gets the meter element #ID filled in from POST /api/v1/password/check:
 // the same policy the server applies, so the meter never disagrees with the
-// answer to the form. No inline script: the page loads this file.
+// answer to the form. No inline script: the page loads this file. The
+// labels come from the page, in its language: data-labels (the five
+// strengths, separated by "|") and data-not-accepted on the meter element.
 (function () {
   "use strict";
-  var labels = ["Very weak", "Weak", "Fair", "Strong", "Very strong"];
   function fill(list, items) {
     while (list.firstChild) { list.removeChild(list.firstChild); }
     (items || []).forEach(function (text) {
@@ -20,6 +21,8 @@
     var label = box.querySelector(".meter-label");
     var reasons = box.querySelector(".meter-reasons");
     var tips = box.querySelector(".meter-tips");
+    var labels = (box.getAttribute("data-labels") || "").split("|");
+    var notAccepted = box.getAttribute("data-not-accepted") || "";
     var timer = null;
     var seq = 0;
     function check() {
@@ -40,7 +43,7 @@
         if (!res || mine !== seq) { return; }
         box.hidden = false;
         meter.value = res.score;
-        label.textContent = (res.accepted ? "" : "Not accepted: ") + labels[res.score];
+        label.textContent = (res.accepted ? "" : notAccepted + " ") + (labels[res.score] || "");
         fill(reasons, (res.reasons || []).map(function (x) { return x.message; }));
         fill(tips, res.score >= 3 ? [] : res.tips); // advice only while it is weak
       }).catch(function () { box.hidden = true; });
