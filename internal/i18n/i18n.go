@@ -224,7 +224,10 @@ func (c *Catalog) T(l Lang, id string, kv ...any) string {
 		}
 	}
 	cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateData: data}
-	if n, ok := data["Count"]; ok {
+	// Count picks a plural form only for a message that has plural forms
+	// (go-i18n refuses a count for a message with only "other" when the
+	// language's rule asks for "one").
+	if n, ok := data["Count"]; ok && c.plural(l, id) {
 		cfg.PluralCount = n
 	}
 	s, err := loc.Localize(cfg)
@@ -584,4 +587,14 @@ func Values(l Lang, kv []any) []any {
 		}
 	}
 	return out
+}
+
+// plural reports whether message id has plural forms in language l (or,
+// missing there, in English).
+func (c *Catalog) plural(l Lang, id string) bool {
+	m, ok := c.ids[l][id]
+	if !ok {
+		m, ok = c.ids[English][id]
+	}
+	return ok && (m.Zero != "" || m.One != "" || m.Two != "" || m.Few != "" || m.Many != "")
 }
