@@ -224,8 +224,13 @@ func (c *Catalog) T(l Lang, id string, kv ...any) string {
 		}
 	}
 	cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateData: data}
+	// Count chooses a plural form only for a message that has them: given
+	// to a message with one text, go-i18n looks for its "one" form when
+	// Count is 1 in English and fails ("{{.Count}} of your sessions…").
 	if n, ok := data["Count"]; ok {
-		cfg.PluralCount = n
+		if m, ok := c.ids[English][id]; ok && m.One != "" {
+			cfg.PluralCount = n
+		}
 	}
 	s, err := loc.Localize(cfg)
 	if err != nil || s == "" {

@@ -383,7 +383,7 @@ func TestChangesAndSecurePages(t *testing.T) {
 	}
 	sec := pageGet(t, in, "/account/secure", w.owner)
 	sec.body = html.UnescapeString(sec.body) // catalogue texts are escaped: it&#39;s
-	for _, want := range []string{"Confirm it's you", "Choose a new password", `id="undo-` + id + `"`, "different password", "not available in SellerGuard yet"} {
+	for _, want := range []string{"Confirm it's you", "Choose a new password", `id="undo-` + id + `"`, "different password", `id="secure-support"`} {
 		if !strings.Contains(sec.body, want) {
 			t.Errorf("secure page lacks %q", want)
 		}
