@@ -224,11 +224,13 @@ func (c *Catalog) T(l Lang, id string, kv ...any) string {
 		}
 	}
 	cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateData: data}
-	// Count picks a plural form only for a message that has plural forms
-	// (go-i18n refuses a count for a message with only "other" when the
-	// language's rule asks for "one").
-	if n, ok := data["Count"]; ok && c.plural(l, id) {
-		cfg.PluralCount = n
+	// Count chooses a plural form only for a message that has them: given
+	// to a message with one text, go-i18n looks for its "one" form when
+	// Count is 1 in English and fails ("{{.Count}} of your sessions…").
+	if n, ok := data["Count"]; ok {
+		if m, ok := c.ids[English][id]; ok && m.One != "" {
+			cfg.PluralCount = n
+		}
 	}
 	s, err := loc.Localize(cfg)
 	if err != nil || s == "" {
@@ -587,14 +589,4 @@ func Values(l Lang, kv []any) []any {
 		}
 	}
 	return out
-}
-
-// plural reports whether message id has plural forms in language l (or,
-// missing there, in English).
-func (c *Catalog) plural(l Lang, id string) bool {
-	m, ok := c.ids[l][id]
-	if !ok {
-		m, ok = c.ids[English][id]
-	}
-	return ok && (m.Zero != "" || m.One != "" || m.Two != "" || m.Few != "" || m.Many != "")
 }

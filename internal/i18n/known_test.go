@@ -1,6 +1,7 @@
 package i18n_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sellerguard/sellerguard/internal/i18n"
@@ -27,5 +28,29 @@ func TestKnownTexts(t *testing.T) {
 		if got := k.In(c.l, c.in); got != c.want {
 			t.Errorf("%s %q = %q, want %q", c.l, c.in, got, c.want)
 		}
+	}
+}
+
+// A Count given to a message without plural forms fills its placeholder
+// and chooses nothing: with Count 1 in English go-i18n would look for a
+// "one" form the message does not have (the sessions-ended email came out
+// as its key).
+func TestCountWithoutPluralForms(t *testing.T) {
+	c := i18n.Default()
+	for _, l := range i18n.Supported {
+		for _, n := range []int{1, 2} {
+			got := c.T(l, "email.sessions_ended.subject", "Count", n)
+			if got == "email.sessions_ended.subject" || got == "" {
+				t.Errorf("%s, Count %d: %q", l, n, got)
+			}
+			got = c.T(l, "twostep.required_by", "Count", n, "Names", "Lee Ltd")
+			if got == "twostep.required_by" || !strings.Contains(got, "Lee Ltd") {
+				t.Errorf("%s, Count %d: %q", l, n, got)
+			}
+		}
+	}
+	// Plural messages still choose.
+	if one, other := c.T(i18n.English, "account.undelivered", "Count", 1), c.T(i18n.English, "account.undelivered", "Count", 3); one == other || !strings.HasPrefix(one, "1 message ") {
+		t.Errorf("plural forms: %q / %q", one, other)
 	}
 }
