@@ -1,4 +1,4 @@
-package auth
+package account
 
 import (
 	"context"
@@ -13,30 +13,6 @@ import (
 	"github.com/sellerguard/sellerguard/internal/policy"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
-
-// PasswordConfig holds the password tunables beyond the policy's own.
-type PasswordConfig struct {
-	History     int           // previous passwords that may not be reused (default 5)
-	ReminderAge time.Duration // remind users of passwords this old (0 = never)
-}
-
-// Reasons a user must change their password before anything else.
-const (
-	MustChangeBreached = "breached" // found breached at sign-in (index or range API)
-	MustChangeSupport  = "support"  // flagged by support
-	MustChangeExpired  = "expired"  // older than a business's maximum age
-)
-
-var errPasswordChangeRequired = sellerguard.Errorf(sellerguard.ECodePasswordChangeRequired, "Change your password before you continue.")
-
-// RequireNoPendingPasswordChange refuses a session whose user must change
-// their password first.
-func (p *Principal) RequireNoPendingPasswordChange() error {
-	if p.MustChangePassword != "" {
-		return errPasswordChangeRequired
-	}
-	return nil
-}
 
 // policyError turns the policy's reasons into one problem listing them all.
 func policyError(field string, reasons []policy.Reason) error {
@@ -249,58 +225,6 @@ func (s *Service) CheckPassword(ctx context.Context, pw string, c policy.Context
 	}
 	reasons = pol.Check(ctx, pw, c)
 	return reasons, pol.Score(pw, c), policy.Tips(pw)
-}
-
-// breachVerdict is what the breach checkers said of a password at sign-in.
-type breachVerdict struct {
-	breached bool // found: the password must change
-	unknown  bool // a checker could not answer: check again next time
-}
-
-// breachAtSignIn asks the breach checkers (the index and, if configured,
-// the range API) about a password just verified, before any transaction
-// opens: the range API may take up to its timeout.
-func (s *Service) breachAtSignIn(ctx context.Context, pw string) breachVerdict {
-	if s.Breached == nil {
-		return breachVerdict{}
-	}
-	bad, err := s.Breached.Breached(ctx, pw)
-	return breachVerdict{breached: bad, unknown: !bad && err != nil}
-}
-
-// afterPasswordSignIn marks a password that must change: one found breached
-// (in the index or by the range API), or one older than a business allows.
-// A password the range API could not check is marked for the next sign-in;
-// one it checked is unmarked.
-func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store.UserRecord, breach breachVerdict, now time.Time) (string, error) {
-	if s.Breached != nil {
-		if err := tx.SetBreachRecheck(ctx, u.ID, breach.unknown); err != nil {
-			return "", err
-		}
-	}
-	current, err := tx.MustChangePassword(ctx, u.ID)
-	if err != nil || current != "" {
-		return current, err
-	}
-	reason := ""
-	if breach.breached {
-		reason = MustChangeBreached
-	}
-	if reason == "" {
-		maxAge, _, err := tx.BusinessPasswordRules(ctx, u.ID)
-		if err != nil {
-			return "", err
-		}
-		if maxAge > 0 && now.Sub(u.PasswordChangedAt) > time.Duration(maxAge)*24*time.Hour {
-			reason = MustChangeExpired
-		}
-	}
-	if reason != "" {
-		if err := tx.SetMustChangePassword(ctx, u.ID, reason); err != nil {
-			return "", err
-		}
-	}
-	return reason, nil
 }
 
 // RequirePasswordChange is support's flag: the user must change their

@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/changes"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/dkim"
@@ -35,18 +35,24 @@ import (
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/phishing"
 	"github.com/sellerguard/sellerguard/internal/phishreport"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/support"
+	"github.com/sellerguard/sellerguard/internal/team"
 	"github.com/sellerguard/sellerguard/internal/web"
 )
 
 // App is a wired SellerGuard instance.
 type App struct {
-	Config  *config.Config
-	Logger  *slog.Logger
-	DB      *store.DB
-	Auth    *auth.Service
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *store.DB
+	// The rule services, one per concern, on one shared session.Service.
+	web.Services
+	Auth    *web.Auth // all five as one value (split-rename: delete)
 	Worker  *outbox.Worker
 	Server  *web.Server
 	Schema  int
@@ -165,7 +171,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	hasher := password.NewHasher(params, cfg.HashConcurrency, cfg.HashQueueTimeout)
 	clock := &Clock{}
-	cache := auth.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
+	cache := session.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -219,22 +225,28 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		LockFailures: cfg.Limits.LockFailures, FailureMemory: cfg.Limits.FailureMemory,
 		SourceLimit: cfg.Limits.SourceFailures, SourceWindow: cfg.Limits.SourceWindow, NotifyFailures: cfg.Limits.NotifyFailures,
 	}}
-	svc := &auth.Service{
+	svc := &session.Service{
 		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: clock.Now, Logger: logger,
-		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
-		SMS: auth.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
-		TwoStep: auth.TwoStepConfig{
+		Limiter: lim, Limits: session.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
+		SMS: session.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
+		TwoStep: session.TwoStepConfig{
 			ReauthWindow: cfg.TwoStep.ReauthWindow, TrustedBrowserFor: cfg.TwoStep.TrustedBrowserFor,
 			PartialSessionTTL: cfg.TwoStep.PartialSessionTimeout, MaxSecondStepErrors: 5,
 		},
-		Config: auth.Config{
+		Config: session.Config{
 			IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout,
 			PasswordMinLength: cfg.PasswordMinLength, BaseURL: cfg.BaseURL,
 		},
 		Enqueued: worker.Wake,
 	}
-	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
-	svc.ListingsChanged = changes.ListingsDigest(cfg.BaseURL)
+	services := web.Services{
+		Session:    svc,
+		Account:    &account.Service{Service: svc},
+		SecondStep: &secondstep.Service{Service: svc},
+		Team:       &team.Service{Service: svc},
+		SellerData: &sellerdata.Service{Service: svc, ListingsChanged: changes.ListingsDigest(cfg.BaseURL)},
+	}
+	secondstep.EnablePasskeys(services.SecondStep) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
 		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
@@ -244,11 +256,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		return nil, err
 	}
 	svc.Policy, svc.Breached = pol, breached
-	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
+	svc.Passwords = session.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
 	svc.ContactCheckAge = cfg.ContactCheckAge
 	svc.PayoutCoolingOff = cfg.PayoutCoolingOff
-	svc.Reviews = auth.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
-	svc.AreaUse = auth.NewAreaUseRecorder()
+	services.Team.Reviews = team.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
+	svc.AreaUse = session.NewAreaUseRecorder()
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),
@@ -273,7 +285,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	sup := &support.Service{DB: db, Keys: k, Hasher: hasher, Limiter: lim, Cache: cache, Notify: svc.Notify, SMSAvailable: worker.SMS != nil,
 		RecoveryDelay: cfg.RecoveryDelay, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 8 * time.Hour, Now: clock.Now,
 		Logger: logger.With("component", "support"), Enqueued: worker.Wake}
-	srv, err := web.New(svc, db, logger, reg, web.Options{
+	srv, err := web.New(services, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
 		TrustedProxies: cfg.Limits.Trusted(),
@@ -284,7 +296,8 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Support: sup, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
+	a := &App{Config: cfg, Logger: logger, DB: db, Services: services, Worker: worker, Server: srv, Phishing: reports, Support: sup, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
+	a.Auth = web.NewAuth(services) // split-rename: delete
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
 	}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -32,7 +32,7 @@ func conflict(format string, args ...any) error {
 // business (and to the member whose settings it restores). A change that a
 // later change touched answers change_superseded naming that change, unless
 // confirm is set. It returns the undo as a change of the review.
-func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, changeID string, confirm bool, meta auth.RequestMeta) (Change, error) {
+func (s *Service) Undo(ctx context.Context, p *session.Principal, businessID, changeID string, confirm bool, meta session.RequestMeta) (Change, error) {
 	if err := p.RequireArea(businessID, sellerguard.AreaAuditLog, sellerguard.LevelNone); err != nil {
 		return Change{}, err
 	}
@@ -90,8 +90,8 @@ func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, chang
 type undoing struct {
 	s          *Service
 	tx         *store.Tx
-	p          *auth.Principal
-	meta       auth.RequestMeta
+	p          *session.Principal
+	meta       session.RequestMeta
 	now        time.Time
 	businessID string
 	e          store.AuditRecord

@@ -1,4 +1,4 @@
-package auth_test
+package secondstep_test
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // One passkey, one user (WebAuthn Level 2, §7.1 step 22): a credential id
@@ -28,7 +29,7 @@ func TestPasskeyCredentialIDBelongsToOneUser(t *testing.T) {
 		forged.id = append([]byte(nil), key.id...) // another key pair, the same credential id
 		for _, tc := range []struct {
 			what string
-			p    *auth.Principal
+			p    *session.Principal
 			key  *softKey
 		}{
 			{"another user, the same authenticator's answer", second, key},
@@ -40,12 +41,12 @@ func TestPasskeyCredentialIDBelongsToOneUser(t *testing.T) {
 				t.Fatalf("%s: begin: %v", tc.what, err)
 			}
 			answer := tc.key.attest(t, c.Options, pkBaseURL, pkRPID)
-			_, err = e.in.Auth.FinishPasskeyRegistration(ctx, tc.p, auth.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
+			_, err = e.in.Auth.FinishPasskeyRegistration(ctx, tc.p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
 			var se *sellerguard.Error
 			if !errors.As(err, &se) || se.Code != sellerguard.ECodeConflict || len(se.Fields) != 1 || se.Fields[0].Code != "passkey_already_registered" {
 				t.Fatalf("%s: %v, want conflict with passkey_already_registered", tc.what, err)
 			}
-			_, err = e.in.Auth.FinishPasskeyRegistration(ctx, tc.p, auth.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
+			_, err = e.in.Auth.FinishPasskeyRegistration(ctx, tc.p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
 			wantCode(t, tc.what+", the challenge again", err, sellerguard.ECodeNotFound)
 		}
 		// Nothing was added to the second user; the first still signs in.

@@ -1,4 +1,4 @@
-package auth
+package secondstep
 
 // Passkeys (WebAuthn) as a second step.
 //

@@ -1,4 +1,4 @@
-package auth_test
+package secondstep_test
 
 import (
 	"bytes"
@@ -20,7 +20,8 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -168,7 +169,7 @@ func (k *softKey) assert(t *testing.T, options json.RawMessage, a assertion) []b
 	return out
 }
 
-var pkMeta = auth.RequestMeta{IP: "192.0.2.10", UserAgent: "passkey test"}
+var pkMeta = session.RequestMeta{IP: "192.0.2.10", UserAgent: "passkey test"}
 
 type pkEnv struct {
 	in     *apptest.Instance
@@ -184,7 +185,7 @@ func startPasskeys(t *testing.T, dialect, email string, opts ...apptest.Option) 
 	return pkEnv{in: in, email: email, userID: userID}
 }
 
-func (e pkEnv) principal(t *testing.T, token string) *auth.Principal {
+func (e pkEnv) principal(t *testing.T, token string) *session.Principal {
 	t.Helper()
 	p, err := e.in.Auth.Authenticate(context.Background(), token)
 	if err != nil {
@@ -194,9 +195,9 @@ func (e pkEnv) principal(t *testing.T, token string) *auth.Principal {
 }
 
 // partial signs in with the password and returns the partial session.
-func (e pkEnv) partial(t *testing.T) *auth.Principal {
+func (e pkEnv) partial(t *testing.T) *session.Principal {
 	t.Helper()
-	res, err := e.in.Auth.SignIn(context.Background(), auth.SignInInput{Email: e.email, Password: pkPW}, pkMeta)
+	res, err := e.in.Auth.SignIn(context.Background(), session.SignInInput{Email: e.email, Password: pkPW}, pkMeta)
 	if err != nil {
 		t.Fatalf("sign-in: %v", err)
 	}
@@ -206,14 +207,14 @@ func (e pkEnv) partial(t *testing.T) *auth.Principal {
 	return e.principal(t, res.Token)
 }
 
-func (e pkEnv) enrol(t *testing.T, p *auth.Principal, k *softKey, label string) store.TwoStepMethod {
+func (e pkEnv) enrol(t *testing.T, p *session.Principal, k *softKey, label string) store.TwoStepMethod {
 	t.Helper()
 	ctx := context.Background()
 	c, err := e.in.Auth.BeginPasskeyRegistration(ctx, p)
 	if err != nil {
 		t.Fatalf("begin registration: %v", err)
 	}
-	m, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, auth.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: label, Credential: k.attest(t, c.Options, pkBaseURL, pkRPID)}, pkMeta)
+	m, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: label, Credential: k.attest(t, c.Options, pkBaseURL, pkRPID)}, pkMeta)
 	if err != nil {
 		t.Fatalf("finish registration: %v", err)
 	}
@@ -259,11 +260,11 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 			opts.AuthenticatorSelection.UserVerification != "preferred" || len(opts.PubKeyCredParams) == 0 {
 			t.Fatalf("creation options: %s", c.Options)
 		}
-		if d := c.ExpiresAt.Sub(e.in.Clock.Now()); d < 4*time.Minute || d > auth.PasskeyChallengeTTL {
+		if d := c.ExpiresAt.Sub(e.in.Clock.Now()); d < 4*time.Minute || d > secondstep.PasskeyChallengeTTL {
 			t.Errorf("challenge expires in %v, want 5 minutes", d)
 		}
 		att := key.attest(t, c.Options, pkBaseURL, pkRPID)
-		m, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, auth.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: " Laptop ", Credential: att}, pkMeta)
+		m, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: " Laptop ", Credential: att}, pkMeta)
 		if err != nil {
 			t.Fatalf("finish registration: %v", err)
 		}
@@ -271,7 +272,7 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 			t.Fatalf("stored method: %+v", m)
 		}
 		// The same answer again: the challenge is used up.
-		_, err = e.in.Auth.FinishPasskeyRegistration(ctx, p, auth.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: att}, pkMeta)
+		_, err = e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: att}, pkMeta)
 		wantCode(t, "registration replayed", err, sellerguard.ECodeNotFound)
 
 		// Two-step verification is on now, and the user was told.
@@ -299,7 +300,7 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 		if ro.RPID != pkRPID || ro.UserVerification != "preferred" || len(ro.AllowCredentials) != 1 || !bytes.Equal(mustB64(t, ro.AllowCredentials[0].ID), key.id) {
 			t.Fatalf("request options: %s", sc.Options)
 		}
-		res, err := e.in.Auth.CompletePasskeySignIn(ctx, pp, auth.PasskeySignIn{ChallengeID: sc.ChallengeID, Credential: key.assert(t, sc.Options, assertion{})}, pkMeta)
+		res, err := e.in.Auth.CompletePasskeySignIn(ctx, pp, secondstep.PasskeySignIn{ChallengeID: sc.ChallengeID, Credential: key.assert(t, sc.Options, assertion{})}, pkMeta)
 		if err != nil {
 			t.Fatalf("passkey sign-in: %v", err)
 		}
@@ -341,7 +342,7 @@ func waitForMail(t *testing.T, in *apptest.Instance, to, subject string) {
 // tryPasskey begins a passkey second step on a fresh partial session and
 // completes it with the answer made from the options; it waits out the
 // account's guess delay when it is asked to.
-func (e pkEnv) tryPasskey(t *testing.T, answer func(options json.RawMessage) []byte) (auth.SecondStepResult, error) {
+func (e pkEnv) tryPasskey(t *testing.T, answer func(options json.RawMessage) []byte) (secondstep.SecondStepResult, error) {
 	t.Helper()
 	ctx := context.Background()
 	for range 3 {
@@ -350,7 +351,7 @@ func (e pkEnv) tryPasskey(t *testing.T, answer func(options json.RawMessage) []b
 		if err != nil {
 			t.Fatalf("begin sign-in: %v", err)
 		}
-		res, err := e.in.Auth.CompletePasskeySignIn(ctx, p, auth.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer(c.Options)}, pkMeta)
+		res, err := e.in.Auth.CompletePasskeySignIn(ctx, p, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer(c.Options)}, pkMeta)
 		var se *sellerguard.Error
 		if errors.As(err, &se) && se.Code == sellerguard.ECodeRateLimited {
 			e.in.Clock.Advance(se.RetryAfter + time.Second)
@@ -359,7 +360,7 @@ func (e pkEnv) tryPasskey(t *testing.T, answer func(options json.RawMessage) []b
 		return res, err
 	}
 	t.Fatal("still rate limited")
-	return auth.SecondStepResult{}, nil
+	return secondstep.SecondStepResult{}, nil
 }
 
 func TestPasskeySignInRefusals(t *testing.T) {
@@ -430,17 +431,17 @@ func TestPasskeySignInRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer := key.assert(t, c.Options, assertion{})
-	if _, err := e.in.Auth.CompletePasskeySignIn(ctx, p, auth.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta); err != nil {
+	if _, err := e.in.Auth.CompletePasskeySignIn(ctx, p, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta); err != nil {
 		t.Fatal(err)
 	}
 	p2 := e.partial(t)
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p2, auth.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
+	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p2, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
 	wantCode(t, "replay with the old challenge id", err, sellerguard.ECodeInvalidCode)
 	c2, err := e.in.Auth.BeginPasskeySignIn(ctx, p2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p2, auth.PasskeySignIn{ChallengeID: c2.ChallengeID, Credential: answer}, pkMeta)
+	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p2, secondstep.PasskeySignIn{ChallengeID: c2.ChallengeID, Credential: answer}, pkMeta)
 	wantCode(t, "replay against a new challenge", err, sellerguard.ECodeInvalidCode)
 
 	// A challenge is bound to the session that began it, and a wrong try
@@ -451,9 +452,9 @@ func TestPasskeySignInRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	answerA := key.assert(t, ca.Options, assertion{})
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, pb, auth.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta)
+	_, err = e.in.Auth.CompletePasskeySignIn(ctx, pb, secondstep.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta)
 	wantCode(t, "another session's challenge", err, sellerguard.ECodeInvalidCode)
-	if _, err := e.in.Auth.CompletePasskeySignIn(ctx, pa, auth.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta); err != nil {
+	if _, err := e.in.Auth.CompletePasskeySignIn(ctx, pa, secondstep.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta); err != nil {
 		t.Fatalf("the challenge's own session after another's try: %v", err)
 	}
 
@@ -463,9 +464,9 @@ func TestPasskeySignInRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p3, auth.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{badSignature: true})}, pkMeta)
+	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p3, secondstep.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{badSignature: true})}, pkMeta)
 	wantCode(t, "bad signature", err, sellerguard.ECodeInvalidCode)
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p3, auth.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{})}, pkMeta)
+	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p3, secondstep.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{})}, pkMeta)
 	wantCode(t, "good answer after a wrong one on the same challenge", err, sellerguard.ECodeInvalidCode)
 
 	// Five minutes, then the challenge is gone.
@@ -474,8 +475,8 @@ func TestPasskeySignInRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.in.Clock.Advance(auth.PasskeyChallengeTTL + time.Second)
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p4, auth.PasskeySignIn{ChallengeID: c4.ChallengeID, Credential: key.assert(t, c4.Options, assertion{})}, pkMeta)
+	e.in.Clock.Advance(secondstep.PasskeyChallengeTTL + time.Second)
+	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p4, secondstep.PasskeySignIn{ChallengeID: c4.ChallengeID, Credential: key.assert(t, c4.Options, assertion{})}, pkMeta)
 	wantCode(t, "expired challenge", err, sellerguard.ECodeInvalidCode)
 
 	// Beginning from a full session is refused.
@@ -487,8 +488,8 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	e := startPasskeys(t, "sqlite", "reg@example.com")
 	ctx := context.Background()
 	key := newSoftKey(t, false)
-	finish := func(p *auth.Principal, c auth.PasskeyCeremony, credential []byte) error {
-		_, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, auth.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: credential}, pkMeta)
+	finish := func(p *session.Principal, c secondstep.PasskeyCeremony, credential []byte) error {
+		_, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: credential}, pkMeta)
 		return err
 	}
 	pa := e.principal(t, e.in.SignIn(t, e.email, pkPW))
@@ -511,7 +512,7 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 
 	// Expired after five minutes.
 	c, _ = e.in.Auth.BeginPasskeyRegistration(ctx, pa)
-	e.in.Clock.Advance(auth.PasskeyChallengeTTL + time.Second)
+	e.in.Clock.Advance(secondstep.PasskeyChallengeTTL + time.Second)
 	wantCode(t, "expired registration", finish(pa, c, key.attest(t, c.Options, pkBaseURL, pkRPID)), sellerguard.ECodeNotFound)
 
 	// Needs a recent sign-in to begin.
@@ -524,7 +525,7 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	pa = e.principal(t, e.in.SignIn(t, e.email, pkPW))
 	e.enrol(t, pa, key, "First")
 	pa = e.partial(t)
-	res, err := e.in.Auth.CompleteSecondStep(ctx, pa, auth.SecondStepInput{Method: "totp", Code: "000000"}, pkMeta)
+	res, err := e.in.Auth.CompleteSecondStep(ctx, pa, secondstep.SecondStepInput{Method: "totp", Code: "000000"}, pkMeta)
 	if err == nil {
 		t.Fatalf("a TOTP code finished the sign-in of a passkey-only user: %+v", res)
 	}
@@ -543,7 +544,7 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 }
 
 // signInWithPasskey signs in with the password and the passkey.
-func (e pkEnv) signInWithPasskey(t *testing.T, key *softKey) *auth.Principal {
+func (e pkEnv) signInWithPasskey(t *testing.T, key *softKey) *session.Principal {
 	t.Helper()
 	res, err := e.tryPasskey(t, func(o json.RawMessage) []byte { return key.assert(t, o, assertion{}) })
 	if err != nil {
@@ -637,7 +638,7 @@ func TestPasskeyReauthentication(t *testing.T) {
 	ctx := context.Background()
 	key := newSoftKey(t, true)
 	e.enrol(t, e.principal(t, e.in.SignIn(t, e.email, pkPW)), key, "")
-	signIn := func() (string, *auth.Principal) {
+	signIn := func() (string, *session.Principal) {
 		t.Helper()
 		res, err := e.tryPasskey(t, func(o json.RawMessage) []byte { return key.assert(t, o, assertion{}) })
 		if err != nil {
@@ -651,7 +652,7 @@ func TestPasskeyReauthentication(t *testing.T) {
 	if err := e.in.Auth.RequireRecentAuth(full); sellerguard.ErrorCode(err) != sellerguard.ECodeReauthRequired {
 		t.Fatalf("session not stale: %v", err)
 	}
-	begin := func(p *auth.Principal) auth.PasskeyCeremony {
+	begin := func(p *session.Principal) secondstep.PasskeyCeremony {
 		t.Helper()
 		c, err := e.in.Auth.BeginPasskeyReauth(ctx, p)
 		if err != nil {
@@ -659,7 +660,7 @@ func TestPasskeyReauthentication(t *testing.T) {
 		}
 		return c
 	}
-	try := func(p *auth.Principal, pw, challenge string, answer []byte) error {
+	try := func(p *session.Principal, pw, challenge string, answer []byte) error {
 		_, err := e.in.Auth.ReauthenticateWithPasskey(ctx, p, pw, challenge, answer, pkMeta)
 		return err
 	}

@@ -1,4 +1,4 @@
-package auth
+package secondstep
 
 import (
 	"context"
@@ -16,15 +16,6 @@ import (
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
-
-// SMSConfig holds the caps that stop SMS pumping: codes sent per number,
-// per account and per source address within an hour.
-type SMSConfig struct {
-	Available     bool // a gateway (or local mode) can deliver texts
-	PerNumberHour int
-	PerUserHour   int
-	PerSourceHour int
-}
 
 const (
 	smsCodeTTL         = 10 * time.Minute

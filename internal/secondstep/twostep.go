@@ -1,4 +1,4 @@
-package auth
+package secondstep
 
 import (
 	"bytes"
@@ -18,112 +18,6 @@ import (
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
-
-// TwoStepConfig holds the two-step tunables.
-type TwoStepConfig struct {
-	ReauthWindow        time.Duration // how recent a sign-in sensitive actions need (default 10 min)
-	TrustedBrowserFor   time.Duration // "don't ask again on this browser" (default 30 days, at most 90)
-	PartialSessionTTL   time.Duration // time to finish the second step (default 10 min)
-	MaxSecondStepErrors int           // wrong codes per sign-in attempt (default 5)
-}
-
-var (
-	errSecondStepRequired = sellerguard.Errorf(sellerguard.ECodeSecondStepRequired, "Finish signing in with your second step first.")
-	errEnrollmentRequired = sellerguard.Errorf(sellerguard.ECodeEnrollmentRequired, "Your business requires two-step verification. Set it up in your account security to continue.")
-	errReauthRequired     = sellerguard.Errorf(sellerguard.ECodeReauthRequired, "For this change, confirm it's you: enter your password (and your second step) again.")
-	errNoSuchMethod       = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such two-step method.")
-	errWrongSecondStep    = sellerguard.Errorf(sellerguard.ECodeInvalidCode, "That code is not right. Check your authenticator app, text message or backup codes and try again.")
-)
-
-// RequireFull refuses a partial (password-only) session.
-func (p *Principal) RequireFull() error {
-	if p.Session.AuthLevel != sellerguard.AuthFull {
-		return errSecondStepRequired
-	}
-	return nil
-}
-
-// NeedsEnrollment reports whether a business the user belongs to requires
-// two-step verification that the user has not set up.
-func (p *Principal) NeedsEnrollment() bool {
-	if p.TwoStep.Enrolled {
-		return false
-	}
-	if p.ReenrolTwoStep {
-		return true
-	}
-	for _, m := range p.Memberships {
-		if m.RequireTwoStep {
-			return true
-		}
-	}
-	return false
-}
-
-// RequireBusinessAccess is the gate of every route to business data: a full
-// session, and two-step verification where the business requires it.
-func (p *Principal) RequireBusinessAccess() error {
-	if err := p.RequireFull(); err != nil {
-		return err
-	}
-	if p.NeedsEnrollment() {
-		return errEnrollmentRequired
-	}
-	return nil
-}
-
-// RequireRecentAuth refuses a session whose last sign-in or
-// re-authentication is older than the window.
-func (s *Service) RequireRecentAuth(p *Principal) error {
-	if err := p.RequireFull(); err != nil {
-		return err
-	}
-	if s.Now().Sub(p.Session.ReauthAt) > s.TwoStep.ReauthWindow {
-		return errReauthRequired
-	}
-	return nil
-}
-
-// protectionOf reads a user's confirmed methods and backup codes.
-func protectionOf(ctx context.Context, q interface {
-	ListMethods(context.Context, string) ([]store.TwoStepMethod, error)
-	CountBackupCodesLeft(context.Context, string) (int, error)
-}, userID string) (twostep.Protection, []store.TwoStepMethod, error) {
-	ms, err := q.ListMethods(ctx, userID)
-	if err != nil {
-		return twostep.Protection{}, nil, err
-	}
-	left, err := q.CountBackupCodesLeft(ctx, userID)
-	if err != nil {
-		return twostep.Protection{}, nil, err
-	}
-	var confirmed []store.TwoStepMethod
-	var rules []twostep.Method
-	for _, m := range ms {
-		if m.Confirmed {
-			confirmed = append(confirmed, m)
-			rules = append(rules, twostep.Method{ID: m.ID, Kind: m.Kind, Phone: m.Data})
-		}
-	}
-	return twostep.Assess(rules, left), confirmed, nil
-}
-
-// methodKinds lists the second steps a user can use now, for the sign-in
-// answer.
-func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range ms {
-		if !seen[m.Kind] {
-			seen[m.Kind] = true
-			out = append(out, m.Kind)
-		}
-	}
-	if backupLeft > 0 {
-		out = append(out, twostep.KindBackup)
-	}
-	return out
-}
 
 // SecondStepInput is a second step: a method and its code.
 type SecondStepInput struct {
@@ -715,58 +609,6 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 			"email.rule_two_step", "Actor", p.User.Email, "Rule", requiresOrNot("email.rule_two_step", required))
 	})
 	return s.afterBusinessRuleChanged(err, true)
-}
-
-// requiresOrNot words a rule turned on or off (key+".on", key+".off").
-func requiresOrNot(key string, required bool) msgKey {
-	if required {
-		return msgKey(key + ".on")
-	}
-	return msgKey(key + ".off")
-}
-
-// businessRuleChanged records, in tx, a change of one of a business's
-// security rules: audited as action (before and after), told to the owner
-// and user managers (a notice that cannot be switched off), and, when the
-// rule decides what members reach (reachesMembers), every member's cached
-// session is dropped on every instance so it applies on their next request.
-func (s *Service) businessRuleChanged(ctx context.Context, tx *store.Tx, now time.Time, p *Principal, meta RequestMeta, businessID, action string,
-	before, after map[string]any, reachesMembers bool, key string, kv ...any) error {
-	if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
-		IP: meta.IP, UserAgent: meta.UserAgent, Action: action, Category: sellerguard.CategoryBusiness,
-		TargetType: "business", TargetID: businessID, Before: before, After: after}); err != nil {
-		return err
-	}
-	if err := s.tellBusiness(ctx, tx, now, businessID, EventBusinessSecurityRules, key, kv...); err != nil {
-		return err
-	}
-	if !reachesMembers {
-		return nil
-	}
-	ids, err := tx.ListMemberIDs(ctx, businessID)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.Cache.NotifyRevoked(ctx, tx, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// afterBusinessRuleChanged is what follows the commit of a rule change
-// (err: the transaction's outcome): this instance's session cache cleared
-// when the rule reaches members, and the outbox worker woken.
-func (s *Service) afterBusinessRuleChanged(err error, reachesMembers bool) error {
-	if err != nil {
-		return err
-	}
-	if reachesMembers {
-		s.Cache.InvalidateAll()
-	}
-	s.afterEnqueue()
-	return nil
 }
 
 // SecondStepMethods lists the kinds of second step the user can finish a

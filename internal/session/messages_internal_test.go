@@ -1,4 +1,4 @@
-package auth
+package session
 
 import (
 	"strings"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/i18n"
-	"github.com/sellerguard/sellerguard/internal/store"
 )
 
 // Emails from the message files: the English is what the code wrote before
@@ -35,40 +34,5 @@ func TestMailTextInBothLanguages(t *testing.T) {
 	perms := permsText(sellerguard.Permissions{sellerguard.AreaPayments: sellerguard.LevelView, sellerguard.AreaListings: sellerguard.LevelEdit})
 	if en, zh := i18n.Values(i18n.English, []any{"P", perms})[1], i18n.Values(i18n.Chinese, []any{"P", perms})[1]; en != describePermissions(sellerguard.Permissions(perms)) || zh != "付款信息：查看，商品和状况说明：编辑" {
 		t.Fatalf("permissions: %q / %q", en, zh)
-	}
-}
-
-// A listing change line of the grouped notice, in both languages.
-func TestListingLineInBothLanguages(t *testing.T) {
-	t.Parallel()
-	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	before := store.Listing{ID: "lst_1", SKU: "A-1", Title: "Tea", PriceCents: 100}
-	after := before
-	after.PriceCents, after.ConditionNote = 200, "chipped"
-	l := listingLine("lee@example.com", before, after, at)
-	if got := l.In("en"); got != "05:06:07 UTC: lee@example.com changed (price, condition note) listing A-1 (Tea)" {
-		t.Errorf("en: %q", got)
-	}
-	if got := l.In("zh-CN"); got != "05:06:07 UTC：lee@example.com 更改了（价格、状况说明）商品 A-1（Tea）" {
-		t.Errorf("zh: %q", got)
-	}
-	if got := listingLine("lee@example.com", store.Listing{}, after, at).In("en"); got != "05:06:07 UTC: lee@example.com created listing A-1 (Tea)" {
-		t.Errorf("created: %q", got)
-	}
-}
-
-// The English of the message files is the English the code keeps for
-// callers that write it themselves.
-func TestCatalogueEnglishMatchesTheConstants(t *testing.T) {
-	t.Parallel()
-	c := i18n.Default()
-	if c.T(i18n.English, "email.footer") != SafetyFooter {
-		t.Error("email.footer differs from SafetyFooter")
-	}
-	if c.T(i18n.English, "sms.warning") != SMSWarning {
-		t.Error("sms.warning differs from SMSWarning")
-	}
-	if smsText("en", "123456") != "SellerGuard code: 123456. Valid 10 minutes. SellerGuard never calls or texts you to ask for this code: never tell it to anyone." {
-		t.Errorf("English code text: %q", smsText("en", "123456"))
 	}
 }

@@ -1,4 +1,4 @@
-package auth
+package team
 
 import (
 	"context"
@@ -25,42 +25,6 @@ const (
 	EventSessionsEndedByBusiness = "security.sessions_ended_by_business"
 	EventSecurityReminder        = "account.security_reminder"
 )
-
-// MustChangeBusiness is the reason a user must change their password when an
-// owner or user manager of their business asked for it.
-const MustChangeBusiness = "business"
-
-// NeedsBackupMethod reports whether a business of the user requires a
-// backup method and the user has two-step verification with no backup
-// (a single method and no backup codes).
-func (p *Principal) NeedsBackupMethod() bool {
-	if !p.TwoStep.Enrolled || p.TwoStep.Full {
-		return false
-	}
-	for _, m := range p.Memberships {
-		if m.RequireBackupMethod {
-			return true
-		}
-	}
-	return false
-}
-
-var errBackupMethodRequired = sellerguard.Errorf(sellerguard.ECodeBackupMethodRequired,
-	"This business requires a backup for your second step before you change payment information. Make backup codes or add a second method in your two-step settings.")
-
-// RequireBackupMethodFor refuses a change of payment information while the
-// business requires a backup method that the user does not have.
-func (p *Principal) RequireBackupMethodFor(businessID string) error {
-	if p.TwoStep.Full {
-		return nil
-	}
-	for _, m := range p.Memberships {
-		if m.BusinessID == businessID && m.RequireBackupMethod {
-			return errBackupMethodRequired
-		}
-	}
-	return nil
-}
 
 // SetBusinessBackupMethodRule turns the rule "a backup method is required" on
 // or off (the owner, with a recent sign-in; audited; the owner and user

@@ -1,4 +1,4 @@
-package auth
+package team
 
 import (
 	"context"
@@ -13,49 +13,6 @@ import (
 
 // InvitationTTL is how long an invitation waits.
 const InvitationTTL = 7 * 24 * time.Hour
-
-var errNoBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
-
-// Level returns the caller's level in an area of a business: the owner has
-// edit everywhere, a member what they were given, anyone else none.
-func (p *Principal) Level(businessID, area string) string {
-	for _, m := range p.Memberships {
-		if m.BusinessID != businessID {
-			continue
-		}
-		if m.Role == sellerguard.RoleOwner {
-			return sellerguard.LevelEdit
-		}
-		if l := m.Permissions[area]; l != "" {
-			return l
-		}
-		return sellerguard.LevelNone
-	}
-	return sellerguard.LevelNone
-}
-
-// RequireArea is the one permission check of business routes: a business
-// the caller does not belong to is not found (exactly like one that does not
-// exist); a level too low is forbidden.
-func (p *Principal) RequireArea(businessID, area, level string) error {
-	if err := p.RequireBusinessAccess(); err != nil {
-		return err
-	}
-	member := false
-	for _, m := range p.Memberships {
-		member = member || m.BusinessID == businessID
-	}
-	if !member {
-		return errNoBusiness
-	}
-	if sellerguard.LevelRank(p.Level(businessID, area)) < sellerguard.LevelRank(level) {
-		return sellerguard.Errorf(sellerguard.ECodeForbidden, "You need %s access to %s in this business.", level, strings.ReplaceAll(area, "_", " "))
-	}
-	if p.uses != nil && p.now != nil {
-		p.uses.Record(businessID, p.User.ID, area, level, p.now())
-	}
-	return nil
-}
 
 // validatePermissions checks a requested set of permissions and that the
 // granter holds at least as much in every area (the owner holds all).
@@ -93,44 +50,6 @@ func (s *Service) ListMembers(ctx context.Context, p *Principal, businessID stri
 		return nil, err
 	}
 	return s.DB.ListMembers(ctx, businessID)
-}
-
-func (s *Service) teamEvent(ctx context.Context, tx *store.Tx, now time.Time, p *Principal, meta RequestMeta, businessID, action, targetType, targetID string, before, after map[string]any) error {
-	return audit.Append(ctx, tx, now, audit.Entry{BusinessID: businessID, SubjectID: p.User.ID, ActorID: p.User.ID, ActorEmail: p.User.Email,
-		IP: meta.IP, UserAgent: meta.UserAgent, Action: action, Category: sellerguard.CategoryBusiness, TargetType: targetType, TargetID: targetID,
-		Before: before, After: after})
-}
-
-// tellBusiness tells the owner and the members who manage users of a
-// business event (by email; these events cannot be switched off), with the
-// message from the files (key, see mailText): each recipient reads it in
-// their own language.
-func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, key string, kv ...any) error {
-	m := tmail(event, "", key, append(kv, "BaseURL", s.Config.BaseURL)...)
-	if s.NotifyBusiness != nil {
-		return s.NotifyBusiness(ctx, tx, now, businessID, m)
-	}
-	ms, err := tx.ListMembers(ctx, businessID)
-	if err != nil {
-		return err
-	}
-	for _, mem := range ms {
-		if mem.ManagesUsers() {
-			mm := m
-			mm.To = mem.Email
-			if err := s.sendEmail(ctx, tx, now, mm); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// tellMember tells a member themselves that their access to a business
-// changed: a member removed or lowered by someone who took over the owner's
-// account learns of it at once. These notices cannot be switched off.
-func (s *Service) tellMember(ctx context.Context, tx *store.Tx, now time.Time, to, businessName string, what msgT) error {
-	return s.sendEmail(ctx, tx, now, tmail(EventMemberChanged, to, "email.member_access", "Business", businessName, "What", what, "BaseURL", s.Config.BaseURL))
 }
 
 // Invite invites an address to a business with permissions no greater than
@@ -192,19 +111,6 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 	}
 	s.afterEnqueue()
 	return inv, nil
-}
-
-func describePermissions(p sellerguard.Permissions) string {
-	var parts []string
-	for _, a := range sellerguard.Areas {
-		if l := p[a]; l != "" && l != sellerguard.LevelNone {
-			parts = append(parts, strings.ReplaceAll(a, "_", " ")+": "+l)
-		}
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // ListBusinessInvitations lists a business's pending invitations.

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/changes"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -31,7 +31,7 @@ func (s *Server) registerChanges(mux *recordingMux) {
 		SMSAvailable: func() bool { return s.Auth.SMS.Available },
 	})
 	h := &changesHandlers{s: s, svc: &changes.Service{
-		Store: s.DB, Auth: s.Auth, BaseURL: s.Options.BaseURL,
+		Store: s.DB, Auth: s.Session, BaseURL: s.Options.BaseURL,
 		Now: func() time.Time { return s.Auth.Now() },
 		Notify: func(ctx context.Context, tx *store.Tx, now time.Time, businessID, userID string, m sellerguard.OutboxMessage) error {
 			if userID == "" {
@@ -142,7 +142,7 @@ func parseChangesFilter(r *http.Request) (changes.Filter, error) {
 	return f, nil
 }
 
-func (h *changesHandlers) apiList(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) apiList(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	f, err := parseChangesFilter(r)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ type undoRequest struct {
 	Confirm bool `json:"confirm"`
 }
 
-func (h *changesHandlers) apiUndo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) apiUndo(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req undoRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {

@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 // The security checkup: the caller's own checkup with its recent security
@@ -32,7 +33,7 @@ func (s *Server) checkupService() *checkup.Service {
 			ReviewInterval:      s.Auth.Reviews.Interval,
 			CriticalEvents:      critical,
 		},
-		ReviewFlags: auth.CheckupReviewFlags,
+		ReviewFlags: team.CheckupReviewFlags,
 	}
 }
 
@@ -43,7 +44,7 @@ func (s *Server) registerCheckup(mux *recordingMux) {
 	mux.Handle("GET /api/v1/account/checkup", s.apiFull(h.apiAccount))
 	mux.Handle("POST /api/v1/account/checkup/events/{event_id}/ack", s.apiFull(h.apiAck))
 	mux.Handle("GET /api/v1/businesses/{business_id}/checkup", s.apiBusiness(h.apiBusiness))
-	for _, action := range []string{auth.MemberEndSessions, auth.MemberRequirePasswordChange, auth.MemberRequireTwoStepReenrol, auth.MemberRemind} {
+	for _, action := range []string{team.MemberEndSessions, team.MemberRequirePasswordChange, team.MemberRequireTwoStepReenrol, team.MemberRemind} {
 		mux.Handle("POST /api/v1/businesses/{business_id}/members/{user_id}/"+action, s.apiBusiness(h.apiMemberAction(action)))
 	}
 	mux.Handle("PUT /api/v1/businesses/{business_id}/backup-method-rule", s.apiAuthed(h.apiSetBackupRule))
@@ -70,7 +71,7 @@ type accountCheckupJSON struct {
 	SecureMyAccount []checkup.Fix          `json:"secure_my_account"`
 }
 
-func (h *checkupHandlers) apiAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	rep, hist, err := h.c.Account(r.Context(), p.User.ID)
 	if err != nil {
 		return err
@@ -78,7 +79,7 @@ func (h *checkupHandlers) apiAccount(w http.ResponseWriter, r *http.Request, p *
 	return writeJSON(w, http.StatusOK, accountCheckupJSON{Report: rep, History: hist, SecureMyAccount: secureActions})
 }
 
-func (h *checkupHandlers) apiAck(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiAck(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	at, err := h.c.Acknowledge(r.Context(), p.User.ID, r.PathValue("event_id"))
 	if err != nil {
 		return err
@@ -86,7 +87,7 @@ func (h *checkupHandlers) apiAck(w http.ResponseWriter, r *http.Request, p *auth
 	return writeJSON(w, http.StatusOK, map[string]any{"event_id": r.PathValue("event_id"), "acknowledged_at": at.UTC()})
 }
 
-func (h *checkupHandlers) apiBusiness(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiBusiness(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	rep, err := h.c.Business(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
@@ -102,8 +103,8 @@ type memberActionJSON struct {
 	ReminderMissing []string `json:"reminder_missing"`
 }
 
-func (h *checkupHandlers) apiMemberAction(action string) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiMemberAction(action string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if r.ContentLength > 0 {
 			var empty struct{}
 			if err := decodeJSON(r, &empty); err != nil {
@@ -126,7 +127,7 @@ type backupRuleRequest struct {
 	Required *bool `json:"required"`
 }
 
-func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req backupRuleRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

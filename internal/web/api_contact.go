@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 func (s *Server) registerContact(mux *recordingMux) {
@@ -43,7 +43,7 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	c, err := s.Auth.Contact(r.Context(), p)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ var emailChangeStarted = map[string]string{
 	"message": "If this address can be used, a code is on its way to it. Enter it to finish the change.",
 }
 
-func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req emailChangeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -73,7 +73,7 @@ func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *
 	return writeJSON(w, http.StatusAccepted, emailChangeStarted)
 }
 
-func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -109,7 +109,7 @@ type phoneChangeRequest struct {
 	Phone string `json:"phone"`
 }
 
-func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req phoneChangeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -121,7 +121,7 @@ func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *
 	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "sent_to": to})
 }
 
-func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -132,7 +132,7 @@ func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p
 	return s.apiContact(w, r, p)
 }
 
-func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	f := newForm()
 	f.Values["current"] = p.User.Email
 	if r.URL.Query().Get("done") == "1" {
@@ -142,7 +142,7 @@ func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *auth
 	return nil
 }
 
-func (s *Server) pageEmailConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageEmailConfirm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ type contactKindRequest struct {
 	Kind string `json:"kind"`
 }
 
-func (s *Server) apiStartContactConfirmation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartContactConfirmation(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req contactKindRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -220,7 +220,7 @@ type contactConfirmRequest struct {
 	Code string `json:"code"`
 }
 
-func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req contactConfirmRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -231,7 +231,7 @@ func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *au
 	return s.apiContact(w, r, p)
 }
 
-func (s *Server) phoneForm(r *http.Request, p *auth.Principal) (*form, error) {
+func (s *Server) phoneForm(r *http.Request, p *session.Principal) (*form, error) {
 	c, err := s.Auth.Contact(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func (s *Server) phoneForm(r *http.Request, p *auth.Principal) (*form, error) {
 	return f, nil
 }
 
-func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	f, err := s.phoneForm(r, p)
 	if err != nil {
 		return err
@@ -253,7 +253,7 @@ func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth
 	return nil
 }
 
-func (s *Server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	err := s.Auth.Signup(r.Context(), auth.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
+	err := s.Auth.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
+	res, err := s.Auth.SignIn(r.Context(), session.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ type membershipJSON struct {
 	TwoStepRequired bool   `json:"two_step_required"`
 }
 
-func requiredByAny(p *auth.Principal) bool {
+func requiredByAny(p *session.Principal) bool {
 	for _, m := range p.Memberships {
 		if m.RequireTwoStep {
 			return true
@@ -172,7 +173,7 @@ type currentSessionJSON struct {
 	Session     sessionJSON      `json:"session"`
 }
 
-func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var out currentSessionJSON
 	out.User.ID, out.User.Email, out.User.PasswordChangedAt = p.User.ID, p.User.Email, p.User.PasswordChangedAt
 	out.TwoStep.Enrolled, out.TwoStep.FullyProtected, out.TwoStep.Missing = p.TwoStep.Enrolled, p.TwoStep.Full, p.TwoStep.Missing
@@ -208,7 +209,7 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 	return err
 }
 
-func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	return nil
 }
 
-func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := s.Auth.ListSessions(r.Context(), p)
 	if err != nil {
 		return err
@@ -228,7 +229,7 @@ func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *auth
 	return writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
 }
 
-func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	id := r.PathValue("id")
 	if len(id) > 64 {
 		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such session.")
@@ -240,7 +241,7 @@ func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	n, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r))
 	if err != nil {
 		return err
@@ -281,9 +282,9 @@ const maxAuditLimit = 200
 
 // parseAuditQuery reads the audit filters shared by the API, the page and
 // the CSV export.
-func parseAuditQuery(r *http.Request) (auth.AuditQuery, error) {
+func parseAuditQuery(r *http.Request) (account.AuditQuery, error) {
 	v := r.URL.Query()
-	var q auth.AuditQuery
+	var q account.AuditQuery
 	var fields []sellerguard.FieldError
 	q.BusinessID = v.Get("business_id")
 	q.Category = v.Get("category")
@@ -363,7 +364,7 @@ func decodeCursor(c string) (time.Time, string, bool) {
 	return time.UnixMicro(n).UTC(), id, true
 }
 
-func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q, err := parseAuditQuery(r)
 	if err != nil {
 		return err
@@ -410,7 +411,7 @@ type phraseRequest struct {
 	Phrase string `json:"phrase"`
 }
 
-func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return err
@@ -418,7 +419,7 @@ func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return writeJSON(w, http.StatusOK, map[string]any{"phrase": phrase, "set": phrase != ""})
 }
 
-func (s *Server) apiSetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetPhrase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req phraseRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

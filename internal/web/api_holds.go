@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -13,10 +14,10 @@ import (
 // on Secure my account.
 func (s *Server) registerHolds(mux *recordingMux) {
 	mux.Handle("GET /api/v1/account/holds", s.apiFull(s.apiListHolds))
-	mux.Handle("POST /api/v1/account/holds/{hold_id}/confirm", s.apiAuthed(s.apiDecideHold(auth.HoldConfirm)))
-	mux.Handle("POST /api/v1/account/holds/{hold_id}/remove", s.apiAuthed(s.apiDecideHold(auth.HoldRemove)))
-	mux.Handle("POST /account/holds/{hold_id}/confirm", s.pageAuthed(s.pageDecideHold(auth.HoldConfirm)))
-	mux.Handle("POST /account/holds/{hold_id}/remove", s.pageAuthed(s.pageDecideHold(auth.HoldRemove)))
+	mux.Handle("POST /api/v1/account/holds/{hold_id}/confirm", s.apiAuthed(s.apiDecideHold(account.HoldConfirm)))
+	mux.Handle("POST /api/v1/account/holds/{hold_id}/remove", s.apiAuthed(s.apiDecideHold(account.HoldRemove)))
+	mux.Handle("POST /account/holds/{hold_id}/confirm", s.pageAuthed(s.pageDecideHold(account.HoldConfirm)))
+	mux.Handle("POST /account/holds/{hold_id}/remove", s.pageAuthed(s.pageDecideHold(account.HoldRemove)))
 }
 
 type holdJSON struct {
@@ -42,7 +43,7 @@ func toHoldJSON(h store.Hold) holdJSON {
 	return j
 }
 
-func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	hs, err := s.Auth.ListHolds(r.Context(), p)
 	if err != nil {
 		return err
@@ -54,8 +55,8 @@ func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return writeJSON(w, http.StatusOK, map[string]any{"holds": out})
 }
 
-func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		h, err := s.Auth.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
 		if err != nil {
 			return err
@@ -64,8 +65,8 @@ func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.
 	}
 }
 
-func (s *Server) pageDecideHold(decision string) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageDecideHold(decision string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if err := parseForm(r); err != nil {
 			return err
 		}

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // Notification settings: the catalogue of events with the caller's settings
@@ -63,7 +63,7 @@ func toNotifyEventJSON(lang i18n.Lang, st notify.Setting) notifyEventJSON {
 	return e
 }
 
-func (h *notifyHandlers) apiList(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) apiList(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := h.n.Settings(r.Context(), p.User.ID)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ type notifyUpdateRequest struct {
 	SMS   *bool `json:"sms"`
 }
 
-func (h *notifyHandlers) apiUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) apiUpdate(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	key := r.PathValue("event")
 	if _, ok := notify.Lookup(key); !ok {
 		return notify.ErrNoSuchEvent
@@ -115,7 +115,7 @@ type failedDeliveryJSON struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-func (h *notifyHandlers) apiFailed(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) apiFailed(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := h.n.FailedDeliveries(r.Context(), p.User.ID)
 	if err != nil {
 		return err

@@ -5,10 +5,10 @@ import (
 	"net/http"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/policy"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 type changePasswordRequest struct {
@@ -16,7 +16,7 @@ type changePasswordRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req changePasswordRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -112,7 +112,7 @@ type passwordRulesRequest struct {
 	Strict     *bool `json:"strict"`
 }
 
-func (s *Server) apiSetPasswordRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetPasswordRules(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req passwordRulesRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

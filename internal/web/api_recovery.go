@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 )
 
 // "Can't sign in?": forgot password (internal/recovery, internal/auth/recovery.go).
@@ -78,7 +78,7 @@ const revertDoneMessage = "Your password is changed and every session of the acc
 // recoveryDoneJSON says what happened and where to go next: signing in,
 // then Secure my account after an undone email change (with the number of
 // held items waiting there).
-func recoveryDoneJSON(d auth.RecoveryDone) map[string]any {
+func recoveryDoneJSON(d account.RecoveryDone) map[string]any {
 	if d.Revert {
 		return map[string]any{"password_changed": true, "message": revertDoneMessage, "next": secureNext, "held_items": d.Holds}
 	}

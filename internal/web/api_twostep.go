@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -15,12 +16,12 @@ type secondStepRequest struct {
 	RememberBrowser bool   `json:"remember_browser"`
 }
 
-func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req secondStepRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.CompleteSecondStep(r.Context(), p, auth.SecondStepInput{Method: req.Method, Code: req.Code, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r)}, s.meta(r))
+	res, err := s.Auth.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{Method: req.Method, Code: req.Code, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ type reauthRequest struct {
 	Code     string `json:"code"`
 }
 
-func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req reauthRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -76,7 +77,7 @@ func toMethodJSON(m store.TwoStepMethod) methodJSON {
 	return j
 }
 
-func (s *Server) apiListTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiListTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	ov, err := s.Auth.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return err
@@ -102,7 +103,7 @@ type labelRequest struct {
 	Label string `json:"label"`
 }
 
-func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req labelRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
@@ -123,7 +124,7 @@ type codeRequest struct {
 	Code string `json:"code"`
 }
 
-func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -135,7 +136,7 @@ func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth.
 	return writeJSON(w, http.StatusOK, map[string]any{"method": toMethodJSON(m)})
 }
 
-func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	codes, err := s.Auth.RegenerateBackupCodes(r.Context(), p, s.meta(r))
 	if err != nil {
 		return err
@@ -146,7 +147,7 @@ func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request
 	})
 }
 
-func (s *Server) apiRemoveMethod(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ type trustedBrowserJSON struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := s.Auth.ListTrustedBrowsers(r.Context(), p)
 	if err != nil {
 		return err
@@ -174,7 +175,7 @@ func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, 
 	return writeJSON(w, http.StatusOK, map[string]any{"trusted_browsers": out})
 }
 
-func (s *Server) apiForgetTrustedBrowser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiForgetTrustedBrowser(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
@@ -186,7 +187,7 @@ type requirementRequest struct {
 	Required *bool `json:"required"`
 }
 
-func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req requirementRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -205,7 +206,7 @@ type smsRequest struct {
 	Voice bool   `json:"voice"`
 }
 
-func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req smsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -220,7 +221,7 @@ func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	})
 }
 
-func (s *Server) apiConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -236,7 +237,7 @@ type sendSMSRequest struct {
 	MethodID string `json:"method_id"`
 }
 
-func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req sendSMSRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
@@ -252,7 +253,7 @@ func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *au
 
 // writeReauthenticated answers a successful re-authentication: the old
 // session has ended, and the answer carries the token of its successor.
-func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, next auth.StepUp) error {
+func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, next session.StepUp) error {
 	s.replaceSessionCookie(w, r, next)
 	at := next.Session.ReauthAt
 	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC(),
@@ -262,7 +263,7 @@ func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, ne
 // replaceSessionCookie gives a browser the session that replaced its own
 // after a step-up, when the request was authenticated by the cookie (a
 // program that sent its bearer token reads the new one from the answer).
-func (s *Server) replaceSessionCookie(w http.ResponseWriter, r *http.Request, next auth.StepUp) {
+func (s *Server) replaceSessionCookie(w http.ResponseWriter, r *http.Request, next session.StepUp) {
 	if r.Header.Get("Authorization") != "" {
 		return
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // langCookie keeps a signed-out visitor's language choice (a year).
@@ -18,8 +18,8 @@ const langCookie = "sg_lang"
 // the API adapters learn the caller only inside the handler, after the
 // error writer was chosen.
 type reqState struct {
-	principal *auth.Principal
-	caller    auth.Principal // where apiSession keeps the request's copy of the caller
+	principal *session.Principal
+	caller    session.Principal // where apiSession keeps the request's copy of the caller
 }
 
 type reqStateKey struct{}
@@ -36,8 +36,8 @@ func withReqState(r *http.Request) (*http.Request, *reqState) {
 // the visitor's language cookie; else the browser's Accept-Language; else
 // English.
 func langOf(r *http.Request) i18n.Lang {
-	var p *auth.Principal
-	if v, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
+	var p *session.Principal
+	if v, ok := r.Context().Value(principalKey{}).(*session.Principal); ok {
 		p = v
 	} else if st, ok := r.Context().Value(reqStateKey{}).(*reqState); ok {
 		p = st.principal
@@ -106,7 +106,7 @@ func languageAnswer(u sellerguard.User) languageJSON {
 	return out
 }
 
-func (s *Server) apiGetLanguage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiGetLanguage(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	return writeJSON(w, http.StatusOK, languageAnswer(p.User))
 }
 
@@ -114,7 +114,7 @@ type languageRequest struct {
 	Language *string `json:"language"`
 }
 
-func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req languageRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

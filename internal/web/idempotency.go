@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -25,8 +25,8 @@ const IdempotencyHeader = "Idempotency-Key"
 // same key for another request, or while the first still runs, is a
 // conflict. Only routes whose answers carry no secret use this: what is
 // kept is stored in the clear.
-func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *session.Principal) error) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		key := r.Header.Get(IdempotencyHeader)
 		if key == "" {
 			return h(w, r, p)

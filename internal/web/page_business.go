@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -25,7 +26,7 @@ type businessPage struct {
 	Business   *sellerguard.Membership
 	Businesses []sellerguard.Membership
 	Levels     map[string]string
-	Payments   *auth.PaymentInfo
+	Payments   *sellerdata.PaymentInfo
 	Storefront *store.Storefront
 	Listings   []store.Listing
 	Editing    *store.Listing // the listing the edit form is for (nil: a new one)
@@ -36,7 +37,7 @@ type businessPage struct {
 // (each named by the message "business.condition.<condition>").
 var listingConditions = []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}
 
-func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*businessPage, error) {
+func (s *Server) loadBusinessPage(r *http.Request, p *session.Principal) (*businessPage, error) {
 	ctx := r.Context()
 	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
 		Conditions: listingConditions}
@@ -87,7 +88,7 @@ func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*business
 	return pg, nil
 }
 
-func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadBusinessPage(r, p)
 	if err != nil {
 		return err
@@ -130,7 +131,7 @@ func parseMoney(v string) (int64, bool) {
 	return n, err == nil
 }
 
-func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -144,11 +145,11 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 	next := "/account/business"
 	switch action {
 	case "deposit":
-		_, err = s.Auth.SetDepositAccount(ctx, p, biz, auth.DepositAccountInput{Holder: f.Get("holder"), Bank: f.Get("bank"), Number: f.Get("account_number")}, meta)
+		_, err = s.Auth.SetDepositAccount(ctx, p, biz, sellerdata.DepositAccountInput{Holder: f.Get("holder"), Bank: f.Get("bank"), Number: f.Get("account_number")}, meta)
 	case "charge":
 		month, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_month")))
 		year, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_year")))
-		_, err = s.Auth.SetChargeMethod(ctx, p, biz, auth.ChargeMethodInput{Holder: f.Get("holder"), Number: f.Get("card_number"), ExpMonth: month, ExpYear: year}, meta)
+		_, err = s.Auth.SetChargeMethod(ctx, p, biz, sellerdata.ChargeMethodInput{Holder: f.Get("holder"), Number: f.Get("card_number"), ExpMonth: month, ExpYear: year}, meta)
 	case "storefront":
 		_, err = s.Auth.SetStorefront(ctx, p, biz, store.Storefront{DisplayName: f.Get("display_name"), Description: f.Get("description"), LogoURL: f.Get("logo_url"),
 			SupportEmail: f.Get("support_email"), SupportPhone: f.Get("support_phone"), ReturnAddress: f.Get("return_address")}, meta)
@@ -161,7 +162,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 		case qerr != nil:
 			err = sellerguard.Invalid(sellerguard.FieldError{Field: "quantity", Code: "out_of_range", Message: "Enter the quantity as a whole number."})
 		default:
-			_, err = s.Auth.SaveListings(ctx, p, biz, []auth.ListingInput{{ID: f.Get("listing_id"), SKU: f.Get("sku"), Title: f.Get("title"), PriceCents: price, Quantity: qty,
+			_, err = s.Auth.SaveListings(ctx, p, biz, []sellerdata.ListingInput{{ID: f.Get("listing_id"), SKU: f.Get("sku"), Title: f.Get("title"), PriceCents: price, Quantity: qty,
 				Condition: f.Get("condition"), ConditionNote: f.Get("condition_note")}}, meta)
 		}
 	default:

@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // "Is this still yours?" on the account page: when the sign-in email or the
@@ -21,7 +21,7 @@ func (s *Server) registerContactCheck(mux *recordingMux) {
 
 // pageContactCheckSend sends the code and shows the account page with the
 // field for it.
-func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p 
 
 // pageContactCheckVerify checks the code: confirmed, back to the account
 // page saying so; a wrong code shows the field again with the problem.
-func (s *Server) pageContactCheckVerify(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageContactCheckVerify(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

@@ -9,10 +9,11 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // form is what a form page shows again after a failed submission. Passwords
@@ -84,7 +85,7 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 	for _, k := range []string{"email", "business_name", "phone", "anti_phishing_phrase", "joining"} {
 		f.Values[k] = r.PostForm.Get(k)
 	}
-	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
+	in := account.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
 		AntiPhishingPhrase: f.Values["anti_phishing_phrase"], Joining: f.Values["joining"] == "1"}
 	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
@@ -147,7 +148,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	f.Values["unlock_code"] = r.PostForm.Get("unlock_code")
-	res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{
+	res, err := s.Auth.SignIn(r.Context(), session.SignInInput{
 		Email: f.Values["email"], Password: r.PostForm.Get("password"), UnlockCode: f.Values["unlock_code"], Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if err != nil {
@@ -168,7 +169,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
@@ -178,10 +179,10 @@ func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *auth.Pri
 }
 
 type accountPage struct {
-	Principal    *auth.Principal
+	Principal    *session.Principal
 	SessionCount int
-	Failed       auth.FailedSignIns
-	Contact      auth.ContactOverview
+	Failed       session.FailedSignIns
+	Contact      account.ContactOverview
 	Phrase       bool
 	Undelivered  int
 	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
@@ -192,7 +193,7 @@ type accountPage struct {
 	Check *form
 }
 
-func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.newAccountPage(r, p)
 	if err != nil {
 		return err
@@ -208,7 +209,7 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	return nil
 }
 
-func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPage, error) {
+func (s *Server) newAccountPage(r *http.Request, p *session.Principal) (*accountPage, error) {
 	list, err := s.Auth.ListSessions(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -271,7 +272,7 @@ type sessionRow struct {
 	Device string
 }
 
-func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := s.Auth.ListSessions(r.Context(), p)
 	if err != nil {
 		return err
@@ -296,7 +297,7 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	id := r.PathValue("id")
 	if id == p.Session.ID {
 		return s.pageSignOut(w, r, p)
@@ -308,7 +309,7 @@ func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *au
 	return nil
 }
 
-func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if _, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
@@ -334,7 +335,7 @@ type auditPage struct {
 
 type auditBusiness struct{ ID, Name string }
 
-func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg := &auditPage{Filter: map[string]string{}, Categories: []string{sellerguard.CategoryAccount, sellerguard.CategorySession, sellerguard.CategoryBusiness, sellerguard.CategorySupport}}
 	for _, k := range []string{"business_id", "category", "actor", "since", "until"} {
 		pg.Filter[k] = r.URL.Query().Get(k)
@@ -377,7 +378,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 // maxCSVRows bounds one export.
 const maxCSVRows = 50_000
 
-func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q, err := parseAuditQuery(r)
 	if err != nil {
 		return err
@@ -434,7 +435,7 @@ func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return err
@@ -448,7 +449,7 @@ func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.
 	return nil
 }
 
-func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -473,7 +474,7 @@ type passwordPage struct {
 	ChangedAt string
 }
 
-func (s *Server) newPasswordPage(p *auth.Principal) *passwordPage {
+func (s *Server) newPasswordPage(p *session.Principal) *passwordPage {
 	min := 12
 	if s.Auth.Policy != nil {
 		min = s.Auth.Policy.Options().MinLength
@@ -481,7 +482,7 @@ func (s *Server) newPasswordPage(p *auth.Principal) *passwordPage {
 	return &passwordPage{form: newForm(), Required: p.MustChangePassword, MinLength: min, ChangedAt: p.User.PasswordChangedAt.UTC().Format("2006-01-02")}
 }
 
-func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg := s.newPasswordPage(p)
 	if r.URL.Query().Get("done") != "" {
 		done, _ := strconv.Atoi(r.URL.Query().Get("done"))
@@ -491,7 +492,7 @@ func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 type notifyGroup struct {
@@ -22,7 +22,7 @@ type notifyPage struct {
 	FailedDays   int
 }
 
-func (h *notifyHandlers) newPage(r *http.Request, p *auth.Principal) (*notifyPage, error) {
+func (h *notifyHandlers) newPage(r *http.Request, p *session.Principal) (*notifyPage, error) {
 	list, err := h.n.Settings(r.Context(), p.User.ID)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (h *notifyHandlers) newPage(r *http.Request, p *auth.Principal) (*notifyPag
 	return pg, nil
 }
 
-func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := h.newPage(r, p)
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // ("email:<event>", "sms:<event>"); an unticked box is not sent. Locked
 // channels are shown ticked and disabled, so they are never sent: they are
 // left out of the change, and a forged form cannot switch them off.
-func (h *notifyHandlers) pageSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) pageSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
@@ -19,7 +19,7 @@ type passkeysPage struct {
 	ReauthMinutes int
 }
 
-func (s *Server) passkeysPageFor(r *http.Request, p *auth.Principal) (*passkeysPage, error) {
+func (s *Server) passkeysPageFor(r *http.Request, p *session.Principal) (*passkeysPage, error) {
 	ov, err := s.Auth.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (s *Server) passkeysPageFor(r *http.Request, p *auth.Principal) (*passkeysP
 	return pg, nil
 }
 
-func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.passkeysPageFor(r, p)
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (s *Server) pageRemovePasskey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageRemovePasskey(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if err == nil {
 		http.Redirect(w, r, "/account/two-step/passkeys?done=removed", http.StatusSeeOther)
@@ -75,7 +75,7 @@ type passkeySignInPage struct {
 	HasPasskey  bool
 }
 
-func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.Session.AuthLevel == sellerguard.AuthFull {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil

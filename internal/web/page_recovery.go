@@ -5,8 +5,8 @@ import (
 	"net/url"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/recovery"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 func (s *Server) registerRecoveryPages(mux *recordingMux) {
@@ -83,7 +83,7 @@ func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) erro
 		// The owner took the account back: sign in with the password just
 		// chosen, exactly as the sign-in page does (the second step is
 		// still asked for), and go on to Secure my account.
-		res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{Email: done.Email, Password: newPassword, Device: s.deviceCookie(r)}, s.meta(r))
+		res, err := s.Auth.SignIn(r.Context(), session.SignInInput{Email: done.Email, Password: newPassword, Device: s.deviceCookie(r)}, s.meta(r))
 		if err == nil {
 			s.setDeviceCookie(w, res.NewDevice)
 			s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)

@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 func (s *Server) registerTeamPages(mux *recordingMux) {
@@ -57,7 +58,7 @@ type teamPage struct {
 // named. A business the user does not belong to is none — nil, which pages
 // answer with 404, exactly like one that does not exist — never silently
 // the user's own (DESIGN.md 6a).
-func chosenBusiness(r *http.Request, p *auth.Principal) *sellerguard.Membership {
+func chosenBusiness(r *http.Request, p *session.Principal) *sellerguard.Membership {
 	want := requestedBusiness(r)
 	for i := range p.Memberships {
 		if p.Memberships[i].BusinessID == want {
@@ -80,7 +81,7 @@ func requestedBusiness(r *http.Request) string {
 
 var errNoSuchBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
 
-func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, error) {
+func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage, error) {
 	ctx := r.Context()
 	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames(r), Self: p.User.ID,
 		LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit}}
@@ -140,7 +141,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 	return pg, nil
 }
 
-func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadTeamPage(r, p)
 	if err != nil {
 		return err
@@ -188,7 +189,7 @@ func (s *Server) showRefusal(w http.ResponseWriter, r *http.Request, err error, 
 }
 
 // pageTeamSubmit handles every button of the team page, named by action.
-func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 }
 
 type reviewRow struct {
-	auth.ReviewMember
+	team.ReviewMember
 	Why        string
 	AreaLevels []areaLevel
 }
@@ -279,7 +280,7 @@ type areaLevel struct {
 type reviewPage struct {
 	*form
 	Business     *sellerguard.Membership
-	Review       *auth.ReviewView
+	Review       *team.ReviewView
 	ToDecide     []reviewRow
 	Decided      []reviewRow
 	CanEdit      bool
@@ -289,7 +290,7 @@ type reviewPage struct {
 	IsOwner      bool
 }
 
-func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage, error) {
+func (s *Server) loadReviewPage(r *http.Request, p *session.Principal) (*reviewPage, error) {
 	ctx := r.Context()
 	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
 		Recent: s.Auth.RequireRecentAuth(p) == nil}
@@ -339,7 +340,7 @@ func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage
 	return pg, nil
 }
 
-func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadReviewPage(r, p)
 	if err != nil {
 		return err
@@ -355,7 +356,7 @@ func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // (member=USER repeated, decision:USER = keep|reduce|revoke, perm:USER:AREA
 // for a reduction; members without a decision are left for later), or saves
 // the review rules.
-func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -372,13 +373,13 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		_, _, err = s.Auth.StartReview(ctx, p, biz, meta)
 	case "decide":
 		done = "decided"
-		var ds []auth.ReviewDecision
+		var ds []team.ReviewDecision
 		for _, uid := range f["member"] {
-			d := auth.ReviewDecision{UserID: uid, Action: f.Get("decision:" + uid)}
+			d := team.ReviewDecision{UserID: uid, Action: f.Get("decision:" + uid)}
 			if d.Action == "" {
 				continue
 			}
-			if d.Action == auth.DecisionReduce {
+			if d.Action == team.DecisionReduce {
 				d.Permissions = sellerguard.Permissions{}
 				for _, a := range sellerguard.Areas {
 					d.Permissions[a] = f.Get("perm:" + uid + ":" + a)
@@ -437,18 +438,18 @@ func atoiField(field, v string) (int, error) {
 }
 
 // describeFlags says why a member of a review is flagged, in the request's
-// language (auth.DescribeFlags says it in English for emails and logs).
-func describeFlags(r *http.Request, m auth.ReviewMember) string {
+// language (team.DescribeFlags says it in English for emails and logs).
+func describeFlags(r *http.Request, m team.ReviewMember) string {
 	var parts []string
 	for _, f := range m.Flags {
 		switch f {
-		case auth.FlagNoSignIn30:
+		case team.FlagNoSignIn30:
 			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 30))
-		case auth.FlagNoSignIn60:
+		case team.FlagNoSignIn60:
 			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 60))
-		case auth.FlagNoSignIn90:
+		case team.FlagNoSignIn90:
 			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 90))
-		case auth.FlagEditUnused:
+		case team.FlagEditUnused:
 			var areas []string
 			for _, a := range m.UnusedEditAreas {
 				areas = append(areas, tr(r, "team.area."+a))

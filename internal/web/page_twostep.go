@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
@@ -79,7 +80,7 @@ type secondStepPage struct {
 
 // newSecondStepPage offers the kinds of second step the user has: the
 // asked-for one when the user has it, else the strongest.
-func (s *Server) newSecondStepPage(r *http.Request, p *auth.Principal, method string) (*secondStepPage, error) {
+func (s *Server) newSecondStepPage(r *http.Request, p *session.Principal, method string) (*secondStepPage, error) {
 	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -121,7 +122,7 @@ func durationWords(r *http.Request, d time.Duration) string {
 	return tr(r, "common.duration.a_minute")
 }
 
-func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.RequireFull() == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
@@ -141,7 +142,7 @@ func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *a
 }
 
 // pageSecondStepSendSMS texts a code for this sign-in.
-func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.RequireFull() == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
@@ -157,7 +158,7 @@ func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.RequireFull() == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
@@ -176,7 +177,7 @@ func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p 
 	if r.PostForm.Get("next") == secureNext {
 		pg.Next = secureNext
 	}
-	res, err := s.Auth.CompleteSecondStep(r.Context(), p, auth.SecondStepInput{
+	res, err := s.Auth.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{
 		Method: pg.Method, Code: r.PostForm.Get("code"), RememberBrowser: remember, Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeUnauthenticated {
@@ -242,7 +243,7 @@ func methodKindName(r *http.Request, kind string) string {
 }
 
 // loadTwoStepPage reads what the two-step page shows.
-func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPage, error) {
+func (s *Server) loadTwoStepPage(r *http.Request, p *session.Principal) (*twoStepPage, error) {
 	ov, err := s.Auth.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -273,7 +274,7 @@ func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPa
 	return pg, nil
 }
 
-func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadTwoStepPage(r, p)
 	if err != nil {
 		return err
@@ -303,7 +304,7 @@ func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Pri
 
 // failTwoStep shows the two-step page again with the problem of err and
 // the values typed (values may be nil).
-func (s *Server) failTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error, values map[string]string) error {
+func (s *Server) failTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal, err error, values map[string]string) error {
 	pg, lerr := s.loadTwoStepPage(r, p)
 	if lerr != nil {
 		return lerr
@@ -346,7 +347,7 @@ func groupKey(k string) string {
 	return b.String()
 }
 
-func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -365,7 +366,7 @@ func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -390,7 +391,7 @@ type backupCodesPage struct {
 	Replaced bool // there were unused codes, which stopped working
 }
 
-func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	codes, err := s.Auth.RegenerateBackupCodes(r.Context(), p, s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
@@ -406,7 +407,7 @@ func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *auth
 
 // Removing a method, forgetting a browser.
 
-func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
@@ -421,7 +422,7 @@ func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
@@ -475,7 +476,7 @@ type reauthPage struct {
 // API also takes a texted code, sent with POST /api/v1/session/second-step/sms).
 var reauthKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true, twostep.KindSMS: true}
 
-func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q := r.URL.Query()
 	pg, err := s.newReauthPage(r, p, q.Get("next"), q.Get("method"))
 	if err != nil {
@@ -487,7 +488,7 @@ func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.
 
 // newReauthPage is the re-authentication page for the user's second steps:
 // the asked-for kind when they have it, a texted code for phone-only users.
-func (s *Server) newReauthPage(r *http.Request, p *auth.Principal, next, method string) (*reauthPage, error) {
+func (s *Server) newReauthPage(r *http.Request, p *session.Principal, next, method string) (*reauthPage, error) {
 	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -509,7 +510,7 @@ func (s *Server) newReauthPage(r *http.Request, p *auth.Principal, next, method 
 
 // pageReauthSendSMS texts a code for re-authenticating and shows the page
 // with the field for it.
-func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -525,7 +526,7 @@ func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *au
 	return nil
 }
 
-func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -554,7 +555,7 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -573,7 +574,7 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/breach"
 )
 
@@ -140,7 +140,7 @@ func TestBreachedAndExpiredPasswordsMustChangeFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := in.Auth.ImportUser(context.Background(), auth.ImportedUser{Email: "old@example.com", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
+	if err := in.Auth.ImportUser(context.Background(), account.ImportedUser{Email: "old@example.com", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	r = in.Do(t, "POST", "/api/v1/sessions", "", signInBody("old@example.com", pw, ""))

@@ -1,4 +1,4 @@
-package auth_test
+package secondstep_test
 
 import (
 	"context"
@@ -13,8 +13,9 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/keys"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -83,12 +84,12 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 
 				methods := copied["two_step_methods"] > 0
 				// Password only.
-				res, err := in.Auth.SignIn(ctx, auth.SignInInput{Email: src.password, Password: pkPW}, pkMeta)
+				res, err := in.Auth.SignIn(ctx, session.SignInInput{Email: src.password, Password: pkPW}, pkMeta)
 				if err != nil || res.Session.AuthLevel != sellerguard.AuthFull {
 					t.Errorf("%s (password) after the upgrade: %+v %v", src.password, res.Session, err)
 				}
 				// Authenticator app: its sealed secret opens and the code works.
-				res, err = in.Auth.SignIn(ctx, auth.SignInInput{Email: src.totp, Password: pkPW}, pkMeta)
+				res, err = in.Auth.SignIn(ctx, session.SignInInput{Email: src.totp, Password: pkPW}, pkMeta)
 				if err != nil {
 					t.Fatalf("%s after the upgrade: %v", src.totp, err)
 				}
@@ -126,7 +127,7 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 					if _, err := e.tryPasskey(t, func(o json.RawMessage) []byte { return src.key2.assert(t, o, assertion{}) }); err != nil {
 						t.Errorf("%s (passkey) after the upgrade: %v", src.passkey, err)
 					}
-				} else if res, err := in.Auth.SignIn(ctx, auth.SignInInput{Email: src.passkey, Password: pkPW}, pkMeta); err != nil || res.Session.AuthLevel != sellerguard.AuthFull {
+				} else if res, err := in.Auth.SignIn(ctx, session.SignInInput{Email: src.passkey, Password: pkPW}, pkMeta); err != nil || res.Session.AuthLevel != sellerguard.AuthFull {
 					t.Errorf("%s at a level without two-step methods: %+v %v", src.passkey, res.Session, err)
 				}
 				if _, err := audit.Verify(ctx, in.DB); err != nil {
@@ -169,7 +170,7 @@ func buildUpgradeSource(t *testing.T, dialect string) upgradeSource {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := in.Auth.SetDepositAccount(ctx, p, src.totpBusiness, auth.DepositAccountInput{Holder: "Totp Goods Ltd", Bank: "Test Bank", Number: src.depositNumber}, pkMeta); err != nil {
+	if _, err := in.Auth.SetDepositAccount(ctx, p, src.totpBusiness, sellerdata.DepositAccountInput{Holder: "Totp Goods Ltd", Bank: "Test Bank", Number: src.depositNumber}, pkMeta); err != nil {
 		t.Fatalf("deposit account: %v", err)
 	}
 

@@ -1,4 +1,4 @@
-package auth_test
+package secondstep_test
 
 import (
 	"fmt"
