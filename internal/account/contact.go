@@ -87,7 +87,6 @@ func (s *Service) StartEmailChange(ctx context.Context, p *Principal, newEmail s
 	if err != nil {
 		return err
 	}
-	s.afterEnqueue()
 	return nil
 }
 
@@ -175,7 +174,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 			Before: map[string]any{"email": p.User.Email}, After: map[string]any{"email": newAddr}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
 		old := tmail(EventEmailChanged, p.User.Email, "email.email_changed", "New", newAddr, "When", now, "IP", meta.IP, "Code", revert, "BaseURL", s.Config.BaseURL)
@@ -209,8 +208,6 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 	if wrong {
 		return "", errContactCode
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return newAddr, nil
 }
 
@@ -232,7 +229,6 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 		return "", err
 	}
 	var wrong bool
-	var userID string
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		changes, err := tx.RevertableEmailChanges(ctx, oldNorm, now)
 		if err != nil {
@@ -251,7 +247,6 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 			_, err := s.Limiter.SourceFailure(ctx, tx, limiter.SourceKey("code", meta.IP), meta.IP, now)
 			return err
 		}
-		userID = hit.UserID
 		u, err := tx.FindUserByID(ctx, hit.UserID)
 		if err != nil {
 			return err
@@ -298,7 +293,7 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": oldAddr, "sessions_ended": len(ids), "password": "disabled until the owner sets a new one", "held": len(holds)}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		held := ""
@@ -316,8 +311,6 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 	if wrong {
 		return "", errContactCode
 	}
-	s.Cache.InvalidateUser(userID)
-	s.afterEnqueue()
 	return recoveryToken, nil
 }
 
@@ -377,7 +370,6 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 	if err != nil {
 		return "", err
 	}
-	s.afterEnqueue()
 	return sms.Last4(e164), nil
 }
 
@@ -447,7 +439,6 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, code str
 		return errContactCode
 	}
 	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return nil
 }
 
@@ -547,7 +538,6 @@ func (s *Service) StartContactConfirmation(ctx context.Context, p *Principal, ki
 	if err != nil {
 		return err
 	}
-	s.afterEnqueue()
 	return nil
 }
 
@@ -617,9 +607,6 @@ func (s *Service) AskContactConfirmations(ctx context.Context) (int, error) {
 		if err != nil {
 			return asked, err
 		}
-	}
-	if asked > 0 {
-		s.afterEnqueue()
 	}
 	return asked, nil
 }

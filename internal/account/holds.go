@@ -252,7 +252,7 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 			Before: map[string]any{"held": true, "summary": h.Summary}, After: map[string]any{"held": false, "decision": past}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
 		what := map[string]string{"confirmed": "can be used to sign in again", "removed": "is gone from your account"}[past]
@@ -267,8 +267,6 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 	if err != nil {
 		return store.Hold{}, err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return h, nil
 }
 

@@ -30,12 +30,11 @@ func (s *Service) SetLanguage(ctx context.Context, p *Principal, lang string, me
 			Before: map[string]any{"language": p.User.Language}, After: map[string]any{"language": string(l)}}); err != nil {
 			return err
 		}
-		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID) // other instances reload the user
+		return s.Cache.Revoke(ctx, tx, p.User.ID) // other instances reload the user
 	})
 	if err != nil {
 		return "", err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
 	p.User.Language = string(l)
 	return l, nil
 }

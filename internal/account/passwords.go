@@ -196,7 +196,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 				"session_replaced": p.Session.ID, "session": res.StepUp.Session.ID}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return s.sendEmail(ctx, tx, now, withEvent(passwordChangedEmail(u.Email, len(ids), meta, now, s.Config.BaseURL), EventPasswordChanged))
@@ -204,8 +204,6 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return PasswordChanged{}, err
 	}
-	s.Cache.InvalidateUser(u.ID)
-	s.afterEnqueue()
 	return res, nil
 }
 
@@ -246,7 +244,7 @@ func (s *Service) RequirePasswordChange(ctx context.Context, addr, actor string)
 			Category: sellerguard.CategorySupport, TargetType: "user", TargetID: u.ID, After: map[string]any{"reason": MustChangeSupport}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return s.sendEmail(ctx, tx, now, tmail(EventPasswordChangeForced, u.Email, "email.support_password_change", "BaseURL", s.Config.BaseURL))
@@ -255,7 +253,6 @@ func (s *Service) RequirePasswordChange(ctx context.Context, addr, actor string)
 		return err
 	}
 	s.Cache.InvalidateAll()
-	s.afterEnqueue()
 	return nil
 }
 
@@ -289,9 +286,6 @@ func (s *Service) SendPasswordReminders(ctx context.Context) (int, error) {
 		if err != nil {
 			return sent, err
 		}
-	}
-	if sent > 0 {
-		s.afterEnqueue()
 	}
 	return sent, nil
 }

@@ -89,7 +89,6 @@ func (s *Service) StartRecovery(ctx context.Context, addr string, meta RequestMe
 	s.RecoveryPace.Wait(ctx, start)
 	// After the wait, and for every address: waking the worker must not
 	// set the registered path apart.
-	s.afterEnqueue()
 	return nil
 }
 
@@ -152,7 +151,6 @@ func (s *Service) VerifyRecovery(ctx context.Context, addr, code string, meta Re
 	if err != nil {
 		return "", err
 	}
-	s.afterEnqueue()
 	if token == "" {
 		return "", errRecoveryCode
 	}
@@ -243,7 +241,7 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 			After:  map[string]any{"changed_at": now, "sessions_ended": len(ids), "trusted_browsers_forgotten": browsers, "by": "emailed code"}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		holds, err := tx.OpenHolds(ctx, u.ID)
@@ -260,8 +258,6 @@ func (s *Service) RecoveryPassword(ctx context.Context, token, newPassword strin
 	if used {
 		return RecoveryDone{}, errRecoveryToken
 	}
-	s.Cache.InvalidateUser(u.ID)
-	s.afterEnqueue()
 	return done, nil
 }
 

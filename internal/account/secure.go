@@ -88,7 +88,7 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 				"backup_codes_renewed": macs != nil, "session_replaced": p.Session.ID, "session": res.StepUp.Session.ID}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, u.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return s.sendEmail(ctx, tx, now, withEvent(passwordChangedEmail(u.Email, len(ids), meta, now, s.Config.BaseURL), EventPasswordChanged))
@@ -97,7 +97,5 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 		return Secured{}, err
 	}
 	res.PasswordChangedAt = now
-	s.Cache.InvalidateUser(u.ID)
-	s.afterEnqueue()
 	return res, nil
 }

@@ -155,7 +155,6 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 	if err != nil {
 		return err
 	}
-	s.afterEnqueue()
 	return nil
 }
 
@@ -286,7 +285,6 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		}
 		return "", "", errInvalidCode
 	}
-	s.afterEnqueue()
 	return userID, businessID, nil
 }
 
@@ -374,7 +372,6 @@ func (s *Service) SetPhishingPhrase(ctx context.Context, p *Principal, phrase st
 	if err != nil {
 		return err
 	}
-	s.afterEnqueue()
 	return nil
 }
 

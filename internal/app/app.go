@@ -237,8 +237,8 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 			IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout,
 			PasswordMinLength: cfg.PasswordMinLength, BaseURL: cfg.BaseURL,
 		},
-		Enqueued: worker.Wake,
 	}
+	db.SetEnqueued(worker.Wake) // every commit that enqueued a message wakes the worker (store.Tx.AfterCommit)
 	services := web.Services{
 		Session:    svc,
 		Account:    &account.Service{Service: svc},

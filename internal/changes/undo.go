@@ -53,7 +53,6 @@ func (s *Service) Undo(ctx context.Context, p *session.Principal, businessID, ch
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var done store.AuditRecord
-	var revoked []string
 	err = s.Store.WithTx(ctx, func(tx *store.Tx) error {
 		e, k, err := s.find(ctx, tx, businessID, changeID)
 		if err != nil {
@@ -66,18 +65,11 @@ func (s *Service) Undo(ctx context.Context, p *session.Principal, businessID, ch
 		if err := u.apply(ctx); err != nil {
 			return err
 		}
-		revoked = u.revoked
 		done, err = tx.FindAuditEvent(ctx, u.eventID)
 		return err
 	})
 	if err != nil {
 		return Change{}, err
-	}
-	for _, id := range revoked {
-		s.Auth.Cache.InvalidateUser(id)
-	}
-	if s.Auth.Enqueued != nil {
-		s.Auth.Enqueued()
 	}
 	c, _ := s.view(p, businessID, done)
 	us := userSession{user: done.ActorID, session: done.SessionID}
@@ -97,7 +89,6 @@ type undoing struct {
 	e          store.AuditRecord
 	k          kind
 	eventID    string
-	revoked    []string
 }
 
 // parts are the events an undo restores: the listings of a bulk change,
@@ -399,10 +390,9 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 			}
 			ended = len(ids)
 		}
-		if err := u.s.Auth.Cache.NotifyRevoked(ctx, u.tx, userID); err != nil {
+		if err := u.s.Auth.Cache.Revoke(ctx, u.tx, userID); err != nil {
 			return err
 		}
-		u.revoked = append(u.revoked, userID)
 		return u.record(ctx, "user", userID, cur, map[string]any{"member": false, "email": m.Email, "sessions_ended": ended},
 			msg{Key: "email.undo.member_joined"})
 	}
@@ -419,10 +409,9 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 	if err := u.tx.SetMemberPermissions(ctx, u.businessID, userID, perms, u.now); err != nil {
 		return err
 	}
-	if err := u.s.Auth.Cache.NotifyRevoked(ctx, u.tx, userID); err != nil {
+	if err := u.s.Auth.Cache.Revoke(ctx, u.tx, userID); err != nil {
 		return err
 	}
-	u.revoked = append(u.revoked, userID)
 	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, msg{Key: "email.undo.permissions"})
 }
 

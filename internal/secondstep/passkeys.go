@@ -316,8 +316,6 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, i
 		return store.TwoStepMethod{}, &sellerguard.Error{Code: sellerguard.ECodeInvalidCode,
 			Message: "Your passkey's answer could not be verified. Start again, and use a passkey on this device or a security key.", Err: rejected}
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return m, nil
 }
 

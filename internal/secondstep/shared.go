@@ -40,8 +40,6 @@ func (s *Service) afterBusinessRuleChanged(err error, reachesMembers bool) error
 	return s.AfterBusinessRuleChanged(err, reachesMembers)
 }
 
-func (s *Service) afterEnqueue() { s.AfterEnqueue() }
-
 func backupCodeUsedEmail(to string, left int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
 	return session.BackupCodeUsedEmail(to, left, meta, at, baseURL)
 }

@@ -163,7 +163,6 @@ func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voic
 	if err != nil {
 		return SMSEnrollment{}, err
 	}
-	s.afterEnqueue()
 	return SMSEnrollment{MethodID: id, SentTo: sms.Last4(e164)}, nil
 }
 
@@ -204,8 +203,6 @@ func (s *Service) ConfirmSMS(ctx context.Context, p *Principal, methodID, code s
 	if wrong {
 		return store.TwoStepMethod{}, errWrongSecondStep
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return m, nil
 }
 
@@ -249,6 +246,5 @@ func (s *Service) SendSessionSMS(ctx context.Context, p *Principal, methodID str
 	if err != nil {
 		return "", err
 	}
-	s.afterEnqueue()
 	return sentTo, nil
 }

@@ -177,14 +177,12 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 				return err
 			}
 		}
-		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
+		return s.Cache.Revoke(ctx, tx, p.User.ID)
 	})
 	if err != nil {
 		return SecondStepResult{}, err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
 	if !wrong {
-		s.afterEnqueue()
 		return res, nil
 	}
 	// A wrong code: count it against this attempt and the account.
@@ -201,14 +199,13 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 			if err := tx.DeleteSession(ctx, p.User.ID, p.Session.ID); err != nil {
 				return err
 			}
-			return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
+			return s.Cache.Revoke(ctx, tx, p.User.ID)
 		}
 		return nil
 	})
 	if err != nil {
 		return SecondStepResult{}, err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
 	if restart {
 		return SecondStepResult{}, sellerguard.Errorf(sellerguard.ECodeUnauthenticated, "Too many wrong codes. Sign in again with your password.")
 	}
@@ -275,7 +272,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 		}); err != nil {
 			return err
 		}
-		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
+		return s.Cache.Revoke(ctx, tx, p.User.ID)
 	})
 	if err != nil {
 		return StepUp{}, err
@@ -283,7 +280,6 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 	if failed != nil {
 		return StepUp{}, failed
 	}
-	s.Cache.InvalidateUser(p.User.ID)
 	return next, nil
 }
 
@@ -443,8 +439,6 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, methodID, code 
 	if wrong {
 		return store.TwoStepMethod{}, errWrongSecondStep
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return m, nil
 }
 
@@ -462,7 +456,7 @@ func (s *Service) methodChanged(ctx context.Context, tx *store.Tx, p *Principal,
 	if err := audit.Append(ctx, tx, now, ev); err != nil {
 		return err
 	}
-	if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
+	if err := s.Cache.Revoke(ctx, tx, p.User.ID); err != nil {
 		return err
 	}
 	return s.sendEmail(ctx, tx, now, withEvent(twoStepChangedEmail(p.User.Email, action, m.Kind, m.Label, meta, now, s.Config.BaseURL), EventTwoStepChanged))
@@ -507,8 +501,6 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 	if err != nil {
 		return err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return nil
 }
 
@@ -536,8 +528,6 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, p *Principal, meta 
 	if err != nil {
 		return nil, err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return codes, nil
 }
 

@@ -146,7 +146,6 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 	if err != nil {
 		return nil, err
 	}
-	s.afterEnqueue()
 	return out, nil
 }
 

@@ -159,7 +159,6 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 	if err != nil {
 		return store.DepositAccount{}, err
 	}
-	s.afterEnqueue()
 	return a, nil
 }
 
@@ -229,7 +228,6 @@ func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID st
 	if err != nil {
 		return store.Storefront{}, err
 	}
-	s.afterEnqueue()
 	return f, nil
 }
 
@@ -354,7 +352,6 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 	if err != nil {
 		return store.ChargeMethod{}, err
 	}
-	s.afterEnqueue()
 	return c, nil
 }
 

@@ -25,8 +25,6 @@ const (
 
 func NewID(prefix string) string { return session.NewID(prefix) }
 
-func (s *Service) afterEnqueue() { s.AfterEnqueue() }
-
 func cleanText(s string) string { return session.CleanText(s) }
 
 func (s *Service) now() time.Time { return s.NowUTC() }

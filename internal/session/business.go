@@ -41,7 +41,7 @@ func (s *Service) businessRuleChanged(ctx context.Context, tx *store.Tx, now tim
 		return err
 	}
 	for _, id := range ids {
-		if err := s.Cache.NotifyRevoked(ctx, tx, id); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, id); err != nil {
 			return err
 		}
 	}
@@ -58,7 +58,6 @@ func (s *Service) afterBusinessRuleChanged(err error, reachesMembers bool) error
 	if reachesMembers {
 		s.Cache.InvalidateAll()
 	}
-	s.afterEnqueue()
 	return nil
 }
 

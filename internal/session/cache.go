@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -211,42 +209,37 @@ func (c *SessionCache) NotifyRevoked(ctx context.Context, tx *store.Tx, userID s
 	return tx.Notify(ctx, RevokeChannel, userID)
 }
 
-// ListenRevocations keeps a LISTEN connection to PostgreSQL and invalidates
-// users as other instances (and this one) revoke. While the connection is
-// down the cache is bypassed. It returns when ctx ends.
+// ListenRevocations keeps a LISTEN connection to PostgreSQL (store.Listen)
+// and invalidates users as other instances (and this one) revoke. While the
+// connection is down the cache is bypassed. It returns when ctx ends.
 func (c *SessionCache) ListenRevocations(ctx context.Context, url string, log *slog.Logger) {
-	for ctx.Err() == nil {
-		err := c.listenOnce(ctx, url)
-		c.bypass.Store(true)
-		c.InvalidateAll()
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("session cache: revocation listener lost its connection; checking sessions in the database until it is back", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
+	store.Listen(ctx, url, RevokeChannel, revocations{c}, log.With("listener", "session cache: checking sessions in the database until it is back"))
 }
 
-func (c *SessionCache) listenOnce(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
+// revocations is the cache as the revocation channel's store.Listener.
+type revocations struct{ c *SessionCache }
+
+func (r revocations) Listening() {
+	r.c.InvalidateAll()
+	r.c.bypass.Store(false)
+}
+
+func (r revocations) Lost(error) {
+	r.c.bypass.Store(true)
+	r.c.InvalidateAll()
+}
+
+func (r revocations) Notified(userID string) { r.c.InvalidateUser(userID) }
+
+// Revoke is the one call that revokes a user's cached sessions with a
+// change: in the transaction it records the notice every instance hears at
+// commit (PostgreSQL NOTIFY), and after the commit (store.Tx.AfterCommit)
+// it clears this instance's entries. Nothing is cleared if the change rolls
+// back.
+func (c *SessionCache) Revoke(ctx context.Context, tx *store.Tx, userID string) error {
+	if err := c.NotifyRevoked(ctx, tx, userID); err != nil {
 		return err
 	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	if _, err := conn.Exec(ctx, "LISTEN "+RevokeChannel); err != nil {
-		return err
-	}
-	c.InvalidateAll()
-	c.bypass.Store(false)
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		c.InvalidateUser(n.Payload)
-	}
+	tx.AfterCommit(func() { c.InvalidateUser(userID) })
+	return nil
 }

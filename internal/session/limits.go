@@ -130,7 +130,6 @@ func (s *Service) signInFailed(ctx context.Context, emailNorm, key string, u *st
 	if u != nil {
 		s.Cache.InvalidateUser(u.ID) // the account overview shows failures at once here
 	}
-	s.afterEnqueue()
 	return errInvalidCredentials
 }
 
@@ -198,7 +197,6 @@ func (s *Service) RequestUnlock(ctx context.Context, email string, meta RequestM
 	if _, fe := validateEmail("email", email); fe != nil {
 		return sellerguard.Invalid(*fe)
 	}
-	sent := false
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if _, err := s.Limiter.Hit(ctx, tx, srcKey, meta.IP, now, s.Limits.SignupsPerSource, s.Limits.SourceWindow); err != nil {
 			return err
@@ -219,14 +217,10 @@ func (s *Service) RequestUnlock(ctx context.Context, email string, meta RequestM
 		if err != nil {
 			return err
 		}
-		sent = true
 		return s.sendEmail(ctx, tx, now, unlockCodeEmail(u.Email, code, meta, now, s.Config.BaseURL))
 	})
 	if err != nil {
 		return err
-	}
-	if sent {
-		s.afterEnqueue()
 	}
 	return nil
 }

@@ -69,10 +69,9 @@ type Service struct {
 	NotifyBusiness func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, m sellerguard.OutboxMessage) error
 	// Notify, when set, routes event emails through the user's notification
 	// settings (internal/notify); nil sends every event by email.
-	Notify   Notifier
-	Now      func() time.Time
-	Logger   *slog.Logger
-	Enqueued func() // called after a commit that enqueued messages (wakes the worker)
+	Notify Notifier
+	Now    func() time.Time
+	Logger *slog.Logger
 	// RecoveryPace evens out the timing of "forgot password" requests
 	// (internal/recovery).
 	RecoveryPace recovery.Pace
@@ -92,12 +91,6 @@ type RequestMeta struct {
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
-
-func (s *Service) afterEnqueue() {
-	if s.Enqueued != nil {
-		s.Enqueued()
-	}
-}
 
 // NormalizeEmail trims and lower-cases an address for lookups, so that
 // " Alice@Example.COM" and "alice@example.com" are one account.

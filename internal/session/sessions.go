@@ -421,9 +421,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p *Principal, meta Re
 // cannot be switched off).
 func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMeta, action string, del func(tx *store.Tx) ([]string, error)) error {
 	now := s.now()
-	told := false
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		told = false
 		ids, err := del(tx)
 		if err != nil {
 			return err
@@ -443,19 +441,14 @@ func (s *Service) endSessions(ctx context.Context, p *Principal, meta RequestMet
 			return err
 		}
 		if others := len(ids) - countOf(ids, p.Session.ID); others > 0 {
-			told = true
 			if err := s.sendEmail(ctx, tx, now, sessionsEndedEmail(p.User.Email, others, meta, now, s.Config.BaseURL)); err != nil {
 				return err
 			}
 		}
-		return s.Cache.NotifyRevoked(ctx, tx, p.User.ID)
+		return s.Cache.Revoke(ctx, tx, p.User.ID)
 	})
 	if err != nil {
 		return err
-	}
-	s.Cache.InvalidateUser(p.User.ID)
-	if told {
-		s.afterEnqueue()
 	}
 	return nil
 }

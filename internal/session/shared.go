@@ -19,9 +19,6 @@ import (
 // store keeps).
 func (s *Service) NowUTC() time.Time { return s.now() }
 
-// AfterEnqueue wakes the outbox worker after a commit that enqueued messages.
-func (s *Service) AfterEnqueue() { s.afterEnqueue() }
-
 // SendEmail enqueues an email to a user in the transaction, through the
 // user's notification settings.
 func (s *Service) SendEmail(ctx context.Context, tx *store.Tx, now time.Time, m sellerguard.OutboxMessage) error {

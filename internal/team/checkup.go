@@ -209,12 +209,10 @@ func (s *Service) ActOnMember(ctx context.Context, p *Principal, businessID, use
 		if err := s.sendEmail(ctx, tx, now, msg); err != nil {
 			return err
 		}
-		return s.Cache.NotifyRevoked(ctx, tx, userID)
+		return s.Cache.Revoke(ctx, tx, userID)
 	})
 	if err != nil {
 		return res, err
 	}
-	s.Cache.InvalidateUser(userID)
-	s.afterEnqueue()
 	return res, nil
 }

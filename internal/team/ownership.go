@@ -67,7 +67,6 @@ func (s *Service) OfferOwnership(ctx context.Context, p *Principal, businessID, 
 	if err != nil {
 		return store.OwnershipTransfer{}, err
 	}
-	s.afterEnqueue()
 	return t, nil
 }
 
@@ -128,9 +127,6 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventMemberChanged, "email.ownership_offer_"+verb, "Actor", p.User.Email, "Business", biz.Name)
 	})
-	if err == nil {
-		s.afterEnqueue()
-	}
 	return err
 }
 
@@ -146,7 +142,6 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 		return err
 	}
 	now := s.now()
-	var from string
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		t, err := tx.FindOwnershipTransfer(ctx, businessID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (t.ToUser != p.User.ID || !now.Before(t.ExpiresAt)) {
@@ -155,7 +150,6 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 		if err != nil {
 			return err
 		}
-		from = t.FromUser
 		old, err := tx.FindMember(ctx, businessID, t.FromUser)
 		if errors.Is(err, store.ErrNotFound) || err == nil && old.Role != sellerguard.RoleOwner {
 			return errNoTransfer // the offer is stale: whoever made it owns nothing now
@@ -184,7 +178,7 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 			return err
 		}
 		for _, u := range []string{t.FromUser, p.User.ID} {
-			if err := s.Cache.NotifyRevoked(ctx, tx, u); err != nil {
+			if err := s.Cache.Revoke(ctx, tx, u); err != nil {
 				return err
 			}
 		}
@@ -200,8 +194,5 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 	if err != nil {
 		return err
 	}
-	s.Cache.InvalidateUser(from)
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return nil
 }

@@ -438,7 +438,7 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 				map[string]any{"review": id, "decision": d.Action, "permissions": it.After}); err != nil {
 				return err
 			}
-			if err := s.Cache.NotifyRevoked(ctx, tx, d.UserID); err != nil {
+			if err := s.Cache.Revoke(ctx, tx, d.UserID); err != nil {
 				return err
 			}
 			touched = append(touched, d.UserID)
@@ -481,10 +481,6 @@ func (s *Service) DecideReview(ctx context.Context, p *Principal, businessID, id
 	if err != nil {
 		return ReviewView{}, err
 	}
-	for _, u := range touched {
-		s.Cache.InvalidateUser(u)
-	}
-	s.afterEnqueue()
 	return v, nil
 }
 
@@ -566,7 +562,6 @@ func (s *Service) SetReviewSettings(ctx context.Context, p *Principal, businessI
 	if err != nil {
 		return store.ReviewSettings{}, err
 	}
-	s.afterEnqueue()
 	return r, nil
 }
 
@@ -669,9 +664,6 @@ func (s *Service) RunAccessReviews(ctx context.Context) (ReviewRun, error) {
 			run.Reminded++
 		}
 	}
-	if run.Opened+run.Reminded+run.Suspended > 0 {
-		s.afterEnqueue()
-	}
 	return run, nil
 }
 
@@ -722,7 +714,7 @@ func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, n
 				map[string]any{"status": sellerguard.MembershipActive}, map[string]any{"status": sellerguard.MembershipSuspended, "review": r.ID}); err != nil {
 				return err
 			}
-			if err := s.Cache.NotifyRevoked(ctx, tx, m.UserID); err != nil {
+			if err := s.Cache.Revoke(ctx, tx, m.UserID); err != nil {
 				return err
 			}
 			users, emails = append(users, m.UserID), append(emails, m.Email)
@@ -743,9 +735,6 @@ func (s *Service) suspendUnreviewed(ctx context.Context, r store.AccessReview, n
 	})
 	if err != nil {
 		return 0, err
-	}
-	for _, u := range users {
-		s.Cache.InvalidateUser(u)
 	}
 	return len(users), nil
 }

@@ -41,8 +41,6 @@ func (s *Service) afterBusinessRuleChanged(err error, reachesMembers bool) error
 	return s.AfterBusinessRuleChanged(err, reachesMembers)
 }
 
-func (s *Service) afterEnqueue() { s.AfterEnqueue() }
-
 func (s *Service) businessRuleChanged(ctx context.Context, tx *store.Tx, now time.Time, p *Principal, meta RequestMeta, businessID, action string,
 	before, after map[string]any, reachesMembers bool, key string, kv ...any) error {
 	return s.BusinessRuleChanged(ctx, tx, now, p, meta, businessID, action, before, after, reachesMembers, key, kv...)

@@ -109,7 +109,6 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 	if err != nil {
 		return store.Invitation{}, err
 	}
-	s.afterEnqueue()
 	return inv, nil
 }
 
@@ -192,7 +191,7 @@ func (s *Service) DecideInvitation(ctx context.Context, p *Principal, id string,
 			After: map[string]any{"invitation": inv.ID, "permissions": inv.Permissions}}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, p.User.ID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
 		return s.tellBusiness(ctx, tx, now, inv.BusinessID, event, "email.invitation_"+verb, "Actor", p.User.Email, "Business", inv.BusinessName)
@@ -200,8 +199,6 @@ func (s *Service) DecideInvitation(ctx context.Context, p *Principal, id string,
 	if err != nil {
 		return store.Invitation{}, err
 	}
-	s.Cache.InvalidateUser(p.User.ID)
-	s.afterEnqueue()
 	return inv, nil
 }
 
@@ -251,7 +248,7 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 			map[string]any{"permissions": before}, map[string]any{"permissions": clean}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, userID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, userID); err != nil {
 			return err
 		}
 		biz, err := tx.FindBusiness(ctx, businessID)
@@ -267,8 +264,6 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 	if err != nil {
 		return Member{}, err
 	}
-	s.Cache.InvalidateUser(userID)
-	s.afterEnqueue()
 	return m, nil
 }
 
@@ -313,7 +308,7 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 			map[string]any{"email": m.Email, "permissions": m.Permissions}, map[string]any{"left_by_themselves": leaving, "sessions_ended": signedOut}); err != nil {
 			return err
 		}
-		if err := s.Cache.NotifyRevoked(ctx, tx, userID); err != nil {
+		if err := s.Cache.Revoke(ctx, tx, userID); err != nil {
 			return err
 		}
 		if !leaving {
@@ -330,7 +325,5 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 	if err != nil {
 		return err
 	}
-	s.Cache.InvalidateUser(userID)
-	s.afterEnqueue()
 	return nil
 }
