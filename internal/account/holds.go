@@ -8,6 +8,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -126,7 +127,7 @@ func (s *Service) holdAddedSince(ctx context.Context, tx *store.Tx, u store.User
 			After: map[string]any{"deposit_account": "•••• " + a.Last4, "holder": a.Holder, "bank": a.Bank, "held": true, "reason": "sign-in email change undone"}}); err != nil {
 			return nil, err
 		}
-		if err := s.tellBusiness(ctx, tx, now, a.BusinessID, EventPaymentChanged, "A deposit account of your business is on hold",
+		if err := sellerdata.TellPaymentChange(ctx, tx, now, s, a.BusinessID, "A deposit account of your business is on hold",
 			fmt.Sprintf("The deposit account •••• %s (%s, %s) was added by the member %s while their", a.Last4, a.Holder, a.Bank, ownerEmail),
 			fmt.Sprintf("sign-in email was changed to %s. They have undone that change with the code sent", u.Email),
 			"to their previous address.",
@@ -239,7 +240,7 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 				map[string]any{"held": true, "summary": h.Summary}, map[string]any{"held": false, "decision": past}); err != nil {
 				return err
 			}
-			return s.tellBusiness(ctx, tx, now, h.BusinessID, EventPaymentChanged, "A held deposit account was "+past,
+			return sellerdata.TellPaymentChange(ctx, tx, now, s, h.BusinessID, "A held deposit account was "+past,
 				fmt.Sprintf("%s %s a deposit account that was on hold after their sign-in email change was undone:", p.User.Email, past),
 				"  "+h.Summary,
 				map[string]string{"confirmed": "Payouts can go to it from the end of its cooling-off period.",

@@ -1,17 +1,3 @@
-// Package auth holds SellerGuard's account rules: sign-up of a business with
-// an emailed code, sign-in with a password, sessions and their revocation,
-// and the owner's view of the audit log. It never sees HTTP: handlers pass a
-// RequestMeta (client IP and user agent) and get back domain values or a
-// *sellerguard.Error.
-//
-// What it guards:
-//   - no account enumeration: sign-up answers the same whether or not the email
-//     is registered (the owner of a registered address gets a notice instead
-//     of a code), and sign-in fails with one error, after the same Argon2id
-//     work, for an unknown email and a wrong password;
-//   - no secret in the clear: session tokens are stored as SHA-256, sign-up
-//     codes as HMACs under the instance key, phone numbers sealed;
-//   - every state change commits with its audit event and its messages.
 package account
 
 import (

@@ -28,7 +28,7 @@ func digestMarker(l i18n.Lang) string {
 	return "\n" + i18n.Default().T(l, "email.listings_digest.marker")
 }
 
-// ListingsDigest returns auth.Service.ListingsChanged: every listing change
+// ListingsDigest returns sellerdata.Service.ListingsChanged: every listing change
 // too small for the bulk notice becomes one line of one message per
 // business, window (DigestWindow) and recipient (the owner and the members
 // who manage users, unless they switched the listings notice off by email).

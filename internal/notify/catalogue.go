@@ -21,7 +21,7 @@ var Channels = []string{Email, SMS}
 // Event keys. The keys are stable: they are stored in users' settings and in
 // the outbox, and clients of the API use them. Every event here is sent by
 // something and every event sent is here (catalogue_test.go checks both by
-// reading the source): the events internal/auth sends keep auth's
+// reading the source): the events the rule packages send keep their
 // constants, the one this package sends (a failed delivery) is its own.
 // An event leaves the catalogue with its last sender.
 const (

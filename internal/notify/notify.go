@@ -8,7 +8,7 @@
 //     cannot be switched off (Update refuses, and Deliver ignores a stored
 //     "off" all the same), and an event key the catalogue does not know is
 //     treated as critical;
-//   - codes are never routed here: internal/auth sends messages without an
+//   - codes are never routed here: the rule packages send messages without an
 //     event (sign-up and unlock codes) straight to the outbox;
 //   - an SMS copy goes only to the number on the account, is short, and
 //     carries no link and no code;

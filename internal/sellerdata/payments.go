@@ -108,7 +108,7 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
 		return store.DepositAccount{}, err
 	}
-	if err := p.RequireBackupMethodFor(businessID); err != nil { // checkup.go
+	if err := p.RequireBackupMethodFor(businessID); err != nil { // session/principal.go
 		return store.DepositAccount{}, err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
@@ -153,7 +153,7 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 			map[string]any{"deposit_account": "•••• " + a.Last4, "holder": holder, "bank": bank, "payouts_from": a.ActiveFrom}); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.deposit_account_added",
+		return TellPaymentChange(ctx, tx, now, s, businessID, "email.deposit_account_added",
 			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom)
 	})
 	if err != nil {
@@ -287,7 +287,7 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 	if err := p.RequireArea(businessID, sellerguard.AreaPayments, sellerguard.LevelEdit); err != nil {
 		return store.ChargeMethod{}, err
 	}
-	if err := p.RequireBackupMethodFor(businessID); err != nil { // checkup.go
+	if err := p.RequireBackupMethodFor(businessID); err != nil { // session/principal.go
 		return store.ChargeMethod{}, err
 	}
 	if err := s.RequireRecentAuth(p); err != nil {
@@ -346,7 +346,7 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		if err := s.teamEvent(ctx, tx, now, p, meta, businessID, "business.charge_method_changed", "charge_method", businessID, before, describe(c)); err != nil {
 			return err
 		}
-		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.charge_card_changed",
+		return TellPaymentChange(ctx, tx, now, s, businessID, "email.charge_card_changed",
 			"Actor", p.User.Email, "Brand", c.Brand, "Last4", c.Last4, "Expires", fmt.Sprintf("%02d/%d", c.ExpMonth, c.ExpYear))
 	})
 	if err != nil {
