@@ -52,7 +52,7 @@ type App struct {
 	DB     *store.DB
 	// The rule services, one per concern, on one shared session.Service.
 	web.Services
-	Auth    *web.Auth // all five as one value (split-rename: delete)
+	Auth    *web.Auth // split-rename: delete
 	Worker  *outbox.Worker
 	Server  *web.Server
 	Schema  int
@@ -242,11 +242,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	services := web.Services{
 		Session:    svc,
 		Account:    &account.Service{Service: svc},
-		SecondStep: &secondstep.Service{Service: svc},
+		TwoStep:    &secondstep.Service{Service: svc},
 		Team:       &team.Service{Service: svc},
 		SellerData: &sellerdata.Service{Service: svc, ListingsChanged: changes.ListingsDigest(cfg.BaseURL)},
 	}
-	secondstep.EnablePasskeys(services.SecondStep) // passkeys as a second step: ExtraSecondSteps["passkey"]
+	secondstep.EnablePasskeys(services.TwoStep) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
 		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
