@@ -87,10 +87,6 @@ func (s *Service) teamEvent(ctx context.Context, tx *store.Tx, now time.Time, p 
 	return s.TeamEvent(ctx, tx, now, p, meta, businessID, action, targetType, targetID, before, after)
 }
 
-func (s *Service) tellBusiness(ctx context.Context, tx *store.Tx, now time.Time, businessID, event, key string, kv ...any) error {
-	return s.TellBusiness(ctx, tx, now, businessID, event, key, kv...)
-}
-
 func tmail(event, to, key string, kv ...any) sellerguard.OutboxMessage {
 	return session.TMail(event, to, key, kv...)
 }
