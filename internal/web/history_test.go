@@ -68,7 +68,7 @@ func TestAuditLogShowsAPriceChangeAsASentence(t *testing.T) {
 				t.Fatalf("creation row:\n%s", created)
 			}
 			// The member picker: an option per member, by email.
-			if !regexp.MustCompile(`<option value="` + leeID + `"[^>]*>lee@mugs.example</option>`).MatchString(page) || strings.Contains(page, `id="actor" name="actor" type="text"`) {
+			if !regexp.MustCompile(`<option value="`+leeID+`"[^>]*>lee@mugs.example</option>`).MatchString(page) || strings.Contains(page, `id="actor" name="actor" type="text"`) {
 				t.Fatalf("no member picker:\n%s", page)
 			}
 			// Picking Lee shows Lee's events only.
