@@ -144,3 +144,25 @@ func TestSecurityActivityCardAndEmailShareTheirWords(t *testing.T) {
 		})
 	}
 }
+
+// The success message of a one-answer-for-all API answer is in the
+// caller's language, and still the same bytes for a registered and an
+// unknown address.
+func TestRecoveryAnswerMessageInChinese(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	in.SignUp(t, "known@example.com", pw, "Known Co")
+	zh := map[string]string{"Accept-Language": "zh-CN"}
+	known := in.DoWith(t, "POST", "/api/v1/recovery", "", zh, map[string]string{"email": "known@example.com"})
+	unknown := in.DoWith(t, "POST", "/api/v1/recovery", "", zh, map[string]string{"email": "nobody@example.com"})
+	en := in.Do(t, "POST", "/api/v1/recovery", "", map[string]string{"email": "nobody2@example.com"})
+	if known.Status != 202 || known.JSON(t)["message"] != "如果此地址属于某个 SellerGuard 账户，六位数验证码已发送到该地址，15 分钟内有效。" || known.JSON(t)["status"] != "code_sent_if_registered" {
+		t.Fatalf("zh: %d %s", known.Status, known.Body)
+	}
+	if string(known.Body) != string(unknown.Body) {
+		t.Fatalf("known and unknown differ:\n%s\n%s", known.Body, unknown.Body)
+	}
+	if en.JSON(t)["message"] != "If this address belongs to a SellerGuard account, a six-digit code is on its way to it. It is valid for 15 minutes." {
+		t.Fatalf("en: %s", en.Body)
+	}
+}
