@@ -1,8 +1,11 @@
 package web
 
 import (
+	"fmt"
+	"html/template"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -98,4 +101,30 @@ func (s *Server) recentSecurityActivity(r *http.Request, p *auth.Principal, n in
 		out[i] = activityRow{ID: e.ID, Title: describeEvent(langOf(r), e, p.User.ID, nil).Title, At: e.CreatedAt}
 	}
 	return out
+}
+
+// ttIn is the template function tt of language l: the message key, like t,
+// with its time.Time values marked up as <time datetime> (atIn) inside the
+// sentence, so static/localtime.js shows them in the reader's time zone
+// and locale; without script they read as before (UTC, the zone named).
+// The message and its other values are escaped; only the <time> elements
+// are markup.
+func ttIn(l i18n.Lang) func(key string, kv ...any) template.HTML {
+	at := atIn(l)
+	return func(key string, kv ...any) template.HTML {
+		vals := make([]any, len(kv))
+		copy(vals, kv)
+		var marks []string
+		for i := 1; i < len(vals); i += 2 {
+			if t, ok := vals[i].(time.Time); ok {
+				vals[i] = fmt.Sprintf("\ue000%d\ue001", len(marks))
+				marks = append(marks, string(at(t)))
+			}
+		}
+		s := template.HTMLEscapeString(i18n.Default().T(l, key, vals...))
+		for i, m := range marks {
+			s = strings.Replace(s, template.HTMLEscapeString(fmt.Sprintf("\ue000%d\ue001", i)), m, 1)
+		}
+		return template.HTML(s) // escaped above, but for the <time> elements atIn made
+	}
 }

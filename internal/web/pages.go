@@ -88,6 +88,7 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 		"msg":     func(english string) string { return cat.Message(l, english) },
 		"when":    whenIn(l),
 		"at":      atIn(l),
+		"tt":      ttIn(l), // t with times in the reader's zone (page_history.go)
 		"known":   func(english string) string { return knownText(l, english) },
 		"summary": func(english string) string { return knownSummary(l, english) },
 		// tk is the message prefix+id, or id itself when there is none (an
