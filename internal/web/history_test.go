@@ -21,6 +21,27 @@ func auditRowOf(t *testing.T, page, action string) string {
 	return html.UnescapeString(row)
 }
 
+// priceChange makes a business whose member Lee creates the listing
+// MUG-001 at 12.50 and changes its price to 14.00; it returns the owner's
+// session, the business and Lee's user id.
+func priceChange(t *testing.T, in *apptest.Instance) (owner, biz, leeID string) {
+	t.Helper()
+	_, biz = in.SignUp(t, "owner@mugs.example", pw, "Mug House")
+	owner = in.SignIn(t, "owner@mugs.example", pw)
+	in.EnrollTOTP(t, owner)
+	lee, leeID := joinAs(t, in, owner, biz, "lee@mugs.example", map[string]string{"listings": "edit"})
+	ls := "/api/v1/businesses/" + biz + "/listings"
+	r := in.Do(t, "POST", ls, lee, map[string]any{"listings": []map[string]any{{"sku": "MUG-001", "title": "Blue mug", "price_cents": 1250, "quantity": 4, "condition": "like_new", "condition_note": ""}}})
+	if r.Status != 200 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["listings"].([]any)[0].(map[string]any)["id"]
+	if r := in.Do(t, "POST", ls, lee, map[string]any{"listings": []map[string]any{{"id": id, "sku": "MUG-001", "title": "Blue mug", "price_cents": 1400, "quantity": 4, "condition": "like_new", "condition_note": ""}}}); r.Status != 200 {
+		t.Fatalf("change: %d %s", r.Status, r.Body)
+	}
+	return owner, biz, leeID
+}
+
 // The audit log says a listing's price change as a sentence, with the
 // currency, and lists only the field that changed — in English and in
 // Chinese, on SQLite and PostgreSQL. The member picker names members, not
@@ -31,19 +52,7 @@ func TestAuditLogShowsAPriceChangeAsASentence(t *testing.T) {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
 			in := apptest.Start(t, db)
-			_, biz := in.SignUp(t, "owner@mugs.example", pw, "Mug House")
-			owner := in.SignIn(t, "owner@mugs.example", pw)
-			in.EnrollTOTP(t, owner)
-			lee, leeID := joinAs(t, in, owner, biz, "lee@mugs.example", map[string]string{"listings": "edit"})
-			ls := "/api/v1/businesses/" + biz + "/listings"
-			r := in.Do(t, "POST", ls, lee, map[string]any{"listings": []map[string]any{{"sku": "MUG-001", "title": "Blue mug", "price_cents": 1250, "quantity": 4, "condition": "like_new", "condition_note": ""}}})
-			if r.Status != 200 {
-				t.Fatalf("create: %d %s", r.Status, r.Body)
-			}
-			id := r.JSON(t)["listings"].([]any)[0].(map[string]any)["id"]
-			if r := in.Do(t, "POST", ls, lee, map[string]any{"listings": []map[string]any{{"id": id, "sku": "MUG-001", "title": "Blue mug", "price_cents": 1400, "quantity": 4, "condition": "like_new", "condition_note": ""}}}); r.Status != 200 {
-				t.Fatalf("change: %d %s", r.Status, r.Body)
-			}
+			owner, biz, leeID := priceChange(t, in)
 			get := func() string {
 				resp := cookieGet(t, in, owner, "/account/audit?business_id="+biz)
 				b, _ := io.ReadAll(resp.Body)
