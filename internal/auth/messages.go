@@ -159,11 +159,3 @@ func twoStepChangedEmail(to, action, kind, label string, meta RequestMeta, at ti
 	}[action]
 	return tmail("", to, "email.two_step_changed", "What", msgKey(what), "Label", label, "Kind", kind, "When", at, "IP", meta.IP, "BaseURL", baseURL)
 }
-
-// eventEmail is an English-only email for a notification event, for the
-// few notices not yet in the message files (the hold decisions of
-// holds.go); new emails use tmail.
-func eventEmail(event, to, subject string, lines ...string) sellerguard.OutboxMessage {
-	return sellerguard.OutboxMessage{Channel: sellerguard.ChannelEmail, To: to, Event: event, Subject: subject,
-		Body: strings.Join(lines, "\n") + "\n\n" + SafetyFooter + "\n"}
-}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -521,6 +522,10 @@ func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.User
 	if len(before) < 2 { // only the one just recorded: the account's first sign-in
 		return false, nil
 	}
+	// The first line is the account page's sentence for this sign-in
+	// (internal/history).
+	what := history.Text{Viewer: u.ID, Event: history.Event{Action: "session.created", ActorID: u.ID, ActorEmail: u.Email,
+		IP: meta.IP, UserAgent: meta.UserAgent, After: map[string]any{"new_device": true}}}
 	return true, s.sendEmail(ctx, tx, now, tmail(EventNewDevice, u.Email, "email.new_device",
-		"When", now, "IP", meta.IP, "Browser", truncateUA(meta.UserAgent), "BaseURL", s.Config.BaseURL))
+		"What", what, "When", now, "IP", meta.IP, "Browser", truncateUA(meta.UserAgent), "BaseURL", s.Config.BaseURL))
 }

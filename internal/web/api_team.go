@@ -195,8 +195,8 @@ func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a),
-		"message": "The new account receives payouts after the cooling-off period; until then they go to the previous account. The owner was told."})
+	return writeJSON(w, http.StatusCreated, answerIn(r, map[string]any{"pending_account": toDepositJSON(&a),
+		"message": "The new account receives payouts after the cooling-off period; until then they go to the previous account. The owner was told."}))
 }
 
 type storefrontJSON struct {

@@ -187,6 +187,7 @@ type accountPage struct {
 	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
 	BackupAsked  bool            // a business asks for a backup method
 	Holds        int             // items on hold after an undone email change (api_holds.go)
+	Activity     []activityRow   // recent security activity (page_history.go)
 	// Check is the "is this still yours?" confirmation: Values["kind"]
 	// (email or phone) when its code form is shown (page_contact_check.go).
 	Check *form
@@ -238,7 +239,7 @@ func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPag
 		return nil, err
 	}
 	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
-		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds}, nil
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds, Activity: s.recentSecurityActivity(r, p, 8)}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {
@@ -318,6 +319,9 @@ func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *aut
 
 type auditRow struct {
 	auditEventJSON
+	// Title is the event in one sentence, Changes the fields that changed
+	// (internal/history, the formatter the account page and emails share).
+	Title   string
 	Changes []change
 }
 
@@ -330,9 +334,14 @@ type auditPage struct {
 	CSVURL     string
 	Businesses []auditBusiness
 	Categories []string
+	// Members are who the actor filter offers (the members of the
+	// businesses shown), by email.
+	Members []auditMember
 }
 
 type auditBusiness struct{ ID, Name string }
+
+type auditMember struct{ ID, Email string }
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	pg := &auditPage{Filter: map[string]string{}, Categories: []string{sellerguard.CategoryAccount, sellerguard.CategorySession, sellerguard.CategoryBusiness, sellerguard.CategorySupport}}
@@ -344,6 +353,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			pg.Businesses = append(pg.Businesses, auditBusiness{ID: m.BusinessID, Name: m.BusinessName})
 		}
 	}
+	names := s.auditMembers(r, p, pg)
 	q, err := parseAuditQuery(r)
 	if err != nil {
 		general, fields, _ := formError(err)
@@ -357,7 +367,8 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	for _, e := range events {
 		j := toAuditJSON(e)
-		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesIn(langOf(r), j.Before, j.After)})
+		d := describeEvent(langOf(r), e, p.User.ID, names)
+		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Title: d.Title, Changes: historyFields(d.Fields)})
 	}
 	v := url.Values{}
 	for k, val := range pg.Filter {

@@ -254,7 +254,7 @@ func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPa
 	pg := &twoStepPage{
 		form: newForm(), Enrolled: ov.Protection.Enrolled, Full: ov.Protection.Full, Missing: ov.Protection.Missing,
 		BackupLeft: ov.Protection.BackupLeft, BackupTotal: twostep.BackupCodeCount,
-		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "twostep.sms_warning"),
+		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "sms.warning"),
 		ReauthWindow: durationWords(r, s.Auth.TwoStep.ReauthWindow),
 	}
 	for _, m := range ov.Methods {
@@ -568,7 +568,7 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return s.failTwoStep(w, r, p, err, map[string]string{"phone": r.PostForm.Get("phone")})
 	}
 	f := newForm()
-	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, tr(r, "twostep.sms_warning")
+	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, tr(r, "sms.warning")
 	s.render(w, r, http.StatusOK, "twostep_sms", f)
 	return nil
 }
@@ -579,7 +579,7 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
-		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "twostep.sms_warning")
+		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "sms.warning")
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
 			f.Errors["code"] = sellerguard.ErrorMessage(err)
 			s.render(w, r, http.StatusBadRequest, "twostep_sms", f)

@@ -56,7 +56,7 @@ func atIn(l i18n.Lang) func(time.Time) template.HTML {
 // people (the second-step protection's "missing" list, the checkup's
 // items, the change review's summaries): by their English text, exactly or
 // by printf format, as Catalog.Message does for errors.
-var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.", "mailcheck.text.")
+var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.", "mailcheck.text.", "err.mailcheck.")
 
 // knownText translates such a text into language l; a text that is not in
 // the catalogue comes back unchanged.
@@ -88,6 +88,7 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 		"msg":     func(english string) string { return cat.Message(l, english) },
 		"when":    whenIn(l),
 		"at":      atIn(l),
+		"tt":      ttIn(l), // t with times in the reader's zone (page_history.go)
 		"known":   func(english string) string { return knownText(l, english) },
 		"summary": func(english string) string { return knownSummary(l, english) },
 		// tk is the message prefix+id, or id itself when there is none (an
