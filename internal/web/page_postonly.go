@@ -21,6 +21,7 @@ var postOnlyBacks = []struct{ prefix, back, key string }{
 	{"/account", "/account", "post_only.to_account"},
 	{"/signin", "/signin", "post_only.to_signin"},
 	{"/signup", "/signup", "post_only.to_signup"},
+	{"/agent", "/agent", "post_only.to_agent"}, // the console (its sign-in when signed out)
 }
 
 type postOnlyPage struct {
@@ -31,7 +32,7 @@ type postOnlyPage struct {
 // page that leads back; false for anything else (an API path, a client
 // that does not read HTML, another method), which gets the usual error.
 func (s *Server) postOnlyPage(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead || strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/agent") ||
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || strings.HasPrefix(r.URL.Path, "/api/") ||
 		!acceptsHTML(r) || !strings.Contains(w.Header().Get("Allow"), http.MethodPost) {
 		return false
 	}

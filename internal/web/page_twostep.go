@@ -689,6 +689,9 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.
 	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
 		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "twostep.sms_warning")
+		if e, ok, kerr := s.Auth.KeptSMS(r.Context(), p); kerr == nil && ok && e.MethodID == r.PathValue("id") {
+			f.Values["sent_to"] = e.SentTo // the number's last digits, as on the first visit
+		}
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
 			f.Errors["code"] = sellerguard.ErrorMessage(err)
 			s.render(w, r, http.StatusBadRequest, "twostep_sms", f)
