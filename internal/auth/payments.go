@@ -316,8 +316,13 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		}
 	}
 	number := digits.String()
-	if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" || !luhnValid(number) {
+	switch {
+	case len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "":
 		fields = append(fields, sellerguard.FieldError{Field: "card_number", Code: "invalid", Message: "Enter the card number: 12 to 19 digits, as printed on the card."})
+	case !luhnValid(number):
+		// The right length, but a digit is wrong or two are swapped: the
+		// number's last digit checks the others.
+		fields = append(fields, sellerguard.FieldError{Field: "card_number", Code: "check_digit", Message: "This card number is not valid: a digit may be mistyped. Check it against the card."})
 	}
 	switch {
 	case in.ExpMonth < 1 || in.ExpMonth > 12:

@@ -449,6 +449,18 @@ func cleanLabel(label, def string) (string, error) {
 // StartTOTP begins enrolling an authenticator app. The method counts only
 // once confirmed with a code from the app.
 func (s *Service) StartTOTP(ctx context.Context, p *Principal, label string) (TOTPEnrollment, error) {
+	return s.startTOTP(ctx, p, label, false)
+}
+
+// StartTOTPKept is StartTOTP for a page: the enrolment is kept for this
+// session (KeptTOTP) in the same transaction, for the page the POST
+// redirects to.
+func (s *Service) StartTOTPKept(ctx context.Context, p *Principal, label string) error {
+	_, err := s.startTOTP(ctx, p, label, true)
+	return err
+}
+
+func (s *Service) startTOTP(ctx context.Context, p *Principal, label string, keep bool) (TOTPEnrollment, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
 		return TOTPEnrollment{}, err
 	}
@@ -474,7 +486,13 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, label string) (TO
 		if n := countKinds(ms, twostep.KindTOTP); n >= maxMethodsPerKind {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "You already have %d authenticator apps. Remove one first.", n)
 		}
-		return tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: twostep.KindTOTP, Label: label, SecretSealed: sealed, CreatedAt: now})
+		if err := tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: twostep.KindTOTP, Label: label, SecretSealed: sealed, CreatedAt: now}); err != nil {
+			return err
+		}
+		if keep {
+			return s.keepResult(ctx, tx, p, ResultTOTP, totpResult{MethodID: id, Secret: secret}, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return TOTPEnrollment{}, err
@@ -621,6 +639,18 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 // RegenerateBackupCodes makes a new set of ten backup codes, shown once;
 // the old set stops working.
 func (s *Service) RegenerateBackupCodes(ctx context.Context, p *Principal, meta RequestMeta) ([]string, error) {
+	return s.regenerateBackupCodes(ctx, p, meta, false)
+}
+
+// RegenerateBackupCodesKept is RegenerateBackupCodes for a page: the new
+// codes are kept for this session (KeptBackupCodes) in the same
+// transaction, for the page the POST redirects to.
+func (s *Service) RegenerateBackupCodesKept(ctx context.Context, p *Principal, meta RequestMeta) error {
+	_, err := s.regenerateBackupCodes(ctx, p, meta, true)
+	return err
+}
+
+func (s *Service) regenerateBackupCodes(ctx context.Context, p *Principal, meta RequestMeta, keep bool) ([]string, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
 		return nil, err
 	}
@@ -636,6 +666,11 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, p *Principal, meta 
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.ReplaceBackupCodes(ctx, p.User.ID, macs, now); err != nil {
 			return err
+		}
+		if keep {
+			if err := s.keepResult(ctx, tx, p, ResultBackupCodes, BackupCodesResult{Codes: codes, Replaced: p.TwoStep.BackupLeft > 0}, now); err != nil {
+				return err
+			}
 		}
 		return s.methodChanged(ctx, tx, p, meta, now, "two_step.backup_codes_regenerated", store.TwoStepMethod{ID: "backup_codes", Kind: twostep.KindBackup, Label: fmt.Sprintf("%d backup codes", len(codes))})
 	})

@@ -33,9 +33,11 @@ const (
 )
 
 // Messages for the codes whose message has no parameter. CodeTooShort's
-// message names the minimum length.
+// message names the minimum length, or is MessageEmpty when nothing was
+// typed.
 const (
 	MessageTooLong           = "This password is too long. Use at most 4096 bytes (about 1000 characters)."
+	MessageEmpty             = "Enter a password."
 	MessageInvalidEncoding   = "This password contains characters that cannot be used, such as control characters."
 	MessageCommon            = "This is a commonly used password, or one with only small changes such as a capital letter, a year or a symbol added. Choose something less predictable."
 	MessageBreached          = "This password has appeared in a data breach, so attackers will try it. Choose a different one."
@@ -165,6 +167,11 @@ func (p *Policy) CheckNew(ctx context.Context, pw string, c Context) (reasons []
 	}
 	if !validText(pw) {
 		return []Reason{{CodeInvalidEncoding, MessageInvalidEncoding}}, false
+	}
+	if pw == "" {
+		// Nothing typed: one plain request, not a list of what an empty
+		// password lacks.
+		return []Reason{{CodeTooShort, MessageEmpty}}, false
 	}
 	n := norm.NFKC.String(pw)
 	var rs []Reason

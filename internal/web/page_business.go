@@ -170,6 +170,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 	if err != nil {
 		return s.showRefusal(w, r, err, next, "business", func() (formHolder, error) { return s.loadBusinessPage(r, p) },
 			func(pf *form, fields map[string]string) {
+				pf.Values["open"] = action // a refused form that folds away opens again
 				for k, m := range fields {
 					// Listing fields come back as listings[0].FIELD.
 					pf.Errors[action+":"+k[strings.LastIndexByte(k, '.')+1:]] = m

@@ -110,7 +110,31 @@ func (s *Server) pageVerifyForm(w http.ResponseWriter, r *http.Request) error {
 			f.Notice = tr(r, "signup.sent")
 		}
 	}
+	if r.URL.Query().Get("resent") == "1" {
+		f.Notice = tr(r, "verify.resent")
+	}
 	s.render(w, r, http.StatusOK, "verify", f)
+	return nil
+}
+
+// pageVerifyResend sends a new code for the sign-up waiting for the
+// address typed on the code form (also one whose code was used up by
+// wrong tries), so that nobody fills in the whole sign-up again. The
+// answer is the same whether or not a sign-up waits (no enumeration).
+func (s *Server) pageVerifyResend(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = r.PostForm.Get("email")
+	if err := s.Auth.ResendSignupCode(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+		return s.failForm(w, r, "verify", f, err)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: signupEmailCookie, Value: url.QueryEscape(strings.TrimSpace(f.Values["email"])), Path: "/signup/verify",
+		MaxAge: 900, HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/signup/verify?resent=1", http.StatusSeeOther)
 	return nil
 }
 

@@ -171,6 +171,9 @@ type pageData struct {
 	Here  string
 	// Agent: a page of the agent console (its own navigation; no seller's).
 	Agent bool
+	// RetryIn says how long to wait after a refusal for too many
+	// attempts, in words ("" when there is nothing to wait for).
+	RetryIn string
 }
 
 type errorPage struct {
@@ -195,10 +198,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
 		Lang: lang, Langs: i18n.Supported, Here: here}
-	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
+	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok && p != nil {
 		data.User = &p.User
 	}
 	data.Agent = strings.HasPrefix(r.URL.Path, "/agent")
+	if d, ok := r.Context().Value(retryAfterKey{}).(time.Duration); ok && d > 0 {
+		data.RetryIn = waitWords(r, d)
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)

@@ -162,6 +162,7 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("POST /signup", s.page(s.pageSignupSubmit))
 	mux.Handle("GET /signup/verify", s.page(s.pageVerifyForm))
 	mux.Handle("POST /signup/verify", s.page(s.pageVerifySubmit))
+	mux.Handle("POST /signup/verify/resend", s.page(s.pageVerifyResend))
 	mux.Handle("GET /signin", s.page(s.pageSignInForm))
 	mux.Handle("POST /signin", s.page(s.pageSignInSubmit))
 	mux.Handle("GET /signin/unlock", s.page(s.pageUnlockForm))
@@ -319,6 +320,9 @@ func (w *muxErrorWriter) WriteHeader(code int) {
 	if (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) && w.r.Pattern == "" && !w.replaced {
 		w.replaced = true
 		w.Header().Del("Content-Type")
+		if code == http.StatusMethodNotAllowed && w.s.postOnlyPage(w.ResponseWriter, w.r) {
+			return
+		}
 		err := errNotFound
 		if code == http.StatusMethodNotAllowed {
 			err = errMethodNotAllowed // the mux has set the Allow header
