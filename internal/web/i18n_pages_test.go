@@ -19,7 +19,8 @@ import (
 var pageAllowedWords = map[string]bool{"SellerGuard": true, "English": true, "TOTP": true, "SMS": true, "MiB": true, "eml": true,
 	"IBAN": true, "SKU": true, "UTC": true, "CSV": true, "URL": true, "https": true, "JavaScript": true, "SIM": true,
 	"Google": true, "Microsoft": true, "Authenticator": true, "Password": true, "Authy": true, "ID": true,
-	"Chrome": true, "Headless": true, "Linux": true, "Ctrl": true, "Mac": true} // a browser described by its user agent // 1Password
+	"Chrome": true, "Headless": true, "Linux": true, "Ctrl": true, "Mac": true, // a browser described by its user agent // 1Password
+	"IP": true, "HTTPS": true, "localhost": true, "Argon2id": true, "Cookie": true} // technical names the Chinese texts keep (privacy, passkeys)
 
 var (
 	latinWord = regexp.MustCompile(`[A-Za-z]{2,}`)

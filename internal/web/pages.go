@@ -170,6 +170,8 @@ type pageData struct {
 	Here  string
 	// Agent: a page of the agent console (its own navigation; no seller's).
 	Agent bool
+	// Passkeys: whether a passkey can work on this address (passkey_reach.go).
+	Passkeys passkeyReach
 }
 
 type errorPage struct {
@@ -198,6 +200,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		data.User = &p.User
 	}
 	data.Agent = strings.HasPrefix(r.URL.Path, "/agent")
+	if data.User == nil && !data.Agent {
+		data.User = s.layoutUser(r) // an error page or a public page: the header of the real signed-in state
+	}
+	data.Passkeys = s.passkeyReachOf(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)
