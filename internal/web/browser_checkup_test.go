@@ -180,8 +180,9 @@ func TestBrowserCheckupChart(t *testing.T) {
 		tb.screenshot("checkup-chart-" + w.name)
 	}
 	// No script on the page but the layout's (static/localtime.js, which
-	// shows times in the reader's zone), and nothing the CSP refused.
-	if s := tabEval[[]string](tb, `[...document.scripts].map(s => new URL(s.src).pathname)`); len(s) != 1 || s[0] != "/static/localtime.js" {
+	// shows times in the reader's zone, and static/tablecards.js, which
+	// labels table cells for phones), and nothing the CSP refused.
+	if s := tabEval[[]string](tb, `[...document.scripts].map(s => new URL(s.src).pathname)`); len(s) != 2 || s[0] != "/static/localtime.js" || s[1] != "/static/tablecards.js" {
 		t.Errorf("the checkup page has scripts %q", s)
 	}
 	tb.noConsoleErrors()
