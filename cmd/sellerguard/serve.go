@@ -124,6 +124,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		metrics = "http://" + metricsAddr + "/metrics"
 	}
 	logger.Info("SellerGuard is listening", "url", url, "base_url", cfg.BaseURL, "metrics", metrics, "database", a.DB.Dialect(), "schema", a.Schema, "mode", a.Mode(), "version", a.Version)
-	fmt.Fprintf(stdout, "SellerGuard %s listening on %s (%s, %s; metrics: %s)\n", a.Version, url, a.DB.Dialect(), a.Mode(), metrics)
+	fmt.Fprintf(stdout, "SellerGuard %s listening on %s (%s, %s; metrics: %s); open %s\n", a.Version, url, a.DB.Dialect(), a.Mode(), metrics, cfg.BaseURL)
 	return a.Serve(ctx, ln)
 }

@@ -181,9 +181,10 @@ func TestBrowserCheckupChart(t *testing.T) {
 		tb.screenshot("checkup-chart-" + w.name)
 	}
 	// No script on the page but the layout's (static/localtime.js, which
-	// shows times in the reader's zone, and static/forms.js, which shows
-	// form errors), and nothing the CSP refused.
-	if s := tabEval[[]string](tb, `[...document.scripts].map(s => new URL(s.src).pathname)`); !slices.Equal(s, []string{"/static/localtime.js", "/static/forms.js"}) {
+	// shows times in the reader's zone, static/forms.js, which shows form
+	// errors, and static/tablecards.js, which labels table cells for
+	// phones), and nothing the CSP refused.
+	if s := tabEval[[]string](tb, `[...document.scripts].map(s => new URL(s.src).pathname)`); !slices.Equal(s, []string{"/static/localtime.js", "/static/forms.js", "/static/tablecards.js"}) {
 		t.Errorf("the checkup page has scripts %q", s)
 	}
 	tb.noConsoleErrors()

@@ -367,7 +367,8 @@ func checkStrictPage(t *testing.T, body string) {
 }
 
 func TestPasskeyPagesAndAPIGuards(t *testing.T) {
-	in, _ := startOnLocalhost(t)
+	in, base := startOnLocalhost(t)
+	in.URL = base // the address a browser uses: passkeys are offered only there
 	const pw = "a long enough passphrase"
 	in.SignUp(t, "guard@example.com", pw, "Guard Co")
 	full := in.SignIn(t, "guard@example.com", pw)

@@ -208,10 +208,11 @@ type accountPage struct {
 	Contact      auth.ContactOverview
 	Phrase       bool
 	Undelivered  int
-	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
-	BackupAsked  bool            // a business asks for a backup method
-	Holds        int             // items on hold after an undone email change (api_holds.go)
-	Activity     []activityRow   // recent security activity (page_history.go)
+	Checkup      checkup.Summary   // the security checkup's card (page_checkup.go)
+	BackupAsked  bool              // a business asks for a backup method
+	Holds        int               // items on hold after an undone email change (api_holds.go)
+	Activity     []activityRow     // recent security activity (page_history.go)
+	Checklist    firstRunChecklist // the first-run checklist card (page_checklist.go)
 	// Check is the "is this still yours?" confirmation: Values["kind"]
 	// (email or phone) when its code form is shown (page_contact_check.go).
 	Check *form
@@ -263,7 +264,7 @@ func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPag
 		return nil, err
 	}
 	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
-		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds, Activity: s.recentSecurityActivity(r, p, 8)}, nil
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds, Activity: s.recentSecurityActivity(r, p, 8), Checklist: newFirstRunChecklist(rep)}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {

@@ -174,6 +174,8 @@ type pageData struct {
 	// RetryIn says how long to wait after a refusal for too many
 	// attempts, in words ("" when there is nothing to wait for).
 	RetryIn string
+	// Passkeys: whether a passkey can work on this address (passkey_reach.go).
+	Passkeys passkeyReach
 }
 
 type errorPage struct {
@@ -205,6 +207,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if d, ok := r.Context().Value(retryAfterKey{}).(time.Duration); ok && d > 0 {
 		data.RetryIn = waitWords(r, d)
 	}
+	if data.User == nil && !data.Agent {
+		data.User = s.layoutUser(r) // an error page or a public page: the header of the real signed-in state
+	}
+	data.Passkeys = s.passkeyReachOf(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)

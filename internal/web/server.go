@@ -190,6 +190,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 	// Email check, phishing reports, guidance (api_phishing.go).
 	s.registerPhishing(mux)
+	s.registerAboutPages(mux) // security practices and privacy, linked from every footer (page_about.go)
 	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
 	s.registerCheckup(mux)
 	s.registerChanges(mux)
