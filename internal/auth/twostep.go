@@ -295,7 +295,13 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	}
 	// A wrong code: count it against this attempt and the account.
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now); err != nil {
+		st, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
+		if err != nil {
+			return err
+		}
+		// The right password, then wrong codes: the owner hears of it once
+		// per run (secondstepalert.go).
+		if err := s.secondStepFailed(ctx, tx, p, in.Method, st.Failures, meta, now); err != nil {
 			return err
 		}
 		n, err := tx.CountSecondStepFailure(ctx, p.Session.ID)
@@ -315,6 +321,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 		return SecondStepResult{}, err
 	}
 	s.Cache.InvalidateUser(p.User.ID)
+	s.afterEnqueue() // a wrong code may have queued the alert (secondstepalert.go)
 	if restart {
 		return SecondStepResult{}, sellerguard.Errorf(sellerguard.ECodeUnauthenticated, "Too many wrong codes. Sign in again with your password.")
 	}
