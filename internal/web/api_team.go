@@ -18,6 +18,7 @@ func (s *Server) registerTeam(mux *recordingMux) {
 	mux.Handle("DELETE /api/v1/businesses/{business_id}/invitations/{id}", s.apiBusiness(s.apiWithdrawInvitation))
 	mux.Handle("GET /api/v1/businesses/{business_id}/payments", s.apiBusiness(s.apiPaymentInfo))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/deposit-account", s.apiBusiness(s.idempotent(s.apiSetDepositAccount)))
+	mux.Handle("DELETE /api/v1/businesses/{business_id}/payments/deposit-account/{account_id}", s.apiBusiness(s.apiCancelDepositAccount)) // api_deposit.go
 	mux.Handle("GET /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiStorefront))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiSetStorefront))
 	mux.Handle("GET /api/v1/businesses/{business_id}/listings", s.apiBusiness(s.apiListListings))
