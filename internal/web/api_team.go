@@ -196,8 +196,11 @@ func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a),
-		"message": "The new account receives payouts after the cooling-off period; until then they go to the previous account. The owner was told."})
+	msg := "business.api.deposit_added"
+	if info, err := s.Auth.PaymentInfo(r.Context(), p, a.BusinessID); err == nil && info.Payouts == nil {
+		msg = "business.api.deposit_added_first" // the first account replaces nothing
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a), "message": tr(r, msg)})
 }
 
 type storefrontJSON struct {
