@@ -100,6 +100,10 @@ func TestWrongSecondStepCodesAfterTheRightPasswordEmailTheOwner(t *testing.T) {
 				t.Errorf("the alert lacks %q:\n%s", want, mail)
 			}
 		}
+		// The security checkup lists it among the recent security events.
+		if r := m.Do(t, "GET", "/api/v1/account/checkup", tok, nil); r.Status != 200 || !strings.Contains(string(r.Body), "Right password, then wrong two-step codes") {
+			t.Errorf("the checkup does not show the alert: %d %.600s", r.Status, r.Body)
+		}
 		// The intruder signs in again with the password: three more wrong
 		// codes belong to the same run, so no second email.
 		partial = signIn()
