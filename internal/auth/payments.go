@@ -153,8 +153,13 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 			map[string]any{"deposit_account": "•••• " + a.Last4, "holder": holder, "bank": bank, "payouts_from": a.ActiveFrom}); err != nil {
 			return err
 		}
+		// A business's first account replaces nothing: the notice says so.
+		until := msgT{Key: "email.deposit_account_added.until_first", KV: []any{"From", a.ActiveFrom}}
+		if before.Payouts != nil {
+			until = msgT{Key: "email.deposit_account_added.until_previous", KV: []any{"From", a.ActiveFrom}}
+		}
 		return s.tellBusiness(ctx, tx, now, businessID, EventPaymentChanged, "email.deposit_account_added",
-			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom)
+			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom, "Until", until)
 	})
 	if err != nil {
 		return store.DepositAccount{}, err

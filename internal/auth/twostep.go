@@ -109,7 +109,8 @@ func protectionOf(ctx context.Context, q interface {
 }
 
 // methodKinds lists the second steps a user can use now, for the sign-in
-// answer.
+// answer, strongest first (strength): clients and the second-step
+// page offer the first one.
 func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -119,10 +120,28 @@ func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
 			out = append(out, m.Kind)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b string) int { return strength(a) - strength(b) })
 	if backupLeft > 0 {
 		out = append(out, twostep.KindBackup)
 	}
 	return out
+}
+
+// strength orders the kinds of second step, strongest first: a passkey
+// (phishing-resistant), an authenticator app, a text message, a call;
+// anything else after them. Backup codes are a fallback, never offered first.
+func strength(kind string) int {
+	switch kind {
+	case twostep.KindPasskey:
+		return 0
+	case twostep.KindTOTP:
+		return 1
+	case twostep.KindSMS:
+		return 2
+	case twostep.KindVoice:
+		return 3
+	}
+	return 4
 }
 
 // SecondStepInput is a second step: a method and its code.
@@ -295,7 +314,13 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	}
 	// A wrong code: count it against this attempt and the account.
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now); err != nil {
+		st, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
+		if err != nil {
+			return err
+		}
+		// The right password, then wrong codes: the owner hears of it once
+		// per run (secondstepalert.go).
+		if err := s.secondStepFailed(ctx, tx, p, in.Method, st.Failures, meta, now); err != nil {
 			return err
 		}
 		n, err := tx.CountSecondStepFailure(ctx, p.Session.ID)
@@ -315,6 +340,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 		return SecondStepResult{}, err
 	}
 	s.Cache.InvalidateUser(p.User.ID)
+	s.afterEnqueue() // a wrong code may have queued the alert (secondstepalert.go)
 	if restart {
 		return SecondStepResult{}, sellerguard.Errorf(sellerguard.ECodeUnauthenticated, "Too many wrong codes. Sign in again with your password.")
 	}

@@ -216,6 +216,9 @@ type accountPage struct {
 	// Check is the "is this still yours?" confirmation: Values["kind"]
 	// (email or phone) when its code form is shown (page_contact_check.go).
 	Check *form
+	// TeamCard tells of waiting invitations and businesses closed until
+	// two-step is set up (nil: nothing to tell; page_account_team.go).
+	TeamCard *accountTeamCard
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -263,8 +266,12 @@ func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPag
 	if err != nil {
 		return nil, err
 	}
+	team, err := s.accountTeamCard(r, p)
+	if err != nil {
+		return nil, err
+	}
 	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
-		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds, Activity: s.recentSecurityActivity(r, p, 8), Checklist: newFirstRunChecklist(rep)}, nil
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds, Activity: s.recentSecurityActivity(r, p, 8), Checklist: newFirstRunChecklist(rep), TeamCard: team}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {

@@ -50,6 +50,7 @@ type teamPage struct {
 	IsOwner      bool
 	Self         string
 	LevelOptions []string
+	NeedsTwoStep bool // the business's data stays closed until the caller sets up two-step
 }
 
 // chosenBusiness picks the business of a page: the one ?business_id= (a
@@ -78,8 +79,6 @@ func requestedBusiness(r *http.Request) string {
 	return r.URL.Query().Get("business_id")
 }
 
-var errNoSuchBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
-
 func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, error) {
 	ctx := r.Context()
 	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames(r), Self: p.User.ID,
@@ -90,9 +89,10 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 	}
 	pg.Business = chosenBusiness(r, p)
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, errNoSuchBusiness
+		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil || p.NeedsEnrollment() {
+		pg.NeedsTwoStep = pg.Business != nil
 		return pg, nil
 	}
 	biz := pg.Business.BusinessID
@@ -223,6 +223,11 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 		if f.Get("user_id") == p.User.ID {
 			done = "left"
 		}
+		if f.Get("confirm") != "yes" { // first ask (page_team_confirm.go)
+			if asked, cerr := s.confirmRemoval(w, r, p, biz, f.Get("user_id")); asked || cerr != nil {
+				return cerr
+			}
+		}
 		err = s.Auth.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
 	case "withdraw":
 		done = "withdrawn"
@@ -294,7 +299,7 @@ func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage
 	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
 		Recent: s.Auth.RequireRecentAuth(p) == nil}
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, errNoSuchBusiness
+		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
