@@ -126,7 +126,9 @@ func (s queries) TouchSessions(ctx context.Context, seen map[string]time.Time) e
 			return fmt.Errorf("store: touch session: %w", err)
 		}
 		defer func() { _ = st.Close() }()
-		exec = func(ctx context.Context, _ string, args ...any) (sql.Result, error) { return st.ExecContext(ctx, args...) }
+		exec = func(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+			return st.ExecContext(ctx, args...)
+		}
 	}
 	for id, t := range seen {
 		if _, err := exec(ctx, q, ts(t), id); err != nil {
