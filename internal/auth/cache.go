@@ -28,7 +28,9 @@ const RevokeChannel = "sellerguard_revoke"
 // entry after a fixed fraction of TTL between 3/4 and 1, drawn from its token
 // hash, so that sessions loaded together are not all re-read together: the
 // bound stays TTL), and when the LISTEN connection is down the cache is
-// bypassed entirely. Concurrent misses of one token share one load.
+// bypassed entirely. Concurrent misses of one token share one load, and the
+// user's part of a principal (user, memberships, two-step state, flags,
+// failed sign-ins) is kept once per user for all their sessions.
 type SessionCache struct {
 	TTL        time.Duration
 	MaxEntries int
@@ -40,8 +42,21 @@ type SessionCache struct {
 	bypass  atomic.Bool
 	dialect string
 
+	users map[string]*userEntry // by user id: the part of a principal every session of the user shares
+
 	loadMu  sync.Mutex
 	loading map[string]*cacheLoad // by token hash: loads in flight
+}
+
+// A userEntry is a user's state as the session check needs it, shared by
+// the entries of all their sessions: a session re-read after its TTL reads
+// its own row only when the user's part is still fresh (one query instead
+// of seven). InvalidateUser drops it with the sessions; it goes stale as a
+// session entry does, and a session entry never outlives the user part it
+// was built from.
+type userEntry struct {
+	p       Principal // User, Memberships, TwoStep, MustChangePassword, ReenrolTwoStep, Failed
+	staleAt int64     // unix nano
 }
 
 type cacheEntry struct {
@@ -96,7 +111,7 @@ func (e *cacheEntry) touch(now time.Time) {
 
 // NewSessionCache returns a cache for a database of the given dialect.
 func NewSessionCache(dialect string, ttl time.Duration, maxEntries int) *SessionCache {
-	c := &SessionCache{TTL: ttl, MaxEntries: maxEntries, entries: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, dialect: dialect, loading: map[string]*cacheLoad{}}
+	c := &SessionCache{TTL: ttl, MaxEntries: maxEntries, entries: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, dialect: dialect, loading: map[string]*cacheLoad{}, users: map[string]*userEntry{}}
 	if dialect == store.Postgres {
 		c.bypass.Store(true) // until the LISTEN connection is up
 	}
@@ -161,8 +176,46 @@ func (c *SessionCache) endLoad(hash string, l *cacheLoad, e *cacheEntry, err err
 	close(l.done)
 }
 
-func (c *SessionCache) put(hash string, gen uint64, p *Principal, now time.Time) *cacheEntry {
-	e := &cacheEntry{principal: p, loadedAt: now, staleAt: now.Add(c.staleAfter(hash)).UnixNano()}
+// getUser returns the fresh shared state of a user.
+func (c *SessionCache) getUser(userID string, now time.Time) (*userEntry, bool) {
+	if c.bypass.Load() {
+		return nil, false
+	}
+	c.mu.RLock()
+	u, ok := c.users[userID]
+	c.mu.RUnlock()
+	if !ok || now.UnixNano() > u.staleAt {
+		return nil, false
+	}
+	return u, true
+}
+
+// putUser keeps a user's state read at generation gen (unless an
+// invalidation came since) and returns it.
+func (c *SessionCache) putUser(gen uint64, p Principal, now time.Time) *userEntry {
+	u := &userEntry{p: p, staleAt: now.Add(c.staleAfter(p.User.ID)).UnixNano()}
+	if c.bypass.Load() {
+		return u
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return u
+	}
+	if _, ok := c.users[p.User.ID]; !ok && len(c.users) >= c.MaxEntries {
+		for id := range c.users { // drop about a tenth
+			if len(c.users) < c.MaxEntries*9/10 {
+				break
+			}
+			delete(c.users, id)
+		}
+	}
+	c.users[p.User.ID] = u
+	return u
+}
+
+func (c *SessionCache) put(hash string, gen uint64, p *Principal, now time.Time, userStaleAt int64) *cacheEntry {
+	e := &cacheEntry{principal: p, loadedAt: now, staleAt: min(now.Add(c.staleAfter(hash)).UnixNano(), userStaleAt)}
 	e.seen.Store(p.Session.LastSeenAt.UnixMicro())
 	e.stored.Store(p.Session.LastSeenAt.UnixMicro())
 	if c.bypass.Load() {
@@ -230,6 +283,7 @@ func (c *SessionCache) InvalidateUser(userID string) {
 		}
 	}
 	delete(c.byUser, userID)
+	delete(c.users, userID)
 }
 
 // InvalidateAll empties the cache.
@@ -239,6 +293,7 @@ func (c *SessionCache) InvalidateAll() {
 	defer c.mu.Unlock()
 	c.entries = map[string]*cacheEntry{}
 	c.byUser = map[string]map[string]struct{}{}
+	c.users = map[string]*userEntry{}
 }
 
 // Len returns the number of cached sessions.

@@ -349,32 +349,48 @@ func (s *Service) readSession(ctx context.Context, hash string, gen uint64, now 
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.DB.FindUserByID(ctx, sess.UserID)
+	ue, ok := s.Cache.getUser(sess.UserID, now)
+	if !ok {
+		up, err := s.readUser(ctx, sess.UserID, now)
+		if err != nil {
+			return nil, err
+		}
+		ue = s.Cache.putUser(gen, up, now)
+	}
+	p := ue.p // a copy; the memberships slice is shared and never changed
+	p.Session = sess
+	return s.Cache.put(hash, gen, &p, now, ue.staleAt), nil
+}
+
+// readUser reads the part of a principal that all of a user's sessions
+// share.
+func (s *Service) readUser(ctx context.Context, userID string, now time.Time) (Principal, error) {
+	u, err := s.DB.FindUserByID(ctx, userID)
 	if err != nil {
-		return nil, err
+		return Principal{}, err
 	}
 	ms, err := s.DB.ListMemberships(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return Principal{}, err
 	}
 	prot, _, err := protectionOf(ctx, s.DB, u.ID)
 	if err != nil {
-		return nil, err
+		return Principal{}, err
 	}
 	must, err := s.DB.MustChangePassword(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return Principal{}, err
 	}
 	reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
 	if err != nil {
-		return nil, err
+		return Principal{}, err
 	}
 	c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
 	if err != nil {
-		return nil, err
+		return Principal{}, err
 	}
-	return s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
-		Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, now), nil
+	return Principal{User: u.User, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
+		Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, nil
 }
 
 // FlushLastSeen writes the batched last-seen times to the database,
