@@ -56,19 +56,23 @@ type Entry struct {
 	After     map[string]any
 }
 
-type sessionKey struct{}
+// SessionKey is the context key of the acting session's id. WithSession
+// sets it; a context of the web layer may also answer it itself (the
+// request's own context, without a context.WithValue per request). Its
+// value is a string.
+type SessionKey struct{}
 
 // WithSession returns ctx carrying the id of the session a request runs in.
 // The web layer sets it once per authenticated request, so every event a
 // service appends while serving that request names its session without
 // each service passing it along (request-scoped data, as context is for).
 func WithSession(ctx context.Context, sessionID string) context.Context {
-	return context.WithValue(ctx, sessionKey{}, sessionID)
+	return context.WithValue(ctx, SessionKey{}, sessionID)
 }
 
 // SessionFrom returns the session id WithSession put into ctx ("" if none).
 func SessionFrom(ctx context.Context) string {
-	id, _ := ctx.Value(sessionKey{}).(string)
+	id, _ := ctx.Value(SessionKey{}).(string)
 	return id
 }
 

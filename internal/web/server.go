@@ -306,6 +306,11 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 // error pages every other error gets.
 func (s *Server) muxErrors(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc := reqContextOf(r); rc != nil {
+			rc.mux = muxErrorWriter{ResponseWriter: w, r: r, s: s}
+			mux.ServeHTTP(&rc.mux, r)
+			return
+		}
 		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r, s: s}, r)
 	})
 }
@@ -370,7 +375,10 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rc := &reqContext{Context: r.Context()}
+		r = r.WithContext(rc)
+		rc.rec.ResponseWriter = w
+		rec := &rc.rec
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
