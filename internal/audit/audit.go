@@ -282,10 +282,15 @@ var ErrNoChain = errors.New("audit: no such chain")
 // Verify recomputes every chain. It returns a *Problem naming the first bad
 // event found when any stored row was altered, removed or inserted.
 //
-// It reads the events in the order the database keeps them (one
+// Chains are independent, so it splits them into one part per CPU (by the
+// last character of their names, balanced by the heads' lengths) and
+// checks the parts at once, each on its own connection and goroutine:
+// every event read, its hash recomputed and compared, and its link to the
+// event before it checked — as strong as one pass over the whole log.
+// Each part reads its events in the order the database keeps them (one
 // sequential read, no sort, no index lookup per row). For each chain it
 // keeps only the ends of the runs of events that arrived in sequence order
-// — one run normally, two when PostgreSQL's synchronised scan started the
+// — one run normally, two when PostgreSQL's synchronised scan starts the
 // read in the middle of the table — and joins the runs at the end, so its
 // memory grows with the number of chains, not of events. A chain that
 // arrives in more than 64 pieces is verified again on its own, in order
@@ -295,11 +300,7 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	c := newChainChecker(heads)
-	if err := verify(c, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventStored(ctx, fn) }); err != nil {
-		return c.rep, err
-	}
-	return c.end(func(chain string) (Report, error) { return VerifyChain(ctx, db, chain) })
+	return verifyParallel(ctx, db, heads, verifyWorkers())
 }
 
 // VerifyChain recomputes one chain, such as a business's
@@ -415,7 +416,7 @@ type run struct {
 	firstPrev string // the first event's link to the event before it
 	firstID   string
 	lastSeq   int64
-	lastHash  string
+	lastHash  [2 * sha256.Size]byte // hex
 }
 
 // maxRuns bounds the runs kept for one chain; a chain stored in more
@@ -454,7 +455,9 @@ func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
 	st := c.chains[e.Chain]
 	if st == nil {
 		st = &chainState{}
-		c.chains[e.Chain] = st
+		// The event's strings may share one buffer with the whole row
+		// (store.EachAuditEventByChainEnd): keep copies, not the row.
+		c.chains[strings.Clone(e.Chain)] = st
 	}
 	if st.recheck {
 		return nil
@@ -478,17 +481,20 @@ func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
 		c.rep.Events -= st.events
 		st.runs = nil
 		return nil
-	case r != nil && e.PrevHash != r.lastHash:
+	case r != nil && e.PrevHash != string(r.lastHash[:]):
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
 	}
 	if !hashOK {
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
 	}
 	if r == nil {
-		st.runs = append(st.runs, run{firstSeq: e.Seq, firstPrev: e.PrevHash, firstID: e.ID, lastSeq: e.Seq, lastHash: e.Hash})
+		st.runs = append(st.runs, run{firstSeq: e.Seq, firstPrev: strings.Clone(e.PrevHash), firstID: strings.Clone(e.ID), lastSeq: e.Seq})
+		r = &st.runs[len(st.runs)-1]
 	} else {
-		r.lastSeq, r.lastHash = e.Seq, e.Hash
+		r.lastSeq = e.Seq
 	}
+	// A hash that matched is hex of SHA-256: exactly len(r.lastHash).
+	copy(r.lastHash[:], e.Hash)
 	st.events++
 	c.rep.Events++
 	return nil
@@ -506,7 +512,7 @@ func (st *chainState) join(chain string) (int64, string, error) {
 		if r.firstPrev != hash {
 			return 0, "", &Problem{Chain: chain, Seq: r.firstSeq, EventID: r.firstID, Reason: "previous-hash link does not match the event before it"}
 		}
-		seq, hash = r.lastSeq, r.lastHash
+		seq, hash = r.lastSeq, string(r.lastHash[:])
 	}
 	return seq, hash, nil
 }
