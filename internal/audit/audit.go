@@ -224,35 +224,48 @@ func appendCanonical(b []byte, e *store.AuditRecord) []byte {
 // appendJSONString appends s as json.Marshal encodes it. Printable ASCII
 // but '<', '>' and '&' (which json.Marshal escapes as \u003c…) is copied,
 // with '"' and '\\' escaped by a backslash, as json.Marshal does; a string
-// with any other byte is left to json.Marshal itself.
+// with any other byte is left to json.Marshal itself. Safe stretches are
+// appended whole: `audit verify` runs this on every field of every event.
 func appendJSONString(b []byte, s string) []byte {
-	escapes := false
+	start := len(b)
+	b = append(b, '"')
+	last := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
+		switch jsonClass[s[i]] {
+		case jsonPlain:
+		case jsonBackslash:
+			b = append(b, s[last:i]...)
+			b = append(b, '\\', s[i])
+			last = i + 1
+		default:
 			j, err := json.Marshal(s)
 			if err != nil {
 				panic(err) // a string always marshals
 			}
-			return append(b, j...)
-		case c == '"' || c == '\\':
-			escapes = true
+			return append(b[:start], j...)
 		}
 	}
-	b = append(b, '"')
-	if !escapes {
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			b = append(b, '\\', c)
-		} else {
-			b = append(b, c)
-		}
-	}
+	b = append(b, s[last:]...)
 	return append(b, '"')
 }
+
+// How appendJSONString treats each byte.
+const (
+	jsonOther     = iota // left to json.Marshal
+	jsonPlain            // copied
+	jsonBackslash        // copied after a backslash
+)
+
+var jsonClass = func() (t [256]uint8) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = jsonPlain
+	}
+	for _, c := range []byte{'<', '>', '&'} {
+		t[c] = jsonOther
+	}
+	t['"'], t['\\'] = jsonBackslash, jsonBackslash
+	return t
+}()
 
 // Problem describes the first place a chain does not verify.
 type Problem struct {
