@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -14,35 +15,41 @@ import (
 // travel packed.
 var auditPackedCols = strings.Split(strings.ReplaceAll(auditCols, " ", ""), ",")
 
-// auditPacked selects every stored column of an event as ONE text: each
-// column as its length in bytes plus 1,000,000,000 (ten digits for any
-// length a database allows) followed by its bytes (integers as their
-// decimal text: the same CAST in both databases). The lengths make the
-// packing one-to-one, so a row decodes to exactly the values its columns
-// hold; a NULL anywhere loses its length, which decodePacked refuses.
-// Reading one value instead of nineteen is what makes `audit verify`
-// fast on SQLite: the driver's per-column work (three calls under the
-// connection's lock and a string each) happens once per row.
+// auditPacked selects every stored column of an event as ONE text: the
+// columns' values (integers as their decimal text: the same CAST in both
+// databases) joined by packedSep, each with every packedEsc byte in it
+// doubled. The escaping makes the packing one-to-one, so a row decodes
+// to exactly the values its columns hold (concat_ws leaves a NULL out,
+// and a row with fewer than nineteen values does not decode). Reading one value instead of
+// nineteen is what makes `audit verify` fast on SQLite: the driver's
+// per-column work (three calls under the connection's lock and a string
+// each) happens once per row. $1, $2 and $3 are packedArgs.
 var auditPacked = func() string {
-	parts := make([]string, 0, 2*len(auditPackedCols))
+	parts := make([]string, 0, len(auditPackedCols))
 	for _, c := range auditPackedCols {
 		v := c
 		if c == "seq" || c == "created_at" {
 			v = "CAST(" + c + " AS TEXT)"
 		}
-		parts = append(parts, "octet_length("+v+") + "+strconv.Itoa(packedLenBase), v)
+		parts = append(parts, "replace("+v+", $1, $2)")
 	}
-	return "concat(" + strings.Join(parts, ", ") + ")"
+	return "concat_ws($3, " + strings.Join(parts, ", ") + ")"
 }()
 
-// packedLenBase is added to each length so that every length has ten
-// digits.
-const packedLenBase = 1_000_000_000
+// The packing's escape byte (US, unit separator: no real value holds it,
+// so normally nothing is escaped) and field separator.
+const (
+	packedEsc = "\x1f"
+	packedSep = packedEsc + ","
+)
+
+// packedArgs are auditPacked's parameters.
+var packedArgs = []any{packedEsc, packedEsc + packedEsc, packedSep}
 
 var errPacked = errors.New("store: audit event does not decode")
 
 // decodePacked decodes a row of auditPacked into e. Its strings are
-// slices of row.
+// slices of row (copies only where a value held the escape byte).
 func decodePacked(row string, e *AuditRecord) error {
 	var f [19]string
 	if len(auditPackedCols) != len(f) {
@@ -50,24 +57,33 @@ func decodePacked(row string, e *AuditRecord) error {
 	}
 	s := row
 	for i := range f {
-		if len(s) < 10 || s[0] != '1' {
-			return errPacked
-		}
-		n := 0
-		for _, c := range []byte(s[1:10]) {
-			if c < '0' || c > '9' {
-				return errPacked
+		end, escaped := -1, false
+		for j := 0; j < len(s); j++ {
+			if s[j] != packedEsc[0] {
+				continue
 			}
-			n = n*10 + int(c-'0')
-		}
-		s = s[10:]
-		if n > len(s) {
+			if j+1 < len(s) && s[j+1] == packedEsc[0] {
+				escaped = true
+				j++
+				continue
+			}
+			if j+1 < len(s) && s[j+1] == packedSep[1] {
+				end = j
+				break
+			}
 			return errPacked
 		}
-		f[i], s = s[:n], s[n:]
-	}
-	if s != "" {
-		return errPacked
+		switch {
+		case end < 0 && i < len(f)-1:
+			return errPacked
+		case end < 0:
+			f[i], s = s, ""
+		default:
+			f[i], s = s[:end], s[end+len(packedSep):]
+		}
+		if escaped {
+			f[i] = strings.ReplaceAll(f[i], packedEsc+packedEsc, packedEsc)
+		}
 	}
 	seq, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
@@ -129,12 +145,12 @@ func (db *DB) EachAuditEventByChainEnd(ctx context.Context, ends []string, excep
 		s = queries{q: tx}
 	}
 	q := `SELECT ` + auditPacked + ` FROM audit_events`
-	args := make([]any, len(ends))
+	args := slices.Clone(packedArgs)
 	if len(ends) > 0 {
 		ph := make([]string, len(ends))
 		for i, c := range ends {
-			args[i] = c
-			ph[i] = "$" + strconv.Itoa(i+1)
+			args = append(args, c)
+			ph[i] = "$" + strconv.Itoa(len(args))
 		}
 		op := " IN ("
 		if except {

@@ -19,7 +19,7 @@ import (
 func TestAuditPackedReadMatchesColumns(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		values := []string{"", "1000000012", "0", "中文 é ü", strings.Repeat("x", 5000), `{"a":"1000000003abc"}`, "a:b", "\\\"<>&"}
+		values := []string{"", "1000000012", "0", "\x1f", "a\x1f,b", "\x1f\x1f,", "x\x1f", "中文 é ü", strings.Repeat("x", 5000), `{"a":"1000000003abc"}`, "a:b", "\\\"<>&"}
 		var want []store.AuditRecord
 		for i, v := range values {
 			for _, chain := range []string{"b:biz_" + v + "1", "u:usr_é" + v, "b:" + v + "Z"} {
