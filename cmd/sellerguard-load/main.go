@@ -97,8 +97,9 @@ type options struct {
 	Token          string
 	SellerGuardPID int
 
-	Server serverOptions
-	Memory memoryOptions // memory.go
+	Server   serverOptions
+	Memory   memoryOptions   // memory.go
+	ScaleOut scaleOutOptions // scale-out mode (scaleout.go)
 }
 
 // serverOptions are the settings of the SellerGuard under test.
@@ -153,6 +154,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.Server.LogLevel, "server-log-level", "info", "SellerGuard's log level (its default, info, logs one line per request)")
 	fs.StringVar(&o.Server.LogPath, "server-log", "", "file SellerGuard's log (its standard error) goes to; empty for a file in the temp dir")
 	registerMemoryFlags(fs, &o.Memory)
+	registerScaleOutFlags(fs, &o.ScaleOut)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -225,6 +227,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.Server.DatabaseURL != "" && !strings.HasPrefix(o.Server.DatabaseURL, "postgres://") && !strings.HasPrefix(o.Server.DatabaseURL, "postgresql://") {
 		bad = append(bad, "--database-url must be a postgres:// URL (the default is SQLite in a temp dir)")
 	}
+	bad = append(bad, o.ScaleOut.validate(o)...)
 	if len(bad) > 0 {
 		fmt.Fprintln(stderr, "sellerguard-load:", strings.Join(bad, "; "))
 		return nil, errUsage
@@ -268,6 +271,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+	if o.ScaleOut.Instances != nil {
+		return runScaleOut(ctx, o, stdout, stderr)
 	}
 	if o.Only == testMemory {
 		return memoryExit(ctx, o, stdout, stderr)
