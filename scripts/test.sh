@@ -9,7 +9,8 @@
 #      postgresql, chromium, python3-aiosmtpd, oathtool, python3-dkim,
 #      podman, systemd (systemd-analyze), ca-certificates, tzdata, testssl.sh,
 #      fonts-wqy-microhei (Chinese glyphs for the browser tests), and
-#      gcc/libc6-dev for the race detector;
+#      gcc/libc6-dev for the race detector; and axe-core (npm install -g,
+#      with Debian's npm if there is none) for the accessibility check;
 #   2. starts a throwaway PostgreSQL cluster (as the postgres user, 127.0.0.1
 #      on a free port, data in a temp dir) and exports its superuser URL as
 #      SELLERGUARD_TEST_POSTGRES_URL; it is stopped and removed on exit;
@@ -94,6 +95,30 @@ if ((${#missing_pkgs[@]})); then
 	fi
 	"${apt_get[@]}" update -qq
 	"${apt_get[@]}" install -y -qq -o Dpkg::Use-Pty=0 "${missing_pkgs[@]}" >/dev/null
+fi
+
+# ---------------------------------------------------------------- axe-core
+# The accessibility check of the browser tests injects axe-core's
+# axe.min.js (the npm package) into Chromium; internal/testenv.AxePath finds
+# it under npm's global root (or at $SELLERGUARD_AXE_JS).
+AXE_VERSION=4.14.1
+have_axe() {
+	[[ -n ${SELLERGUARD_AXE_JS:-} && -f ${SELLERGUARD_AXE_JS:-} ]] ||
+		[[ -f /usr/lib/node_modules/axe-core/axe.min.js || -f /usr/local/lib/node_modules/axe-core/axe.min.js ]]
+}
+if ! have_axe; then
+	if ! command -v npm >/dev/null; then
+		log "installing npm (for axe-core)"
+		apt_get=(apt-get)
+		((IS_ROOT)) || apt_get=(sudo -n env DEBIAN_FRONTEND=noninteractive apt-get)
+		"${apt_get[@]}" update -qq
+		"${apt_get[@]}" install -y -qq -o Dpkg::Use-Pty=0 npm >/dev/null
+	fi
+	log "installing axe-core $AXE_VERSION (npm install -g)"
+	npm_g=(npm)
+	((IS_ROOT)) || npm_g=(sudo -n npm)
+	"${npm_g[@]}" install -g --no-audit --no-fund "axe-core@$AXE_VERSION" >/dev/null
+	have_axe || die "axe-core installed, but axe.min.js is not under /usr/lib or /usr/local/lib/node_modules (npm root -g: $(npm root -g))"
 fi
 
 # ---------------------------------------------------------------- PostgreSQL

@@ -97,7 +97,9 @@ type options struct {
 	Token          string
 	SellerGuardPID int
 
-	Server serverOptions
+	Server   serverOptions
+	Memory   memoryOptions   // memory.go
+	ScaleOut scaleOutOptions // scale-out mode (scaleout.go)
 }
 
 // serverOptions are the settings of the SellerGuard under test.
@@ -123,7 +125,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.JSON, "json", false, "print machine-readable results (JSON) instead of tables")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "profile mode: run SellerGuard inside this process (wired as serve wires it) under the session-check load only and write a CPU profile of it here (server goroutines labelled role=sellerguard); no comparison")
 	fs.IntVar(&o.Slices, "slices", 1, "cut each window into this many slices that alternate between baseline and SellerGuard (ABBA…), so bursts of other work on a shared machine hit both alike; 1 = one window each")
-	fs.StringVar(&o.Only, "only", "", "run only one comparison: session or signin")
+	fs.StringVar(&o.Only, "only", "", "run only one comparison: session or signin; or memory (idle RSS, a sign-in flood's peak RSS and /healthz, see memory.go)")
 	sessionC := fs.String("session-concurrency", "16,64", "concurrencies of the session-check comparison")
 	signInC := fs.String("signin-concurrency", fmt.Sprintf("%d,%d", ncpu, 2*ncpu), "concurrencies of the sign-in comparison (default: CPUs and twice that)")
 	dists := fs.String("distributions", "uniform,zipf", "how session checks spread over the tokens: uniform, zipf or both")
@@ -151,6 +153,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.UintVar(&o.Server.SeedArgon2Time, "seed-argon2-time", 1, "Argon2id passes of the seed instance")
 	fs.StringVar(&o.Server.LogLevel, "server-log-level", "info", "SellerGuard's log level (its default, info, logs one line per request)")
 	fs.StringVar(&o.Server.LogPath, "server-log", "", "file SellerGuard's log (its standard error) goes to; empty for a file in the temp dir")
+	registerMemoryFlags(fs, &o.Memory)
+	registerScaleOutFlags(fs, &o.ScaleOut)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -197,8 +201,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.MaxRequests < 1 || o.MaxRequests > 100_000_000 {
 		bad = append(bad, "--max-requests must be between 1 and 100000000")
 	}
-	if o.Only != "" && o.Only != testSession && o.Only != testSignIn {
-		bad = append(bad, "--only must be session or signin")
+	if o.Only != "" && o.Only != testSession && o.Only != testSignIn && o.Only != testMemory {
+		bad = append(bad, "--only must be session, signin or memory")
+	}
+	if err := o.Memory.check(); err != nil {
+		bad = append(bad, err.Error())
 	}
 	if o.Sessions < 1 || o.Sessions > 1_000_000 || o.SessionUsers < 1 || o.SessionUsers > o.Sessions {
 		bad = append(bad, "--sessions must be 1–1000000 and --session-users 1–sessions")
@@ -220,6 +227,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.Server.DatabaseURL != "" && !strings.HasPrefix(o.Server.DatabaseURL, "postgres://") && !strings.HasPrefix(o.Server.DatabaseURL, "postgresql://") {
 		bad = append(bad, "--database-url must be a postgres:// URL (the default is SQLite in a temp dir)")
 	}
+	bad = append(bad, o.ScaleOut.validate(o)...)
 	if len(bad) > 0 {
 		fmt.Fprintln(stderr, "sellerguard-load:", strings.Join(bad, "; "))
 		return nil, errUsage
@@ -263,6 +271,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	}
+	if o.ScaleOut.Instances != nil {
+		return runScaleOut(ctx, o, stdout, stderr)
+	}
+	if o.Only == testMemory {
+		return memoryExit(ctx, o, stdout, stderr)
 	}
 	rep, err := harness(ctx, o, stderr)
 	if err != nil {

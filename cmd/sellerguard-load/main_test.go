@@ -254,3 +254,49 @@ func TestPidCPU(t *testing.T) {
 		t.Error("pidCPU of no process is not 0")
 	}
 }
+
+// TestMemoryModeRuns runs --only memory with a small flood and tiny
+// Argon2id parameters: it reads the idle RSS, floods, probes /healthz and
+// reports the three targets as measured, with no failed request. It
+// judges nothing about the figures themselves.
+func TestMemoryModeRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts sellerguard")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"--only=memory", "--json", "--idle-settle=200ms", "--flood-connections=20", "--flood-duration=1s",
+		"--healthz-every=50ms", "--argon2-memory=1024", "--argon2-time=1"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
+	}
+	var rep struct {
+		Commit string
+		Idle   struct {
+			RSSKiB int64 `json:"rss_kib"`
+		}
+		Answers map[string]int64 `json:"answers_by_status"`
+		Errors  int64
+		Peak    int64 `json:"flood_peak_rss_kib"`
+		Healthz struct{ Probes, Failures int }
+		Targets []struct {
+			Test     string
+			Measured bool
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if rep.Commit == "" || rep.Idle.RSSKiB <= 0 || rep.Peak < rep.Idle.RSSKiB/2 || rep.Errors != 0 || rep.Answers["201"] == 0 || rep.Healthz.Probes == 0 || rep.Healthz.Failures != 0 {
+		t.Errorf("report = %+v: want the commit, an idle RSS, a flood peak, sign-ins, /healthz probes and no failure", rep)
+	}
+	if len(rep.Targets) != 3 {
+		t.Errorf("targets = %+v, want 3 (idle RSS, flood peak, /healthz)", rep.Targets)
+	}
+	for _, tg := range rep.Targets {
+		if tg.Test != testMemory || !tg.Measured {
+			t.Errorf("target %+v: want a measured memory target", tg)
+		}
+	}
+}

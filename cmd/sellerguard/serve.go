@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/sellerguard/sellerguard/internal/app"
@@ -80,6 +81,14 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
+// memoryLimit is serve's default soft memory limit: the hashing pool's
+// Argon2id blocks plus 64 MiB for everything else (the live heap at rest is
+// about 25 MiB; connections, requests and the collector's headroom take
+// the rest).
+func memoryLimit(hashSlots int, argon2KiB uint) int64 {
+	return int64(hashSlots)*int64(argon2KiB)*1024 + 64<<20
+}
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig("serve", args, getenv, stderr)
 	if err != nil {
@@ -91,6 +100,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := app.NewLogger(cfg, stderr)
+	if getenv("GOMEMLIMIT") == "" {
+		// A soft limit on the Go runtime's memory, sized to the hashing
+		// pool: each slot holds one Argon2id block (m KiB) while it
+		// hashes, and a sign-in flood otherwise lets finished blocks pile
+		// up as garbage until the heap doubles (seen: 290 MB RSS with
+		// 2 slots of 19 MiB). With the limit the collector runs sooner
+		// instead; GOMEMLIMIT set by the operator wins.
+		debug.SetMemoryLimit(memoryLimit(cfg.HashConcurrency, cfg.Argon2Memory))
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP) // caught from here on: never the default "terminate"
 	defer signal.Stop(hup)
@@ -124,6 +142,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		metrics = "http://" + metricsAddr + "/metrics"
 	}
 	logger.Info("SellerGuard is listening", "url", url, "base_url", cfg.BaseURL, "metrics", metrics, "database", a.DB.Dialect(), "schema", a.Schema, "mode", a.Mode(), "version", a.Version)
-	fmt.Fprintf(stdout, "SellerGuard %s listening on %s (%s, %s; metrics: %s)\n", a.Version, url, a.DB.Dialect(), a.Mode(), metrics)
+	fmt.Fprintf(stdout, "SellerGuard %s listening on %s (%s, %s; metrics: %s); open %s\n", a.Version, url, a.DB.Dialect(), a.Mode(), metrics, cfg.BaseURL)
 	return a.Serve(ctx, ln)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
@@ -425,12 +426,11 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, code str
 				return err
 			}
 		}
-		var was any = msgKey("email.phone_changed.none")
-		if oldPhone != "" {
-			was = sms.Last4(oldPhone)
-		}
+		// The account page's sentence for this change (internal/history).
+		what := history.Text{Viewer: p.User.ID, Event: history.Event{Action: "account.phone_changed", ActorID: p.User.ID,
+			Before: map[string]any{"phone": last4OrNone(oldPhone)}, After: map[string]any{"phone": sms.Last4(e164)}}}
 		return s.sendEmail(ctx, tx, now, tmail(EventPhoneChanged, p.User.Email, "email.phone_changed",
-			"Now", sms.Last4(e164), "Was", was, "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
+			"What", what, "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return err

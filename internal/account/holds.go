@@ -8,6 +8,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/sellerdata"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
@@ -127,12 +128,8 @@ func (s *Service) holdAddedSince(ctx context.Context, tx *store.Tx, u store.User
 			After: map[string]any{"deposit_account": "•••• " + a.Last4, "holder": a.Holder, "bank": a.Bank, "held": true, "reason": "sign-in email change undone"}}); err != nil {
 			return nil, err
 		}
-		if err := sellerdata.TellPaymentChange(ctx, tx, now, s, a.BusinessID, "A deposit account of your business is on hold",
-			fmt.Sprintf("The deposit account •••• %s (%s, %s) was added by the member %s while their", a.Last4, a.Holder, a.Bank, ownerEmail),
-			fmt.Sprintf("sign-in email was changed to %s. They have undone that change with the code sent", u.Email),
-			"to their previous address.",
-			"No payout goes to that account until they confirm it; the account in use before it stays in use.",
-			"They decide on Secure my account in SellerGuard; you can also undo the addition in the change review."); err != nil {
+		if err := sellerdata.TellPaymentChange(ctx, tx, now, s, a.BusinessID, "email.deposit_account_held",
+			"Item", heldItem{kind: HoldDeposit, last4: a.Last4, holder: a.Holder, bank: a.Bank}, "Member", ownerEmail, "Email", u.Email); err != nil {
 			return nil, err
 		}
 	}
@@ -194,6 +191,7 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 			return err
 		}
 		h.DecidedAt, h.Decision = now, past
+		item := heldItem{kind: h.Kind, summary: h.Summary} // the reader's words for it (found below)
 		gone := sellerguard.Errorf(sellerguard.ECodeConflict, "This item no longer exists (it was removed another way). Remove it from the list.")
 		switch h.Kind {
 		case HoldTwoStepMethod:
@@ -205,8 +203,10 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 			case err != nil:
 				return err
 			case decision == HoldConfirm:
+				item.method, item.label = m.Kind, m.Label
 				err = tx.SetMethodHeld(ctx, p.User.ID, m.ID, false)
 			default:
+				item.method, item.label = m.Kind, m.Label
 				err = tx.DeleteMethod(ctx, p.User.ID, m.ID)
 			}
 			if err != nil {
@@ -221,7 +221,10 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 				return err
 			}
 		case HoldDeposit:
-			_, err := tx.FindDepositAccount(ctx, h.BusinessID, h.TargetID)
+			a, err := tx.FindDepositAccount(ctx, h.BusinessID, h.TargetID)
+			if err == nil {
+				item.last4, item.holder, item.bank = a.Last4, a.Holder, a.Bank
+			}
 			switch {
 			case errors.Is(err, store.ErrNotFound) && decision == HoldConfirm:
 				return gone
@@ -240,11 +243,7 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 				map[string]any{"held": true, "summary": h.Summary}, map[string]any{"held": false, "decision": past}); err != nil {
 				return err
 			}
-			return sellerdata.TellPaymentChange(ctx, tx, now, s, h.BusinessID, "A held deposit account was "+past,
-				fmt.Sprintf("%s %s a deposit account that was on hold after their sign-in email change was undone:", p.User.Email, past),
-				"  "+h.Summary,
-				map[string]string{"confirmed": "Payouts can go to it from the end of its cooling-off period.",
-					"removed": "It is gone; payouts go to the account in use before it."}[past])
+			return sellerdata.TellPaymentChange(ctx, tx, now, s, h.BusinessID, "email.deposit_hold_"+past, "Actor", p.User.Email, "Item", item)
 		default:
 			return fmt.Errorf("auth: hold %s of unknown kind %q", h.ID, h.Kind)
 		}
@@ -256,14 +255,8 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 		if err := s.Cache.Revoke(ctx, tx, p.User.ID); err != nil {
 			return err
 		}
-		what := map[string]string{"confirmed": "can be used to sign in again", "removed": "is gone from your account"}[past]
-		return s.sendEmail(ctx, tx, now, eventEmail(EventTwoStepChanged, p.User.Email, "A held two-step method was "+past,
-			fmt.Sprintf("You %s a two-step item that was on hold after your sign-in email change was undone:", past),
-			"  "+h.Summary,
-			"It "+what+".",
-			fmt.Sprintf("When: %s, from network address %s.", now.Format(time.RFC1123), meta.IP),
-			"If this was not you, open SellerGuard by typing its address and choose Secure my account.",
-			"SellerGuard: "+s.Config.BaseURL))
+		return s.sendEmail(ctx, tx, now, tmail(EventTwoStepChanged, p.User.Email, "email.two_step_hold_"+past,
+			"Item", item, "When", now, "IP", meta.IP, "BaseURL", s.Config.BaseURL))
 	})
 	if err != nil {
 		return store.Hold{}, err
@@ -279,4 +272,32 @@ func pastTense(decision string) string {
 		return "removed"
 	}
 	return "decided"
+}
+
+// heldItem names a held item in the reader's language (an i18n.Text of the
+// hold notices): a two-step method by its kind and name, the backup codes,
+// a deposit account by its last digits, holder and bank. An item whose
+// record is gone keeps the hold's stored summary.
+type heldItem struct {
+	kind, summary       string
+	method, label       string // HoldTwoStepMethod
+	last4, holder, bank string // HoldDeposit
+}
+
+// In implements i18n.Text.
+func (h heldItem) In(l i18n.Lang) string {
+	c := i18n.Default()
+	switch {
+	case h.kind == HoldBackupCodes:
+		return c.T(l, "email.hold_item.backup_codes")
+	case h.kind == HoldTwoStepMethod && h.method != "":
+		kind := c.T(l, "email.hold_item.method_other")
+		if c.Has(i18n.English, "history.kind."+h.method) {
+			kind = c.T(l, "history.kind."+h.method)
+		}
+		return c.T(l, "email.hold_item.method", "Kind", kind, "Label", h.label)
+	case h.kind == HoldDeposit && h.last4 != "":
+		return c.T(l, "email.hold_item.deposit", "Last4", h.last4, "Holder", h.holder, "Bank", h.bank)
+	}
+	return h.summary
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/policy"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -315,7 +316,8 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 }
 
 func passwordChangedEmail(to string, ended int, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
-	return tmail("", to, "email.password_changed", "Ended", ended, "When", at, "IP", meta.IP, "BaseURL", baseURL)
+	what := history.Text{Viewer: "self", Event: history.Event{Action: "account.password_changed", ActorID: "self"}} // the account page's sentence
+	return tmail("", to, "email.password_changed", "What", what, "Ended", ended, "When", at, "IP", meta.IP, "BaseURL", baseURL)
 }
 
 // ImportedUser is one user from another system's export.

@@ -59,10 +59,6 @@ func (s *Service) checkSource(ctx context.Context, kind, ip string, limit int, n
 
 func cleanText(s string) string { return session.CleanText(s) }
 
-func eventEmail(event, to, subject string, lines ...string) sellerguard.OutboxMessage {
-	return session.EventEmail(event, to, subject, lines...)
-}
-
 func (s *Service) hashError(err error) error { return s.HashError(err) }
 
 func (s *Service) now() time.Time { return s.NowUTC() }

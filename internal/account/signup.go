@@ -145,7 +145,72 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) 
 }
 
 var errInvalidCode = sellerguard.Errorf(sellerguard.ECodeInvalidCode,
-	"That code is not valid. Check the newest email from SellerGuard, or sign up again to get a new code.")
+	"That code is not valid. Check the newest email from SellerGuard, or ask for a new code.")
+
+// SignupResendsPerAddress is how many new sign-up codes one address may be
+// sent in SignupResendWindow: with SignupMaxAttempts tries per code, it
+// bounds the guesses at a sign-up code.
+const (
+	SignupResendsPerAddress = 3
+	SignupResendWindow      = time.Hour
+)
+
+// ResendSignupCode sends a new code for a sign-up that waits for its code
+// (one used up by wrong tries included), and gives it a fresh expiry and
+// tries. The answer is the same whether or not a sign-up waits for the
+// address (no account enumeration); the address and the network are
+// limited alike either way.
+func (s *Service) ResendSignupCode(ctx context.Context, email string, meta RequestMeta) error {
+	emailNorm := NormalizeEmail(email)
+	if emailNorm == "" || len(emailNorm) > MaxEmailLen {
+		return sellerguard.Invalid(sellerguard.FieldError{Field: "email", Code: "invalid_email", Message: "Enter the email address you signed up with."})
+	}
+	now := s.now()
+	if err := s.checkSource(ctx, "signup", meta.IP, s.Limits.SignupsPerSource, now); err != nil {
+		return err
+	}
+	code, err := sixDigitCode()
+	if err != nil {
+		return err
+	}
+	var limited time.Duration
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if _, err := s.Limiter.Hit(ctx, tx, limiter.SourceKey("signup", meta.IP), meta.IP, now, s.Limits.SignupsPerSource, s.Limits.SourceWindow); err != nil {
+			return err
+		}
+		retry, err := s.Limiter.Hit(ctx, tx, "signup-resend:"+emailNorm, meta.IP, now, SignupResendsPerAddress, SignupResendWindow)
+		if err != nil {
+			return err
+		}
+		if !retry.IsZero() {
+			limited = retry.Sub(now)
+			return nil // commit the count, then answer rate_limited
+		}
+		p, err := tx.FindSignup(ctx, emailNorm)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if now.After(p.ExpiresAt) {
+			return tx.DeleteSignup(ctx, emailNorm)
+		}
+		p.CodeMAC, p.Attempts, p.ExpiresAt = s.Keys.MAC("signup-code", emailNorm, code), 0, now.Add(SignupCodeTTL)
+		if err := tx.PutSignup(ctx, p); err != nil {
+			return err
+		}
+		return s.sendEmail(ctx, tx, now, signupCodeEmail(p.Email, code, s.Config.BaseURL, string(i18n.OrDefault(meta.Lang))))
+	})
+	if err != nil {
+		return err
+	}
+	if limited > 0 {
+		return &sellerguard.Error{Code: sellerguard.ECodeRateLimited, Message: "Too many new codes were asked for this address. Please wait and try again.",
+			RetryAfter: max(limited, time.Second)}
+	}
+	return nil
+}
 
 // VerifySignup completes a sign-up with the emailed code: the user and the
 // business are created, the user owns the business. Every failure (unknown
@@ -176,11 +241,18 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 		if err != nil {
 			return err
 		}
-		if now.After(p.ExpiresAt) || p.Attempts >= SignupMaxAttempts {
+		if now.After(p.ExpiresAt) {
 			if err := tx.DeleteSignup(ctx, emailNorm); err != nil {
 				return err
 			}
 			wrong = true // commit the deletion, then answer invalid
+			return nil
+		}
+		if p.Attempts >= SignupMaxAttempts {
+			// The code is used up; the sign-up stays (until it expires)
+			// so that ResendSignupCode can send a new code without the
+			// whole form being filled in again.
+			wrong = true
 			return nil
 		}
 		if !keys.EqualMAC(p.CodeMAC, s.Keys.MAC("signup-code", emailNorm, code)) {

@@ -56,19 +56,23 @@ type Entry struct {
 	After     map[string]any
 }
 
-type sessionKey struct{}
+// SessionKey is the context key of the acting session's id. WithSession
+// sets it; a context of the web layer may also answer it itself (the
+// request's own context, without a context.WithValue per request). Its
+// value is a string.
+type SessionKey struct{}
 
 // WithSession returns ctx carrying the id of the session a request runs in.
 // The web layer sets it once per authenticated request, so every event a
 // service appends while serving that request names its session without
 // each service passing it along (request-scoped data, as context is for).
 func WithSession(ctx context.Context, sessionID string) context.Context {
-	return context.WithValue(ctx, sessionKey{}, sessionID)
+	return context.WithValue(ctx, SessionKey{}, sessionID)
 }
 
 // SessionFrom returns the session id WithSession put into ctx ("" if none).
 func SessionFrom(ctx context.Context) string {
-	id, _ := ctx.Value(sessionKey{}).(string)
+	id, _ := ctx.Value(SessionKey{}).(string)
 	return id
 }
 
@@ -224,35 +228,48 @@ func appendCanonical(b []byte, e *store.AuditRecord) []byte {
 // appendJSONString appends s as json.Marshal encodes it. Printable ASCII
 // but '<', '>' and '&' (which json.Marshal escapes as \u003c…) is copied,
 // with '"' and '\\' escaped by a backslash, as json.Marshal does; a string
-// with any other byte is left to json.Marshal itself.
+// with any other byte is left to json.Marshal itself. Safe stretches are
+// appended whole: `audit verify` runs this on every field of every event.
 func appendJSONString(b []byte, s string) []byte {
-	escapes := false
+	start := len(b)
+	b = append(b, '"')
+	last := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
+		switch jsonClass[s[i]] {
+		case jsonPlain:
+		case jsonBackslash:
+			b = append(b, s[last:i]...)
+			b = append(b, '\\', s[i])
+			last = i + 1
+		default:
 			j, err := json.Marshal(s)
 			if err != nil {
 				panic(err) // a string always marshals
 			}
-			return append(b, j...)
-		case c == '"' || c == '\\':
-			escapes = true
+			return append(b[:start], j...)
 		}
 	}
-	b = append(b, '"')
-	if !escapes {
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			b = append(b, '\\', c)
-		} else {
-			b = append(b, c)
-		}
-	}
+	b = append(b, s[last:]...)
 	return append(b, '"')
 }
+
+// How appendJSONString treats each byte.
+const (
+	jsonOther     = iota // left to json.Marshal
+	jsonPlain            // copied
+	jsonBackslash        // copied after a backslash
+)
+
+var jsonClass = func() (t [256]uint8) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = jsonPlain
+	}
+	for _, c := range []byte{'<', '>', '&'} {
+		t[c] = jsonOther
+	}
+	t['"'], t['\\'] = jsonBackslash, jsonBackslash
+	return t
+}()
 
 // Problem describes the first place a chain does not verify.
 type Problem struct {
@@ -282,10 +299,15 @@ var ErrNoChain = errors.New("audit: no such chain")
 // Verify recomputes every chain. It returns a *Problem naming the first bad
 // event found when any stored row was altered, removed or inserted.
 //
-// It reads the events in the order the database keeps them (one
+// Chains are independent, so it splits them into one part per CPU (by the
+// last character of their names, balanced by the heads' lengths) and
+// checks the parts at once, each on its own connection and goroutine:
+// every event read, its hash recomputed and compared, and its link to the
+// event before it checked — as strong as one pass over the whole log.
+// Each part reads its events in the order the database keeps them (one
 // sequential read, no sort, no index lookup per row). For each chain it
 // keeps only the ends of the runs of events that arrived in sequence order
-// — one run normally, two when PostgreSQL's synchronised scan started the
+// — one run normally, two when PostgreSQL's synchronised scan starts the
 // read in the middle of the table — and joins the runs at the end, so its
 // memory grows with the number of chains, not of events. A chain that
 // arrives in more than 64 pieces is verified again on its own, in order
@@ -295,11 +317,7 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	c := newChainChecker(heads)
-	if err := verify(c, func(fn func(store.AuditRecord) error) error { return db.EachAuditEventStored(ctx, fn) }); err != nil {
-		return c.rep, err
-	}
-	return c.end(func(chain string) (Report, error) { return VerifyChain(ctx, db, chain) })
+	return verifyParallel(ctx, db, heads, verifyWorkers())
 }
 
 // VerifyChain recomputes one chain, such as a business's
@@ -415,7 +433,7 @@ type run struct {
 	firstPrev string // the first event's link to the event before it
 	firstID   string
 	lastSeq   int64
-	lastHash  string
+	lastHash  [2 * sha256.Size]byte // hex
 }
 
 // maxRuns bounds the runs kept for one chain; a chain stored in more
@@ -454,7 +472,9 @@ func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
 	st := c.chains[e.Chain]
 	if st == nil {
 		st = &chainState{}
-		c.chains[e.Chain] = st
+		// The event's strings may share one buffer with the whole row
+		// (store.EachAuditEventByChainEnd): keep copies, not the row.
+		c.chains[strings.Clone(e.Chain)] = st
 	}
 	if st.recheck {
 		return nil
@@ -478,17 +498,20 @@ func (c *chainChecker) event(e *store.AuditRecord, hashOK bool) error {
 		c.rep.Events -= st.events
 		st.runs = nil
 		return nil
-	case r != nil && e.PrevHash != r.lastHash:
+	case r != nil && e.PrevHash != string(r.lastHash[:]):
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "previous-hash link does not match the event before it"}
 	}
 	if !hashOK {
 		return &Problem{Chain: e.Chain, Seq: e.Seq, EventID: e.ID, Reason: "stored fields do not match the event's hash: the row was altered"}
 	}
 	if r == nil {
-		st.runs = append(st.runs, run{firstSeq: e.Seq, firstPrev: e.PrevHash, firstID: e.ID, lastSeq: e.Seq, lastHash: e.Hash})
+		st.runs = append(st.runs, run{firstSeq: e.Seq, firstPrev: strings.Clone(e.PrevHash), firstID: strings.Clone(e.ID), lastSeq: e.Seq})
+		r = &st.runs[len(st.runs)-1]
 	} else {
-		r.lastSeq, r.lastHash = e.Seq, e.Hash
+		r.lastSeq = e.Seq
 	}
+	// A hash that matched is hex of SHA-256: exactly len(r.lastHash).
+	copy(r.lastHash[:], e.Hash)
 	st.events++
 	c.rep.Events++
 	return nil
@@ -506,7 +529,7 @@ func (st *chainState) join(chain string) (int64, string, error) {
 		if r.firstPrev != hash {
 			return 0, "", &Problem{Chain: chain, Seq: r.firstSeq, EventID: r.firstID, Reason: "previous-hash link does not match the event before it"}
 		}
-		seq, hash = r.lastSeq, r.lastHash
+		seq, hash = r.lastSeq, string(r.lastHash[:])
 	}
 	return seq, hash, nil
 }

@@ -75,6 +75,7 @@ var kinds = map[string]kind{
 	"business.deposit_account_held":           {category: PaymentInformation, what: "Deposit account put on hold", why: "The member who added it undid a change of their sign-in email; they keep or remove it on Secure my account (or undo the addition itself)."},
 	"business.deposit_account_hold_confirmed": {category: PaymentInformation, what: "Held deposit account kept", why: "Undo the addition of the account instead."},
 	"business.deposit_account_hold_removed":   {category: PaymentInformation, what: "Held deposit account removed", why: "Add the account again on the Data page."},
+	"business.deposit_account_cancelled":      {category: PaymentInformation, what: "New deposit account cancelled", why: "Add the account again on the Data page."},
 	"business.invitation_withdrawn":           {category: UserPermissions, what: "Invitation withdrawn", why: "Invite the person again on the Team page."},
 	"business.member_invited":                 {category: UserPermissions, what: "Member invited", restore: restoreInvitation},
 	"business.invitation_declined":            {category: UserPermissions, what: "Invitation declined", why: "The invitee declined; invite them again if you wish."},

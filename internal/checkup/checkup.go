@@ -160,6 +160,7 @@ var eventKinds = map[string]struct{ kind, title string }{
 	"two_step.backup_code_used":                     {KindTwoStep, "Backup code used to sign in"},
 	"account.signin_failures_alerted":               {KindFailedBurst, "Many wrong passwords in a row"},
 	"account.locked":                                {KindFailedBurst, "Account locked after wrong passwords"},
+	"account.second_step_failures_alerted":          {KindFailedBurst, "Right password, then wrong two-step codes"},
 	"business.member_sessions_ended":                {KindBusinessForce, "Signed out everywhere by your business"},
 	"business.member_password_change_required":      {KindBusinessForce, "New password required by your business"},
 	"business.member_two_step_reenrolment_required": {KindBusinessForce, "New two-step enrolment required by your business"},

@@ -1,7 +1,8 @@
 // Package config reads SellerGuard's settings from flags and SELLERGUARD_*
 // environment variables (a flag wins over its variable, the variable over the
 // default). Nothing is required for a local start: with no settings at all the
-// server listens on 127.0.0.1:8080, keeps its SQLite database and key file in
+// server listens on 127.0.0.1:8080 (reached at http://localhost:8080, where
+// passkeys work), keeps its SQLite database and key file in
 // ./sellerguard-data and keeps every outgoing message in the local outbox.
 //
 // Every subcommand that touches the database reads the same settings through
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -143,7 +145,7 @@ func Register(fs *flag.FlagSet, getenv func(string) string) (*Config, []Setting,
 	b.str(&c.Addr, "addr", "SELLERGUARD_ADDR", "127.0.0.1:8080", "address to listen on")
 	b.str(&c.DataDir, "data-dir", "SELLERGUARD_DATA_DIR", "./sellerguard-data", "directory for the SQLite database and the secret key file")
 	b.str(&c.DatabaseURL, "database-url", "SELLERGUARD_DATABASE_URL", "", "database: empty for SQLite in the data dir, or a postgres:// URL")
-	b.str(&c.BaseURL, "base-url", "SELLERGUARD_BASE_URL", "", "public URL of this service (default http://ADDR, https://ADDR with TLS files); https turns on secure cookies and HSTS")
+	b.str(&c.BaseURL, "base-url", "SELLERGUARD_BASE_URL", "", "public URL of this service (default http://ADDR, http://localhost:PORT for a loopback IP, https://ADDR with TLS files); https turns on secure cookies and HSTS")
 	b.str(&c.SMTPURL, "smtp-url", "SELLERGUARD_SMTP_URL", "", "SMTP server for outgoing mail, e.g. smtp://127.0.0.1:2525; empty = local mode (messages kept in the local outbox)")
 	b.str(&c.MailFrom, "mail-from", "SELLERGUARD_MAIL_FROM", "SellerGuard <no-reply@sellerguard.localhost>", "From address of outgoing mail")
 	b.str(&c.LogFormat, "log-format", "SELLERGUARD_LOG_FORMAT", "", "log format: text or json (default: text in local mode, json otherwise)")
@@ -179,10 +181,7 @@ func (c *Config) Finish() error {
 		errs = append(errs, fmt.Errorf("database URL must start with sqlite:// or postgres://"))
 	}
 	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Addr
-		if c.Network.TLS() {
-			c.BaseURL = "https://" + c.Addr
-		}
+		c.BaseURL = defaultBaseURL(c.Addr, c.Network.TLS())
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -225,6 +224,25 @@ func (c *Config) Finish() error {
 	errs = append(errs, c.finishPhishing()...)
 	errs = append(errs, c.Network.finish()...)
 	return errors.Join(errs...)
+}
+
+// defaultBaseURL is the base URL when none is set: the listening address,
+// except that a loopback IP address without TLS becomes localhost (same
+// port). Browsers allow passkeys (WebAuthn) only on a domain name, and treat
+// http://localhost as a secure context, so the default local start
+// (127.0.0.1:8080) is reached at http://localhost:8080, where passkeys work;
+// localhost resolves to the loopback addresses on every system. With TLS
+// the address stays as it is (the certificate names it).
+func defaultBaseURL(addr string, tls bool) string {
+	if tls {
+		return "https://" + addr
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && port != "" {
+		if ip := net.ParseIP(host); ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)) {
+			return "http://localhost:" + port
+		}
+	}
+	return "http://" + addr
 }
 
 // LocalMode reports whether outgoing messages stay in the local outbox.

@@ -33,6 +33,7 @@ const (
 	EventPhoneChanged            = session.EventPhoneChanged
 	EventTwoStepChanged          = session.EventTwoStepChanged
 	EventBackupCodeUsed          = session.EventBackupCodeUsed
+	EventSecondStepFailed        = session.EventSecondStepFailed
 	EventPhraseChanged           = session.EventPhraseChanged
 	EventSessionsEndedByOther    = session.EventSessionsEndedByOther
 	EventTwoStepReenrol          = team.EventTwoStepReenrolRequired
@@ -161,6 +162,11 @@ var catalogue = emailByDefault([]Event{
 	{Key: EventBackupCodeUsed, Group: GroupSecurity, Critical: true,
 		Title:       "Backup code used",
 		Description: "Someone signed in to your account with one of your backup codes."},
+	// Critical: the password is known to whoever typed the codes; only the
+	// owner can end that (a new password), so the email cannot be switched off.
+	{Key: EventSecondStepFailed, Group: GroupSecurity, Critical: true,
+		Title:       "Right password, wrong codes",
+		Description: "Someone entered your password but then several wrong two-step codes."},
 	{Key: EventPhraseChanged, Group: GroupSecurity, Critical: true,
 		Title:       "Anti-phishing phrase changed",
 		Description: "The phrase at the top of every email from SellerGuard was changed."},

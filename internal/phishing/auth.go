@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -262,7 +263,7 @@ func replyToReasons(msg *parsedMessage, b *brand, claims bool) []Reason {
 	from := fromDomain(msg.from)
 	for _, s := range parseFrom(rt) {
 		if s.domain != "" && !b.isBrandHost(s.domain) && registrable(s.domain) != registrable(from) {
-			return []Reason{{CodeReplyToDiffers, "replies would go to " + s.domain + ", not to the sender's domain"}}
+			return []Reason{{CodeReplyToDiffers, fmt.Sprintf("replies would go to %s, not to the sender's domain", s.domain)}}
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package phishing
 
 import (
+	"fmt"
 	"net"
 	"net/mail"
 	"strings"
@@ -245,33 +246,40 @@ func (f domainFinding) reasons(host string, sender bool) []Reason {
 		}
 		return linkCode
 	}
-	what := "link"
-	if sender {
-		what = "sender"
+	// One format per finding and kind of domain (the message files
+	// translate them by format: mailcheck.text.*).
+	form := func(senderFormat, linkFormat string) string {
+		if sender {
+			return senderFormat
+		}
+		return linkFormat
 	}
-	shown := host
-	if u := unicodeHost(host); u != host {
-		shown = host + " (shown as " + u + ")"
-	}
+	u := unicodeHost(host)
 	if f.confusable {
-		rs = append(rs, Reason{pick(CodeSenderLookalike, CodeLinkLookalike),
-			"the " + what + " domain " + shown + " uses characters that look like the platform's name"})
+		msg := fmt.Sprintf(form("the sender domain %s uses characters that look like the platform's name", "the link domain %s uses characters that look like the platform's name"), host)
+		if u != host {
+			msg = fmt.Sprintf(form("the sender domain %s (shown as %s) uses characters that look like the platform's name", "the link domain %s (shown as %s) uses characters that look like the platform's name"), host, u)
+		}
+		rs = append(rs, Reason{pick(CodeSenderLookalike, CodeLinkLookalike), msg})
 	}
 	if f.edit {
 		rs = append(rs, Reason{pick(CodeSenderEditDistance, CodeLinkEditDistance),
-			"the " + what + " domain " + host + " is a slight misspelling of the platform's name"})
+			fmt.Sprintf(form("the sender domain %s is a slight misspelling of the platform's name", "the link domain %s is a slight misspelling of the platform's name"), host)})
 	}
 	if f.brandName {
 		rs = append(rs, Reason{pick(CodeSenderBrandOtherDomain, CodeLinkBrandOtherDomain),
-			"the " + what + " domain " + host + " carries the platform's name but is not one of its domains"})
+			fmt.Sprintf(form("the sender domain %s carries the platform's name but is not one of its domains", "the link domain %s carries the platform's name but is not one of its domains"), host)})
 	}
 	if f.mixed {
 		rs = append(rs, Reason{pick(CodeSenderMixedScript, CodeLinkMixedScript),
-			"the " + what + " domain " + host + " mixes letters of different alphabets"})
+			fmt.Sprintf(form("the sender domain %s mixes letters of different alphabets", "the link domain %s mixes letters of different alphabets"), host)})
 	}
 	if f.punycode {
-		rs = append(rs, Reason{pick(CodeSenderPunycode, CodeLinkPunycode),
-			"the " + what + " domain " + shown + " is an international (punycode) name"})
+		msg := fmt.Sprintf(form("the sender domain %s is an international (punycode) name", "the link domain %s is an international (punycode) name"), host)
+		if u != host {
+			msg = fmt.Sprintf(form("the sender domain %s (shown as %s) is an international (punycode) name", "the link domain %s (shown as %s) is an international (punycode) name"), host, u)
+		}
+		rs = append(rs, Reason{pick(CodeSenderPunycode, CodeLinkPunycode), msg})
 	}
 	return rs
 }
@@ -332,7 +340,7 @@ func (b *brand) claims(from string) (bool, []Reason) {
 	for _, s := range parseFrom(from) {
 		if b.isBrandHost(s.domain) {
 			claims = true
-			rs = append(rs, Reason{CodeFromBrandDomain, "the sender address is on the platform's domain " + s.domain})
+			rs = append(rs, Reason{CodeFromBrandDomain, fmt.Sprintf("the sender address is on the platform's domain %s", s.domain)})
 		} else if s.domain != "" {
 			f := b.inspectHost(s.domain)
 			if f.confusable || f.edit || f.brandName {
@@ -346,14 +354,14 @@ func (b *brand) claims(from string) (bool, []Reason) {
 			for _, n := range b.names {
 				if strings.Contains(name, n) || strings.Contains(sk, skeleton(n)) {
 					claims = true
-					rs = append(rs, Reason{CodeDisplayNameBrand, "the sender's name says " + s.name + " but the address is not on the platform's domain"})
+					rs = append(rs, Reason{CodeDisplayNameBrand, fmt.Sprintf("the sender's name says %s but the address is not on the platform's domain", s.name)})
 					break
 				}
 			}
 			for _, w := range strings.FieldsFunc(s.name, func(r rune) bool { return r == ' ' || r == '<' || r == '>' || r == '(' || r == ')' }) {
 				if d := addressDomain(w); d != "" && b.isBrandHost(d) {
 					claims = true
-					rs = append(rs, Reason{CodeDisplayNameAddress, "the sender's name shows a platform address (" + w + ") but the mail comes from another"})
+					rs = append(rs, Reason{CodeDisplayNameAddress, fmt.Sprintf("the sender's name shows a platform address (%s) but the mail comes from another", w)})
 					break
 				}
 			}

@@ -2,6 +2,7 @@ package phishing
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"regexp"
@@ -105,7 +106,7 @@ func analyzeLinks(ctx context.Context, raws []rawLink, b *brand) []Link {
 		switch linkScheme(href) {
 		case "javascript", "data", "vbscript", "file":
 			links = append(links, Link{Text: r.text, Href: truncate(href, 200), Reasons: []Reason{{CodeLinkDangerousScheme,
-				"a link runs code or opens local content (" + linkScheme(href) + ":) instead of a web page"}}})
+				fmt.Sprintf("a link runs code or opens local content (%s:) instead of a web page", linkScheme(href))}}})
 			continue
 		}
 		u, ok := parseLinkURL(href)
@@ -115,22 +116,22 @@ func analyzeLinks(ctx context.Context, raws []rawLink, b *brand) []Link {
 		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 		l := Link{Text: r.text, Href: href, Host: host}
 		if isIPLiteral(host) {
-			l.Reasons = append(l.Reasons, Reason{CodeLinkIPLiteral, "a link goes to a bare IP address (" + host + ") instead of a named site"})
+			l.Reasons = append(l.Reasons, Reason{CodeLinkIPLiteral, fmt.Sprintf("a link goes to a bare IP address (%s) instead of a named site", host)})
 		} else {
 			if h := normalizeHost(host); h != "" {
 				host = h
 				l.Host = h
 			}
 			if shorteners[host] {
-				l.Reasons = append(l.Reasons, Reason{CodeLinkShortener, "a link goes through the URL shortener " + host + ", which hides where it leads"})
+				l.Reasons = append(l.Reasons, Reason{CodeLinkShortener, fmt.Sprintf("a link goes through the URL shortener %s, which hides where it leads", host)})
 			}
 			l.Reasons = append(l.Reasons, b.inspectHost(host).reasons(host, false)...)
 		}
 		if u.User != nil {
-			l.Reasons = append(l.Reasons, Reason{CodeLinkUserinfo, "a link hides its real destination (" + host + ") behind text before an @"})
+			l.Reasons = append(l.Reasons, Reason{CodeLinkUserinfo, fmt.Sprintf("a link hides its real destination (%s) behind text before an @", host)})
 		}
 		if th := visibleHost(r.text, b); th != "" && registrable(th) != registrable(host) {
-			l.Reasons = append(l.Reasons, Reason{CodeLinkTextMismatch, "a link shows " + th + " but goes to " + host})
+			l.Reasons = append(l.Reasons, Reason{CodeLinkTextMismatch, fmt.Sprintf("a link shows %s but goes to %s", th, host)})
 		}
 		links = append(links, l)
 	}

@@ -33,9 +33,11 @@ const (
 )
 
 // Messages for the codes whose message has no parameter. CodeTooShort's
-// message names the minimum length.
+// message names the minimum length, or is MessageEmpty when nothing was
+// typed.
 const (
 	MessageTooLong           = "This password is too long. Use at most 4096 bytes (about 1000 characters)."
+	MessageEmpty             = "Enter a password."
 	MessageInvalidEncoding   = "This password contains characters that cannot be used, such as control characters."
 	MessageCommon            = "This is a commonly used password, or one with only small changes such as a capital letter, a year or a symbol added. Choose something less predictable."
 	MessageBreached          = "This password has appeared in a data breach, so attackers will try it. Choose a different one."
@@ -166,6 +168,11 @@ func (p *Policy) CheckNew(ctx context.Context, pw string, c Context) (reasons []
 	if !validText(pw) {
 		return []Reason{{CodeInvalidEncoding, MessageInvalidEncoding}}, false
 	}
+	if pw == "" {
+		// Nothing typed: one plain request, not a list of what an empty
+		// password lacks.
+		return []Reason{{CodeTooShort, MessageEmpty}}, false
+	}
 	n := norm.NFKC.String(pw)
 	var rs []Reason
 	if utf8.RuneCountInString(n) < p.opts.MinLength {
@@ -295,6 +302,21 @@ func (p *Policy) strength(n string, inputs []string) int {
 	if s < want {
 		return s
 	}
+	// zxcvbn knows number sequences only in ASCII digits: "一二三四五六七八九十"
+	// or "零一二三四五六七八九" is bruteforce to it. Full-width digits
+	// ("１２３４…") are ASCII after NFKC already; Chinese numerals are
+	// scored as the digits they are, so a counting sequence scores as
+	// "1234567890" does.
+	if d := chineseDigits(n); d != n {
+		if s = min(s, zxcvbnScore(d, inputs, want)); s < want {
+			return s
+		}
+		if u := repeatedUnit(d); u != "" {
+			if s = min(s, zxcvbnScore(u, inputs, want)); s < want {
+				return s
+			}
+		}
+	}
 	// zxcvbn finds repeats only in ASCII: "我我我我我我我我我我我我" or
 	// "密码密码密码密码密码密码" is bruteforce to it, ten guesses a character,
 	// and scores 4. A password that is one unit repeated is as strong as
@@ -388,4 +410,24 @@ func repeatedUnit(n string) string {
 		}
 	}
 	return ""
+}
+
+// chineseNumeralDigits are the Chinese numerals (plain and financial
+// forms) as the digits people type for them; ten, hundred, thousand and
+// ten thousand as 0, which is how a counting sequence goes on ("…九十" as
+// "…90").
+var chineseNumeralDigits = map[rune]rune{
+	'零': '0', '〇': '0', '一': '1', '壹': '1', '幺': '1', '二': '2', '贰': '2', '两': '2', '三': '3', '叁': '3',
+	'四': '4', '肆': '4', '五': '5', '伍': '5', '六': '6', '陆': '6', '七': '7', '柒': '7', '八': '8', '捌': '8',
+	'九': '9', '玖': '9', '十': '0', '拾': '0', '百': '0', '佰': '0', '千': '0', '仟': '0', '万': '0',
+}
+
+// chineseDigits returns n with its Chinese numerals written as digits.
+func chineseDigits(n string) string {
+	return strings.Map(func(r rune) rune {
+		if d, ok := chineseNumeralDigits[r]; ok {
+			return d
+		}
+		return r
+	}, n)
 }

@@ -440,3 +440,32 @@ func TestChinesePasswords(t *testing.T) {
 		t.Errorf("Score of one character repeated = %d", s)
 	}
 }
+
+// Chinese number sequences: counting in Chinese numerals (plain or
+// financial forms), in full-width digits, or with a few words around it,
+// is as weak as "123456789012" — never strong — while a long Chinese
+// sentence that happens to hold a numeral still is.
+func TestChineseNumberSequencesAreWeak(t *testing.T) {
+	t.Parallel()
+	p := newTestPolicy(t, Options{}, nil)
+	ctx := context.Background()
+	for _, pw := range []string{
+		"一二三四五六七八九十百千",
+		"零一二三四五六七八九零一",
+		"壹贰叁肆伍陆柒捌玖拾佰仟",
+		"１２３４５６７８９０１２", // full-width digits (NFKC: ASCII)
+		"一二三四一二三四一二三四",
+		"我的密码是一二三四五六七八",
+		"一二三四五六七八九十一二三四五六七八九十",
+	} {
+		if s := p.Score(pw, Context{}); s >= 3 {
+			t.Errorf("Score(%q) = %d: a Chinese number sequence scores strong", pw, s)
+		}
+		if got := codes(p.Check(ctx, pw, Context{})); !slices.Contains(got, CodeTooWeak) {
+			t.Errorf("Check(%q) = %v: want %s", pw, got, CodeTooWeak)
+		}
+	}
+	if got := codes(p.Check(ctx, "我的店铺在杭州卖茶叶和瓷器已十年", Context{})); got != nil {
+		t.Errorf("a sentence with one numeral: %v", got)
+	}
+}

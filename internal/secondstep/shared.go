@@ -91,3 +91,7 @@ func withEvent(m sellerguard.OutboxMessage, event string) sellerguard.OutboxMess
 func (s *Service) replaceSession(ctx context.Context, tx *store.Tx, p *Principal, reauthAt time.Time, meta RequestMeta, now time.Time) (StepUp, error) {
 	return s.ReplaceSession(ctx, tx, p, reauthAt, meta, now)
 }
+
+func tmail(event, to, key string, kv ...any) sellerguard.OutboxMessage {
+	return session.TMail(event, to, key, kv...)
+}

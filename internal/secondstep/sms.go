@@ -114,6 +114,18 @@ type SMSEnrollment struct {
 
 // StartSMS begins enrolling a phone: a code goes to it by text (or voice).
 func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voice bool, meta RequestMeta) (SMSEnrollment, error) {
+	return s.startSMS(ctx, p, phone, voice, meta, false)
+}
+
+// StartSMSKept is StartSMS for a page: the enrolment is kept for this
+// session (KeptSMS) in the same transaction, for the page the POST
+// redirects to.
+func (s *Service) StartSMSKept(ctx context.Context, p *Principal, phone string, voice bool, meta RequestMeta) error {
+	_, err := s.startSMS(ctx, p, phone, voice, meta, true)
+	return err
+}
+
+func (s *Service) startSMS(ctx context.Context, p *Principal, phone string, voice bool, meta RequestMeta, keep bool) (SMSEnrollment, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
 		return SMSEnrollment{}, err
 	}
@@ -158,7 +170,13 @@ func (s *Service) StartSMS(ctx context.Context, p *Principal, phone string, voic
 		if err := tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: kind, Label: sms.Last4(e164), SecretSealed: sealed, Data: phoneMAC, CreatedAt: now}); err != nil {
 			return err
 		}
-		return s.sendSMSCode(ctx, tx, store.Challenge{ID: smsEnrollChallengeID(id), SessionID: p.Session.ID, UserID: p.User.ID, Kind: "sms-enroll", MethodID: id}, e164, phoneMAC, voice, meta.IP, now)
+		if err := s.sendSMSCode(ctx, tx, store.Challenge{ID: smsEnrollChallengeID(id), SessionID: p.Session.ID, UserID: p.User.ID, Kind: "sms-enroll", MethodID: id}, e164, phoneMAC, voice, meta.IP, now); err != nil {
+			return err
+		}
+		if keep {
+			return s.keepResult(ctx, tx, p, ResultSMS, SMSEnrollment{MethodID: id, SentTo: sms.Last4(e164)}, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return SMSEnrollment{}, err

@@ -187,7 +187,13 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	}
 	// A wrong code: count it against this attempt and the account.
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if _, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now); err != nil {
+		st, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
+		if err != nil {
+			return err
+		}
+		// The right password, then wrong codes: the owner hears of it once
+		// per run (secondstepalert.go).
+		if err := s.secondStepFailed(ctx, tx, p, in.Method, st.Failures, meta, now); err != nil {
 			return err
 		}
 		n, err := tx.CountSecondStepFailure(ctx, p.Session.ID)
@@ -206,6 +212,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	if err != nil {
 		return SecondStepResult{}, err
 	}
+	s.Cache.InvalidateUser(p.User.ID) // the failed count is part of the cached principal
 	if restart {
 		return SecondStepResult{}, sellerguard.Errorf(sellerguard.ECodeUnauthenticated, "Too many wrong codes. Sign in again with your password.")
 	}
@@ -339,6 +346,18 @@ func cleanLabel(label, def string) (string, error) {
 // StartTOTP begins enrolling an authenticator app. The method counts only
 // once confirmed with a code from the app.
 func (s *Service) StartTOTP(ctx context.Context, p *Principal, label string) (TOTPEnrollment, error) {
+	return s.startTOTP(ctx, p, label, false)
+}
+
+// StartTOTPKept is StartTOTP for a page: the enrolment is kept for this
+// session (KeptTOTP) in the same transaction, for the page the POST
+// redirects to.
+func (s *Service) StartTOTPKept(ctx context.Context, p *Principal, label string) error {
+	_, err := s.startTOTP(ctx, p, label, true)
+	return err
+}
+
+func (s *Service) startTOTP(ctx context.Context, p *Principal, label string, keep bool) (TOTPEnrollment, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
 		return TOTPEnrollment{}, err
 	}
@@ -364,7 +383,13 @@ func (s *Service) StartTOTP(ctx context.Context, p *Principal, label string) (TO
 		if n := countKinds(ms, twostep.KindTOTP); n >= maxMethodsPerKind {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "You already have %d authenticator apps. Remove one first.", n)
 		}
-		return tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: twostep.KindTOTP, Label: label, SecretSealed: sealed, CreatedAt: now})
+		if err := tx.CreateMethod(ctx, store.TwoStepMethod{ID: id, UserID: p.User.ID, Kind: twostep.KindTOTP, Label: label, SecretSealed: sealed, CreatedAt: now}); err != nil {
+			return err
+		}
+		if keep {
+			return s.keepResult(ctx, tx, p, ResultTOTP, totpResult{MethodID: id, Secret: secret}, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return TOTPEnrollment{}, err
@@ -507,6 +532,18 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 // RegenerateBackupCodes makes a new set of ten backup codes, shown once;
 // the old set stops working.
 func (s *Service) RegenerateBackupCodes(ctx context.Context, p *Principal, meta RequestMeta) ([]string, error) {
+	return s.regenerateBackupCodes(ctx, p, meta, false)
+}
+
+// RegenerateBackupCodesKept is RegenerateBackupCodes for a page: the new
+// codes are kept for this session (KeptBackupCodes) in the same
+// transaction, for the page the POST redirects to.
+func (s *Service) RegenerateBackupCodesKept(ctx context.Context, p *Principal, meta RequestMeta) error {
+	_, err := s.regenerateBackupCodes(ctx, p, meta, true)
+	return err
+}
+
+func (s *Service) regenerateBackupCodes(ctx context.Context, p *Principal, meta RequestMeta, keep bool) ([]string, error) {
 	if err := s.RequireRecentAuth(p); err != nil {
 		return nil, err
 	}
@@ -522,6 +559,11 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, p *Principal, meta 
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := tx.ReplaceBackupCodes(ctx, p.User.ID, macs, now); err != nil {
 			return err
+		}
+		if keep {
+			if err := s.keepResult(ctx, tx, p, ResultBackupCodes, BackupCodesResult{Codes: codes, Replaced: p.TwoStep.BackupLeft > 0}, now); err != nil {
+				return err
+			}
 		}
 		return s.methodChanged(ctx, tx, p, meta, now, "two_step.backup_codes_regenerated", store.TwoStepMethod{ID: "backup_codes", Kind: twostep.KindBackup, Label: fmt.Sprintf("%d backup codes", len(codes))})
 	})

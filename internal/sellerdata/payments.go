@@ -153,8 +153,13 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 			map[string]any{"deposit_account": "•••• " + a.Last4, "holder": holder, "bank": bank, "payouts_from": a.ActiveFrom}); err != nil {
 			return err
 		}
+		// A business's first account replaces nothing: the notice says so.
+		until := msgT{Key: "email.deposit_account_added.until_first", KV: []any{"From", a.ActiveFrom}}
+		if before.Payouts != nil {
+			until = msgT{Key: "email.deposit_account_added.until_previous", KV: []any{"From", a.ActiveFrom}}
+		}
 		return TellPaymentChange(ctx, tx, now, s, businessID, "email.deposit_account_added",
-			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom)
+			"Actor", p.User.Email, "Last4", a.Last4, "Holder", holder, "Bank", bank, "From", a.ActiveFrom, "Until", until)
 	})
 	if err != nil {
 		return store.DepositAccount{}, err
@@ -314,8 +319,13 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		}
 	}
 	number := digits.String()
-	if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" || !luhnValid(number) {
+	switch {
+	case len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "":
 		fields = append(fields, sellerguard.FieldError{Field: "card_number", Code: "invalid", Message: "Enter the card number: 12 to 19 digits, as printed on the card."})
+	case !luhnValid(number):
+		// The right length, but a digit is wrong or two are swapped: the
+		// number's last digit checks the others.
+		fields = append(fields, sellerguard.FieldError{Field: "card_number", Code: "check_digit", Message: "This card number is not valid: a digit may be mistyped. Check it against the card."})
 	}
 	switch {
 	case in.ExpMonth < 1 || in.ExpMonth > 12:

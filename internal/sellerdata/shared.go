@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -14,6 +15,7 @@ import (
 type (
 	Principal   = session.Principal
 	RequestMeta = session.RequestMeta
+	msgT        = i18n.Msg
 )
 
 // Constants of the shared base.

@@ -22,8 +22,13 @@ const RevokeChannel = "sellerguard_revoke"
 // the transaction; on PostgreSQL that is a NOTIFY delivered to every instance
 // at commit (ListenRevocations), so revocation is immediate everywhere. A
 // generation counter stops a load that raced with an invalidation from
-// caching stale data. As a safety net, entries are re-read after TTL, and when
-// the LISTEN connection is down the cache is bypassed entirely.
+// caching stale data. As a safety net, entries are re-read after TTL (each
+// entry after a fixed fraction of TTL between 3/4 and 1, drawn from its token
+// hash, so that sessions loaded together are not all re-read together: the
+// bound stays TTL), and when the LISTEN connection is down the cache is
+// bypassed entirely. Concurrent misses of one token share one load, and the
+// user's part of a principal (user, memberships, two-step state, flags,
+// failed sign-ins) is kept once per user for all their sessions.
 type SessionCache struct {
 	TTL        time.Duration
 	MaxEntries int
@@ -34,14 +39,50 @@ type SessionCache struct {
 	gen     atomic.Uint64
 	bypass  atomic.Bool
 	dialect string
+
+	users map[string]*userEntry // by user id: the part of a principal every session of the user shares
+
+	loadMu  sync.Mutex
+	loading map[string]*cacheLoad // by token hash: loads in flight
+}
+
+// A userEntry is a user's state as the session check needs it, shared by
+// the entries of all their sessions: a session re-read after its TTL reads
+// its own row only when the user's part is still fresh (one query instead
+// of seven). InvalidateUser drops it with the sessions; it goes stale as a
+// session entry does, and a session entry never outlives the user part it
+// was built from.
+type userEntry struct {
+	p       Principal // User, Memberships, TwoStep, MustChangePassword, ReenrolTwoStep, Failed
+	staleAt int64     // unix nano
 }
 
 type cacheEntry struct {
 	principal *Principal
 	loadedAt  time.Time
+	staleAt   int64        // unix nano: re-read from here on (loadedAt + 3/4..1 × TTL)
 	seen      atomic.Int64 // unix micro of last use
+	stored    atomic.Int64 // unix micro of the last-seen time the database has (or a flush is writing)
 	dirty     atomic.Bool
 }
+
+// A cacheLoad is one token's load from the database in flight; requests
+// that miss the same token meanwhile wait for it instead of loading again.
+type cacheLoad struct {
+	gen  uint64
+	done chan struct{}
+	e    *cacheEntry
+	err  error
+}
+
+// Granularities of the last-seen time: a use moves it only when it moved by
+// seenStep or more (so that a hot session is not a write to one cache line
+// per request), and it is flushed to the database when the database's copy
+// is storeStep or more behind.
+const (
+	seenStep  = int64(10 * time.Millisecond / time.Microsecond)
+	storeStep = int64(time.Second / time.Microsecond)
+)
 
 func (e *cacheEntry) lastSeen() time.Time {
 	return time.UnixMicro(e.seen.Load()).UTC()
@@ -49,15 +90,16 @@ func (e *cacheEntry) lastSeen() time.Time {
 
 func (e *cacheEntry) touch(now time.Time) {
 	v := now.UnixMicro()
-	// Only move forward, and only mark dirty when it moved by a second or
-	// more, so the flush stays small.
+	// Only move forward, and only by seenStep or more (the idle check
+	// then sees a use up to 10 ms older than it was: stricter, never
+	// looser); mark dirty when the database's copy is storeStep behind.
 	for {
 		old := e.seen.Load()
-		if v <= old {
+		if v-old < seenStep {
 			return
 		}
 		if e.seen.CompareAndSwap(old, v) {
-			if v-old >= int64(time.Second/time.Microsecond) {
+			if v-e.stored.Load() >= storeStep && !e.dirty.Load() {
 				e.dirty.Store(true)
 			}
 			return
@@ -67,7 +109,7 @@ func (e *cacheEntry) touch(now time.Time) {
 
 // NewSessionCache returns a cache for a database of the given dialect.
 func NewSessionCache(dialect string, ttl time.Duration, maxEntries int) *SessionCache {
-	c := &SessionCache{TTL: ttl, MaxEntries: maxEntries, entries: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, dialect: dialect}
+	c := &SessionCache{TTL: ttl, MaxEntries: maxEntries, entries: map[string]*cacheEntry{}, byUser: map[string]map[string]struct{}{}, dialect: dialect, loading: map[string]*cacheLoad{}, users: map[string]*userEntry{}}
 	if dialect == store.Postgres {
 		c.bypass.Store(true) // until the LISTEN connection is up
 	}
@@ -85,15 +127,95 @@ func (c *SessionCache) get(hash []byte, now time.Time) (*cacheEntry, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[string(hash)]
 	c.mu.RUnlock()
-	if !ok || now.Sub(e.loadedAt) > c.TTL {
+	if !ok || now.UnixNano() > e.staleAt {
 		return nil, false
 	}
 	return e, true
 }
 
-func (c *SessionCache) put(hash string, gen uint64, p *Principal, now time.Time) *cacheEntry {
-	e := &cacheEntry{principal: p, loadedAt: now}
+// staleAfter is how long the entry of a token hash (hex) stays fresh: TTL
+// less up to a quarter of it, the same for the same token.
+func (c *SessionCache) staleAfter(hash string) time.Duration {
+	var h uint64
+	for i := 0; i < len(hash) && i < 8; i++ {
+		h = h<<8 | uint64(hash[i])
+	}
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	q := c.TTL / 4
+	if q <= 0 {
+		return c.TTL
+	}
+	return c.TTL - time.Duration(h%uint64(q))
+}
+
+// beginLoad registers a load of hash at generation gen, or returns the
+// load already in flight for it (at the same generation: one that began
+// before an invalidation is not joined).
+func (c *SessionCache) beginLoad(hash string, gen uint64) (l *cacheLoad, leader bool) {
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
+	if l, ok := c.loading[hash]; ok && l.gen == gen {
+		return l, false
+	}
+	l = &cacheLoad{gen: gen, done: make(chan struct{})}
+	c.loading[hash] = l
+	return l, true
+}
+
+func (c *SessionCache) endLoad(hash string, l *cacheLoad, e *cacheEntry, err error) {
+	l.e, l.err = e, err
+	c.loadMu.Lock()
+	if c.loading[hash] == l {
+		delete(c.loading, hash)
+	}
+	c.loadMu.Unlock()
+	close(l.done)
+}
+
+// getUser returns the fresh shared state of a user.
+func (c *SessionCache) getUser(userID string, now time.Time) (*userEntry, bool) {
+	if c.bypass.Load() {
+		return nil, false
+	}
+	c.mu.RLock()
+	u, ok := c.users[userID]
+	c.mu.RUnlock()
+	if !ok || now.UnixNano() > u.staleAt {
+		return nil, false
+	}
+	return u, true
+}
+
+// putUser keeps a user's state read at generation gen (unless an
+// invalidation came since) and returns it.
+func (c *SessionCache) putUser(gen uint64, p Principal, now time.Time) *userEntry {
+	u := &userEntry{p: p, staleAt: now.Add(c.staleAfter(p.User.ID)).UnixNano()}
+	if c.bypass.Load() {
+		return u
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return u
+	}
+	if _, ok := c.users[p.User.ID]; !ok && len(c.users) >= c.MaxEntries {
+		for id := range c.users { // drop about a tenth
+			if len(c.users) < c.MaxEntries*9/10 {
+				break
+			}
+			delete(c.users, id)
+		}
+	}
+	c.users[p.User.ID] = u
+	return u
+}
+
+func (c *SessionCache) put(hash string, gen uint64, p *Principal, now time.Time, userStaleAt int64) *cacheEntry {
+	e := &cacheEntry{principal: p, loadedAt: now, staleAt: min(now.Add(c.staleAfter(hash)).UnixNano(), userStaleAt)}
 	e.seen.Store(p.Session.LastSeenAt.UnixMicro())
+	e.stored.Store(p.Session.LastSeenAt.UnixMicro())
 	if c.bypass.Load() {
 		return e
 	}
@@ -107,6 +229,9 @@ func (c *SessionCache) put(hash string, gen uint64, p *Principal, now time.Time)
 		if o := old.seen.Load(); o > e.seen.Load() {
 			e.seen.Store(o)
 			e.dirty.Store(old.dirty.Load())
+		}
+		if o := old.stored.Load(); o > e.stored.Load() {
+			e.stored.Store(o)
 		}
 	} else if len(c.entries) >= c.MaxEntries {
 		c.evictSomeLocked()
@@ -156,6 +281,7 @@ func (c *SessionCache) InvalidateUser(userID string) {
 		}
 	}
 	delete(c.byUser, userID)
+	delete(c.users, userID)
 }
 
 // InvalidateAll empties the cache.
@@ -165,6 +291,7 @@ func (c *SessionCache) InvalidateAll() {
 	defer c.mu.Unlock()
 	c.entries = map[string]*cacheEntry{}
 	c.byUser = map[string]map[string]struct{}{}
+	c.users = map[string]*userEntry{}
 }
 
 // Len returns the number of cached sessions.
@@ -194,7 +321,9 @@ func (c *SessionCache) drainSeen() map[string]time.Time {
 	defer c.mu.RUnlock()
 	for _, e := range c.entries {
 		if e.dirty.Swap(false) {
-			out[e.principal.Session.ID] = e.lastSeen()
+			v := e.seen.Load()
+			e.stored.Store(v)
+			out[e.principal.Session.ID] = time.UnixMicro(v).UTC()
 		}
 	}
 	return out

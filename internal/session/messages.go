@@ -160,10 +160,8 @@ func twoStepChangedEmail(to, action, kind, label string, meta RequestMeta, at ti
 	return tmail("", to, "email.two_step_changed", "What", msgKey(what), "Label", label, "Kind", kind, "When", at, "IP", meta.IP, "BaseURL", baseURL)
 }
 
-// eventEmail is an English-only email for a notification event, for the
-// few notices not yet in the message files (the hold decisions of
-// holds.go); new emails use tmail.
-func eventEmail(event, to, subject string, lines ...string) sellerguard.OutboxMessage {
-	return sellerguard.OutboxMessage{Channel: sellerguard.ChannelEmail, To: to, Event: event, Subject: subject,
-		Body: strings.Join(lines, "\n") + "\n\n" + SafetyFooter + "\n"}
-}
+// EventSecondStepFailed: the right password was entered for the account,
+// followed by repeated wrong second-step codes. It is critical (its email
+// cannot be switched off): whoever typed the codes holds the password, and
+// the owner can only act on that if they hear of it.
+const EventSecondStepFailed = "security.second_step_failed"

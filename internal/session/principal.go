@@ -107,6 +107,10 @@ func (p *Principal) RequireNoPendingPasswordChange() error {
 
 var errNoBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
 
+// ErrNoBusiness is the answer about a business the caller is not a member
+// of (the same as for one that does not exist).
+var ErrNoBusiness = errNoBusiness
+
 // Level returns the caller's level in an area of a business: the owner has
 // edit everywhere, a member what they were given, anyone else none.
 func (p *Principal) Level(businessID, area string) string {
@@ -182,4 +186,20 @@ func (p *Principal) RequireBackupMethodFor(businessID string) error {
 		}
 	}
 	return nil
+}
+
+// TwoStepBlocked lists the names of the user's businesses that require
+// two-step verification the user has not set up: their data stays closed
+// until the user has a second step.
+func (p *Principal) TwoStepBlocked() []string {
+	if p.TwoStep.Enrolled {
+		return nil
+	}
+	var out []string
+	for _, m := range p.Memberships {
+		if m.RequireTwoStep || p.ReenrolTwoStep {
+			out = append(out, m.BusinessName)
+		}
+	}
+	return out
 }

@@ -120,6 +120,9 @@ func (s *Service) validatePassword(field, pw string) *sellerguard.FieldError {
 	if !utf8.ValidString(pw) {
 		return &sellerguard.FieldError{Field: field, Code: "invalid_encoding", Message: "The password is not valid text."}
 	}
+	if pw == "" {
+		return &sellerguard.FieldError{Field: field, Code: "too_short", Message: "Enter a password."}
+	}
 	if n := utf8.RuneCountInString(norm.NFKC.String(pw)); n < s.Config.PasswordMinLength {
 		return &sellerguard.FieldError{Field: field, Code: "too_short", Message: fmt.Sprintf("Use at least %d characters.", s.Config.PasswordMinLength)}
 	}

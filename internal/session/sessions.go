@@ -12,6 +12,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -295,41 +296,10 @@ func (s *Service) AuthenticateInto(ctx context.Context, token string, dst *Princ
 	now := s.Now()
 	e, ok := s.Cache.get(hx[:], now)
 	if !ok {
-		hash := string(hx[:])
-		gen := s.Cache.generation()
-		sess, err := s.DB.FindSessionByTokenHash(ctx, hash)
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrUnauthenticated
-		}
-		if err != nil {
+		var err error
+		if e, err = s.loadSession(ctx, string(hx[:]), now); err != nil {
 			return err
 		}
-		u, err := s.DB.FindUserByID(ctx, sess.UserID)
-		if err != nil {
-			return err
-		}
-		ms, err := s.DB.ListMemberships(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		prot, _, err := protectionOf(ctx, s.DB, u.ID)
-		if err != nil {
-			return err
-		}
-		must, err := s.DB.MustChangePassword(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
-		if err != nil {
-			return err
-		}
-		e = s.Cache.put(hash, gen, &Principal{User: u.User, Session: sess, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
-			Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, now)
 	}
 	p := e.principal
 	last := e.lastSeen()
@@ -340,6 +310,88 @@ func (s *Service) AuthenticateInto(ctx context.Context, token string, dst *Princ
 	*dst = *p
 	dst.Session.LastSeenAt = e.lastSeen()
 	return nil
+}
+
+// loadSession reads a session and its user's state from the database and
+// caches it. Concurrent misses of one token wait for the first one's load
+// (when it began at the current cache generation) rather than each reading
+// the same rows: a hot session re-read after its TTL is one load, not one
+// per waiting request.
+func (s *Service) loadSession(ctx context.Context, hash string, now time.Time) (*cacheEntry, error) {
+	gen := s.Cache.generation()
+	l, leader := s.Cache.beginLoad(hash, gen)
+	if !leader {
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if l.err == nil || errors.Is(l.err, ErrUnauthenticated) {
+			return l.e, l.err
+		}
+		// The first request's load failed (its client may have gone
+		// away): load for this one.
+		return s.readSession(ctx, hash, gen, now)
+	}
+	var e *cacheEntry
+	err := errLoadUnfinished // what the waiters see should the read panic
+	defer func() { s.Cache.endLoad(hash, l, e, err) }()
+	e, err = s.readSession(ctx, hash, gen, now)
+	return e, err
+}
+
+var errLoadUnfinished = errors.New("auth: session load did not finish")
+
+func (s *Service) readSession(ctx context.Context, hash string, gen uint64, now time.Time) (*cacheEntry, error) {
+	sess, err := s.DB.FindSessionByTokenHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, err
+	}
+	ue, ok := s.Cache.getUser(sess.UserID, now)
+	if !ok {
+		up, err := s.readUser(ctx, sess.UserID, now)
+		if err != nil {
+			return nil, err
+		}
+		ue = s.Cache.putUser(gen, up, now)
+	}
+	p := ue.p // a copy; the memberships slice is shared and never changed
+	p.Session = sess
+	return s.Cache.put(hash, gen, &p, now, ue.staleAt), nil
+}
+
+// readUser reads the part of a principal that all of a user's sessions
+// share.
+func (s *Service) readUser(ctx context.Context, userID string, now time.Time) (Principal, error) {
+	u, err := s.DB.FindUserByID(ctx, userID)
+	if err != nil {
+		return Principal{}, err
+	}
+	ms, err := s.DB.ListMemberships(ctx, u.ID)
+	if err != nil {
+		return Principal{}, err
+	}
+	prot, _, err := protectionOf(ctx, s.DB, u.ID)
+	if err != nil {
+		return Principal{}, err
+	}
+	must, err := s.DB.MustChangePassword(ctx, u.ID)
+	if err != nil {
+		return Principal{}, err
+	}
+	reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
+	if err != nil {
+		return Principal{}, err
+	}
+	c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{User: u.User, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
+		Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, nil
 }
 
 // FlushLastSeen writes the batched last-seen times to the database,
@@ -514,6 +566,10 @@ func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.User
 	if len(before) < 2 { // only the one just recorded: the account's first sign-in
 		return false, nil
 	}
+	// The first line is the account page's sentence for this sign-in
+	// (internal/history).
+	what := history.Text{Viewer: u.ID, Event: history.Event{Action: "session.created", ActorID: u.ID, ActorEmail: u.Email,
+		IP: meta.IP, UserAgent: meta.UserAgent, After: map[string]any{"new_device": true}}}
 	return true, s.sendEmail(ctx, tx, now, tmail(EventNewDevice, u.Email, "email.new_device",
-		"When", now, "IP", meta.IP, "Browser", truncateUA(meta.UserAgent), "BaseURL", s.Config.BaseURL))
+		"What", what, "When", now, "IP", meta.IP, "Browser", truncateUA(meta.UserAgent), "BaseURL", s.Config.BaseURL))
 }

@@ -126,11 +126,6 @@ func WithEvent(m sellerguard.OutboxMessage, event string) sellerguard.OutboxMess
 	return withEvent(m, event)
 }
 
-// EventEmail is an email of an event with literal lines.
-func EventEmail(event, to, subject string, lines ...string) sellerguard.OutboxMessage {
-	return eventEmail(event, to, subject, lines...)
-}
-
 // SignupCodeEmail, SignupNoticeEmail, WelcomeEmail, BackupCodeUsedEmail and
 // TwoStepChangedEmail are the emails of those events.
 func SignupCodeEmail(to, code, baseURL, lang string) sellerguard.OutboxMessage {

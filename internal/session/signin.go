@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -33,7 +34,8 @@ func protectionOf(ctx context.Context, q interface {
 }
 
 // methodKinds lists the second steps a user can use now, for the sign-in
-// answer.
+// answer, strongest first (strength): clients and the second-step
+// page offer the first one.
 func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -43,10 +45,28 @@ func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
 			out = append(out, m.Kind)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b string) int { return strength(a) - strength(b) })
 	if backupLeft > 0 {
 		out = append(out, twostep.KindBackup)
 	}
 	return out
+}
+
+// strength orders the kinds of second step, strongest first: a passkey
+// (phishing-resistant), an authenticator app, a text message, a call;
+// anything else after them. Backup codes are a fallback, never offered first.
+func strength(kind string) int {
+	switch kind {
+	case twostep.KindPasskey:
+		return 0
+	case twostep.KindTOTP:
+		return 1
+	case twostep.KindSMS:
+		return 2
+	case twostep.KindVoice:
+		return 3
+	}
+	return 4
 }
 
 // breachVerdict is what the breach checkers said of a password at sign-in.

@@ -170,10 +170,9 @@ func (s queries) EachAuditEvent(ctx context.Context, fn func(AuditRecord) error)
 
 // EachAuditEventStored calls fn for every event in the order the database
 // keeps them (no ORDER BY: a sequential read of the table, with no index
-// lookup per row and no sort), streaming. Appends to one chain are
-// serialised by its head row, so a chain's events come in sequence order
-// but where PostgreSQL reused free space; audit.Verify checks such a chain
-// again with EachAuditEventOfChain.
+// lookup per row and no sort), streaming, column by column. audit.Verify
+// reads the same rows packed and by parts (EachAuditEventByChainEnd); this
+// is the plain read its benchmark compares with.
 func (s queries) EachAuditEventStored(ctx context.Context, fn func(AuditRecord) error) error {
 	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events`)
 }

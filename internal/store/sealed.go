@@ -31,6 +31,7 @@ var SealedFields = []SealedField{
 	{Name: "contact_changes.new_value_sealed", table: "contact_changes", column: "new_value_sealed", rowKey: "id", aad: "user_id", purpose: "'contact'"},
 	{Name: "contact_changes.old_value_sealed", table: "contact_changes", column: "old_value_sealed", rowKey: "id", aad: "user_id", purpose: "'contact'"},
 	{Name: "deposit_accounts.number_sealed", table: "deposit_accounts", column: "number_sealed", rowKey: "id", aad: "id", purpose: "'deposit-account'"},
+	{Name: "one_time_results.data_sealed", table: "one_time_results", column: "data_sealed", rowKey: "id", aad: "session_id || ':' || kind", purpose: "'one-time-result'"},
 }
 
 // FindSealedField returns the field of a name.

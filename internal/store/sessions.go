@@ -114,9 +114,24 @@ func (s queries) DeleteExpiredSessions(ctx context.Context, now time.Time, idle 
 
 // TouchSessions records last-seen times in one batch; a time never moves
 // backwards.
+// The statement is prepared once per batch (a flush can hold thousands).
 func (s queries) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
+	const q = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1`
+	exec := s.q.ExecContext
+	if p, ok := s.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	}); ok && len(seen) > 1 {
+		st, err := p.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: touch session: %w", err)
+		}
+		defer func() { _ = st.Close() }()
+		exec = func(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+			return st.ExecContext(ctx, args...)
+		}
+	}
 	for id, t := range seen {
-		if _, err := s.q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1`, ts(t), id); err != nil {
+		if _, err := exec(ctx, q, ts(t), id); err != nil {
 			return fmt.Errorf("store: touch session: %w", err)
 		}
 	}

@@ -80,3 +80,5 @@ func tmail(event, to, key string, kv ...any) sellerguard.OutboxMessage {
 func validateEmail(field, email string) (string, *sellerguard.FieldError) {
 	return session.ValidateEmail(field, email)
 }
+
+var errNoBusiness = session.ErrNoBusiness

@@ -43,6 +43,7 @@ var installHint = map[string]string{
 	"openssl":         "apt-get install -y openssl",
 	"podman":          "apt-get install -y podman",
 	"systemd-analyze": "apt-get install -y systemd",
+	"axe-core":        "npm install -g axe-core@4.14.1",
 }
 
 // InstallHint returns the install command for the named program, or a
@@ -99,6 +100,36 @@ func ChromiumPath(t testing.TB) string {
 		return p
 	}
 	Missing(t, "Chromium not found at %s or in PATH; install it with: %s", debianPath, InstallHint("chromium"))
+	return ""
+}
+
+// AxeEnv names the file of axe-core's axe.min.js, when it is not at one of
+// the fixed paths AxePath looks at.
+const AxeEnv = "SELLERGUARD_AXE_JS"
+
+// axePaths are where `npm install -g axe-core` (scripts/test.sh) puts the
+// script: npm's global root on Debian's Node.js (/usr) and on a Node.js
+// installed under /usr/local.
+var axePaths = []string{"/usr/lib/node_modules/axe-core/axe.min.js", "/usr/local/lib/node_modules/axe-core/axe.min.js"}
+
+// AxePath returns the path of axe-core's axe.min.js, the accessibility
+// engine the browser tests inject into pages: $SELLERGUARD_AXE_JS if set
+// (it must exist), else the first of the fixed paths that exists. If there
+// is none, the test fails (strict) or is skipped.
+func AxePath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(AxeEnv); p != "" {
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+			t.Fatalf("testenv: %s=%s: not a file (%v)", AxeEnv, p, err)
+		}
+		return p
+	}
+	for _, p := range axePaths {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	Missing(t, "axe-core not found at %v (or $%s); install it with: %s", axePaths, AxeEnv, InstallHint("axe-core"))
 	return ""
 }
 

@@ -79,16 +79,19 @@ func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *session.
 		}
 		// The principal is copied into the request's state (allocated
 		// anyway), not a new allocation of its own: the hot path.
-		_, st := withReqState(r)
-		if st == nil {
-			st = &reqState{}
-		}
+		r, st := withReqState(r)
 		if err := s.authenticateInto(r, &st.caller); err != nil {
 			return err
 		}
 		p := &st.caller
-		st.principal = p                                                // the answer speaks the caller's language
-		r = r.WithContext(audit.WithSession(r.Context(), p.Session.ID)) // audit events name their session
+		st.principal = p // the answer speaks the caller's language
+		// Audit events name their session: the request's own context
+		// answers audit.SessionKey from st, with no new context.
+		if rc := reqContextOf(r); rc != nil && &rc.st == st {
+			st.sessionID = p.Session.ID
+		} else {
+			r = r.WithContext(audit.WithSession(r.Context(), p.Session.ID))
+		}
 		return h(w, r, p)
 	})
 }

@@ -260,7 +260,7 @@ func (s *Server) apiAgentCheckCode(w http.ResponseWriter, r *http.Request, a sup
 	if err := s.Options.Support.SendCheckCode(r.Context(), a, r.PathValue("case_id"), req.Kind); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, map[string]any{"sent": true, "message": "SellerGuard sent a code to the account's address on file. Ask the seller to read it to you and record it as evidence."})
+	return writeJSON(w, http.StatusAccepted, answerIn(r, map[string]any{"sent": true, "message": "SellerGuard sent a code to the account's address on file. Ask the seller to read it to you and record it as evidence."}))
 }
 
 type agentEvidenceRequest struct {

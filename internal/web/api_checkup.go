@@ -15,7 +15,7 @@ import (
 // events and status history, the business checkup for the owner and user
 // managers, the owner's actions on a member's security, and the business
 // rule "a backup method is required". The rules live in internal/checkup
-// (and the state changes in internal/auth/checkup.go).
+// (and the state changes in internal/team/checkup.go).
 
 func (s *Server) checkupService() *checkup.Service {
 	var critical []string

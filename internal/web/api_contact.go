@@ -70,7 +70,7 @@ func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *
 	if err := s.Auth.StartEmailChange(r.Context(), p, req.Email, s.meta(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, emailChangeStarted)
+	return writeJSON(w, http.StatusAccepted, answerIn(r, emailChangeStarted))
 }
 
 func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
@@ -82,7 +82,7 @@ func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"email": addr, "message": "Your sign-in email is changed. Your previous address was told, with a code that can undo the change for 7 days."})
+	return writeJSON(w, http.StatusOK, answerIn(r, map[string]any{"email": addr, "message": "Your sign-in email is changed. Your previous address was told, with a code that can undo the change for 7 days."}))
 }
 
 const revertedMessage = "Your previous email is your sign-in email again, every session of the account has ended and the password in place no longer works. Choose a new password now."
@@ -102,7 +102,7 @@ func (s *Server) apiRevertEmailChange(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, map[string]any{"reverted": true, "recovery_token": token, "message": revertedMessage})
+	return writeJSON(w, http.StatusOK, answerIn(r, map[string]any{"reverted": true, "recovery_token": token, "message": revertedMessage}))
 }
 
 type phoneChangeRequest struct {

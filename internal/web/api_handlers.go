@@ -38,7 +38,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, signupAccepted)
+	return writeJSON(w, http.StatusAccepted, answerIn(r, signupAccepted))
 }
 
 type verifyRequest struct {
@@ -126,7 +126,7 @@ func (s *Server) apiRequestUnlock(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Auth.RequestUnlock(r.Context(), req.Email, s.meta(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, unlockRequested)
+	return writeJSON(w, http.StatusAccepted, answerIn(r, unlockRequested))
 }
 
 type membershipJSON struct {

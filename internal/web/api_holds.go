@@ -9,7 +9,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
-// Held items after an undone sign-in email change (internal/auth/holds.go):
+// Held items after an undone sign-in email change (internal/account/holds.go):
 // the owner lists them and confirms or removes each, through the API and
 // on Secure my account.
 func (s *Server) registerHolds(mux *recordingMux) {

@@ -6,7 +6,7 @@ import (
 	"github.com/sellerguard/sellerguard/internal/account"
 )
 
-// "Can't sign in?": forgot password (internal/recovery, internal/auth/recovery.go).
+// "Can't sign in?": forgot password (internal/recovery, internal/account/recovery.go).
 func (s *Server) registerRecovery(mux *recordingMux) {
 	mux.Handle("POST /api/v1/recovery", s.api(s.apiStartRecovery))
 	mux.Handle("POST /api/v1/recovery/verify", s.api(s.apiVerifyRecovery))
@@ -33,7 +33,7 @@ func (s *Server) apiStartRecovery(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Auth.StartRecovery(r.Context(), req.Email, s.meta(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, recoveryStarted)
+	return writeJSON(w, http.StatusAccepted, answerIn(r, recoveryStarted))
 }
 
 type recoveryVerifyRequest struct {
@@ -68,7 +68,7 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, recoveryDoneJSON(done))
+	return writeJSON(w, http.StatusOK, answerIn(r, recoveryDoneJSON(done)))
 }
 
 const recoveryDoneMessage = "Your password is changed and every session of the account has ended. Sign in with the new password; your second step is still needed."

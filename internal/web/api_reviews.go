@@ -254,5 +254,5 @@ func (s *Server) apiAcceptOwnership(w http.ResponseWriter, r *http.Request, p *s
 	if err := s.Auth.AcceptOwnership(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "owner", "message": "You now own this business. The former owner keeps edit access until you change it."})
+	return writeJSON(w, http.StatusOK, answerIn(r, map[string]any{"status": "owner", "message": "You now own this business. The former owner keeps edit access until you change it."}))
 }

@@ -64,7 +64,7 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Options.Support.OpenSignedOut(r.Context(), req.input(r), s.meta(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, caseReceived)
+	return writeJSON(w, http.StatusAccepted, answerIn(r, caseReceived))
 }
 
 func (s *Server) apiMyCases(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
@@ -130,5 +130,5 @@ func (s *Server) apiNotMe(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Options.Support.NotMe(r.Context(), req.Code, s.meta(r)); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, notMeDone)
+	return writeJSON(w, http.StatusOK, answerIn(r, notMeDone))
 }

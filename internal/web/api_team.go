@@ -19,6 +19,7 @@ func (s *Server) registerTeam(mux *recordingMux) {
 	mux.Handle("DELETE /api/v1/businesses/{business_id}/invitations/{id}", s.apiBusiness(s.apiWithdrawInvitation))
 	mux.Handle("GET /api/v1/businesses/{business_id}/payments", s.apiBusiness(s.apiPaymentInfo))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/payments/deposit-account", s.apiBusiness(s.idempotent(s.apiSetDepositAccount)))
+	mux.Handle("DELETE /api/v1/businesses/{business_id}/payments/deposit-account/{account_id}", s.apiBusiness(s.apiCancelDepositAccount)) // api_deposit.go
 	mux.Handle("GET /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiStorefront))
 	mux.Handle("PUT /api/v1/businesses/{business_id}/storefront", s.apiBusiness(s.apiSetStorefront))
 	mux.Handle("GET /api/v1/businesses/{business_id}/listings", s.apiBusiness(s.apiListListings))
@@ -196,8 +197,11 @@ func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a),
-		"message": "The new account receives payouts after the cooling-off period; until then they go to the previous account. The owner was told."})
+	msg := "business.api.deposit_added"
+	if info, err := s.Auth.PaymentInfo(r.Context(), p, a.BusinessID); err == nil && info.Payouts == nil {
+		msg = "business.api.deposit_added_first" // the first account replaces nothing
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a), "message": tr(r, msg)})
 }
 
 type storefrontJSON struct {

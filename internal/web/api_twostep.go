@@ -141,10 +141,10 @@ func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{
+	return writeJSON(w, http.StatusCreated, answerIn(r, map[string]any{
 		"codes":   codes,
 		"message": "Keep these codes somewhere safe, away from your phone. Each works once. They are shown only now.",
-	})
+	}))
 }
 
 func (s *Server) apiRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,8 +181,10 @@ func TestBrowserCheckupChart(t *testing.T) {
 		tb.screenshot("checkup-chart-" + w.name)
 	}
 	// No script on the page but the layout's (static/localtime.js, which
-	// shows times in the reader's zone), and nothing the CSP refused.
-	if s := tabEval[[]string](tb, `[...document.scripts].map(s => new URL(s.src).pathname)`); len(s) != 1 || s[0] != "/static/localtime.js" {
+	// shows times in the reader's zone, static/forms.js, which shows form
+	// errors, and static/tablecards.js, which labels table cells for
+	// phones), and nothing the CSP refused.
+	if s := tabEval[[]string](tb, `[...document.scripts].map(s => new URL(s.src).pathname)`); !slices.Equal(s, []string{"/static/localtime.js", "/static/forms.js", "/static/tablecards.js"}) {
 		t.Errorf("the checkup page has scripts %q", s)
 	}
 	tb.noConsoleErrors()

@@ -200,48 +200,6 @@ func TestBrowserChineseSignupAndTwoStep(t *testing.T) {
 	tb.noConsoleErrors("/account/two-step/totp/", "/signin/second-step")
 }
 
-// The main pages fit a 390-pixel-wide phone in both languages: no page is
-// wider than the screen (which would scroll sideways).
-func TestBrowserPagesFitANarrowScreen(t *testing.T) {
-	in := apptest.Start(t, "sqlite")
-	in.SignUp(t, "narrow@example.com", pw, "Narrow Screens Ltd")
-	token := in.SignIn(t, "narrow@example.com", pw)
-	in.EnrollTOTP(t, token)
-	tb := newBrowserTabFor(t, 3*time.Minute)
-	tb.do("viewport", chromedp.EmulateViewport(390, 844))
-	signedOut := []string{"/", "/signup", "/signin", "/signin/help", "/signin/forgot", "/signin/unlock", "/signin/revert-email",
-		"/security/phishing", "/mail/check", "/report-phishing"}
-	signedIn := []string{"/account", "/account/sessions", "/account/two-step", "/account/two-step/passkeys", "/account/password",
-		"/account/phrase", "/account/email", "/account/phone", "/account/notifications", "/account/team", "/account/team/review",
-		"/account/checkup", "/account/audit", "/account/changes", "/account/secure", "/account/business", "/account/business/checkup"}
-	var wide []string
-	for _, lang := range []string{"en", "zh-CN"} {
-		setBrowserCookie(t, tb, in, "sg_lang", lang)
-		for i, paths := range [][]string{signedOut, signedIn} {
-			if i == 1 {
-				setBrowserCookie(t, tb, in, pageSessionCookie, token)
-			}
-			for _, p := range paths {
-				tb.navigate(in.URL + p)
-				if !strings.HasPrefix(tb.location(), in.URL+p) {
-					t.Errorf("%s %s went to %s", lang, p, tb.location())
-					continue
-				}
-				if l := tabEval[string](tb, `document.documentElement.lang`); l != lang {
-					t.Errorf("%s: page in %q", p, l)
-				}
-				if sw := tabEval[int](tb, `document.documentElement.scrollWidth`); sw > 390 {
-					culprit := tabEval[string](tb, `[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '')).slice(-3).join(' ')`)
-					wide = append(wide, lang+" "+p+": "+culprit)
-					tb.screenshot("narrow-" + lang + strings.ReplaceAll(p, "/", "-"))
-				}
-			}
-		}
-		if _, err := chromedp.Call(tb.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: pageSessionCookie, URL: in.URL + "/"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, w := range wide {
-		t.Errorf("wider than 390 px: %s", w)
-	}
-}
+// TestBrowserPagesFitANarrowScreen (every page at 390 px and 1280 px, in both
+// languages, signed out, as owner, member and agent) is in
+// browser_mobile_test.go.

@@ -183,14 +183,13 @@ func TestBrowserPasskeyEnrolAndSignIn(t *testing.T) {
 		t.Fatalf("after the password the session is %+v (%v), want partial", p, err)
 	}
 
-	// 4. "Use a passkey" finishes signing in. The second-step page links to
-	// the passkey page once it offers other ways; else go there directly.
-	if tabEval[bool](tb, `!!document.querySelector('a[href="/signin/second-step/passkey"]')`) {
-		tb.clickCSS(`a[href="/signin/second-step/passkey"]`)
-	} else {
-		t.Log("/signin/second-step has no link to /signin/second-step/passkey yet")
-		tb.navigate(base + "/signin/second-step/passkey")
+	// 4. "Use a passkey" finishes signing in. The second-step page offers
+	// the strongest method first: the passkey, before any code form.
+	if !tabEval[bool](tb, `(() => { const p = document.querySelector('#passkey-first a#use-passkey'); const f = document.querySelector('main form[action="/signin/second-step"]');
+		return !!p && (!f || !!(p.compareDocumentPosition(f) & Node.DOCUMENT_POSITION_FOLLOWING)) })()`) {
+		t.Fatalf("the second-step page does not offer the passkey first:\n%s", tb.text("main"))
 	}
+	tb.click("use-passkey")
 	tb.waitForLocation(base + "/signin/second-step/passkey")
 	if h := tb.text("main h1"); h != "Use a passkey" {
 		t.Fatalf("second-step page heading %q", h)
@@ -367,7 +366,8 @@ func checkStrictPage(t *testing.T, body string) {
 }
 
 func TestPasskeyPagesAndAPIGuards(t *testing.T) {
-	in, _ := startOnLocalhost(t)
+	in, base := startOnLocalhost(t)
+	in.URL = base // the address a browser uses: passkeys are offered only there
 	const pw = "a long enough passphrase"
 	in.SignUp(t, "guard@example.com", pw, "Guard Co")
 	full := in.SignIn(t, "guard@example.com", pw)

@@ -621,10 +621,13 @@ func TestPagesHaveNoInlineScriptAndStrictHeaders(t *testing.T) {
 		{name: "second step with errors", method: "POST", path: "/signin/second-step", form: url.Values{"method": {"totp"}, "code": {"000000"}}, partial: true, status: 400},
 		{name: "two-step", method: "GET", path: "/account/two-step", signedIn: true, status: 200},
 		{name: "two-step required", method: "GET", path: "/account/two-step?required=1&backup_used=9&added=totp", signedIn: true, status: 200},
-		{name: "add authenticator app", method: "POST", path: "/account/two-step/totp", form: url.Values{"label": {"Work phone"}}, signedIn: true, status: 200},
+		{name: "add authenticator app", method: "POST", path: "/account/two-step/totp", form: url.Values{"label": {"Work phone"}}, signedIn: true, status: 303},
+		{name: "authenticator app key", method: "GET", path: "/account/two-step/totp", signedIn: true, status: 200},
 		{name: "add authenticator app with errors", method: "POST", path: "/account/two-step/totp", form: url.Values{"label": {strings.Repeat("x", 61)}}, signedIn: true, status: 400},
 		{name: "confirm authenticator app with errors", method: "POST", path: "/account/two-step/totp/" + pendingID + "/confirm", form: url.Values{"code": {"000000"}}, signedIn: true, status: 400},
-		{name: "backup codes", method: "POST", path: "/account/two-step/backup-codes", form: url.Values{}, signedIn: true, status: 200},
+		{name: "backup codes", method: "POST", path: "/account/two-step/backup-codes", form: url.Values{}, signedIn: true, status: 303},
+		{name: "backup codes shown", method: "GET", path: "/account/two-step/backup-codes", signedIn: true, status: 200},
+		{name: "a button's address opened", method: "GET", path: "/account/two-step/" + pendingID + "/remove", signedIn: true, status: 405},
 		{name: "two-step with backup codes", method: "GET", path: "/account/two-step", signedIn: true, status: 200},
 		{name: "reauth", method: "GET", path: "/account/reauth?next=/account/two-step", signedIn: true, status: 200},
 		{name: "reauth with a backup code", method: "GET", path: "/account/reauth?next=/account/two-step&method=backup_codes", signedIn: true, status: 200},
@@ -644,6 +647,9 @@ func TestPagesHaveNoInlineScriptAndStrictHeaders(t *testing.T) {
 			r := pageRequest(t, in, p.method, p.path, tok, p.form)
 			if r.StatusCode != p.status {
 				t.Fatalf("%s %s: %d (Location %q), want %d", p.method, p.path, r.StatusCode, r.Header.Get("Location"), p.status)
+			}
+			if r.StatusCode == http.StatusSeeOther {
+				return // post/redirect/get: the page is the next entry's GET
 			}
 			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 				t.Errorf("Content-Type = %q, want text/html", ct)

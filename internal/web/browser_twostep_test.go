@@ -412,8 +412,11 @@ func TestTwoStepPagesAskToReauthenticate(t *testing.T) {
 			t.Errorf("backup codes with the cookie from before re-authenticating: %d to %q", r.StatusCode, r.Header.Get("Location"))
 		}
 		r = pageRequest(t, in, "POST", "/account/two-step/backup-codes", token, url.Values{})
-		if r.StatusCode != http.StatusOK || strings.Count(r.body, "<li><code>") != 10 {
-			t.Errorf("backup codes after reauth: %d\n%s", r.StatusCode, r.body)
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-step/backup-codes" {
+			t.Errorf("backup codes after reauth: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
+		if r := pageGet(t, in, "/account/two-step/backup-codes", token); r.StatusCode != http.StatusOK || strings.Count(r.body, "<li><code>") != 10 {
+			t.Errorf("backup codes page after reauth: %d\n%s", r.StatusCode, r.body)
 		}
 
 		// A label too long shows next to its field, and stays typed.

@@ -1,14 +1,17 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 var (
@@ -108,13 +111,60 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.writeProblem(w, r, err)
 		return
 	}
+	r = s.withViewer(r)
 	e := s.classify(r, err)
 	status := statusOf(e.Code)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+		r = r.WithContext(context.WithValue(r.Context(), retryAfterKey{}, e.RetryAfter))
 	}
 	lang := langOf(r)
 	s.render(w, r, status, "error", &errorPage{Status: status, Title: statusTitle(lang, status), Message: i18n.Default().Message(lang, e.Message)})
+}
+
+// retryAfterKey carries, to the page, how long a refused user must wait
+// (the limiter's retry-after), for the page to say it in words.
+type retryAfterKey struct{}
+
+// waitWords says how long to wait in the request's language, rounded up:
+// "a minute", "15 minutes", "2 hours", "3 days".
+func waitWords(r *http.Request, d time.Duration) string {
+	const day = 24 * time.Hour
+	ceil := func(unit time.Duration) int { return int((d + unit - 1) / unit) }
+	switch {
+	case d <= time.Minute:
+		return tr(r, "common.duration.a_minute")
+	case d < 2*time.Hour:
+		return tr(r, "common.duration.minutes", "Count", ceil(time.Minute))
+	case d < 2*day:
+		return tr(r, "common.duration.hours", "Count", ceil(time.Hour))
+	}
+	return tr(r, "common.duration.days", "Count", ceil(day))
+}
+
+// withViewer makes a page show the header of who is really signed in,
+// also when the handler failed before it looked at the session (an unknown
+// address, a refused method, a body too large): the session cookie is
+// checked here. A sign-in that still owes its second step is not signed
+// in, and agent pages have their own header.
+func (s *Server) withViewer(r *http.Request) *http.Request {
+	if strings.HasPrefix(r.URL.Path, "/agent") {
+		return r
+	}
+	if p, ok := r.Context().Value(principalKey{}).(*session.Principal); ok {
+		if p != nil && p.RequireFull() != nil {
+			return r.WithContext(withPrincipal(r.Context(), nil))
+		}
+		return r
+	}
+	if _, err := r.Cookie(s.cookieName()); err != nil {
+		return r
+	}
+	p, err := s.authenticate(r)
+	if err != nil || p.RequireFull() != nil {
+		return r
+	}
+	return r.WithContext(withPrincipal(r.Context(), p))
 }
 
 // statusTitle is the status text of a problem or error page in the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/audit"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/session"
 )
@@ -20,9 +21,46 @@ const langCookie = "sg_lang"
 type reqState struct {
 	principal *session.Principal
 	caller    session.Principal // where apiSession keeps the request's copy of the caller
+	sessionID string            // the caller's session, for audit.SessionFrom (reqContext answers audit.SessionKey)
 }
 
 type reqStateKey struct{}
+
+// reqContext is the context of every request the server serves (observe
+// makes it): the parent context's values plus the request's state, and the
+// middleware's response writers, in one allocation rather than one
+// context.WithValue, Request.WithContext and writer each. Nothing keeps it
+// past the request.
+type reqContext struct {
+	context.Context
+	st  reqState
+	rec statusRecorder
+	mux muxErrorWriter
+}
+
+type reqContextKey struct{}
+
+// Value answers the request's state, the request context itself and the
+// acting session's id (once apiSession has set it), else asks the parent.
+func (c *reqContext) Value(key any) any {
+	switch key.(type) {
+	case reqStateKey:
+		return &c.st
+	case reqContextKey:
+		return c
+	case audit.SessionKey:
+		if c.st.sessionID != "" {
+			return c.st.sessionID
+		}
+	}
+	return c.Context.Value(key)
+}
+
+// reqContextOf returns the request's reqContext, or nil outside observe.
+func reqContextOf(r *http.Request) *reqContext {
+	c, _ := r.Context().Value(reqContextKey{}).(*reqContext)
+	return c
+}
 
 func withReqState(r *http.Request) (*http.Request, *reqState) {
 	if st, ok := r.Context().Value(reqStateKey{}).(*reqState); ok {

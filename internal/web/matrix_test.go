@@ -165,6 +165,7 @@ func TestEveryBusinessRouteForEveryCaller(t *testing.T) {
 	serial := 0
 	next := func() int { serial++; return serial }
 	pendingInvitation := ""
+	pendingDeposit := ""
 	nextReviewee := 0
 
 	routes := []mxRoute{
@@ -211,6 +212,25 @@ func TestEveryBusinessRouteForEveryCaller(t *testing.T) {
 		{method: "PUT", pattern: "/payments/deposit-account", rule: mxRule{area: "payments", level: "edit", ok: 201, okKey: "pending_account"},
 			request: func(*testing.T) (string, any) {
 				return base + "/payments/deposit-account", map[string]any{"holder": "Matrix Goods Ltd", "bank": "Example Bank", "account_number": "GB29 NWBK 6016 1331 9268 19"}
+			}},
+		// Only the owner cancels a deposit account in its cooling-off
+		// (members are refused at every payments level); a pending account
+		// exists before each call, and one cancelled is added again.
+		{method: "DELETE", pattern: "/payments/deposit-account/{account_id}", rule: mxRule{area: "payments", level: "view", ownerOnly: true, ok: 200, okKey: "payouts_account"},
+			request: func(t *testing.T) (string, any) {
+				if pendingDeposit == "" {
+					r := in.Do(t, "PUT", base+"/payments/deposit-account", owner.token, map[string]any{"holder": "Matrix Goods Ltd", "bank": "Example Bank", "account_number": "GB29 NWBK 6016 1331 9268 19"})
+					if r.Status != 201 {
+						t.Fatalf("add deposit account: %d %s", r.Status, r.Body)
+					}
+					pendingDeposit = r.JSON(t)["pending_account"].(map[string]any)["id"].(string)
+				}
+				return base + "/payments/deposit-account/" + pendingDeposit, nil
+			},
+			after: func(r apptest.Response) {
+				if r.Status == 200 {
+					pendingDeposit = ""
+				}
 			}},
 		{method: "PUT", pattern: "/payments/charge-method", rule: mxRule{area: "payments", level: "edit", ok: 200, okKey: "charge_method"},
 			request: func(*testing.T) (string, any) {

@@ -1817,10 +1817,15 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 		return map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Cookie": c}
 	}
 	fc := withCookie(cookie["Cookie"])
-	// Two-step verification on the pages: add an app (the key is shown
-	// once), confirm it, make backup codes, remove the app, confirm it's
-	// you, change the phrase.
-	added := ok(oaSend(t, in, "POST", "/account/two-step/totp", fc, []byte("label=Page+app")), 200)
+	// Two-step verification on the pages: add an app (post/redirect/get:
+	// the key is shown on the GET, the same on a reload, until the app is
+	// confirmed), confirm it, make backup codes (shown on the GET, kept
+	// until "done"), remove the app, confirm it's you, change the phrase.
+	ok(oaSend(t, in, "POST", "/account/two-step/totp", fc, []byte("label=Page+app")), 303)
+	added := ok(oaSend(t, in, "GET", "/account/two-step/totp", fc, nil), 200)
+	if again := ok(oaSend(t, in, "GET", "/account/two-step/totp", fc, nil), 200); !bytes.Equal(again.Body, added.Body) {
+		t.Errorf("reloading the new app's page shows another page")
+	}
 	m := regexp.MustCompile(`action="/account/two-step/totp/(tsm_[a-z2-7]{26})/confirm"`).FindSubmatch(added.Body)
 	k := regexp.MustCompile(`id="totp-key">([A-Z2-7 ]+)<`).FindSubmatch(added.Body)
 	if m == nil || k == nil {
@@ -1829,7 +1834,14 @@ func TestOpenAPISuccessAnswers(t *testing.T) {
 	pageApp := &oaTOTP{in: in, secret: strings.ReplaceAll(string(k[1]), " ", "")}
 	ok(oaSend(t, in, "POST", "/account/two-step/totp/"+string(m[1])+"/confirm", fc, []byte("code="+oaWrongTOTP(t, in, pageApp.secret))), 400)
 	ok(oaSend(t, in, "POST", "/account/two-step/totp/"+string(m[1])+"/confirm", fc, []byte("code="+pageApp.code(t))), 303)
-	ok(oaSend(t, in, "POST", "/account/two-step/backup-codes", fc, nil), 200)
+	ok(oaSend(t, in, "GET", "/account/two-step/totp", fc, nil), 200) // the app is added: the page leads back
+	ok(oaSend(t, in, "GET", "/account/two-step/backup-codes", fc, nil), 200)
+	ok(oaSend(t, in, "GET", "/account/two-step/backup-codes.txt", fc, nil), 404)
+	ok(oaSend(t, in, "POST", "/account/two-step/backup-codes", fc, nil), 303)
+	ok(oaSend(t, in, "GET", "/account/two-step/backup-codes", fc, nil), 200)
+	ok(oaSend(t, in, "GET", "/account/two-step/backup-codes.txt", fc, nil), 200)
+	ok(oaSend(t, in, "POST", "/account/two-step/backup-codes/done", fc, nil), 303)
+	ok(oaSend(t, in, "GET", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 405)
 	ok(oaSend(t, in, "POST", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 303)
 	ok(oaSend(t, in, "POST", "/account/two-step/"+string(m[1])+"/remove", fc, nil), 404)
 	ok(oaSend(t, in, "POST", "/account/reauth", fc, []byte(url.Values{"password": {"wrong wrong wrong"}, "method": {"totp"}, "code": {app.code(t)}, "next": {"/account/two-step"}}.Encode())), 401)
@@ -2079,7 +2091,8 @@ func TestOpenAPITextMessageAnswers(t *testing.T) {
 	ok(oaSendJSON(t, in, "POST", "/api/v1/two-step/sms/"+caller["method_id"].(string)+"/confirm", token, map[string]string{"code": next(true)}), 200)
 	// A third phone on the pages.
 	fc := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Cookie": "sg_session=" + token}
-	page := ok(oaSend(t, in, "POST", "/account/two-step/sms", fc, []byte(url.Values{"phone": {"+44 7400 111222"}}.Encode())), 200)
+	ok(oaSend(t, in, "POST", "/account/two-step/sms", fc, []byte(url.Values{"phone": {"+44 7400 111222"}}.Encode())), 303)
+	page := ok(oaSend(t, in, "GET", "/account/two-step/sms", fc, nil), 200)
 	m := regexp.MustCompile(`action="/account/two-step/sms/(tsm_[a-z2-7]{26})/confirm"`).FindSubmatch(page.Body)
 	if m == nil {
 		t.Fatalf("the phone page has no confirmation form:\n%s", page.Body)
@@ -2087,6 +2100,7 @@ func TestOpenAPITextMessageAnswers(t *testing.T) {
 	code = next(false)
 	ok(oaSend(t, in, "POST", "/account/two-step/sms/"+string(m[1])+"/confirm", fc, []byte("code="+oaOtherCode(code))), 400)
 	ok(oaSend(t, in, "POST", "/account/two-step/sms/"+string(m[1])+"/confirm", fc, []byte("code="+code)), 303)
+	ok(oaSend(t, in, "GET", "/account/two-step/sms", fc, nil), 200) // added: the page leads back
 	ok(oaSend(t, in, "POST", "/account/two-step/sms", fc, []byte(url.Values{"phone": {"call me"}}.Encode())), 400)
 	if ms := ok(oaSendJSON(t, in, "GET", "/api/v1/two-step", token, nil), 200).JSON(t)["methods"].([]any); len(ms) != 3 {
 		t.Errorf("methods: %v", ms)

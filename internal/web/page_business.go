@@ -31,6 +31,12 @@ type businessPage struct {
 	Listings   []store.Listing
 	Editing    *store.Listing // the listing the edit form is for (nil: a new one)
 	Conditions []string
+	// Self is the caller's user id (their own pending deposit account is
+	// no alarm to them); IsOwner may cancel a pending account; DepositHint
+	// is the deposit form's hint (a first account replaces nothing).
+	Self        string
+	IsOwner     bool
+	DepositHint string
 }
 
 // listingConditions are the conditions a listing may have, in form order
@@ -40,9 +46,9 @@ var listingConditions = []string{"new", "like_new", "very_good", "good", "accept
 func (s *Server) loadBusinessPage(r *http.Request, p *session.Principal) (*businessPage, error) {
 	ctx := r.Context()
 	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
-		Conditions: listingConditions}
+		Conditions: listingConditions, Self: p.User.ID, DepositHint: "business.deposit_hint"}
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, errNoSuchBusiness
+		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
@@ -58,6 +64,10 @@ func (s *Server) loadBusinessPage(r *http.Request, p *session.Principal) (*busin
 			return nil, err
 		}
 		pg.Payments = &info
+		pg.IsOwner = p.Owns(biz)
+		if info.Payouts == nil && info.Pending == nil {
+			pg.DepositHint = "business.deposit_hint_first"
+		}
 	}
 	if canView(sellerguard.AreaStorefront) {
 		f, err := s.Auth.Storefront(ctx, p, biz)
@@ -108,7 +118,8 @@ func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *ses
 
 // businessNotices are what the business page says it just saved (?done=),
 // with the message "business.notice.<done>".
-var businessNotices = map[string]bool{"deposit": true, "charge": true, "storefront": true, "listing": true}
+var businessNotices = map[string]bool{"deposit": true, "charge": true, "storefront": true, "listing": true,
+	"deposit_first": true, "cancel_deposit": true}
 
 func formatCents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
 
@@ -138,7 +149,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *s
 	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
 	b := chosenBusiness(r, p)
 	if b == nil {
-		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+		return s.Auth.NoLongerMember(ctx, p, requestedBusiness(r))
 	}
 	biz, action := b.BusinessID, f.Get("action")
 	var err error
@@ -146,6 +157,8 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *s
 	switch action {
 	case "deposit":
 		_, err = s.Auth.SetDepositAccount(ctx, p, biz, sellerdata.DepositAccountInput{Holder: f.Get("holder"), Bank: f.Get("bank"), Number: f.Get("account_number")}, meta)
+	case "cancel_deposit": // the owner, during the account's cooling-off (depositcancel.go)
+		_, err = s.Auth.CancelDepositAccount(ctx, p, biz, f.Get("account_id"), meta)
 	case "charge":
 		month, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_month")))
 		year, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_year")))
@@ -171,6 +184,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *s
 	if err != nil {
 		return s.showRefusal(w, r, err, next, "business", func() (formHolder, error) { return s.loadBusinessPage(r, p) },
 			func(pf *form, fields map[string]string) {
+				pf.Values["open"] = action // a refused form that folds away opens again
 				for k, m := range fields {
 					// Listing fields come back as listings[0].FIELD.
 					pf.Errors[action+":"+k[strings.LastIndexByte(k, '.')+1:]] = m
@@ -181,6 +195,13 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *s
 				}
 			})
 	}
-	http.Redirect(w, r, next+"?"+url.Values{"business_id": {biz}, "done": {action}}.Encode(), http.StatusSeeOther)
+	done := action
+	if action == "deposit" {
+		// A business's first account replaces nothing: say so.
+		if info, ierr := s.Auth.PaymentInfo(ctx, p, biz); ierr == nil && info.Payouts == nil {
+			done = "deposit_first"
+		}
+	}
+	http.Redirect(w, r, next+"?"+url.Values{"business_id": {biz}, "done": {done}}.Encode(), http.StatusSeeOther)
 	return nil
 }

@@ -160,7 +160,7 @@ func (h *changesHandlers) pageUndo(w http.ResponseWriter, r *http.Request, p *se
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeChangeSuperseded {
 			pg.Superseded = id
 		}
-		h.s.render(w, r, statusOf(sellerguard.ErrorCode(err)), "changes", pg)
+		h.s.renderRefusal(w, r, "changes", pg, err)
 		return nil
 	}
 	http.Redirect(w, r, next+"?done=1&business_id="+url.QueryEscape(biz.BusinessID), http.StatusSeeOther)

@@ -111,7 +111,31 @@ func (s *Server) pageVerifyForm(w http.ResponseWriter, r *http.Request) error {
 			f.Notice = tr(r, "signup.sent")
 		}
 	}
+	if r.URL.Query().Get("resent") == "1" {
+		f.Notice = tr(r, "verify.resent")
+	}
 	s.render(w, r, http.StatusOK, "verify", f)
+	return nil
+}
+
+// pageVerifyResend sends a new code for the sign-up waiting for the
+// address typed on the code form (also one whose code was used up by
+// wrong tries), so that nobody fills in the whole sign-up again. The
+// answer is the same whether or not a sign-up waits (no enumeration).
+func (s *Server) pageVerifyResend(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	f := newForm()
+	f.Values["email"] = r.PostForm.Get("email")
+	if err := s.Auth.ResendSignupCode(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+		return s.failForm(w, r, "verify", f, err)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: signupEmailCookie, Value: url.QueryEscape(strings.TrimSpace(f.Values["email"])), Path: "/signup/verify",
+		MaxAge: 900, HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/signup/verify?resent=1", http.StatusSeeOther)
 	return nil
 }
 
@@ -185,12 +209,17 @@ type accountPage struct {
 	Contact      account.ContactOverview
 	Phrase       bool
 	Undelivered  int
-	Checkup      checkup.Summary // the security checkup's card (page_checkup.go)
-	BackupAsked  bool            // a business asks for a backup method
-	Holds        int             // items on hold after an undone email change (api_holds.go)
+	Checkup      checkup.Summary   // the security checkup's card (page_checkup.go)
+	BackupAsked  bool              // a business asks for a backup method
+	Holds        int               // items on hold after an undone email change (api_holds.go)
+	Activity     []activityRow     // recent security activity (page_history.go)
+	Checklist    firstRunChecklist // the first-run checklist card (page_checklist.go)
 	// Check is the "is this still yours?" confirmation: Values["kind"]
 	// (email or phone) when its code form is shown (page_contact_check.go).
 	Check *form
+	// TeamCard tells of waiting invitations and businesses closed until
+	// two-step is set up (nil: nothing to tell; page_account_team.go).
+	TeamCard *accountTeamCard
 }
 
 func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
@@ -238,8 +267,12 @@ func (s *Server) newAccountPage(r *http.Request, p *session.Principal) (*account
 	if err != nil {
 		return nil, err
 	}
+	team, err := s.accountTeamCard(r, p)
+	if err != nil {
+		return nil, err
+	}
 	return &accountPage{Principal: p, SessionCount: len(list), Failed: failed, Contact: contact, Phrase: phrase != "", Undelivered: len(undelivered), Check: newForm(),
-		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds}, nil
+		Checkup: checkup.Summarise(rep), BackupAsked: p.NeedsBackupMethod(), Holds: holds, Activity: s.recentSecurityActivity(r, p, 8), Checklist: newFirstRunChecklist(rep), TeamCard: team}, nil
 }
 
 func (s *Server) pageUnlockForm(w http.ResponseWriter, r *http.Request) error {
@@ -319,6 +352,9 @@ func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *ses
 
 type auditRow struct {
 	auditEventJSON
+	// Title is the event in one sentence, Changes the fields that changed
+	// (internal/history, the formatter the account page and emails share).
+	Title   string
 	Changes []change
 }
 
@@ -331,9 +367,14 @@ type auditPage struct {
 	CSVURL     string
 	Businesses []auditBusiness
 	Categories []string
+	// Members are who the actor filter offers (the members of the
+	// businesses shown), by email.
+	Members []auditMember
 }
 
 type auditBusiness struct{ ID, Name string }
+
+type auditMember struct{ ID, Email string }
 
 func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg := &auditPage{Filter: map[string]string{}, Categories: []string{sellerguard.CategoryAccount, sellerguard.CategorySession, sellerguard.CategoryBusiness, sellerguard.CategorySupport}}
@@ -345,6 +386,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *session.Pr
 			pg.Businesses = append(pg.Businesses, auditBusiness{ID: m.BusinessID, Name: m.BusinessName})
 		}
 	}
+	names := s.auditMembers(r, p, pg)
 	q, err := parseAuditQuery(r)
 	if err != nil {
 		general, fields, _ := formError(err)
@@ -358,7 +400,8 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *session.Pr
 	}
 	for _, e := range events {
 		j := toAuditJSON(e)
-		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Changes: changesIn(langOf(r), j.Before, j.After)})
+		d := describeEvent(langOf(r), e, p.User.ID, names)
+		pg.Events = append(pg.Events, auditRow{auditEventJSON: j, Title: d.Title, Changes: historyFields(d.Fields)})
 	}
 	v := url.Values{}
 	for k, val := range pg.Filter {

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/session"
 )
@@ -103,7 +102,7 @@ func (h *notifyHandlers) pageSubmit(w http.ResponseWriter, r *http.Request, p *s
 		for _, m := range fields {
 			pg.Message = m // the page has one form: show the field's problem on top
 		}
-		h.s.render(w, r, statusOf(sellerguard.ErrorCode(err)), "notifications", pg)
+		h.s.renderRefusal(w, r, "notifications", pg, err)
 		return nil
 	}
 	http.Redirect(w, r, "/account/notifications?saved=1", http.StatusSeeOther)

@@ -153,7 +153,7 @@ func (h *changesHandlers) secureSubmit(w http.ResponseWriter, r *http.Request, p
 				pg.Reasons = append(pg.Reasons, f.Message)
 			}
 		}
-		h.s.render(w, r, statusOf(sellerguard.ErrorCode(err)), "secure", pg)
+		h.s.renderRefusal(w, r, "secure", pg, err)
 		return nil
 	}
 	pg.Secured = &res

@@ -51,6 +51,7 @@ type teamPage struct {
 	IsOwner      bool
 	Self         string
 	LevelOptions []string
+	NeedsTwoStep bool // the business's data stays closed until the caller sets up two-step
 }
 
 // chosenBusiness picks the business of a page: the one ?business_id= (a
@@ -91,9 +92,10 @@ func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage,
 	}
 	pg.Business = chosenBusiness(r, p)
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, errNoSuchBusiness
+		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil || p.NeedsEnrollment() {
+		pg.NeedsTwoStep = pg.Business != nil
 		return pg, nil
 	}
 	biz := pg.Business.BusinessID
@@ -224,6 +226,11 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *sessi
 		if f.Get("user_id") == p.User.ID {
 			done = "left"
 		}
+		if f.Get("confirm") != "yes" { // first ask (page_team_confirm.go)
+			if asked, cerr := s.confirmRemoval(w, r, p, biz, f.Get("user_id")); asked || cerr != nil {
+				return cerr
+			}
+		}
 		err = s.Auth.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
 	case "withdraw":
 		done = "withdrawn"
@@ -295,7 +302,7 @@ func (s *Server) loadReviewPage(r *http.Request, p *session.Principal) (*reviewP
 	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
 		Recent: s.Auth.RequireRecentAuth(p) == nil}
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, errNoSuchBusiness
+		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")

@@ -94,15 +94,27 @@ func TestTeamPageForms(t *testing.T) {
 		t.Fatalf("manager removing the owner: %d", pg.StatusCode)
 	}
 	// The member leaves by themselves and is signed out (their only business).
+	// Leaving asks first: the Leave button alone changes nothing.
 	pg = pageRequest(t, in, "POST", "/account/team", newcomer.token, form("action", "remove", "user_id", newcomer.id))
+	if pg.StatusCode != 200 || !strings.Contains(pg.body, `id="confirm-remove"`) || !strings.Contains(pg.body, "Leave Page Goods?") {
+		t.Fatalf("leave without confirming: %d %s", pg.StatusCode, pg.body)
+	}
+	if r := in.Do(t, "GET", "/api/v1/session", newcomer.token, nil); r.Status != 200 || len(r.JSON(t)["memberships"].([]any)) != 1 {
+		t.Fatalf("the member left before confirming: %d %s", r.Status, r.Body)
+	}
+	pg = pageRequest(t, in, "POST", "/account/team", newcomer.token, form("action", "remove", "user_id", newcomer.id, "confirm", "yes"))
 	if pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/team?done=left" {
 		t.Fatalf("leave: %d %s", pg.StatusCode, pg.Header.Get("Location"))
 	}
 	if r := in.Do(t, "GET", "/api/v1/session", newcomer.token, nil); r.Status != 401 {
 		t.Fatalf("a member who left their only business is still signed in: %d", r.Status)
 	}
-	// The owner removes the manager from the page.
+	// The owner removes the manager from the page, after confirming.
 	pg = pageRequest(t, in, "POST", "/account/team", owner.token, form("action", "remove", "user_id", manager.id))
+	if pg.StatusCode != 200 || !strings.Contains(pg.body, `id="confirm-remove"`) || !strings.Contains(pg.body, "Remove "+manager.email+"?") {
+		t.Fatalf("remove without confirming: %d %s", pg.StatusCode, pg.body)
+	}
+	pg = pageRequest(t, in, "POST", "/account/team", owner.token, form("action", "remove", "user_id", manager.id, "confirm", "yes"))
 	if pg.StatusCode != 303 || pg.Header.Get("Location") != "/account/team?business_id="+biz+"&done=removed" {
 		t.Fatalf("owner removes the manager: %d %s", pg.StatusCode, pg.Header.Get("Location"))
 	}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,11 +27,16 @@ func (s *Server) registerTwoStepPages(mux *recordingMux) {
 	mux.Handle("POST /signin/second-step", s.pageSession(s.pageSecondStepSubmit))
 	mux.Handle("POST /signin/second-step/sms", s.pageSession(s.pageSecondStepSendSMS))
 	mux.Handle("POST /account/two-step/sms", s.pageAuthed(s.pageStartSMS))
+	mux.Handle("GET /account/two-step/sms", s.pageAuthed(s.pageSMSEnrolment))
 	mux.Handle("POST /account/two-step/sms/{id}/confirm", s.pageAuthed(s.pageConfirmSMS))
 	mux.Handle("GET /account/two-step", s.pageAuthed(s.pageTwoStep))
 	mux.Handle("POST /account/two-step/totp", s.pageAuthed(s.pageStartTOTP))
+	mux.Handle("GET /account/two-step/totp", s.pageAuthed(s.pageTOTPEnrolment))
 	mux.Handle("POST /account/two-step/totp/{id}/confirm", s.pageAuthed(s.pageConfirmTOTP))
 	mux.Handle("POST /account/two-step/backup-codes", s.pageAuthed(s.pageBackupCodes))
+	mux.Handle("GET /account/two-step/backup-codes", s.pageAuthed(s.pageBackupCodesResult))
+	mux.Handle("GET /account/two-step/backup-codes.txt", s.pageAuthed(s.pageBackupCodesText))
+	mux.Handle("POST /account/two-step/backup-codes/done", s.pageAuthed(s.pageBackupCodesDone))
 	mux.Handle("POST /account/two-step/{id}/remove", s.pageAuthed(s.pageRemoveMethod))
 	mux.Handle("POST /account/trusted-browsers/{id}/forget", s.pageAuthed(s.pageForgetBrowser))
 	mux.Handle("GET /account/reauth", s.pageAuthed(s.pageReauthForm))
@@ -60,6 +67,7 @@ func (s *Server) renderRefusal(w http.ResponseWriter, r *http.Request, name stri
 	e := s.classify(r, err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		r = r.WithContext(context.WithValue(r.Context(), retryAfterKey{}, e.RetryAfter))
 	}
 	s.render(w, r, statusOf(e.Code), name, page)
 }
@@ -255,7 +263,7 @@ func (s *Server) loadTwoStepPage(r *http.Request, p *session.Principal) (*twoSte
 	pg := &twoStepPage{
 		form: newForm(), Enrolled: ov.Protection.Enrolled, Full: ov.Protection.Full, Missing: ov.Protection.Missing,
 		BackupLeft: ov.Protection.BackupLeft, BackupTotal: twostep.BackupCodeCount,
-		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "twostep.sms_warning"),
+		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "sms.warning"),
 		ReauthWindow: durationWords(r, s.Auth.TwoStep.ReauthWindow),
 	}
 	for _, m := range ov.Methods {
@@ -351,12 +359,29 @@ func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *sessio
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	e, err := s.Auth.StartTOTP(r.Context(), p, r.PostForm.Get("label"))
+	err := s.Auth.StartTOTPKept(r.Context(), p, r.PostForm.Get("label"))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
 	if err != nil {
 		return s.failTwoStep(w, r, p, err, map[string]string{"label": r.PostForm.Get("label")})
+	}
+	// Post/redirect/get: the key is shown on the GET, so that reloading
+	// shows the same key instead of starting another enrolment.
+	http.Redirect(w, r, "/account/two-step/totp", http.StatusSeeOther)
+	return nil
+}
+
+// pageTOTPEnrolment shows the key of the enrolment this session started,
+// while it is kept and waits for its code; else a page that leads back.
+func (s *Server) pageTOTPEnrolment(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	e, ok, err := s.Auth.KeptTOTP(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.render(w, r, http.StatusOK, "twostep_nothing", &nothingPage{Heading: tr(r, "twostep_nothing.totp_heading"), Text: tr(r, "twostep_nothing.totp_text")})
+		return nil
 	}
 	pg := &totpPage{form: newForm(), MethodID: e.MethodID, Key: groupKey(e.Secret)}
 	if strings.HasPrefix(e.QRDataURL, "data:image/png;base64,") {
@@ -364,6 +389,13 @@ func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *sessio
 	}
 	s.render(w, r, http.StatusOK, "twostep_totp", pg)
 	return nil
+}
+
+// nothingPage is what a result page shows when there is no result to show
+// (a direct visit, an expired or finished one): it leads back to the
+// two-step settings.
+type nothingPage struct {
+	Heading, Text string
 }
 
 func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
@@ -380,6 +412,7 @@ func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *sess
 	if err != nil {
 		return err
 	}
+	s.dropKept(r, p, secondstep.ResultTOTP)
 	http.Redirect(w, r, "/account/two-step?added=totp", http.StatusSeeOther)
 	return nil
 }
@@ -389,20 +422,79 @@ func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *sess
 type backupCodesPage struct {
 	Codes    []string
 	Replaced bool // there were unused codes, which stopped working
+	KeptFor  string
 }
 
+// pageBackupCodes makes new backup codes (the page asked first when unused
+// ones would stop working) and sends the browser to the page that shows
+// them: post/redirect/get, so that reloading that page shows the same
+// codes and never makes new ones, which would kill the printed ones.
 func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	codes, err := s.Auth.RegenerateBackupCodes(r.Context(), p, s.meta(r))
+	err := s.Auth.RegenerateBackupCodesKept(r.Context(), p, s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
 	if err != nil {
 		return s.failTwoStep(w, r, p, err, nil)
 	}
-	// Shown once, on the answer to the POST: nothing stores them, and
-	// Cache-Control: no-store keeps them out of the browser's cache.
-	s.render(w, r, http.StatusOK, "twostep_backup", &backupCodesPage{Codes: codes, Replaced: p.TwoStep.BackupLeft > 0})
+	http.Redirect(w, r, "/account/two-step/backup-codes", http.StatusSeeOther)
 	return nil
+}
+
+// pageBackupCodesResult shows the codes this session just made, until the
+// user says they saved them or they expire (secondstep.OneTimeResultTTL);
+// Cache-Control: no-store keeps them out of the browser's cache. Without
+// codes to show (a direct visit) it leads back to the two-step settings.
+func (s *Server) pageBackupCodesResult(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	res, ok, err := s.Auth.KeptBackupCodes(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.render(w, r, http.StatusOK, "twostep_nothing", &nothingPage{Heading: tr(r, "twostep_nothing.backup_heading"), Text: tr(r, "twostep_nothing.backup_text")})
+		return nil
+	}
+	s.render(w, r, http.StatusOK, "twostep_backup", &backupCodesPage{Codes: res.Codes, Replaced: res.Replaced, KeptFor: durationWords(r, secondstep.OneTimeResultTTL)})
+	return nil
+}
+
+// pageBackupCodesText downloads the codes this session just made as a text
+// file, while they are shown.
+func (s *Server) pageBackupCodesText(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	res, ok, err := s.Auth.KeptBackupCodes(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There are no new backup codes to download. Make new ones on the two-step page.")
+	}
+	var b strings.Builder
+	b.WriteString(tr(r, "twostep_backup.file_heading", "Email", p.User.Email) + "\r\n\r\n")
+	for _, c := range res.Codes {
+		b.WriteString(c + "\r\n")
+	}
+	b.WriteString("\r\n" + tr(r, "twostep_backup.file_note") + "\r\n")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="sellerguard-backup-codes.txt"`)
+	_, _ = io.WriteString(w, b.String()) // client went away
+	return nil
+}
+
+// pageBackupCodesDone forgets the shown codes: the user saved them.
+func (s *Server) pageBackupCodesDone(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Auth.DropKeptResult(r.Context(), p, secondstep.ResultBackupCodes); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/two-step", http.StatusSeeOther)
+	return nil
+}
+
+// dropKept forgets a one-time result whose enrolment finished; it would
+// expire soon anyway, so a failure is only logged.
+func (s *Server) dropKept(r *http.Request, p *session.Principal, kind string) {
+	if err := s.Auth.DropKeptResult(r.Context(), p, kind); err != nil {
+		s.Logger.Warn("web: could not drop a one-time result", "kind", kind, "err", err)
+	}
 }
 
 // Removing a method, forgetting a browser.
@@ -559,7 +651,7 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *session
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	e, err := s.Auth.StartSMS(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
+	err := s.Auth.StartSMSKept(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/two-step", http.StatusSeeOther)
 		return nil
@@ -568,8 +660,25 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *session
 		// Back to the two-step page with the problem.
 		return s.failTwoStep(w, r, p, err, map[string]string{"phone": r.PostForm.Get("phone")})
 	}
+	// Post/redirect/get: reloading the code page must not text another
+	// code and start another enrolment.
+	http.Redirect(w, r, "/account/two-step/sms", http.StatusSeeOther)
+	return nil
+}
+
+// pageSMSEnrolment asks for the code texted for the enrolment this session
+// started, while it waits; else a page that leads back.
+func (s *Server) pageSMSEnrolment(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	e, ok, err := s.Auth.KeptSMS(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.render(w, r, http.StatusOK, "twostep_nothing", &nothingPage{Heading: tr(r, "twostep_nothing.sms_heading"), Text: tr(r, "twostep_nothing.sms_text")})
+		return nil
+	}
 	f := newForm()
-	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, tr(r, "twostep.sms_warning")
+	f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = e.MethodID, e.SentTo, tr(r, "sms.warning")
 	s.render(w, r, http.StatusOK, "twostep_sms", f)
 	return nil
 }
@@ -580,7 +689,10 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *sessi
 	}
 	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
-		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "twostep.sms_warning")
+		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "sms.warning")
+		if e, ok, kerr := s.Auth.KeptSMS(r.Context(), p); kerr == nil && ok && e.MethodID == r.PathValue("id") {
+			f.Values["sent_to"] = e.SentTo // the number's last digits, as on the first visit
+		}
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
 			f.Errors["code"] = sellerguard.ErrorMessage(err)
 			s.render(w, r, http.StatusBadRequest, "twostep_sms", f)
@@ -588,6 +700,7 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *sessi
 		}
 		return s.failForm(w, r, "twostep_sms", f, err)
 	}
+	s.dropKept(r, p, secondstep.ResultSMS)
 	http.Redirect(w, r, "/account/two-step?added=sms", http.StatusSeeOther)
 	return nil
 }

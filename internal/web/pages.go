@@ -56,7 +56,7 @@ func atIn(l i18n.Lang) func(time.Time) template.HTML {
 // people (the second-step protection's "missing" list, the checkup's
 // items, the change review's summaries): by their English text, exactly or
 // by printf format, as Catalog.Message does for errors.
-var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.", "mailcheck.text.")
+var knownTexts = i18n.Default().Known("twostep.missing.", "twostep.label.", "checkup.text.", "changes.text.", "mailcheck.text.", "err.mailcheck.")
 
 // knownText translates such a text into language l; a text that is not in
 // the catalogue comes back unchanged.
@@ -88,6 +88,7 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 		"msg":     func(english string) string { return cat.Message(l, english) },
 		"when":    whenIn(l),
 		"at":      atIn(l),
+		"tt":      ttIn(l), // t with times in the reader's zone (page_history.go)
 		"known":   func(english string) string { return knownText(l, english) },
 		"summary": func(english string) string { return knownSummary(l, english) },
 		// tk is the message prefix+id, or id itself when there is none (an
@@ -170,6 +171,11 @@ type pageData struct {
 	Here  string
 	// Agent: a page of the agent console (its own navigation; no seller's).
 	Agent bool
+	// RetryIn says how long to wait after a refusal for too many
+	// attempts, in words ("" when there is nothing to wait for).
+	RetryIn string
+	// Passkeys: whether a passkey can work on this address (passkey_reach.go).
+	Passkeys passkeyReach
 }
 
 type errorPage struct {
@@ -194,10 +200,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
 		Lang: lang, Langs: i18n.Supported, Here: here}
-	if p, ok := r.Context().Value(principalKey{}).(*session.Principal); ok {
+	if p, ok := r.Context().Value(principalKey{}).(*session.Principal); ok && p != nil {
 		data.User = &p.User
 	}
 	data.Agent = strings.HasPrefix(r.URL.Path, "/agent")
+	if d, ok := r.Context().Value(retryAfterKey{}).(time.Duration); ok && d > 0 {
+		data.RetryIn = waitWords(r, d)
+	}
+	if data.User == nil && !data.Agent {
+		data.User = s.layoutUser(r) // an error page or a public page: the header of the real signed-in state
+	}
+	data.Passkeys = s.passkeyReachOf(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		s.Logger.Error("web: render", "name", name, "err", err)

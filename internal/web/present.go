@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
@@ -70,40 +71,6 @@ func showValue(l i18n.Lang, m map[string]any, k string) string {
 // a few words ("Chrome on Linux"); programs keep their own name.
 func describeUserAgent(ua string) string { return describeUserAgentIn(i18n.English, ua) }
 
-// describeUserAgentIn is describeUserAgent in language l.
-func describeUserAgentIn(l i18n.Lang, ua string) string {
-	if ua == "" {
-		return i18n.Default().T(l, "common.ua_unknown")
-	}
-	browser := ""
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"HeadlessChrome/", "Headless Chrome"},
-		{"Chrome/", "Chrome"}, {"Safari/", "Safari"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	if browser == "" {
-		name, _, _ := strings.Cut(ua, " ")
-		if len(name) > 40 {
-			name = name[:40]
-		}
-		return name
-	}
-	system := ""
-	for _, s := range []struct{ token, name string }{
-		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"},
-		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, s.token) {
-			system = s.name
-			break
-		}
-	}
-	if system == "" {
-		return browser
-	}
-	return i18n.Default().T(l, "common.ua_on", "Browser", browser, "System", system)
-}
+// describeUserAgentIn is describeUserAgent in language l (the history
+// formatter's words, so pages and emails name a browser alike).
+func describeUserAgentIn(l i18n.Lang, ua string) string { return history.Browser(l, ua) }

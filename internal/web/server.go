@@ -164,6 +164,7 @@ func (s *Server) register(mux *recordingMux) {
 	mux.Handle("POST /signup", s.page(s.pageSignupSubmit))
 	mux.Handle("GET /signup/verify", s.page(s.pageVerifyForm))
 	mux.Handle("POST /signup/verify", s.page(s.pageVerifySubmit))
+	mux.Handle("POST /signup/verify/resend", s.page(s.pageVerifyResend))
 	mux.Handle("GET /signin", s.page(s.pageSignInForm))
 	mux.Handle("POST /signin", s.page(s.pageSignInSubmit))
 	mux.Handle("GET /signin/unlock", s.page(s.pageUnlockForm))
@@ -191,6 +192,7 @@ func (s *Server) register(mux *recordingMux) {
 	s.registerNotify(mux) // notification settings: API and page (api_notify.go)
 	// Email check, phishing reports, guidance (api_phishing.go).
 	s.registerPhishing(mux)
+	s.registerAboutPages(mux) // security practices and privacy, linked from every footer (page_about.go)
 	// Security checkup: API and pages (api_checkup.go, page_checkup.go).
 	s.registerCheckup(mux)
 	s.registerChanges(mux)
@@ -306,6 +308,11 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 // error pages every other error gets.
 func (s *Server) muxErrors(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc := reqContextOf(r); rc != nil {
+			rc.mux = muxErrorWriter{ResponseWriter: w, r: r, s: s}
+			mux.ServeHTTP(&rc.mux, r)
+			return
+		}
 		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r, s: s}, r)
 	})
 }
@@ -321,6 +328,9 @@ func (w *muxErrorWriter) WriteHeader(code int) {
 	if (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) && w.r.Pattern == "" && !w.replaced {
 		w.replaced = true
 		w.Header().Del("Content-Type")
+		if code == http.StatusMethodNotAllowed && w.s.postOnlyPage(w.ResponseWriter, w.r) {
+			return
+		}
 		err := errNotFound
 		if code == http.StatusMethodNotAllowed {
 			err = errMethodNotAllowed // the mux has set the Allow header
@@ -367,7 +377,10 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rc := &reqContext{Context: r.Context()}
+		r = r.WithContext(rc)
+		rc.rec.ResponseWriter = w
+		rec := &rc.rec
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK

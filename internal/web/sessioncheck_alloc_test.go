@@ -59,7 +59,7 @@ func sessionCheck(t testing.TB) (func(), *discardWriter) {
 
 // maxSessionCheckAllocs is what a cache-hit session check may allocate in
 // SellerGuard's own code (middleware, authentication, the JSON answer).
-const maxSessionCheckAllocs = 8
+const maxSessionCheckAllocs = 2
 
 // TestSessionCheckCacheHitAllocs keeps the hot path's allocations from
 // creeping back: a cache-hit session check allocates at most
