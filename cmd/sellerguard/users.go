@@ -65,7 +65,7 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 	actor := cliActor()
 	var imported, skipped, failed int
 	for i, r := range rows {
-		err := a.Auth.ImportUser(ctx, r, actor)
+		err := a.Account.ImportUser(ctx, r, actor)
 		switch {
 		case err == nil:
 			imported++

@@ -53,7 +53,6 @@ type App struct {
 	DB     *store.DB
 	// The rule services, one per concern, on one shared session.Service.
 	web.Services
-	Auth    *web.Auth // split-rename: delete
 	Worker  *outbox.Worker
 	Server  *web.Server
 	Schema  int
@@ -148,11 +147,11 @@ func (a *App) checkSealing(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if have := a.Auth.Keys.Versions(); latest > have[len(have)-1] {
+	if have := a.Session.Keys.Versions(); latest > have[len(have)-1] {
 		a.Logger.Error("a key rotation used a key version this instance's key file lacks: values sealed under it will not open here; copy the key file from the instance that ran \"sellerguard keys rotate\" (or run it again to finish a rotation that stopped)",
-			"key_file", a.Auth.Keys.Path(), "versions", have, "rotation_version", latest)
+			"key_file", a.Session.Keys.Path(), "versions", have, "rotation_version", latest)
 	}
-	n, err := a.Auth.ForgetCardNumbers(ctx)
+	n, err := a.SellerData.ForgetCardNumbers(ctx)
 	if err != nil {
 		return fmt.Errorf("forget stored card numbers: %w", err)
 	}
@@ -302,7 +301,6 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		return nil, err
 	}
 	a := &App{Config: cfg, Logger: logger, DB: db, Services: services, Worker: worker, Server: srv, Phishing: reports, Support: sup, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
-	a.Auth = web.NewAuth(services) // split-rename: delete
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
 	}
@@ -396,7 +394,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		})
 	}
 	if a.DB.Dialect() == store.Postgres {
-		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
+		wg.Go(func() {
+			a.Session.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache"))
+		})
 	}
 	wg.Go(func() { a.housekeeping(bg) })
 
@@ -430,7 +430,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if ferr := a.Auth.FlushLastSeen(fctx); ferr != nil {
+	if ferr := a.Session.FlushLastSeen(fctx); ferr != nil {
 		logger.Warn("could not save last-seen times", "err", ferr)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -454,14 +454,14 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-flush.C:
-			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
+			if err := a.Session.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("flush last-seen times", "err", err)
 			}
-			if err := a.Auth.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
+			if err := a.Session.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
 				a.Logger.Error("reload the key file", "err", err)
 			}
 		case <-expire.C:
-			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+			if err := a.Session.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("expire sessions", "err", err)
 			}
 			if n, err := a.Support.RunDue(ctx); err != nil && ctx.Err() == nil {
@@ -473,13 +473,13 @@ func (a *App) housekeeping(ctx context.Context) {
 			if _, err := a.Phishing.EraseExpired(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("erase reported messages", "err", err)
 			}
-			if _, err := a.Auth.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
+			if _, err := a.Account.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("password reminders", "err", err)
 			}
-			if _, err := a.Auth.AskContactConfirmations(ctx); err != nil && ctx.Err() == nil {
+			if _, err := a.Account.AskContactConfirmations(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("contact confirmations", "err", err)
 			}
-			if run, err := a.Auth.RunAccessReviews(ctx); err != nil && ctx.Err() == nil {
+			if run, err := a.Team.RunAccessReviews(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("access reviews", "err", err)
 			} else if run.Opened+run.Reminded+run.Suspended > 0 {
 				a.Logger.Info("access reviews", "opened", run.Opened, "reminded", run.Reminded, "suspended", run.Suspended)

@@ -36,21 +36,21 @@ func TestPasskeyCredentialIDBelongsToOneUser(t *testing.T) {
 			{"another user, a forged key with the id", second, forged},
 			{"the same user again", e.signInWithPasskey(t, key), forged},
 		} {
-			c, err := e.in.Auth.BeginPasskeyRegistration(ctx, tc.p)
+			c, err := e.in.TwoStep.BeginPasskeyRegistration(ctx, tc.p)
 			if err != nil {
 				t.Fatalf("%s: begin: %v", tc.what, err)
 			}
 			answer := tc.key.attest(t, c.Options, pkBaseURL, pkRPID)
-			_, err = e.in.Auth.FinishPasskeyRegistration(ctx, tc.p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
+			_, err = e.in.TwoStep.FinishPasskeyRegistration(ctx, tc.p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
 			var se *sellerguard.Error
 			if !errors.As(err, &se) || se.Code != sellerguard.ECodeConflict || len(se.Fields) != 1 || se.Fields[0].Code != "passkey_already_registered" {
 				t.Fatalf("%s: %v, want conflict with passkey_already_registered", tc.what, err)
 			}
-			_, err = e.in.Auth.FinishPasskeyRegistration(ctx, tc.p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
+			_, err = e.in.TwoStep.FinishPasskeyRegistration(ctx, tc.p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
 			wantCode(t, tc.what+", the challenge again", err, sellerguard.ECodeNotFound)
 		}
 		// Nothing was added to the second user; the first still signs in.
-		ov, err := e.in.Auth.ListTwoStep(ctx, second)
+		ov, err := e.in.TwoStep.ListTwoStep(ctx, second)
 		if err != nil || len(ov.Methods) != 0 {
 			t.Fatalf("the second user's methods: %+v, %v", ov.Methods, err)
 		}

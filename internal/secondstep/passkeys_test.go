@@ -187,7 +187,7 @@ func startPasskeys(t *testing.T, dialect, email string, opts ...apptest.Option) 
 
 func (e pkEnv) principal(t *testing.T, token string) *session.Principal {
 	t.Helper()
-	p, err := e.in.Auth.Authenticate(context.Background(), token)
+	p, err := e.in.Session.Authenticate(context.Background(), token)
 	if err != nil {
 		t.Fatalf("authenticate: %v", err)
 	}
@@ -197,7 +197,7 @@ func (e pkEnv) principal(t *testing.T, token string) *session.Principal {
 // partial signs in with the password and returns the partial session.
 func (e pkEnv) partial(t *testing.T) *session.Principal {
 	t.Helper()
-	res, err := e.in.Auth.SignIn(context.Background(), session.SignInInput{Email: e.email, Password: pkPW}, pkMeta)
+	res, err := e.in.Session.SignIn(context.Background(), session.SignInInput{Email: e.email, Password: pkPW}, pkMeta)
 	if err != nil {
 		t.Fatalf("sign-in: %v", err)
 	}
@@ -210,11 +210,11 @@ func (e pkEnv) partial(t *testing.T) *session.Principal {
 func (e pkEnv) enrol(t *testing.T, p *session.Principal, k *softKey, label string) store.TwoStepMethod {
 	t.Helper()
 	ctx := context.Background()
-	c, err := e.in.Auth.BeginPasskeyRegistration(ctx, p)
+	c, err := e.in.TwoStep.BeginPasskeyRegistration(ctx, p)
 	if err != nil {
 		t.Fatalf("begin registration: %v", err)
 	}
-	m, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: label, Credential: k.attest(t, c.Options, pkBaseURL, pkRPID)}, pkMeta)
+	m, err := e.in.TwoStep.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: label, Credential: k.attest(t, c.Options, pkBaseURL, pkRPID)}, pkMeta)
 	if err != nil {
 		t.Fatalf("finish registration: %v", err)
 	}
@@ -232,13 +232,13 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		e := startPasskeys(t, dialect, "pk@example.com")
 		ctx := context.Background()
-		if e.in.Auth.ExtraSecondSteps[twostep.KindPasskey] == nil {
+		if e.in.TwoStep.ExtraSecondSteps[twostep.KindPasskey] == nil {
 			t.Fatal("app.wire did not add the passkey verifier to ExtraSecondSteps")
 		}
 		p := e.principal(t, e.in.SignIn(t, e.email, pkPW))
 		key := newSoftKey(t, true)
 
-		c, err := e.in.Auth.BeginPasskeyRegistration(ctx, p)
+		c, err := e.in.TwoStep.BeginPasskeyRegistration(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 			t.Errorf("challenge expires in %v, want 5 minutes", d)
 		}
 		att := key.attest(t, c.Options, pkBaseURL, pkRPID)
-		m, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: " Laptop ", Credential: att}, pkMeta)
+		m, err := e.in.TwoStep.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Label: " Laptop ", Credential: att}, pkMeta)
 		if err != nil {
 			t.Fatalf("finish registration: %v", err)
 		}
@@ -272,11 +272,11 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 			t.Fatalf("stored method: %+v", m)
 		}
 		// The same answer again: the challenge is used up.
-		_, err = e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: att}, pkMeta)
+		_, err = e.in.TwoStep.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: att}, pkMeta)
 		wantCode(t, "registration replayed", err, sellerguard.ECodeNotFound)
 
 		// Two-step verification is on now, and the user was told.
-		ov, err := e.in.Auth.ListTwoStep(ctx, p)
+		ov, err := e.in.TwoStep.ListTwoStep(ctx, p)
 		if err != nil || !ov.Protection.Enrolled || len(ov.Methods) != 1 {
 			t.Fatalf("after enrolment: %+v %v", ov, err)
 		}
@@ -284,7 +284,7 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 
 		// Sign in: password, then the passkey.
 		pp := e.partial(t)
-		sc, err := e.in.Auth.BeginPasskeySignIn(ctx, pp)
+		sc, err := e.in.TwoStep.BeginPasskeySignIn(ctx, pp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,14 +300,14 @@ func TestPasskeyEnrolAndSignIn(t *testing.T) {
 		if ro.RPID != pkRPID || ro.UserVerification != "preferred" || len(ro.AllowCredentials) != 1 || !bytes.Equal(mustB64(t, ro.AllowCredentials[0].ID), key.id) {
 			t.Fatalf("request options: %s", sc.Options)
 		}
-		res, err := e.in.Auth.CompletePasskeySignIn(ctx, pp, secondstep.PasskeySignIn{ChallengeID: sc.ChallengeID, Credential: key.assert(t, sc.Options, assertion{})}, pkMeta)
+		res, err := e.in.TwoStep.CompletePasskeySignIn(ctx, pp, secondstep.PasskeySignIn{ChallengeID: sc.ChallengeID, Credential: key.assert(t, sc.Options, assertion{})}, pkMeta)
 		if err != nil {
 			t.Fatalf("passkey sign-in: %v", err)
 		}
 		if res.Session.AuthLevel != sellerguard.AuthFull || res.Method != twostep.KindPasskey {
 			t.Fatalf("result: %+v", res)
 		}
-		if _, err := e.in.Auth.Authenticate(ctx, res.Token); err != nil {
+		if _, err := e.in.Session.Authenticate(ctx, res.Token); err != nil {
 			t.Fatalf("the new full session: %v", err)
 		}
 		got, err := e.in.DB.FindMethod(ctx, e.userID, m.ID)
@@ -347,11 +347,11 @@ func (e pkEnv) tryPasskey(t *testing.T, answer func(options json.RawMessage) []b
 	ctx := context.Background()
 	for range 3 {
 		p := e.partial(t)
-		c, err := e.in.Auth.BeginPasskeySignIn(ctx, p)
+		c, err := e.in.TwoStep.BeginPasskeySignIn(ctx, p)
 		if err != nil {
 			t.Fatalf("begin sign-in: %v", err)
 		}
-		res, err := e.in.Auth.CompletePasskeySignIn(ctx, p, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer(c.Options)}, pkMeta)
+		res, err := e.in.TwoStep.CompletePasskeySignIn(ctx, p, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer(c.Options)}, pkMeta)
 		var se *sellerguard.Error
 		if errors.As(err, &se) && se.Code == sellerguard.ECodeRateLimited {
 			e.in.Clock.Advance(se.RetryAfter + time.Second)
@@ -426,61 +426,61 @@ func TestPasskeySignInRefusals(t *testing.T) {
 	// A replayed answer: once accepted, neither its challenge nor its
 	// signature works again.
 	p := e.partial(t)
-	c, err := e.in.Auth.BeginPasskeySignIn(ctx, p)
+	c, err := e.in.TwoStep.BeginPasskeySignIn(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	answer := key.assert(t, c.Options, assertion{})
-	if _, err := e.in.Auth.CompletePasskeySignIn(ctx, p, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta); err != nil {
+	if _, err := e.in.TwoStep.CompletePasskeySignIn(ctx, p, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta); err != nil {
 		t.Fatal(err)
 	}
 	p2 := e.partial(t)
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p2, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
+	_, err = e.in.TwoStep.CompletePasskeySignIn(ctx, p2, secondstep.PasskeySignIn{ChallengeID: c.ChallengeID, Credential: answer}, pkMeta)
 	wantCode(t, "replay with the old challenge id", err, sellerguard.ECodeInvalidCode)
-	c2, err := e.in.Auth.BeginPasskeySignIn(ctx, p2)
+	c2, err := e.in.TwoStep.BeginPasskeySignIn(ctx, p2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p2, secondstep.PasskeySignIn{ChallengeID: c2.ChallengeID, Credential: answer}, pkMeta)
+	_, err = e.in.TwoStep.CompletePasskeySignIn(ctx, p2, secondstep.PasskeySignIn{ChallengeID: c2.ChallengeID, Credential: answer}, pkMeta)
 	wantCode(t, "replay against a new challenge", err, sellerguard.ECodeInvalidCode)
 
 	// A challenge is bound to the session that began it, and a wrong try
 	// from another session leaves it intact for its own.
 	pa, pb := e.partial(t), e.partial(t)
-	ca, err := e.in.Auth.BeginPasskeySignIn(ctx, pa)
+	ca, err := e.in.TwoStep.BeginPasskeySignIn(ctx, pa)
 	if err != nil {
 		t.Fatal(err)
 	}
 	answerA := key.assert(t, ca.Options, assertion{})
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, pb, secondstep.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta)
+	_, err = e.in.TwoStep.CompletePasskeySignIn(ctx, pb, secondstep.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta)
 	wantCode(t, "another session's challenge", err, sellerguard.ECodeInvalidCode)
-	if _, err := e.in.Auth.CompletePasskeySignIn(ctx, pa, secondstep.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta); err != nil {
+	if _, err := e.in.TwoStep.CompletePasskeySignIn(ctx, pa, secondstep.PasskeySignIn{ChallengeID: ca.ChallengeID, Credential: answerA}, pkMeta); err != nil {
 		t.Fatalf("the challenge's own session after another's try: %v", err)
 	}
 
 	// A wrong answer uses the challenge up too.
 	p3 := e.partial(t)
-	c3, err := e.in.Auth.BeginPasskeySignIn(ctx, p3)
+	c3, err := e.in.TwoStep.BeginPasskeySignIn(ctx, p3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p3, secondstep.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{badSignature: true})}, pkMeta)
+	_, err = e.in.TwoStep.CompletePasskeySignIn(ctx, p3, secondstep.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{badSignature: true})}, pkMeta)
 	wantCode(t, "bad signature", err, sellerguard.ECodeInvalidCode)
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p3, secondstep.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{})}, pkMeta)
+	_, err = e.in.TwoStep.CompletePasskeySignIn(ctx, p3, secondstep.PasskeySignIn{ChallengeID: c3.ChallengeID, Credential: key.assert(t, c3.Options, assertion{})}, pkMeta)
 	wantCode(t, "good answer after a wrong one on the same challenge", err, sellerguard.ECodeInvalidCode)
 
 	// Five minutes, then the challenge is gone.
 	p4 := e.partial(t)
-	c4, err := e.in.Auth.BeginPasskeySignIn(ctx, p4)
+	c4, err := e.in.TwoStep.BeginPasskeySignIn(ctx, p4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.in.Clock.Advance(secondstep.PasskeyChallengeTTL + time.Second)
-	_, err = e.in.Auth.CompletePasskeySignIn(ctx, p4, secondstep.PasskeySignIn{ChallengeID: c4.ChallengeID, Credential: key.assert(t, c4.Options, assertion{})}, pkMeta)
+	_, err = e.in.TwoStep.CompletePasskeySignIn(ctx, p4, secondstep.PasskeySignIn{ChallengeID: c4.ChallengeID, Credential: key.assert(t, c4.Options, assertion{})}, pkMeta)
 	wantCode(t, "expired challenge", err, sellerguard.ECodeInvalidCode)
 
 	// Beginning from a full session is refused.
-	_, err = e.in.Auth.BeginPasskeySignIn(ctx, e.principal(t, fullToken))
+	_, err = e.in.TwoStep.BeginPasskeySignIn(ctx, e.principal(t, fullToken))
 	wantCode(t, "begin sign-in on a full session", err, sellerguard.ECodeConflict)
 }
 
@@ -489,14 +489,14 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	ctx := context.Background()
 	key := newSoftKey(t, false)
 	finish := func(p *session.Principal, c secondstep.PasskeyCeremony, credential []byte) error {
-		_, err := e.in.Auth.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: credential}, pkMeta)
+		_, err := e.in.TwoStep.FinishPasskeyRegistration(ctx, p, secondstep.PasskeyRegistration{ChallengeID: c.ChallengeID, Credential: credential}, pkMeta)
 		return err
 	}
 	pa := e.principal(t, e.in.SignIn(t, e.email, pkPW))
 	pb := e.principal(t, e.in.SignIn(t, e.email, pkPW))
 
 	// Bound to the session that began it.
-	c, err := e.in.Auth.BeginPasskeyRegistration(ctx, pa)
+	c, err := e.in.TwoStep.BeginPasskeyRegistration(ctx, pa)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,32 +505,32 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	// Made on another site: refused, and the challenge is used up.
 	wantCode(t, "registration from another origin", finish(pa, c, key.attest(t, c.Options, "https://evil.example", pkRPID)), sellerguard.ECodeInvalidCode)
 	wantCode(t, "registration after a refused one", finish(pa, c, key.attest(t, c.Options, pkBaseURL, pkRPID)), sellerguard.ECodeNotFound)
-	c, _ = e.in.Auth.BeginPasskeyRegistration(ctx, pa)
+	c, _ = e.in.TwoStep.BeginPasskeyRegistration(ctx, pa)
 	wantCode(t, "registration for another relying party", finish(pa, c, key.attest(t, c.Options, pkBaseURL, "evil.example")), sellerguard.ECodeInvalidCode)
-	c, _ = e.in.Auth.BeginPasskeyRegistration(ctx, pa)
+	c, _ = e.in.TwoStep.BeginPasskeyRegistration(ctx, pa)
 	wantCode(t, "garbage", finish(pa, c, []byte(`{"id":"x"}`)), sellerguard.ECodeInvalidCode)
 
 	// Expired after five minutes.
-	c, _ = e.in.Auth.BeginPasskeyRegistration(ctx, pa)
+	c, _ = e.in.TwoStep.BeginPasskeyRegistration(ctx, pa)
 	e.in.Clock.Advance(secondstep.PasskeyChallengeTTL + time.Second)
 	wantCode(t, "expired registration", finish(pa, c, key.attest(t, c.Options, pkBaseURL, pkRPID)), sellerguard.ECodeNotFound)
 
 	// Needs a recent sign-in to begin.
 	stale := e.principal(t, e.in.SignIn(t, e.email, pkPW))
-	e.in.Clock.Advance(e.in.Auth.TwoStep.ReauthWindow + time.Second)
-	_, err = e.in.Auth.BeginPasskeyRegistration(ctx, stale)
+	e.in.Clock.Advance(e.in.Session.TwoStep.ReauthWindow + time.Second)
+	_, err = e.in.TwoStep.BeginPasskeyRegistration(ctx, stale)
 	wantCode(t, "begin without a recent sign-in", err, sellerguard.ECodeReauthRequired)
 
 	// The same authenticator twice: refused; five passkeys at most.
 	pa = e.principal(t, e.in.SignIn(t, e.email, pkPW))
 	e.enrol(t, pa, key, "First")
 	pa = e.partial(t)
-	res, err := e.in.Auth.CompleteSecondStep(ctx, pa, secondstep.SecondStepInput{Method: "totp", Code: "000000"}, pkMeta)
+	res, err := e.in.TwoStep.CompleteSecondStep(ctx, pa, secondstep.SecondStepInput{Method: "totp", Code: "000000"}, pkMeta)
 	if err == nil {
 		t.Fatalf("a TOTP code finished the sign-in of a passkey-only user: %+v", res)
 	}
 	full := e.signInWithPasskey(t, key)
-	c, _ = e.in.Auth.BeginPasskeyRegistration(ctx, full)
+	c, _ = e.in.TwoStep.BeginPasskeyRegistration(ctx, full)
 	var opts struct{ ExcludeCredentials []struct{ ID string } }
 	if err := json.Unmarshal(c.Options, &opts); err != nil || len(opts.ExcludeCredentials) != 1 || !bytes.Equal(mustB64(t, opts.ExcludeCredentials[0].ID), key.id) {
 		t.Errorf("excludeCredentials of the second registration: %s", c.Options)
@@ -539,7 +539,7 @@ func TestPasskeyRegistrationRefusals(t *testing.T) {
 	for i := range 4 {
 		e.enrol(t, full, newSoftKey(t, true), "Key "+string(rune('A'+i)))
 	}
-	_, err = e.in.Auth.BeginPasskeyRegistration(ctx, full)
+	_, err = e.in.TwoStep.BeginPasskeyRegistration(ctx, full)
 	wantCode(t, "a sixth passkey", err, sellerguard.ECodeConflict)
 }
 
@@ -568,7 +568,7 @@ func TestPasskeyCodeThroughTheVerifier(t *testing.T) {
 		var id string
 		err := e.in.DB.WithTx(ctx, func(tx *store.Tx) error {
 			var err error
-			id, err = e.in.Auth.VerifyPasskey(ctx, tx, userID, code, e.in.Clock.Now().UTC())
+			id, err = e.in.TwoStep.VerifyPasskey(ctx, tx, userID, code, e.in.Clock.Now().UTC())
 			return err
 		})
 		if err != nil {
@@ -581,7 +581,7 @@ func TestPasskeyCodeThroughTheVerifier(t *testing.T) {
 		return string(b)
 	}
 	p := e.partial(t)
-	c, err := e.in.Auth.BeginPasskeySignIn(ctx, p)
+	c, err := e.in.TwoStep.BeginPasskeySignIn(ctx, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,8 +603,8 @@ func TestPasskeyCodeThroughTheVerifier(t *testing.T) {
 	}
 	// A challenge whose sign-in has ended is dead.
 	p = e.partial(t)
-	c, _ = e.in.Auth.BeginPasskeySignIn(ctx, p)
-	if err := e.in.Auth.SignOut(ctx, p, pkMeta); err != nil {
+	c, _ = e.in.TwoStep.BeginPasskeySignIn(ctx, p)
+	if err := e.in.Session.SignOut(ctx, p, pkMeta); err != nil {
 		t.Fatal(err)
 	}
 	if id := verify(e.userID, code(c.ChallengeID, key.assert(t, c.Options, assertion{}))); id != "" {
@@ -621,11 +621,11 @@ func startPasskeysUser(t *testing.T, e pkEnv, email string) string {
 func TestPasskeysNeedADomainName(t *testing.T) {
 	in := apptest.Start(t, "sqlite") // base URL http://127.0.0.1:PORT
 	in.SignUp(t, "ip@example.com", pkPW, "IP Co")
-	p, err := in.Auth.Authenticate(context.Background(), in.SignIn(t, "ip@example.com", pkPW))
+	p, err := in.Session.Authenticate(context.Background(), in.SignIn(t, "ip@example.com", pkPW))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = in.Auth.BeginPasskeyRegistration(context.Background(), p)
+	_, err = in.TwoStep.BeginPasskeyRegistration(context.Background(), p)
 	wantCode(t, "passkeys on an IP address", err, sellerguard.ECodeConflict)
 }
 
@@ -649,25 +649,25 @@ func TestPasskeyReauthentication(t *testing.T) {
 	token, full := signIn()
 	_, other := signIn()
 	e.in.Clock.Advance(2 * time.Minute)
-	if err := e.in.Auth.RequireRecentAuth(full); sellerguard.ErrorCode(err) != sellerguard.ECodeReauthRequired {
+	if err := e.in.Session.RequireRecentAuth(full); sellerguard.ErrorCode(err) != sellerguard.ECodeReauthRequired {
 		t.Fatalf("session not stale: %v", err)
 	}
 	begin := func(p *session.Principal) secondstep.PasskeyCeremony {
 		t.Helper()
-		c, err := e.in.Auth.BeginPasskeyReauth(ctx, p)
+		c, err := e.in.TwoStep.BeginPasskeyReauth(ctx, p)
 		if err != nil {
 			t.Fatalf("begin: %v", err)
 		}
 		return c
 	}
 	try := func(p *session.Principal, pw, challenge string, answer []byte) error {
-		_, err := e.in.Auth.ReauthenticateWithPasskey(ctx, p, pw, challenge, answer, pkMeta)
+		_, err := e.in.TwoStep.ReauthenticateWithPasskey(ctx, p, pw, challenge, answer, pkMeta)
 		return err
 	}
 
 	// A sign-in challenge cannot re-authenticate (another ceremony).
 	partial := e.partial(t)
-	sc, err := e.in.Auth.BeginPasskeySignIn(ctx, partial)
+	sc, err := e.in.TwoStep.BeginPasskeySignIn(ctx, partial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -678,26 +678,26 @@ func TestPasskeyReauthentication(t *testing.T) {
 	// A wrong password, with a good answer.
 	c := begin(full)
 	wantCode(t, "a wrong password", try(full, "wrong password entirely", c.ChallengeID, key.assert(t, c.Options, assertion{})), sellerguard.ECodeInvalidCredentials)
-	if err := e.in.Auth.RequireRecentAuth(e.principal(t, token)); err == nil {
+	if err := e.in.Session.RequireRecentAuth(e.principal(t, token)); err == nil {
 		t.Fatal("a refused attempt re-authenticated the session")
 	}
 	// The right password and a good answer; the same answer again is refused.
 	c = begin(full)
 	answer := key.assert(t, c.Options, assertion{})
-	next, err := e.in.Auth.ReauthenticateWithPasskey(ctx, full, pkPW, c.ChallengeID, answer, pkMeta)
+	next, err := e.in.TwoStep.ReauthenticateWithPasskey(ctx, full, pkPW, c.ChallengeID, answer, pkMeta)
 	if err != nil {
 		t.Fatalf("passkey re-authentication: %v", err)
 	}
 	// The session that asked has ended; its successor has the window.
-	if _, err := e.in.Auth.Authenticate(ctx, token); sellerguard.ErrorCode(err) != sellerguard.ECodeUnauthenticated {
+	if _, err := e.in.Session.Authenticate(ctx, token); sellerguard.ErrorCode(err) != sellerguard.ECodeUnauthenticated {
 		t.Fatalf("the token from before re-authenticating: %v, want unauthenticated", err)
 	}
-	if err := e.in.Auth.RequireRecentAuth(e.principal(t, next.Token)); err != nil {
+	if err := e.in.Session.RequireRecentAuth(e.principal(t, next.Token)); err != nil {
 		t.Fatalf("after re-authenticating: %v", err)
 	}
 	wantCode(t, "the same answer twice", try(full, pkPW, c.ChallengeID, answer), sellerguard.ECodeInvalidCode)
 	// A partial session cannot begin one.
-	if _, err := e.in.Auth.BeginPasskeyReauth(ctx, partial); sellerguard.ErrorCode(err) != sellerguard.ECodeSecondStepRequired {
+	if _, err := e.in.TwoStep.BeginPasskeyReauth(ctx, partial); sellerguard.ErrorCode(err) != sellerguard.ECodeSecondStepRequired {
 		t.Fatalf("partial session began a re-authentication: %v", err)
 	}
 }

@@ -84,12 +84,12 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 
 				methods := copied["two_step_methods"] > 0
 				// Password only.
-				res, err := in.Auth.SignIn(ctx, session.SignInInput{Email: src.password, Password: pkPW}, pkMeta)
+				res, err := in.Session.SignIn(ctx, session.SignInInput{Email: src.password, Password: pkPW}, pkMeta)
 				if err != nil || res.Session.AuthLevel != sellerguard.AuthFull {
 					t.Errorf("%s (password) after the upgrade: %+v %v", src.password, res.Session, err)
 				}
 				// Authenticator app: its sealed secret opens and the code works.
-				res, err = in.Auth.SignIn(ctx, session.SignInInput{Email: src.totp, Password: pkPW}, pkMeta)
+				res, err = in.Session.SignIn(ctx, session.SignInInput{Email: src.totp, Password: pkPW}, pkMeta)
 				if err != nil {
 					t.Fatalf("%s after the upgrade: %v", src.totp, err)
 				}
@@ -104,11 +104,11 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 				}
 				// The sealed deposit account opens with the instance key.
 				if copied["deposit_accounts"] > 0 {
-					p, err := in.Auth.Authenticate(ctx, token)
+					p, err := in.Session.Authenticate(ctx, token)
 					if err != nil {
 						t.Fatal(err)
 					}
-					info, err := in.Auth.PaymentInfo(ctx, p, src.totpBusiness)
+					info, err := in.SellerData.PaymentInfo(ctx, p, src.totpBusiness)
 					acct := info.Pending
 					if acct == nil {
 						acct = info.Payouts
@@ -116,7 +116,7 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 					if err != nil || acct == nil {
 						t.Fatalf("payment info after the upgrade: %+v %v", info, err)
 					}
-					number, err := in.Auth.Keys.Open("deposit-account", acct.NumberSealed, []byte(acct.ID))
+					number, err := in.Session.Keys.Open("deposit-account", acct.NumberSealed, []byte(acct.ID))
 					if err != nil || string(number) != src.depositNumber {
 						t.Errorf("the sealed deposit account does not open after the upgrade: %q %v", number, err)
 					}
@@ -127,7 +127,7 @@ func TestUpgradeFromEveryEarlierSchema(t *testing.T) {
 					if _, err := e.tryPasskey(t, func(o json.RawMessage) []byte { return src.key2.assert(t, o, assertion{}) }); err != nil {
 						t.Errorf("%s (passkey) after the upgrade: %v", src.passkey, err)
 					}
-				} else if res, err := in.Auth.SignIn(ctx, session.SignInInput{Email: src.passkey, Password: pkPW}, pkMeta); err != nil || res.Session.AuthLevel != sellerguard.AuthFull {
+				} else if res, err := in.Session.SignIn(ctx, session.SignInInput{Email: src.passkey, Password: pkPW}, pkMeta); err != nil || res.Session.AuthLevel != sellerguard.AuthFull {
 					t.Errorf("%s at a level without two-step methods: %+v %v", src.passkey, res.Session, err)
 				}
 				if _, err := audit.Verify(ctx, in.DB); err != nil {
@@ -166,11 +166,11 @@ func buildUpgradeSource(t *testing.T, dialect string) upgradeSource {
 	_, src.totpBusiness = in.SignUp(t, src.totp, pkPW, "Totp Goods")
 	token := in.SignIn(t, src.totp, pkPW)
 	src.totpSecret = in.EnrollTOTP(t, token)
-	p, err := in.Auth.Authenticate(ctx, token)
+	p, err := in.Session.Authenticate(ctx, token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := in.Auth.SetDepositAccount(ctx, p, src.totpBusiness, sellerdata.DepositAccountInput{Holder: "Totp Goods Ltd", Bank: "Test Bank", Number: src.depositNumber}, pkMeta); err != nil {
+	if _, err := in.SellerData.SetDepositAccount(ctx, p, src.totpBusiness, sellerdata.DepositAccountInput{Holder: "Totp Goods Ltd", Bank: "Test Bank", Number: src.depositNumber}, pkMeta); err != nil {
 		t.Fatalf("deposit account: %v", err)
 	}
 

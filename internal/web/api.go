@@ -119,7 +119,7 @@ func (s *Server) authenticateInto(r *http.Request, dst *session.Principal) error
 	if token == "" {
 		return session.ErrUnauthenticated
 	}
-	return s.Auth.AuthenticateInto(r.Context(), token, dst)
+	return s.Session.AuthenticateInto(r.Context(), token, dst)
 }
 
 var errMalformed = sellerguard.Errorf(sellerguard.ECodeMalformedJSON, "The request body is not valid JSON for this operation.")

@@ -25,14 +25,14 @@ type changesHandlers struct {
 
 // registerChanges adds the change review's API and pages.
 func (s *Server) registerChanges(mux *recordingMux) {
-	n := notify.New(s.DB, s.Auth.Keys, notify.Options{
+	n := notify.New(s.DB, s.Session.Keys, notify.Options{
 		BaseURL: s.Options.BaseURL, Logger: s.Logger,
-		Now:          func() time.Time { return s.Auth.Now() },
-		SMSAvailable: func() bool { return s.Auth.SMS.Available },
+		Now:          func() time.Time { return s.Session.Now() },
+		SMSAvailable: func() bool { return s.Session.SMS.Available },
 	})
 	h := &changesHandlers{s: s, svc: &changes.Service{
 		Store: s.DB, Auth: s.Session, BaseURL: s.Options.BaseURL,
-		Now: func() time.Time { return s.Auth.Now() },
+		Now: func() time.Time { return s.Session.Now() },
 		Notify: func(ctx context.Context, tx *store.Tx, now time.Time, businessID, userID string, m sellerguard.OutboxMessage) error {
 			if userID == "" {
 				return n.DeliverBusiness(ctx, tx, now, businessID, m)

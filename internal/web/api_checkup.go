@@ -26,11 +26,11 @@ func (s *Server) checkupService() *checkup.Service {
 	}
 	return &checkup.Service{
 		Store: s.DB,
-		Now:   func() time.Time { return s.Auth.Now() },
+		Now:   func() time.Time { return s.Session.Now() },
 		Config: checkup.Config{
-			PasswordReminderAge: s.Auth.Passwords.ReminderAge,
-			ContactFreshness:    s.Auth.ContactCheckAge,
-			ReviewInterval:      s.Auth.Reviews.Interval,
+			PasswordReminderAge: s.Session.Passwords.ReminderAge,
+			ContactFreshness:    s.Session.ContactCheckAge,
+			ReviewInterval:      s.Team.Reviews.Interval,
 			CriticalEvents:      critical,
 		},
 		ReviewFlags: team.CheckupReviewFlags,
@@ -111,7 +111,7 @@ func (h *checkupHandlers) apiMemberAction(action string) func(http.ResponseWrite
 				return err
 			}
 		}
-		res, err := h.s.Auth.ActOnMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), action, h.s.meta(r))
+		res, err := h.s.Team.ActOnMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), action, h.s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Reques
 	if req.Required == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "required", Code: "required", Message: "Say whether a backup method is required (true or false)."})
 	}
-	if err := h.s.Auth.SetBusinessBackupMethodRule(r.Context(), p, r.PathValue("business_id"), *req.Required, h.s.meta(r)); err != nil {
+	if err := h.s.Team.SetBusinessBackupMethodRule(r.Context(), p, r.PathValue("business_id"), *req.Required, h.s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "required": *req.Required})
@@ -144,6 +144,6 @@ func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Reques
 // asksForBackupMethod says whether the new session's user is asked to add
 // a backup method (a business of theirs requires one they lack).
 func (s *Server) asksForBackupMethod(r *http.Request, token string) bool {
-	p, err := s.Auth.Authenticate(r.Context(), token)
+	p, err := s.Session.Authenticate(r.Context(), token)
 	return err == nil && p.NeedsBackupMethod()
 }

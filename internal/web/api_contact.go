@@ -44,7 +44,7 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	c, err := s.Auth.Contact(r.Context(), p)
+	c, err := s.Account.Contact(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.StartEmailChange(r.Context(), p, req.Email, s.meta(r)); err != nil {
+	if err := s.Account.StartEmailChange(r.Context(), p, req.Email, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, answerIn(r, emailChangeStarted))
@@ -78,7 +78,7 @@ func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	addr, err := s.Auth.ConfirmEmailChange(r.Context(), p, req.Code, s.meta(r))
+	addr, err := s.Account.ConfirmEmailChange(r.Context(), p, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Server) apiRevertEmailChange(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := s.Auth.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r))
+	token, err := s.Account.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	to, err := s.Auth.StartPhoneChange(r.Context(), p, req.Phone, s.meta(r))
+	to, err := s.Account.StartPhoneChange(r.Context(), p, req.Phone, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.ConfirmPhoneChange(r.Context(), p, req.Code, s.meta(r)); err != nil {
+	if err := s.Account.ConfirmPhoneChange(r.Context(), p, req.Code, s.meta(r)); err != nil {
 		return err
 	}
 	return s.apiContact(w, r, p)
@@ -148,7 +148,7 @@ func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *sess
 	}
 	f := newForm()
 	f.Values["current"], f.Values["email"] = p.User.Email, r.PostForm.Get("email")
-	err := s.Auth.StartEmailChange(r.Context(), p, f.Values["email"], s.meta(r))
+	err := s.Account.StartEmailChange(r.Context(), p, f.Values["email"], s.meta(r))
 	if err != nil {
 		if isReauth(err) {
 			http.Redirect(w, r, "/account/reauth?next=/account/email", http.StatusSeeOther)
@@ -166,7 +166,7 @@ func (s *Server) pageEmailConfirm(w http.ResponseWriter, r *http.Request, p *ses
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if _, err := s.Auth.ConfirmEmailChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if _, err := s.Account.ConfirmEmailChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
 		f.Values["current"], f.Values["pending"] = p.User.Email, "1"
 		return s.failForm(w, r, "email", f, err)
@@ -186,7 +186,7 @@ func (s *Server) pageRevertSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	token, err := s.Auth.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
+	token, err := s.Account.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
 	if err != nil {
 		return s.failForm(w, r, "revert", f, err)
 	}
@@ -209,7 +209,7 @@ func (s *Server) apiStartContactConfirmation(w http.ResponseWriter, r *http.Requ
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.StartContactConfirmation(r.Context(), p, req.Kind, s.meta(r)); err != nil {
+	if err := s.Account.StartContactConfirmation(r.Context(), p, req.Kind, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "kind": req.Kind})
@@ -225,14 +225,14 @@ func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *se
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.ConfirmContact(r.Context(), p, req.Kind, req.Code, s.meta(r)); err != nil {
+	if err := s.Account.ConfirmContact(r.Context(), p, req.Kind, req.Code, s.meta(r)); err != nil {
 		return err
 	}
 	return s.apiContact(w, r, p)
 }
 
 func (s *Server) phoneForm(r *http.Request, p *session.Principal) (*form, error) {
-	c, err := s.Auth.Contact(r.Context(), p)
+	c, err := s.Account.Contact(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *sess
 		return err
 	}
 	f.Values["phone"] = r.PostForm.Get("phone")
-	to, err := s.Auth.StartPhoneChange(r.Context(), p, f.Values["phone"], s.meta(r))
+	to, err := s.Account.StartPhoneChange(r.Context(), p, f.Values["phone"], s.meta(r))
 	if err != nil {
 		if isReauth(err) {
 			http.Redirect(w, r, "/account/reauth?next=/account/phone", http.StatusSeeOther)
@@ -279,7 +279,7 @@ func (s *Server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, p *ses
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if err := s.Auth.ConfirmPhoneChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if err := s.Account.ConfirmPhoneChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f, ferr := s.phoneForm(r, p)
 		if ferr != nil {
 			return ferr

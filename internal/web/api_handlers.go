@@ -34,7 +34,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	err := s.Auth.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
+	err := s.Account.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (s *Server) apiSignupVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	uid, bid, err := s.Auth.VerifySignup(r.Context(), req.Email, req.Code, s.meta(r))
+	uid, bid, err := s.Account.VerifySignup(r.Context(), req.Email, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.SignIn(r.Context(), session.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
+	res, err := s.Session.SignIn(r.Context(), session.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) apiRequestUnlock(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.RequestUnlock(r.Context(), req.Email, s.meta(r)); err != nil {
+	if err := s.Session.RequestUnlock(r.Context(), req.Email, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, answerIn(r, unlockRequested))
@@ -181,7 +181,7 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *se
 		out.TwoStep.Missing = []string{}
 	}
 	out.TwoStep.BackupCodesLeft, out.TwoStep.RequiredByBusiness = p.TwoStep.BackupLeft, requiredByAny(p)
-	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
+	failed, err := s.Session.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *se
 }
 
 func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
+	if err := s.Session.SignOut(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -218,7 +218,7 @@ func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *session.P
 }
 
 func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+	list, err := s.Session.ListSessions(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *ses
 	if len(id) > 64 {
 		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such session.")
 	}
-	if err := s.Auth.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.Session.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -242,7 +242,7 @@ func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *ses
 }
 
 func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	n, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r))
+	n, err := s.Session.RevokeOtherSessions(r.Context(), p, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -369,7 +369,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, p *session.Pri
 	if err != nil {
 		return err
 	}
-	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	events, err := s.Account.ListAudit(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -412,7 +412,7 @@ type phraseRequest struct {
 }
 
 func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -424,7 +424,7 @@ func (s *Server) apiSetPhrase(w http.ResponseWriter, r *http.Request, p *session
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.SetPhishingPhrase(r.Context(), p, req.Phrase, s.meta(r)); err != nil {
+	if err := s.Account.SetPhishingPhrase(r.Context(), p, req.Phrase, s.meta(r)); err != nil {
 		return err
 	}
 	return s.apiGetPhrase(w, r, p)

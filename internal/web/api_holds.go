@@ -44,7 +44,7 @@ func toHoldJSON(h store.Hold) holdJSON {
 }
 
 func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	hs, err := s.Auth.ListHolds(r.Context(), p)
+	hs, err := s.Account.ListHolds(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *session
 
 func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-		h, err := s.Auth.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
+		h, err := s.Account.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (s *Server) pageDecideHold(decision string) func(http.ResponseWriter, *http
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		_, err := s.Auth.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
+		_, err := s.Account.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
 		if s.needsReauth(w, r, err, "/account/secure") {
 			return nil
 		}
@@ -93,7 +93,7 @@ func (s *Server) landingAfterSignIn(r *http.Request, userID, next string) string
 	if next == secureNext {
 		return secureNext
 	}
-	if n, err := s.Auth.CountHolds(r.Context(), userID); err == nil && n > 0 {
+	if n, err := s.Account.CountHolds(r.Context(), userID); err == nil && n > 0 {
 		return secureNext
 	}
 	return "/account"

@@ -17,10 +17,10 @@ import (
 
 // registerNotify adds the API and the page of notification settings.
 func (s *Server) registerNotify(mux *recordingMux) {
-	h := &notifyHandlers{s: s, n: notify.New(s.DB, s.Auth.Keys, notify.Options{
+	h := &notifyHandlers{s: s, n: notify.New(s.DB, s.Session.Keys, notify.Options{
 		BaseURL: s.Options.BaseURL, Logger: s.Logger,
-		Now:          func() time.Time { return s.Auth.Now() },
-		SMSAvailable: func() bool { return s.Auth.SMS.Available },
+		Now:          func() time.Time { return s.Session.Now() },
+		SMSAvailable: func() bool { return s.Session.SMS.Available },
 	})}
 	mux.Handle("GET /api/v1/notifications", s.apiAuthed(h.apiList))
 	mux.Handle("PUT /api/v1/notifications/{event}", s.apiAuthed(h.apiUpdate))

@@ -51,7 +51,7 @@ func (s *Server) apiBeginPasskeyRegistration(w http.ResponseWriter, r *http.Requ
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	c, err := s.Auth.BeginPasskeyRegistration(r.Context(), p)
+	c, err := s.TwoStep.BeginPasskeyRegistration(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (s *Server) apiFinishPasskeyRegistration(w http.ResponseWriter, r *http.Req
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	m, err := s.Auth.FinishPasskeyRegistration(r.Context(), p, secondstep.PasskeyRegistration{ChallengeID: req.ChallengeID, Label: req.Label, Credential: req.Credential}, s.meta(r))
+	m, err := s.TwoStep.FinishPasskeyRegistration(r.Context(), p, secondstep.PasskeyRegistration{ChallengeID: req.ChallengeID, Label: req.Label, Credential: req.Credential}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *Server) apiBeginPasskeySignIn(w http.ResponseWriter, r *http.Request, p
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	c, err := s.Auth.BeginPasskeySignIn(r.Context(), p)
+	c, err := s.TwoStep.BeginPasskeySignIn(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (s *Server) apiFinishPasskeySignIn(w http.ResponseWriter, r *http.Request, 
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	res, err := s.Auth.CompletePasskeySignIn(r.Context(), p, secondstep.PasskeySignIn{
+	res, err := s.TwoStep.CompletePasskeySignIn(r.Context(), p, secondstep.PasskeySignIn{
 		ChallengeID: req.ChallengeID, Credential: req.Credential, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Server) apiBeginPasskeyReauth(w http.ResponseWriter, r *http.Request, p
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	c, err := s.Auth.BeginPasskeyReauth(r.Context(), p)
+	c, err := s.TwoStep.BeginPasskeyReauth(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (s *Server) apiFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, 
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	next, err := s.Auth.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
+	next, err := s.TwoStep.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
 	if err != nil {
 		return err
 	}

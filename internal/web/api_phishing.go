@@ -157,8 +157,8 @@ func readMessageRequest(r *http.Request, allowLink bool) (messageRequest, []byte
 // phrase, the checker.
 func (s *Server) checkMail(r *http.Request, p *session.Principal, raw []byte) (*mailcheck.Result, error) {
 	ip := s.clientIP(r)
-	now := s.Auth.Now()
-	retry, err := s.Auth.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("mailcheck", ip), ip, now, checksPerSourceHour, time.Hour)
+	now := s.Session.Now()
+	retry, err := s.Session.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("mailcheck", ip), ip, now, checksPerSourceHour, time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (s *Server) checkMail(r *http.Request, p *session.Principal, raw []byte) (*
 	}
 	var caller *mailcheck.Caller
 	if p != nil {
-		phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+		phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 		if err != nil {
 			return nil, err
 		}
@@ -424,7 +424,7 @@ type phishingGuidePage struct {
 func (s *Server) pagePhishingGuide(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	page := &phishingGuidePage{SignedIn: p != nil, ReportAddress: s.Options.ReportAddress}
 	if p != nil {
-		phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+		phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func (s *Server) apiStartRecovery(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.StartRecovery(r.Context(), req.Email, s.meta(r)); err != nil {
+	if err := s.Account.StartRecovery(r.Context(), req.Email, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, answerIn(r, recoveryStarted))
@@ -46,7 +46,7 @@ func (s *Server) apiVerifyRecovery(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := s.Auth.VerifyRecovery(r.Context(), req.Email, req.Code, s.meta(r))
+	token, err := s.Account.VerifyRecovery(r.Context(), req.Email, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	done, err := s.Auth.RecoveryPassword(r.Context(), req.RecoveryToken, req.Password, s.meta(r))
+	done, err := s.Account.RecoveryPassword(r.Context(), req.RecoveryToken, req.Password, s.meta(r))
 	if err != nil {
 		return err
 	}

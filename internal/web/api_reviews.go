@@ -53,7 +53,7 @@ func (s *Server) apiSetChargeMethod(w http.ResponseWriter, r *http.Request, p *s
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.Auth.SetChargeMethod(r.Context(), p, r.PathValue("business_id"),
+	c, err := s.SellerData.SetChargeMethod(r.Context(), p, r.PathValue("business_id"),
 		sellerdata.ChargeMethodInput{Holder: req.Holder, Number: req.CardNumber, ExpMonth: req.ExpMonth, ExpYear: req.ExpYear}, s.meta(r))
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func toReviewJSON(v team.ReviewView) reviewJSON {
 }
 
 func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	list, err := s.Auth.ListReviews(r.Context(), p, r.PathValue("business_id"))
+	list, err := s.Team.ListReviews(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, p *sessi
 }
 
 func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	v, created, err := s.Auth.StartReview(r.Context(), p, r.PathValue("business_id"), s.meta(r))
+	v, created, err := s.Team.StartReview(r.Context(), p, r.PathValue("business_id"), s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, p *sessi
 }
 
 func (s *Server) apiReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	v, err := s.Auth.Review(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"))
+	v, err := s.Team.Review(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"))
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request, p *sess
 	for i, d := range req.Decisions {
 		ds[i] = team.ReviewDecision{UserID: d.UserID, Action: d.Action, Permissions: d.Permissions}
 	}
-	v, err := s.Auth.DecideReview(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"), ds, s.meta(r))
+	v, err := s.Team.DecideReview(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"), ds, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ type reviewSettingsJSON struct {
 }
 
 func (s *Server) apiReviewSettings(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	rs, err := s.Auth.ReviewSettings(r.Context(), p, r.PathValue("business_id"))
+	rs, err := s.Team.ReviewSettings(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (s *Server) apiSetReviewSettings(w http.ResponseWriter, r *http.Request, p 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	rs, err := s.Auth.SetReviewSettings(r.Context(), p, r.PathValue("business_id"), store.ReviewSettings{IntervalDays: req.IntervalDays, SuspendAfterDays: req.SuspendAfterDays}, s.meta(r))
+	rs, err := s.Team.SetReviewSettings(r.Context(), p, r.PathValue("business_id"), store.ReviewSettings{IntervalDays: req.IntervalDays, SuspendAfterDays: req.SuspendAfterDays}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func toTransferJSON(t store.OwnershipTransfer) map[string]any {
 }
 
 func (s *Server) apiOwnershipTransfer(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	t, err := s.Auth.PendingOwnershipTransfer(r.Context(), p, r.PathValue("business_id"))
+	t, err := s.Team.PendingOwnershipTransfer(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (s *Server) apiOfferOwnership(w http.ResponseWriter, r *http.Request, p *se
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := s.Auth.OfferOwnership(r.Context(), p, r.PathValue("business_id"), req.UserID, s.meta(r))
+	t, err := s.Team.OfferOwnership(r.Context(), p, r.PathValue("business_id"), req.UserID, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *Server) apiOfferOwnership(w http.ResponseWriter, r *http.Request, p *se
 }
 
 func (s *Server) apiCancelOwnershipTransfer(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.CancelOwnershipTransfer(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
+	if err := s.Team.CancelOwnershipTransfer(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -251,7 +251,7 @@ func (s *Server) apiCancelOwnershipTransfer(w http.ResponseWriter, r *http.Reque
 }
 
 func (s *Server) apiAcceptOwnership(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.AcceptOwnership(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
+	if err := s.Team.AcceptOwnership(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, answerIn(r, map[string]any{"status": "owner", "message": "You now own this business. The former owner keeps edit access until you change it."}))

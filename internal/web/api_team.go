@@ -43,7 +43,7 @@ func toMemberJSON(m store.Member) memberJSON {
 }
 
 func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	ms, err := s.Auth.ListMembers(r.Context(), p, r.PathValue("business_id"))
+	ms, err := s.Team.ListMembers(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request, p *sess
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := s.Auth.UpdateMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), req.Permissions, s.meta(r))
+	m, err := s.Team.UpdateMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), req.Permissions, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request, p *sess
 }
 
 func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.RemoveMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), s.meta(r)); err != nil {
+	if err := s.Team.RemoveMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -107,7 +107,7 @@ func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, p *session.Pr
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	inv, err := s.Auth.Invite(r.Context(), p, r.PathValue("business_id"), req.Email, req.Permissions, s.meta(r))
+	inv, err := s.Team.Invite(r.Context(), p, r.PathValue("business_id"), req.Email, req.Permissions, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func invitationsJSON(list []store.Invitation) map[string]any {
 }
 
 func (s *Server) apiListBusinessInvitations(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	list, err := s.Auth.ListBusinessInvitations(r.Context(), p, r.PathValue("business_id"))
+	list, err := s.Team.ListBusinessInvitations(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *Server) apiListBusinessInvitations(w http.ResponseWriter, r *http.Reque
 }
 
 func (s *Server) apiWithdrawInvitation(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.WithdrawInvitation(r.Context(), p, r.PathValue("business_id"), r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.Team.WithdrawInvitation(r.Context(), p, r.PathValue("business_id"), r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -139,7 +139,7 @@ func (s *Server) apiWithdrawInvitation(w http.ResponseWriter, r *http.Request, p
 }
 
 func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	list, err := s.Auth.MyInvitations(r.Context(), p)
+	list, err := s.Team.MyInvitations(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *ses
 // apiDecideInvitation accepts or declines an invitation to the caller.
 func (s *Server) apiDecideInvitation(accept bool) func(http.ResponseWriter, *http.Request, *session.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-		inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), accept, s.meta(r))
+		inv, err := s.Team.DecideInvitation(r.Context(), p, r.PathValue("id"), accept, s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func toDepositJSON(a *store.DepositAccount) *depositAccountJSON {
 }
 
 func (s *Server) apiPaymentInfo(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	info, err := s.Auth.PaymentInfo(r.Context(), p, r.PathValue("business_id"))
+	info, err := s.SellerData.PaymentInfo(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -193,12 +193,12 @@ func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, err := s.Auth.SetDepositAccount(r.Context(), p, r.PathValue("business_id"), sellerdata.DepositAccountInput{Holder: req.Holder, Bank: req.Bank, Number: req.AccountNumber}, s.meta(r))
+	a, err := s.SellerData.SetDepositAccount(r.Context(), p, r.PathValue("business_id"), sellerdata.DepositAccountInput{Holder: req.Holder, Bank: req.Bank, Number: req.AccountNumber}, s.meta(r))
 	if err != nil {
 		return err
 	}
 	msg := "business.api.deposit_added"
-	if info, err := s.Auth.PaymentInfo(r.Context(), p, a.BusinessID); err == nil && info.Payouts == nil {
+	if info, err := s.SellerData.PaymentInfo(r.Context(), p, a.BusinessID); err == nil && info.Payouts == nil {
 		msg = "business.api.deposit_added_first" // the first account replaces nothing
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a), "message": tr(r, msg)})
@@ -215,7 +215,7 @@ func toStorefrontJSON(f store.Storefront) storefrontJSON {
 }
 
 func (s *Server) apiStorefront(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	f, err := s.Auth.Storefront(r.Context(), p, r.PathValue("business_id"))
+	f, err := s.SellerData.Storefront(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func (s *Server) apiSetStorefront(w http.ResponseWriter, r *http.Request, p *ses
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	f, err := s.Auth.SetStorefront(r.Context(), p, r.PathValue("business_id"), store.Storefront{DisplayName: req.DisplayName, Description: req.Description,
+	f, err := s.SellerData.SetStorefront(r.Context(), p, r.PathValue("business_id"), store.Storefront{DisplayName: req.DisplayName, Description: req.Description,
 		LogoURL: req.LogoURL, SupportEmail: req.SupportEmail, SupportPhone: req.SupportPhone, ReturnAddress: req.ReturnAddress}, s.meta(r))
 	if err != nil {
 		return err
@@ -264,7 +264,7 @@ func listingsJSON(ls []store.Listing) map[string]any {
 }
 
 func (s *Server) apiListListings(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	ls, err := s.Auth.ListListings(r.Context(), p, r.PathValue("business_id"))
+	ls, err := s.SellerData.ListListings(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ func (s *Server) apiSaveListings(w http.ResponseWriter, r *http.Request, p *sess
 	for i, l := range req.Listings {
 		ins[i] = sellerdata.ListingInput{ID: l.ID, SKU: l.SKU, Title: l.Title, PriceCents: l.PriceCents, Quantity: l.Quantity, Condition: l.Condition, ConditionNote: l.ConditionNote}
 	}
-	ls, err := s.Auth.SaveListings(r.Context(), p, r.PathValue("business_id"), ins, s.meta(r))
+	ls, err := s.SellerData.SaveListings(r.Context(), p, r.PathValue("business_id"), ins, s.meta(r))
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *sessio
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{Method: req.Method, Code: req.Code, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r)}, s.meta(r))
+	res, err := s.TwoStep.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{Method: req.Method, Code: req.Code, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *session.Pr
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	next, err := s.Auth.Reauthenticate(r.Context(), p, req.Password, req.Method, req.Code, s.meta(r))
+	next, err := s.TwoStep.Reauthenticate(r.Context(), p, req.Password, req.Method, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func toMethodJSON(m store.TwoStepMethod) methodJSON {
 }
 
 func (s *Server) apiListTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+	ov, err := s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, p *session
 			return err
 		}
 	}
-	e, err := s.Auth.StartTOTP(r.Context(), p, req.Label)
+	e, err := s.TwoStep.StartTOTP(r.Context(), p, req.Label)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *sessi
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := s.Auth.ConfirmTOTP(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
+	m, err := s.TwoStep.ConfirmTOTP(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *sessi
 }
 
 func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	codes, err := s.Auth.RegenerateBackupCodes(r.Context(), p, s.meta(r))
+	codes, err := s.TwoStep.RegenerateBackupCodes(r.Context(), p, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) apiRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.TwoStep.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -164,7 +164,7 @@ type trustedBrowserJSON struct {
 }
 
 func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	list, err := s.Auth.ListTrustedBrowsers(r.Context(), p)
+	list, err := s.TwoStep.ListTrustedBrowsers(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Server) apiForgetTrustedBrowser(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.TwoStep.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -195,7 +195,7 @@ func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p
 	if req.Required == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "required", Code: "required", Message: "Say whether two-step verification is required: true or false."})
 	}
-	if err := s.Auth.SetBusinessTwoStep(r.Context(), p, r.PathValue("business_id"), *req.Required, s.meta(r)); err != nil {
+	if err := s.TwoStep.SetBusinessTwoStep(r.Context(), p, r.PathValue("business_id"), *req.Required, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "two_step_required": *req.Required})
@@ -211,7 +211,7 @@ func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *session.
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	e, err := s.Auth.StartSMS(r.Context(), p, req.Phone, req.Voice, s.meta(r))
+	e, err := s.TwoStep.StartSMS(r.Context(), p, req.Phone, req.Voice, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (s *Server) apiConfirmSMS(w http.ResponseWriter, r *http.Request, p *sessio
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
+	m, err := s.TwoStep.ConfirmSMS(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *se
 			return err
 		}
 	}
-	to, err := s.Auth.SendSessionSMS(r.Context(), p, req.MethodID, s.meta(r))
+	to, err := s.TwoStep.SendSessionSMS(r.Context(), p, req.MethodID, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *se
 func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, next session.StepUp) error {
 	s.replaceSessionCookie(w, r, next)
 	at := next.Session.ReauthAt
-	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC(),
+	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Session.TwoStep.ReauthWindow).UTC(),
 		"token": next.Token, "session": toSessionJSON(next.Session, next.Session.ID)})
 }
 

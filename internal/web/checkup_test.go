@@ -160,7 +160,7 @@ func TestCheckupBreachedPasswordIsAtRisk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.Auth.ImportUser(context.Background(), account.ImportedUser{Email: "old@checkup.example", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
+		if err := in.Account.ImportUser(context.Background(), account.ImportedUser{Email: "old@checkup.example", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		tok := in.SignIn(t, "old@checkup.example", pw)

@@ -121,7 +121,7 @@ func (s *Server) pageSetLanguage(w http.ResponseWriter, r *http.Request) error {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "language", Code: "unsupported_language", Message: "Choose en (English) or zh-CN (Simplified Chinese)."})
 	}
 	if p, err := s.authenticate(r); err == nil && p.RequireFull() == nil {
-		if _, err := s.Auth.SetLanguage(r.Context(), p, string(l), s.meta(r)); err != nil {
+		if _, err := s.Account.SetLanguage(r.Context(), p, string(l), s.meta(r)); err != nil {
 			return err
 		}
 	}
@@ -160,7 +160,7 @@ func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *sessi
 	if req.Language == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "language", Code: "required", Message: "Choose en (English) or zh-CN (Simplified Chinese)."})
 	}
-	if _, err := s.Auth.SetLanguage(r.Context(), p, *req.Language, s.meta(r)); err != nil {
+	if _, err := s.Account.SetLanguage(r.Context(), p, *req.Language, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, languageAnswer(p.User))

@@ -43,7 +43,7 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *session.
 		sum.Write([]byte(r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery + "\n"))
 		sum.Write(body)
 		hash := hex.EncodeToString(sum.Sum(nil))
-		replay, err := s.Auth.BeginIdempotent(r.Context(), p.User.ID, key, hash)
+		replay, err := s.Session.BeginIdempotent(r.Context(), p.User.ID, key, hash)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *session.
 		}
 		rec := &capture{ResponseWriter: w}
 		if err := h(rec, r, p); err != nil {
-			if rerr := s.Auth.ReleaseIdempotent(r.Context(), p.User.ID, key); rerr != nil {
+			if rerr := s.Session.ReleaseIdempotent(r.Context(), p.User.ID, key); rerr != nil {
 				s.Logger.Warn("idempotency: could not release a refused request's key", "err", rerr)
 			}
 			return err
@@ -65,7 +65,7 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *session.
 		if status == 0 {
 			status = http.StatusOK
 		}
-		err = s.Auth.FinishIdempotent(r.Context(), store.IdempotencyRecord{UserID: p.User.ID, Key: key, Status: status,
+		err = s.Session.FinishIdempotent(r.Context(), store.IdempotencyRecord{UserID: p.User.ID, Key: key, Status: status,
 			ContentType: rec.Header().Get("Content-Type"), Body: rec.body.String()})
 		if err != nil {
 			// The change is made and answered; a retry with this key will be

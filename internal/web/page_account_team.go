@@ -18,7 +18,7 @@ type accountTeamCard struct {
 }
 
 func (s *Server) accountTeamCard(r *http.Request, p *session.Principal) (*accountTeamCard, error) {
-	inv, err := s.Auth.InvitationsWaiting(r.Context(), p)
+	inv, err := s.Team.InvitationsWaiting(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func (h *checkupHandlers) pageBusinessSubmit(w http.ResponseWriter, r *http.Requ
 	if _, ok := memberActionDone[action]; !ok {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "action", Code: "invalid_action", Message: "Choose one of the actions offered."})
 	}
-	_, err := h.s.Auth.ActOnMember(r.Context(), p, biz, r.PostForm.Get("user_id"), action, h.s.meta(r))
+	_, err := h.s.Team.ActOnMember(r.Context(), p, biz, r.PostForm.Get("user_id"), action, h.s.meta(r))
 	if isReauth(err) {
 		http.Redirect(w, r, "/account/reauth?next="+url.QueryEscape("/account/business/checkup"), http.StatusSeeOther)
 		return nil

@@ -26,7 +26,7 @@ func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	kind := r.PostForm.Get("kind")
-	if err := s.Auth.StartContactConfirmation(r.Context(), p, kind, s.meta(r)); err != nil {
+	if err := s.Account.StartContactConfirmation(r.Context(), p, kind, s.meta(r)); err != nil {
 		pg, perr := s.newAccountPage(r, p)
 		if perr != nil {
 			return perr
@@ -44,7 +44,7 @@ func (s *Server) pageContactCheckVerify(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	kind := r.PostForm.Get("kind")
-	if err := s.Auth.ConfirmContact(r.Context(), p, kind, r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if err := s.Account.ConfirmContact(r.Context(), p, kind, r.PostForm.Get("code"), s.meta(r)); err != nil {
 		pg, perr := s.newAccountPage(r, p)
 		if perr != nil {
 			return perr

@@ -87,7 +87,7 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	in := account.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
 		AntiPhishingPhrase: f.Values["anti_phishing_phrase"], Joining: f.Values["joining"] == "1"}
-	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
+	if err := s.Account.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}
 	// Post/redirect/get: reloading the verify page must not sign up again
@@ -128,7 +128,7 @@ func (s *Server) pageVerifyResend(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if err := s.Auth.ResendSignupCode(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+	if err := s.Account.ResendSignupCode(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "verify", f, err)
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -145,7 +145,7 @@ func (s *Server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if _, _, err := s.Auth.VerifySignup(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if _, _, err := s.Account.VerifySignup(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
 		return s.failForm(w, r, "verify", f, err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: signupEmailCookie, Value: "", Path: "/signup/verify", MaxAge: -1, HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteStrictMode})
@@ -172,7 +172,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	f.Values["unlock_code"] = r.PostForm.Get("unlock_code")
-	res, err := s.Auth.SignIn(r.Context(), session.SignInInput{
+	res, err := s.Session.SignIn(r.Context(), session.SignInInput{
 		Email: f.Values["email"], Password: r.PostForm.Get("password"), UnlockCode: f.Values["unlock_code"], Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if err != nil {
@@ -194,7 +194,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
+	if err := s.Session.SignOut(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
 	s.clearSessionCookie(w)
@@ -239,23 +239,23 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *session.
 }
 
 func (s *Server) newAccountPage(r *http.Request, p *session.Principal) (*accountPage, error) {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+	list, err := s.Session.ListSessions(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
+	failed, err := s.Session.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	contact, err := s.Auth.Contact(r.Context(), p)
+	contact, err := s.Account.Contact(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	undelivered, err := s.DB.FailedDeliveries(r.Context(), p.User.ID, s.Auth.Now().Add(-notify.FailedWindow), 50)
+	undelivered, err := s.DB.FailedDeliveries(r.Context(), p.User.ID, s.Session.Now().Add(-notify.FailedWindow), 50)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (s *Server) newAccountPage(r *http.Request, p *session.Principal) (*account
 	if err != nil {
 		return nil, err
 	}
-	holds, err := s.Auth.CountHolds(r.Context(), p.User.ID)
+	holds, err := s.Account.CountHolds(r.Context(), p.User.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +286,7 @@ func (s *Server) pageUnlockSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if err := s.Auth.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+	if err := s.Session.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "unlock", f, err)
 	}
 	f.Notice = tr(r, "unlock.requested")
@@ -306,7 +306,7 @@ type sessionRow struct {
 }
 
 func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+	list, err := s.Session.ListSessions(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *se
 	if id == p.Session.ID {
 		return s.pageSignOut(w, r, p)
 	}
-	if err := s.Auth.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.Session.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/sessions?done=revoked", http.StatusSeeOther)
@@ -343,7 +343,7 @@ func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *se
 }
 
 func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if _, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r)); err != nil {
+	if _, err := s.Session.RevokeOtherSessions(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/sessions?done=others", http.StatusSeeOther)
@@ -394,7 +394,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *session.Pr
 		s.render(w, r, http.StatusBadRequest, "audit", pg)
 		return nil
 	}
-	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	events, err := s.Account.ListAudit(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -429,7 +429,7 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *session
 	q.Limit = maxAuditLimit
 	// Fetch the first page before writing anything, so an error still gets
 	// a clean answer.
-	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	events, err := s.Account.ListAudit(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -448,7 +448,7 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *session
 		}
 		last := events[len(events)-1]
 		q.BeforeTime, q.BeforeID = last.CreatedAt, last.ID
-		if events, err = s.Auth.ListAudit(r.Context(), p, q); err != nil {
+		if events, err = s.Account.ListAudit(r.Context(), p, q); err != nil {
 			s.Logger.Error("audit export interrupted", "err", err)
 			break
 		}
@@ -479,7 +479,7 @@ func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -496,14 +496,14 @@ func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *ses
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if err := s.Auth.SetPhishingPhrase(r.Context(), p, r.PostForm.Get("phrase"), s.meta(r)); err != nil {
+	if err := s.Account.SetPhishingPhrase(r.Context(), p, r.PostForm.Get("phrase"), s.meta(r)); err != nil {
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 			http.Redirect(w, r, "/account/reauth?next=/account/phrase", http.StatusSeeOther)
 			return nil
 		}
 		f := newForm()
 		f.Values["phrase"] = r.PostForm.Get("phrase")
-		f.Values["current"], _ = s.Auth.PhishingPhrase(r.Context(), p)
+		f.Values["current"], _ = s.Account.PhishingPhrase(r.Context(), p)
 		return s.failForm(w, r, "phrase", f, err)
 	}
 	http.Redirect(w, r, "/account/phrase?done=1", http.StatusSeeOther)
@@ -519,8 +519,8 @@ type passwordPage struct {
 
 func (s *Server) newPasswordPage(p *session.Principal) *passwordPage {
 	min := 12
-	if s.Auth.Policy != nil {
-		min = s.Auth.Policy.Options().MinLength
+	if s.Session.Policy != nil {
+		min = s.Session.Policy.Options().MinLength
 	}
 	return &passwordPage{form: newForm(), Required: p.MustChangePassword, MinLength: min, ChangedAt: p.User.PasswordChangedAt.UTC().Format("2006-01-02")}
 }
@@ -539,7 +539,7 @@ func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *s
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	res, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
+	res, err := s.Account.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/password", http.StatusSeeOther)
 		return nil

@@ -53,7 +53,7 @@ func (s *Server) auditMembers(r *http.Request, p *session.Principal, pg *auditPa
 		if chosen != "" && b.ID != chosen {
 			continue
 		}
-		ms, err := s.Auth.ListMembers(r.Context(), p, b.ID)
+		ms, err := s.Team.ListMembers(r.Context(), p, b.ID)
 		if err != nil {
 			continue // not allowed to list them: the picker offers fewer names
 		}
@@ -82,7 +82,7 @@ type activityRow struct {
 func (s *Server) recentSecurityActivity(r *http.Request, p *session.Principal, n int) []activityRow {
 	var events []store.AuditRecord
 	for _, cat := range []string{sellerguard.CategorySession, sellerguard.CategoryAccount} {
-		list, err := s.Auth.ListAudit(r.Context(), p, account.AuditQuery{Category: cat, Limit: 100})
+		list, err := s.Account.ListAudit(r.Context(), p, account.AuditQuery{Category: cat, Limit: 100})
 		if err != nil {
 			s.Logger.Error("account: recent security activity", "err", err)
 			return nil

@@ -20,17 +20,17 @@ type passkeysPage struct {
 }
 
 func (s *Server) passkeysPageFor(r *http.Request, p *session.Principal) (*passkeysPage, error) {
-	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+	ov, err := s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	pg := &passkeysPage{Enrolled: ov.Protection.Enrolled, ReauthMinutes: int(s.Auth.TwoStep.ReauthWindow.Minutes())}
+	pg := &passkeysPage{Enrolled: ov.Protection.Enrolled, ReauthMinutes: int(s.Session.TwoStep.ReauthWindow.Minutes())}
 	for _, m := range ov.Methods {
 		if m.Kind == twostep.KindPasskey {
 			pg.Passkeys = append(pg.Passkeys, toMethodJSON(m))
 		}
 	}
-	if s.Auth.RequireRecentAuth(p) != nil {
+	if s.Session.RequireRecentAuth(p) != nil {
 		pg.Message = tr(r, "passkeys.notice.reauth")
 	}
 	return pg, nil
@@ -52,7 +52,7 @@ func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *session
 }
 
 func (s *Server) pageRemovePasskey(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
+	err := s.TwoStep.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if err == nil {
 		http.Redirect(w, r, "/account/two-step/passkeys?done=removed", http.StatusSeeOther)
 		return nil
@@ -80,10 +80,10 @@ func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *se
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
-	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+	kinds, err := s.TwoStep.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Auth.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: slices.Contains(kinds, twostep.KindPasskey)})
+	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Session.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: slices.Contains(kinds, twostep.KindPasskey)})
 	return nil
 }

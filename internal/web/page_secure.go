@@ -34,7 +34,7 @@ func (s *Server) apiSecureAccount(w http.ResponseWriter, r *http.Request, p *ses
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.SecureAccount(r.Context(), p, req.NewPassword, s.meta(r))
+	res, err := s.Account.SecureAccount(r.Context(), p, req.NewPassword, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -61,14 +61,14 @@ type securePage struct {
 
 func (h *changesHandlers) loadSecure(r *http.Request, p *session.Principal) (*securePage, error) {
 	q := r.URL.Query()
-	pg := &securePage{Recent: h.s.Auth.RequireRecentAuth(p) == nil, ReportPhishing: reportPhishingPath}
+	pg := &securePage{Recent: h.s.Session.RequireRecentAuth(p) == nil, ReportPhishing: reportPhishingPath}
 	pts, err := h.svc.PointsOf(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
 	since := pts.FirstNew
 	if since.IsZero() {
-		since = h.s.Auth.Now().Add(-30 * 24 * time.Hour)
+		since = h.s.Session.Now().Add(-30 * 24 * time.Hour)
 	}
 	pg.SuggestedAt = since.UTC().Format(time.RFC3339)
 	filter := q
@@ -86,15 +86,15 @@ func (h *changesHandlers) loadSecure(r *http.Request, p *session.Principal) (*se
 	} else {
 		pg.changesPage = &changesPage{form: newForm(), Next: "/account/secure"}
 	}
-	ts, err := h.s.Auth.ListTwoStep(r.Context(), p)
+	ts, err := h.s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
 	pg.Methods = ts.Methods
-	if pg.Contact, err = h.s.Auth.Contact(r.Context(), p); err != nil {
+	if pg.Contact, err = h.s.Account.Contact(r.Context(), p); err != nil {
 		return nil, err
 	}
-	if pg.Holds, err = h.s.Auth.ListHolds(r.Context(), p); err != nil {
+	if pg.Holds, err = h.s.Account.ListHolds(r.Context(), p); err != nil {
 		return nil, err
 	}
 	return pg, nil
@@ -130,7 +130,7 @@ func (h *changesHandlers) secureSubmit(w http.ResponseWriter, r *http.Request, p
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	res, err := h.s.Auth.SecureAccount(r.Context(), p, r.PostForm.Get("new_password"), h.s.meta(r))
+	res, err := h.s.Account.SecureAccount(r.Context(), p, r.PostForm.Get("new_password"), h.s.meta(r))
 	if h.s.needsReauth(w, r, err, "/account/secure") {
 		return nil
 	}

@@ -87,12 +87,12 @@ func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage,
 	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames(r), Self: p.User.ID,
 		LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit}}
 	var err error
-	if pg.ForYou, err = s.Auth.MyInvitations(ctx, p); err != nil {
+	if pg.ForYou, err = s.Team.MyInvitations(ctx, p); err != nil {
 		return nil, err
 	}
 	pg.Business = chosenBusiness(r, p)
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
+		return nil, s.Team.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil || p.NeedsEnrollment() {
 		pg.NeedsTwoStep = pg.Business != nil
@@ -105,7 +105,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage,
 	}
 	pg.CanView = sellerguard.LevelRank(pg.YourAccess[sellerguard.AreaUserPermissions]) >= sellerguard.LevelRank(sellerguard.LevelView)
 	pg.CanEdit = pg.YourAccess[sellerguard.AreaUserPermissions] == sellerguard.LevelEdit
-	if t, err := s.Auth.PendingOwnershipTransfer(ctx, p, biz); err == nil && t.ToUser == p.User.ID {
+	if t, err := s.Team.PendingOwnershipTransfer(ctx, p, biz); err == nil && t.ToUser == p.User.ID {
 		pg.Offer = &t
 	} else if err != nil && sellerguard.ErrorCode(err) != sellerguard.ECodeNotFound {
 		return nil, err
@@ -113,7 +113,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage,
 	if !pg.CanView {
 		return pg, nil
 	}
-	if pg.Members, err = s.Auth.ListMembers(ctx, p, biz); err != nil {
+	if pg.Members, err = s.Team.ListMembers(ctx, p, biz); err != nil {
 		return nil, err
 	}
 	pg.IsOwner = p.Owns(biz)
@@ -127,10 +127,10 @@ func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage,
 			pg.Editing = m
 		}
 	}
-	if pg.Pending, err = s.Auth.ListBusinessInvitations(ctx, p, biz); err != nil {
+	if pg.Pending, err = s.Team.ListBusinessInvitations(ctx, p, biz); err != nil {
 		return nil, err
 	}
-	reviews, err := s.Auth.ListReviews(ctx, p, biz)
+	reviews, err := s.Team.ListReviews(ctx, p, biz)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *sessi
 			}
 		}
 		done = "invited"
-		_, err = s.Auth.Invite(ctx, p, biz, f.Get("email"), perms, meta)
+		_, err = s.Team.Invite(ctx, p, biz, f.Get("email"), perms, meta)
 	case "update":
 		done = "updated"
 		perms := sellerguard.Permissions{}
@@ -220,7 +220,7 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *sessi
 				perms[a] = l
 			}
 		}
-		_, err = s.Auth.UpdateMember(ctx, p, biz, f.Get("user_id"), perms, meta)
+		_, err = s.Team.UpdateMember(ctx, p, biz, f.Get("user_id"), perms, meta)
 	case "remove":
 		done = "removed"
 		if f.Get("user_id") == p.User.ID {
@@ -231,24 +231,24 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *sessi
 				return cerr
 			}
 		}
-		err = s.Auth.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
+		err = s.Team.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
 	case "withdraw":
 		done = "withdrawn"
-		err = s.Auth.WithdrawInvitation(ctx, p, biz, f.Get("invitation_id"), meta)
+		err = s.Team.WithdrawInvitation(ctx, p, biz, f.Get("invitation_id"), meta)
 	case "accept", "decline":
 		done = map[string]string{"accept": "accepted", "decline": "declined"}[f.Get("action")]
 		var inv store.Invitation
-		inv, err = s.Auth.DecideInvitation(ctx, p, f.Get("invitation_id"), f.Get("action") == "accept", meta)
+		inv, err = s.Team.DecideInvitation(ctx, p, f.Get("invitation_id"), f.Get("action") == "accept", meta)
 		biz = inv.BusinessID
 	case "offer_ownership":
 		done = "offered"
-		_, err = s.Auth.OfferOwnership(ctx, p, biz, f.Get("user_id"), meta)
+		_, err = s.Team.OfferOwnership(ctx, p, biz, f.Get("user_id"), meta)
 	case "accept_ownership":
 		done = "owner"
-		err = s.Auth.AcceptOwnership(ctx, p, biz, meta)
+		err = s.Team.AcceptOwnership(ctx, p, biz, meta)
 	case "decline_ownership":
 		done = "declined"
-		err = s.Auth.CancelOwnershipTransfer(ctx, p, biz, meta)
+		err = s.Team.CancelOwnershipTransfer(ctx, p, biz, meta)
 	default:
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
 	}
@@ -300,9 +300,9 @@ type reviewPage struct {
 func (s *Server) loadReviewPage(r *http.Request, p *session.Principal) (*reviewPage, error) {
 	ctx := r.Context()
 	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
-		Recent: s.Auth.RequireRecentAuth(p) == nil}
+		Recent: s.Session.RequireRecentAuth(p) == nil}
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
+		return nil, s.Team.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
@@ -310,14 +310,14 @@ func (s *Server) loadReviewPage(r *http.Request, p *session.Principal) (*reviewP
 	biz := pg.Business.BusinessID
 	pg.CanEdit, pg.IsOwner = p.Level(biz, sellerguard.AreaUserPermissions) == sellerguard.LevelEdit, p.Owns(biz)
 	var err error
-	if pg.Settings, err = s.Auth.ReviewSettings(ctx, p, biz); err != nil {
+	if pg.Settings, err = s.Team.ReviewSettings(ctx, p, biz); err != nil {
 		return nil, err
 	}
-	list, err := s.Auth.ListReviews(ctx, p, biz)
+	list, err := s.Team.ListReviews(ctx, p, biz)
 	if err != nil || len(list) == 0 {
 		return pg, err
 	}
-	v, err := s.Auth.Review(ctx, p, biz, list[0].ID)
+	v, err := s.Team.Review(ctx, p, biz, list[0].ID)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +377,7 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *ses
 	switch f.Get("action") {
 	case "start":
 		done = "started"
-		_, _, err = s.Auth.StartReview(ctx, p, biz, meta)
+		_, _, err = s.Team.StartReview(ctx, p, biz, meta)
 	case "decide":
 		done = "decided"
 		var ds []team.ReviewDecision
@@ -400,7 +400,7 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *ses
 		if len(ds) == 0 {
 			err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose keep, reduce or remove for at least one member.")
 		} else {
-			_, err = s.Auth.DecideReview(ctx, p, biz, f.Get("review_id"), ds, meta)
+			_, err = s.Team.DecideReview(ctx, p, biz, f.Get("review_id"), ds, meta)
 		}
 	case "settings":
 		done = "settings"
@@ -410,7 +410,7 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *ses
 			rs.SuspendAfterDays, err = atoiField("suspend_after_days", f.Get("suspend_after_days"))
 		}
 		if err == nil {
-			_, err = s.Auth.SetReviewSettings(ctx, p, biz, rs, meta)
+			_, err = s.Team.SetReviewSettings(ctx, p, biz, rs, meta)
 		}
 	default:
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")

@@ -36,7 +36,7 @@ func (s *Server) confirmRemoval(w http.ResponseWriter, r *http.Request, p *sessi
 	}
 	pg := &removalConfirmPage{form: newForm(), BusinessID: biz, BusinessName: b.BusinessName, UserID: userID, Leaving: userID == p.User.ID}
 	if !pg.Leaving {
-		members, err := s.Auth.ListMembers(r.Context(), p, biz)
+		members, err := s.Team.ListMembers(r.Context(), p, biz)
 		if err != nil {
 			return false, nil // refused: RemoveMember gives the same refusal
 		}

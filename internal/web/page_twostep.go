@@ -89,7 +89,7 @@ type secondStepPage struct {
 // newSecondStepPage offers the kinds of second step the user has: the
 // asked-for one when the user has it, else the strongest.
 func (s *Server) newSecondStepPage(r *http.Request, p *session.Principal, method string) (*secondStepPage, error) {
-	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+	kinds, err := s.TwoStep.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (s *Server) newSecondStepPage(r *http.Request, p *session.Principal, method
 			}
 		}
 	}
-	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor)}, nil
+	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(r, s.Session.TwoStep.TrustedBrowserFor)}, nil
 }
 
 // durationWords says a duration in days, hours or minutes for people, in
@@ -155,7 +155,7 @@ func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
-	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
+	if _, err := s.TwoStep.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
 		pg, perr := s.newSecondStepPage(r, p, twostep.KindSMS)
 		if perr != nil {
 			return perr
@@ -185,7 +185,7 @@ func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p 
 	if r.PostForm.Get("next") == secureNext {
 		pg.Next = secureNext
 	}
-	res, err := s.Auth.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{
+	res, err := s.TwoStep.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{
 		Method: pg.Method, Code: r.PostForm.Get("code"), RememberBrowser: remember, Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeUnauthenticated {
@@ -252,19 +252,19 @@ func methodKindName(r *http.Request, kind string) string {
 
 // loadTwoStepPage reads what the two-step page shows.
 func (s *Server) loadTwoStepPage(r *http.Request, p *session.Principal) (*twoStepPage, error) {
-	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+	ov, err := s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	browsers, err := s.Auth.ListTrustedBrowsers(r.Context(), p)
+	browsers, err := s.TwoStep.ListTrustedBrowsers(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
 	pg := &twoStepPage{
 		form: newForm(), Enrolled: ov.Protection.Enrolled, Full: ov.Protection.Full, Missing: ov.Protection.Missing,
 		BackupLeft: ov.Protection.BackupLeft, BackupTotal: twostep.BackupCodeCount,
-		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "sms.warning"),
-		ReauthWindow: durationWords(r, s.Auth.TwoStep.ReauthWindow),
+		TrustFor: durationWords(r, s.Session.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "sms.warning"),
+		ReauthWindow: durationWords(r, s.Session.TwoStep.ReauthWindow),
 	}
 	for _, m := range ov.Methods {
 		pg.Methods = append(pg.Methods, methodRow{ID: m.ID, Kind: methodKindName(r, m.Kind), Label: m.Label, CreatedAt: m.CreatedAt, LastUsedAt: m.LastUsedAt})
@@ -359,7 +359,7 @@ func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *sessio
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	err := s.Auth.StartTOTPKept(r.Context(), p, r.PostForm.Get("label"))
+	err := s.TwoStep.StartTOTPKept(r.Context(), p, r.PostForm.Get("label"))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
@@ -375,7 +375,7 @@ func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *sessio
 // pageTOTPEnrolment shows the key of the enrolment this session started,
 // while it is kept and waits for its code; else a page that leads back.
 func (s *Server) pageTOTPEnrolment(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	e, ok, err := s.Auth.KeptTOTP(r.Context(), p)
+	e, ok, err := s.TwoStep.KeptTOTP(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -402,7 +402,7 @@ func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *sess
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	_, err := s.Auth.ConfirmTOTP(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r))
+	_, err := s.TwoStep.ConfirmTOTP(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
 		// The method exists and waits for a code (else not_found): ask
 		// again. The key is not shown again: it was shown once.
@@ -430,7 +430,7 @@ type backupCodesPage struct {
 // them: post/redirect/get, so that reloading that page shows the same
 // codes and never makes new ones, which would kill the printed ones.
 func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	err := s.Auth.RegenerateBackupCodesKept(r.Context(), p, s.meta(r))
+	err := s.TwoStep.RegenerateBackupCodesKept(r.Context(), p, s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
@@ -446,7 +446,7 @@ func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *sess
 // Cache-Control: no-store keeps them out of the browser's cache. Without
 // codes to show (a direct visit) it leads back to the two-step settings.
 func (s *Server) pageBackupCodesResult(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	res, ok, err := s.Auth.KeptBackupCodes(r.Context(), p)
+	res, ok, err := s.TwoStep.KeptBackupCodes(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -461,7 +461,7 @@ func (s *Server) pageBackupCodesResult(w http.ResponseWriter, r *http.Request, p
 // pageBackupCodesText downloads the codes this session just made as a text
 // file, while they are shown.
 func (s *Server) pageBackupCodesText(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	res, ok, err := s.Auth.KeptBackupCodes(r.Context(), p)
+	res, ok, err := s.TwoStep.KeptBackupCodes(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -482,7 +482,7 @@ func (s *Server) pageBackupCodesText(w http.ResponseWriter, r *http.Request, p *
 
 // pageBackupCodesDone forgets the shown codes: the user saved them.
 func (s *Server) pageBackupCodesDone(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.DropKeptResult(r.Context(), p, secondstep.ResultBackupCodes); err != nil {
+	if err := s.TwoStep.DropKeptResult(r.Context(), p, secondstep.ResultBackupCodes); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/two-step", http.StatusSeeOther)
@@ -492,7 +492,7 @@ func (s *Server) pageBackupCodesDone(w http.ResponseWriter, r *http.Request, p *
 // dropKept forgets a one-time result whose enrolment finished; it would
 // expire soon anyway, so a failure is only logged.
 func (s *Server) dropKept(r *http.Request, p *session.Principal, kind string) {
-	if err := s.Auth.DropKeptResult(r.Context(), p, kind); err != nil {
+	if err := s.TwoStep.DropKeptResult(r.Context(), p, kind); err != nil {
 		s.Logger.Warn("web: could not drop a one-time result", "kind", kind, "err", err)
 	}
 }
@@ -500,7 +500,7 @@ func (s *Server) dropKept(r *http.Request, p *session.Principal, kind string) {
 // Removing a method, forgetting a browser.
 
 func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
+	err := s.TwoStep.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
@@ -515,7 +515,7 @@ func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *ses
 }
 
 func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+	if err := s.TwoStep.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/two-step?forgot=1", http.StatusSeeOther)
@@ -581,7 +581,7 @@ func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *sessi
 // newReauthPage is the re-authentication page for the user's second steps:
 // the asked-for kind when they have it, a texted code for phone-only users.
 func (s *Server) newReauthPage(r *http.Request, p *session.Principal, next, method string) (*reauthPage, error) {
-	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+	kinds, err := s.TwoStep.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +590,7 @@ func (s *Server) newReauthPage(r *http.Request, p *session.Principal, next, meth
 	}
 	pg := &reauthPage{form: newForm(), Next: reauthNext(next), Method: method, Enrolled: p.TwoStep.Enrolled, BackupLeft: p.TwoStep.BackupLeft, Email: p.User.Email,
 		HasTOTP: slices.Contains(kinds, twostep.KindTOTP), HasPasskey: slices.Contains(kinds, twostep.KindPasskey),
-		HasSMS: (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Auth.SMS.Available}
+		HasSMS: (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Session.SMS.Available}
 	if pg.Method == twostep.KindSMS && !pg.HasSMS {
 		pg.Method = twostep.KindTOTP
 	}
@@ -610,7 +610,7 @@ func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *se
 	if err != nil {
 		return err
 	}
-	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
+	if _, err := s.TwoStep.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
 		return s.failPage(w, r, "reauth", pg, pg.form, err, nil)
 	}
 	pg.Sent = true
@@ -630,7 +630,7 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *ses
 	if pg.Enrolled {
 		method, code = pg.Method, r.PostForm.Get("code")
 	}
-	stepped, err := s.Auth.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r))
+	stepped, err := s.TwoStep.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r))
 	if err != nil {
 		return s.failPage(w, r, "reauth", pg, pg.form, err, map[string]string{
 			sellerguard.ECodeInvalidCredentials: "password",
@@ -651,7 +651,7 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *session
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	err := s.Auth.StartSMSKept(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
+	err := s.TwoStep.StartSMSKept(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/two-step", http.StatusSeeOther)
 		return nil
@@ -669,7 +669,7 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *session
 // pageSMSEnrolment asks for the code texted for the enrolment this session
 // started, while it waits; else a page that leads back.
 func (s *Server) pageSMSEnrolment(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
-	e, ok, err := s.Auth.KeptSMS(r.Context(), p)
+	e, ok, err := s.TwoStep.KeptSMS(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -687,10 +687,10 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *sessi
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if _, err := s.TwoStep.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
 		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "sms.warning")
-		if e, ok, kerr := s.Auth.KeptSMS(r.Context(), p); kerr == nil && ok && e.MethodID == r.PathValue("id") {
+		if e, ok, kerr := s.TwoStep.KeptSMS(r.Context(), p); kerr == nil && ok && e.MethodID == r.PathValue("id") {
 			f.Values["sent_to"] = e.SentTo // the number's last digits, as on the first visit
 		}
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {

@@ -60,7 +60,6 @@ type Options struct {
 // Server serves SellerGuard over HTTP.
 type Server struct {
 	Services
-	Auth     *Auth // split-rename: delete
 	DB       *store.DB
 	Logger   *slog.Logger
 	Options  Options
@@ -82,7 +81,6 @@ func New(v Services, db *store.DB, logger *slog.Logger, reg *prometheus.Registry
 		return nil, err
 	}
 	s := &Server{Services: v, DB: db, Logger: logger, Options: opts, Registry: reg, pages: pages}
-	s.Auth = NewAuth(v) // split-rename: delete
 	s.metrics = newHTTPMetrics(reg)
 	mux := http.NewServeMux()
 	s.register(&recordingMux{ServeMux: mux, patterns: &s.routes})
