@@ -1,6 +1,6 @@
 // Package sellerguard holds the domain types of SellerGuard and its one error
 // type. It imports no HTTP and no SQL driver: the packages that hold rules
-// (internal/auth, internal/audit, …) and the packages that talk to the outside
+// (internal/session, internal/account, internal/team, internal/audit, …) and the packages that talk to the outside
 // (internal/store, internal/web, internal/mail) all speak in these terms.
 package sellerguard
 

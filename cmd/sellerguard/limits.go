@@ -50,7 +50,7 @@ func cmdLimits(ctx context.Context, args []string, getenv func(string) string, s
 	defer func() { _ = a.Close() }()
 	if sub == "clear" {
 		actor := cliActor()
-		n, err := a.Auth.ClearAccountLimits(ctx, *account, actor)
+		n, err := a.Session.ClearAccountLimits(ctx, *account, actor)
 		if err != nil {
 			fmt.Fprintln(stderr, "sellerguard:", err)
 			return 1

@@ -473,7 +473,7 @@ func passwordRequireChange(ctx context.Context, args []string, getenv func(strin
 	}
 	defer func() { _ = a.Close() }()
 	actor := cliActor()
-	if err := a.Auth.RequirePasswordChange(ctx, account, actor); err != nil {
+	if err := a.Account.RequirePasswordChange(ctx, account, actor); err != nil {
 		fmt.Fprintln(stderr, "sellerguard:", err)
 		return 1
 	}

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/app"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/config"
 )
 
@@ -65,11 +65,11 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 	actor := cliActor()
 	var imported, skipped, failed int
 	for i, r := range rows {
-		err := a.Auth.ImportUser(ctx, r, actor)
+		err := a.Account.ImportUser(ctx, r, actor)
 		switch {
 		case err == nil:
 			imported++
-		case errors.Is(err, auth.ErrAlreadyRegistered):
+		case errors.Is(err, account.ErrAlreadyRegistered):
 			skipped++
 			fmt.Fprintf(stderr, "record %d (%s): already registered, skipped\n", i+1, r.Email)
 		default:
@@ -86,10 +86,10 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 
 // readImport reads CSV (a header row naming email, password_hash and
 // optionally business_name) or JSON (an array of objects with those keys).
-func readImport(r io.Reader, format string) ([]auth.ImportedUser, error) {
+func readImport(r io.Reader, format string) ([]account.ImportedUser, error) {
 	switch format {
 	case "json":
-		var out []auth.ImportedUser
+		var out []account.ImportedUser
 		dec := json.NewDecoder(r)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&out); err != nil {
@@ -112,7 +112,7 @@ func readImport(r io.Reader, format string) ([]auth.ImportedUser, error) {
 			return nil, errors.New("the CSV header must name the columns email and password_hash (and may name business_name)")
 		}
 		bi, hasBiz := col["business_name"]
-		var out []auth.ImportedUser
+		var out []account.ImportedUser
 		for line := 2; ; line++ {
 			rec, err := cr.Read()
 			if err == io.EOF {
@@ -121,7 +121,7 @@ func readImport(r io.Reader, format string) ([]auth.ImportedUser, error) {
 			if err != nil {
 				return nil, fmt.Errorf("reading CSV line %d: %w", line, err)
 			}
-			u := auth.ImportedUser{Email: rec[ei], PasswordHash: rec[hi]}
+			u := account.ImportedUser{Email: rec[ei], PasswordHash: rec[hi]}
 			if hasBiz && bi < len(rec) {
 				u.BusinessName = rec[bi]
 			}

@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/changes"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/dkim"
@@ -36,18 +36,23 @@ import (
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/phishing"
 	"github.com/sellerguard/sellerguard/internal/phishreport"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/support"
+	"github.com/sellerguard/sellerguard/internal/team"
 	"github.com/sellerguard/sellerguard/internal/web"
 )
 
 // App is a wired SellerGuard instance.
 type App struct {
-	Config  *config.Config
-	Logger  *slog.Logger
-	DB      *store.DB
-	Auth    *auth.Service
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *store.DB
+	// The rule services, one per concern, on one shared session.Service.
+	web.Services
 	Worker  *outbox.Worker
 	Server  *web.Server
 	Schema  int
@@ -142,11 +147,11 @@ func (a *App) checkSealing(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if have := a.Auth.Keys.Versions(); latest > have[len(have)-1] {
+	if have := a.Session.Keys.Versions(); latest > have[len(have)-1] {
 		a.Logger.Error("a key rotation used a key version this instance's key file lacks: values sealed under it will not open here; copy the key file from the instance that ran \"sellerguard keys rotate\" (or run it again to finish a rotation that stopped)",
-			"key_file", a.Auth.Keys.Path(), "versions", have, "rotation_version", latest)
+			"key_file", a.Session.Keys.Path(), "versions", have, "rotation_version", latest)
 	}
-	n, err := a.Auth.ForgetCardNumbers(ctx)
+	n, err := a.SellerData.ForgetCardNumbers(ctx)
 	if err != nil {
 		return fmt.Errorf("forget stored card numbers: %w", err)
 	}
@@ -170,7 +175,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	hasher := password.NewHasher(params, cfg.HashConcurrency, cfg.HashQueueTimeout)
 	clock := &Clock{}
-	cache := auth.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
+	cache := session.NewSessionCache(db.Dialect(), 30*time.Second, 100_000)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -224,22 +229,28 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		LockFailures: cfg.Limits.LockFailures, FailureMemory: cfg.Limits.FailureMemory,
 		SourceLimit: cfg.Limits.SourceFailures, SourceWindow: cfg.Limits.SourceWindow, NotifyFailures: cfg.Limits.NotifyFailures,
 	}}
-	svc := &auth.Service{
+	svc := &session.Service{
 		DB: db, Hasher: hasher, Keys: k, Cache: cache, Now: clock.Now, Logger: logger,
-		Limiter: lim, Limits: auth.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
-		SMS: auth.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
-		TwoStep: auth.TwoStepConfig{
+		Limiter: lim, Limits: session.LimitConfig{SignupsPerSource: cfg.Limits.SignupsPerSource, SourceWindow: cfg.Limits.SourceWindow},
+		SMS: session.SMSConfig{Available: worker.SMS != nil, PerNumberHour: 5, PerUserHour: 10, PerSourceHour: 20},
+		TwoStep: session.TwoStepConfig{
 			ReauthWindow: cfg.TwoStep.ReauthWindow, TrustedBrowserFor: cfg.TwoStep.TrustedBrowserFor,
 			PartialSessionTTL: cfg.TwoStep.PartialSessionTimeout, MaxSecondStepErrors: 5,
 		},
-		Config: auth.Config{
+		Config: session.Config{
 			IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionAbsoluteTimeout,
 			PasswordMinLength: cfg.PasswordMinLength, BaseURL: cfg.BaseURL,
 		},
-		Enqueued: worker.Wake,
 	}
-	auth.EnablePasskeys(svc) // passkeys as a second step: ExtraSecondSteps["passkey"]
-	svc.ListingsChanged = changes.ListingsDigest(cfg.BaseURL)
+	db.SetEnqueued(worker.Wake) // every commit that enqueued a message wakes the worker (store.Tx.AfterCommit)
+	services := web.Services{
+		Session:    svc,
+		Account:    &account.Service{Service: svc},
+		TwoStep:    &secondstep.Service{Service: svc},
+		Team:       &team.Service{Service: svc},
+		SellerData: &sellerdata.Service{Service: svc, ListingsChanged: changes.ListingsDigest(cfg.BaseURL)},
+	}
+	secondstep.EnablePasskeys(services.TwoStep) // passkeys as a second step: ExtraSecondSteps["passkey"]
 	notify.New(db, k, notify.Options{BaseURL: cfg.BaseURL, Now: clock.Now, Logger: logger.With("component", "notify")}).Attach(svc, worker)
 	breachUnavailable := prometheus.NewCounter(prometheus.CounterOpts{Name: "sellerguard_breach_check_unavailable_total",
 		Help: "Times the breached-password range API could not answer (timeout, error, bad answer)."})
@@ -249,11 +260,11 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 		return nil, err
 	}
 	svc.Policy, svc.Breached = pol, breached
-	svc.Passwords = auth.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
+	svc.Passwords = session.PasswordConfig{History: cfg.Password.History, ReminderAge: cfg.Password.ReminderAge}
 	svc.ContactCheckAge = cfg.ContactCheckAge
 	svc.PayoutCoolingOff = cfg.PayoutCoolingOff
-	svc.Reviews = auth.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
-	svc.AreaUse = auth.NewAreaUseRecorder()
+	services.Team.Reviews = team.ReviewConfig{Interval: cfg.AccessReviewInterval, RemindEvery: cfg.AccessReviewReminder}
+	svc.AreaUse = session.NewAreaUseRecorder()
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_in_flight", Help: "Password hashes being computed."}, func() float64 { return float64(hasher.InFlight()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sellerguard_password_hashes_waiting", Help: "Password hashes waiting for a slot."}, func() float64 { return float64(hasher.Waiting()) }),
@@ -278,7 +289,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	sup := &support.Service{DB: db, Keys: k, Hasher: hasher, Limiter: lim, Cache: cache, Notify: svc.Notify, SMSAvailable: worker.SMS != nil,
 		RecoveryDelay: cfg.RecoveryDelay, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 8 * time.Hour, Now: clock.Now,
 		Logger: logger.With("component", "support"), Enqueued: worker.Wake}
-	srv, err := web.New(svc, db, logger, reg, web.Options{
+	srv, err := web.New(services, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,
 		TrustedProxies: cfg.Limits.Trusted(),
@@ -289,7 +300,7 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Logger: logger, DB: db, Auth: svc, Worker: worker, Server: srv, Phishing: reports, Support: sup, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
+	a := &App{Config: cfg, Logger: logger, DB: db, Services: services, Worker: worker, Server: srv, Phishing: reports, Support: sup, Schema: schema, Version: version, Clock: clock, Metrics: reg, closePolicy: closePolicy, certs: certs, reportAddr: make(chan string, 1)}
 	if cfg.Phishing.ReportSMTPEnabled() {
 		a.ReportIntake = &phishreport.Intake{Service: reports, Address: cfg.Phishing.ReportAddress, Domain: MailDomain(cfg.MailFrom), Logger: logger.With("component", "report-smtp")}
 	}
@@ -383,7 +394,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		})
 	}
 	if a.DB.Dialect() == store.Postgres {
-		wg.Go(func() { a.Auth.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache")) })
+		wg.Go(func() {
+			a.Session.Cache.ListenRevocations(bg, cfg.DatabaseURL, logger.With("component", "session-cache"))
+		})
 	}
 	wg.Go(func() { a.housekeeping(bg) })
 
@@ -417,7 +430,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if ferr := a.Auth.FlushLastSeen(fctx); ferr != nil {
+	if ferr := a.Session.FlushLastSeen(fctx); ferr != nil {
 		logger.Warn("could not save last-seen times", "err", ferr)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -441,14 +454,14 @@ func (a *App) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-flush.C:
-			if err := a.Auth.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
+			if err := a.Session.FlushLastSeen(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("flush last-seen times", "err", err)
 			}
-			if err := a.Auth.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
+			if err := a.Session.Keys.Reload(); err != nil { // learn a key added by "keys rotate"
 				a.Logger.Error("reload the key file", "err", err)
 			}
 		case <-expire.C:
-			if err := a.Auth.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+			if err := a.Session.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("expire sessions", "err", err)
 			}
 			if n, err := a.Support.RunDue(ctx); err != nil && ctx.Err() == nil {
@@ -460,13 +473,13 @@ func (a *App) housekeeping(ctx context.Context) {
 			if _, err := a.Phishing.EraseExpired(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("erase reported messages", "err", err)
 			}
-			if _, err := a.Auth.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
+			if _, err := a.Account.SendPasswordReminders(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("password reminders", "err", err)
 			}
-			if _, err := a.Auth.AskContactConfirmations(ctx); err != nil && ctx.Err() == nil {
+			if _, err := a.Account.AskContactConfirmations(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("contact confirmations", "err", err)
 			}
-			if run, err := a.Auth.RunAccessReviews(ctx); err != nil && ctx.Err() == nil {
+			if run, err := a.Team.RunAccessReviews(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("access reviews", "err", err)
 			} else if run.Opened+run.Reminded+run.Suspended > 0 {
 				a.Logger.Info("access reviews", "opened", run.Opened, "reminded", run.Reminded, "suspended", run.Suspended)

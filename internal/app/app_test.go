@@ -112,7 +112,7 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 func waitCacheLive(t *testing.T, in *apptest.Instance, token string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for in.Auth.Cache.Len() == 0 {
+	for in.Session.Cache.Len() == 0 {
 		in.Do(t, "GET", "/api/v1/session", token, nil)
 		if time.Now().After(deadline) {
 			t.Fatal("the session cache never came up")
@@ -264,7 +264,7 @@ func TestTeamRevocationReachesEveryInstance(t *testing.T) {
 		t.Fatalf("start review: %d %s", r.Status, r.Body)
 	}
 	a.Clock.Advance(8 * 24 * time.Hour)
-	run, err := a.Auth.RunAccessReviews(t.Context())
+	run, err := a.Team.RunAccessReviews(t.Context())
 	if err != nil || run.Suspended != 1 {
 		t.Fatalf("run: %+v, %v", run, err)
 	}

@@ -59,14 +59,14 @@ func TestCardNumbersAreNotStored(t *testing.T) {
 		if sa != "" || la != "4242" || lc != "4444" {
 			t.Fatalf("stored card: number %q, last four %q %q", sa, la, lc)
 		}
-		if fa == "" || fa != fb || fa == fc || fa != in.Auth.Keys.MAC("card-fingerprint", "4242424242424242") {
+		if fa == "" || fa != fb || fa == fc || fa != in.Session.Keys.MAC("card-fingerprint", "4242424242424242") {
 			t.Fatalf("fingerprints: same card %q %q, other card %q", fa, fb, fc)
 		}
 		if strings.Contains(fa, "4242") {
 			t.Fatalf("the fingerprint shows digits: %q", fa)
 		}
 		// A row as stored before schema 16: the full number sealed.
-		sealed, err := in.Auth.Keys.Seal("charge-card", []byte("5555555555554444"), []byte(a))
+		sealed, err := in.Session.Keys.Seal("charge-card", []byte("5555555555554444"), []byte(a))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestCardNumbersAreNotStored(t *testing.T) {
 		if sa, fa, _ := fp(a); sa != "" || fa != fc {
 			t.Fatalf("after a restart, the old row holds number %q, fingerprint %q (want %q)", sa, fa, fc)
 		}
-		if n, err := in2.Auth.ForgetCardNumbers(context.Background()); err != nil || n != 0 {
+		if n, err := in2.SellerData.ForgetCardNumbers(context.Background()); err != nil || n != 0 {
 			t.Fatalf("nothing left to forget: %d %v", n, err)
 		}
 	})

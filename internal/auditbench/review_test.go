@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/changes"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -20,8 +20,8 @@ func percentile(sorted []time.Duration, q float64) float64 {
 }
 
 // ownerOf is the principal of the busy business's owner.
-func ownerOf(s *seeded) *auth.Principal {
-	return &auth.Principal{
+func ownerOf(s *seeded) *session.Principal {
+	return &session.Principal{
 		User:    sellerguard.User{ID: s.Members[0], Email: s.Members[0] + "@example.com"},
 		Session: sellerguard.Session{UserID: s.Members[0], AuthLevel: sellerguard.AuthFull},
 		Memberships: []sellerguard.Membership{{BusinessID: busyID, BusinessName: "Business 0", UserID: s.Members[0],

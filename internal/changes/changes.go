@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -36,7 +36,7 @@ type Notifier func(ctx context.Context, tx *store.Tx, now time.Time, businessID,
 // Service holds the change review's rules.
 type Service struct {
 	Store Store
-	Auth  *auth.Service // recent sign-in rule, session cache revocation
+	Auth  *session.Service // recent sign-in rule, session cache revocation
 	// Notify tells of undos (nil: nobody is told; tests only).
 	Notify  Notifier
 	BaseURL string
@@ -133,7 +133,7 @@ func decodeCursor(c string) (time.Time, string, error) {
 
 // List returns a business's changes in the five categories, newest first
 // (audit_log: view).
-func (s *Service) List(ctx context.Context, p *auth.Principal, businessID string, f Filter) (Page, error) {
+func (s *Service) List(ctx context.Context, p *session.Principal, businessID string, f Filter) (Page, error) {
 	if err := p.RequireArea(businessID, sellerguard.AreaAuditLog, sellerguard.LevelView); err != nil {
 		return Page{}, err
 	}
@@ -289,7 +289,7 @@ func decodeState(s string) map[string]any {
 }
 
 // view turns an event into a change as p sees it.
-func (s *Service) view(p *auth.Principal, businessID string, e store.AuditRecord) (Change, bool) {
+func (s *Service) view(p *session.Principal, businessID string, e store.AuditRecord) (Change, bool) {
 	k, ok := kindOf(e.Action, e.TargetType)
 	if !ok {
 		return Change{}, false
@@ -313,7 +313,7 @@ func (s *Service) view(p *auth.Principal, businessID string, e store.AuditRecord
 	return c, true
 }
 
-func (s *Service) undoable(p *auth.Principal, businessID string, k kind, e store.AuditRecord) Undo {
+func (s *Service) undoable(p *session.Principal, businessID string, k kind, e store.AuditRecord) Undo {
 	if k.restore == restoreNone {
 		return Undo{Reason: k.why}
 	}

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -28,7 +28,7 @@ func digestMarker(l i18n.Lang) string {
 	return "\n" + i18n.Default().T(l, "email.listings_digest.marker")
 }
 
-// ListingsDigest returns auth.Service.ListingsChanged: every listing change
+// ListingsDigest returns sellerdata.Service.ListingsChanged: every listing change
 // too small for the bulk notice becomes one line of one message per
 // business, window (DigestWindow) and recipient (the owner and the members
 // who manage users, unless they switched the listings notice off by email).
@@ -37,8 +37,8 @@ func digestMarker(l i18n.Lang) string {
 // that is due after the window: nothing is lost if the process dies, and a
 // window's changes go out together. A line that comes after its window's
 // message was already sent goes out in a message of its own.
-func ListingsDigest(baseURL string) func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []auth.ListingLine) error {
-	return func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []auth.ListingLine) error {
+func ListingsDigest(baseURL string) func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []sellerdata.ListingLine) error {
+	return func(ctx context.Context, tx *store.Tx, now time.Time, businessID string, lines []sellerdata.ListingLine) error {
 		if len(lines) == 0 {
 			return nil
 		}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -22,7 +22,7 @@ type SignInPoints struct {
 
 // PointsOf finds the caller's sign-in points in their own chain (the last
 // 500 sign-ins at most).
-func (s *Service) PointsOf(ctx context.Context, p *auth.Principal) (SignInPoints, error) {
+func (s *Service) PointsOf(ctx context.Context, p *session.Principal) (SignInPoints, error) {
 	evs, err := s.Store.ListAudit(ctx, store.AuditFilter{SubjectID: p.User.ID, Category: sellerguard.CategorySession, Limit: 500})
 	if err != nil {
 		return SignInPoints{}, err

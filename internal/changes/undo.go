@@ -11,9 +11,9 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -32,7 +32,7 @@ func conflict(format string, args ...any) error {
 // business (and to the member whose settings it restores). A change that a
 // later change touched answers change_superseded naming that change, unless
 // confirm is set. It returns the undo as a change of the review.
-func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, changeID string, confirm bool, meta auth.RequestMeta) (Change, error) {
+func (s *Service) Undo(ctx context.Context, p *session.Principal, businessID, changeID string, confirm bool, meta session.RequestMeta) (Change, error) {
 	if err := p.RequireArea(businessID, sellerguard.AreaAuditLog, sellerguard.LevelNone); err != nil {
 		return Change{}, err
 	}
@@ -53,7 +53,6 @@ func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, chang
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var done store.AuditRecord
-	var revoked []string
 	err = s.Store.WithTx(ctx, func(tx *store.Tx) error {
 		e, k, err := s.find(ctx, tx, businessID, changeID)
 		if err != nil {
@@ -66,18 +65,11 @@ func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, chang
 		if err := u.apply(ctx); err != nil {
 			return err
 		}
-		revoked = u.revoked
 		done, err = tx.FindAuditEvent(ctx, u.eventID)
 		return err
 	})
 	if err != nil {
 		return Change{}, err
-	}
-	for _, id := range revoked {
-		s.Auth.Cache.InvalidateUser(id)
-	}
-	if s.Auth.Enqueued != nil {
-		s.Auth.Enqueued()
 	}
 	c, _ := s.view(p, businessID, done)
 	us := userSession{user: done.ActorID, session: done.SessionID}
@@ -90,14 +82,13 @@ func (s *Service) Undo(ctx context.Context, p *auth.Principal, businessID, chang
 type undoing struct {
 	s          *Service
 	tx         *store.Tx
-	p          *auth.Principal
-	meta       auth.RequestMeta
+	p          *session.Principal
+	meta       session.RequestMeta
 	now        time.Time
 	businessID string
 	e          store.AuditRecord
 	k          kind
 	eventID    string
-	revoked    []string
 }
 
 // parts are the events an undo restores: the listings of a bulk change,
@@ -399,10 +390,9 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 			}
 			ended = len(ids)
 		}
-		if err := u.s.Auth.Cache.NotifyRevoked(ctx, u.tx, userID); err != nil {
+		if err := u.s.Auth.Cache.Revoke(ctx, u.tx, userID); err != nil {
 			return err
 		}
-		u.revoked = append(u.revoked, userID)
 		return u.record(ctx, "user", userID, cur, map[string]any{"member": false, "email": m.Email, "sessions_ended": ended},
 			msg{Key: "email.undo.member_joined"})
 	}
@@ -419,10 +409,9 @@ func (u *undoing) member(ctx context.Context, state map[string]any) error {
 	if err := u.tx.SetMemberPermissions(ctx, u.businessID, userID, perms, u.now); err != nil {
 		return err
 	}
-	if err := u.s.Auth.Cache.NotifyRevoked(ctx, u.tx, userID); err != nil {
+	if err := u.s.Auth.Cache.Revoke(ctx, u.tx, userID); err != nil {
 		return err
 	}
-	u.revoked = append(u.revoked, userID)
 	return u.record(ctx, "user", userID, cur, map[string]any{"permissions": perms.Full()}, msg{Key: "email.undo.permissions"})
 }
 

@@ -80,7 +80,7 @@ func (r BusinessReport) Item(id string) *Item {
 	return nil
 }
 
-// Viewer is who asks for a business checkup (auth.Principal).
+// Viewer is who asks for a business checkup (session.Principal).
 type Viewer interface {
 	RequireArea(businessID, area, level string) error
 }

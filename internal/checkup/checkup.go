@@ -37,7 +37,7 @@ const (
 	HistoryEntries = 20
 )
 
-// Audit actions the checkup reads. SignInFailed is written by internal/auth
+// Audit actions the checkup reads. SignInFailed is written by internal/session
 // for every wrong password of an existing account.
 const (
 	ActionSignIn       = "session.created"
@@ -510,7 +510,7 @@ type Service struct {
 	Config Config
 	Now    func() time.Time
 	// ReviewFlags applies the access review's flags to a member
-	// (internal/auth's rules: days without sign-in, unused edit rights).
+	// (internal/team's rules: days without sign-in, unused edit rights).
 	ReviewFlags func(now time.Time, m MemberFacts) (idleDays int, unusedEdit []string)
 }
 

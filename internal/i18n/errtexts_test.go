@@ -417,11 +417,11 @@ func exprString(fset *token.FileSet, e ast.Expr) string {
 // dynamicAllowed are the messages that are not literals and that is right:
 // each passes on a message that was itself built from catalogued texts.
 var dynamicAllowed = map[string]string{
-	"error.go fields.Message":                                  "Invalid: the one field's own message",
-	"internal/auth/auth.go f.Message":                          "a FieldError's message turned into a policy.Reason",
-	"internal/auth/passkeys.go errPasskeysUnavailable.Message": "the message of a catalogued error",
-	"internal/auth/passwords.go r.Message":                     "a policy.Reason's message, scanned where the reason is made",
-	"internal/changes/undo.go later.ID":                        "an identifier, not words",
+	"error.go fields.Message":                                        "Invalid: the one field's own message",
+	"internal/account/signup.go f.Message":                           "a FieldError's message turned into a policy.Reason",
+	"internal/secondstep/passkeys.go errPasskeysUnavailable.Message": "the message of a catalogued error",
+	"internal/account/passwords.go r.Message":                        "a policy.Reason's message, scanned where the reason is made",
+	"internal/changes/undo.go later.ID":                              "an identifier, not words",
 }
 
 func dynamicKey(t errText) string {

@@ -21,7 +21,7 @@ func TestRunSweepsValuesSealedBehindIt(t *testing.T) {
 		in := apptest.Start(t, dialect)
 		ctx := context.Background()
 		uid, _ := in.SignUp(t, "sweep@example.com", "correct horse battery staple", "Sweep Goods")
-		k := in.Auth.Keys
+		k := in.Session.Keys
 		addMethod := func(id string, version int) {
 			t.Helper()
 			sealed, err := k.SealWith(version, "totp", []byte("SECRET"+id), []byte(id))

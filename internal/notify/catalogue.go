@@ -2,9 +2,11 @@ package notify
 
 import (
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/support"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 // Channels a notification can go by.
@@ -19,37 +21,37 @@ var Channels = []string{Email, SMS}
 // Event keys. The keys are stable: they are stored in users' settings and in
 // the outbox, and clients of the API use them. Every event here is sent by
 // something and every event sent is here (catalogue_test.go checks both by
-// reading the source): the events internal/auth sends keep auth's
+// reading the source): the events the rule packages send keep their
 // constants, the one this package sends (a failed delivery) is its own.
 // An event leaves the catalogue with its last sender.
 const (
-	EventNewDevice               = auth.EventNewDevice
-	EventFailedSignins           = auth.EventFailedSignins
-	EventPasswordChanged         = auth.EventPasswordChanged
-	EventPasswordChangeForced    = auth.EventPasswordChangeForced
-	EventEmailChanged            = auth.EventEmailChanged
-	EventPhoneChanged            = auth.EventPhoneChanged
-	EventTwoStepChanged          = auth.EventTwoStepChanged
-	EventBackupCodeUsed          = auth.EventBackupCodeUsed
-	EventSecondStepFailed        = auth.EventSecondStepFailed
-	EventPhraseChanged           = auth.EventPhraseChanged
-	EventSessionsEndedByOther    = auth.EventSessionsEndedByOther
-	EventTwoStepReenrol          = auth.EventTwoStepReenrolRequired
-	EventSessionsEndedByBusiness = auth.EventSessionsEndedByBusiness
-	EventSecurityReminder        = auth.EventSecurityReminder
-	EventAccountRecovery         = auth.EventAccountRecovery
-	EventSignupAttempt           = auth.EventSignupAttempt
-	EventWelcome                 = auth.EventWelcome
-	EventPasswordReminder        = auth.EventPasswordReminder
-	EventContactCheck            = auth.EventContactCheck
-	EventMemberInvited           = auth.EventMemberInvited
-	EventMemberRemoved           = auth.EventMemberRemoved
-	EventMemberChanged           = auth.EventMemberChanged
-	EventPaymentChanged          = auth.EventPaymentChanged
-	EventStorefrontChanged       = auth.EventStorefrontChanged
-	EventListingsBulkChanged     = auth.EventListingsBulk
-	EventAccessReviewDue         = auth.EventAccessReviewDue
-	EventSecurityRules           = auth.EventBusinessSecurityRules
+	EventNewDevice               = session.EventNewDevice
+	EventFailedSignins           = session.EventFailedSignins
+	EventPasswordChanged         = session.EventPasswordChanged
+	EventPasswordChangeForced    = session.EventPasswordChangeForced
+	EventEmailChanged            = session.EventEmailChanged
+	EventPhoneChanged            = session.EventPhoneChanged
+	EventTwoStepChanged          = session.EventTwoStepChanged
+	EventBackupCodeUsed          = session.EventBackupCodeUsed
+	EventSecondStepFailed        = session.EventSecondStepFailed
+	EventPhraseChanged           = session.EventPhraseChanged
+	EventSessionsEndedByOther    = session.EventSessionsEndedByOther
+	EventTwoStepReenrol          = team.EventTwoStepReenrolRequired
+	EventSessionsEndedByBusiness = team.EventSessionsEndedByBusiness
+	EventSecurityReminder        = team.EventSecurityReminder
+	EventAccountRecovery         = account.EventAccountRecovery
+	EventSignupAttempt           = session.EventSignupAttempt
+	EventWelcome                 = session.EventWelcome
+	EventPasswordReminder        = session.EventPasswordReminder
+	EventContactCheck            = session.EventContactCheck
+	EventMemberInvited           = session.EventMemberInvited
+	EventMemberRemoved           = session.EventMemberRemoved
+	EventMemberChanged           = session.EventMemberChanged
+	EventPaymentChanged          = session.EventPaymentChanged
+	EventStorefrontChanged       = session.EventStorefrontChanged
+	EventListingsBulkChanged     = session.EventListingsBulk
+	EventAccessReviewDue         = session.EventAccessReviewDue
+	EventSecurityRules           = session.EventBusinessSecurityRules
 	EventDeliveryFailed          = "delivery.failed"
 	// Change review (internal/changes, issue 15).
 	EventNotificationsChanged = "security.notifications_changed"

@@ -50,8 +50,8 @@ func TestCatalogueCheckCatchesBothDirections(t *testing.T) {
 	// (AskContactConfirmations sending nothing) and with the sign-out
 	// everywhere else notice gone.
 	for _, cut := range []struct{ file, sender, event string }{
-		{"internal/auth/contact.go", "tmail(EventContactCheck,", notify.EventContactCheck},
-		{"internal/auth/sessions.go", "tmail(EventSessionsEndedByOther,", notify.EventSessionsEndedByOther},
+		{"internal/account/contact.go", "tmail(EventContactCheck,", notify.EventContactCheck},
+		{"internal/session/sessions.go", "tmail(EventSessionsEndedByOther,", notify.EventSessionsEndedByOther},
 	} {
 		fsys := overlayFS{base: os.DirFS(root), path: cut.file, edit: func(src string) string {
 			if !strings.Contains(src, cut.sender) {

@@ -8,7 +8,7 @@
 //     cannot be switched off (Update refuses, and Deliver ignores a stored
 //     "off" all the same), and an event key the catalogue does not know is
 //     treated as critical;
-//   - codes are never routed here: internal/auth sends messages without an
+//   - codes are never routed here: the rule packages send messages without an
 //     event (sign-up and unlock codes) straight to the outbox;
 //   - an SMS copy goes only to the number on the account, is short, and
 //     carries no link and no code;
@@ -29,10 +29,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -77,7 +77,7 @@ func New(db *store.DB, k *keys.Keys, opts Options) *Router {
 
 // Attach wires the router into the auth service (event emails) and, when w
 // is not nil, the outbox worker (notices of failed deliveries).
-func (r *Router) Attach(svc *auth.Service, w *outbox.Worker) {
+func (r *Router) Attach(svc *session.Service, w *outbox.Worker) {
 	if r.opts.SMSAvailable == nil {
 		r.opts.SMSAvailable = func() bool { return svc.SMS.Available }
 	}
@@ -88,7 +88,7 @@ func (r *Router) Attach(svc *auth.Service, w *outbox.Worker) {
 	}
 }
 
-var _ auth.Notifier = (*Router)(nil).Deliver
+var _ session.Notifier = (*Router)(nil).Deliver
 
 func (r *Router) smsAvailable() bool {
 	return r.opts.SMSAvailable != nil && r.opts.SMSAvailable()
@@ -136,7 +136,7 @@ func (o overrides) enabled(key string, channel string) bool {
 	return known && ev.Default(channel)
 }
 
-// Deliver sends a notification about an event to one user (auth.Notifier):
+// Deliver sends a notification about an event to one user (session.Notifier):
 // m is the email as auth built it (To, Subject, Body, UserID, Event) and
 // header the recipient's anti-phishing header. The email copy goes unless
 // the user switched email off for a non-critical event; an SMS copy goes

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/team"
 	"github.com/sellerguard/sellerguard/internal/testenv"
 )
 
@@ -121,16 +123,16 @@ func find(ms []sellerguard.OutboxMessage, fn func(sellerguard.OutboxMessage) boo
 }
 
 func TestNotifCatalogueCoversEveryEvent(t *testing.T) {
-	emitted := []string{auth.EventSignupAttempt, auth.EventWelcome, auth.EventFailedSignins, auth.EventBackupCodeUsed,
-		auth.EventTwoStepChanged, auth.EventPasswordChanged, auth.EventPasswordReminder, auth.EventPasswordChangeForced,
-		auth.EventPhraseChanged, auth.EventEmailChanged, auth.EventPhoneChanged, auth.EventNewDevice,
-		auth.EventSessionsEndedByBusiness, auth.EventTwoStepReenrolRequired, auth.EventSecurityReminder, auth.EventAccountRecovery}
+	emitted := []string{session.EventSignupAttempt, session.EventWelcome, session.EventFailedSignins, session.EventBackupCodeUsed,
+		session.EventTwoStepChanged, session.EventPasswordChanged, session.EventPasswordReminder, session.EventPasswordChangeForced,
+		session.EventPhraseChanged, session.EventEmailChanged, session.EventPhoneChanged, session.EventNewDevice,
+		team.EventSessionsEndedByBusiness, team.EventTwoStepReenrolRequired, team.EventSecurityReminder, account.EventAccountRecovery}
 	for _, k := range emitted {
 		if _, ok := notify.Lookup(k); !ok {
 			t.Errorf("auth emits %q, which the catalogue lacks", k)
 		}
 	}
-	if _, ok := notify.Lookup(auth.EventUnlockCode); ok {
+	if _, ok := notify.Lookup(session.EventUnlockCode); ok {
 		t.Error("the empty event (codes) is in the catalogue")
 	}
 	critical := map[string]bool{
@@ -237,8 +239,8 @@ func TestNotifUpdateLocksAuditsAndStoresOnlyOverrides(t *testing.T) {
 			f := setup(t, dialect)
 			ctx := context.Background()
 			f.user(t, "usr_a", "a@example.com", "")
-			p := &auth.Principal{User: sellerguard.User{ID: "usr_a", Email: "a@example.com"}}
-			meta := auth.RequestMeta{IP: "192.0.2.1", UserAgent: "test"}
+			p := &session.Principal{User: sellerguard.User{ID: "usr_a", Email: "a@example.com"}}
+			meta := session.RequestMeta{IP: "192.0.2.1", UserAgent: "test"}
 			off, on := false, true
 
 			err := f.router.Update(ctx, p, meta, []notify.Change{{Event: notify.EventPasswordReminder, Email: &off}, {Event: notify.EventPasswordChanged, Email: &off}})

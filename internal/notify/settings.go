@@ -7,9 +7,9 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -100,7 +100,7 @@ func lockedError(channel string) *sellerguard.Error {
 // nothing. Only settings that differ from the defaults are stored. Each
 // event whose settings change is audited (category account) in the same
 // transaction.
-func (r *Router) Update(ctx context.Context, p *auth.Principal, meta auth.RequestMeta, changes []Change) error {
+func (r *Router) Update(ctx context.Context, p *session.Principal, meta session.RequestMeta, changes []Change) error {
 	for _, c := range changes {
 		ev, ok := Lookup(c.Event)
 		if !ok {
@@ -201,7 +201,7 @@ func (n settingsNotice) Render(lang string) (subject, body string) {
 // tellSettingsChanged sends the critical notice of a settings change (it
 // cannot be switched off, so an intruder cannot silently switch the alerts
 // off first) to the user and to the owner of each of their businesses.
-func (r *Router) tellSettingsChanged(ctx context.Context, tx *store.Tx, now time.Time, p *auth.Principal, meta auth.RequestMeta, what []settingChange) error {
+func (r *Router) tellSettingsChanged(ctx context.Context, tx *store.Tx, now time.Time, p *session.Principal, meta session.RequestMeta, what []settingChange) error {
 	if len(what) == 0 {
 		return nil
 	}

@@ -37,11 +37,11 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/phishing"
+	sgsession "github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -183,7 +183,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*Report, error) {
 	reasons, _ := json.Marshal(a.Reasons)
 	full, _ := json.Marshal(a)
 	rec := store.PhishingReport{
-		ID: auth.NewID("phr"), Source: sub.Source, Kind: kind,
+		ID: sgsession.NewID("phr"), Source: sub.Source, Kind: kind,
 		ReporterUserID: sub.ReporterUserID, ReporterEmail: truncate(sub.ReporterEmail, 320), ReporterIP: sub.IP,
 		ReceivedAt: now, Verdict: a.Verdict, Score: a.Score, Reasons: string(reasons), Analysis: string(full),
 		FromHeader: truncate(a.From, 998), Subject: truncate(a.Subject, 998), MessageID: truncate(a.MessageID, 998),
@@ -233,7 +233,7 @@ func (s *Service) thank(ctx context.Context, tx *store.Tx, now time.Time, rec st
 	if sub.ReporterEmail == "" {
 		return false, nil
 	}
-	emailNorm := auth.NormalizeEmail(sub.ReporterEmail)
+	emailNorm := sgsession.NormalizeEmail(sub.ReporterEmail)
 	userID, phrase, err := tx.FindUserIDAndPhrase(ctx, emailNorm)
 	if err != nil {
 		return false, err

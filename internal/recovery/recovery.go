@@ -21,7 +21,7 @@
 // What it does not do: it never sees HTTP or SQL. Its storage is the narrow
 // Store below (implemented by internal/store), and the account side of a
 // reset (password policy, sessions, trusted browsers, audit, notices) stays
-// with internal/auth, which calls these rules inside its transactions.
+// with internal/account, which calls these rules inside its transactions.
 package recovery
 
 import (

@@ -19,7 +19,7 @@ type DepositAccount struct {
 	CreatedAt    time.Time
 	ActiveFrom   time.Time // payouts use it from here on (after the cooling-off)
 	// Held: added since a sign-in email change that was undone; no payout
-	// goes to it until the owner confirms it (internal/auth/holds.go).
+	// goes to it until the owner confirms it (internal/account/holds.go).
 	Held bool
 }
 

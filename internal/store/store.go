@@ -25,10 +25,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/sellerguard/sellerguard"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -67,12 +69,67 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	url     string
+	// enqueued is called after a commit that enqueued messages (the outbox
+	// worker's Wake); see SetEnqueued.
+	enqueued atomic.Pointer[func()]
 }
 
 // Tx is a transaction handed to WithTx callbacks.
 type Tx struct {
 	queries
-	db *DB
+	db    *DB
+	after []func() // run in order after a successful commit
+	woke  bool     // the outbox wake-up is registered
+}
+
+// AfterCommit registers f to run after the transaction commits (in the
+// order registered, on the committing goroutine). Nothing runs when the
+// transaction rolls back or WithTx retries it: a retried attempt registers
+// its own. This is where a change's side effects outside the database go
+// (clearing this instance's session cache, waking the outbox worker), so
+// none of them can be forgotten after one of many transactions, and none
+// runs for a change that did not happen.
+func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
+
+// SetEnqueued sets what runs after every commit that enqueued a message
+// (internal/app: the outbox worker's Wake). nil: nothing.
+func (db *DB) SetEnqueued(f func()) {
+	if f == nil {
+		db.enqueued.Store(nil)
+		return
+	}
+	db.enqueued.Store(&f)
+}
+
+// wakeAfterCommit registers the outbox wake-up once per transaction.
+func (tx *Tx) wakeAfterCommit() {
+	if tx.woke {
+		return
+	}
+	if f := tx.db.enqueued.Load(); f != nil {
+		tx.woke = true
+		tx.AfterCommit(*f)
+	}
+}
+
+// EnqueueMessage adds a message to the outbox, due at once, and wakes the
+// outbox worker after the commit.
+func (tx *Tx) EnqueueMessage(ctx context.Context, m sellerguard.OutboxMessage) error {
+	if err := tx.queries.EnqueueMessage(ctx, m); err != nil {
+		return err
+	}
+	tx.wakeAfterCommit()
+	return nil
+}
+
+// EnqueueMessageOnce is queries.EnqueueMessageOnce that wakes the outbox
+// worker after the commit when it added the message.
+func (tx *Tx) EnqueueMessageOnce(ctx context.Context, m sellerguard.OutboxMessage) (bool, error) {
+	added, err := tx.queries.EnqueueMessageOnce(ctx, m)
+	if added {
+		tx.wakeAfterCommit()
+	}
+	return added, err
 }
 
 // Open connects to rawURL: sqlite://PATH or postgres://…. It does not migrate.
@@ -151,11 +208,15 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer func() { _ = stx.Rollback() }() // a no-op after Commit
-	if err := fn(&Tx{queries: queries{q: stx}, db: db}); err != nil {
+	tx := &Tx{queries: queries{q: stx}, db: db}
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, f := range tx.after {
+		f()
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ type TwoStepMethod struct {
 	// Data), unique across all users; "" for the other kinds.
 	CredentialID string
 	// Held: added since a sign-in email change that was undone; it waits
-	// for the owner's decision (internal/auth/holds.go) and is not
+	// for the owner's decision (internal/account/holds.go) and is not
 	// Confirmed until then, so nothing signs in or steps up with it.
 	Held bool
 }

@@ -12,11 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/recovery"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -88,12 +88,12 @@ func (s *Service) AddAgent(ctx context.Context, by *Agent, addr, role string) (A
 		return Agent{}, "", err
 	}
 	now := s.now()
-	norm := auth.NormalizeEmail(addr)
+	norm := session.NormalizeEmail(addr)
 	creator := "command line"
 	if by != nil {
 		creator = by.ID
 	}
-	rec := store.SupportAgent{ID: auth.NewID("agt"), Email: addr, EmailNorm: norm, Role: role, Status: AgentEnrolling,
+	rec := store.SupportAgent{ID: session.NewID("agt"), Email: addr, EmailNorm: norm, Role: role, Status: AgentEnrolling,
 		EnrolCodeMAC: s.enrolMAC(norm, code), EnrolExpiresAt: now.Add(EnrolCodeTTL), CreatedBy: creator, CreatedAt: now}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		err := tx.CreateSupportAgent(ctx, rec)
@@ -120,7 +120,7 @@ type Enrolment struct {
 
 // Enrol uses an enrolment code: the agent chooses a password and gets an
 // authenticator secret; from then on they sign in with both.
-func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta auth.RequestMeta) (Enrolment, error) {
+func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta session.RequestMeta) (Enrolment, error) {
 	if _, err := validEmail("email", addr); err != nil {
 		return Enrolment{}, err
 	}
@@ -131,7 +131,7 @@ func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta auth.Re
 		return Enrolment{}, field("password", "password_policy", fmt.Sprintf("Choose a password of at least %d characters.", AgentPasswordMin))
 	}
 	now := s.now()
-	norm := auth.NormalizeEmail(addr)
+	norm := session.NormalizeEmail(addr)
 	key := limiter.SourceKey("agent-enrol", meta.IP)
 	if retry, err := s.Limiter.Source(ctx, s.DB, key, now); err != nil {
 		return Enrolment{}, err
@@ -187,7 +187,7 @@ func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta auth.Re
 
 // AgentSignIn checks an agent's password and authenticator code and
 // starts an agent session; the token is returned once.
-func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta auth.RequestMeta) (string, Agent, error) {
+func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta session.RequestMeta) (string, Agent, error) {
 	now := s.now()
 	srcKey := limiter.SourceKey("agent-signin", meta.IP)
 	if retry, err := s.Limiter.Source(ctx, s.DB, srcKey, now); err != nil {
@@ -195,7 +195,7 @@ func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta a
 	} else if !retry.IsZero() {
 		return "", Agent{}, rateLimited(retry.Sub(now))
 	}
-	norm := auth.NormalizeEmail(addr)
+	norm := session.NormalizeEmail(addr)
 	if len(norm) > MaxEmailLen || len(pw) > password.MaxBytes || len(totp) > 16 {
 		return "", Agent{}, errAgentCredentials
 	}
@@ -247,7 +247,7 @@ func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta a
 	if err != nil {
 		return "", Agent{}, err
 	}
-	sess := store.AgentSession{ID: auth.NewID("ags"), TokenHash: hash, AgentID: a.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute())}
+	sess := store.AgentSession{ID: session.NewID("ags"), TokenHash: hash, AgentID: a.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.absolute())}
 	replayed := false
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		fresh, err := tx.UseAgentTOTPStep(ctx, a.ID, step)

@@ -10,10 +10,10 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/recovery"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -97,7 +97,7 @@ func (s *Service) checkOpenLimits(ctx context.Context, ip, accountNorm string, n
 // contact address always gets the case reference; the account's addresses
 // on file (when there is an account) get a notice with a code that
 // disowns the case.
-func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.RequestMeta) error {
+func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta session.RequestMeta) error {
 	var errs []sellerguard.FieldError
 	collect := func(err error) {
 		var e *sellerguard.Error
@@ -116,7 +116,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 		return sellerguard.Invalid(errs...)
 	}
 	now := s.now()
-	accountNorm := auth.NormalizeEmail(account)
+	accountNorm := session.NormalizeEmail(account)
 	if err := s.checkOpenLimits(ctx, meta.IP, accountNorm, now); err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		c := store.SupportCase{ID: auth.NewID("case"), Kind: in.Kind, State: StateOpen, AccountUserID: u.ID, AccountEmail: account,
+		c := store.SupportCase{ID: session.NewID("case"), Kind: in.Kind, State: StateOpen, AccountUserID: u.ID, AccountEmail: account,
 			ContactEmail: contact, SourceIP: meta.IP, Language: string(i18n.OrDefault(string(in.Lang))), CreatedAt: now, UpdatedAt: now}
 		if known {
 			ms, err := tx.ListMemberships(ctx, u.ID)
@@ -156,7 +156,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 		}
 		if err := audit.Append(ctx, tx, now, audit.Entry{BusinessID: c.BusinessID, SubjectID: u.ID, IP: meta.IP, UserAgent: truncate(meta.UserAgent, 256),
 			Action: "support.case_opened", Category: sellerguard.CategorySupport, TargetType: "support_case", TargetID: c.ID,
-			After: map[string]any{"case": c.Ref, "kind": c.Kind, "signed_in": false, "contact_is_account_email": auth.NormalizeEmail(contact) == accountNorm}}); err != nil {
+			After: map[string]any{"case": c.Ref, "kind": c.Kind, "signed_in": false, "contact_is_account_email": session.NormalizeEmail(contact) == accountNorm}}); err != nil {
 			return err
 		}
 		return s.tellUserKey(ctx, tx, now, u, EventCaseOpened, "email.support.opened_about",
@@ -174,7 +174,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta auth.Req
 }
 
 // OpenSignedIn opens a case as the signed-in user, linked to their business.
-func (s *Service) OpenSignedIn(ctx context.Context, p *auth.Principal, in OpenInput, meta auth.RequestMeta) (Case, error) {
+func (s *Service) OpenSignedIn(ctx context.Context, p *session.Principal, in OpenInput, meta session.RequestMeta) (Case, error) {
 	var errs []sellerguard.FieldError
 	for _, err := range []error{checkKind(in.Kind), func() error {
 		if in.AccountEmail != "" || in.ContactEmail != "" {
@@ -196,11 +196,11 @@ func (s *Service) OpenSignedIn(ctx context.Context, p *auth.Principal, in OpenIn
 		return Case{}, sellerguard.Invalid(errs...)
 	}
 	now := s.now()
-	norm := auth.NormalizeEmail(p.User.Email)
+	norm := session.NormalizeEmail(p.User.Email)
 	if err := s.checkOpenLimits(ctx, meta.IP, norm, now); err != nil {
 		return Case{}, err
 	}
-	c := store.SupportCase{ID: auth.NewID("case"), Kind: in.Kind, State: StateOpen, AccountUserID: p.User.ID, BusinessID: accountBusiness(p.Memberships),
+	c := store.SupportCase{ID: session.NewID("case"), Kind: in.Kind, State: StateOpen, AccountUserID: p.User.ID, BusinessID: accountBusiness(p.Memberships),
 		OpenedByUserID: p.User.ID, AccountEmail: p.User.Email, ContactEmail: p.User.Email, SourceIP: meta.IP, Language: p.User.WritingLanguage(), CreatedAt: now, UpdatedAt: now}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if err := s.limitOpen(ctx, tx, meta.IP, norm, now); err != nil {
@@ -241,7 +241,7 @@ func (s *Service) createCase(ctx context.Context, tx *store.Tx, c *store.Support
 		if err != nil {
 			return err
 		}
-		return tx.AddSupportMessage(ctx, store.SupportMessage{ID: auth.NewID("msg"), CaseID: c.ID, AuthorKind: "seller", AuthorID: c.OpenedByUserID, Body: desc, CreatedAt: c.CreatedAt})
+		return tx.AddSupportMessage(ctx, store.SupportMessage{ID: session.NewID("msg"), CaseID: c.ID, AuthorKind: "seller", AuthorID: c.OpenedByUserID, Body: desc, CreatedAt: c.CreatedAt})
 	}
 	return errors.New("support: no free case reference")
 }
@@ -269,7 +269,7 @@ func truncate(s string, n int) string {
 }
 
 // MyCases lists the cases the user opened or that are about their account.
-func (s *Service) MyCases(ctx context.Context, p *auth.Principal) ([]Case, error) {
+func (s *Service) MyCases(ctx context.Context, p *session.Principal) ([]Case, error) {
 	cs, err := s.DB.ListSupportCases(ctx, store.CaseFilter{SellerID: p.User.ID, Limit: 200})
 	if err != nil {
 		return nil, err
@@ -287,7 +287,7 @@ func wellFormedID(prefix, id string) bool {
 
 func (s *Service) sellersCase(ctx context.Context, q interface {
 	FindSupportCase(context.Context, string) (store.SupportCase, error)
-}, p *auth.Principal, id string) (store.SupportCase, error) {
+}, p *session.Principal, id string) (store.SupportCase, error) {
 	if !wellFormedID("case", id) {
 		return store.SupportCase{}, ErrNoSuchCase
 	}
@@ -300,7 +300,7 @@ func (s *Service) sellersCase(ctx context.Context, q interface {
 
 // MyCase returns one of the user's cases with its messages (never the
 // agents' internal notes).
-func (s *Service) MyCase(ctx context.Context, p *auth.Principal, id string) (Case, error) {
+func (s *Service) MyCase(ctx context.Context, p *session.Principal, id string) (Case, error) {
 	c, err := s.sellersCase(ctx, s.DB, p, id)
 	if err != nil {
 		return Case{}, err
@@ -328,7 +328,7 @@ func (s *Service) MyCase(ctx context.Context, p *auth.Principal, id string) (Cas
 
 // Reply adds the seller's message to a case: it goes back to the agents
 // (waiting_on_agent), and a resolved case opens again.
-func (s *Service) Reply(ctx context.Context, p *auth.Principal, id, body string, meta auth.RequestMeta) error {
+func (s *Service) Reply(ctx context.Context, p *session.Principal, id, body string, meta session.RequestMeta) error {
 	body, err := cleanBody("body", body, MaxMessageChars)
 	if err != nil {
 		return err
@@ -347,7 +347,7 @@ func (s *Service) Reply(ctx context.Context, p *auth.Principal, id, body string,
 		if _, err := s.Limiter.Hit(ctx, tx, "support-reply:"+p.User.ID, meta.IP, now, 60, time.Hour); err != nil {
 			return err
 		}
-		if err := tx.AddSupportMessage(ctx, store.SupportMessage{ID: auth.NewID("msg"), CaseID: c.ID, AuthorKind: "seller", AuthorID: p.User.ID, Body: body, CreatedAt: now}); err != nil {
+		if err := tx.AddSupportMessage(ctx, store.SupportMessage{ID: session.NewID("msg"), CaseID: c.ID, AuthorKind: "seller", AuthorID: p.User.ID, Body: body, CreatedAt: now}); err != nil {
 			return err
 		}
 		c.State, c.UpdatedAt = StateWaitingOnAgent, now
@@ -357,7 +357,7 @@ func (s *Service) Reply(ctx context.Context, p *auth.Principal, id, body string,
 
 // DisownSignedIn is the signed-in owner's "this wasn't me" on a case about
 // their account.
-func (s *Service) DisownSignedIn(ctx context.Context, p *auth.Principal, id string, meta auth.RequestMeta) error {
+func (s *Service) DisownSignedIn(ctx context.Context, p *session.Principal, id string, meta session.RequestMeta) error {
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		c, err := s.sellersCase(ctx, tx, p, id)
@@ -378,7 +378,7 @@ func (s *Service) DisownSignedIn(ctx context.Context, p *auth.Principal, id stri
 var errNotMeCode = sellerguard.Errorf(sellerguard.ECodeInvalidCode, "That code is not valid. Check the newest notice from SellerGuard about the case.")
 
 // NotMe is "this wasn't me" with the code from a notice, signed out.
-func (s *Service) NotMe(ctx context.Context, code string, meta auth.RequestMeta) error {
+func (s *Service) NotMe(ctx context.Context, code string, meta session.RequestMeta) error {
 	n := recovery.NormalizeRevertCode(code)
 	if len(n) != 16 {
 		return field("code", "invalid_code_format", "The code is the 16 letters and digits from the notice, such as 7K2M-Q9XD-4HTB-W3NE.")
@@ -420,7 +420,7 @@ func (s *Service) NotMe(ctx context.Context, code string, meta auth.RequestMeta)
 // disown records the owner's "this wasn't me": every pending or waiting
 // action of the case is cancelled, the agents see it in the case, and the
 // owner is told.
-func (s *Service) disown(ctx context.Context, tx *store.Tx, c store.SupportCase, userID, how string, meta auth.RequestMeta, now time.Time) error {
+func (s *Service) disown(ctx context.Context, tx *store.Tx, c store.SupportCase, userID, how string, meta session.RequestMeta, now time.Time) error {
 	acts, err := tx.SupportActionsOf(ctx, c.ID)
 	if err != nil {
 		return err
@@ -446,7 +446,7 @@ func (s *Service) disown(ctx context.Context, tx *store.Tx, c store.SupportCase,
 	if err := tx.UpdateSupportCase(ctx, c); err != nil {
 		return err
 	}
-	if err := tx.AddSupportMessage(ctx, store.SupportMessage{ID: auth.NewID("msg"), CaseID: c.ID, AuthorKind: "system", Internal: false,
+	if err := tx.AddSupportMessage(ctx, store.SupportMessage{ID: session.NewID("msg"), CaseID: c.ID, AuthorKind: "system", Internal: false,
 		Body: fmt.Sprintf("The account's owner said this case was not opened by them (%s). %d pending action(s) were cancelled.", how, cancelled), CreatedAt: now}); err != nil {
 		return err
 	}

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
@@ -215,7 +215,7 @@ func (s *Service) RecordEvidence(ctx context.Context, a Agent, id, kind, value s
 		if err != nil {
 			return err
 		}
-		e := store.SupportEvidence{ID: auth.NewID("evd"), CaseID: c.ID, Kind: kind, Matched: matched, AgentID: a.ID, CreatedAt: now}
+		e := store.SupportEvidence{ID: session.NewID("evd"), CaseID: c.ID, Kind: kind, Matched: matched, AgentID: a.ID, CreatedAt: now}
 		if err := tx.AddSupportEvidence(ctx, e); err != nil {
 			return err
 		}
@@ -334,7 +334,7 @@ func (s *Service) RequestAction(ctx context.Context, a Agent, id string, in Acti
 			return err
 		}
 		userID = u.ID
-		out = store.SupportAction{ID: auth.NewID("act"), CaseID: c.ID, UserID: u.ID, Kind: in.Kind, Param: param, RequestedBy: a.ID, CreatedAt: now, UpdatedAt: now}
+		out = store.SupportAction{ID: session.NewID("act"), CaseID: c.ID, UserID: u.ID, Kind: in.Kind, Param: param, RequestedBy: a.ID, CreatedAt: now, UpdatedAt: now}
 		if !slices.Contains(RecoveryActions, in.Kind) {
 			out.State = ActionDone
 			if err := tx.PutSupportAction(ctx, out); err != nil {
@@ -381,7 +381,7 @@ func checkRecoveryParam(ctx context.Context, tx *store.Tx, u store.UserRecord, k
 			return err
 		}
 	case ActionChangeEmail:
-		if _, err := tx.FindUserByEmail(ctx, auth.NormalizeEmail(param)); err == nil {
+		if _, err := tx.FindUserByEmail(ctx, session.NormalizeEmail(param)); err == nil {
 			return field("new_email", "email_taken", "Another account uses this email.")
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -555,7 +555,7 @@ func (s *Service) carryOut(ctx context.Context, tx *store.Tx, a Agent, c store.S
 	after := map[string]any{"action": act.ID, "approved_by": act.ApprovedBy}
 	switch act.Kind {
 	case ActionRequirePasswordChange:
-		if err := tx.SetMustChangePassword(ctx, u.ID, auth.MustChangeSupport); err != nil {
+		if err := tx.SetMustChangePassword(ctx, u.ID, session.MustChangeSupport); err != nil {
 			return err
 		}
 	case ActionRemoveSecondStep:
@@ -572,7 +572,7 @@ func (s *Service) carryOut(ctx context.Context, tx *store.Tx, a Agent, c store.S
 		}
 		after["method_kind"] = m.Kind
 	case ActionChangeEmail:
-		err := tx.ChangeUserEmail(ctx, u.ID, act.Param, auth.NormalizeEmail(act.Param), now)
+		err := tx.ChangeUserEmail(ctx, u.ID, act.Param, session.NormalizeEmail(act.Param), now)
 		if errors.Is(err, store.ErrConflict) {
 			act.State = ActionFailed
 			return tx.PutSupportAction(ctx, act)

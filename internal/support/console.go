@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -200,7 +200,7 @@ func (s *Service) AgentReply(ctx context.Context, a Agent, id, body string, inte
 		if err != nil {
 			return err
 		}
-		if err := tx.AddSupportMessage(ctx, store.SupportMessage{ID: auth.NewID("msg"), CaseID: c.ID, AuthorKind: "agent", AuthorID: a.ID, Internal: internal, Body: body, CreatedAt: now}); err != nil {
+		if err := tx.AddSupportMessage(ctx, store.SupportMessage{ID: session.NewID("msg"), CaseID: c.ID, AuthorKind: "agent", AuthorID: a.ID, Internal: internal, Body: body, CreatedAt: now}); err != nil {
 			return err
 		}
 		if internal {

@@ -11,13 +11,13 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/keys"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/outbox"
 	"github.com/sellerguard/sellerguard/internal/password"
 	"github.com/sellerguard/sellerguard/internal/recovery"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -55,7 +55,7 @@ var (
 const (
 	MaxDescriptionChars = 4000
 	MaxMessageChars     = 4000
-	MaxEmailLen         = auth.MaxEmailLen
+	MaxEmailLen         = session.MaxEmailLen
 	// CasesPerSource and CasesPerAccount cap case opening per window.
 	CasesPerSource  = 10
 	CasesPerAccount = 3
@@ -71,10 +71,10 @@ type Service struct {
 	Hasher  *password.Hasher
 	Limiter *limiter.Limiter
 	// Cache is the seller session cache: ending a seller's sessions clears it.
-	Cache *auth.SessionCache
+	Cache *session.SessionCache
 	// Notify delivers event emails by the user's settings (internal/notify);
 	// nil sends them straight to the outbox.
-	Notify auth.Notifier
+	Notify session.Notifier
 	// SMSAvailable: texts to the phone on file can be sent.
 	SMSAvailable  bool
 	RecoveryDelay time.Duration
@@ -288,7 +288,7 @@ func (s *Service) textOnFile(ctx context.Context, tx *store.Tx, now time.Time, u
 // mailContact sends a plain email in language l to a contact address that
 // may have no account (its account's phrase when it has one).
 func (s *Service) mailContact(ctx context.Context, tx *store.Tx, now time.Time, to string, l i18n.Lang, subject, body string) error {
-	userID, phrase, err := tx.FindUserIDAndPhrase(ctx, auth.NormalizeEmail(to))
+	userID, phrase, err := tx.FindUserIDAndPhrase(ctx, session.NormalizeEmail(to))
 	if err != nil {
 		return err
 	}

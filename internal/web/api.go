@@ -14,7 +14,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 type principalKey struct{}
@@ -33,8 +33,8 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Hand
 // and, where enrolled, the second step). The token comes from
 // "Authorization: Bearer" (programs) or the session cookie (pages' own
 // scripts); one session model serves both.
-func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
-	return s.apiFull(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
+	return s.apiFull(func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if err := p.RequireNoPendingPasswordChange(); err != nil {
 			return err
 		}
@@ -44,8 +44,8 @@ func (s *Server) apiAuthed(h func(http.ResponseWriter, *http.Request, *auth.Prin
 
 // apiFull adapts a handler that a fully signed-in user may call even while
 // they must change their password (the change itself, who am I).
-func (s *Server) apiFull(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
-	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiFull(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
+	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if err := p.RequireFull(); err != nil {
 			return err
 		}
@@ -55,8 +55,8 @@ func (s *Server) apiFull(h func(http.ResponseWriter, *http.Request, *auth.Princi
 
 // apiBusiness adapts a handler of business data: a full session, and
 // two-step verification where a business of the caller requires it.
-func (s *Server) apiBusiness(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
-	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiBusiness(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
+	return s.apiSession(func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if err := p.RequireFull(); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *Server) apiBusiness(h func(http.ResponseWriter, *http.Request, *auth.Pr
 
 // apiSession adapts a handler that any session may call, even one that has
 // not finished its second step (finishing it, signing out).
-func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.requireJSONWithCookie(r); err != nil {
 			return err
@@ -96,8 +96,8 @@ func (s *Server) apiSession(h func(http.ResponseWriter, *http.Request, *auth.Pri
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
-	p := new(auth.Principal)
+func (s *Server) authenticate(r *http.Request) (*session.Principal, error) {
+	p := new(session.Principal)
 	if err := s.authenticateInto(r, p); err != nil {
 		return nil, err
 	}
@@ -105,21 +105,21 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 }
 
 // authenticateInto is authenticate writing the caller into dst.
-func (s *Server) authenticateInto(r *http.Request, dst *auth.Principal) error {
+func (s *Server) authenticateInto(r *http.Request, dst *session.Principal) error {
 	token := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, t, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return auth.ErrUnauthenticated
+			return session.ErrUnauthenticated
 		}
 		token = strings.TrimSpace(t)
 	} else if c, err := r.Cookie(s.cookieName()); err == nil {
 		token = c.Value
 	}
 	if token == "" {
-		return auth.ErrUnauthenticated
+		return session.ErrUnauthenticated
 	}
-	return s.Auth.AuthenticateInto(r.Context(), token, dst)
+	return s.Session.AuthenticateInto(r.Context(), token, dst)
 }
 
 var errMalformed = sellerguard.Errorf(sellerguard.ECodeMalformedJSON, "The request body is not valid JSON for this operation.")

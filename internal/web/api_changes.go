@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/changes"
 	"github.com/sellerguard/sellerguard/internal/notify"
 	"github.com/sellerguard/sellerguard/internal/outbox"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -25,14 +25,14 @@ type changesHandlers struct {
 
 // registerChanges adds the change review's API and pages.
 func (s *Server) registerChanges(mux *recordingMux) {
-	n := notify.New(s.DB, s.Auth.Keys, notify.Options{
+	n := notify.New(s.DB, s.Session.Keys, notify.Options{
 		BaseURL: s.Options.BaseURL, Logger: s.Logger,
-		Now:          func() time.Time { return s.Auth.Now() },
-		SMSAvailable: func() bool { return s.Auth.SMS.Available },
+		Now:          func() time.Time { return s.Session.Now() },
+		SMSAvailable: func() bool { return s.Session.SMS.Available },
 	})
 	h := &changesHandlers{s: s, svc: &changes.Service{
-		Store: s.DB, Auth: s.Auth, BaseURL: s.Options.BaseURL,
-		Now: func() time.Time { return s.Auth.Now() },
+		Store: s.DB, Auth: s.Session, BaseURL: s.Options.BaseURL,
+		Now: func() time.Time { return s.Session.Now() },
 		Notify: func(ctx context.Context, tx *store.Tx, now time.Time, businessID, userID string, m sellerguard.OutboxMessage) error {
 			if userID == "" {
 				return n.DeliverBusiness(ctx, tx, now, businessID, m)
@@ -142,7 +142,7 @@ func parseChangesFilter(r *http.Request) (changes.Filter, error) {
 	return f, nil
 }
 
-func (h *changesHandlers) apiList(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) apiList(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	f, err := parseChangesFilter(r)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ type undoRequest struct {
 	Confirm bool `json:"confirm"`
 }
 
-func (h *changesHandlers) apiUndo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) apiUndo(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req undoRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {

@@ -5,16 +5,17 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 // The security checkup: the caller's own checkup with its recent security
 // events and status history, the business checkup for the owner and user
 // managers, the owner's actions on a member's security, and the business
 // rule "a backup method is required". The rules live in internal/checkup
-// (and the state changes in internal/auth/checkup.go).
+// (and the state changes in internal/team/checkup.go).
 
 func (s *Server) checkupService() *checkup.Service {
 	var critical []string
@@ -25,14 +26,14 @@ func (s *Server) checkupService() *checkup.Service {
 	}
 	return &checkup.Service{
 		Store: s.DB,
-		Now:   func() time.Time { return s.Auth.Now() },
+		Now:   func() time.Time { return s.Session.Now() },
 		Config: checkup.Config{
-			PasswordReminderAge: s.Auth.Passwords.ReminderAge,
-			ContactFreshness:    s.Auth.ContactCheckAge,
-			ReviewInterval:      s.Auth.Reviews.Interval,
+			PasswordReminderAge: s.Session.Passwords.ReminderAge,
+			ContactFreshness:    s.Session.ContactCheckAge,
+			ReviewInterval:      s.Team.Reviews.Interval,
 			CriticalEvents:      critical,
 		},
-		ReviewFlags: auth.CheckupReviewFlags,
+		ReviewFlags: team.CheckupReviewFlags,
 	}
 }
 
@@ -43,7 +44,7 @@ func (s *Server) registerCheckup(mux *recordingMux) {
 	mux.Handle("GET /api/v1/account/checkup", s.apiFull(h.apiAccount))
 	mux.Handle("POST /api/v1/account/checkup/events/{event_id}/ack", s.apiFull(h.apiAck))
 	mux.Handle("GET /api/v1/businesses/{business_id}/checkup", s.apiBusiness(h.apiBusiness))
-	for _, action := range []string{auth.MemberEndSessions, auth.MemberRequirePasswordChange, auth.MemberRequireTwoStepReenrol, auth.MemberRemind} {
+	for _, action := range []string{team.MemberEndSessions, team.MemberRequirePasswordChange, team.MemberRequireTwoStepReenrol, team.MemberRemind} {
 		mux.Handle("POST /api/v1/businesses/{business_id}/members/{user_id}/"+action, s.apiBusiness(h.apiMemberAction(action)))
 	}
 	mux.Handle("PUT /api/v1/businesses/{business_id}/backup-method-rule", s.apiAuthed(h.apiSetBackupRule))
@@ -70,7 +71,7 @@ type accountCheckupJSON struct {
 	SecureMyAccount []checkup.Fix          `json:"secure_my_account"`
 }
 
-func (h *checkupHandlers) apiAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	rep, hist, err := h.c.Account(r.Context(), p.User.ID)
 	if err != nil {
 		return err
@@ -78,7 +79,7 @@ func (h *checkupHandlers) apiAccount(w http.ResponseWriter, r *http.Request, p *
 	return writeJSON(w, http.StatusOK, accountCheckupJSON{Report: rep, History: hist, SecureMyAccount: secureActions})
 }
 
-func (h *checkupHandlers) apiAck(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiAck(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	at, err := h.c.Acknowledge(r.Context(), p.User.ID, r.PathValue("event_id"))
 	if err != nil {
 		return err
@@ -86,7 +87,7 @@ func (h *checkupHandlers) apiAck(w http.ResponseWriter, r *http.Request, p *auth
 	return writeJSON(w, http.StatusOK, map[string]any{"event_id": r.PathValue("event_id"), "acknowledged_at": at.UTC()})
 }
 
-func (h *checkupHandlers) apiBusiness(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiBusiness(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	rep, err := h.c.Business(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
@@ -102,15 +103,15 @@ type memberActionJSON struct {
 	ReminderMissing []string `json:"reminder_missing"`
 }
 
-func (h *checkupHandlers) apiMemberAction(action string) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiMemberAction(action string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if r.ContentLength > 0 {
 			var empty struct{}
 			if err := decodeJSON(r, &empty); err != nil {
 				return err
 			}
 		}
-		res, err := h.s.Auth.ActOnMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), action, h.s.meta(r))
+		res, err := h.s.Team.ActOnMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), action, h.s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -126,7 +127,7 @@ type backupRuleRequest struct {
 	Required *bool `json:"required"`
 }
 
-func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req backupRuleRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -134,7 +135,7 @@ func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Reques
 	if req.Required == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "required", Code: "required", Message: "Say whether a backup method is required (true or false)."})
 	}
-	if err := h.s.Auth.SetBusinessBackupMethodRule(r.Context(), p, r.PathValue("business_id"), *req.Required, h.s.meta(r)); err != nil {
+	if err := h.s.Team.SetBusinessBackupMethodRule(r.Context(), p, r.PathValue("business_id"), *req.Required, h.s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "required": *req.Required})
@@ -143,6 +144,6 @@ func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Reques
 // asksForBackupMethod says whether the new session's user is asked to add
 // a backup method (a business of theirs requires one they lack).
 func (s *Server) asksForBackupMethod(r *http.Request, token string) bool {
-	p, err := s.Auth.Authenticate(r.Context(), token)
+	p, err := s.Session.Authenticate(r.Context(), token)
 	return err == nil && p.NeedsBackupMethod()
 }

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 func (s *Server) registerContact(mux *recordingMux) {
@@ -43,8 +43,8 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	c, err := s.Auth.Contact(r.Context(), p)
+func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	c, err := s.Account.Contact(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -62,23 +62,23 @@ var emailChangeStarted = map[string]string{
 	"message": "If this address can be used, a code is on its way to it. Enter it to finish the change.",
 }
 
-func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartEmailChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req emailChangeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.StartEmailChange(r.Context(), p, req.Email, s.meta(r)); err != nil {
+	if err := s.Account.StartEmailChange(r.Context(), p, req.Email, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, answerIn(r, emailChangeStarted))
 }
 
-func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmEmailChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	addr, err := s.Auth.ConfirmEmailChange(r.Context(), p, req.Code, s.meta(r))
+	addr, err := s.Account.ConfirmEmailChange(r.Context(), p, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Server) apiRevertEmailChange(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := s.Auth.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r))
+	token, err := s.Account.RevertEmailChange(r.Context(), req.Email, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -109,30 +109,30 @@ type phoneChangeRequest struct {
 	Phone string `json:"phone"`
 }
 
-func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartPhoneChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req phoneChangeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	to, err := s.Auth.StartPhoneChange(r.Context(), p, req.Phone, s.meta(r))
+	to, err := s.Account.StartPhoneChange(r.Context(), p, req.Phone, s.meta(r))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "sent_to": to})
 }
 
-func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmPhoneChange(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.ConfirmPhoneChange(r.Context(), p, req.Code, s.meta(r)); err != nil {
+	if err := s.Account.ConfirmPhoneChange(r.Context(), p, req.Code, s.meta(r)); err != nil {
 		return err
 	}
 	return s.apiContact(w, r, p)
 }
 
-func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	f := newForm()
 	f.Values["current"] = p.User.Email
 	if r.URL.Query().Get("done") == "1" {
@@ -142,13 +142,13 @@ func (s *Server) pageEmailForm(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	f := newForm()
 	f.Values["current"], f.Values["email"] = p.User.Email, r.PostForm.Get("email")
-	err := s.Auth.StartEmailChange(r.Context(), p, f.Values["email"], s.meta(r))
+	err := s.Account.StartEmailChange(r.Context(), p, f.Values["email"], s.meta(r))
 	if err != nil {
 		if isReauth(err) {
 			http.Redirect(w, r, "/account/reauth?next=/account/email", http.StatusSeeOther)
@@ -162,11 +162,11 @@ func (s *Server) pageEmailSubmit(w http.ResponseWriter, r *http.Request, p *auth
 	return nil
 }
 
-func (s *Server) pageEmailConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageEmailConfirm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if _, err := s.Auth.ConfirmEmailChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if _, err := s.Account.ConfirmEmailChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
 		f.Values["current"], f.Values["pending"] = p.User.Email, "1"
 		return s.failForm(w, r, "email", f, err)
@@ -186,7 +186,7 @@ func (s *Server) pageRevertSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	token, err := s.Auth.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
+	token, err := s.Account.RevertEmailChange(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
 	if err != nil {
 		return s.failForm(w, r, "revert", f, err)
 	}
@@ -204,12 +204,12 @@ type contactKindRequest struct {
 	Kind string `json:"kind"`
 }
 
-func (s *Server) apiStartContactConfirmation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartContactConfirmation(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req contactKindRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.StartContactConfirmation(r.Context(), p, req.Kind, s.meta(r)); err != nil {
+	if err := s.Account.StartContactConfirmation(r.Context(), p, req.Kind, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"status": "code_sent", "kind": req.Kind})
@@ -220,19 +220,19 @@ type contactConfirmRequest struct {
 	Code string `json:"code"`
 }
 
-func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmContact(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req contactConfirmRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.ConfirmContact(r.Context(), p, req.Kind, req.Code, s.meta(r)); err != nil {
+	if err := s.Account.ConfirmContact(r.Context(), p, req.Kind, req.Code, s.meta(r)); err != nil {
 		return err
 	}
 	return s.apiContact(w, r, p)
 }
 
-func (s *Server) phoneForm(r *http.Request, p *auth.Principal) (*form, error) {
-	c, err := s.Auth.Contact(r.Context(), p)
+func (s *Server) phoneForm(r *http.Request, p *session.Principal) (*form, error) {
+	c, err := s.Account.Contact(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func (s *Server) phoneForm(r *http.Request, p *auth.Principal) (*form, error) {
 	return f, nil
 }
 
-func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	f, err := s.phoneForm(r, p)
 	if err != nil {
 		return err
@@ -253,7 +253,7 @@ func (s *Server) pagePhoneForm(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth
 		return err
 	}
 	f.Values["phone"] = r.PostForm.Get("phone")
-	to, err := s.Auth.StartPhoneChange(r.Context(), p, f.Values["phone"], s.meta(r))
+	to, err := s.Account.StartPhoneChange(r.Context(), p, f.Values["phone"], s.meta(r))
 	if err != nil {
 		if isReauth(err) {
 			http.Redirect(w, r, "/account/reauth?next=/account/phone", http.StatusSeeOther)
@@ -275,11 +275,11 @@ func (s *Server) pagePhoneSubmit(w http.ResponseWriter, r *http.Request, p *auth
 	return nil
 }
 
-func (s *Server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhoneConfirm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if err := s.Auth.ConfirmPhoneChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if err := s.Account.ConfirmPhoneChange(r.Context(), p, r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f, ferr := s.phoneForm(r, p)
 		if ferr != nil {
 			return ferr

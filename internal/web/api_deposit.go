@@ -3,14 +3,14 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // apiCancelDepositAccount cancels a deposit account still in its
 // cooling-off period (the owner, recent sign-in) and answers the payment
 // information as it is now.
-func (s *Server) apiCancelDepositAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	info, err := s.Auth.CancelDepositAccount(r.Context(), p, r.PathValue("business_id"), r.PathValue("account_id"), s.meta(r))
+func (s *Server) apiCancelDepositAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	info, err := s.SellerData.CancelDepositAccount(r.Context(), p, r.PathValue("business_id"), r.PathValue("account_id"), s.meta(r))
 	if err != nil {
 		return err
 	}

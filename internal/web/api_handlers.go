@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	err := s.Auth.Signup(r.Context(), auth.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
+	err := s.Account.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (s *Server) apiSignupVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	uid, bid, err := s.Auth.VerifySignup(r.Context(), req.Email, req.Code, s.meta(r))
+	uid, bid, err := s.Account.VerifySignup(r.Context(), req.Email, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
+	res, err := s.Session.SignIn(r.Context(), session.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (s *Server) apiRequestUnlock(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.RequestUnlock(r.Context(), req.Email, s.meta(r)); err != nil {
+	if err := s.Session.RequestUnlock(r.Context(), req.Email, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, answerIn(r, unlockRequested))
@@ -135,7 +136,7 @@ type membershipJSON struct {
 	TwoStepRequired bool   `json:"two_step_required"`
 }
 
-func requiredByAny(p *auth.Principal) bool {
+func requiredByAny(p *session.Principal) bool {
 	for _, m := range p.Memberships {
 		if m.RequireTwoStep {
 			return true
@@ -172,7 +173,7 @@ type currentSessionJSON struct {
 	Session     sessionJSON      `json:"session"`
 }
 
-func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var out currentSessionJSON
 	out.User.ID, out.User.Email, out.User.PasswordChangedAt = p.User.ID, p.User.Email, p.User.PasswordChangedAt
 	out.TwoStep.Enrolled, out.TwoStep.FullyProtected, out.TwoStep.Missing = p.TwoStep.Enrolled, p.TwoStep.Full, p.TwoStep.Missing
@@ -180,7 +181,7 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 		out.TwoStep.Missing = []string{}
 	}
 	out.TwoStep.BackupCodesLeft, out.TwoStep.RequiredByBusiness = p.TwoStep.BackupLeft, requiredByAny(p)
-	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
+	failed, err := s.Session.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -208,16 +209,16 @@ func (s *Server) apiCurrentSession(w http.ResponseWriter, r *http.Request, p *au
 	return err
 }
 
-func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
+func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Session.SignOut(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	list, err := s.Session.ListSessions(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -228,20 +229,20 @@ func (s *Server) apiListSessions(w http.ResponseWriter, r *http.Request, p *auth
 	return writeJSON(w, http.StatusOK, map[string]any{"sessions": out})
 }
 
-func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiRevokeSession(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	id := r.PathValue("id")
 	if len(id) > 64 {
 		return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such session.")
 	}
-	if err := s.Auth.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.Session.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	n, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r))
+func (s *Server) apiRevokeOthers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	n, err := s.Session.RevokeOtherSessions(r.Context(), p, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -281,9 +282,9 @@ const maxAuditLimit = 200
 
 // parseAuditQuery reads the audit filters shared by the API, the page and
 // the CSV export.
-func parseAuditQuery(r *http.Request) (auth.AuditQuery, error) {
+func parseAuditQuery(r *http.Request) (account.AuditQuery, error) {
 	v := r.URL.Query()
-	var q auth.AuditQuery
+	var q account.AuditQuery
 	var fields []sellerguard.FieldError
 	q.BusinessID = v.Get("business_id")
 	q.Category = v.Get("category")
@@ -363,12 +364,12 @@ func decodeCursor(c string) (time.Time, string, bool) {
 	return time.UnixMicro(n).UTC(), id, true
 }
 
-func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q, err := parseAuditQuery(r)
 	if err != nil {
 		return err
 	}
-	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	events, err := s.Account.ListAudit(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -410,20 +411,20 @@ type phraseRequest struct {
 	Phrase string `json:"phrase"`
 }
 
-func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+func (s *Server) apiGetPhrase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"phrase": phrase, "set": phrase != ""})
 }
 
-func (s *Server) apiSetPhrase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetPhrase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req phraseRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.SetPhishingPhrase(r.Context(), p, req.Phrase, s.meta(r)); err != nil {
+	if err := s.Account.SetPhishingPhrase(r.Context(), p, req.Phrase, s.meta(r)); err != nil {
 		return err
 	}
 	return s.apiGetPhrase(w, r, p)

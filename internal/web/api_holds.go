@@ -4,19 +4,20 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
-// Held items after an undone sign-in email change (internal/auth/holds.go):
+// Held items after an undone sign-in email change (internal/account/holds.go):
 // the owner lists them and confirms or removes each, through the API and
 // on Secure my account.
 func (s *Server) registerHolds(mux *recordingMux) {
 	mux.Handle("GET /api/v1/account/holds", s.apiFull(s.apiListHolds))
-	mux.Handle("POST /api/v1/account/holds/{hold_id}/confirm", s.apiAuthed(s.apiDecideHold(auth.HoldConfirm)))
-	mux.Handle("POST /api/v1/account/holds/{hold_id}/remove", s.apiAuthed(s.apiDecideHold(auth.HoldRemove)))
-	mux.Handle("POST /account/holds/{hold_id}/confirm", s.pageAuthed(s.pageDecideHold(auth.HoldConfirm)))
-	mux.Handle("POST /account/holds/{hold_id}/remove", s.pageAuthed(s.pageDecideHold(auth.HoldRemove)))
+	mux.Handle("POST /api/v1/account/holds/{hold_id}/confirm", s.apiAuthed(s.apiDecideHold(account.HoldConfirm)))
+	mux.Handle("POST /api/v1/account/holds/{hold_id}/remove", s.apiAuthed(s.apiDecideHold(account.HoldRemove)))
+	mux.Handle("POST /account/holds/{hold_id}/confirm", s.pageAuthed(s.pageDecideHold(account.HoldConfirm)))
+	mux.Handle("POST /account/holds/{hold_id}/remove", s.pageAuthed(s.pageDecideHold(account.HoldRemove)))
 }
 
 type holdJSON struct {
@@ -42,8 +43,8 @@ func toHoldJSON(h store.Hold) holdJSON {
 	return j
 }
 
-func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	hs, err := s.Auth.ListHolds(r.Context(), p)
+func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	hs, err := s.Account.ListHolds(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -54,9 +55,9 @@ func (s *Server) apiListHolds(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return writeJSON(w, http.StatusOK, map[string]any{"holds": out})
 }
 
-func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-		h, err := s.Auth.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
+func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+		h, err := s.Account.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -64,12 +65,12 @@ func (s *Server) apiDecideHold(decision string) func(http.ResponseWriter, *http.
 	}
 }
 
-func (s *Server) pageDecideHold(decision string) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageDecideHold(decision string) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if err := parseForm(r); err != nil {
 			return err
 		}
-		_, err := s.Auth.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
+		_, err := s.Account.DecideHold(r.Context(), p, r.PathValue("hold_id"), decision, s.meta(r))
 		if s.needsReauth(w, r, err, "/account/secure") {
 			return nil
 		}
@@ -92,7 +93,7 @@ func (s *Server) landingAfterSignIn(r *http.Request, userID, next string) string
 	if next == secureNext {
 		return secureNext
 	}
-	if n, err := s.Auth.CountHolds(r.Context(), userID); err == nil && n > 0 {
+	if n, err := s.Account.CountHolds(r.Context(), userID); err == nil && n > 0 {
 		return secureNext
 	}
 	return "/account"

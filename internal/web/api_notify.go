@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // Notification settings: the catalogue of events with the caller's settings
@@ -17,10 +17,10 @@ import (
 
 // registerNotify adds the API and the page of notification settings.
 func (s *Server) registerNotify(mux *recordingMux) {
-	h := &notifyHandlers{s: s, n: notify.New(s.DB, s.Auth.Keys, notify.Options{
+	h := &notifyHandlers{s: s, n: notify.New(s.DB, s.Session.Keys, notify.Options{
 		BaseURL: s.Options.BaseURL, Logger: s.Logger,
-		Now:          func() time.Time { return s.Auth.Now() },
-		SMSAvailable: func() bool { return s.Auth.SMS.Available },
+		Now:          func() time.Time { return s.Session.Now() },
+		SMSAvailable: func() bool { return s.Session.SMS.Available },
 	})}
 	mux.Handle("GET /api/v1/notifications", s.apiAuthed(h.apiList))
 	mux.Handle("PUT /api/v1/notifications/{event}", s.apiAuthed(h.apiUpdate))
@@ -63,7 +63,7 @@ func toNotifyEventJSON(lang i18n.Lang, st notify.Setting) notifyEventJSON {
 	return e
 }
 
-func (h *notifyHandlers) apiList(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) apiList(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := h.n.Settings(r.Context(), p.User.ID)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ type notifyUpdateRequest struct {
 	SMS   *bool `json:"sms"`
 }
 
-func (h *notifyHandlers) apiUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) apiUpdate(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	key := r.PathValue("event")
 	if _, ok := notify.Lookup(key); !ok {
 		return notify.ErrNoSuchEvent
@@ -115,7 +115,7 @@ type failedDeliveryJSON struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-func (h *notifyHandlers) apiFailed(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) apiFailed(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	list, err := h.n.FailedDeliveries(r.Context(), p.User.ID)
 	if err != nil {
 		return err

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // registerPasskeys adds the passkey routes: the JSON API of both ceremonies
@@ -30,7 +31,7 @@ type passkeyCeremonyJSON struct {
 	ExpiresAt   time.Time       `json:"expires_at"`
 }
 
-func toPasskeyCeremonyJSON(c auth.PasskeyCeremony) passkeyCeremonyJSON {
+func toPasskeyCeremonyJSON(c secondstep.PasskeyCeremony) passkeyCeremonyJSON {
 	return passkeyCeremonyJSON{ChallengeID: c.ChallengeID, PublicKey: c.Options, ExpiresAt: c.ExpiresAt.UTC()}
 }
 
@@ -46,11 +47,11 @@ func decodeEmpty(r *http.Request) error {
 // apiBeginPasskeyRegistration answers the options for
 // navigator.credentials.create(): PublicKeyCredentialCreationOptions with
 // binary members in base64url.
-func (s *Server) apiBeginPasskeyRegistration(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiBeginPasskeyRegistration(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	c, err := s.Auth.BeginPasskeyRegistration(r.Context(), p)
+	c, err := s.TwoStep.BeginPasskeyRegistration(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ type passkeyRegistrationRequest struct {
 	Credential  json.RawMessage `json:"credential"`
 }
 
-func (s *Server) apiFinishPasskeyRegistration(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiFinishPasskeyRegistration(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req passkeyRegistrationRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -71,7 +72,7 @@ func (s *Server) apiFinishPasskeyRegistration(w http.ResponseWriter, r *http.Req
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	m, err := s.Auth.FinishPasskeyRegistration(r.Context(), p, auth.PasskeyRegistration{ChallengeID: req.ChallengeID, Label: req.Label, Credential: req.Credential}, s.meta(r))
+	m, err := s.TwoStep.FinishPasskeyRegistration(r.Context(), p, secondstep.PasskeyRegistration{ChallengeID: req.ChallengeID, Label: req.Label, Credential: req.Credential}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -81,11 +82,11 @@ func (s *Server) apiFinishPasskeyRegistration(w http.ResponseWriter, r *http.Req
 // apiBeginPasskeySignIn answers the options for navigator.credentials.get()
 // (PublicKeyCredentialRequestOptions, allowCredentials listing the user's
 // passkeys) to a session that still owes its second step.
-func (s *Server) apiBeginPasskeySignIn(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiBeginPasskeySignIn(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	c, err := s.Auth.BeginPasskeySignIn(r.Context(), p)
+	c, err := s.TwoStep.BeginPasskeySignIn(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ type passkeySignInRequest struct {
 
 // apiFinishPasskeySignIn finishes the second step with a passkey; it answers
 // exactly as POST /api/v1/session/second-step does.
-func (s *Server) apiFinishPasskeySignIn(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiFinishPasskeySignIn(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req passkeySignInRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -108,7 +109,7 @@ func (s *Server) apiFinishPasskeySignIn(w http.ResponseWriter, r *http.Request, 
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	res, err := s.Auth.CompletePasskeySignIn(r.Context(), p, auth.PasskeySignIn{
+	res, err := s.TwoStep.CompletePasskeySignIn(r.Context(), p, secondstep.PasskeySignIn{
 		ChallengeID: req.ChallengeID, Credential: req.Credential, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if err != nil {
@@ -140,11 +141,11 @@ func requirePasskeyAnswer(challengeID string, credential json.RawMessage) error 
 
 // apiBeginPasskeyReauth answers the options for navigator.credentials.get()
 // to re-authenticate a full session with a passkey.
-func (s *Server) apiBeginPasskeyReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiBeginPasskeyReauth(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := decodeEmpty(r); err != nil {
 		return err
 	}
-	c, err := s.Auth.BeginPasskeyReauth(r.Context(), p)
+	c, err := s.TwoStep.BeginPasskeyReauth(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -159,7 +160,7 @@ type passkeyReauthRequest struct {
 
 // apiFinishPasskeyReauth re-authenticates with the password and a passkey;
 // it answers exactly as POST /api/v1/session/reauth does.
-func (s *Server) apiFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req passkeyReauthRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -167,7 +168,7 @@ func (s *Server) apiFinishPasskeyReauth(w http.ResponseWriter, r *http.Request, 
 	if err := requirePasskeyAnswer(req.ChallengeID, req.Credential); err != nil {
 		return err
 	}
-	next, err := s.Auth.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
+	next, err := s.TwoStep.ReauthenticateWithPasskey(r.Context(), p, req.Password, req.ChallengeID, req.Credential, s.meta(r))
 	if err != nil {
 		return err
 	}

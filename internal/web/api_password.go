@@ -5,10 +5,10 @@ import (
 	"net/http"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/policy"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 type changePasswordRequest struct {
@@ -16,12 +16,12 @@ type changePasswordRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
-func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req changePasswordRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
+	res, err := s.Account.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -65,8 +65,8 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 		return sellerguard.Invalid(fields...)
 	}
 	ip := s.clientIP(r)
-	now := s.Auth.Now()
-	retry, err := s.Auth.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("pwcheck", ip), ip, now, 600, s.Auth.Limits.SourceWindow)
+	now := s.Session.Now()
+	retry, err := s.Session.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("pwcheck", ip), ip, now, 600, s.Session.Limits.SourceWindow)
 	if err != nil {
 		return err
 	}
@@ -83,13 +83,13 @@ func (s *Server) apiCheckPassword(w http.ResponseWriter, r *http.Request) error 
 	// of the context fields.
 	strict := false
 	if p, err := s.authenticate(r); err == nil && p.RequireFull() == nil {
-		rules, err := s.Auth.PasswordRulesFor(r.Context(), p)
+		rules, err := s.Account.PasswordRulesFor(r.Context(), p)
 		if err != nil {
 			return err
 		}
 		c, strict = rules.Facts, rules.Strict
 	}
-	reasons, score, tips := s.Auth.CheckPassword(r.Context(), req.Password, c, strict)
+	reasons, score, tips := s.Account.CheckPassword(r.Context(), req.Password, c, strict)
 	if reasons == nil {
 		reasons = []policy.Reason{}
 	}
@@ -112,7 +112,7 @@ type passwordRulesRequest struct {
 	Strict     *bool `json:"strict"`
 }
 
-func (s *Server) apiSetPasswordRules(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetPasswordRules(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req passwordRulesRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -120,7 +120,7 @@ func (s *Server) apiSetPasswordRules(w http.ResponseWriter, r *http.Request, p *
 	if req.MaxAgeDays == nil || req.Strict == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "max_age_days", Code: "required", Message: "Give both max_age_days (0 for none) and strict (true or false)."})
 	}
-	if err := s.Auth.SetBusinessPasswordRules(r.Context(), p, r.PathValue("business_id"), *req.MaxAgeDays, *req.Strict, s.meta(r)); err != nil {
+	if err := s.Account.SetBusinessPasswordRules(r.Context(), p, r.PathValue("business_id"), *req.MaxAgeDays, *req.Strict, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "max_age_days": *req.MaxAgeDays, "strict": *req.Strict})

@@ -12,11 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/mailcheck"
 	"github.com/sellerguard/sellerguard/internal/phishreport"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // Phishing: "is this email really from us?" and the report queue (issue
@@ -60,7 +60,7 @@ func (s *Server) registerPhishing(mux *recordingMux) {
 // A bearer token that is not valid is refused (the client meant to sign
 // in); a stale session cookie, a partial sign-in or a pending password
 // change count as not signed in.
-func (s *Server) optionalPrincipal(r *http.Request) (*auth.Principal, error) {
+func (s *Server) optionalPrincipal(r *http.Request) (*session.Principal, error) {
 	// With the session cookie, the body must be one no cross-site form can
 	// send (415 otherwise), as on every cookie-authenticated API call.
 	if err := s.requireBodyTypeWithCookie(r, "message/rfc822"); err != nil {
@@ -84,7 +84,7 @@ func (s *Server) optionalPrincipal(r *http.Request) (*auth.Principal, error) {
 
 // pageOptional adapts a page anyone may see; a signed-in user sees it with
 // their navigation (and their own details where the page has any).
-func (s *Server) pageOptional(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+func (s *Server) pageOptional(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
 	return s.page(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
 		if err != nil || p.RequireFull() != nil || p.RequireNoPendingPasswordChange() != nil {
@@ -155,10 +155,10 @@ func readMessageRequest(r *http.Request, allowLink bool) (messageRequest, []byte
 
 // checkMail runs the check for a request: per-source limit, the caller's
 // phrase, the checker.
-func (s *Server) checkMail(r *http.Request, p *auth.Principal, raw []byte) (*mailcheck.Result, error) {
+func (s *Server) checkMail(r *http.Request, p *session.Principal, raw []byte) (*mailcheck.Result, error) {
 	ip := s.clientIP(r)
-	now := s.Auth.Now()
-	retry, err := s.Auth.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("mailcheck", ip), ip, now, checksPerSourceHour, time.Hour)
+	now := s.Session.Now()
+	retry, err := s.Session.Limiter.Hit(r.Context(), s.DB, limiter.SourceKey("mailcheck", ip), ip, now, checksPerSourceHour, time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (s *Server) checkMail(r *http.Request, p *auth.Principal, raw []byte) (*mai
 	}
 	var caller *mailcheck.Caller
 	if p != nil {
-		phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+		phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +202,7 @@ func (s *Server) apiVerifyMail(w http.ResponseWriter, r *http.Request) error {
 }
 
 // submission builds a report submission for the request's caller.
-func (s *Server) submission(r *http.Request, p *auth.Principal, source string) phishreport.Submission {
+func (s *Server) submission(r *http.Request, p *session.Principal, source string) phishreport.Submission {
 	sub := phishreport.Submission{Source: source, IP: s.clientIP(r), UserAgent: r.UserAgent()}
 	if p != nil {
 		sub.ReporterUserID, sub.ReporterEmail = p.User.ID, p.User.Email
@@ -223,7 +223,7 @@ func (s *Server) apiReportPhishing(w http.ResponseWriter, r *http.Request) error
 	return s.reportPhishing(w, r, nil)
 }
 
-func (s *Server) reportPhishing(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) reportPhishing(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	req, raw, err := readMessageRequest(r, true)
 	if err != nil {
 		return err
@@ -243,7 +243,7 @@ func (s *Server) reportPhishing(w http.ResponseWriter, r *http.Request, p *auth.
 	return writeJSON(w, http.StatusCreated, rep)
 }
 
-func (s *Server) apiListPhishingReports(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiListPhishingReports(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q := r.URL.Query()
 	limit := 20
 	var fields []sellerguard.FieldError
@@ -301,7 +301,7 @@ type mailCheckPage struct {
 	SignedIn bool
 }
 
-func (s *Server) pageMailCheckForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageMailCheckForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	s.render(w, r, http.StatusOK, "mailcheck", &mailCheckPage{form: newForm(), SignedIn: p != nil})
 	return nil
 }
@@ -352,7 +352,7 @@ func readMessageForm(r *http.Request, fields ...string) ([]byte, map[string]stri
 	return raw, values, nil
 }
 
-func (s *Server) pageMailCheckSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageMailCheckSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	page := &mailCheckPage{form: newForm(), SignedIn: p != nil}
 	raw, _, err := readMessageForm(r)
 	if err == nil {
@@ -382,12 +382,12 @@ type reportPage struct {
 	SignedIn      bool
 }
 
-func (s *Server) pageReportForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReportForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	s.render(w, r, http.StatusOK, "report", &reportPage{form: newForm(), ReportAddress: s.Options.ReportAddress, SignedIn: p != nil})
 	return nil
 }
 
-func (s *Server) pageReportSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReportSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	page := &reportPage{form: newForm(), ReportAddress: s.Options.ReportAddress, SignedIn: p != nil}
 	raw, values, err := readMessageForm(r, "url", "note")
 	if err == nil {
@@ -421,10 +421,10 @@ type phishingGuidePage struct {
 	ReportAddress string
 }
 
-func (s *Server) pagePhishingGuide(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhishingGuide(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	page := &phishingGuidePage{SignedIn: p != nil, ReportAddress: s.Options.ReportAddress}
 	if p != nil {
-		phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+		phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 		if err != nil {
 			return err
 		}

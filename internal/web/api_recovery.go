@@ -3,10 +3,10 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 )
 
-// "Can't sign in?": forgot password (internal/recovery, internal/auth/recovery.go).
+// "Can't sign in?": forgot password (internal/recovery, internal/account/recovery.go).
 func (s *Server) registerRecovery(mux *recordingMux) {
 	mux.Handle("POST /api/v1/recovery", s.api(s.apiStartRecovery))
 	mux.Handle("POST /api/v1/recovery/verify", s.api(s.apiVerifyRecovery))
@@ -30,7 +30,7 @@ func (s *Server) apiStartRecovery(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.Auth.StartRecovery(r.Context(), req.Email, s.meta(r)); err != nil {
+	if err := s.Account.StartRecovery(r.Context(), req.Email, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, answerIn(r, recoveryStarted))
@@ -46,7 +46,7 @@ func (s *Server) apiVerifyRecovery(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := s.Auth.VerifyRecovery(r.Context(), req.Email, req.Code, s.meta(r))
+	token, err := s.Account.VerifyRecovery(r.Context(), req.Email, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	done, err := s.Auth.RecoveryPassword(r.Context(), req.RecoveryToken, req.Password, s.meta(r))
+	done, err := s.Account.RecoveryPassword(r.Context(), req.RecoveryToken, req.Password, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ const revertDoneMessage = "Your password is changed and every session of the acc
 // recoveryDoneJSON says what happened and where to go next: signing in,
 // then Secure my account after an undone email change (with the number of
 // held items waiting there).
-func recoveryDoneJSON(d auth.RecoveryDone) map[string]any {
+func recoveryDoneJSON(d account.RecoveryDone) map[string]any {
 	if d.Revert {
 		return map[string]any{"password_changed": true, "message": revertDoneMessage, "next": secureNext, "held_items": d.Holds}
 	}

@@ -5,8 +5,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 func (s *Server) registerReviews(mux *recordingMux) {
@@ -46,13 +48,13 @@ type chargeMethodRequest struct {
 	ExpYear    int    `json:"exp_year"`
 }
 
-func (s *Server) apiSetChargeMethod(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetChargeMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req chargeMethodRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.Auth.SetChargeMethod(r.Context(), p, r.PathValue("business_id"),
-		auth.ChargeMethodInput{Holder: req.Holder, Number: req.CardNumber, ExpMonth: req.ExpMonth, ExpYear: req.ExpYear}, s.meta(r))
+	c, err := s.SellerData.SetChargeMethod(r.Context(), p, r.PathValue("business_id"),
+		sellerdata.ChargeMethodInput{Holder: req.Holder, Number: req.CardNumber, ExpMonth: req.ExpMonth, ExpYear: req.ExpYear}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ type reviewJSON struct {
 	Members    []reviewMemberJSON `json:"members"`
 }
 
-func toReviewJSON(v auth.ReviewView) reviewJSON {
+func toReviewJSON(v team.ReviewView) reviewJSON {
 	out := reviewJSON{reviewSummaryJSON: toReviewSummary(v.AccessReview), Open: v.Open(), SuspendsAt: timePtr(v.SuspendsAt), Members: []reviewMemberJSON{}}
 	for _, m := range v.Members {
 		status := m.Status
@@ -122,8 +124,8 @@ func toReviewJSON(v auth.ReviewView) reviewJSON {
 	return out
 }
 
-func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.ListReviews(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	list, err := s.Team.ListReviews(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -134,8 +136,8 @@ func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, p *auth.
 	return writeJSON(w, http.StatusOK, map[string]any{"reviews": out})
 }
 
-func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	v, created, err := s.Auth.StartReview(r.Context(), p, r.PathValue("business_id"), s.meta(r))
+func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	v, created, err := s.Team.StartReview(r.Context(), p, r.PathValue("business_id"), s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -146,8 +148,8 @@ func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, p *auth.
 	return writeJSON(w, status, map[string]any{"review": toReviewJSON(v)})
 }
 
-func (s *Server) apiReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	v, err := s.Auth.Review(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"))
+func (s *Server) apiReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	v, err := s.Team.Review(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"))
 	if err != nil {
 		return err
 	}
@@ -164,16 +166,16 @@ type reviewDecisionsRequest struct {
 	Decisions []reviewDecisionJSON `json:"decisions"`
 }
 
-func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiDecideReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req reviewDecisionsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ds := make([]auth.ReviewDecision, len(req.Decisions))
+	ds := make([]team.ReviewDecision, len(req.Decisions))
 	for i, d := range req.Decisions {
-		ds[i] = auth.ReviewDecision{UserID: d.UserID, Action: d.Action, Permissions: d.Permissions}
+		ds[i] = team.ReviewDecision{UserID: d.UserID, Action: d.Action, Permissions: d.Permissions}
 	}
-	v, err := s.Auth.DecideReview(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"), ds, s.meta(r))
+	v, err := s.Team.DecideReview(r.Context(), p, r.PathValue("business_id"), r.PathValue("review_id"), ds, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -185,20 +187,20 @@ type reviewSettingsJSON struct {
 	SuspendAfterDays int `json:"suspend_after_days"`
 }
 
-func (s *Server) apiReviewSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	rs, err := s.Auth.ReviewSettings(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiReviewSettings(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	rs, err := s.Team.ReviewSettings(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, reviewSettingsJSON{IntervalDays: rs.IntervalDays, SuspendAfterDays: rs.SuspendAfterDays})
 }
 
-func (s *Server) apiSetReviewSettings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetReviewSettings(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req reviewSettingsJSON
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	rs, err := s.Auth.SetReviewSettings(r.Context(), p, r.PathValue("business_id"), store.ReviewSettings{IntervalDays: req.IntervalDays, SuspendAfterDays: req.SuspendAfterDays}, s.meta(r))
+	rs, err := s.Team.SetReviewSettings(r.Context(), p, r.PathValue("business_id"), store.ReviewSettings{IntervalDays: req.IntervalDays, SuspendAfterDays: req.SuspendAfterDays}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -216,8 +218,8 @@ func toTransferJSON(t store.OwnershipTransfer) map[string]any {
 	return map[string]any{"ownership_transfer": ownershipTransferJSON{FromUserID: t.FromUser, ToUserID: t.ToUser, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC()}}
 }
 
-func (s *Server) apiOwnershipTransfer(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	t, err := s.Auth.PendingOwnershipTransfer(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiOwnershipTransfer(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	t, err := s.Team.PendingOwnershipTransfer(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -228,28 +230,28 @@ type offerOwnershipRequest struct {
 	UserID string `json:"user_id"`
 }
 
-func (s *Server) apiOfferOwnership(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiOfferOwnership(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req offerOwnershipRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := s.Auth.OfferOwnership(r.Context(), p, r.PathValue("business_id"), req.UserID, s.meta(r))
+	t, err := s.Team.OfferOwnership(r.Context(), p, r.PathValue("business_id"), req.UserID, s.meta(r))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, toTransferJSON(t))
 }
 
-func (s *Server) apiCancelOwnershipTransfer(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.CancelOwnershipTransfer(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
+func (s *Server) apiCancelOwnershipTransfer(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Team.CancelOwnershipTransfer(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) apiAcceptOwnership(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.AcceptOwnership(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
+func (s *Server) apiAcceptOwnership(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Team.AcceptOwnership(r.Context(), p, r.PathValue("business_id"), s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, answerIn(r, map[string]any{"status": "owner", "message": "You now own this business. The former owner keeps edit access until you change it."}))

@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/support"
 )
 
@@ -67,7 +67,7 @@ func (s *Server) apiOpenCase(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusAccepted, answerIn(r, caseReceived))
 }
 
-func (s *Server) apiMyCases(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiMyCases(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	cs, err := s.Options.Support.MyCases(r.Context(), p)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (s *Server) apiMyCases(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	return writeJSON(w, http.StatusOK, map[string]any{"cases": cs})
 }
 
-func (s *Server) apiMyCase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiMyCase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	c, err := s.Options.Support.MyCase(r.Context(), p, r.PathValue("case_id"))
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ type caseMessageRequest struct {
 	Body string `json:"body"`
 }
 
-func (s *Server) apiCaseReply(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiCaseReply(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req caseMessageRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -102,7 +102,7 @@ func (s *Server) apiCaseReply(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return writeJSON(w, http.StatusCreated, c)
 }
 
-func (s *Server) apiCaseNotMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiCaseNotMe(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Options.Support.DisownSignedIn(r.Context(), p, r.PathValue("case_id"), s.meta(r)); err != nil {
 		return err
 	}

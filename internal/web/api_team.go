@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -41,8 +42,8 @@ func toMemberJSON(m store.Member) memberJSON {
 	return memberJSON{UserID: m.UserID, Email: m.Email, Role: m.Role, Status: m.Status, Permissions: m.Levels(), JoinedAt: m.CreatedAt.UTC()}
 }
 
-func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ms, err := s.Auth.ListMembers(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiListMembers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	ms, err := s.Team.ListMembers(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -57,20 +58,20 @@ type permissionsRequest struct {
 	Permissions sellerguard.Permissions `json:"permissions"`
 }
 
-func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiUpdateMember(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req permissionsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := s.Auth.UpdateMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), req.Permissions, s.meta(r))
+	m, err := s.Team.UpdateMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), req.Permissions, s.meta(r))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"member": toMemberJSON(m)})
 }
 
-func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.RemoveMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), s.meta(r)); err != nil {
+func (s *Server) apiRemoveMember(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Team.RemoveMember(r.Context(), p, r.PathValue("business_id"), r.PathValue("user_id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -101,12 +102,12 @@ func toInvitationJSON(v store.Invitation) invitationJSON {
 		Status: v.Status, CreatedAt: v.CreatedAt.UTC(), ExpiresAt: v.ExpiresAt.UTC()}
 }
 
-func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiInvite(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req inviteRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	inv, err := s.Auth.Invite(r.Context(), p, r.PathValue("business_id"), req.Email, req.Permissions, s.meta(r))
+	inv, err := s.Team.Invite(r.Context(), p, r.PathValue("business_id"), req.Email, req.Permissions, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -121,24 +122,24 @@ func invitationsJSON(list []store.Invitation) map[string]any {
 	return map[string]any{"invitations": out}
 }
 
-func (s *Server) apiListBusinessInvitations(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.ListBusinessInvitations(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiListBusinessInvitations(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	list, err := s.Team.ListBusinessInvitations(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, invitationsJSON(list))
 }
 
-func (s *Server) apiWithdrawInvitation(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.WithdrawInvitation(r.Context(), p, r.PathValue("business_id"), r.PathValue("id"), s.meta(r)); err != nil {
+func (s *Server) apiWithdrawInvitation(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Team.WithdrawInvitation(r.Context(), p, r.PathValue("business_id"), r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.MyInvitations(r.Context(), p)
+func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	list, err := s.Team.MyInvitations(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -146,9 +147,9 @@ func (s *Server) apiMyInvitations(w http.ResponseWriter, r *http.Request, p *aut
 }
 
 // apiDecideInvitation accepts or declines an invitation to the caller.
-func (s *Server) apiDecideInvitation(accept bool) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-		inv, err := s.Auth.DecideInvitation(r.Context(), p, r.PathValue("id"), accept, s.meta(r))
+func (s *Server) apiDecideInvitation(accept bool) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+		inv, err := s.Team.DecideInvitation(r.Context(), p, r.PathValue("id"), accept, s.meta(r))
 		if err != nil {
 			return err
 		}
@@ -172,8 +173,8 @@ func toDepositJSON(a *store.DepositAccount) *depositAccountJSON {
 	return &depositAccountJSON{ID: a.ID, Holder: a.Holder, Bank: a.Bank, Last4: a.Last4, AddedAt: a.CreatedAt.UTC(), PayoutsFrom: a.ActiveFrom.UTC()}
 }
 
-func (s *Server) apiPaymentInfo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	info, err := s.Auth.PaymentInfo(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiPaymentInfo(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	info, err := s.SellerData.PaymentInfo(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -187,17 +188,17 @@ type depositRequest struct {
 	AccountNumber string `json:"account_number"`
 }
 
-func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetDepositAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req depositRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, err := s.Auth.SetDepositAccount(r.Context(), p, r.PathValue("business_id"), auth.DepositAccountInput{Holder: req.Holder, Bank: req.Bank, Number: req.AccountNumber}, s.meta(r))
+	a, err := s.SellerData.SetDepositAccount(r.Context(), p, r.PathValue("business_id"), sellerdata.DepositAccountInput{Holder: req.Holder, Bank: req.Bank, Number: req.AccountNumber}, s.meta(r))
 	if err != nil {
 		return err
 	}
 	msg := "business.api.deposit_added"
-	if info, err := s.Auth.PaymentInfo(r.Context(), p, a.BusinessID); err == nil && info.Payouts == nil {
+	if info, err := s.SellerData.PaymentInfo(r.Context(), p, a.BusinessID); err == nil && info.Payouts == nil {
 		msg = "business.api.deposit_added_first" // the first account replaces nothing
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"pending_account": toDepositJSON(&a), "message": tr(r, msg)})
@@ -213,8 +214,8 @@ func toStorefrontJSON(f store.Storefront) storefrontJSON {
 		SupportEmail: f.SupportEmail, SupportPhone: f.SupportPhone, ReturnAddress: f.ReturnAddress}, UpdatedAt: timePtr(f.UpdatedAt)}
 }
 
-func (s *Server) apiStorefront(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	f, err := s.Auth.Storefront(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiStorefront(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	f, err := s.SellerData.Storefront(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -230,12 +231,12 @@ type storefrontRequest struct {
 	ReturnAddress string `json:"return_address"`
 }
 
-func (s *Server) apiSetStorefront(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetStorefront(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req storefrontRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	f, err := s.Auth.SetStorefront(r.Context(), p, r.PathValue("business_id"), store.Storefront{DisplayName: req.DisplayName, Description: req.Description,
+	f, err := s.SellerData.SetStorefront(r.Context(), p, r.PathValue("business_id"), store.Storefront{DisplayName: req.DisplayName, Description: req.Description,
 		LogoURL: req.LogoURL, SupportEmail: req.SupportEmail, SupportPhone: req.SupportPhone, ReturnAddress: req.ReturnAddress}, s.meta(r))
 	if err != nil {
 		return err
@@ -262,8 +263,8 @@ func listingsJSON(ls []store.Listing) map[string]any {
 	return map[string]any{"listings": out}
 }
 
-func (s *Server) apiListListings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ls, err := s.Auth.ListListings(r.Context(), p, r.PathValue("business_id"))
+func (s *Server) apiListListings(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	ls, err := s.SellerData.ListListings(r.Context(), p, r.PathValue("business_id"))
 	if err != nil {
 		return err
 	}
@@ -284,16 +285,16 @@ type saveListingsRequest struct {
 	Listings []listingInputJSON `json:"listings"`
 }
 
-func (s *Server) apiSaveListings(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSaveListings(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req saveListingsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ins := make([]auth.ListingInput, len(req.Listings))
+	ins := make([]sellerdata.ListingInput, len(req.Listings))
 	for i, l := range req.Listings {
-		ins[i] = auth.ListingInput{ID: l.ID, SKU: l.SKU, Title: l.Title, PriceCents: l.PriceCents, Quantity: l.Quantity, Condition: l.Condition, ConditionNote: l.ConditionNote}
+		ins[i] = sellerdata.ListingInput{ID: l.ID, SKU: l.SKU, Title: l.Title, PriceCents: l.PriceCents, Quantity: l.Quantity, Condition: l.Condition, ConditionNote: l.ConditionNote}
 	}
-	ls, err := s.Auth.SaveListings(r.Context(), p, r.PathValue("business_id"), ins, s.meta(r))
+	ls, err := s.SellerData.SaveListings(r.Context(), p, r.PathValue("business_id"), ins, s.meta(r))
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -15,12 +16,12 @@ type secondStepRequest struct {
 	RememberBrowser bool   `json:"remember_browser"`
 }
 
-func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSecondStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req secondStepRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.CompleteSecondStep(r.Context(), p, auth.SecondStepInput{Method: req.Method, Code: req.Code, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r)}, s.meta(r))
+	res, err := s.TwoStep.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{Method: req.Method, Code: req.Code, RememberBrowser: req.RememberBrowser, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -47,12 +48,12 @@ type reauthRequest struct {
 	Code     string `json:"code"`
 }
 
-func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiReauth(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req reauthRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	next, err := s.Auth.Reauthenticate(r.Context(), p, req.Password, req.Method, req.Code, s.meta(r))
+	next, err := s.TwoStep.Reauthenticate(r.Context(), p, req.Password, req.Method, req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -76,8 +77,8 @@ func toMethodJSON(m store.TwoStepMethod) methodJSON {
 	return j
 }
 
-func (s *Server) apiListTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+func (s *Server) apiListTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	ov, err := s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -102,14 +103,14 @@ type labelRequest struct {
 	Label string `json:"label"`
 }
 
-func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req labelRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
 		}
 	}
-	e, err := s.Auth.StartTOTP(r.Context(), p, req.Label)
+	e, err := s.TwoStep.StartTOTP(r.Context(), p, req.Label)
 	if err != nil {
 		return err
 	}
@@ -123,20 +124,20 @@ type codeRequest struct {
 	Code string `json:"code"`
 }
 
-func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := s.Auth.ConfirmTOTP(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
+	m, err := s.TwoStep.ConfirmTOTP(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"method": toMethodJSON(m)})
 }
 
-func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	codes, err := s.Auth.RegenerateBackupCodes(r.Context(), p, s.meta(r))
+func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	codes, err := s.TwoStep.RegenerateBackupCodes(r.Context(), p, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -146,8 +147,8 @@ func (s *Server) apiRegenerateBackupCodes(w http.ResponseWriter, r *http.Request
 	}))
 }
 
-func (s *Server) apiRemoveMethod(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+func (s *Server) apiRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.TwoStep.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -162,8 +163,8 @@ type trustedBrowserJSON struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.ListTrustedBrowsers(r.Context(), p)
+func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	list, err := s.TwoStep.ListTrustedBrowsers(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -174,8 +175,8 @@ func (s *Server) apiListTrustedBrowsers(w http.ResponseWriter, r *http.Request, 
 	return writeJSON(w, http.StatusOK, map[string]any{"trusted_browsers": out})
 }
 
-func (s *Server) apiForgetTrustedBrowser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+func (s *Server) apiForgetTrustedBrowser(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.TwoStep.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -186,7 +187,7 @@ type requirementRequest struct {
 	Required *bool `json:"required"`
 }
 
-func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req requirementRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -194,7 +195,7 @@ func (s *Server) apiSetBusinessTwoStep(w http.ResponseWriter, r *http.Request, p
 	if req.Required == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "required", Code: "required", Message: "Say whether two-step verification is required: true or false."})
 	}
-	if err := s.Auth.SetBusinessTwoStep(r.Context(), p, r.PathValue("business_id"), *req.Required, s.meta(r)); err != nil {
+	if err := s.TwoStep.SetBusinessTwoStep(r.Context(), p, r.PathValue("business_id"), *req.Required, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "two_step_required": *req.Required})
@@ -205,12 +206,12 @@ type smsRequest struct {
 	Voice bool   `json:"voice"`
 }
 
-func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req smsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	e, err := s.Auth.StartSMS(r.Context(), p, req.Phone, req.Voice, s.meta(r))
+	e, err := s.TwoStep.StartSMS(r.Context(), p, req.Phone, req.Voice, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -220,12 +221,12 @@ func (s *Server) apiStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	})
 }
 
-func (s *Server) apiConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiConfirmSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req codeRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	m, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
+	m, err := s.TwoStep.ConfirmSMS(r.Context(), p, r.PathValue("id"), req.Code, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -236,14 +237,14 @@ type sendSMSRequest struct {
 	MethodID string `json:"method_id"`
 }
 
-func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req sendSMSRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
 		}
 	}
-	to, err := s.Auth.SendSessionSMS(r.Context(), p, req.MethodID, s.meta(r))
+	to, err := s.TwoStep.SendSessionSMS(r.Context(), p, req.MethodID, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -252,17 +253,17 @@ func (s *Server) apiSendSessionSMS(w http.ResponseWriter, r *http.Request, p *au
 
 // writeReauthenticated answers a successful re-authentication: the old
 // session has ended, and the answer carries the token of its successor.
-func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, next auth.StepUp) error {
+func (s *Server) writeReauthenticated(w http.ResponseWriter, r *http.Request, next session.StepUp) error {
 	s.replaceSessionCookie(w, r, next)
 	at := next.Session.ReauthAt
-	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Auth.TwoStep.ReauthWindow).UTC(),
+	return writeJSON(w, http.StatusOK, map[string]any{"reauthenticated_at": at.UTC(), "valid_until": at.Add(s.Session.TwoStep.ReauthWindow).UTC(),
 		"token": next.Token, "session": toSessionJSON(next.Session, next.Session.ID)})
 }
 
 // replaceSessionCookie gives a browser the session that replaced its own
 // after a step-up, when the request was authenticated by the cookie (a
 // program that sent its bearer token reads the new one from the answer).
-func (s *Server) replaceSessionCookie(w http.ResponseWriter, r *http.Request, next auth.StepUp) {
+func (s *Server) replaceSessionCookie(w http.ResponseWriter, r *http.Request, next session.StepUp) {
 	if r.Header.Get("Authorization") != "" {
 		return
 	}

@@ -179,7 +179,7 @@ func TestBrowserPasskeyEnrolAndSignIn(t *testing.T) {
 	if partial == nil {
 		t.Fatal("no session cookie after the password")
 	}
-	if p, err := in.Auth.Authenticate(t.Context(), partial.Value); err != nil || p.Session.AuthLevel != sellerguard.AuthPartial {
+	if p, err := in.Session.Authenticate(t.Context(), partial.Value); err != nil || p.Session.AuthLevel != sellerguard.AuthPartial {
 		t.Fatalf("after the password the session is %+v (%v), want partial", p, err)
 	}
 
@@ -206,10 +206,10 @@ func TestBrowserPasskeyEnrolAndSignIn(t *testing.T) {
 	if full == nil || full.Value == partial.Value {
 		t.Fatalf("the session cookie was not replaced: %+v", full)
 	}
-	if p, err := in.Auth.Authenticate(t.Context(), full.Value); err != nil || p.Session.AuthLevel != sellerguard.AuthFull {
+	if p, err := in.Session.Authenticate(t.Context(), full.Value); err != nil || p.Session.AuthLevel != sellerguard.AuthFull {
 		t.Fatalf("after the passkey the session is %+v (%v), want full", p, err)
 	}
-	if _, err := in.Auth.Authenticate(t.Context(), partial.Value); err == nil {
+	if _, err := in.Session.Authenticate(t.Context(), partial.Value); err == nil {
 		t.Error("the partial session lives on after the second step")
 	}
 	if r := pageGet(t, in, "/account/two-step/passkeys", full.Value); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Grace&#39;s laptop") {

@@ -28,7 +28,7 @@ func TestBrowserAccessReviewRevokesStaleMember(t *testing.T) {
 	if r := in.Do(t, "POST", "/api/v1/businesses/"+biz+"/listings", active.token, map[string]any{"listings": []map[string]any{{"sku": "L-1", "title": "Brass lantern", "price_cents": 4500, "quantity": 2, "condition": "new"}}}); r.Status != 200 {
 		t.Fatalf("active member edits listings: %d %s", r.Status, r.Body)
 	}
-	if err := in.Auth.FlushLastSeen(ctx); err != nil {
+	if err := in.Session.FlushLastSeen(ctx); err != nil {
 		t.Fatal(err)
 	}
 

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/breach"
 	"github.com/sellerguard/sellerguard/internal/sms"
 	"github.com/sellerguard/sellerguard/internal/twostep"
@@ -160,7 +160,7 @@ func TestCheckupBreachedPasswordIsAtRisk(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.Auth.ImportUser(context.Background(), auth.ImportedUser{Email: "old@checkup.example", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
+		if err := in.Account.ImportUser(context.Background(), account.ImportedUser{Email: "old@checkup.example", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		tok := in.SignIn(t, "old@checkup.example", pw)

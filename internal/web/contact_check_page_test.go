@@ -75,7 +75,7 @@ func TestContactCheckOnTheAccountPage(t *testing.T) {
 	}
 
 	// The reminder email covers the mobile number too: due for it alone now.
-	if n, err := in.Auth.AskContactConfirmations(t.Context()); err != nil || n != 1 {
+	if n, err := in.Account.AskContactConfirmations(t.Context()); err != nil || n != 1 {
 		t.Fatalf("reminders for a stale mobile number: %d, %v", n, err)
 	}
 	if notifCount(t, in, email, "mobile number still yours") != 1 {

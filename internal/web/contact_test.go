@@ -198,10 +198,10 @@ func TestContactConfirmation(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "still@example.com", pw, "Still")
 	in.Clock.Advance(181 * 24 * time.Hour)
-	if n, err := in.Auth.AskContactConfirmations(t.Context()); err != nil || n != 1 {
+	if n, err := in.Account.AskContactConfirmations(t.Context()); err != nil || n != 1 {
 		t.Fatalf("asked %d, %v", n, err)
 	}
-	if n, _ := in.Auth.AskContactConfirmations(t.Context()); n != 0 {
+	if n, _ := in.Account.AskContactConfirmations(t.Context()); n != 0 {
 		t.Fatal("asked twice")
 	}
 	tok := in.SignIn(t, "still@example.com", pw)

@@ -3,9 +3,9 @@ package web
 import (
 	"context"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
-func withPrincipal(ctx context.Context, p *auth.Principal) context.Context {
+func withPrincipal(ctx context.Context, p *session.Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }

@@ -73,7 +73,7 @@ func TestOwnerCancelsPendingDepositAccount(t *testing.T) {
 		if !strings.Contains(audit, "business.deposit_account_cancelled") || strings.Contains(audit, "532013000") {
 			t.Fatalf("audit: %.400s", audit)
 		}
-		if dest, err := in.Auth.PayoutDestination(t.Context(), biz, in.Clock.Now().Add(100*time.Hour)); err != nil || dest != nil {
+		if dest, err := in.SellerData.PayoutDestination(t.Context(), biz, in.Clock.Now().Add(100*time.Hour)); err != nil || dest != nil {
 			t.Fatalf("the cancelled account would still receive payouts: %+v %v", dest, err)
 		}
 		if r := in.Do(t, "DELETE", del, fresh, nil); r.Status != 404 {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 var (
@@ -151,7 +151,7 @@ func (s *Server) withViewer(r *http.Request) *http.Request {
 	if strings.HasPrefix(r.URL.Path, "/agent") {
 		return r
 	}
-	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
+	if p, ok := r.Context().Value(principalKey{}).(*session.Principal); ok {
 		if p != nil && p.RequireFull() != nil {
 			return r.WithContext(withPrincipal(r.Context(), nil))
 		}

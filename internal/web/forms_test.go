@@ -79,7 +79,7 @@ func TestBackupCodesPageKeepsCodesAcrossReloads(t *testing.T) {
 				t.Fatalf("a backup code is stored in the clear")
 			}
 		}
-		if _, err := in.Auth.Keys.Open("one-time-result", kept[0].Sealed, []byte("ses_someone_else:backup_codes")); err == nil {
+		if _, err := in.Session.Keys.Open("one-time-result", kept[0].Sealed, []byte("ses_someone_else:backup_codes")); err == nil {
 			t.Errorf("the kept codes open for another session")
 		}
 

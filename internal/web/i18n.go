@@ -8,8 +8,8 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // langCookie keeps a signed-out visitor's language choice (a year).
@@ -19,9 +19,9 @@ const langCookie = "sg_lang"
 // the API adapters learn the caller only inside the handler, after the
 // error writer was chosen.
 type reqState struct {
-	principal *auth.Principal
-	caller    auth.Principal // where apiSession keeps the request's copy of the caller
-	sessionID string         // the caller's session, for audit.SessionFrom (reqContext answers audit.SessionKey)
+	principal *session.Principal
+	caller    session.Principal // where apiSession keeps the request's copy of the caller
+	sessionID string            // the caller's session, for audit.SessionFrom (reqContext answers audit.SessionKey)
 }
 
 type reqStateKey struct{}
@@ -74,8 +74,8 @@ func withReqState(r *http.Request) (*http.Request, *reqState) {
 // the visitor's language cookie; else the browser's Accept-Language; else
 // English.
 func langOf(r *http.Request) i18n.Lang {
-	var p *auth.Principal
-	if v, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok {
+	var p *session.Principal
+	if v, ok := r.Context().Value(principalKey{}).(*session.Principal); ok {
 		p = v
 	} else if st, ok := r.Context().Value(reqStateKey{}).(*reqState); ok {
 		p = st.principal
@@ -121,7 +121,7 @@ func (s *Server) pageSetLanguage(w http.ResponseWriter, r *http.Request) error {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "language", Code: "unsupported_language", Message: "Choose en (English) or zh-CN (Simplified Chinese)."})
 	}
 	if p, err := s.authenticate(r); err == nil && p.RequireFull() == nil {
-		if _, err := s.Auth.SetLanguage(r.Context(), p, string(l), s.meta(r)); err != nil {
+		if _, err := s.Account.SetLanguage(r.Context(), p, string(l), s.meta(r)); err != nil {
 			return err
 		}
 	}
@@ -144,7 +144,7 @@ func languageAnswer(u sellerguard.User) languageJSON {
 	return out
 }
 
-func (s *Server) apiGetLanguage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiGetLanguage(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	return writeJSON(w, http.StatusOK, languageAnswer(p.User))
 }
 
@@ -152,7 +152,7 @@ type languageRequest struct {
 	Language *string `json:"language"`
 }
 
-func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req languageRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -160,7 +160,7 @@ func (s *Server) apiSetLanguage(w http.ResponseWriter, r *http.Request, p *auth.
 	if req.Language == nil {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "language", Code: "required", Message: "Choose en (English) or zh-CN (Simplified Chinese)."})
 	}
-	if _, err := s.Auth.SetLanguage(r.Context(), p, *req.Language, s.meta(r)); err != nil {
+	if _, err := s.Account.SetLanguage(r.Context(), p, *req.Language, s.meta(r)); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, languageAnswer(p.User))

@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -25,8 +25,8 @@ const IdempotencyHeader = "Idempotency-Key"
 // same key for another request, or while the first still runs, is a
 // conflict. Only routes whose answers carry no secret use this: what is
 // kept is stored in the clear.
-func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) func(http.ResponseWriter, *http.Request, *auth.Principal) error {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *session.Principal) error) func(http.ResponseWriter, *http.Request, *session.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		key := r.Header.Get(IdempotencyHeader)
 		if key == "" {
 			return h(w, r, p)
@@ -43,7 +43,7 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		sum.Write([]byte(r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery + "\n"))
 		sum.Write(body)
 		hash := hex.EncodeToString(sum.Sum(nil))
-		replay, err := s.Auth.BeginIdempotent(r.Context(), p.User.ID, key, hash)
+		replay, err := s.Session.BeginIdempotent(r.Context(), p.User.ID, key, hash)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		}
 		rec := &capture{ResponseWriter: w}
 		if err := h(rec, r, p); err != nil {
-			if rerr := s.Auth.ReleaseIdempotent(r.Context(), p.User.ID, key); rerr != nil {
+			if rerr := s.Session.ReleaseIdempotent(r.Context(), p.User.ID, key); rerr != nil {
 				s.Logger.Warn("idempotency: could not release a refused request's key", "err", rerr)
 			}
 			return err
@@ -65,7 +65,7 @@ func (s *Server) idempotent(h func(http.ResponseWriter, *http.Request, *auth.Pri
 		if status == 0 {
 			status = http.StatusOK
 		}
-		err = s.Auth.FinishIdempotent(r.Context(), store.IdempotencyRecord{UserID: p.User.ID, Key: key, Status: status,
+		err = s.Session.FinishIdempotent(r.Context(), store.IdempotencyRecord{UserID: p.User.ID, Key: key, Status: status,
 			ContentType: rec.Header().Get("Content-Type"), Body: rec.body.String()})
 		if err != nil {
 			// The change is made and answered; a retry with this key will be

@@ -63,7 +63,7 @@ func TestReviewCompletedWhileSchedulerRuns(t *testing.T) {
 		in.Clock.Advance(8 * day) // a reminder is due
 		owner.signInAgain(t, in)
 
-		in.Auth.Interleave = func(point string) {
+		in.Session.Interleave = func(point string) {
 			if point != "access_review_reminder" {
 				return
 			}
@@ -73,8 +73,8 @@ func TestReviewCompletedWhileSchedulerRuns(t *testing.T) {
 				t.Errorf("owner completes the review in the window: %d %s", r.Status, r.Body)
 			}
 		}
-		run, err := in.Auth.RunAccessReviews(ctx)
-		in.Auth.Interleave = nil
+		run, err := in.Team.RunAccessReviews(ctx)
+		in.Session.Interleave = nil
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,15 +122,15 @@ func TestSchedulersRacingRemindOnce(t *testing.T) {
 			name string
 			run  func(in *apptest.Instance) (int, error)
 		}{
-			{"password reminders", func(in *apptest.Instance) (int, error) { return in.Auth.SendPasswordReminders(ctx) }},
+			{"password reminders", func(in *apptest.Instance) (int, error) { return in.Account.SendPasswordReminders(ctx) }},
 			{"review reminders", func(in *apptest.Instance) (int, error) {
-				r, err := in.Auth.RunAccessReviews(ctx)
+				r, err := in.Team.RunAccessReviews(ctx)
 				return r.Reminded, err
 			}},
 		} {
 			bar := newBarrier(2)
 			hook := func(string) { bar.wait(t) }
-			a.Auth.Interleave, b.Auth.Interleave = hook, hook
+			a.Session.Interleave, b.Session.Interleave = hook, hook
 			var wg sync.WaitGroup
 			counts := make([]int, 2)
 			for i, in := range []*apptest.Instance{a, b} {
@@ -145,7 +145,7 @@ func TestSchedulersRacingRemindOnce(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			a.Auth.Interleave, b.Auth.Interleave = nil, nil
+			a.Session.Interleave, b.Session.Interleave = nil, nil
 			want := 1 // one review
 			if job.name == "password reminders" {
 				want = 2 // the owner and the member

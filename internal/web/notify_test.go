@@ -201,7 +201,7 @@ func TestNotificationsSwitchedOffStopsTheEmail(t *testing.T) {
 		t.Fatalf("switch off: %d %s", r.Status, r.Body)
 	}
 	in.Clock.Advance(181 * 24 * time.Hour)
-	n, err := in.Auth.SendPasswordReminders(context.Background())
+	n, err := in.Account.SendPasswordReminders(context.Background())
 	if err != nil || n != 2 {
 		t.Fatalf("reminders: %d %v", n, err)
 	}
@@ -221,11 +221,11 @@ func TestNotificationsSMSCopyAndPermanentFailureNotice(t *testing.T) {
 		uid, _ := in.SignUp(t, "texts@example.com", pw, "Texts Shop")
 		tok := in.SignIn(t, "texts@example.com", pw)
 		const number = "+447400123456"
-		sealed, err := in.Auth.Keys.Seal("phone", []byte(number), []byte(uid))
+		sealed, err := in.Session.Keys.Seal("phone", []byte(number), []byte(uid))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.DB.SetUserPhoneNumber(context.Background(), uid, sealed, in.Auth.Keys.MAC("phone", number), time.Time{}); err != nil {
+		if err := in.DB.SetUserPhoneNumber(context.Background(), uid, sealed, in.Session.Keys.MAC("phone", number), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, all := notifEvents(t, in, tok); all["phone_on_file"] != true {

@@ -1197,7 +1197,7 @@ func TestOpenAPIPermissions(t *testing.T) {
 	_, biz := local.SignUp(t, email, pw, "Permission Test")
 	local.SignUp(t, "unenrolled@example.com", pw, "No Second Step Co")
 	local.SignUp(t, "mustchange@example.com", pw, "Must Change Co")
-	if err := local.Auth.RequirePasswordChange(context.Background(), "mustchange@example.com", "openapi test"); err != nil {
+	if err := local.Account.RequirePasswordChange(context.Background(), "mustchange@example.com", "openapi test"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -1363,7 +1363,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	in.SignUp(t, "unenrolled@example.com", pw, "Unenrolled Co")
 	in.SignUp(t, "five@example.com", pw, "Five Co")
 	in.SignUp(t, "mustchange@example.com", pw, "Must Change Co")
-	if err := in.Auth.RequirePasswordChange(context.Background(), "mustchange@example.com", "openapi test"); err != nil {
+	if err := in.Account.RequirePasswordChange(context.Background(), "mustchange@example.com", "openapi test"); err != nil {
 		t.Fatal(err)
 	}
 	// A session signed in longer ago than the re-authentication window

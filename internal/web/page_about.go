@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // The pages about SellerGuard itself that the footer of every page links
@@ -23,12 +23,12 @@ func (s *Server) registerAboutPages(mux *recordingMux) {
 	mux.Handle("GET /privacy", s.pageOptional(s.pagePrivacy))
 }
 
-func (s *Server) pageSecurityPractices(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecurityPractices(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	s.render(w, r, http.StatusOK, "security", &aboutPage{SignedIn: p != nil})
 	return nil
 }
 
-func (s *Server) pagePrivacy(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePrivacy(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	s.render(w, r, http.StatusOK, "privacy", &aboutPage{SignedIn: p != nil})
 	return nil
 }

@@ -3,7 +3,8 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 // accountTeamCard is the account page's card about businesses the user is
@@ -12,12 +13,12 @@ import (
 // and each business that requires two-step verification the user has not
 // set up, with the button to set it up.
 type accountTeamCard struct {
-	Invitations []auth.WaitingInvitation
+	Invitations []team.WaitingInvitation
 	Blocked     []string // names of businesses closed until two-step is set up
 }
 
-func (s *Server) accountTeamCard(r *http.Request, p *auth.Principal) (*accountTeamCard, error) {
-	inv, err := s.Auth.InvitationsWaiting(r.Context(), p)
+func (s *Server) accountTeamCard(r *http.Request, p *session.Principal) (*accountTeamCard, error) {
+	inv, err := s.Team.InvitationsWaiting(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}

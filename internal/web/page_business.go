@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/sellerdata"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -25,7 +26,7 @@ type businessPage struct {
 	Business   *sellerguard.Membership
 	Businesses []sellerguard.Membership
 	Levels     map[string]string
-	Payments   *auth.PaymentInfo
+	Payments   *sellerdata.PaymentInfo
 	Storefront *store.Storefront
 	Listings   []store.Listing
 	Editing    *store.Listing // the listing the edit form is for (nil: a new one)
@@ -42,12 +43,12 @@ type businessPage struct {
 // (each named by the message "business.condition.<condition>").
 var listingConditions = []string{"new", "like_new", "very_good", "good", "acceptable", "refurbished"}
 
-func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*businessPage, error) {
+func (s *Server) loadBusinessPage(r *http.Request, p *session.Principal) (*businessPage, error) {
 	ctx := r.Context()
 	pg := &businessPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Levels: map[string]string{},
 		Conditions: listingConditions, Self: p.User.ID, DepositHint: "business.deposit_hint"}
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
+		return nil, s.Team.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
@@ -58,7 +59,7 @@ func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*business
 	}
 	canView := func(area string) bool { return pg.Levels[area] != sellerguard.LevelNone }
 	if canView(sellerguard.AreaPayments) {
-		info, err := s.Auth.PaymentInfo(ctx, p, biz)
+		info, err := s.SellerData.PaymentInfo(ctx, p, biz)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +70,7 @@ func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*business
 		}
 	}
 	if canView(sellerguard.AreaStorefront) {
-		f, err := s.Auth.Storefront(ctx, p, biz)
+		f, err := s.SellerData.Storefront(ctx, p, biz)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +81,7 @@ func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*business
 		}
 	}
 	if canView(sellerguard.AreaListings) {
-		ls, err := s.Auth.ListListings(ctx, p, biz)
+		ls, err := s.SellerData.ListListings(ctx, p, biz)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +98,7 @@ func (s *Server) loadBusinessPage(r *http.Request, p *auth.Principal) (*business
 	return pg, nil
 }
 
-func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageBusinessData(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadBusinessPage(r, p)
 	if err != nil {
 		return err
@@ -141,29 +142,29 @@ func parseMoney(v string) (int64, bool) {
 	return n, err == nil
 }
 
-func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	ctx, meta, f := r.Context(), s.meta(r), r.PostForm
 	b := chosenBusiness(r, p)
 	if b == nil {
-		return s.Auth.NoLongerMember(ctx, p, requestedBusiness(r))
+		return s.Team.NoLongerMember(ctx, p, requestedBusiness(r))
 	}
 	biz, action := b.BusinessID, f.Get("action")
 	var err error
 	next := "/account/business"
 	switch action {
 	case "deposit":
-		_, err = s.Auth.SetDepositAccount(ctx, p, biz, auth.DepositAccountInput{Holder: f.Get("holder"), Bank: f.Get("bank"), Number: f.Get("account_number")}, meta)
+		_, err = s.SellerData.SetDepositAccount(ctx, p, biz, sellerdata.DepositAccountInput{Holder: f.Get("holder"), Bank: f.Get("bank"), Number: f.Get("account_number")}, meta)
 	case "cancel_deposit": // the owner, during the account's cooling-off (depositcancel.go)
-		_, err = s.Auth.CancelDepositAccount(ctx, p, biz, f.Get("account_id"), meta)
+		_, err = s.SellerData.CancelDepositAccount(ctx, p, biz, f.Get("account_id"), meta)
 	case "charge":
 		month, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_month")))
 		year, _ := strconv.Atoi(strings.TrimSpace(f.Get("exp_year")))
-		_, err = s.Auth.SetChargeMethod(ctx, p, biz, auth.ChargeMethodInput{Holder: f.Get("holder"), Number: f.Get("card_number"), ExpMonth: month, ExpYear: year}, meta)
+		_, err = s.SellerData.SetChargeMethod(ctx, p, biz, sellerdata.ChargeMethodInput{Holder: f.Get("holder"), Number: f.Get("card_number"), ExpMonth: month, ExpYear: year}, meta)
 	case "storefront":
-		_, err = s.Auth.SetStorefront(ctx, p, biz, store.Storefront{DisplayName: f.Get("display_name"), Description: f.Get("description"), LogoURL: f.Get("logo_url"),
+		_, err = s.SellerData.SetStorefront(ctx, p, biz, store.Storefront{DisplayName: f.Get("display_name"), Description: f.Get("description"), LogoURL: f.Get("logo_url"),
 			SupportEmail: f.Get("support_email"), SupportPhone: f.Get("support_phone"), ReturnAddress: f.Get("return_address")}, meta)
 	case "listing":
 		price, ok := parseMoney(f.Get("price"))
@@ -174,7 +175,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 		case qerr != nil:
 			err = sellerguard.Invalid(sellerguard.FieldError{Field: "quantity", Code: "out_of_range", Message: "Enter the quantity as a whole number."})
 		default:
-			_, err = s.Auth.SaveListings(ctx, p, biz, []auth.ListingInput{{ID: f.Get("listing_id"), SKU: f.Get("sku"), Title: f.Get("title"), PriceCents: price, Quantity: qty,
+			_, err = s.SellerData.SaveListings(ctx, p, biz, []sellerdata.ListingInput{{ID: f.Get("listing_id"), SKU: f.Get("sku"), Title: f.Get("title"), PriceCents: price, Quantity: qty,
 				Condition: f.Get("condition"), ConditionNote: f.Get("condition_note")}}, meta)
 		}
 	default:
@@ -197,7 +198,7 @@ func (s *Server) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *a
 	done := action
 	if action == "deposit" {
 		// A business's first account replaces nothing: say so.
-		if info, ierr := s.Auth.PaymentInfo(ctx, p, biz); ierr == nil && info.Payouts == nil {
+		if info, ierr := s.SellerData.PaymentInfo(ctx, p, biz); ierr == nil && info.Payouts == nil {
 			done = "deposit_first"
 		}
 	}

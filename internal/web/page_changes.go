@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/changes"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // registerPages adds the change review's pages.
@@ -44,7 +44,7 @@ type changesPage struct {
 
 // loadChanges fills a changes page from a request's filters (GET query or
 // POST form) for the chosen business.
-func (h *changesHandlers) loadChanges(r *http.Request, p *auth.Principal, q url.Values) (*changesPage, error) {
+func (h *changesHandlers) loadChanges(r *http.Request, p *session.Principal, q url.Values) (*changesPage, error) {
 	pg := &changesPage{form: newForm(), Business: chosenBusiness(r, p), Businesses: p.Memberships, Filter: map[string]string{},
 		Categories: changes.Categories, Titles: categoryTitles(r), Next: "/account/changes"}
 	if pg.Business == nil {
@@ -96,7 +96,7 @@ func (h *changesHandlers) loadChanges(r *http.Request, p *auth.Principal, q url.
 	return pg, nil
 }
 
-func (h *changesHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) page(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := h.loadChanges(r, p, r.URL.Query())
 	if err != nil {
 		return err
@@ -115,7 +115,7 @@ func (h *changesHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.P
 // pageUndo undoes the changes ticked (or the one button pressed), newest
 // first, each in its own transaction; it stops at the first refusal and
 // says which changes were undone before it.
-func (h *changesHandlers) pageUndo(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) pageUndo(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

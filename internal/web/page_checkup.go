@@ -6,8 +6,9 @@ import (
 	"net/url"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/checkup"
+	"github.com/sellerguard/sellerguard/internal/session"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 func (s *Server) registerCheckupPages(mux *recordingMux, h *checkupHandlers) {
@@ -28,7 +29,7 @@ type checkupPage struct {
 	BackupAsked bool // a business asks this person for a backup method
 }
 
-func (h *checkupHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) page(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	rep, hist, err := h.c.Account(r.Context(), p.User.ID)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (h *checkupHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (h *checkupHandlers) pageAck(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) pageAck(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -75,10 +76,10 @@ var memberActions = []struct {
 	Action, Key string
 	Danger      bool
 }{
-	{auth.MemberRemind, "remind", false},
-	{auth.MemberEndSessions, "end_sessions", true},
-	{auth.MemberRequirePasswordChange, "require_password", true},
-	{auth.MemberRequireTwoStepReenrol, "require_two_step", true},
+	{team.MemberRemind, "remind", false},
+	{team.MemberEndSessions, "end_sessions", true},
+	{team.MemberRequirePasswordChange, "require_password", true},
+	{team.MemberRequireTwoStepReenrol, "require_two_step", true},
 }
 
 // memberActionDone maps an action to its message suffix.
@@ -98,7 +99,7 @@ func memberActionButtons(r *http.Request) []memberActionButton {
 	return out
 }
 
-func (h *checkupHandlers) loadBusiness(r *http.Request, p *auth.Principal) (*businessCheckupPage, error) {
+func (h *checkupHandlers) loadBusiness(r *http.Request, p *session.Principal) (*businessCheckupPage, error) {
 	b := chosenBusiness(r, p)
 	if b == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
@@ -110,7 +111,7 @@ func (h *checkupHandlers) loadBusiness(r *http.Request, p *auth.Principal) (*bus
 	return &businessCheckupPage{Report: rep, StatusLabel: tr(r, "common.status."+rep.Status), Businesses: p.Memberships, Actions: memberActionButtons(r)}, nil
 }
 
-func (h *checkupHandlers) pageBusiness(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) pageBusiness(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := h.loadBusiness(r, p)
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func (h *checkupHandlers) pageBusiness(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (h *checkupHandlers) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *checkupHandlers) pageBusinessSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (h *checkupHandlers) pageBusinessSubmit(w http.ResponseWriter, r *http.Requ
 	if _, ok := memberActionDone[action]; !ok {
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "action", Code: "invalid_action", Message: "Choose one of the actions offered."})
 	}
-	_, err := h.s.Auth.ActOnMember(r.Context(), p, biz, r.PostForm.Get("user_id"), action, h.s.meta(r))
+	_, err := h.s.Team.ActOnMember(r.Context(), p, biz, r.PostForm.Get("user_id"), action, h.s.meta(r))
 	if isReauth(err) {
 		http.Redirect(w, r, "/account/reauth?next="+url.QueryEscape("/account/business/checkup"), http.StatusSeeOther)
 		return nil

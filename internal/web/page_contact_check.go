@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // "Is this still yours?" on the account page: when the sign-in email or the
@@ -21,12 +21,12 @@ func (s *Server) registerContactCheck(mux *recordingMux) {
 
 // pageContactCheckSend sends the code and shows the account page with the
 // field for it.
-func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	kind := r.PostForm.Get("kind")
-	if err := s.Auth.StartContactConfirmation(r.Context(), p, kind, s.meta(r)); err != nil {
+	if err := s.Account.StartContactConfirmation(r.Context(), p, kind, s.meta(r)); err != nil {
 		pg, perr := s.newAccountPage(r, p)
 		if perr != nil {
 			return perr
@@ -39,12 +39,12 @@ func (s *Server) pageContactCheckSend(w http.ResponseWriter, r *http.Request, p 
 
 // pageContactCheckVerify checks the code: confirmed, back to the account
 // page saying so; a wrong code shows the field again with the problem.
-func (s *Server) pageContactCheckVerify(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageContactCheckVerify(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	kind := r.PostForm.Get("kind")
-	if err := s.Auth.ConfirmContact(r.Context(), p, kind, r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if err := s.Account.ConfirmContact(r.Context(), p, kind, r.PostForm.Get("code"), s.meta(r)); err != nil {
 		pg, perr := s.newAccountPage(r, p)
 		if perr != nil {
 			return perr

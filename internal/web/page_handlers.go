@@ -9,10 +9,11 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/checkup"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // form is what a form page shows again after a failed submission. Passwords
@@ -84,9 +85,9 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 	for _, k := range []string{"email", "business_name", "phone", "anti_phishing_phrase", "joining"} {
 		f.Values[k] = r.PostForm.Get(k)
 	}
-	in := auth.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
+	in := account.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
 		AntiPhishingPhrase: f.Values["anti_phishing_phrase"], Joining: f.Values["joining"] == "1"}
-	if err := s.Auth.Signup(r.Context(), in, s.meta(r)); err != nil {
+	if err := s.Account.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}
 	// Post/redirect/get: reloading the verify page must not sign up again
@@ -127,7 +128,7 @@ func (s *Server) pageVerifyResend(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if err := s.Auth.ResendSignupCode(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+	if err := s.Account.ResendSignupCode(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "verify", f, err)
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -144,7 +145,7 @@ func (s *Server) pageVerifySubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if _, _, err := s.Auth.VerifySignup(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if _, _, err := s.Account.VerifySignup(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r)); err != nil {
 		return s.failForm(w, r, "verify", f, err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: signupEmailCookie, Value: "", Path: "/signup/verify", MaxAge: -1, HttpOnly: true, Secure: s.Options.SecureCookies, SameSite: http.SameSiteStrictMode})
@@ -171,7 +172,7 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	f.Values["unlock_code"] = r.PostForm.Get("unlock_code")
-	res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{
+	res, err := s.Session.SignIn(r.Context(), session.SignInInput{
 		Email: f.Values["email"], Password: r.PostForm.Get("password"), UnlockCode: f.Values["unlock_code"], Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if err != nil {
@@ -192,8 +193,8 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.SignOut(r.Context(), p, s.meta(r)); err != nil {
+func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.Session.SignOut(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
 	s.clearSessionCookie(w)
@@ -202,10 +203,10 @@ func (s *Server) pageSignOut(w http.ResponseWriter, r *http.Request, p *auth.Pri
 }
 
 type accountPage struct {
-	Principal    *auth.Principal
+	Principal    *session.Principal
 	SessionCount int
-	Failed       auth.FailedSignIns
-	Contact      auth.ContactOverview
+	Failed       session.FailedSignIns
+	Contact      account.ContactOverview
 	Phrase       bool
 	Undelivered  int
 	Checkup      checkup.Summary   // the security checkup's card (page_checkup.go)
@@ -221,7 +222,7 @@ type accountPage struct {
 	TeamCard *accountTeamCard
 }
 
-func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.newAccountPage(r, p)
 	if err != nil {
 		return err
@@ -237,24 +238,24 @@ func (s *Server) pageAccount(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	return nil
 }
 
-func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPage, error) {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+func (s *Server) newAccountPage(r *http.Request, p *session.Principal) (*accountPage, error) {
+	list, err := s.Session.ListSessions(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	failed, err := s.Auth.RecentFailedSignIns(r.Context(), p)
+	failed, err := s.Session.RecentFailedSignIns(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	contact, err := s.Auth.Contact(r.Context(), p)
+	contact, err := s.Account.Contact(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+	phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	undelivered, err := s.DB.FailedDeliveries(r.Context(), p.User.ID, s.Auth.Now().Add(-notify.FailedWindow), 50)
+	undelivered, err := s.DB.FailedDeliveries(r.Context(), p.User.ID, s.Session.Now().Add(-notify.FailedWindow), 50)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +263,7 @@ func (s *Server) newAccountPage(r *http.Request, p *auth.Principal) (*accountPag
 	if err != nil {
 		return nil, err
 	}
-	holds, err := s.Auth.CountHolds(r.Context(), p.User.ID)
+	holds, err := s.Account.CountHolds(r.Context(), p.User.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ func (s *Server) pageUnlockSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
-	if err := s.Auth.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+	if err := s.Session.RequestUnlock(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "unlock", f, err)
 	}
 	f.Notice = tr(r, "unlock.requested")
@@ -304,8 +305,8 @@ type sessionRow struct {
 	Device string
 }
 
-func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := s.Auth.ListSessions(r.Context(), p)
+func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	list, err := s.Session.ListSessions(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -329,20 +330,20 @@ func (s *Server) pageSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageRevokeSession(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	id := r.PathValue("id")
 	if id == p.Session.ID {
 		return s.pageSignOut(w, r, p)
 	}
-	if err := s.Auth.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
+	if err := s.Session.RevokeSession(r.Context(), p, id, s.meta(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/sessions?done=revoked", http.StatusSeeOther)
 	return nil
 }
 
-func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if _, err := s.Auth.RevokeOtherSessions(r.Context(), p, s.meta(r)); err != nil {
+func (s *Server) pageRevokeOthers(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if _, err := s.Session.RevokeOtherSessions(r.Context(), p, s.meta(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/sessions?done=others", http.StatusSeeOther)
@@ -375,7 +376,7 @@ type auditBusiness struct{ ID, Name string }
 
 type auditMember struct{ ID, Email string }
 
-func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg := &auditPage{Filter: map[string]string{}, Categories: []string{sellerguard.CategoryAccount, sellerguard.CategorySession, sellerguard.CategoryBusiness, sellerguard.CategorySupport}}
 	for _, k := range []string{"business_id", "category", "actor", "since", "until"} {
 		pg.Filter[k] = r.URL.Query().Get(k)
@@ -393,7 +394,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.render(w, r, http.StatusBadRequest, "audit", pg)
 		return nil
 	}
-	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	events, err := s.Account.ListAudit(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -420,7 +421,7 @@ func (s *Server) pageAudit(w http.ResponseWriter, r *http.Request, p *auth.Princ
 // maxCSVRows bounds one export.
 const maxCSVRows = 50_000
 
-func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q, err := parseAuditQuery(r)
 	if err != nil {
 		return err
@@ -428,7 +429,7 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	q.Limit = maxAuditLimit
 	// Fetch the first page before writing anything, so an error still gets
 	// a clean answer.
-	events, err := s.Auth.ListAudit(r.Context(), p, q)
+	events, err := s.Account.ListAudit(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -447,7 +448,7 @@ func (s *Server) pageAuditCSV(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		}
 		last := events[len(events)-1]
 		q.BeforeTime, q.BeforeID = last.CreatedAt, last.ID
-		if events, err = s.Auth.ListAudit(r.Context(), p, q); err != nil {
+		if events, err = s.Account.ListAudit(r.Context(), p, q); err != nil {
 			s.Logger.Error("audit export interrupted", "err", err)
 			break
 		}
@@ -477,8 +478,8 @@ func (s *Server) pageDevOutbox(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	phrase, err := s.Auth.PhishingPhrase(r.Context(), p)
+func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	phrase, err := s.Account.PhishingPhrase(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -491,18 +492,18 @@ func (s *Server) pagePhraseForm(w http.ResponseWriter, r *http.Request, p *auth.
 	return nil
 }
 
-func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePhraseSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if err := s.Auth.SetPhishingPhrase(r.Context(), p, r.PostForm.Get("phrase"), s.meta(r)); err != nil {
+	if err := s.Account.SetPhishingPhrase(r.Context(), p, r.PostForm.Get("phrase"), s.meta(r)); err != nil {
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 			http.Redirect(w, r, "/account/reauth?next=/account/phrase", http.StatusSeeOther)
 			return nil
 		}
 		f := newForm()
 		f.Values["phrase"] = r.PostForm.Get("phrase")
-		f.Values["current"], _ = s.Auth.PhishingPhrase(r.Context(), p)
+		f.Values["current"], _ = s.Account.PhishingPhrase(r.Context(), p)
 		return s.failForm(w, r, "phrase", f, err)
 	}
 	http.Redirect(w, r, "/account/phrase?done=1", http.StatusSeeOther)
@@ -516,15 +517,15 @@ type passwordPage struct {
 	ChangedAt string
 }
 
-func (s *Server) newPasswordPage(p *auth.Principal) *passwordPage {
+func (s *Server) newPasswordPage(p *session.Principal) *passwordPage {
 	min := 12
-	if s.Auth.Policy != nil {
-		min = s.Auth.Policy.Options().MinLength
+	if s.Session.Policy != nil {
+		min = s.Session.Policy.Options().MinLength
 	}
 	return &passwordPage{form: newForm(), Required: p.MustChangePassword, MinLength: min, ChangedAt: p.User.PasswordChangedAt.UTC().Format("2006-01-02")}
 }
 
-func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg := s.newPasswordPage(p)
 	if r.URL.Query().Get("done") != "" {
 		done, _ := strconv.Atoi(r.URL.Query().Get("done"))
@@ -534,11 +535,11 @@ func (s *Server) pagePasswordForm(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasswordSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	res, err := s.Auth.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
+	res, err := s.Account.ChangePassword(r.Context(), p, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/password", http.StatusSeeOther)
 		return nil

@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -45,14 +46,14 @@ func historyFields(fs []history.Field) []change {
 // auditMembers fills the audit page's member picker with the members of
 // the businesses the caller may read the log of (the one chosen, or all
 // they own), and returns their emails by user id.
-func (s *Server) auditMembers(r *http.Request, p *auth.Principal, pg *auditPage) map[string]string {
+func (s *Server) auditMembers(r *http.Request, p *session.Principal, pg *auditPage) map[string]string {
 	names := map[string]string{p.User.ID: p.User.Email}
 	chosen := r.URL.Query().Get("business_id")
 	for _, b := range pg.Businesses {
 		if chosen != "" && b.ID != chosen {
 			continue
 		}
-		ms, err := s.Auth.ListMembers(r.Context(), p, b.ID)
+		ms, err := s.Team.ListMembers(r.Context(), p, b.ID)
 		if err != nil {
 			continue // not allowed to list them: the picker offers fewer names
 		}
@@ -78,10 +79,10 @@ type activityRow struct {
 // password, contact and two-step changes (their own chain), newest first,
 // in words (internal/history: the same sentences as the audit log and the
 // emails).
-func (s *Server) recentSecurityActivity(r *http.Request, p *auth.Principal, n int) []activityRow {
+func (s *Server) recentSecurityActivity(r *http.Request, p *session.Principal, n int) []activityRow {
 	var events []store.AuditRecord
 	for _, cat := range []string{sellerguard.CategorySession, sellerguard.CategoryAccount} {
-		list, err := s.Auth.ListAudit(r.Context(), p, auth.AuditQuery{Category: cat, Limit: 100})
+		list, err := s.Account.ListAudit(r.Context(), p, account.AuditQuery{Category: cat, Limit: 100})
 		if err != nil {
 			s.Logger.Error("account: recent security activity", "err", err)
 			return nil

@@ -3,8 +3,8 @@ package web
 import (
 	"net/http"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/notify"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 type notifyGroup struct {
@@ -21,7 +21,7 @@ type notifyPage struct {
 	FailedDays   int
 }
 
-func (h *notifyHandlers) newPage(r *http.Request, p *auth.Principal) (*notifyPage, error) {
+func (h *notifyHandlers) newPage(r *http.Request, p *session.Principal) (*notifyPage, error) {
 	list, err := h.n.Settings(r.Context(), p.User.ID)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func (h *notifyHandlers) newPage(r *http.Request, p *auth.Principal) (*notifyPag
 	return pg, nil
 }
 
-func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := h.newPage(r, p)
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (h *notifyHandlers) page(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // ("email:<event>", "sms:<event>"); an unticked box is not sent. Locked
 // channels are shown ticked and disabled, so they are never sent: they are
 // left out of the change, and a forged form cannot switch them off.
-func (h *notifyHandlers) pageSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *notifyHandlers) pageSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}

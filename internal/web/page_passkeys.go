@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
@@ -19,24 +19,24 @@ type passkeysPage struct {
 	ReauthMinutes int
 }
 
-func (s *Server) passkeysPageFor(r *http.Request, p *auth.Principal) (*passkeysPage, error) {
-	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+func (s *Server) passkeysPageFor(r *http.Request, p *session.Principal) (*passkeysPage, error) {
+	ov, err := s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	pg := &passkeysPage{Enrolled: ov.Protection.Enrolled, ReauthMinutes: int(s.Auth.TwoStep.ReauthWindow.Minutes())}
+	pg := &passkeysPage{Enrolled: ov.Protection.Enrolled, ReauthMinutes: int(s.Session.TwoStep.ReauthWindow.Minutes())}
 	for _, m := range ov.Methods {
 		if m.Kind == twostep.KindPasskey {
 			pg.Passkeys = append(pg.Passkeys, toMethodJSON(m))
 		}
 	}
-	if s.Auth.RequireRecentAuth(p) != nil {
+	if s.Session.RequireRecentAuth(p) != nil {
 		pg.Message = tr(r, "passkeys.notice.reauth")
 	}
 	return pg, nil
 }
 
-func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.passkeysPageFor(r, p)
 	if err != nil {
 		return err
@@ -51,8 +51,8 @@ func (s *Server) pagePasskeys(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (s *Server) pageRemovePasskey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
+func (s *Server) pageRemovePasskey(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	err := s.TwoStep.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if err == nil {
 		http.Redirect(w, r, "/account/two-step/passkeys?done=removed", http.StatusSeeOther)
 		return nil
@@ -75,15 +75,15 @@ type passkeySignInPage struct {
 	HasPasskey  bool
 }
 
-func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pagePasskeySignIn(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.Session.AuthLevel == sellerguard.AuthFull {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
-	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+	kinds, err := s.TwoStep.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Auth.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: slices.Contains(kinds, twostep.KindPasskey)})
+	s.render(w, r, http.StatusOK, "passkeys-signin", &passkeySignInPage{TrustedDays: int(s.Session.TwoStep.TrustedBrowserFor.Hours() / 24), HasPasskey: slices.Contains(kinds, twostep.KindPasskey)})
 	return nil
 }

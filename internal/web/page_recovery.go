@@ -5,8 +5,8 @@ import (
 	"net/url"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/recovery"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 func (s *Server) registerRecoveryPages(mux *recordingMux) {
@@ -39,7 +39,7 @@ func (s *Server) pageForgotSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["step"], f.Values["email"] = "email", r.PostForm.Get("email")
-	if err := s.Auth.StartRecovery(r.Context(), f.Values["email"], s.meta(r)); err != nil {
+	if err := s.Account.StartRecovery(r.Context(), f.Values["email"], s.meta(r)); err != nil {
 		return s.failForm(w, r, "forgot", f, err)
 	}
 	f.Values["step"] = "code"
@@ -54,7 +54,7 @@ func (s *Server) pageForgotVerify(w http.ResponseWriter, r *http.Request) error 
 	}
 	f := newForm()
 	f.Values["step"], f.Values["email"] = "code", r.PostForm.Get("email")
-	token, err := s.Auth.VerifyRecovery(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
+	token, err := s.Account.VerifyRecovery(r.Context(), f.Values["email"], r.PostForm.Get("code"), s.meta(r))
 	if err != nil {
 		return s.failForm(w, r, "forgot", f, err)
 	}
@@ -72,7 +72,7 @@ func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) erro
 	f.Values["step"], f.Values["token"], f.Values["email"] = "password", r.PostForm.Get("recovery_token"), r.PostForm.Get("username")
 	w.Header().Set("Cache-Control", "no-store")
 	newPassword := r.PostForm.Get("password")
-	done, err := s.Auth.RecoveryPassword(r.Context(), f.Values["token"], newPassword, s.meta(r))
+	done, err := s.Account.RecoveryPassword(r.Context(), f.Values["token"], newPassword, s.meta(r))
 	if err != nil {
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode || !recovery.WellFormedToken(f.Values["token"]) {
 			f.Values["step"], f.Values["token"] = "email", "" // expired or used: start again
@@ -83,7 +83,7 @@ func (s *Server) pageForgotPassword(w http.ResponseWriter, r *http.Request) erro
 		// The owner took the account back: sign in with the password just
 		// chosen, exactly as the sign-in page does (the second step is
 		// still asked for), and go on to Secure my account.
-		res, err := s.Auth.SignIn(r.Context(), auth.SignInInput{Email: done.Email, Password: newPassword, Device: s.deviceCookie(r)}, s.meta(r))
+		res, err := s.Session.SignIn(r.Context(), session.SignInInput{Email: done.Email, Password: newPassword, Device: s.deviceCookie(r)}, s.meta(r))
 		if err == nil {
 			s.setDeviceCookie(w, res.NewDevice)
 			s.setSessionCookie(w, res.Token, res.Session.ExpiresAt)

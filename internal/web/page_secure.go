@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/account"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -28,12 +29,12 @@ type securedJSON struct {
 	Session sessionJSON `json:"session"`
 }
 
-func (s *Server) apiSecureAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) apiSecureAccount(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	var req secureRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Auth.SecureAccount(r.Context(), p, req.NewPassword, s.meta(r))
+	res, err := s.Account.SecureAccount(r.Context(), p, req.NewPassword, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -46,9 +47,9 @@ func (s *Server) apiSecureAccount(w http.ResponseWriter, r *http.Request, p *aut
 type securePage struct {
 	*changesPage
 	Recent      bool
-	Secured     *auth.Secured
+	Secured     *account.Secured
 	Methods     []store.TwoStepMethod
-	Contact     auth.ContactOverview
+	Contact     account.ContactOverview
 	SuggestedAt string
 	// ReportPhishing is the path of the phishing report page ("" while
 	// SellerGuard has none).
@@ -58,16 +59,16 @@ type securePage struct {
 	Holds []store.Hold
 }
 
-func (h *changesHandlers) loadSecure(r *http.Request, p *auth.Principal) (*securePage, error) {
+func (h *changesHandlers) loadSecure(r *http.Request, p *session.Principal) (*securePage, error) {
 	q := r.URL.Query()
-	pg := &securePage{Recent: h.s.Auth.RequireRecentAuth(p) == nil, ReportPhishing: reportPhishingPath}
+	pg := &securePage{Recent: h.s.Session.RequireRecentAuth(p) == nil, ReportPhishing: reportPhishingPath}
 	pts, err := h.svc.PointsOf(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
 	since := pts.FirstNew
 	if since.IsZero() {
-		since = h.s.Auth.Now().Add(-30 * 24 * time.Hour)
+		since = h.s.Session.Now().Add(-30 * 24 * time.Hour)
 	}
 	pg.SuggestedAt = since.UTC().Format(time.RFC3339)
 	filter := q
@@ -85,15 +86,15 @@ func (h *changesHandlers) loadSecure(r *http.Request, p *auth.Principal) (*secur
 	} else {
 		pg.changesPage = &changesPage{form: newForm(), Next: "/account/secure"}
 	}
-	ts, err := h.s.Auth.ListTwoStep(r.Context(), p)
+	ts, err := h.s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
 	pg.Methods = ts.Methods
-	if pg.Contact, err = h.s.Auth.Contact(r.Context(), p); err != nil {
+	if pg.Contact, err = h.s.Account.Contact(r.Context(), p); err != nil {
 		return nil, err
 	}
-	if pg.Holds, err = h.s.Auth.ListHolds(r.Context(), p); err != nil {
+	if pg.Holds, err = h.s.Account.ListHolds(r.Context(), p); err != nil {
 		return nil, err
 	}
 	return pg, nil
@@ -107,7 +108,7 @@ func cloneValues(v map[string][]string) map[string][]string {
 	return out
 }
 
-func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := h.loadSecure(r, p)
 	if err != nil {
 		return err
@@ -115,9 +116,9 @@ func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *
 	switch q := r.URL.Query(); {
 	case q.Get("done") != "":
 		pg.Notice = tr(r, "secure.notice.undone")
-	case q.Get("held") == auth.HoldConfirm:
+	case q.Get("held") == account.HoldConfirm:
 		pg.Notice = tr(r, "secure.notice.kept")
-	case q.Get("held") == auth.HoldRemove:
+	case q.Get("held") == account.HoldRemove:
 		pg.Notice = tr(r, "secure.notice.removed")
 	}
 	h.s.render(w, r, http.StatusOK, "secure", pg)
@@ -125,11 +126,11 @@ func (h *changesHandlers) securePage(w http.ResponseWriter, r *http.Request, p *
 }
 
 // secureSubmit is step 2: the new password and everything that goes with it.
-func (h *changesHandlers) secureSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (h *changesHandlers) secureSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	res, err := h.s.Auth.SecureAccount(r.Context(), p, r.PostForm.Get("new_password"), h.s.meta(r))
+	res, err := h.s.Account.SecureAccount(r.Context(), p, r.PostForm.Get("new_password"), h.s.meta(r))
 	if h.s.needsReauth(w, r, err, "/account/secure") {
 		return nil
 	}

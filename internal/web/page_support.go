@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/support"
 )
 
@@ -30,7 +30,7 @@ type caseFormPage struct {
 
 // optionalPrincipal is the signed-in user of a page that also serves
 // signed-out visitors (nil when there is none, or only a partial session).
-func (s *Server) pagePrincipal(r *http.Request) *auth.Principal {
+func (s *Server) pagePrincipal(r *http.Request) *session.Principal {
 	if _, err := r.Cookie(s.cookieName()); err != nil {
 		return nil
 	}
@@ -98,7 +98,7 @@ type myCasesPage struct {
 	Cases []support.Case
 }
 
-func (s *Server) pageMyCases(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageMyCases(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	cs, err := s.Options.Support.MyCases(r.Context(), p)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ type myCasePage struct {
 	Case support.Case
 }
 
-func (s *Server) renderMyCase(w http.ResponseWriter, r *http.Request, p *auth.Principal, f *form, status int) error {
+func (s *Server) renderMyCase(w http.ResponseWriter, r *http.Request, p *session.Principal, f *form, status int) error {
 	c, err := s.Options.Support.MyCase(r.Context(), p, r.PathValue("case_id"))
 	if err != nil {
 		return err
@@ -121,11 +121,11 @@ func (s *Server) renderMyCase(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (s *Server) pageMyCase(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageMyCase(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	return s.renderMyCase(w, r, p, newForm(), http.StatusOK)
 }
 
-func (s *Server) pageCaseReply(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageCaseReply(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (s *Server) pageCaseReply(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (s *Server) pageCaseNotMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageCaseNotMe(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := s.Options.Support.DisownSignedIn(r.Context(), p, r.PathValue("case_id"), s.meta(r)); err != nil {
 		return err
 	}

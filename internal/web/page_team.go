@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/team"
 )
 
 func (s *Server) registerTeamPages(mux *recordingMux) {
@@ -58,7 +59,7 @@ type teamPage struct {
 // named. A business the user does not belong to is none — nil, which pages
 // answer with 404, exactly like one that does not exist — never silently
 // the user's own (DESIGN.md 6a).
-func chosenBusiness(r *http.Request, p *auth.Principal) *sellerguard.Membership {
+func chosenBusiness(r *http.Request, p *session.Principal) *sellerguard.Membership {
 	want := requestedBusiness(r)
 	for i := range p.Memberships {
 		if p.Memberships[i].BusinessID == want {
@@ -79,17 +80,19 @@ func requestedBusiness(r *http.Request) string {
 	return r.URL.Query().Get("business_id")
 }
 
-func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, error) {
+var errNoSuchBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
+
+func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage, error) {
 	ctx := r.Context()
 	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames(r), Self: p.User.ID,
 		LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit}}
 	var err error
-	if pg.ForYou, err = s.Auth.MyInvitations(ctx, p); err != nil {
+	if pg.ForYou, err = s.Team.MyInvitations(ctx, p); err != nil {
 		return nil, err
 	}
 	pg.Business = chosenBusiness(r, p)
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
+		return nil, s.Team.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil || p.NeedsEnrollment() {
 		pg.NeedsTwoStep = pg.Business != nil
@@ -102,7 +105,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 	}
 	pg.CanView = sellerguard.LevelRank(pg.YourAccess[sellerguard.AreaUserPermissions]) >= sellerguard.LevelRank(sellerguard.LevelView)
 	pg.CanEdit = pg.YourAccess[sellerguard.AreaUserPermissions] == sellerguard.LevelEdit
-	if t, err := s.Auth.PendingOwnershipTransfer(ctx, p, biz); err == nil && t.ToUser == p.User.ID {
+	if t, err := s.Team.PendingOwnershipTransfer(ctx, p, biz); err == nil && t.ToUser == p.User.ID {
 		pg.Offer = &t
 	} else if err != nil && sellerguard.ErrorCode(err) != sellerguard.ECodeNotFound {
 		return nil, err
@@ -110,7 +113,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 	if !pg.CanView {
 		return pg, nil
 	}
-	if pg.Members, err = s.Auth.ListMembers(ctx, p, biz); err != nil {
+	if pg.Members, err = s.Team.ListMembers(ctx, p, biz); err != nil {
 		return nil, err
 	}
 	pg.IsOwner = p.Owns(biz)
@@ -124,10 +127,10 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 			pg.Editing = m
 		}
 	}
-	if pg.Pending, err = s.Auth.ListBusinessInvitations(ctx, p, biz); err != nil {
+	if pg.Pending, err = s.Team.ListBusinessInvitations(ctx, p, biz); err != nil {
 		return nil, err
 	}
-	reviews, err := s.Auth.ListReviews(ctx, p, biz)
+	reviews, err := s.Team.ListReviews(ctx, p, biz)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +143,7 @@ func (s *Server) loadTeamPage(r *http.Request, p *auth.Principal) (*teamPage, er
 	return pg, nil
 }
 
-func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageTeam(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadTeamPage(r, p)
 	if err != nil {
 		return err
@@ -188,7 +191,7 @@ func (s *Server) showRefusal(w http.ResponseWriter, r *http.Request, err error, 
 }
 
 // pageTeamSubmit handles every button of the team page, named by action.
-func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 			}
 		}
 		done = "invited"
-		_, err = s.Auth.Invite(ctx, p, biz, f.Get("email"), perms, meta)
+		_, err = s.Team.Invite(ctx, p, biz, f.Get("email"), perms, meta)
 	case "update":
 		done = "updated"
 		perms := sellerguard.Permissions{}
@@ -217,7 +220,7 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 				perms[a] = l
 			}
 		}
-		_, err = s.Auth.UpdateMember(ctx, p, biz, f.Get("user_id"), perms, meta)
+		_, err = s.Team.UpdateMember(ctx, p, biz, f.Get("user_id"), perms, meta)
 	case "remove":
 		done = "removed"
 		if f.Get("user_id") == p.User.ID {
@@ -228,24 +231,24 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 				return cerr
 			}
 		}
-		err = s.Auth.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
+		err = s.Team.RemoveMember(ctx, p, biz, f.Get("user_id"), meta)
 	case "withdraw":
 		done = "withdrawn"
-		err = s.Auth.WithdrawInvitation(ctx, p, biz, f.Get("invitation_id"), meta)
+		err = s.Team.WithdrawInvitation(ctx, p, biz, f.Get("invitation_id"), meta)
 	case "accept", "decline":
 		done = map[string]string{"accept": "accepted", "decline": "declined"}[f.Get("action")]
 		var inv store.Invitation
-		inv, err = s.Auth.DecideInvitation(ctx, p, f.Get("invitation_id"), f.Get("action") == "accept", meta)
+		inv, err = s.Team.DecideInvitation(ctx, p, f.Get("invitation_id"), f.Get("action") == "accept", meta)
 		biz = inv.BusinessID
 	case "offer_ownership":
 		done = "offered"
-		_, err = s.Auth.OfferOwnership(ctx, p, biz, f.Get("user_id"), meta)
+		_, err = s.Team.OfferOwnership(ctx, p, biz, f.Get("user_id"), meta)
 	case "accept_ownership":
 		done = "owner"
-		err = s.Auth.AcceptOwnership(ctx, p, biz, meta)
+		err = s.Team.AcceptOwnership(ctx, p, biz, meta)
 	case "decline_ownership":
 		done = "declined"
-		err = s.Auth.CancelOwnershipTransfer(ctx, p, biz, meta)
+		err = s.Team.CancelOwnershipTransfer(ctx, p, biz, meta)
 	default:
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
 	}
@@ -272,7 +275,7 @@ func (s *Server) pageTeamSubmit(w http.ResponseWriter, r *http.Request, p *auth.
 }
 
 type reviewRow struct {
-	auth.ReviewMember
+	team.ReviewMember
 	Why        string
 	AreaLevels []areaLevel
 }
@@ -284,7 +287,7 @@ type areaLevel struct {
 type reviewPage struct {
 	*form
 	Business     *sellerguard.Membership
-	Review       *auth.ReviewView
+	Review       *team.ReviewView
 	ToDecide     []reviewRow
 	Decided      []reviewRow
 	CanEdit      bool
@@ -294,12 +297,12 @@ type reviewPage struct {
 	IsOwner      bool
 }
 
-func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage, error) {
+func (s *Server) loadReviewPage(r *http.Request, p *session.Principal) (*reviewPage, error) {
 	ctx := r.Context()
 	pg := &reviewPage{form: newForm(), Business: chosenBusiness(r, p), LevelOptions: []string{sellerguard.LevelNone, sellerguard.LevelView, sellerguard.LevelEdit},
-		Recent: s.Auth.RequireRecentAuth(p) == nil}
+		Recent: s.Session.RequireRecentAuth(p) == nil}
 	if pg.Business == nil && requestedBusiness(r) != "" {
-		return nil, s.Auth.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
+		return nil, s.Team.NoLongerMember(r.Context(), p, requestedBusiness(r)) // "You no longer have access to …" for a removed member
 	}
 	if pg.Business == nil {
 		return nil, sellerguard.Errorf(sellerguard.ECodeNotFound, "You do not belong to any business yet.")
@@ -307,14 +310,14 @@ func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage
 	biz := pg.Business.BusinessID
 	pg.CanEdit, pg.IsOwner = p.Level(biz, sellerguard.AreaUserPermissions) == sellerguard.LevelEdit, p.Owns(biz)
 	var err error
-	if pg.Settings, err = s.Auth.ReviewSettings(ctx, p, biz); err != nil {
+	if pg.Settings, err = s.Team.ReviewSettings(ctx, p, biz); err != nil {
 		return nil, err
 	}
-	list, err := s.Auth.ListReviews(ctx, p, biz)
+	list, err := s.Team.ListReviews(ctx, p, biz)
 	if err != nil || len(list) == 0 {
 		return pg, err
 	}
-	v, err := s.Auth.Review(ctx, p, biz, list[0].ID)
+	v, err := s.Team.Review(ctx, p, biz, list[0].ID)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +347,7 @@ func (s *Server) loadReviewPage(r *http.Request, p *auth.Principal) (*reviewPage
 	return pg, nil
 }
 
-func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadReviewPage(r, p)
 	if err != nil {
 		return err
@@ -360,7 +363,7 @@ func (s *Server) pageReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // (member=USER repeated, decision:USER = keep|reduce|revoke, perm:USER:AREA
 // for a reduction; members without a decision are left for later), or saves
 // the review rules.
-func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -374,16 +377,16 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	switch f.Get("action") {
 	case "start":
 		done = "started"
-		_, _, err = s.Auth.StartReview(ctx, p, biz, meta)
+		_, _, err = s.Team.StartReview(ctx, p, biz, meta)
 	case "decide":
 		done = "decided"
-		var ds []auth.ReviewDecision
+		var ds []team.ReviewDecision
 		for _, uid := range f["member"] {
-			d := auth.ReviewDecision{UserID: uid, Action: f.Get("decision:" + uid)}
+			d := team.ReviewDecision{UserID: uid, Action: f.Get("decision:" + uid)}
 			if d.Action == "" {
 				continue
 			}
-			if d.Action == auth.DecisionReduce {
+			if d.Action == team.DecisionReduce {
 				d.Permissions = sellerguard.Permissions{}
 				for _, a := range sellerguard.Areas {
 					d.Permissions[a] = f.Get("perm:" + uid + ":" + a)
@@ -397,7 +400,7 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *aut
 		if len(ds) == 0 {
 			err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose keep, reduce or remove for at least one member.")
 		} else {
-			_, err = s.Auth.DecideReview(ctx, p, biz, f.Get("review_id"), ds, meta)
+			_, err = s.Team.DecideReview(ctx, p, biz, f.Get("review_id"), ds, meta)
 		}
 	case "settings":
 		done = "settings"
@@ -407,7 +410,7 @@ func (s *Server) pageReviewSubmit(w http.ResponseWriter, r *http.Request, p *aut
 			rs.SuspendAfterDays, err = atoiField("suspend_after_days", f.Get("suspend_after_days"))
 		}
 		if err == nil {
-			_, err = s.Auth.SetReviewSettings(ctx, p, biz, rs, meta)
+			_, err = s.Team.SetReviewSettings(ctx, p, biz, rs, meta)
 		}
 	default:
 		err = sellerguard.Errorf(sellerguard.ECodeInvalidInput, "Choose what to do with one of the buttons on the page.")
@@ -442,18 +445,18 @@ func atoiField(field, v string) (int, error) {
 }
 
 // describeFlags says why a member of a review is flagged, in the request's
-// language (auth.DescribeFlags says it in English for emails and logs).
-func describeFlags(r *http.Request, m auth.ReviewMember) string {
+// language (team.DescribeFlags says it in English for emails and logs).
+func describeFlags(r *http.Request, m team.ReviewMember) string {
 	var parts []string
 	for _, f := range m.Flags {
 		switch f {
-		case auth.FlagNoSignIn30:
+		case team.FlagNoSignIn30:
 			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 30))
-		case auth.FlagNoSignIn60:
+		case team.FlagNoSignIn60:
 			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 60))
-		case auth.FlagNoSignIn90:
+		case team.FlagNoSignIn90:
 			parts = append(parts, tr(r, "review.flag.no_signin", "Days", 90))
-		case auth.FlagEditUnused:
+		case team.FlagEditUnused:
 			var areas []string
 			for _, a := range m.UnusedEditAreas {
 				areas = append(areas, tr(r, "team.area."+a))

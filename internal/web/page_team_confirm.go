@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // removalConfirmPage asks before a member is removed or leaves: the Remove
@@ -24,7 +24,7 @@ type removalConfirmPage struct {
 // leaving it) and reports true; false when there is nothing to confirm
 // (no such business or member, no access to the list): the removal itself
 // then gives the refusal it would give anyway.
-func (s *Server) confirmRemoval(w http.ResponseWriter, r *http.Request, p *auth.Principal, biz, userID string) (bool, error) {
+func (s *Server) confirmRemoval(w http.ResponseWriter, r *http.Request, p *session.Principal, biz, userID string) (bool, error) {
 	var b *sellerguard.Membership
 	for i := range p.Memberships {
 		if p.Memberships[i].BusinessID == biz {
@@ -36,7 +36,7 @@ func (s *Server) confirmRemoval(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	pg := &removalConfirmPage{form: newForm(), BusinessID: biz, BusinessName: b.BusinessName, UserID: userID, Leaving: userID == p.User.ID}
 	if !pg.Leaving {
-		members, err := s.Auth.ListMembers(r.Context(), p, biz)
+		members, err := s.Team.ListMembers(r.Context(), p, biz)
 		if err != nil {
 			return false, nil // refused: RemoveMember gives the same refusal
 		}

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
-	"github.com/sellerguard/sellerguard/internal/auth"
+	"github.com/sellerguard/sellerguard/internal/secondstep"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/twostep"
 )
 
@@ -87,8 +88,8 @@ type secondStepPage struct {
 
 // newSecondStepPage offers the kinds of second step the user has: the
 // asked-for one when the user has it, else the strongest.
-func (s *Server) newSecondStepPage(r *http.Request, p *auth.Principal, method string) (*secondStepPage, error) {
-	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+func (s *Server) newSecondStepPage(r *http.Request, p *session.Principal, method string) (*secondStepPage, error) {
+	kinds, err := s.TwoStep.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func (s *Server) newSecondStepPage(r *http.Request, p *auth.Principal, method st
 			}
 		}
 	}
-	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor)}, nil
+	return &secondStepPage{form: newForm(), Method: method, Kinds: has, BackupLeft: p.TwoStep.BackupLeft, TrustFor: durationWords(r, s.Session.TwoStep.TrustedBrowserFor)}, nil
 }
 
 // durationWords says a duration in days, hours or minutes for people, in
@@ -129,7 +130,7 @@ func durationWords(r *http.Request, d time.Duration) string {
 	return tr(r, "common.duration.a_minute")
 }
 
-func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.RequireFull() == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
@@ -149,12 +150,12 @@ func (s *Server) pageSecondStepForm(w http.ResponseWriter, r *http.Request, p *a
 }
 
 // pageSecondStepSendSMS texts a code for this sign-in.
-func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.RequireFull() == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
 	}
-	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
+	if _, err := s.TwoStep.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
 		pg, perr := s.newSecondStepPage(r, p, twostep.KindSMS)
 		if perr != nil {
 			return perr
@@ -165,7 +166,7 @@ func (s *Server) pageSecondStepSendSMS(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
-func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if p.RequireFull() == nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 		return nil
@@ -184,7 +185,7 @@ func (s *Server) pageSecondStepSubmit(w http.ResponseWriter, r *http.Request, p 
 	if r.PostForm.Get("next") == secureNext {
 		pg.Next = secureNext
 	}
-	res, err := s.Auth.CompleteSecondStep(r.Context(), p, auth.SecondStepInput{
+	res, err := s.TwoStep.CompleteSecondStep(r.Context(), p, secondstep.SecondStepInput{
 		Method: pg.Method, Code: r.PostForm.Get("code"), RememberBrowser: remember, Device: s.deviceCookie(r),
 	}, s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeUnauthenticated {
@@ -250,20 +251,20 @@ func methodKindName(r *http.Request, kind string) string {
 }
 
 // loadTwoStepPage reads what the two-step page shows.
-func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPage, error) {
-	ov, err := s.Auth.ListTwoStep(r.Context(), p)
+func (s *Server) loadTwoStepPage(r *http.Request, p *session.Principal) (*twoStepPage, error) {
+	ov, err := s.TwoStep.ListTwoStep(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
-	browsers, err := s.Auth.ListTrustedBrowsers(r.Context(), p)
+	browsers, err := s.TwoStep.ListTrustedBrowsers(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
 	pg := &twoStepPage{
 		form: newForm(), Enrolled: ov.Protection.Enrolled, Full: ov.Protection.Full, Missing: ov.Protection.Missing,
 		BackupLeft: ov.Protection.BackupLeft, BackupTotal: twostep.BackupCodeCount,
-		TrustFor: durationWords(r, s.Auth.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "sms.warning"),
-		ReauthWindow: durationWords(r, s.Auth.TwoStep.ReauthWindow),
+		TrustFor: durationWords(r, s.Session.TwoStep.TrustedBrowserFor), SMSWarning: tr(r, "sms.warning"),
+		ReauthWindow: durationWords(r, s.Session.TwoStep.ReauthWindow),
 	}
 	for _, m := range ov.Methods {
 		pg.Methods = append(pg.Methods, methodRow{ID: m.ID, Kind: methodKindName(r, m.Kind), Label: m.Label, CreatedAt: m.CreatedAt, LastUsedAt: m.LastUsedAt})
@@ -281,7 +282,7 @@ func (s *Server) loadTwoStepPage(r *http.Request, p *auth.Principal) (*twoStepPa
 	return pg, nil
 }
 
-func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	pg, err := s.loadTwoStepPage(r, p)
 	if err != nil {
 		return err
@@ -311,7 +312,7 @@ func (s *Server) pageTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Pri
 
 // failTwoStep shows the two-step page again with the problem of err and
 // the values typed (values may be nil).
-func (s *Server) failTwoStep(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error, values map[string]string) error {
+func (s *Server) failTwoStep(w http.ResponseWriter, r *http.Request, p *session.Principal, err error, values map[string]string) error {
 	pg, lerr := s.loadTwoStepPage(r, p)
 	if lerr != nil {
 		return lerr
@@ -354,11 +355,11 @@ func groupKey(k string) string {
 	return b.String()
 }
 
-func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	err := s.Auth.StartTOTPKept(r.Context(), p, r.PostForm.Get("label"))
+	err := s.TwoStep.StartTOTPKept(r.Context(), p, r.PostForm.Get("label"))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
@@ -373,8 +374,8 @@ func (s *Server) pageStartTOTP(w http.ResponseWriter, r *http.Request, p *auth.P
 
 // pageTOTPEnrolment shows the key of the enrolment this session started,
 // while it is kept and waits for its code; else a page that leads back.
-func (s *Server) pageTOTPEnrolment(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	e, ok, err := s.Auth.KeptTOTP(r.Context(), p)
+func (s *Server) pageTOTPEnrolment(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	e, ok, err := s.TwoStep.KeptTOTP(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -397,11 +398,11 @@ type nothingPage struct {
 	Heading, Text string
 }
 
-func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	_, err := s.Auth.ConfirmTOTP(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r))
+	_, err := s.TwoStep.ConfirmTOTP(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
 		// The method exists and waits for a code (else not_found): ask
 		// again. The key is not shown again: it was shown once.
@@ -411,7 +412,7 @@ func (s *Server) pageConfirmTOTP(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	s.dropKept(r, p, auth.ResultTOTP)
+	s.dropKept(r, p, secondstep.ResultTOTP)
 	http.Redirect(w, r, "/account/two-step?added=totp", http.StatusSeeOther)
 	return nil
 }
@@ -428,8 +429,8 @@ type backupCodesPage struct {
 // ones would stop working) and sends the browser to the page that shows
 // them: post/redirect/get, so that reloading that page shows the same
 // codes and never makes new ones, which would kill the printed ones.
-func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	err := s.Auth.RegenerateBackupCodesKept(r.Context(), p, s.meta(r))
+func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	err := s.TwoStep.RegenerateBackupCodesKept(r.Context(), p, s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
@@ -441,11 +442,11 @@ func (s *Server) pageBackupCodes(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 // pageBackupCodesResult shows the codes this session just made, until the
-// user says they saved them or they expire (auth.OneTimeResultTTL);
+// user says they saved them or they expire (secondstep.OneTimeResultTTL);
 // Cache-Control: no-store keeps them out of the browser's cache. Without
 // codes to show (a direct visit) it leads back to the two-step settings.
-func (s *Server) pageBackupCodesResult(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	res, ok, err := s.Auth.KeptBackupCodes(r.Context(), p)
+func (s *Server) pageBackupCodesResult(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	res, ok, err := s.TwoStep.KeptBackupCodes(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -453,14 +454,14 @@ func (s *Server) pageBackupCodesResult(w http.ResponseWriter, r *http.Request, p
 		s.render(w, r, http.StatusOK, "twostep_nothing", &nothingPage{Heading: tr(r, "twostep_nothing.backup_heading"), Text: tr(r, "twostep_nothing.backup_text")})
 		return nil
 	}
-	s.render(w, r, http.StatusOK, "twostep_backup", &backupCodesPage{Codes: res.Codes, Replaced: res.Replaced, KeptFor: durationWords(r, auth.OneTimeResultTTL)})
+	s.render(w, r, http.StatusOK, "twostep_backup", &backupCodesPage{Codes: res.Codes, Replaced: res.Replaced, KeptFor: durationWords(r, secondstep.OneTimeResultTTL)})
 	return nil
 }
 
 // pageBackupCodesText downloads the codes this session just made as a text
 // file, while they are shown.
-func (s *Server) pageBackupCodesText(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	res, ok, err := s.Auth.KeptBackupCodes(r.Context(), p)
+func (s *Server) pageBackupCodesText(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	res, ok, err := s.TwoStep.KeptBackupCodes(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -480,8 +481,8 @@ func (s *Server) pageBackupCodesText(w http.ResponseWriter, r *http.Request, p *
 }
 
 // pageBackupCodesDone forgets the shown codes: the user saved them.
-func (s *Server) pageBackupCodesDone(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.DropKeptResult(r.Context(), p, auth.ResultBackupCodes); err != nil {
+func (s *Server) pageBackupCodesDone(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.TwoStep.DropKeptResult(r.Context(), p, secondstep.ResultBackupCodes); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/two-step", http.StatusSeeOther)
@@ -490,16 +491,16 @@ func (s *Server) pageBackupCodesDone(w http.ResponseWriter, r *http.Request, p *
 
 // dropKept forgets a one-time result whose enrolment finished; it would
 // expire soon anyway, so a failure is only logged.
-func (s *Server) dropKept(r *http.Request, p *auth.Principal, kind string) {
-	if err := s.Auth.DropKeptResult(r.Context(), p, kind); err != nil {
+func (s *Server) dropKept(r *http.Request, p *session.Principal, kind string) {
+	if err := s.TwoStep.DropKeptResult(r.Context(), p, kind); err != nil {
 		s.Logger.Warn("web: could not drop a one-time result", "kind", kind, "err", err)
 	}
 }
 
 // Removing a method, forgetting a browser.
 
-func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	err := s.Auth.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
+func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	err := s.TwoStep.RemoveMethod(r.Context(), p, r.PathValue("id"), s.meta(r))
 	if s.needsReauth(w, r, err, "/account/two-step") {
 		return nil
 	}
@@ -513,8 +514,8 @@ func (s *Server) pageRemoveMethod(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if err := s.Auth.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
+func (s *Server) pageForgetBrowser(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	if err := s.TwoStep.ForgetTrustedBrowser(r.Context(), p, r.PathValue("id"), s.meta(r)); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/two-step?forgot=1", http.StatusSeeOther)
@@ -567,7 +568,7 @@ type reauthPage struct {
 // API also takes a texted code, sent with POST /api/v1/session/second-step/sms).
 var reauthKinds = map[string]bool{twostep.KindTOTP: true, twostep.KindBackup: true, twostep.KindSMS: true}
 
-func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	q := r.URL.Query()
 	pg, err := s.newReauthPage(r, p, q.Get("next"), q.Get("method"))
 	if err != nil {
@@ -579,8 +580,8 @@ func (s *Server) pageReauthForm(w http.ResponseWriter, r *http.Request, p *auth.
 
 // newReauthPage is the re-authentication page for the user's second steps:
 // the asked-for kind when they have it, a texted code for phone-only users.
-func (s *Server) newReauthPage(r *http.Request, p *auth.Principal, next, method string) (*reauthPage, error) {
-	kinds, err := s.Auth.SecondStepMethods(r.Context(), p)
+func (s *Server) newReauthPage(r *http.Request, p *session.Principal, next, method string) (*reauthPage, error) {
+	kinds, err := s.TwoStep.SecondStepMethods(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}
@@ -589,7 +590,7 @@ func (s *Server) newReauthPage(r *http.Request, p *auth.Principal, next, method 
 	}
 	pg := &reauthPage{form: newForm(), Next: reauthNext(next), Method: method, Enrolled: p.TwoStep.Enrolled, BackupLeft: p.TwoStep.BackupLeft, Email: p.User.Email,
 		HasTOTP: slices.Contains(kinds, twostep.KindTOTP), HasPasskey: slices.Contains(kinds, twostep.KindPasskey),
-		HasSMS: (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Auth.SMS.Available}
+		HasSMS: (slices.Contains(kinds, twostep.KindSMS) || slices.Contains(kinds, twostep.KindVoice)) && s.Session.SMS.Available}
 	if pg.Method == twostep.KindSMS && !pg.HasSMS {
 		pg.Method = twostep.KindTOTP
 	}
@@ -601,7 +602,7 @@ func (s *Server) newReauthPage(r *http.Request, p *auth.Principal, next, method 
 
 // pageReauthSendSMS texts a code for re-authenticating and shows the page
 // with the field for it.
-func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -609,7 +610,7 @@ func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *au
 	if err != nil {
 		return err
 	}
-	if _, err := s.Auth.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
+	if _, err := s.TwoStep.SendSessionSMS(r.Context(), p, "", s.meta(r)); err != nil {
 		return s.failPage(w, r, "reauth", pg, pg.form, err, nil)
 	}
 	pg.Sent = true
@@ -617,7 +618,7 @@ func (s *Server) pageReauthSendSMS(w http.ResponseWriter, r *http.Request, p *au
 	return nil
 }
 
-func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -629,7 +630,7 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	if pg.Enrolled {
 		method, code = pg.Method, r.PostForm.Get("code")
 	}
-	stepped, err := s.Auth.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r))
+	stepped, err := s.TwoStep.Reauthenticate(r.Context(), p, r.PostForm.Get("password"), method, code, s.meta(r))
 	if err != nil {
 		return s.failPage(w, r, "reauth", pg, pg.form, err, map[string]string{
 			sellerguard.ECodeInvalidCredentials: "password",
@@ -646,11 +647,11 @@ func (s *Server) pageReauthSubmit(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	err := s.Auth.StartSMSKept(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
+	err := s.TwoStep.StartSMSKept(r.Context(), p, r.PostForm.Get("phone"), r.PostForm.Get("voice") != "", s.meta(r))
 	if sellerguard.ErrorCode(err) == sellerguard.ECodeReauthRequired {
 		http.Redirect(w, r, "/account/reauth?next=/account/two-step", http.StatusSeeOther)
 		return nil
@@ -667,8 +668,8 @@ func (s *Server) pageStartSMS(w http.ResponseWriter, r *http.Request, p *auth.Pr
 
 // pageSMSEnrolment asks for the code texted for the enrolment this session
 // started, while it waits; else a page that leads back.
-func (s *Server) pageSMSEnrolment(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	e, ok, err := s.Auth.KeptSMS(r.Context(), p)
+func (s *Server) pageSMSEnrolment(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
+	e, ok, err := s.TwoStep.KeptSMS(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -682,14 +683,14 @@ func (s *Server) pageSMSEnrolment(w http.ResponseWriter, r *http.Request, p *aut
 	return nil
 }
 
-func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if _, err := s.Auth.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
+	if _, err := s.TwoStep.ConfirmSMS(r.Context(), p, r.PathValue("id"), r.PostForm.Get("code"), s.meta(r)); err != nil {
 		f := newForm()
 		f.Values["method_id"], f.Values["sent_to"], f.Values["warning"] = r.PathValue("id"), tr(r, "twostep_sms.your_phone"), tr(r, "sms.warning")
-		if e, ok, kerr := s.Auth.KeptSMS(r.Context(), p); kerr == nil && ok && e.MethodID == r.PathValue("id") {
+		if e, ok, kerr := s.TwoStep.KeptSMS(r.Context(), p); kerr == nil && ok && e.MethodID == r.PathValue("id") {
 			f.Values["sent_to"] = e.SentTo // the number's last digits, as on the first visit
 		}
 		if sellerguard.ErrorCode(err) == sellerguard.ECodeInvalidCode {
@@ -699,7 +700,7 @@ func (s *Server) pageConfirmSMS(w http.ResponseWriter, r *http.Request, p *auth.
 		}
 		return s.failForm(w, r, "twostep_sms", f, err)
 	}
-	s.dropKept(r, p, auth.ResultSMS)
+	s.dropKept(r, p, secondstep.ResultSMS)
 	http.Redirect(w, r, "/account/two-step?added=sms", http.StatusSeeOther)
 	return nil
 }

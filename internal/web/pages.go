@@ -13,8 +13,8 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/i18n"
+	"github.com/sellerguard/sellerguard/internal/session"
 )
 
 // pageSet holds one parsed template per page and language, each the layout
@@ -200,7 +200,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	data := pageData{Title: pageTitle(lang, name), LocalMode: s.Options.LocalMode && fromLoopbackPeer(r), Page: page,
 		Lang: lang, Langs: i18n.Supported, Here: here}
-	if p, ok := r.Context().Value(principalKey{}).(*auth.Principal); ok && p != nil {
+	if p, ok := r.Context().Value(principalKey{}).(*session.Principal); ok && p != nil {
 		data.User = &p.User
 	}
 	data.Agent = strings.HasPrefix(r.URL.Path, "/agent")
@@ -260,8 +260,8 @@ func (s *Server) page(h func(http.ResponseWriter, *http.Request) error) http.Han
 // pageAuthed adapts a page that needs a fully signed-in user: others are
 // sent to the sign-in page, and a session that still owes its second step
 // to the second-step page.
-func (s *Server) pageAuthed(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
-	return s.pageSession(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageAuthed(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
+	return s.pageSession(func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if p.RequireFull() != nil {
 			http.Redirect(w, r, "/signin/second-step", http.StatusSeeOther)
 			return nil
@@ -277,8 +277,8 @@ func (s *Server) pageAuthed(h func(http.ResponseWriter, *http.Request, *auth.Pri
 // pageBusiness adapts a page of business data: a full session, and two-step
 // verification where a business of the user requires it (else to the
 // two-step set-up page).
-func (s *Server) pageBusiness(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
-	return s.pageAuthed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (s *Server) pageBusiness(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
+	return s.pageAuthed(func(w http.ResponseWriter, r *http.Request, p *session.Principal) error {
 		if p.NeedsEnrollment() {
 			http.Redirect(w, r, "/account/two-step?required=1", http.StatusSeeOther)
 			return nil
@@ -288,7 +288,7 @@ func (s *Server) pageBusiness(h func(http.ResponseWriter, *http.Request, *auth.P
 }
 
 // pageSession adapts a page any session may see, even a partial one.
-func (s *Server) pageSession(h func(http.ResponseWriter, *http.Request, *auth.Principal) error) http.Handler {
+func (s *Server) pageSession(h func(http.ResponseWriter, *http.Request, *session.Principal) error) http.Handler {
 	return s.page(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.authenticate(r)
 		if err != nil {

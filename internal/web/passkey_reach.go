@@ -12,7 +12,7 @@ import (
 // after it (issue 18, item 7). Browsers allow WebAuthn only on a domain
 // name, never on an IP address, and only in a secure context (https, or
 // http://localhost); SellerGuard's relying party is the base URL's host
-// (internal/auth/passkeys.go), so a browser on another address is refused.
+// (internal/secondstep/passkeys.go), so a browser on another address is refused.
 type passkeyReach struct {
 	// Blocked is the message key of the reason ("" when passkeys can work).
 	Blocked string

@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sellerguard/sellerguard/internal/account"
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/breach"
 )
 
@@ -140,7 +140,7 @@ func TestBreachedAndExpiredPasswordsMustChangeFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := in.Auth.ImportUser(context.Background(), auth.ImportedUser{Email: "old@example.com", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
+	if err := in.Account.ImportUser(context.Background(), account.ImportedUser{Email: "old@example.com", PasswordHash: string(hash), BusinessName: "Old"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	r = in.Do(t, "POST", "/api/v1/sessions", "", signInBody("old@example.com", pw, ""))
@@ -199,14 +199,14 @@ func TestPasswordAgeReminders(t *testing.T) {
 	t.Parallel()
 	in := apptest.Start(t, "sqlite")
 	in.SignUp(t, "remind@example.com", pw, "Remind")
-	if n, err := in.Auth.SendPasswordReminders(context.Background()); err != nil || n != 0 {
+	if n, err := in.Account.SendPasswordReminders(context.Background()); err != nil || n != 0 {
 		t.Fatalf("fresh password reminded: %d %v", n, err)
 	}
 	in.Clock.Advance(181 * 24 * time.Hour)
-	if n, err := in.Auth.SendPasswordReminders(context.Background()); err != nil || n != 1 {
+	if n, err := in.Account.SendPasswordReminders(context.Background()); err != nil || n != 1 {
 		t.Fatalf("old password: %d %v", n, err)
 	}
-	if n, _ := in.Auth.SendPasswordReminders(context.Background()); n != 0 {
+	if n, _ := in.Account.SendPasswordReminders(context.Background()); n != 0 {
 		t.Fatal("reminded twice for one password")
 	}
 	msgs := in.Outbox(t)

@@ -51,11 +51,11 @@ func TestDepositAccountCoolingOff(t *testing.T) {
 	if m["payouts_account"].(map[string]any)["last4"] != "6819" || m["pending_account"].(map[string]any)["last4"] != "3000" {
 		t.Fatalf("right after the change: %v", m)
 	}
-	dest, err := in.Auth.PayoutDestination(t.Context(), w.biz, in.Clock.Now().Add(71*time.Hour))
+	dest, err := in.SellerData.PayoutDestination(t.Context(), w.biz, in.Clock.Now().Add(71*time.Hour))
 	if err != nil || dest.Last4 != "6819" {
 		t.Fatalf("payouts 71 h later go to %+v, %v", dest, err)
 	}
-	dest, _ = in.Auth.PayoutDestination(t.Context(), w.biz, in.Clock.Now().Add(73*time.Hour))
+	dest, _ = in.SellerData.PayoutDestination(t.Context(), w.biz, in.Clock.Now().Add(73*time.Hour))
 	if dest.Last4 != "3000" {
 		t.Fatalf("payouts 73 h later go to %+v", dest)
 	}

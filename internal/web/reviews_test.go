@@ -108,7 +108,7 @@ func TestAccessReviewFlagsDecidesAndRevokes(t *testing.T) {
 		if r := in.Do(t, "POST", listings, active.token, map[string]any{"listings": []map[string]any{{"sku": "A-1", "title": "Lamp", "price_cents": 1200, "quantity": 3, "condition": "new"}}}); r.Status != 200 {
 			t.Fatalf("active member edits listings: %d %s", r.Status, r.Body)
 		}
-		if err := in.Auth.FlushLastSeen(ctx); err != nil {
+		if err := in.Session.FlushLastSeen(ctx); err != nil {
 			t.Fatal(err)
 		}
 		owner.signInAgain(t, in)
@@ -245,7 +245,7 @@ func TestAccessReviewScheduleRemindersAndSuspension(t *testing.T) {
 
 	run := func() (opened, reminded, suspended int) {
 		t.Helper()
-		r, err := in.Auth.RunAccessReviews(ctx)
+		r, err := in.Team.RunAccessReviews(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +445,7 @@ func TestAccessReviewCompletesWhenEveryoneLeft(t *testing.T) {
 	}
 	in.Clock.Advance(8 * day)
 	owner.signInAgain(t, in)
-	run, err := in.Auth.RunAccessReviews(context.Background())
+	run, err := in.Team.RunAccessReviews(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

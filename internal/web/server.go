@@ -26,9 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sellerguard/sellerguard/api"
-	"github.com/sellerguard/sellerguard/internal/auth"
 	"github.com/sellerguard/sellerguard/internal/mailcheck"
 	"github.com/sellerguard/sellerguard/internal/phishreport"
+	"github.com/sellerguard/sellerguard/internal/session"
 	"github.com/sellerguard/sellerguard/internal/store"
 	"github.com/sellerguard/sellerguard/internal/support"
 )
@@ -59,7 +59,7 @@ type Options struct {
 
 // Server serves SellerGuard over HTTP.
 type Server struct {
-	Auth     *auth.Service
+	Services
 	DB       *store.DB
 	Logger   *slog.Logger
 	Options  Options
@@ -75,12 +75,12 @@ type Server struct {
 const MaxBodyBytes = 64 << 10
 
 // New builds the server and its routes.
-func New(a *auth.Service, db *store.DB, logger *slog.Logger, reg *prometheus.Registry, opts Options) (*Server, error) {
+func New(v Services, db *store.DB, logger *slog.Logger, reg *prometheus.Registry, opts Options) (*Server, error) {
 	pages, err := loadPages()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Auth: a, DB: db, Logger: logger, Options: opts, Registry: reg, pages: pages}
+	s := &Server{Services: v, DB: db, Logger: logger, Options: opts, Registry: reg, pages: pages}
 	s.metrics = newHTTPMetrics(reg)
 	mux := http.NewServeMux()
 	s.register(&recordingMux{ServeMux: mux, patterns: &s.routes})
@@ -472,8 +472,8 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return false
 }
 
-func (s *Server) meta(r *http.Request) auth.RequestMeta {
-	return auth.RequestMeta{IP: s.clientIP(r), UserAgent: r.UserAgent(), Lang: string(langOf(r))}
+func (s *Server) meta(r *http.Request) session.RequestMeta {
+	return session.RequestMeta{IP: s.clientIP(r), UserAgent: r.UserAgent(), Lang: string(langOf(r))}
 }
 
 type httpMetrics struct {

@@ -28,10 +28,10 @@ func TestBusySessionIsNotExpiredAsIdle(t *testing.T) {
 			t.Fatalf("after %s of constant use: status %d", time.Duration(i+1)*500*time.Millisecond, r.Status)
 		}
 		if i%30 == 29 { // the flush and the expiry, as the housekeeping runs them
-			if err := in.App.Auth.FlushLastSeen(ctx); err != nil {
+			if err := in.App.Session.FlushLastSeen(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := in.App.Auth.ExpireSessions(ctx); err != nil {
+			if err := in.App.Session.ExpireSessions(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -155,7 +155,7 @@ func start(t testing.TB, o *startOptions) *Instance {
 	a.Clock.Set(clock.Now) // every service, the worker and the ledger: messages enqueued at a moved clock are due on it
 	if o.sms != nil {
 		a.Worker.SMS = &sms.Deliverer{Gateway: o.sms}
-		a.Auth.SMS.Available = true
+		a.Session.SMS.Available = true
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	in := &Instance{App: a, URL: a.Scheme() + "://" + addr, Clock: clock, Client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirect}, t: t, stop: cancel, done: make(chan error, 1)}

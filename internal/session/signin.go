@@ -1,0 +1,122 @@
+package session
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/sellerguard/sellerguard/internal/store"
+	"github.com/sellerguard/sellerguard/internal/twostep"
+)
+
+// protectionOf reads a user's confirmed methods and backup codes.
+func protectionOf(ctx context.Context, q interface {
+	ListMethods(context.Context, string) ([]store.TwoStepMethod, error)
+	CountBackupCodesLeft(context.Context, string) (int, error)
+}, userID string) (twostep.Protection, []store.TwoStepMethod, error) {
+	ms, err := q.ListMethods(ctx, userID)
+	if err != nil {
+		return twostep.Protection{}, nil, err
+	}
+	left, err := q.CountBackupCodesLeft(ctx, userID)
+	if err != nil {
+		return twostep.Protection{}, nil, err
+	}
+	var confirmed []store.TwoStepMethod
+	var rules []twostep.Method
+	for _, m := range ms {
+		if m.Confirmed {
+			confirmed = append(confirmed, m)
+			rules = append(rules, twostep.Method{ID: m.ID, Kind: m.Kind, Phone: m.Data})
+		}
+	}
+	return twostep.Assess(rules, left), confirmed, nil
+}
+
+// methodKinds lists the second steps a user can use now, for the sign-in
+// answer, strongest first (strength): clients and the second-step
+// page offer the first one.
+func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range ms {
+		if !seen[m.Kind] {
+			seen[m.Kind] = true
+			out = append(out, m.Kind)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return strength(a) - strength(b) })
+	if backupLeft > 0 {
+		out = append(out, twostep.KindBackup)
+	}
+	return out
+}
+
+// strength orders the kinds of second step, strongest first: a passkey
+// (phishing-resistant), an authenticator app, a text message, a call;
+// anything else after them. Backup codes are a fallback, never offered first.
+func strength(kind string) int {
+	switch kind {
+	case twostep.KindPasskey:
+		return 0
+	case twostep.KindTOTP:
+		return 1
+	case twostep.KindSMS:
+		return 2
+	case twostep.KindVoice:
+		return 3
+	}
+	return 4
+}
+
+// breachVerdict is what the breach checkers said of a password at sign-in.
+type breachVerdict struct {
+	breached bool // found: the password must change
+	unknown  bool // a checker could not answer: check again next time
+}
+
+// breachAtSignIn asks the breach checkers (the index and, if configured,
+// the range API) about a password just verified, before any transaction
+// opens: the range API may take up to its timeout.
+func (s *Service) breachAtSignIn(ctx context.Context, pw string) breachVerdict {
+	if s.Breached == nil {
+		return breachVerdict{}
+	}
+	bad, err := s.Breached.Breached(ctx, pw)
+	return breachVerdict{breached: bad, unknown: !bad && err != nil}
+}
+
+// afterPasswordSignIn marks a password that must change: one found breached
+// (in the index or by the range API), or one older than a business allows.
+// A password the range API could not check is marked for the next sign-in;
+// one it checked is unmarked.
+func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store.UserRecord, breach breachVerdict, now time.Time) (string, error) {
+	if s.Breached != nil {
+		if err := tx.SetBreachRecheck(ctx, u.ID, breach.unknown); err != nil {
+			return "", err
+		}
+	}
+	current, err := tx.MustChangePassword(ctx, u.ID)
+	if err != nil || current != "" {
+		return current, err
+	}
+	reason := ""
+	if breach.breached {
+		reason = MustChangeBreached
+	}
+	if reason == "" {
+		maxAge, _, err := tx.BusinessPasswordRules(ctx, u.ID)
+		if err != nil {
+			return "", err
+		}
+		if maxAge > 0 && now.Sub(u.PasswordChangedAt) > time.Duration(maxAge)*24*time.Hour {
+			reason = MustChangeExpired
+		}
+	}
+	if reason != "" {
+		if err := tx.SetMustChangePassword(ctx, u.ID, reason); err != nil {
+			return "", err
+		}
+	}
+	return reason, nil
+}
