@@ -318,7 +318,15 @@ func Sentence(l i18n.Lang, e Event, viewerID string, fields []Field) string {
 		if e.Action == "two_step.method_removed" && e.Before != nil {
 			m = e.Before
 		}
-		kv = append(kv, "Kind", Value(l, "kind", str(m, "kind")), "Label", str(m, "label"))
+		// A method keeps the name its owner gave it; the default names
+		// ("Authenticator app", "Passkey") only repeat the kind.
+		label := str(m, "label")
+		if label == "" || label == DefaultMethodLabel[str(m, "kind")] {
+			label = ""
+		} else {
+			label = " “" + label + "”"
+		}
+		kv = append(kv, "Kind", Value(l, "kind", str(m, "kind")), "Label", label)
 	case "business.deposit_account_added", "business.deposit_account_held":
 		kv = append(kv, "Account", str(e.After, "deposit_account"))
 	}
@@ -339,6 +347,10 @@ func Sentence(l i18n.Lang, e Event, viewerID string, fields []Field) string {
 	}
 	return c.T(l, key, kv...)
 }
+
+// DefaultMethodLabel is the name a two-step method gets when its owner
+// gives none (internal/secondstep), by kind.
+var DefaultMethodLabel = map[string]string{"totp": "Authenticator app", "passkey": "Passkey"}
 
 // names lists the fields' words ("title, price").
 func names(l i18n.Lang, fields []Field) string {

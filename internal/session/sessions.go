@@ -236,6 +236,9 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
 			return err
 		}
+		// The failed sign-ins (cleared just now) are part of the user's
+		// cached state that all their sessions share.
+		tx.AfterCommit(func() { s.Cache.InvalidateUser(u.ID) })
 		if unlocked {
 			if err := s.clearAfterUnlock(ctx, tx, u, meta, now); err != nil {
 				return err

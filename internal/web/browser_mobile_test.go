@@ -263,7 +263,7 @@ func TestBrowserErrorPagesShowTheSignedInHeader(t *testing.T) {
 		{"owner", "/support/cases/case_doesnotexist", 404},
 		{"member", "/no-such-page", 404},
 		{"member", "/account/audit?business_id=" + f.biz, 403},
-		{"member", "/account/two-step/backup-codes", 405},
+		{"member", "/account/two-step/backup-codes/done", 405},
 		{"agent", "/agent/cases/case_doesnotexist", 404},
 	}
 	byName := map[string]siteVisitor{}

@@ -194,8 +194,12 @@ func TestBrowserPasswordChangeWithMeter(t *testing.T) {
 	if got := tabEval[[]string](tb, `[...document.querySelectorAll('#password-reasons li')].map(li => li.innerText.trim())`); !slices.Equal(got, wantReasons) {
 		t.Errorf("#password-reasons = %q, want every reason %q", got, wantReasons)
 	}
-	if msg := tb.text(`main [role=alert]`); msg != "Choose another password:" {
+	if msg := tb.text(`main p.error[role=alert]`); msg != "Choose another password:" {
 		t.Errorf("alert above the form = %q", msg)
+	}
+	// static/forms.js's summary at the top links to the field in error.
+	if n := tabEval[int](tb, `document.querySelectorAll('#error-summary a[href="#new_password"]').length`); n != 1 {
+		t.Errorf("the error summary has %d links to #new_password, want 1", n)
 	}
 	if inv := tabEval[string](tb, `document.getElementById('new_password').getAttribute('aria-describedby') || ''`); inv != "password-reasons" {
 		t.Errorf("#new_password aria-describedby = %q, want password-reasons", inv)

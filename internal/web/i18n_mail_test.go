@@ -149,7 +149,7 @@ func TestEmailsAndTextsInTheRecipientsLanguage(t *testing.T) {
 			}
 		}
 		text, html = in.mailWith(t, "li@lang.example", "您的 SellerGuard 账户有新的登录")
-		for _, want := range []string{"您的防钓鱼短语：«红茶与月光»", "有人从我们从未见过的设备或网络登录了您的账户。", "网络地址：127.0.0.7", "Lang/1.0", " UTC", "保护我的账户", "SellerGuard 绝不会通过电子邮件"} {
+		for _, want := range []string{"您的防钓鱼短语：«红茶与月光»", "您的账户通过新浏览器 Mozilla/5.0 从 127.0.0.7 登录：这是我们从未见过的设备或网络。", "网络地址：127.0.0.7", "Lang/1.0", " UTC", "保护我的账户", "SellerGuard 绝不会通过电子邮件"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("Chinese sign-in alert lacks %q:\n%s", want, text)
 			}

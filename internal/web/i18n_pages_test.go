@@ -16,7 +16,7 @@ import (
 // pageAllowedWords are the Latin-script words a Chinese page may show: the
 // product's name, technical tokens, other products' names, and the
 // language switch's "English" (each language is named in itself).
-var pageAllowedWords = map[string]bool{"SellerGuard": true, "English": true, "TOTP": true, "SMS": true, "MiB": true, "eml": true,
+var pageAllowedWords = map[string]bool{"SellerGuard": true, "English": true, "TOTP": true, "SMS": true, "MiB": true, "eml": true, "txt": true,
 	"IBAN": true, "SKU": true, "UTC": true, "CSV": true, "URL": true, "https": true, "JavaScript": true, "SIM": true,
 	"Google": true, "Microsoft": true, "Authenticator": true, "Password": true, "Authy": true, "ID": true,
 	"Chrome": true, "Headless": true, "Linux": true, "Ctrl": true, "Mac": true, // a browser described by its user agent // 1Password
