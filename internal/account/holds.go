@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/audit"
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/sellerdata"
 	"github.com/sellerguard/sellerguard/internal/store"
@@ -142,6 +145,45 @@ func (s *Service) ListHolds(ctx context.Context, p *Principal) ([]store.Hold, er
 		return nil, err
 	}
 	return s.DB.OpenHolds(ctx, p.User.ID)
+}
+
+// HoldNames names each hold in the reader's language, as the hold emails
+// do: a two-step method by its kind and name, a deposit account by its last
+// digits, holder and bank, backup codes as such; the summary stored with
+// the hold when the item is gone.
+func (s *Service) HoldNames(ctx context.Context, p *Principal, hs []store.Hold, l i18n.Lang) ([]string, error) {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		item := heldItem{kind: h.Kind, summary: h.Summary}
+		switch h.Kind {
+		case HoldTwoStepMethod:
+			m, err := s.DB.FindMethod(ctx, p.User.ID, h.TargetID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			item.method, item.label = m.Kind, m.Label
+		case HoldDeposit:
+			a, err := s.DB.FindDepositAccount(ctx, h.BusinessID, h.TargetID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			item.last4, item.holder, item.bank = a.Last4, a.Holder, a.Bank
+		}
+		name := item.In(l)
+		if h.Kind == HoldDeposit {
+			for _, m := range p.Memberships {
+				if m.BusinessID == h.BusinessID && item.last4 != "" {
+					name = i18n.Default().T(l, "secure.held.of_business", "Item", name, "Business", m.BusinessName)
+				}
+			}
+		}
+		if l == i18n.English && name != "" { // a list item starts with a capital
+			r, n := utf8.DecodeRuneInString(name)
+			name = string(unicode.ToUpper(r)) + name[n:]
+		}
+		out[i] = name
+	}
+	return out, nil
 }
 
 // CountHolds returns how many holds of the user wait for a decision.
@@ -294,6 +336,9 @@ func (h heldItem) In(l i18n.Lang) string {
 		kind := c.T(l, "email.hold_item.method_other")
 		if c.Has(i18n.English, "history.kind."+h.method) {
 			kind = c.T(l, "history.kind."+h.method)
+		}
+		if h.label == "" || h.label == history.DefaultMethodLabel[h.method] {
+			return kind // a default name only repeats the kind
 		}
 		return c.T(l, "email.hold_item.method", "Kind", kind, "Label", h.label)
 	case h.kind == HoldDeposit && h.last4 != "":

@@ -352,6 +352,18 @@ func Sentence(l i18n.Lang, e Event, viewerID string, fields []Field) string {
 // gives none (internal/secondstep), by kind.
 var DefaultMethodLabel = map[string]string{"totp": "Authenticator app", "passkey": "Passkey"}
 
+// Says reports whether the formatter has a sentence of its own for an
+// action (not the "… changed a record" fallback).
+func Says(action string) bool {
+	c := i18n.Default()
+	for _, k := range []string{"history." + action, "history." + action + ".one"} {
+		if c.Has(i18n.English, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // names lists the fields' words ("title, price").
 func names(l i18n.Lang, fields []Field) string {
 	out := make([]string, len(fields))

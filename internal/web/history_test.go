@@ -175,3 +175,35 @@ func TestRecoveryAnswerMessageInChinese(t *testing.T) {
 		t.Fatalf("en: %s", en.Body)
 	}
 }
+
+// The change review says a change in the same words as the audit log, in
+// the reader's language: the price change reads as a sentence with its
+// currency in English and in Chinese, not as the English summary stored
+// with the change.
+func TestChangeReviewSaysAChangeInTheReadersLanguage(t *testing.T) {
+	t.Parallel()
+	in := apptest.Start(t, "sqlite")
+	owner, biz, _ := priceChange(t, in)
+	summaryOf := func() string {
+		t.Helper()
+		resp := cookieGet(t, in, owner, "/account/changes?business_id="+biz)
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("change review: %d\n%s", resp.StatusCode, b)
+		}
+		m := regexp.MustCompile(`(?s)<tr id="change-[^"]+" class="change" data-action="business.listing_changed">.*?<span class="summary">(.*?)</span>`).FindStringSubmatch(string(b))
+		if m == nil {
+			t.Fatalf("no listing change in the review:\n%s", b)
+		}
+		return html.UnescapeString(m[1])
+	}
+	if s := summaryOf(); s != "lee@mugs.example changed the price of MUG-001 from US$12.50 to US$14.00" {
+		t.Errorf("English summary %q", s)
+	}
+	if r := in.Do(t, "PUT", "/api/v1/account/language", owner, map[string]string{"language": "zh-CN"}); r.Status != 200 {
+		t.Fatalf("language: %d %s", r.Status, r.Body)
+	}
+	if s := summaryOf(); s != "lee@mugs.example将 MUG-001 的价格从 12.50 美元 改为 14.00 美元" {
+		t.Errorf("Chinese summary %q", s)
+	}
+}

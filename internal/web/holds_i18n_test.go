@@ -31,6 +31,17 @@ func TestHoldNoticesReachAChineseOwnerInChinese(t *testing.T) {
 			t.Fatalf("owner's second step: %d %s", res.StatusCode, res.body)
 		}
 		owner := sessionCookieOf(t, res)
+		// Secure my account names the held items in the owner's language
+		// too, not by the English summary stored with the hold.
+		page := pageGet(t, in, "/account/secure", owner)
+		for _, s := range []string{`<span class="hold-summary">Shop的收款账户 •••• 3000（Mallory，Elsewhere）</span>`, `<span class="hold-summary">身份验证器应用</span>`} {
+			if page.StatusCode != 200 || !strings.Contains(page.body, s) {
+				t.Fatalf("Secure my account lacks %s: %d\n%s", s, page.StatusCode, page.body)
+			}
+		}
+		if strings.Contains(page.body, "Authenticator app") || strings.Contains(page.body, "Deposit account •") {
+			t.Fatalf("Secure my account names a held item in English:\n%s", page.body)
+		}
 		holds := map[string]string{}
 		for _, h := range in.Do(t, "GET", "/api/v1/account/holds", owner, nil).JSON(t)["holds"].([]any) {
 			hm := h.(map[string]any)
@@ -45,7 +56,7 @@ func TestHoldNoticesReachAChineseOwnerInChinese(t *testing.T) {
 		want := map[string][]string{
 			"您企业的一个收款账户已被暂停":  {"收款账户 •••• 3000（Mallory，Elsewhere）", "intruder@evil.example"},
 			"一个被暂停的收款账户已保留":   {"shop@example.com 保留了", "•••• 3000（Mallory，Elsewhere）", "冷静期结束后"},
-			"一个被暂停的两步验证项目已移除": {"您移除了", "身份验证器应用“", "它已从您的账户中删除。", "UTC"},
+			"一个被暂停的两步验证项目已移除": {"您移除了", "身份验证器应用", "它已从您的账户中删除。", "UTC"},
 		}
 		for _, msg := range in.Outbox(t) {
 			if msg.To != "shop@example.com" || msg.Channel != "email" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/changes"
+	"github.com/sellerguard/sellerguard/internal/history"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/session"
 )
@@ -24,6 +25,10 @@ type changeRow struct {
 	changeJSON
 	Title   string
 	Changes []change
+	// Sentence says the change in the reader's language (internal/history),
+	// "" for an action it has no sentence of its own for (the stored
+	// summary is shown then).
+	Sentence string
 }
 
 type changesPage struct {
@@ -74,7 +79,12 @@ func (h *changesHandlers) loadChanges(r *http.Request, p *session.Principal, q u
 		page, err = h.svc.List(r.Context(), p, pg.Business.BusinessID, f)
 		for _, c := range page.Changes {
 			j := toChangeJSON(c)
-			pg.Rows = append(pg.Rows, changeRow{changeJSON: j, Title: tr(r, "changes.category."+c.Category), Changes: changesIn(langOf(r), rawJSON(j.Before), rawJSON(j.After))})
+			row := changeRow{changeJSON: j, Title: tr(r, "changes.category."+c.Category), Changes: changesIn(langOf(r), rawJSON(j.Before), rawJSON(j.After))}
+			if history.Says(c.Action) {
+				e := history.Event{Action: c.Action, ActorID: c.Actor.ID, ActorEmail: c.Actor.Email, IP: c.Source.IP, UserAgent: c.Source.UserAgent, Before: c.Before, After: c.After, At: c.At}
+				row.Sentence = history.Describe(langOf(r), e, p.User.ID).Title
+			}
+			pg.Rows = append(pg.Rows, row)
 		}
 		if page.Next != "" {
 			v := url.Values{"business_id": {pg.Business.BusinessID}, "cursor": {page.Next}}

@@ -57,6 +57,8 @@ type securePage struct {
 	// Holds are the items added since an undone email change, waiting for
 	// the owner's decision (api_holds.go).
 	Holds []store.Hold
+	// HoldNames name the Holds in the reader's language, one each.
+	HoldNames []string
 }
 
 func (h *changesHandlers) loadSecure(r *http.Request, p *session.Principal) (*securePage, error) {
@@ -95,6 +97,9 @@ func (h *changesHandlers) loadSecure(r *http.Request, p *session.Principal) (*se
 		return nil, err
 	}
 	if pg.Holds, err = h.s.Account.ListHolds(r.Context(), p); err != nil {
+		return nil, err
+	}
+	if pg.HoldNames, err = h.s.Account.HoldNames(r.Context(), p, pg.Holds, langOf(r)); err != nil {
 		return nil, err
 	}
 	return pg, nil
