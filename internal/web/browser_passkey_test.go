@@ -77,9 +77,11 @@ func (tb *browserTab) waitForLocation(want string) {
 	deadline := time.Now().Add(20 * time.Second)
 	last := ""
 	for time.Now().Before(deadline) {
-		if loc, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`location.href`)); err == nil {
-			last = loc
-			if loc == want {
+		// The new page's address shows before its document has loaded:
+		// wait for both, so that what is read next is the new page.
+		if st, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[location.href, document.readyState]`)); err == nil && len(st) == 2 {
+			last = st[0]
+			if st[0] == want && st[1] == "complete" {
 				return
 			}
 		}

@@ -80,8 +80,6 @@ func requestedBusiness(r *http.Request) string {
 	return r.URL.Query().Get("business_id")
 }
 
-var errNoSuchBusiness = sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such business.")
-
 func (s *Server) loadTeamPage(r *http.Request, p *session.Principal) (*teamPage, error) {
 	ctx := r.Context()
 	pg := &teamPage{form: newForm(), Businesses: p.Memberships, Areas: areaNames(r), Self: p.User.ID,
