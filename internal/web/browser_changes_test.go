@@ -20,7 +20,7 @@ import (
 // before, the intruder's session is dead and the audit log verifies.
 func TestBrowserSecureMyAccount(t *testing.T) {
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"), apptest.Env("SELLERGUARD_PAYOUT_COOLING_OFF", "1h"))
-	tb := newBrowserTabFor(t, 3*time.Minute)
+	tb := newBrowserTab(t)
 	const email, newPW = "owner@harbour.example", "violet kestrel under seven bridges 9"
 	_, bizID := in.SignUp(t, email, pw, "Harbour Goods")
 	biz := "/api/v1/businesses/" + bizID

@@ -89,7 +89,7 @@ func TestBrowserCheckupChart(t *testing.T) {
 		in.Clock.Advance(2 * day)
 	}
 
-	tb := newBrowserTabFor(t, 2*time.Minute)
+	tb := newBrowserTab(t)
 	steps := &totpSteps{}
 	tb.navigate(in.URL + "/signin")
 	browserSignIn(t, tb, owner.email, pw)

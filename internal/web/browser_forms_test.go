@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -24,7 +23,7 @@ const backupCodesOnPageJS = `[...document.querySelectorAll('#backup-codes code')
 func TestBrowserBackupCodesSurviveReload(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
 	owner, _ := newOwner(t, in, "reload@forms.example", "Reload Goods")
-	tb := newBrowserTabFor(t, 2*time.Minute)
+	tb := newBrowserTab(t)
 	setBrowserCookie(t, tb, in, pageSessionCookie, owner.token)
 
 	tb.navigate(in.URL + "/account/two-step")
@@ -108,7 +107,7 @@ func TestBrowserBackupCodesSurviveReload(t *testing.T) {
 func TestBrowserDepositAccountErrorIsShownAndFocused(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
 	owner, biz := newOwner(t, in, "typo@forms.example", "Typo Goods")
-	tb := newBrowserTabFor(t, 2*time.Minute)
+	tb := newBrowserTab(t)
 	setBrowserCookie(t, tb, in, pageSessionCookie, owner.token)
 
 	tb.navigate(in.URL + "/account/business?business_id=" + biz)

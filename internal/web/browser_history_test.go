@@ -3,7 +3,6 @@ package web_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -18,7 +17,7 @@ import (
 func TestBrowserAuditLogReadsAsSentences(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
 	owner, biz, _ := priceChange(t, in)
-	tb := newBrowserTabFor(t, 3*time.Minute)
+	tb := newBrowserTab(t)
 	tb.navigate(in.URL + "/")
 	setBrowserCookie(t, tb, in, "sg_session", owner)
 	row := `document.querySelector('tr[data-action="business.listing_changed"]')`

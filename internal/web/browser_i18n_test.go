@@ -69,7 +69,7 @@ func wantChinese(t *testing.T, tb *browserTab, what string) {
 // Chinese; times shown in the browser's zone and the page's language.
 func TestBrowserChineseSignupAndTwoStep(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
-	tb := newBrowserTabFor(t, 3*time.Minute)
+	tb := newBrowserTab(t)
 	steps := &totpSteps{}
 	const (
 		email    = "wang.fang@example.com"

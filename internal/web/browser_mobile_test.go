@@ -250,7 +250,7 @@ func TestBrowserPagesFitANarrowScreen(t *testing.T) {
 // the wrong method still sees their menu and "Sign out", not "Sign in".
 func TestBrowserErrorPagesShowTheSignedInHeader(t *testing.T) {
 	f := newSiteFixture(t)
-	tb := newBrowserTabFor(t, 2*time.Minute)
+	tb := newBrowserTab(t)
 	tb.do("viewport", chromedp.EmulateViewport(390, 844))
 	cases := []struct {
 		visitor, path string

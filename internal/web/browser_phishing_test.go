@@ -43,7 +43,7 @@ func TestBrowserPhishingPages(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	tb := newBrowserTabFor(t, 90*time.Second)
+	tb := newBrowserTab(t)
 	// Anonymous: the guidance, reached from the footer of the home page.
 	tb.navigate(in.URL + "/")
 	wantTabStyled(t, tb)

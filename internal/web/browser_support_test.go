@@ -23,7 +23,7 @@ func TestBrowserSupportCaseAndConsole(t *testing.T) {
 	agent := addAgent(t, in, "agent@example.com", "agent")
 	lead := addAgent(t, in, "lead@example.com", "supervisor")
 
-	tb := newBrowserTabFor(t, 120*time.Second)
+	tb := newBrowserTab(t)
 	tb.navigate(in.URL + "/signin")
 	tb.navigate(in.URL + "/signin/help")
 	tb.click("help-case-link")

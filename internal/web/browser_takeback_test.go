@@ -3,7 +3,6 @@ package web_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sellerguard/sellerguard/internal/app/apptest"
 )
@@ -14,7 +13,7 @@ import (
 func TestBrowserTakeBackAfterEmailChange(t *testing.T) {
 	in := apptest.Start(t, "sqlite", apptest.Env("SELLERGUARD_TRUSTED_PROXIES", "127.0.0.1"), apptest.Env("SELLERGUARD_PAYOUT_COOLING_OFF", "1h"))
 	tk := startTakeover(t, in, takeoverPlan{keepOwnersApp: true})
-	tb := newBrowserTabFor(t, 3*time.Minute)
+	tb := newBrowserTab(t)
 
 	tb.navigate(in.URL + "/signin")
 	tb.click("revert-link")

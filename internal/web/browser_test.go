@@ -27,8 +27,10 @@ import (
 
 // browserTimeout bounds each browser test as a whole: Chromium is started
 // with a context of this timeout, so a hung page ends the test instead of the
-// whole test binary.
-const browserTimeout = 60 * time.Second
+// whole test binary. It guards against a hang, it is not a speed bound: a
+// flow that takes 7 s alone took over 60 s in CI, with Chromium starting cold
+// on 2 busy cores beside -race test binaries, so it leaves room for that.
+const browserTimeout = 3 * time.Minute
 
 // pageSessionCookie is the name of the session cookie over plain HTTP (the
 // __Host- prefix is used only with secure cookies).
@@ -45,8 +47,9 @@ func browserShotDir() string {
 
 // browserTab is a tab of a fresh headless Chromium of one test.
 type browserTab struct {
-	t   *testing.T
-	ctx context.Context
+	t     *testing.T
+	ctx   context.Context
+	start time.Time // when Chromium was asked to start
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -80,7 +83,7 @@ func newBrowserTabFor(t *testing.T, timeout time.Duration) *browserTab {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(tctx, opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	tb := &browserTab{t: t, ctx: ctx}
+	tb := &browserTab{t: t, ctx: ctx, start: time.Now()}
 	var pid int
 	t.Cleanup(func() {
 		// Close Chromium gracefully, then make sure the process is gone
@@ -145,18 +148,27 @@ func (tb *browserTab) noConsoleErrors(allowed ...string) {
 
 func tabRun[T any](tb *browserTab, what string, a chromedp.Action[T]) T {
 	tb.t.Helper()
+	began := time.Now()
 	v, err := chromedp.Run(tb.ctx, a)
 	if err != nil {
-		tb.t.Fatalf("%s: %v", what, err)
+		tb.t.Fatalf("%s: %v%s", what, err, tb.took(began))
 	}
 	return v
 }
 
 func (tb *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
+	began := time.Now()
 	if err := chromedp.Do(tb.ctx, steps...); err != nil {
-		tb.t.Fatalf("%s: %v", what, err)
+		tb.t.Fatalf("%s: %v%s", what, err, tb.took(began))
 	}
+}
+
+// took says, for a failed step, how long it and the whole tab took, so that
+// a timeout shows whether one step hung or the machine was slow throughout.
+func (tb *browserTab) took(began time.Time) string {
+	return fmt.Sprintf(" (after %s on this step, %s since Chromium started)",
+		time.Since(began).Round(time.Millisecond), time.Since(tb.start).Round(time.Millisecond))
 }
 
 // navigate opens the URL and waits for the page to load.
@@ -169,9 +181,10 @@ func (tb *browserTab) navigate(u string) {
 // following redirects; it returns the final document's response.
 func (tb *browserTab) click(id string) *network.Response {
 	tb.t.Helper()
+	began := time.Now()
 	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(chromedp.ID(id)))
 	if err != nil {
-		tb.t.Fatalf("click #%s: %v", id, err)
+		tb.t.Fatalf("click #%s: %v%s", id, err, tb.took(began))
 	}
 	return resp
 }

@@ -116,7 +116,7 @@ func browserSignOut(t *testing.T, tb *browserTab, in *apptest.Instance) {
 
 func TestBrowserTwoStep(t *testing.T) {
 	in := apptest.Start(t, "sqlite")
-	tb := newBrowserTabFor(t, 3*time.Minute)
+	tb := newBrowserTab(t)
 	steps := &totpSteps{}
 	const (
 		email    = "katherine.johnson@example.com"
