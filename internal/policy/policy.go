@@ -327,7 +327,8 @@ func (p *Policy) strength(n string, inputs []string) int {
 		}
 	}
 	lower := strings.ToLower(n)
-	core := Core(lower)
+	a, b := coreBounds(lower)
+	core := lower[a:b]
 	if core == lower || utf8.RuneCountInString(core) < minCoreRunes || utf8.RuneCountInString(core) > scoreChunkRunes {
 		return s
 	}
@@ -346,10 +347,55 @@ func (p *Policy) strength(n string, inputs []string) int {
 			random += utf8.RuneCountInString(m.Token)
 		}
 	}
-	if random*2 <= utf8.RuneCountInString(core) {
-		s = min(s, r.Score)
+	if random*2 > utf8.RuneCountInString(core) {
+		return s
 	}
-	return s
+	// Attackers try the usual decorations of a word — digits, a year, a
+	// counting run, one symbol, perhaps repeated ("2024!", "!!", "#1") —
+	// at little cost, so those count as free. A decoration with several
+	// different symbols is not in such a list, and costs its own guesses:
+	// a random password whose middle happens to hold a word
+	// ("(+#42\"/zvBi+e40|" holds "bi+e") keeps the strength of its ends.
+	guesses := r.Guesses
+	for _, d := range []string{lower[:a], lower[b:]} {
+		if !plainDecoration(d) {
+			guesses *= zxcvbn.PasswordStrength(d, inputs).Guesses
+		}
+	}
+	return min(s, guessesToScore(guesses))
+}
+
+// plainDecoration reports whether d, a decoration Core removed, is digits
+// with at most one kind of symbol.
+func plainDecoration(d string) bool {
+	symbol := byte(0)
+	for i := 0; i < len(d); i++ {
+		switch c := d[i]; {
+		case '0' <= c && c <= '9':
+		case symbol == 0 || symbol == c:
+			symbol = c
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// guessesToScore is zxcvbn's mapping from a guess count to its 0–4 score
+// (under 10³, 10⁶, 10⁸, 10¹⁰ guesses, or more).
+func guessesToScore(guesses float64) int {
+	const delta = 5
+	switch {
+	case guesses < 1e3+delta:
+		return 0
+	case guesses < 1e6+delta:
+		return 1
+	case guesses < 1e8+delta:
+		return 2
+	case guesses < 1e10+delta:
+		return 3
+	}
+	return 4
 }
 
 // zxcvbnScore returns zxcvbn's score for n. zxcvbn's cost grows with the

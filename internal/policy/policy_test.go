@@ -241,6 +241,14 @@ func TestRandomPasswordsAndPassphraseAccepted(t *testing.T) {
 			t.Errorf("random %q refused: %v", b, codes(rs))
 		}
 	}
+	// Random passwords an earlier rule refused (about 1 in 75 000): their
+	// ends were stripped as decorations and the middle, half of it a word
+	// ("bi+e", "thz"), was scored alone.
+	for _, pw := range []string{"(+#42\"/zvBi+e40|", "'!/ThZ.-j_RUPP)%", "9$]3e^E^7&-U|:.0", "33-G5}fu73RRY_]&", "4(94(5=/AE_5ON6s"} {
+		if rs := p.Check(ctx, pw, Context{}); rs != nil {
+			t.Errorf("random %q refused: %v", pw, codes(rs))
+		}
+	}
 	phrase := "the quiet otter paints violet lanterns beside a frozen harbour while seven owls hum softly at dawn!!"
 	if utf8.RuneCountInString(phrase) != 100 {
 		t.Fatalf("passphrase has %d characters", utf8.RuneCountInString(phrase))

@@ -74,6 +74,13 @@ func Variants(pw string) []string {
 // more trailing digits (so that "sample1231987" and "kissa22024" give
 // "sample" and "kissa"); or lower itself.
 func Core(lower string) string {
+	a, b := coreBounds(lower)
+	return lower[a:b]
+}
+
+// coreBounds returns where Core(lower) starts and ends in lower: the
+// decorations are lower[:a] and lower[b:].
+func coreBounds(lower string) (a, b int) {
 	longest := func(cuts []string, maxLen int) string {
 		for i := len(cuts) - 1; i > 0; i-- {
 			if utf8.RuneCountInString(cuts[i]) >= minCoreRunes && len(cuts[0])-len(cuts[i]) <= maxLen {
@@ -82,15 +89,17 @@ func Core(lower string) string {
 		}
 		return cuts[0]
 	}
-	c := longest(leadingCuts(longest(trailingCuts(lower), maxCut)), maxCut)
+	t := longest(trailingCuts(lower), maxCut) // a prefix of lower
+	c := longest(leadingCuts(t), maxCut)      // a suffix of t
+	a, b = len(t)-len(c), len(t)
 	digits := 0
 	for digits < len(c) && digits < 3 && '0' <= c[len(c)-1-digits] && c[len(c)-1-digits] <= '9' {
 		digits++
 	}
 	if digits > 0 && utf8.RuneCountInString(c[:len(c)-digits]) >= minCoreRunes {
-		c = c[:len(c)-digits]
+		b -= digits
 	}
-	return c
+	return a, b
 }
 
 // wordlike reports whether s is letters, possibly with separators
