@@ -16,6 +16,11 @@
 // ErrBusy, which should be answered with 503 and Retry-After rather than
 // queueing without bound.
 //
+// The pool keeps the Argon2id working memory of its slots between hashes
+// (internal/argon2id), so a steady stream of sign-ins does not allocate
+// Memory KiB per hash and make the garbage collector run every few sign-ins;
+// after a minute without hashing, the kept memory is given back.
+//
 // Caveats:
 //
 //   - Passwords are normalised to Unicode NFKC before Argon2id hashing, so
@@ -49,9 +54,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sellerguard/sellerguard/internal/argon2id"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
@@ -140,7 +147,19 @@ type Hasher struct {
 	sem     chan struct{}
 	waiting atomic.Int64
 	dummy   string // well-formed hash with params, matching no password
+
+	// mems holds the working memory of idle slots: a slot takes one (or
+	// a new, empty one) for each Argon2id hash, so there are never more
+	// than cap(sem). idleRelease after the last hash, release empties it.
+	mems        chan *argon2id.Memory
+	idleRelease time.Duration
+	idleMu      sync.Mutex
+	idleTimer   *time.Timer
 }
+
+// defaultIdleRelease is how long the pool keeps working memory after the
+// last hash.
+const defaultIdleRelease = time.Minute
 
 // NewHasher returns a Hasher that makes hashes with parameters p and computes
 // at most maxConcurrent hashes at once. If maxConcurrent <= 0,
@@ -164,7 +183,66 @@ func NewHasher(p Params, maxConcurrent int, queueTimeout time.Duration) *Hasher 
 		timeout: queueTimeout,
 		sem:     make(chan struct{}, maxConcurrent),
 		dummy:   encode(p, salt, key),
+
+		mems:        make(chan *argon2id.Memory, maxConcurrent),
+		idleRelease: defaultIdleRelease,
 	}
+}
+
+// idKey computes an Argon2id key in a pool slot's kept memory. Memory for a
+// hash costlier than h's own (an old hash with other parameters) is not
+// kept.
+func (h *Hasher) idKey(pw, salt []byte, p Params) []byte {
+	if p.Memory > h.params.Memory {
+		var once argon2id.Memory
+		return once.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	}
+	var m *argon2id.Memory
+	select {
+	case m = <-h.mems:
+	default:
+		m = new(argon2id.Memory)
+	}
+	key := m.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	select {
+	case h.mems <- m:
+	default: // cannot happen: at most cap(sem) memories exist
+	}
+	h.idleMu.Lock()
+	if h.idleTimer == nil {
+		h.idleTimer = time.AfterFunc(h.idleRelease, h.release)
+	} else {
+		h.idleTimer.Reset(h.idleRelease)
+	}
+	h.idleMu.Unlock()
+	return key
+}
+
+// release gives back the memory of the idle slots; a slot busy now keeps
+// its memory until the next release.
+func (h *Hasher) release() {
+	for {
+		select {
+		case m := <-h.mems:
+			m.Release()
+		default:
+			return
+		}
+	}
+}
+
+// keptBytes returns the working memory the idle slots keep.
+func (h *Hasher) keptBytes() int {
+	n := 0
+	for range len(h.mems) {
+		select {
+		case m := <-h.mems:
+			n += m.Size()
+			h.mems <- m
+		default:
+		}
+	}
+	return n
 }
 
 // Params returns the parameters h uses for new hashes.
@@ -191,7 +269,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	var key []byte
 	err := h.run(ctx, func() {
-		key = argon2.IDKey(pw, salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
+		key = h.idKey(pw, salt, h.params)
 	})
 	if err != nil {
 		return "", err
@@ -251,7 +329,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, encoded, password string) (
 	pw := []byte(norm.NFKC.String(password))
 	var got []byte
 	err = h.run(ctx, func() {
-		got = argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		got = h.idKey(pw, salt, p)
 	})
 	if err != nil {
 		return false, false, err
