@@ -44,7 +44,11 @@ func TestSignInFloodTellsNothingAboutWhichAccountsExist(t *testing.T) {
 		apptest.Env("SELLERGUARD_HASH_CONCURRENCY", "1"),
 		apptest.Env("SELLERGUARD_HASH_QUEUE_TIMEOUT", queueTimeout.String()),
 		apptest.Env("SELLERGUARD_ARGON2_MEMORY", "4096"),
-		apptest.Env("SELLERGUARD_ARGON2_TIME", "2"),
+		// Eight passes: one hash must outlast a connection's arrival, or a
+		// fast hash drains the queue and nothing ever waits 200 ms (with
+		// two passes and the pool's kept memory, 300 race-built sign-ins
+		// all got 401).
+		apptest.Env("SELLERGUARD_ARGON2_TIME", "8"),
 		// Every request comes from 127.0.0.1: lift the per-address limit so
 		// the answers are the pool's, not the address limiter's 429.
 		apptest.Env("SELLERGUARD_LIMIT_SOURCE_FAILURES", "10000"),
