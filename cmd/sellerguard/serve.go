@@ -86,7 +86,9 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 // is about 25 MiB, a warm session cache of 10,000 sessions adds about 30;
 // connections, requests and the collector's headroom take the rest). With
 // 64 MiB, a warm cache left the collector running on every sign-in: 143 ms
-// of CPU per sign-in instead of 42 (docs/benchmarks.md).
+// of CPU per sign-in instead of 42 when each hash allocated its block; now
+// that the pool keeps them, 64 MiB costs the session check instead (63–82
+// µs of server CPU per check against 38–58 at 128), docs/benchmarks.md.
 func memoryLimit(hashSlots int, argon2KiB uint) int64 {
 	return int64(hashSlots)*int64(argon2KiB)*1024 + 128<<20
 }
@@ -104,11 +106,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger := app.NewLogger(cfg, stderr)
 	if getenv("GOMEMLIMIT") == "" {
 		// A soft limit on the Go runtime's memory, sized to the hashing
-		// pool: each slot holds one Argon2id block (m KiB) while it
-		// hashes, and a sign-in flood otherwise lets finished blocks pile
-		// up as garbage until the heap doubles (seen: 290 MB RSS with
-		// 2 slots of 19 MiB). With the limit the collector runs sooner
-		// instead; GOMEMLIMIT set by the operator wins.
+		// pool: each slot keeps one Argon2id block (m KiB), and a sign-in
+		// flood's garbage otherwise grows until the heap doubles (seen:
+		// 290 MB RSS with 2 slots of 19 MiB, when every hash allocated
+		// its block). With the limit the collector runs sooner instead;
+		// GOMEMLIMIT set by the operator wins.
 		debug.SetMemoryLimit(memoryLimit(cfg.HashConcurrency, cfg.Argon2Memory))
 	}
 	hup := make(chan os.Signal, 1)
