@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -20,8 +21,54 @@ import (
 // pageSet holds one parsed template per page and language, each the layout
 // plus the page, parsed with that language's functions (t, msg, when), so a
 // template says {{t "signin.submit"}} and gets its reader's language.
+//
+// A page is built (the layout's parse trees cloned, the page parsed into
+// the copy) the first time it is rendered in a language, and kept: building
+// all of them at start-up held about 10 MB of copied parse trees in a
+// process that may never render a page (a server answering only the API),
+// or never in Chinese. loadPages still builds every page once, so a broken
+// template stops start-up as before.
 type pageSet struct {
-	byLang map[i18n.Lang]map[string]*template.Template
+	layouts map[i18n.Lang]*template.Template // layout and partials, never executed
+	files   map[string]string                // page name → its file in assets
+
+	mu    sync.Mutex
+	built map[pageKey]*template.Template
+}
+
+type pageKey struct {
+	lang i18n.Lang
+	name string
+}
+
+// page returns the template of page name in language lang, building it on
+// first use; ok is false for a page that does not exist.
+func (ps *pageSet) page(lang i18n.Lang, name string) (t *template.Template, ok bool, err error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	k := pageKey{lang, name}
+	if t := ps.built[k]; t != nil {
+		return t, true, nil
+	}
+	layout, f := ps.layouts[lang], ps.files[name]
+	if layout == nil || f == "" {
+		return nil, false, nil
+	}
+	t, err = buildPage(layout, f)
+	if err != nil {
+		return nil, true, err
+	}
+	ps.built[k] = t
+	return t, true, nil
+}
+
+// buildPage is the layout's copy with page file f parsed into it.
+func buildPage(layout *template.Template, f string) (*template.Template, error) {
+	c, err := layout.Clone()
+	if err != nil {
+		return nil, err
+	}
+	return c.ParseFS(assets, f)
 }
 
 // whenIn shows a time for people in language l ("never" for the zero
@@ -133,7 +180,13 @@ func loadPages() (*pageSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := &pageSet{byLang: map[i18n.Lang]map[string]*template.Template{}}
+	ps := &pageSet{layouts: map[i18n.Lang]*template.Template{}, files: map[string]string{}, built: map[pageKey]*template.Template{}}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if name != "layout" {
+			ps.files[name] = f
+		}
+	}
 	for _, lang := range i18n.Supported {
 		// The layout and the partials that several pages use (one definition
 		// each, in templates/partials).
@@ -141,19 +194,14 @@ func loadPages() (*pageSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("web: layout: %w", err)
 		}
-		byName := map[string]*template.Template{}
-		for _, f := range files {
-			name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-			if name == "layout" {
-				continue
-			}
-			t, err := template.Must(layout.Clone()).ParseFS(assets, f)
-			if err != nil {
-				return nil, fmt.Errorf("web: template %s: %w", name, err)
-			}
-			byName[name] = t
+		ps.layouts[lang] = layout
+	}
+	// Every page parses (in one language: the functions' names are the
+	// same in all), or start-up fails; the copies are not kept.
+	for name, f := range ps.files {
+		if _, err := buildPage(ps.layouts[i18n.English], f); err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
-		ps.byLang[lang] = byName
 	}
 	return ps, nil
 }
@@ -188,9 +236,9 @@ type errorPage struct {
 // clean error page instead of half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, page any) {
 	lang := langOf(r)
-	t, ok := s.pages.byLang[lang][name]
-	if !ok {
-		s.Logger.Error("web: no such template", "name", name)
+	t, ok, err := s.pages.page(lang, name)
+	if !ok || err != nil {
+		s.Logger.Error("web: no such template", "name", name, "err", err)
 		http.Error(w, i18n.Default().Message(lang, "Something went wrong on our side. Please try again."), http.StatusInternalServerError)
 		return
 	}
