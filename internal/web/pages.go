@@ -26,49 +26,41 @@ import (
 // the copy) the first time it is rendered in a language, and kept: building
 // all of them at start-up held about 10 MB of copied parse trees in a
 // process that may never render a page (a server answering only the API),
-// or never in Chinese. loadPages still builds every page once, so a broken
-// template stops start-up as before.
-type pageSet struct {
-	layouts map[i18n.Lang]*template.Template // layout and partials, never executed
-	files   map[string]string                // page name → its file in assets
-
-	mu    sync.Mutex
-	built map[pageKey]*template.Template
-}
+// or never in Chinese. loadPages still parses every page file, so a broken
+// template stops start-up as before. The map is not written after
+// loadPages, so a render reads it without a lock.
+type pageSet map[pageKey]*lazyPage
 
 type pageKey struct {
 	lang i18n.Lang
 	name string
 }
 
-// page returns the template of page name in language lang, building it on
-// first use; ok is false for a page that does not exist.
-func (ps *pageSet) page(lang i18n.Lang, name string) (t *template.Template, ok bool, err error) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	k := pageKey{lang, name}
-	if t := ps.built[k]; t != nil {
-		return t, true, nil
-	}
-	layout, f := ps.layouts[lang], ps.files[name]
-	if layout == nil || f == "" {
-		return nil, false, nil
-	}
-	t, err = buildPage(layout, f)
-	if err != nil {
-		return nil, true, err
-	}
-	ps.built[k] = t
-	return t, true, nil
+// lazyPage is one page in one language, built by its first render.
+type lazyPage struct {
+	layout *template.Template // the language's layout and partials, never executed
+	file   string             // the page's file in assets
+	once   sync.Once
+	t      *template.Template
+	err    error
 }
 
-// buildPage is the layout's copy with page file f parsed into it.
-func buildPage(layout *template.Template, f string) (*template.Template, error) {
-	c, err := layout.Clone()
-	if err != nil {
-		return nil, err
+// page returns the template of page name in language lang, building it on
+// first use; ok is false for a page that does not exist.
+func (ps pageSet) page(lang i18n.Lang, name string) (t *template.Template, ok bool, err error) {
+	p := ps[pageKey{lang, name}]
+	if p == nil {
+		return nil, false, nil
 	}
-	return c.ParseFS(assets, f)
+	p.once.Do(func() {
+		c, err := p.layout.Clone()
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.t, p.err = c.ParseFS(assets, p.file)
+	})
+	return p.t, true, p.err
 }
 
 // whenIn shows a time for people in language l ("never" for the zero
@@ -175,32 +167,34 @@ func funcsFor(l i18n.Lang) template.FuncMap {
 	}
 }
 
-func loadPages() (*pageSet, error) {
+func loadPages() (pageSet, error) {
 	files, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	ps := &pageSet{layouts: map[i18n.Lang]*template.Template{}, files: map[string]string{}, built: map[pageKey]*template.Template{}}
-	for _, f := range files {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name != "layout" {
-			ps.files[name] = f
-		}
-	}
+	layouts := map[i18n.Lang]*template.Template{}
 	for _, lang := range i18n.Supported {
 		// The layout and the partials that several pages use (one definition
 		// each, in templates/partials).
-		layout, err := template.New("layout.html").Funcs(funcsFor(lang)).ParseFS(assets, "templates/layout.html", "templates/partials/*.html")
+		layouts[lang], err = template.New("layout.html").Funcs(funcsFor(lang)).ParseFS(assets, "templates/layout.html", "templates/partials/*.html")
 		if err != nil {
 			return nil, fmt.Errorf("web: layout: %w", err)
 		}
-		ps.layouts[lang] = layout
 	}
-	// Every page parses (in one language: the functions' names are the
-	// same in all), or start-up fails; the copies are not kept.
-	for name, f := range ps.files {
-		if _, err := buildPage(ps.layouts[i18n.English], f); err != nil {
+	ps, funcs := pageSet{}, funcsFor(i18n.English)
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		// Every page parses (alone, in one language: the functions' names
+		// are the same in all; the layout is cloned into it on first
+		// use), or start-up fails.
+		if _, err := template.New(name).Funcs(funcs).ParseFS(assets, f); err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		for lang, layout := range layouts {
+			ps[pageKey{lang, name}] = &lazyPage{layout: layout, file: f}
 		}
 	}
 	return ps, nil
@@ -238,7 +232,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	lang := langOf(r)
 	t, ok, err := s.pages.page(lang, name)
 	if !ok || err != nil {
-		s.Logger.Error("web: no such template", "name", name, "err", err)
+		s.Logger.Error("web: page template", "name", name, "found", ok, "err", err)
 		http.Error(w, i18n.Default().Message(lang, "Something went wrong on our side. Please try again."), http.StatusInternalServerError)
 		return
 	}

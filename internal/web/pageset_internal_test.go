@@ -9,6 +9,17 @@ import (
 	"github.com/sellerguard/sellerguard/internal/i18n"
 )
 
+// builtPages counts the pages built so far (rendered at least once).
+func builtPages(ps pageSet) int {
+	n := 0
+	for _, p := range ps {
+		if p.t != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Pages are built on first use, once per language, and kept; a page that
 // does not exist is not built.
 func TestPagesBuiltOnFirstUseAndKept(t *testing.T) {
@@ -16,11 +27,11 @@ func TestPagesBuiltOnFirstUseAndKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps.built) != 0 {
-		t.Fatalf("%d pages kept after start-up, want none", len(ps.built))
+	if n := builtPages(ps); n != 0 {
+		t.Fatalf("%d pages kept after start-up, want none", n)
 	}
-	if _, ok := ps.files["signin"]; !ok {
-		t.Fatalf("no sign-in page among %d pages", len(ps.files))
+	if _, ok := ps[pageKey{i18n.Chinese, "signin"}]; !ok {
+		t.Fatalf("no Chinese sign-in page among %d pages", len(ps))
 	}
 	var wg sync.WaitGroup
 	got := make([]any, 8)
@@ -43,8 +54,8 @@ func TestPagesBuiltOnFirstUseAndKept(t *testing.T) {
 	if en == got[0] {
 		t.Fatal("English and Chinese share one template")
 	}
-	if len(ps.built) != 2 {
-		t.Fatalf("%d pages kept, want 2 (sign-in in two languages)", len(ps.built))
+	if n := builtPages(ps); n != 2 {
+		t.Fatalf("%d pages kept, want 2 (sign-in in two languages)", n)
 	}
 	for lang, want := range map[i18n.Lang]string{i18n.English: "Sign in", i18n.Chinese: "登录"} {
 		tpl, _, _ := ps.page(lang, "signin")

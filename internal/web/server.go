@@ -65,7 +65,7 @@ type Server struct {
 	Options  Options
 	Registry *prometheus.Registry
 
-	pages   *pageSet
+	pages   pageSet
 	handler http.Handler
 	routes  []string
 	metrics *httpMetrics
