@@ -106,18 +106,11 @@ func initHash(password, salt, key, data []byte, time, memory, threads, keyLen ui
 	binary.LittleEndian.PutUint32(params[16:20], uint32(Version))
 	binary.LittleEndian.PutUint32(params[20:24], uint32(argon2id))
 	b2.Write(params[:])
-	binary.LittleEndian.PutUint32(tmp[:], uint32(len(password)))
-	b2.Write(tmp[:])
-	b2.Write(password)
-	binary.LittleEndian.PutUint32(tmp[:], uint32(len(salt)))
-	b2.Write(tmp[:])
-	b2.Write(salt)
-	binary.LittleEndian.PutUint32(tmp[:], uint32(len(key)))
-	b2.Write(tmp[:])
-	b2.Write(key)
-	binary.LittleEndian.PutUint32(tmp[:], uint32(len(data)))
-	b2.Write(tmp[:])
-	b2.Write(data)
+	for _, in := range [][]byte{password, salt, key, data} {
+		binary.LittleEndian.PutUint32(tmp[:], uint32(len(in)))
+		b2.Write(tmp[:])
+		b2.Write(in)
+	}
 	b2.Sum(h0[:0])
 	return h0
 }

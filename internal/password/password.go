@@ -59,7 +59,6 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard/internal/argon2id"
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/text/unicode/norm"
 )
@@ -231,20 +230,6 @@ func (h *Hasher) release() {
 	}
 }
 
-// keptBytes returns the working memory the idle slots keep.
-func (h *Hasher) keptBytes() int {
-	n := 0
-	for range len(h.mems) {
-		select {
-		case m := <-h.mems:
-			n += m.Size()
-			h.mems <- m
-		default:
-		}
-	}
-	return n
-}
-
 // Params returns the parameters h uses for new hashes.
 func (h *Hasher) Params() Params { return h.params }
 
@@ -403,7 +388,7 @@ var b64 = base64.RawStdEncoding
 
 func encode(p Params, salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.Memory, p.Time, p.Threads,
+		argon2id.Version, p.Memory, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 

@@ -70,3 +70,17 @@ func TestPoolGivesMemoryBackWhenIdle(t *testing.T) {
 		t.Errorf("Verify after release = %v, %v", ok, err)
 	}
 }
+
+// keptBytes returns the working memory the idle slots of h keep.
+func (h *Hasher) keptBytes() int {
+	n := 0
+	for range len(h.mems) {
+		select {
+		case m := <-h.mems:
+			n += m.Size()
+			h.mems <- m
+		default:
+		}
+	}
+	return n
+}
