@@ -22,7 +22,8 @@
 #      (internal/phishing: FuzzMIME, FuzzLinks, FuzzSPF) for a short time each
 #      (SELLERGUARD_FUZZ_TIME, default 10s; longer runs by hand with
 #      -fuzztime 10m); a crash fails the script and leaves its input in
-#      internal/phishing/testdata/fuzz/
+#      internal/phishing/testdata/fuzz/; and the strength estimator's
+#      fork against upstream (internal/zxcvbn: FuzzSameAsUpstream)
 #
 # Usage: scripts/test.sh [PACKAGES...]   (default ./...; the packages are
 # passed to go vet, staticcheck and go test; gofmt always checks all files)
@@ -251,6 +252,10 @@ if [[ " ${PKGS[*]} " == *" ./... "* || " ${PKGS[*]} " == *internal/phishing* ]];
 		log "go test -fuzz $target -fuzztime $FUZZ_TIME ./internal/phishing"
 		go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZ_TIME" ./internal/phishing || failed+=("fuzz $target")
 	done
+fi
+if [[ " ${PKGS[*]} " == *" ./... "* || " ${PKGS[*]} " == *internal/zxcvbn* ]]; then
+	log "go test -fuzz FuzzSameAsUpstream -fuzztime $FUZZ_TIME ./internal/zxcvbn"
+	go test -run '^$' -fuzz '^FuzzSameAsUpstream$' -fuzztime "$FUZZ_TIME" ./internal/zxcvbn || failed+=("fuzz FuzzSameAsUpstream")
 fi
 
 if ((${#failed[@]})); then

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
+	"github.com/sellerguard/sellerguard/internal/zxcvbn"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sellerguard/sellerguard/internal/password"

@@ -1,0 +1,5 @@
+//go:build race
+
+package zxcvbn
+
+const raceEnabled = true
