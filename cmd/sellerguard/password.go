@@ -252,6 +252,7 @@ func calibrateArgon2(ctx context.Context, target time.Duration, maxMemory, threa
 	// Measured as serve hashes: in working memory kept between hashes
 	// (internal/password), the first of the three paying its allocation.
 	var mem argon2id.Memory
+	defer mem.Release()
 	measure := func(m, t uint32) time.Duration {
 		var ds []time.Duration
 		for range 3 {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/sellerguard/sellerguard/internal/app"
+	"github.com/sellerguard/sellerguard/internal/argon2id"
 	"github.com/sellerguard/sellerguard/internal/config"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
@@ -81,16 +82,23 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
-// memoryLimit is serve's default soft memory limit: the hashing pool's
-// Argon2id blocks plus 128 MiB for everything else (the live heap at rest
-// is about 25 MiB, a warm session cache of 10,000 sessions adds about 30;
-// connections, requests and the collector's headroom take the rest). With
-// 64 MiB, a warm cache left the collector running on every sign-in: 143 ms
-// of CPU per sign-in instead of 42 when each hash allocated its block; now
-// that the pool keeps them, 64 MiB costs the session check instead (63–82
-// µs of server CPU per check against 38–58 at 128), docs/benchmarks.md.
+// memoryLimit is serve's default soft memory limit on the Go runtime's
+// memory: 128 MiB for the heap and stacks (the live heap at rest is about
+// 20 MiB, a warm session cache of 10,000 sessions adds about 30;
+// connections, requests and the collector's headroom take the rest), plus
+// the hashing pool's Argon2id blocks where they live on the Go heap. Where
+// internal/argon2id maps them outside it (unix), they are not the
+// runtime's to limit and not counted. With 64 MiB, a warm cache left the
+// collector running on every sign-in: 143 ms of CPU per sign-in instead of
+// 42 when each hash allocated its block; later, with the blocks kept but on
+// the heap, 64 MiB cost the session check instead (63–82 µs of server CPU
+// per check against 38–58 at 128), docs/benchmarks.md.
 func memoryLimit(hashSlots int, argon2KiB uint) int64 {
-	return int64(hashSlots)*int64(argon2KiB)*1024 + 128<<20
+	limit := int64(128 << 20)
+	if !argon2id.OutsideHeap {
+		limit += int64(hashSlots) * int64(argon2KiB) * 1024
+	}
+	return limit
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

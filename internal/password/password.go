@@ -194,6 +194,7 @@ func NewHasher(p Params, maxConcurrent int, queueTimeout time.Duration) *Hasher 
 func (h *Hasher) idKey(pw, salt []byte, p Params) []byte {
 	if p.Memory > h.params.Memory {
 		var once argon2id.Memory
+		defer once.Release()
 		return once.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	}
 	var m *argon2id.Memory
