@@ -1,25 +1,22 @@
 //go:build ignore
 
-// gen_common builds data/common-passwords.fc.gz from a frequency-ordered
+// gen_common builds data/common-passwords.fcl from a frequency-ordered
 // list of common passwords (most common first, one per line):
 //
-//	go run gen_common.go -n 1000000 -o data/common-passwords.fc.gz SOURCE.txt
+//	go run gen_common.go -n 1000000 -o data/common-passwords.fcl SOURCE.txt
 //
 // It takes the first n lines, normalises each entry (NFKC, lower case),
 // and drops blank, over-long and control-character entries and duplicates.
 // (Entries that another entry seems to cover, like "shadow1" next to
 // "shadow", are kept: the policy looks up "shadow1" for "Shadow12024!",
-// whose "12024" is no usual decoration.) The output is
-// sorted bytewise and front-coded, one entry per line: a byte giving the
-// length of the prefix shared with the previous entry, the rest of the
-// entry, '\n' (ReadFrontCoded reads it). It is compressed with gzip -9
-// without a name or time, so the same input always gives the same bytes.
-// See data/SOURCE.md.
+// whose "12024" is no usual decoration.) The output is the entries sorted
+// bytewise, front-coded in blocks, in the binary form a policy.CommonList
+// reads in place (CommonList.AppendBinary); the same input always gives
+// the same bytes. See data/SOURCE.md.
 package main
 
 import (
 	"bufio"
-	"compress/gzip"
 	"flag"
 	"fmt"
 	"log"
@@ -30,11 +27,13 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/sellerguard/sellerguard/internal/policy"
 )
 
 func main() {
 	n := flag.Int("n", 1000000, "entries to take from the top of the source")
-	out := flag.String("o", "data/common-passwords.fc.gz", "output file")
+	out := flag.String("o", "data/common-passwords.fcl", "output file")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: go run gen_common.go [-n N] [-o OUT] SOURCE.txt")
@@ -61,30 +60,11 @@ func main() {
 	}
 	keep := all
 	sort.Strings(keep)
-	w, err := os.Create(*out)
+	b, err := policy.NewCommonList(keep).AppendBinary(nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
-	bw := bufio.NewWriter(zw)
-	prev := ""
-	for _, e := range keep {
-		shared := 0
-		for shared < len(prev) && shared < len(e) && shared < 255 && prev[shared] == e[shared] {
-			shared++
-		}
-		bw.WriteByte(byte(shared))
-		bw.WriteString(e[shared:])
-		bw.WriteByte('\n')
-		prev = e
-	}
-	if err := bw.Flush(); err != nil {
-		log.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		log.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		log.Fatal(err)
 	}
 	fi, _ := os.Stat(*out)
