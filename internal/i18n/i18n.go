@@ -119,12 +119,47 @@ func OrDefault(s string) Lang {
 }
 
 // Catalog holds the messages of every language.
+//
+// Every message is kept as its text forms in ids; only the messages that
+// need go-i18n at rendering time (placeholders or plural forms, about one
+// in seven) are added to its bundle: a message in the bundle costs a
+// template per plural form and a map (about 1.5 MB of heap for all of
+// them), while a plain message is returned as it is.
 type Catalog struct {
 	bundle   *goi18n.Bundle
 	loc      map[Lang]*goi18n.Localizer
-	ids      map[Lang]map[string]*goi18n.Message
+	ids      map[Lang]map[string]text
 	errExact map[string]string // English error text → key
 	errForms []errPattern      // English error formats with verbs, longest first
+}
+
+// text is a message as the catalogue keeps it: its "other" form and, in
+// a language with plural forms, its "one" form.
+type text struct{ Other, One string }
+
+// plain reports whether the message renders as its "other" form whatever
+// the data: no placeholders and no plural forms.
+func (t text) plain() bool { return t.One == "" && !strings.Contains(t.Other, "{{") }
+
+// unmarshalFuncs are the formats of the message files.
+var unmarshalFuncs = map[string]goi18n.UnmarshalFunc{"toml": toml.Unmarshal}
+
+// parseMessages reads a message file of language l into its texts, and
+// the messages that need go-i18n to render.
+func parseMessages(l Lang, buf []byte) (texts map[string]text, templated []*goi18n.Message, tag language.Tag, err error) {
+	mf, err := goi18n.ParseMessageFileBytes(buf, string(l)+".toml", unmarshalFuncs)
+	if err != nil {
+		return nil, nil, tag, err
+	}
+	texts = make(map[string]text, len(mf.Messages))
+	for _, m := range mf.Messages {
+		t := text{Other: m.Other, One: m.One}
+		texts[m.ID] = t
+		if !t.plain() {
+			templated = append(templated, m)
+		}
+	}
+	return texts, templated, mf.Tag, nil
 }
 
 type errPattern struct {
@@ -134,22 +169,27 @@ type errPattern struct {
 
 // Load parses the embedded message files.
 func Load() (*Catalog, error) {
+	return load(func(l Lang) ([]byte, error) { return files.ReadFile("locales/" + string(l) + ".toml") })
+}
+
+// load parses the message file of each supported language that read
+// returns.
+func load(read func(Lang) ([]byte, error)) (*Catalog, error) {
 	b := goi18n.NewBundle(language.English)
-	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
-	c := &Catalog{bundle: b, loc: map[Lang]*goi18n.Localizer{}, ids: map[Lang]map[string]*goi18n.Message{}, errExact: map[string]string{}}
+	c := &Catalog{bundle: b, loc: map[Lang]*goi18n.Localizer{}, ids: map[Lang]map[string]text{}, errExact: map[string]string{}}
 	for _, l := range Supported {
-		buf, err := files.ReadFile("locales/" + string(l) + ".toml")
+		buf, err := read(l)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %w", err)
 		}
-		mf, err := b.ParseMessageFileBytes(buf, string(l)+".toml")
+		texts, templated, tag, err := parseMessages(l, buf)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", l, err)
 		}
-		c.ids[l] = map[string]*goi18n.Message{}
-		for _, m := range mf.Messages {
-			c.ids[l][m.ID] = m
+		if err := b.AddMessages(tag, templated...); err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", l, err)
 		}
+		c.ids[l] = texts
 		c.loc[l] = goi18n.NewLocalizer(b, string(l))
 	}
 	for id, m := range c.ids[English] {
@@ -204,6 +244,22 @@ func Default() *Catalog {
 // missing in l falls back to English; a key missing everywhere comes back
 // as itself (the completeness tests keep that from happening).
 func (c *Catalog) T(l Lang, id string, kv ...any) string {
+	loc, ok := c.loc[l]
+	if !ok {
+		l, loc = English, c.loc[English]
+	}
+	m, ok := c.ids[l][id]
+	if !ok {
+		l, loc = English, c.loc[English]
+		if m, ok = c.ids[English][id]; !ok {
+			return id
+		}
+	}
+	// Most messages have no placeholders or plural forms: they are their
+	// text (and are not in go-i18n's bundle).
+	if m.plain() {
+		return m.Other
+	}
 	var data map[string]any
 	if len(kv) > 0 {
 		data = make(map[string]any, len(kv)/2)
@@ -213,29 +269,24 @@ func (c *Catalog) T(l Lang, id string, kv ...any) string {
 			}
 		}
 	}
-	loc, ok := c.loc[l]
-	if !ok {
-		loc = c.loc[English]
-	}
-	// The fast path: a plain message without placeholders or plural forms.
-	if data == nil {
-		if m, ok := c.ids[l][id]; ok && m.One == "" && !strings.Contains(m.Other, "{{") {
-			return m.Other
-		}
-	}
 	cfg := &goi18n.LocalizeConfig{MessageID: id, TemplateData: data}
 	// Count chooses a plural form only for a message that has them: given
 	// to a message with one text, go-i18n looks for its "one" form when
 	// Count is 1 in English and fails ("{{.Count}} of your sessions…").
 	if n, ok := data["Count"]; ok {
-		if m, ok := c.ids[English][id]; ok && m.One != "" {
+		if e, ok := c.ids[English][id]; ok && e.One != "" {
 			cfg.PluralCount = n
 		}
 	}
 	s, err := loc.Localize(cfg)
 	if err != nil || s == "" {
-		if s2, err2 := c.loc[English].Localize(cfg); err2 == nil && s2 != "" {
-			return s2
+		if l != English {
+			if e, ok := c.ids[English][id]; ok && e.plain() {
+				return e.Other
+			}
+			if s2, err2 := c.loc[English].Localize(cfg); err2 == nil && s2 != "" {
+				return s2
+			}
 		}
 		return id
 	}
@@ -469,18 +520,13 @@ func Compare(c *Catalog) []string {
 // CompareFiles is Compare for message files given as bytes (for tests that
 // edit a copy).
 func CompareFiles(en, zh []byte) ([]string, error) {
-	b := goi18n.NewBundle(language.English)
-	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
-	c := &Catalog{ids: map[Lang]map[string]*goi18n.Message{}}
+	c := &Catalog{ids: map[Lang]map[string]text{}}
 	for l, buf := range map[Lang][]byte{English: en, Chinese: zh} {
-		mf, err := b.ParseMessageFileBytes(buf, string(l)+".toml")
+		texts, _, _, err := parseMessages(l, buf)
 		if err != nil {
 			return nil, err
 		}
-		c.ids[l] = map[string]*goi18n.Message{}
-		for _, m := range mf.Messages {
-			c.ids[l][m.ID] = m
-		}
+		c.ids[l] = texts
 	}
 	return Compare(c), nil
 }
