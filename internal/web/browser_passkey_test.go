@@ -95,6 +95,7 @@ func (tb *browserTab) waitForLocation(want string) {
 // page it leads to.
 func (tb *browserTab) clickCSS(css string) *network.Response {
 	tb.t.Helper()
+	tb.settle()
 	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(chromedp.CSS(css)))
 	if err != nil {
 		tb.t.Fatalf("click %s: %v", css, err)

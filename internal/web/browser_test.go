@@ -177,10 +177,22 @@ func (tb *browserTab) navigate(u string) {
 	tb.do("open "+u, chromedp.Navigate(u))
 }
 
+// settle waits, as a careful user would, until no part of the page is
+// being updated (aria-busy="true": the password meter between a keystroke
+// and its answer, whose reasons and tips move what is below it). A click
+// computed before such a move lands where the button was: no submission,
+// and RunResponse waits for a navigation that never comes.
+func (tb *browserTab) settle() {
+	tb.t.Helper()
+	tabRun(tb, "wait for the page to settle (no aria-busy)", chromedp.Poll[bool](`document.querySelector('[aria-busy="true"]') === null`,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)))
+}
+
 // click clicks the element with the id and waits for the page it leads to,
 // following redirects; it returns the final document's response.
 func (tb *browserTab) click(id string) *network.Response {
 	tb.t.Helper()
+	tb.settle()
 	began := time.Now()
 	resp, err := chromedp.RunResponse(tb.ctx, chromedp.Click(chromedp.ID(id)))
 	if err != nil {

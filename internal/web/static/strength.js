@@ -4,6 +4,10 @@
 // answer to the form. No inline script: the page loads this file. The
 // labels come from the page, in its language: data-labels (the five
 // strengths, separated by "|") and data-not-accepted on the meter element.
+// From a keystroke until the answer for the latest value is shown, the
+// meter is aria-busy="true": assistive technology waits for the update
+// rather than reading a stale meter, and so do the browser tests before
+// they click (the meter's reasons and tips move what is below it).
 (function () {
   "use strict";
   function fill(list, items) {
@@ -25,10 +29,11 @@
     var notAccepted = box.getAttribute("data-not-accepted") || "";
     var timer = null;
     var seq = 0;
+    function settled() { box.setAttribute("aria-busy", "false"); }
     function check() {
       var pw = input.value;
-      if (!pw) { box.hidden = true; return; }
-      var mine = ++seq;
+      if (!pw) { box.hidden = true; settled(); return; }
+      var mine = seq;
       var body = { password: pw };
       var email = document.getElementById("email");
       if (email && email.value) { body.email = email.value; }
@@ -40,15 +45,23 @@
         credentials: "same-origin",
         body: JSON.stringify(body)
       }).then(function (r) { return r.ok ? r.json() : null; }).then(function (res) {
-        if (!res || mine !== seq) { return; }
+        if (mine !== seq) { return; } // typed since: a newer check is due
+        settled();
+        if (!res) { return; }
         box.hidden = false;
         meter.value = res.score;
         label.textContent = (res.accepted ? "" : notAccepted + " ") + (labels[res.score] || "");
         fill(reasons, (res.reasons || []).map(function (x) { return x.message; }));
         fill(tips, res.score >= 3 ? [] : res.tips); // advice only while it is weak
-      }).catch(function () { box.hidden = true; });
+      }).catch(function () {
+        if (mine !== seq) { return; }
+        box.hidden = true;
+        settled();
+      });
     }
     input.addEventListener("input", function () {
+      box.setAttribute("aria-busy", "true");
+      seq++; // an answer on its way is for an older value now
       clearTimeout(timer);
       timer = setTimeout(check, 250);
     });
