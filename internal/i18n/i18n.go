@@ -281,12 +281,7 @@ func (c *Catalog) T(l Lang, id string, kv ...any) string {
 	s, err := loc.Localize(cfg)
 	if err != nil || s == "" {
 		if l != English {
-			if e, ok := c.ids[English][id]; ok && e.plain() {
-				return e.Other
-			}
-			if s2, err2 := c.loc[English].Localize(cfg); err2 == nil && s2 != "" {
-				return s2
-			}
+			return c.T(English, id, kv...)
 		}
 		return id
 	}

@@ -160,8 +160,7 @@ func (l *CommonList) blocks() int { return len(l.index) / 4 }
 
 // block returns where block b starts in data.
 func (l *CommonList) block(b int) int {
-	i := l.index[4*b : 4*b+4]
-	return int(uint32(i[0]) | uint32(i[1])<<8 | uint32(i[2])<<16 | uint32(i[3])<<24)
+	return int(binary.LittleEndian.Uint32([]byte(l.index[4*b : 4*b+4])))
 }
 
 // blockEnd returns where block b ends in data.
@@ -172,19 +171,9 @@ func (l *CommonList) blockEnd(b int) int {
 	return len(l.data)
 }
 
-// uvarint decodes an unsigned varint at s[off:], as binary.Uvarint does
-// for a byte slice; k is its length (0 if s ends first).
-func uvarint(s string, off int) (v uint64, k int) {
-	for shift := uint(0); off+k < len(s) && shift < 64; shift += 7 {
-		c := s[off+k]
-		k++
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v, k
-		}
-	}
-	return 0, 0
-}
+// uvarint is binary.Uvarint at s[off:] (the conversion does not copy:
+// Uvarint neither keeps nor changes its argument).
+func uvarint(s string, off int) (uint64, int) { return binary.Uvarint([]byte(s[off:])) }
 
 func (l *CommonList) head(b int) string {
 	off := l.block(b)

@@ -60,7 +60,6 @@ func (dm dictionaryMatch) withDict(name string, d *rankedDictionnary) dictionary
 type rankedDictionnary struct {
 	words  string   // every word, each followed by one separator byte
 	starts []uint32 // word i is words[starts[i] : starts[i+1]-1]; len = n+1
-	ranks  []int32  // rank of word i; nil: i+1
 	// slots: 0 is empty; else the low idxBits hold 1 + the index of a
 	// word hashing here and the high bits a tag from the rest of its
 	// hash, so that a probe rarely reads a word that cannot match (most
@@ -98,10 +97,7 @@ func (d *rankedDictionnary) rank(w string) (int, bool) {
 		}
 		idx := s & idxMask
 		if d.word(idx-1) == w {
-			if d.ranks == nil {
-				return int(idx), true
-			}
-			return int(d.ranks[idx-1]), true
+			return int(idx), true // word i's rank is i+1
 		}
 	}
 }
@@ -149,27 +145,18 @@ func newListDict(list string) *rankedDictionnary {
 	return d
 }
 
-// newRankedDict is a dictionary of words with the given ranks.
-func newRankedDict(words []string, ranks []int32) *rankedDictionnary {
+// buildRankedDict ranks a list (user inputs) as upstream does: the word
+// lower-cased, ranked by its position (1 first), a later copy winning.
+func buildRankedDict(unrankedList []string) *rankedDictionnary {
 	var b strings.Builder
-	d := &rankedDictionnary{starts: make([]uint32, 0, len(words)+1), ranks: ranks}
+	d := &rankedDictionnary{starts: make([]uint32, 0, len(unrankedList)+1)}
 	d.starts = append(d.starts, 0)
-	for _, w := range words {
-		b.WriteString(w)
+	for _, w := range unrankedList {
+		b.WriteString(strings.ToLower(w))
 		b.WriteByte(0)
 		d.starts = append(d.starts, uint32(b.Len()))
 	}
 	d.words = b.String()
 	d.index()
 	return d
-}
-
-// buildRankedDict ranks a list (user inputs) as upstream does: the word
-// lower-cased, ranked by its position (1 first), a later copy winning.
-func buildRankedDict(unrankedList []string) *rankedDictionnary {
-	words := make([]string, len(unrankedList))
-	for i, v := range unrankedList {
-		words[i] = strings.ToLower(v)
-	}
-	return newRankedDict(words, nil)
 }
