@@ -83,12 +83,8 @@ func (s *Service) StartRecovery(ctx context.Context, addr string, meta RequestMe
 	if err != nil {
 		return err
 	}
-	if known {
-		s.RecoveryPace.Observe(time.Since(start))
-	}
+	s.RecoveryPace.Observe(time.Since(start), known)
 	s.RecoveryPace.Wait(ctx, start)
-	// After the wait, and for every address: waking the worker must not
-	// set the registered path apart.
 	return nil
 }
 

@@ -11,10 +11,14 @@ import (
 // address does more work (an audit event, an email with the account's
 // anti-phishing phrase and notification settings) than one for an unknown
 // address. Every request waits until a slowly decaying maximum of the
-// registered path's work time has passed since it started (it rises at
-// once with a slower request and decays by an eighth of the gap with each
-// faster one), so both paths take about as long as the slower one. The
-// zero Pace is ready to use.
+// work times has passed since it started (it rises at once with a slower
+// request of either path, and decays by an eighth of the gap with each
+// faster request for a registered address), so both paths take about as
+// long as the slower one. Usually that is the registered path; but when the
+// machine is busy (a registered request's email being delivered while the
+// next request runs, say) an unknown address's request can be the slower,
+// and then it lifts the registered path up to it instead of standing out.
+// The zero Pace is ready to use.
 //
 // Caveat: it evens out medians, not every single request; a flood that
 // slows the database moves both paths alike.
@@ -27,13 +31,17 @@ type Pace struct {
 // request slow for long.
 const maxPace = 2 * time.Second
 
-// Observe records the work time of one request for a registered address.
-func (p *Pace) Observe(d time.Duration) {
+// Observe records the work time of one request, for a registered address
+// or not. Only a registered address's faster requests bring the pace down:
+// an unknown address's requests do less work, and would otherwise pull it
+// below the registered path's time.
+func (p *Pace) Observe(d time.Duration, registered bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d >= p.avg {
+	switch {
+	case d >= p.avg:
 		p.avg = d
-	} else {
+	case registered:
 		p.avg -= (p.avg - d) / 8
 	}
 	p.avg = min(p.avg, maxPace)

@@ -50,12 +50,21 @@ func TestPaceWaitsForTheSlowerPath(t *testing.T) {
 	if time.Since(start) > 20*time.Millisecond {
 		t.Fatal("an empty pace waited")
 	}
-	p.Observe(30 * time.Millisecond)
-	p.Observe(10 * time.Millisecond) // decays slowly: still about 27 ms
+	p.Observe(30*time.Millisecond, true)
+	p.Observe(10*time.Millisecond, true) // decays slowly: still about 27 ms
+	p.Observe(time.Millisecond, false)   // an unknown address's faster request: no decay
 	start = time.Now()
 	p.Wait(context.Background(), start)
 	if d := time.Since(start); d < 25*time.Millisecond || d > 500*time.Millisecond {
 		t.Fatalf("waited %v, want about 27 ms", d)
+	}
+	// An unknown address's request that was the slower one raises the
+	// pace for both paths.
+	p.Observe(60*time.Millisecond, false)
+	start = time.Now()
+	p.Wait(context.Background(), start)
+	if d := time.Since(start); d < 58*time.Millisecond || d > 500*time.Millisecond {
+		t.Fatalf("waited %v after a slower unknown-address request, want about 60 ms", d)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

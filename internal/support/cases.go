@@ -165,9 +165,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta session.
 	if err != nil {
 		return err
 	}
-	if known {
-		s.pace.Observe(time.Since(start))
-	}
+	s.pace.Observe(time.Since(start), known)
 	s.pace.Wait(ctx, start)
 	s.afterEnqueue()
 	return nil
