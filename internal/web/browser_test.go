@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -182,10 +183,24 @@ func (tb *browserTab) navigate(u string) {
 // and its answer, whose reasons and tips move what is below it). A click
 // computed before such a move lands where the button was: no submission,
 // and RunResponse waits for a navigation that never comes.
+//
+// It asks again every 20 ms rather than with chromedp.Poll, whose poll
+// does not survive a document change: right after a navigation it can
+// fail with "Cannot find context with specified id" (seen in CI); an
+// error is asked again too, until the tab's own deadline.
 func (tb *browserTab) settle() {
 	tb.t.Helper()
-	tabRun(tb, "wait for the page to settle (no aria-busy)", chromedp.Poll[bool](`document.querySelector('[aria-busy="true"]') === null`,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)))
+	began := time.Now()
+	for {
+		busy, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.querySelector('[aria-busy="true"]') !== null`))
+		if err == nil && !busy {
+			return
+		}
+		if tb.ctx.Err() != nil {
+			tb.t.Fatalf("wait for the page to settle (no aria-busy): busy %v, %v%s", busy, cmp.Or(err, tb.ctx.Err()), tb.took(began))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // click clicks the element with the id and waits for the page it leads to,
