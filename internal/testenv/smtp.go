@@ -1,15 +1,18 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -70,6 +73,7 @@ type SMTPServer struct {
 	python     string
 	pythonPath string   // directory holding the handler module
 	args       []string // everything after the python binary
+	implicit   bool     // the server speaks TLS from the first byte
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -140,7 +144,7 @@ func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 	}
 
 	dir := t.TempDir()
-	s := &SMTPServer{t: t, python: py, MailDir: filepath.Join(dir, "Maildir")}
+	s := &SMTPServer{t: t, python: py, MailDir: filepath.Join(dir, "Maildir"), implicit: o.implicitTLS}
 	var extra []string
 	if o.startTLS || o.implicitTLS {
 		certFile, keyFile, pool := writeSelfSignedCert(t, dir)
@@ -247,9 +251,8 @@ func (s *SMTPServer) start() error {
 				s.Addr, cmd.ProcessState, s.python, strings.Join(s.args, " "), logBuf.String())
 		default:
 		}
-		c, err := net.DialTimeout("tcp", s.Addr, 250*time.Millisecond)
+		err := s.greets()
 		if err == nil {
-			_ = c.Close()
 			break
 		}
 		if time.Now().After(deadline) {
@@ -260,6 +263,37 @@ func (s *SMTPServer) start() error {
 		time.Sleep(25 * time.Millisecond)
 	}
 	s.cmd, s.exited, s.log = cmd, exited, logBuf
+	return nil
+}
+
+// greets reports whether the server is serving: it connects, completes
+// the TLS handshake in implicit-TLS mode, and reads the 220 greeting, then
+// says QUIT. A bare TCP connect is not enough: a restarted aiosmtpd can
+// accept connections on its socket before its event loop answers them.
+func (s *SMTPServer) greets() error {
+	c, err := net.DialTimeout("tcp", s.Addr, 250*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	if err := c.SetDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
+	if s.implicit {
+		tc := tls.Client(c, &tls.Config{RootCAs: s.RootCAs, ServerName: "127.0.0.1"})
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		c = tc
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read greeting: %w", err)
+	}
+	if !strings.HasPrefix(line, "220") {
+		return fmt.Errorf("greeting %q is not 220", strings.TrimSpace(line))
+	}
+	_, _ = io.WriteString(c, "QUIT\r\n")
 	return nil
 }
 
