@@ -36,12 +36,15 @@ func TestHarnessRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
+	// An account enrolled late in a 30-second step keeps one TOTP code
+	// for the run (see totpPool): 150 accounts cover the warm-up and the
+	// 40 requests of the window with room, 60 did not always.
 	code := run(ctx, []string{
 		"--json",
 		"--duration=300ms", "--warmup=100ms", "--rounds=1", "--max-requests=40",
 		"--session-concurrency=4", "--signin-concurrency=4",
 		"--session-target-concurrency=4", "--signin-target-concurrency=4",
-		"--sessions=40", "--session-users=4", "--totp-users=60",
+		"--sessions=40", "--session-users=4", "--totp-users=150",
 		"--argon2-memory=1024", "--argon2-time=1",
 	}, &stdout, &stderr)
 	if code != 0 {

@@ -83,8 +83,7 @@ func (s *Service) StartRecovery(ctx context.Context, addr string, meta RequestMe
 	if err != nil {
 		return err
 	}
-	s.RecoveryPace.Observe(time.Since(start), known)
-	s.RecoveryPace.Wait(ctx, start)
+	s.RecoveryPace.Finish(ctx, start, known)
 	return nil
 }
 

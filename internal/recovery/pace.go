@@ -47,6 +47,19 @@ func (p *Pace) Observe(d time.Duration, registered bool) {
 	p.avg = min(p.avg, maxPace)
 }
 
+// Finish ends one request that started at start, for a registered address
+// or not: it waits until the pace as it stood before this request has
+// passed since start, then records the request's work time (Observe). Both
+// paths thus wait for the same pace. Observing first would let a
+// registered request lower the pace for itself alone — by an eighth of the
+// gap, which on a busy machine, with the pace lifted by a slow request, is
+// a difference a median shows (seen: 9.8 against 12.4 ms).
+func (p *Pace) Finish(ctx context.Context, start time.Time, registered bool) {
+	work := time.Since(start)
+	p.Wait(ctx, start)
+	p.Observe(work, registered)
+}
+
 // Wait returns once the registered path's time has passed since
 // start (at once when it has, or when ctx ends).
 func (p *Pace) Wait(ctx context.Context, start time.Time) {

@@ -66,6 +66,19 @@ func TestPaceWaitsForTheSlowerPath(t *testing.T) {
 	if d := time.Since(start); d < 58*time.Millisecond || d > 500*time.Millisecond {
 		t.Fatalf("waited %v after a slower unknown-address request, want about 60 ms", d)
 	}
+	// Finish waits for the pace as it was before the request's own
+	// (faster, registered) work time lowers it: the registered request
+	// does not get a shorter wait than an unknown one would.
+	start = time.Now()
+	p.Finish(context.Background(), start, true)
+	if d := time.Since(start); d < 58*time.Millisecond {
+		t.Fatalf("a registered request finished after %v, want the 60 ms pace it found", d)
+	}
+	start = time.Now()
+	p.Wait(context.Background(), start) // lowered now, by an eighth of the gap
+	if d := time.Since(start); d < 50*time.Millisecond || d > 500*time.Millisecond {
+		t.Fatalf("waited %v after the registered request, want about 53 ms", d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start = time.Now()

@@ -165,8 +165,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta session.
 	if err != nil {
 		return err
 	}
-	s.pace.Observe(time.Since(start), known)
-	s.pace.Wait(ctx, start)
+	s.pace.Finish(ctx, start, known)
 	s.afterEnqueue()
 	return nil
 }
