@@ -164,7 +164,7 @@ func profileSession(ctx context.Context, o *options, stdout, progress io.Writer)
 	for i, t := range tokens {
 		authz[i] = "Bearer " + t
 	}
-	if err := primeSessions(ctx, target{URL: sg.URL}, authz, 64, progress); err != nil {
+	if err := primeSessions(ctx, target{URL: sg.URL}, authz, 64, o.PrimeOver, progress); err != nil {
 		return err
 	}
 	f, err := os.Create(o.CPUProfile)

@@ -68,6 +68,7 @@ const (
 type options struct {
 	Duration    time.Duration
 	Warmup      time.Duration
+	PrimeOver   time.Duration
 	Rounds      int
 	MaxRequests int
 	JSON        bool
@@ -120,6 +121,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.DurationVar(&o.Duration, "duration", 5*time.Second, "length of each measurement window")
 	fs.DurationVar(&o.Warmup, "warmup", time.Second, "warm-up before each measurement (same workers and connections, not counted)")
+	fs.DurationVar(&o.PrimeOver, "prime-over", 30*time.Second, "spread the first check of every session over this time before measuring (the session cache's TTL, so that its re-reads are spread as in a running service; 0: all at once)")
 	fs.IntVar(&o.Rounds, "rounds", 1, "times each baseline/SellerGuard pair is measured (order alternates); the summary takes the median")
 	fs.IntVar(&o.MaxRequests, "max-requests", 2_000_000, "bound on requests (or hashes) in one warm-up or measurement window")
 	fs.BoolVar(&o.JSON, "json", false, "print machine-readable results (JSON) instead of tables")
@@ -188,6 +190,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.Duration <= 0 {
 		bad = append(bad, "--duration must be positive")
+	}
+	if o.PrimeOver < 0 {
+		bad = append(bad, "--prime-over must not be negative")
 	}
 	if o.Warmup < 0 {
 		bad = append(bad, "--warmup must not be negative")
@@ -413,7 +418,7 @@ func harness(ctx context.Context, o *options, progress io.Writer) (_ *report, er
 	p := argon2Params{Memory: uint32(o.Server.Argon2Memory), Time: uint32(o.Server.Argon2Time), Threads: uint8(o.Server.Argon2Threads)}
 
 	if wantSession {
-		if err := primeSessions(ctx, sg, authz, 64, progress); err != nil {
+		if err := primeSessions(ctx, sg, authz, 64, o.PrimeOver, progress); err != nil {
 			return nil, err
 		}
 	}

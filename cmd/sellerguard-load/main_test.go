@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,7 +47,7 @@ func TestHarnessRuns(t *testing.T) {
 		"--duration=300ms", "--warmup=100ms", "--rounds=1", "--max-requests=40",
 		"--session-concurrency=4", "--signin-concurrency=4",
 		"--session-target-concurrency=4", "--signin-target-concurrency=4",
-		"--sessions=40", "--session-users=4", "--totp-users=150",
+		"--sessions=40", "--session-users=4", "--totp-users=150", "--prime-over=400ms",
 		"--argon2-memory=1024", "--argon2-time=1",
 	}, &stdout, &stderr)
 	if code != 0 {
@@ -84,6 +87,9 @@ func TestHarnessRuns(t *testing.T) {
 	}
 	if rep.Errors != 0 {
 		t.Errorf("errors = %d", rep.Errors)
+	}
+	if !strings.Contains(stderr.String(), "first check of each of the 40 sessions (cache cold): spread over") {
+		t.Errorf("progress does not say the first checks were spread:\n%s", stderr.String())
 	}
 	if rep.Settings.Database != "sqlite" || rep.Settings.Argon2MemoryKiB != 1024 || rep.Settings.Sessions != 40 {
 		t.Errorf("settings = %+v, want sqlite, the Argon2id memory and the sessions from the flags", rep.Settings)
@@ -300,6 +306,58 @@ func TestMemoryModeRuns(t *testing.T) {
 	for _, tg := range rep.Targets {
 		if tg.Test != testMemory || !tg.Measured {
 			t.Errorf("target %+v: want a measured memory target", tg)
+		}
+	}
+}
+
+// TestPrimeSpreadsChecks checks the first pass over the sessions: every
+// token is checked exactly once, and with a spread the i-th of n is not
+// sent before i/n of it has passed (so that the server's cache loads, and
+// one TTL later its re-reads, are scattered as in a running service).
+func TestPrimeSpreadsChecks(t *testing.T) {
+	const n, over = 20, 400 * time.Millisecond
+	var mu sync.Mutex
+	seen := map[string][]time.Time{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("Authorization")] = append(seen[r.Header.Get("Authorization")], time.Now())
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	authz := make([]string, n)
+	for i := range authz {
+		authz[i] = fmt.Sprintf("Bearer tok%02d", i)
+	}
+	var progress bytes.Buffer
+	t0 := time.Now()
+	if err := primeSessions(context.Background(), target{URL: srv.URL}, authz, 4, over, &progress); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range authz {
+		at := seen[a]
+		if len(at) != 1 {
+			t.Fatalf("%s checked %d times, want once", a, len(at))
+		}
+		if earliest := t0.Add(over * time.Duration(i) / n); at[0].Before(earliest) {
+			t.Errorf("%s checked %v after the start, before its turn (%v)", a, at[0].Sub(t0), earliest.Sub(t0))
+		}
+	}
+	if !strings.Contains(progress.String(), "spread over") {
+		t.Errorf("progress = %q, want it to say the checks were spread", progress.String())
+	}
+
+	// Without a spread every token is still checked once.
+	clear(seen)
+	if err := primeSessions(context.Background(), target{URL: srv.URL}, authz, 4, 0, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n {
+		t.Errorf("%d tokens checked, want %d", len(seen), n)
+	}
+	for a, at := range seen {
+		if len(at) != 1 {
+			t.Errorf("%s checked %d times, want once", a, len(at))
 		}
 	}
 }

@@ -285,12 +285,22 @@ func scaleRun(ctx context.Context, o *options, bin string, set sgSettings, tmp s
 			*signInBodies = append(*signInBodies, b)
 		}
 	}
-	// Every instance checks every token once first: the steady state,
-	// where each instance's cache holds the active sessions.
+	// Every instance checks every token once first, the instances at the
+	// same time, each spread over --prime-over: the steady state, where
+	// each instance's cache holds the active sessions and re-reads them at
+	// scattered moments.
+	primeErrs := make([]error, n)
+	var wg sync.WaitGroup
 	for i := range n {
-		if err := primeSessions(ctx, target{URL: urls[i], PID: pids[i]}, authz, 64, io.Discard); err != nil {
-			return nil, fmt.Errorf("instance %d: %w", i+1, err)
-		}
+		wg.Go(func() {
+			if err := primeSessions(ctx, target{URL: urls[i], PID: pids[i]}, authz, 64, o.PrimeOver, io.Discard); err != nil {
+				primeErrs[i] = fmt.Errorf("instance %d: %w", i+1, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(primeErrs...); err != nil {
+		return nil, err
 	}
 	run := &scaleRunJSON{Round: round, Instances: n}
 	sessionClients := make([]*http.Client, n)

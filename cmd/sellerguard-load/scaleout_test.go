@@ -35,7 +35,7 @@ func TestScaleOutRuns(t *testing.T) {
 		"--duration=300ms", "--warmup=100ms", "--rounds=1", "--max-requests=200",
 		"--scale-session-concurrency=4", "--scale-signin-concurrency=2", "--scale-signin-accounts=2",
 		"--sessions=20", "--session-users=2", "--revocation-trials=3", "--revocation-timeout=10s",
-		"--argon2-memory=1024", "--argon2-time=1",
+		"--prime-over=200ms", "--argon2-memory=1024", "--argon2-time=1",
 	}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr.String())
