@@ -63,3 +63,32 @@ func TestAfterCommitRunsOnlyAfterACommit(t *testing.T) {
 		}
 	})
 }
+
+// Tx.HoldOutboxWake: the messages of a transaction that holds the wake do
+// not wake the outbox at commit; DB.WakeOutbox does, when the caller is
+// ready (recovery.Pace: a request's email must not compete with its own
+// answer).
+func TestHoldOutboxWake(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		wakes := 0
+		db.SetEnqueued(func() { wakes++ })
+		t.Cleanup(func() { db.SetEnqueued(nil) })
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			tx.HoldOutboxWake()
+			return tx.EnqueueMessage(ctx, sellerguard.OutboxMessage{ID: "msg_held", Channel: "email", To: "a@example.com", CreatedAt: t0})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wakes != 0 {
+			t.Fatalf("a held transaction woke the outbox %d times at commit", wakes)
+		}
+		db.WakeOutbox()
+		if wakes != 1 {
+			t.Fatalf("WakeOutbox: %d wakes, want 1", wakes)
+		}
+		db.SetEnqueued(nil)
+		db.WakeOutbox() // nothing set: nothing to call
+	})
+}

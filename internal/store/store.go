@@ -80,6 +80,7 @@ type Tx struct {
 	db    *DB
 	after []func() // run in order after a successful commit
 	woke  bool     // the outbox wake-up is registered
+	held  bool     // the caller wakes the outbox itself (HoldOutboxWake)
 }
 
 // AfterCommit registers f to run after the transaction commits (in the
@@ -101,9 +102,24 @@ func (db *DB) SetEnqueued(f func()) {
 	db.enqueued.Store(&f)
 }
 
+// HoldOutboxWake makes the messages this transaction enqueues wait for
+// the caller's DB.WakeOutbox (or the worker's next poll) instead of waking
+// the outbox worker at commit. For a request whose answer must take as
+// long whether or not it sent an email (recovery.Pace): delivered at
+// commit, the email would compete for the CPU with the request's own
+// answer. Call it before enqueueing.
+func (tx *Tx) HoldOutboxWake() { tx.held = true }
+
+// WakeOutbox wakes the outbox worker (what SetEnqueued set), if any.
+func (db *DB) WakeOutbox() {
+	if f := db.enqueued.Load(); f != nil {
+		(*f)()
+	}
+}
+
 // wakeAfterCommit registers the outbox wake-up once per transaction.
 func (tx *Tx) wakeAfterCommit() {
-	if tx.woke {
+	if tx.woke || tx.held {
 		return
 	}
 	if f := tx.db.enqueued.Load(); f != nil {

@@ -123,6 +123,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta session.
 	start := time.Now()
 	known := false
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		tx.HoldOutboxWake() // the emails wait for the pace: s.afterEnqueue below
 		if err := s.limitOpen(ctx, tx, meta.IP, accountNorm, now); err != nil {
 			return err
 		}
