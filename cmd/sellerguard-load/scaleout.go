@@ -289,17 +289,13 @@ func scaleRun(ctx context.Context, o *options, bin string, set sgSettings, tmp s
 	// same time, each spread over --prime-over: the steady state, where
 	// each instance's cache holds the active sessions and re-reads them at
 	// scattered moments.
-	primeErrs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			if err := primeSessions(ctx, target{URL: urls[i], PID: pids[i]}, authz, 64, o.PrimeOver, io.Discard); err != nil {
-				primeErrs[i] = fmt.Errorf("instance %d: %w", i+1, err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(primeErrs...); err != nil {
+	err = parallel(ctx, n, n, func(i int) error {
+		if err := primeSessions(ctx, target{URL: urls[i], PID: pids[i]}, authz, 64, o.PrimeOver, io.Discard); err != nil {
+			return fmt.Errorf("instance %d: %w", i+1, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	run := &scaleRunJSON{Round: round, Instances: n}

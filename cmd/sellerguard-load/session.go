@@ -6,14 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"sync/atomic"
 	"time"
 )
-
-// atomicCounter hands out 0, 1, 2, … to concurrent workers.
-type atomicCounter struct{ n atomic.Int64 }
-
-func (c *atomicCounter) take() int { return int(c.n.Add(1) - 1) }
 
 // Ways of spreading session checks over the tokens.
 const (
@@ -126,23 +120,13 @@ func primeSessions(ctx context.Context, sg target, authz []string, c int, over t
 		srv0 = pidCPU(sg.PID)
 	}
 	t0 := time.Now()
-	var next atomicCounter
-	err := parallel(ctx, c, c, func(int) error {
-		for {
-			i := next.take()
-			if i >= len(authz) {
-				return nil
-			}
-			if over > 0 {
-				at := t0.Add(time.Duration(int64(over) * int64(i) / int64(len(authz))))
-				if err := sleepUntil(ctx, at); err != nil {
-					return err
-				}
-			}
-			if err := sessionOp(ctx, client, sg.URL+"/api/v1/session", authz, func() int { return i })(); err != nil {
+	err := parallel(ctx, len(authz), c, func(i int) error {
+		if over > 0 {
+			if err := sleepUntil(ctx, t0.Add(time.Duration(int64(over)*int64(i)/int64(len(authz))))); err != nil {
 				return err
 			}
 		}
+		return sessionOp(ctx, client, sg.URL+"/api/v1/session", authz, func() int { return i })()
 	})
 	if err != nil {
 		return fmt.Errorf("first check of every session: %w", err)
