@@ -93,3 +93,29 @@ func TestPaceWaitsForTheSlowerPath(t *testing.T) {
 		t.Error("WellFormedToken")
 	}
 }
+
+// Finish answers no sooner than MinAnswer, for either path, even when
+// nothing slower was seen; and when the work itself took longer, it adds
+// nothing more.
+func TestPaceFinishWaitsForTheFloor(t *testing.T) {
+	var p recovery.Pace
+	for _, registered := range []bool{false, true} {
+		start := time.Now()
+		p.Finish(context.Background(), start, registered)
+		if d := time.Since(start); d < recovery.MinAnswer || d > recovery.MinAnswer+500*time.Millisecond {
+			t.Fatalf("registered=%v: answered after %v, want about %v", registered, d, recovery.MinAnswer)
+		}
+	}
+	start := time.Now().Add(-2 * recovery.MinAnswer) // the work took twice the floor
+	p.Finish(context.Background(), start, true)
+	if d := time.Since(start); d > 2*recovery.MinAnswer+200*time.Millisecond {
+		t.Fatalf("a request whose work outlasted the floor waited %v more", d-2*recovery.MinAnswer)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start = time.Now()
+	p.Finish(ctx, start, false)
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatal("a cancelled request waited for the floor")
+	}
+}
