@@ -282,13 +282,13 @@ func wire(cfg *config.Config, logger *slog.Logger, version string, k *keys.Keys,
 	}
 	brand := phishing.Config{BrandDomains: cfg.Phishing.BrandDomainList(), BrandNames: []string{"SellerGuard"}}
 	reports := &phishreport.Service{DB: db, Limiter: lim, Analysis: brand, Now: clock.Now, BaseURL: cfg.BaseURL,
-		Logger: logger.With("component", "phishing"), Enqueued: worker.Wake}
+		Logger: logger.With("component", "phishing")}
 	if cfg.Phishing.ReportDNS {
 		reports.Analysis.Resolver = net.DefaultResolver
 	}
 	sup := &support.Service{DB: db, Keys: k, Hasher: hasher, Limiter: lim, Cache: cache, Notify: svc.Notify, SMSAvailable: worker.SMS != nil,
 		RecoveryDelay: cfg.RecoveryDelay, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 8 * time.Hour, Now: clock.Now,
-		Logger: logger.With("component", "support"), Enqueued: worker.Wake}
+		Logger: logger.With("component", "support")}
 	srv, err := web.New(services, db, logger, reg, web.Options{
 		BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), LocalMode: cfg.LocalMode(),
 		SessionLifetime: cfg.SessionAbsoluteTimeout, Version: version, SchemaVersion: schema,

@@ -81,9 +81,6 @@ type Service struct {
 	Now      func() time.Time
 	BaseURL  string
 	Logger   *slog.Logger
-	// Enqueued is called after a report with a thank-you email commits
-	// (wakes the outbox worker).
-	Enqueued func()
 
 	PerSourceLimit int
 	Window         time.Duration
@@ -218,9 +215,6 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*Report, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	if thanked && s.Enqueued != nil {
-		s.Enqueued()
 	}
 	r := toReport(rec)
 	r.Thanked = thanked

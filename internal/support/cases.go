@@ -123,7 +123,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta session.
 	start := time.Now()
 	known := false
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		tx.HoldOutboxWake() // the emails wait for the pace: s.afterEnqueue below
+		tx.HoldOutboxWake() // the emails wait for the pace: WakeOutbox below
 		if err := s.limitOpen(ctx, tx, meta.IP, accountNorm, now); err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func (s *Service) OpenSignedOut(ctx context.Context, in OpenInput, meta session.
 		return err
 	}
 	s.pace.Finish(ctx, start, known)
-	s.afterEnqueue()
+	s.DB.WakeOutbox() // both paths: which one enqueued is not to be seen
 	return nil
 }
 
@@ -221,7 +221,6 @@ func (s *Service) OpenSignedIn(ctx context.Context, p *session.Principal, in Ope
 	if err != nil {
 		return Case{}, err
 	}
-	s.afterEnqueue()
 	return sellerCase(c, p.User.ID), nil
 }
 
@@ -367,9 +366,6 @@ func (s *Service) DisownSignedIn(ctx context.Context, p *session.Principal, id s
 		}
 		return s.disown(ctx, tx, c, p.User.ID, "signed in", meta, now)
 	})
-	if err == nil {
-		s.afterEnqueue()
-	}
 	return err
 }
 
@@ -411,7 +407,6 @@ func (s *Service) NotMe(ctx context.Context, code string, meta session.RequestMe
 	if !found {
 		return errNotMeCode
 	}
-	s.afterEnqueue()
 	return nil
 }
 

@@ -174,9 +174,6 @@ func (s *Service) SendCheckCode(ctx context.Context, a Agent, id, kind string) e
 		}
 		return agentAudit(ctx, tx, now, a, c, "support.check_code_sent", "user", u.ID, map[string]any{"kind": kind})
 	})
-	if err == nil {
-		s.afterEnqueue()
-	}
 	return err
 }
 
@@ -231,9 +228,6 @@ func (s *Service) RecordEvidence(ctx context.Context, a Agent, id, kind, value s
 		return s.tellUserText(ctx, tx, now, u, EventAgentAction, l, tr(l, "email.support.evidence.subject"),
 			tr(l, "email.support.evidence.body", "Ref", c.Ref, "What", tr(l, "support.evidence."+kind), "Result", tr(l, result)))
 	})
-	if err == nil {
-		s.afterEnqueue()
-	}
 	return out, err
 }
 
@@ -368,7 +362,6 @@ func (s *Service) RequestAction(ctx context.Context, a Agent, id string, in Acti
 	if out.State == ActionDone {
 		s.Cache.InvalidateUser(userID)
 	}
-	s.afterEnqueue()
 	return actionOf(out), nil
 }
 
@@ -494,7 +487,6 @@ func (s *Service) ApproveAction(ctx context.Context, sup Agent, actionID string)
 	if err != nil {
 		return Action{}, err
 	}
-	s.afterEnqueue()
 	return actionOf(out), nil
 }
 
@@ -539,9 +531,6 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 			done++
 			s.Cache.InvalidateUser(d.UserID)
 		}
-	}
-	if done > 0 {
-		s.afterEnqueue()
 	}
 	return done, nil
 }

@@ -216,9 +216,6 @@ func (s *Service) AgentReply(ctx context.Context, a Agent, id, body string, inte
 		}
 		return s.tellCaseUpdate(ctx, tx, now, c, "email.support.reply", "Ref", c.Ref, "Body", indent(body))
 	})
-	if err == nil && !internal {
-		s.afterEnqueue()
-	}
 	return err
 }
 
@@ -280,8 +277,5 @@ func (s *Service) SetState(ctx context.Context, a Agent, id, state string) error
 		}
 		return s.tellCaseUpdate(ctx, tx, now, c, "email.support.resolved", "Ref", c.Ref)
 	})
-	if err == nil {
-		s.afterEnqueue()
-	}
 	return err
 }

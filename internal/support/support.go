@@ -83,7 +83,6 @@ type Service struct {
 	AbsoluteTimeout time.Duration
 	Now             func() time.Time
 	Logger          *slog.Logger
-	Enqueued        func()
 
 	pace recovery.Pace
 }
@@ -140,12 +139,6 @@ func (s *Service) delay() time.Duration {
 		return s.RecoveryDelay
 	}
 	return DefaultRecoveryDelay
-}
-
-func (s *Service) afterEnqueue() {
-	if s.Enqueued != nil {
-		s.Enqueued()
-	}
 }
 
 var (
