@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -113,26 +114,43 @@ func (s queries) DeleteExpiredSessions(ctx context.Context, now time.Time, idle 
 }
 
 // TouchSessions records last-seen times in one batch; a time never moves
-// backwards.
-// The statement is prepared once per batch (a flush can hold thousands).
-func (s queries) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
-	const q = `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1`
-	exec := s.q.ExecContext
-	if p, ok := s.q.(interface {
-		PrepareContext(context.Context, string) (*sql.Stmt, error)
-	}); ok && len(seen) > 1 {
-		st, err := p.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("store: touch session: %w", err)
-		}
-		defer func() { _ = st.Close() }()
-		exec = func(ctx context.Context, _ string, args ...any) (sql.Result, error) {
-			return st.ExecContext(ctx, args...)
-		}
+// backwards, and a session that is gone is skipped. A flush can hold
+// thousands (every session an instance served in 15 s). On PostgreSQL it
+// is one statement, the sessions joined to two arrays: one at a time, the
+// round trips of 10,000 sessions took 0.8-0.95 s of the flusher and of a
+// backend every 15 s (BenchmarkTouchSessions). On SQLite, in-process, one
+// prepared statement per session is the faster way.
+func (tx *Tx) TouchSessions(ctx context.Context, seen map[string]time.Time) error {
+	if len(seen) == 0 {
+		return nil
 	}
-	for id, t := range seen {
-		if _, err := exec(ctx, q, ts(t), id); err != nil {
-			return fmt.Errorf("store: touch session: %w", err)
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // rows locked in the same order, whoever flushes
+	if tx.Dialect() == Postgres {
+		at := make([]int64, len(ids))
+		for i, id := range ids {
+			at[i] = ts(seen[id])
+		}
+		_, err := tx.q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = v.at
+			FROM unnest($1::text[], $2::bigint[]) AS v(id, at)
+			WHERE sessions.id = v.id AND sessions.last_seen_at < v.at`, ids, at)
+		if err != nil {
+			return fmt.Errorf("store: touch sessions: %w", err)
+		}
+		return nil
+	}
+	st, err := tx.q.(*sql.Tx).PrepareContext(ctx, // a Tx's querier is its *sql.Tx (DB.WithTx)
+		`UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1`)
+	if err != nil {
+		return fmt.Errorf("store: touch sessions: %w", err)
+	}
+	defer func() { _ = st.Close() }()
+	for _, id := range ids {
+		if _, err := st.ExecContext(ctx, ts(seen[id]), id); err != nil {
+			return fmt.Errorf("store: touch sessions: %w", err)
 		}
 	}
 	return nil
