@@ -10,28 +10,15 @@ import (
 
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/store"
-	"github.com/sellerguard/sellerguard/internal/testenv"
 )
 
 // The storage contract: every test runs against SQLite and PostgreSQL.
 func eachDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	for _, dialect := range []string{store.SQLite, store.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
-			url := "sqlite://" + t.TempDir() + "/test.db"
-			if dialect == store.Postgres {
-				url = testenv.PostgresURL(t)
-			}
-			ctx := context.Background()
-			db, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
+			db := openDB(t, dialect)
 			if db.Dialect() != dialect {
 				t.Fatalf("dialect = %s, want %s", db.Dialect(), dialect)
-			}
-			if _, err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
 			}
 			fn(t, db)
 		})

@@ -11,8 +11,8 @@ import (
 	"github.com/sellerguard/sellerguard/internal/testenv"
 )
 
-// openDB opens and migrates a fresh database of the dialect (as eachDB
-// does, for benchmarks too).
+// openDB opens and migrates a fresh database of the dialect (eachDB's,
+// and benchmarks').
 func openDB(tb testing.TB, dialect string) *store.DB {
 	tb.Helper()
 	url := "sqlite://" + tb.TempDir() + "/test.db"
