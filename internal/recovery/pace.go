@@ -61,11 +61,12 @@ func (p *Pace) Observe(d time.Duration, registered bool) {
 
 // Finish ends one request that started at start, for a registered address
 // or not: it waits until MinAnswer, or the pace as it stood before this
-// request when that is longer, has passed since start, then records the request's work time (Observe). Both
-// paths thus wait for the same pace. Observing first would let a
-// registered request lower the pace for itself alone — by an eighth of the
-// gap, which on a busy machine, with the pace lifted by a slow request, is
-// a difference a median shows (seen: 9.8 against 12.4 ms).
+// request when that is longer, has passed since start, then records the
+// request's work time (Observe). Both paths thus wait for the same pace.
+// Observing first would let a registered request lower the pace for itself
+// alone — by an eighth of the gap, which on a busy machine, with the pace
+// lifted by a slow request, is a difference a median shows (seen: 9.8
+// against 12.4 ms).
 func (p *Pace) Finish(ctx context.Context, start time.Time, registered bool) {
 	work := time.Since(start)
 	p.wait(ctx, start, MinAnswer)
