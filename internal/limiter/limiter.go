@@ -160,16 +160,14 @@ func (l *Limiter) IsKnownDevice(ctx context.Context, s Store, emailNorm, device 
 }
 
 // AccountSuccess clears the counter used for the attempt and remembers the
-// browser as known for knownFor.
+// browser as known for knownFor from now. (The known browser's counter
+// counts its sign-ins; only whether it is there is read.)
 func (l *Limiter) AccountSuccess(ctx context.Context, s Store, emailNorm, device string, usedKey string, now time.Time, knownFor time.Duration) error {
 	if err := s.DeleteCounter(ctx, usedKey); err != nil {
 		return err
 	}
 	if device == "" {
 		return nil
-	}
-	if err := s.DeleteCounter(ctx, KnownDeviceKey(emailNorm, device)); err != nil {
-		return err
 	}
 	_, err := s.IncrementCounter(ctx, KnownDeviceKey(emailNorm, device), now, time.Time{}, now.Add(knownFor), "")
 	return err

@@ -89,6 +89,17 @@ func TestAccountFailuresThrottleThenLockAndSuccessClears(t *testing.T) {
 	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev2", now); known {
 		t.Fatal("an unknown browser is remembered")
 	}
+	// Each success remembers the browser for the whole period again.
+	later := now.Add(30 * 24 * time.Hour)
+	if err := l.AccountSuccess(ctx, s, "a@example.com", "dev1", key, later, 90*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev1", now.Add(100*24*time.Hour)); !known {
+		t.Fatal("a second sign-in did not renew the browser's memory")
+	}
+	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev1", later.Add(90*24*time.Hour)); known {
+		t.Fatal("the browser is remembered past the period")
+	}
 	// Failures are forgotten after FailureMemory.
 	st, _ = l.AccountFailure(ctx, s, key, "192.0.2.1", now)
 	if st, _ := l.Account(ctx, s, key, now.Add(25*time.Hour)); st.Failures != 0 {

@@ -122,6 +122,12 @@ type SignInResult struct {
 	// MustChangePassword says why the password must change before anything
 	// else ("" when it need not).
 	MustChangePassword string
+	// BackupMethodMissing says the user has a second step but no backup
+	// for it (twostep.Protection: enrolled, not full), so a business of
+	// theirs may ask for one (Principal.NeedsBackupMethod). When it is
+	// false, no business does, and the caller need not load the user's
+	// memberships to find out.
+	BackupMethodMissing bool
 }
 
 // SignIn checks an email and password and starts a session. An unknown
@@ -195,7 +201,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		res.NewDevice = newDeviceToken()
 		device = deviceID(res.NewDevice)
 	}
-	prot, methods, err := protectionOf(ctx, s.DB, u.ID)
+	prot, methods, err := protection(ctx, s.DB, u.ID, false)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -216,6 +222,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		sess.AuthLevel, sess.ExpiresAt = sellerguard.AuthPartial, now.Add(s.TwoStep.PartialSessionTTL)
 		res.SecondStepMethods = methodKinds(methods, prot.BackupLeft)
 	}
+	res.BackupMethodMissing = prot.Enrolled && !prot.Full
 	breach := s.breachAtSignIn(ctx, in.Password)
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if newHash != "" {
@@ -367,9 +374,10 @@ func (s *Service) readSession(ctx context.Context, hash string, gen uint64, now 
 }
 
 // readUser reads the part of a principal that all of a user's sessions
-// share.
+// share, in four reads (each a round trip on PostgreSQL): the user's row
+// with what hangs on it, memberships, second-step methods, failed sign-ins.
 func (s *Service) readUser(ctx context.Context, userID string, now time.Time) (Principal, error) {
-	u, err := s.DB.FindUserByID(ctx, userID)
+	u, err := s.DB.FindUserState(ctx, userID)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -377,23 +385,16 @@ func (s *Service) readUser(ctx context.Context, userID string, now time.Time) (P
 	if err != nil {
 		return Principal{}, err
 	}
-	prot, _, err := protectionOf(ctx, s.DB, u.ID)
+	methods, err := s.DB.ListMethods(ctx, u.ID)
 	if err != nil {
 		return Principal{}, err
 	}
-	must, err := s.DB.MustChangePassword(ctx, u.ID)
-	if err != nil {
-		return Principal{}, err
-	}
-	reenrol, err := s.DB.TwoStepReenrolmentRequired(ctx, u.ID)
-	if err != nil {
-		return Principal{}, err
-	}
+	prot, _ := assess(methods, u.BackupCodesLeft)
 	c, err := s.DB.GetCounter(ctx, limiter.AccountKey(u.EmailNorm, ""), now)
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{User: u.User, Memberships: ms, TwoStep: prot, MustChangePassword: must, ReenrolTwoStep: reenrol,
+	return Principal{User: u.User, Memberships: ms, TwoStep: prot, MustChangePassword: u.MustChangePassword, ReenrolTwoStep: u.ReenrolTwoStep,
 		Failed: FailedSignIns{Count: c.Count, LastAt: c.LastAt, LastIP: c.LastIP}, uses: s.AreaUse, now: s.Now}, nil
 }
 
@@ -552,14 +553,13 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard
 // for the security checkup).
 func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) (bool, error) {
 	seenKey := "seen:" + u.EmailNorm + "|" + limiter.SourceKey("net", meta.IP) + "|" + HashToken(meta.UserAgent)[:16]
-	seen, err := tx.GetCounter(ctx, seenKey, now)
+	// One statement reads and counts: a count above one means the counter
+	// was there, unexpired, before this sign-in.
+	seen, err := tx.IncrementCounter(ctx, seenKey, now, time.Time{}, now.Add(knownDeviceLifetime), meta.IP)
 	if err != nil {
 		return false, err
 	}
-	if _, err := tx.IncrementCounter(ctx, seenKey, now, time.Time{}, now.Add(knownDeviceLifetime), meta.IP); err != nil {
-		return false, err
-	}
-	if knownDevice || seen.Count > 0 {
+	if knownDevice || seen.Count > 1 {
 		return false, nil
 	}
 	before, err := tx.ListCounters(ctx, "seen:"+u.EmailNorm+"|", now, 2)

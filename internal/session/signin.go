@@ -10,18 +10,39 @@ import (
 )
 
 // protectionOf reads a user's confirmed methods and backup codes.
-func protectionOf(ctx context.Context, q interface {
+func protectionOf(ctx context.Context, q protectionReader, userID string) (twostep.Protection, []store.TwoStepMethod, error) {
+	return protection(ctx, q, userID, true)
+}
+
+// protectionReader reads what protectionOf needs.
+type protectionReader interface {
 	ListMethods(context.Context, string) ([]store.TwoStepMethod, error)
 	CountBackupCodesLeft(context.Context, string) (int, error)
-}, userID string) (twostep.Protection, []store.TwoStepMethod, error) {
+}
+
+// protection is protectionOf; without countAlways the backup codes are
+// counted only when a method is confirmed. A password sign-in asks it so:
+// most users who sign in have no second step, and then their backup codes
+// change nothing it decides (no second step to ask for, no backup missing
+// from one), so it skips a read.
+func protection(ctx context.Context, q protectionReader, userID string, countAlways bool) (twostep.Protection, []store.TwoStepMethod, error) {
 	ms, err := q.ListMethods(ctx, userID)
 	if err != nil {
 		return twostep.Protection{}, nil, err
 	}
-	left, err := q.CountBackupCodesLeft(ctx, userID)
-	if err != nil {
-		return twostep.Protection{}, nil, err
+	left := 0
+	if countAlways || slices.ContainsFunc(ms, func(m store.TwoStepMethod) bool { return m.Confirmed }) {
+		if left, err = q.CountBackupCodesLeft(ctx, userID); err != nil {
+			return twostep.Protection{}, nil, err
+		}
 	}
+	prot, confirmed := assess(ms, left)
+	return prot, confirmed, nil
+}
+
+// assess judges the protection of a user's methods (ListMethods) and
+// unused backup codes, and returns the confirmed methods.
+func assess(ms []store.TwoStepMethod, backupLeft int) (twostep.Protection, []store.TwoStepMethod) {
 	var confirmed []store.TwoStepMethod
 	var rules []twostep.Method
 	for _, m := range ms {
@@ -30,7 +51,7 @@ func protectionOf(ctx context.Context, q interface {
 			rules = append(rules, twostep.Method{ID: m.ID, Kind: m.Kind, Phone: m.Data})
 		}
 	}
-	return twostep.Assess(rules, left), confirmed, nil
+	return twostep.Assess(rules, backupLeft), confirmed
 }
 
 // methodKinds lists the second steps a user can use now, for the sign-in
@@ -96,22 +117,16 @@ func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store
 			return "", err
 		}
 	}
-	current, err := tx.MustChangePassword(ctx, u.ID)
+	current, maxAge, err := tx.PasswordSignInRules(ctx, u.ID)
 	if err != nil || current != "" {
 		return current, err
 	}
 	reason := ""
-	if breach.breached {
+	switch {
+	case breach.breached:
 		reason = MustChangeBreached
-	}
-	if reason == "" {
-		maxAge, _, err := tx.BusinessPasswordRules(ctx, u.ID)
-		if err != nil {
-			return "", err
-		}
-		if maxAge > 0 && now.Sub(u.PasswordChangedAt) > time.Duration(maxAge)*24*time.Hour {
-			reason = MustChangeExpired
-		}
+	case maxAge > 0 && now.Sub(u.PasswordChangedAt) > time.Duration(maxAge)*24*time.Hour:
+		reason = MustChangeExpired
 	}
 	if reason != "" {
 		if err := tx.SetMustChangePassword(ctx, u.ID, reason); err != nil {

@@ -33,14 +33,14 @@ func scanAudit(row interface{ Scan(...any) error }) (AuditRecord, error) {
 }
 
 // AdvanceAuditHead moves the head of chain one step and returns the new
-// sequence number and the hash of the previous event ("" for the first). In
-// PostgreSQL the UPDATE locks the head row until commit, so writers of one
-// chain queue while other chains proceed.
+// sequence number and the hash of the previous event ("" for the first:
+// a new chain's head is made at 1). One statement: in PostgreSQL the
+// upsert locks the head row until commit, so writers of one chain queue
+// while other chains proceed.
 func (s queries) AdvanceAuditHead(ctx context.Context, chain string) (seq int64, prevHash string, err error) {
-	if _, err := s.q.ExecContext(ctx, `INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, '') ON CONFLICT (chain) DO NOTHING`, chain); err != nil {
-		return 0, "", fmt.Errorf("store: audit head: %w", err)
-	}
-	err = s.q.QueryRowContext(ctx, `UPDATE audit_heads SET seq = seq + 1 WHERE chain = $1 RETURNING seq, hash`, chain).Scan(&seq, &prevHash)
+	err = s.q.QueryRowContext(ctx, `INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 1, '')
+		ON CONFLICT (chain) DO UPDATE SET seq = audit_heads.seq + 1
+		RETURNING seq, hash`, chain).Scan(&seq, &prevHash)
 	if err != nil {
 		return 0, "", fmt.Errorf("store: audit head: %w", err)
 	}
@@ -49,10 +49,17 @@ func (s queries) AdvanceAuditHead(ctx context.Context, chain string) (seq int64,
 
 // InsertAuditEvent stores a chained event and makes it the chain's head.
 func (s queries) InsertAuditEvent(ctx context.Context, e AuditRecord) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO audit_events (`+auditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
-		e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
-		e.IP, e.UserAgent, e.Before, e.After, ts(e.CreatedAt), e.PrevHash, e.Hash, e.SessionID)
-	if err != nil {
+	insert := `INSERT INTO audit_events (` + auditCols + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`
+	args := []any{e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
+		e.IP, e.UserAgent, e.Before, e.After, ts(e.CreatedAt), e.PrevHash, e.Hash, e.SessionID}
+	const setHead = `UPDATE audit_heads SET hash = $18 WHERE chain = $2 AND seq = $3`
+	if s.pg { // one round trip: the head moves in the event's statement
+		if _, err := s.q.ExecContext(ctx, `WITH event AS (`+insert+`) `+setHead, args...); err != nil {
+			return fmt.Errorf("store: insert audit: %w", err)
+		}
+		return nil
+	}
+	if _, err := s.q.ExecContext(ctx, insert, args...); err != nil {
 		return fmt.Errorf("store: insert audit: %w", err)
 	}
 	if _, err := s.q.ExecContext(ctx, `UPDATE audit_heads SET hash = $1 WHERE chain = $2 AND seq = $3`, e.Hash, e.Chain, e.Seq); err != nil {

@@ -55,6 +55,22 @@ func (s queries) MustChangePassword(ctx context.Context, userID string) (string,
 	return r, nil
 }
 
+// PasswordSignInRules returns, in one read for a password sign-in, the
+// user's pending forced change of password ("" when none) and the shortest
+// maximum password age of their businesses in days (0 = none): what
+// MustChangePassword and BusinessPasswordRules return.
+func (s queries) PasswordSignInRules(ctx context.Context, userID string) (mustChange string, maxAgeDays int, err error) {
+	var minAge int64
+	err = s.q.QueryRowContext(ctx, `SELECT u.must_change_password,
+		COALESCE((SELECT MIN(CASE WHEN b.password_max_age_days > 0 THEN b.password_max_age_days END)
+			FROM memberships m JOIN businesses b ON b.id = m.business_id WHERE m.user_id = u.id AND m.status = 'active'), 0)
+		FROM users u WHERE u.id = $1`, userID).Scan(&mustChange, &minAge)
+	if err != nil {
+		return "", 0, fmt.Errorf("store: password sign-in rules: %w", err)
+	}
+	return mustChange, int(minAge), nil
+}
+
 // BusinessPasswordRules returns the strictest rules of the businesses a user
 // belongs to: the shortest maximum age in days (0 = none) and whether any
 // demands strict passwords.

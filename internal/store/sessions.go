@@ -29,14 +29,22 @@ func scanSession(row interface{ Scan(...any) error }) (sellerguard.Session, erro
 
 // CreateSession stores a session under the hash of its token.
 func (s queries) CreateSession(ctx context.Context, sess sellerguard.Session, tokenHash string) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO sessions (token_hash, `+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		tokenHash, sess.ID, sess.UserID, ts(sess.CreatedAt), ts(sess.LastSeenAt), ts(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.AuthLevel, ts(sess.ReauthAt))
-	if err != nil {
+	insert := `INSERT INTO sessions (token_hash, ` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	args := []any{tokenHash, sess.ID, sess.UserID, ts(sess.CreatedAt), ts(sess.LastSeenAt), ts(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.AuthLevel, ts(sess.ReauthAt)}
+	// A completed sign-in moves the user's last sign-in (access reviews
+	// show it), never backwards: a session replaced after a step-up keeps
+	// its older sign-in time.
+	full := sess.AuthLevel == sellerguard.AuthFull
+	if s.pg && full { // one round trip
+		if _, err := s.q.ExecContext(ctx, `WITH session AS (`+insert+`) UPDATE users SET last_sign_in_at = $4 WHERE id = $3 AND last_sign_in_at < $4`, args...); err != nil {
+			return fmt.Errorf("store: create session: %w", err)
+		}
+		return nil
+	}
+	if _, err := s.q.ExecContext(ctx, insert, args...); err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
-	if sess.AuthLevel == sellerguard.AuthFull { // a completed sign-in (access reviews show it)
-		// Never backwards: a session replaced after a step-up keeps its
-		// older sign-in time.
+	if full {
 		if _, err := s.q.ExecContext(ctx, `UPDATE users SET last_sign_in_at = $1 WHERE id = $2 AND last_sign_in_at < $1`, ts(sess.CreatedAt), sess.UserID); err != nil {
 			return fmt.Errorf("store: last sign-in: %w", err)
 		}

@@ -61,6 +61,9 @@ type querier interface {
 // on either.
 type queries struct {
 	q querier
+	// pg says the database is PostgreSQL: a few writes that SQLite runs as
+	// two statements (in-process, cheap) are one there (a round trip each).
+	pg bool
 }
 
 // DB is an open database.
@@ -188,7 +191,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	return &DB{queries: queries{q: sdb}, sql: sdb, dialect: dialect, url: rawURL}, nil
+	return &DB{queries: queries{q: sdb, pg: dialect == Postgres}, sql: sdb, dialect: dialect, url: rawURL}, nil
 }
 
 // Close closes the connection pool.
@@ -224,7 +227,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer func() { _ = stx.Rollback() }() // a no-op after Commit
-	tx := &Tx{queries: queries{q: stx}, db: db}
+	tx := &Tx{queries: queries{q: stx, pg: db.dialect == Postgres}, db: db}
 	if err := fn(tx); err != nil {
 		return err
 	}

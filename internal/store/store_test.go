@@ -494,3 +494,117 @@ func TestLimitCounters(t *testing.T) {
 		}
 	})
 }
+
+// PasswordSignInRules reads in one query what MustChangePassword and
+// BusinessPasswordRules read: the pending forced change and the shortest
+// maximum password age of the user's active memberships.
+func TestPasswordSignInRules(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		check := func(wantChange string, wantAge int) {
+			t.Helper()
+			var change string
+			var age int
+			mustTx(t, db, func(tx *store.Tx) (err error) {
+				change, age, err = tx.PasswordSignInRules(ctx, "usr_1")
+				return err
+			})
+			oldChange, err := db.MustChangePassword(ctx, "usr_1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldAge, _, err := db.BusinessPasswordRules(ctx, "usr_1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if change != wantChange || age != wantAge || change != oldChange || age != oldAge {
+				t.Fatalf("rules = %q, %d (the two reads: %q, %d); want %q, %d", change, age, oldChange, oldAge, wantChange, wantAge)
+			}
+		}
+		mustTx(t, db, func(tx *store.Tx) error { return tx.CreateUser(ctx, newUser("usr_1", "a@example.com")) })
+		check("", 0) // no business at all
+		for i, age := range []int{0, 90, 30, 7} {
+			biz := fmt.Sprintf("biz_%d", i)
+			mustTx(t, db, func(tx *store.Tx) error {
+				if err := tx.CreateBusiness(ctx, sellerguard.Business{ID: biz, Name: biz, CreatedAt: t0}); err != nil {
+					return err
+				}
+				if err := tx.SetBusinessPasswordRules(ctx, biz, age, false); err != nil {
+					return err
+				}
+				return tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: biz, UserID: "usr_1", Role: sellerguard.RoleMember, Status: sellerguard.MembershipActive, CreatedAt: t0})
+			})
+		}
+		check("", 7)
+		// A suspended membership's rules do not apply.
+		mustTx(t, db, func(tx *store.Tx) error {
+			return tx.SetMembershipStatus(ctx, "biz_3", "usr_1", sellerguard.MembershipSuspended)
+		})
+		check("", 30)
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetMustChangePassword(ctx, "usr_1", "expired") })
+		check("expired", 30)
+		// An unknown user is an error, not an empty answer.
+		err := db.WithTx(ctx, func(tx *store.Tx) error {
+			_, _, err := tx.PasswordSignInRules(ctx, "usr_nobody")
+			return err
+		})
+		if err == nil {
+			t.Fatal("rules of an unknown user: no error")
+		}
+	})
+}
+
+// FindUserState reads in one query what FindUserByID, MustChangePassword,
+// TwoStepReenrolmentRequired and CountBackupCodesLeft read one by one.
+func TestFindUserState(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		check := func(want store.UserState) {
+			t.Helper()
+			got, err := db.FindUserState(ctx, "usr_1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := db.FindUserByID(ctx, "usr_1")
+			must, _ := db.MustChangePassword(ctx, "usr_1")
+			reenrol, _ := db.TwoStepReenrolmentRequired(ctx, "usr_1")
+			left, _ := db.CountBackupCodesLeft(ctx, "usr_1")
+			one := store.UserState{UserRecord: u, MustChangePassword: must, ReenrolTwoStep: reenrol, BackupCodesLeft: left}
+			if got != want || got != one {
+				t.Fatalf("state = %+v\nthe four reads: %+v\nwant %+v", got, one, want)
+			}
+		}
+		mustTx(t, db, func(tx *store.Tx) error {
+			if err := tx.CreateUser(ctx, newUser("usr_1", "a@example.com")); err != nil {
+				return err
+			}
+			return tx.CreateUser(ctx, newUser("usr_2", "b@example.com"))
+		})
+		u, err := db.FindUserByID(ctx, "usr_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(store.UserState{UserRecord: u})
+		mustTx(t, db, func(tx *store.Tx) error {
+			if err := tx.ReplaceBackupCodes(ctx, "usr_1", []string{"m1", "m2", "m3"}, t0); err != nil {
+				return err
+			}
+			if err := tx.ReplaceBackupCodes(ctx, "usr_2", []string{"m4"}, t0); err != nil { // another user's
+				return err
+			}
+			if err := tx.UseBackupCode(ctx, "usr_1", "m2", t0.Add(time.Minute)); err != nil {
+				return err
+			}
+			if err := tx.SetMustChangePassword(ctx, "usr_1", "breached"); err != nil {
+				return err
+			}
+			return tx.SetTwoStepReenrolment(ctx, "usr_1", t0)
+		})
+		check(store.UserState{UserRecord: u, MustChangePassword: "breached", ReenrolTwoStep: true, BackupCodesLeft: 2})
+		mustTx(t, db, func(tx *store.Tx) error { return tx.SetTwoStepReenrolment(ctx, "usr_1", time.Time{}) })
+		check(store.UserState{UserRecord: u, MustChangePassword: "breached", BackupCodesLeft: 2})
+		if _, err := db.FindUserState(ctx, "usr_nobody"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+	})
+}

@@ -19,10 +19,11 @@ type UserRecord struct {
 
 const userCols = `id, email, email_norm, password_hash, password_changed_at, status, created_at, language, signup_language`
 
-func scanUser(row interface{ Scan(...any) error }) (UserRecord, error) {
+// scanUser scans userCols, then any further columns into more.
+func scanUser(row interface{ Scan(...any) error }, more ...any) (UserRecord, error) {
 	var u UserRecord
 	var changed, created int64
-	err := row.Scan(&u.ID, &u.Email, &u.EmailNorm, &u.PasswordHash, &changed, &u.Status, &created, &u.Language, &u.SignupLanguage)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.EmailNorm, &u.PasswordHash, &changed, &u.Status, &created, &u.Language, &u.SignupLanguage}, more...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return UserRecord{}, ErrNotFound
 	}
@@ -36,6 +37,31 @@ func scanUser(row interface{ Scan(...any) error }) (UserRecord, error) {
 // FindUserByEmail finds a user by normalised email.
 func (s queries) FindUserByEmail(ctx context.Context, emailNorm string) (UserRecord, error) {
 	return scanUser(s.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email_norm = $1`, emailNorm))
+}
+
+// UserState is what all of a user's sessions share besides memberships
+// and second-step methods (session.Principal): the user, a pending forced
+// change of password ("" when none), whether an owner asked them to enrol
+// two-step verification again, and their unused backup codes.
+type UserState struct {
+	UserRecord
+	MustChangePassword string
+	ReenrolTwoStep     bool
+	BackupCodesLeft    int
+}
+
+// FindUserState reads a user's UserState in one query (what FindUserByID,
+// MustChangePassword, TwoStepReenrolmentRequired and CountBackupCodesLeft
+// read one by one); ErrNotFound when there is no such user.
+func (s queries) FindUserState(ctx context.Context, id string) (UserState, error) {
+	var st UserState
+	var reenrolAt int64
+	var err error
+	st.UserRecord, err = scanUser(s.q.QueryRowContext(ctx, `SELECT `+userCols+`, must_change_password, two_step_reenrol_at,
+		(SELECT COUNT(*) FROM backup_codes b WHERE b.user_id = users.id AND b.used_at = 0 AND b.held = 0)
+		FROM users WHERE id = $1`, id), &st.MustChangePassword, &reenrolAt, &st.BackupCodesLeft)
+	st.ReenrolTwoStep = reenrolAt != 0
+	return st, err
 }
 
 // FindUserByID finds a user by id.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -390,8 +391,47 @@ func TestBackupMethodRule(t *testing.T) {
 		if r.Status != 403 || r.JSON(t)["code"] != "backup_method_required" {
 			t.Fatalf("deposit account without a backup: %d %s", r.Status, r.Body)
 		}
+
+		// A browser trusted at the second step signs in in one step, and
+		// that answer asks for the backup method as well.
+		signIn := func(email, device string) map[string]any {
+			t.Helper()
+			r := in.DoWith(t, "POST", "/api/v1/sessions", "", map[string]string{"Cookie": "sg_device=" + device}, map[string]string{"email": email, "password": pw})
+			if r.Status != 201 {
+				t.Fatalf("sign-in of %s: %d %s", email, r.Status, r.Body)
+			}
+			return r.JSON(t)
+		}
+		first := in.Do(t, "POST", "/api/v1/sessions", "", map[string]string{"email": payer.email, "password": pw})
+		var device string
+		for _, c := range (&http.Response{Header: first.Header}).Cookies() {
+			if c.Name == "sg_device" {
+				device = c.Value
+			}
+		}
+		in.Clock.Advance(30 * time.Second) // a new code: the last one was used
+		code, err = twostep.TOTPCode(payer.secret, twostep.Step(in.Clock.Now())+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := in.DoWith(t, "POST", "/api/v1/session/second-step", first.JSON(t)["token"].(string), map[string]string{"Cookie": "sg_device=" + device},
+			map[string]any{"method": "totp", "code": code, "remember_browser": true}); r.Status != 200 || device == "" {
+			t.Fatalf("second step, trusting the browser %q: %d %s", device, r.Status, r.Body)
+		}
+		if m := signIn(payer.email, device); m["second_step_required"] != nil || m["add_backup_method"] != true {
+			t.Fatalf("the trusted browser's sign-in under the rule: %v", m)
+		}
+		// The owner's second step has no backup either, but the owner
+		// signs in from an untrusted browser: the second step comes first.
+		if m := signIn(owner.email, device); m["second_step_required"] != true || m["add_backup_method"] != nil {
+			t.Fatalf("the owner's sign-in: %v", m)
+		}
+
 		if r := in.Do(t, "POST", "/api/v1/two-step/backup-codes", payer.token, nil); r.Status != 201 && r.Status != 200 {
 			t.Fatalf("backup codes: %d %s", r.Status, r.Body)
+		}
+		if m := signIn(payer.email, device); m["second_step_required"] != nil || m["add_backup_method"] != nil {
+			t.Fatalf("the trusted browser's sign-in with a backup: %v", m)
 		}
 		if r := in.Do(t, "PUT", "/api/v1/businesses/"+biz+"/payments/deposit-account", payer.token, deposit); r.Status != 201 && r.Status != 200 {
 			t.Fatalf("deposit account with a backup: %d %s", r.Status, r.Body)
