@@ -97,3 +97,56 @@ func TestAuditPackedReadMatchesColumns(t *testing.T) {
 		}
 	})
 }
+
+// One chain's read (audit verify and export --business) is packed too: it
+// gives every event of that chain and no other, in sequence order, with
+// exactly the values stored, whatever they contain.
+func TestAuditChainReadMatchesColumns(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		values := []string{"", "\x1f", "a\x1f,b", "\x1f\x1f,", "中文 é ü", strings.Repeat("y", 3000), "0"}
+		want := map[string][]store.AuditRecord{}
+		for round := range 3 {
+			for _, chain := range []string{"b:biz_1", "b:biz_10", "u:usr_\x1f"} {
+				for i, v := range values {
+					mustTx(t, db, func(tx *store.Tx) error {
+						seq, prev, err := tx.AdvanceAuditHead(ctx, chain)
+						if err != nil {
+							return err
+						}
+						e := store.AuditRecord{AuditEvent: sellerguard.AuditEvent{
+							ID: fmt.Sprintf("evt_%d_%d_%s", round, i, chain), Chain: chain, Seq: seq, BusinessID: v, ActorID: v + "a",
+							Action: v, Category: v, TargetType: v, TargetID: v, IP: v, UserAgent: v, SessionID: v,
+							Before: v, After: v, CreatedAt: time.UnixMicro(int64(round*100+i+1) * 1_000_003).UTC(), PrevHash: prev, Hash: v + "h",
+						}, SubjectID: v}
+						want[chain] = append(want[chain], e)
+						return tx.InsertAuditEvent(ctx, e)
+					})
+				}
+			}
+		}
+		for chain, w := range want {
+			var got []store.AuditRecord
+			if err := db.EachAuditEventOfChain(ctx, chain, func(e store.AuditRecord) error { got = append(got, e); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(w) {
+				t.Fatalf("chain %q: read %d events, want %d", chain, len(got), len(w))
+			}
+			for i := range w {
+				if got[i].Seq != int64(i+1) || !got[i].CreatedAt.Equal(w[i].CreatedAt) {
+					t.Fatalf("chain %q: event %d is seq %d created %v, want seq %d created %v", chain, i, got[i].Seq, got[i].CreatedAt, i+1, w[i].CreatedAt)
+				}
+				g, e := got[i], w[i]
+				g.CreatedAt, e.CreatedAt = time.Time{}, time.Time{}
+				if g != e {
+					t.Errorf("chain %q: event %d differs from what was stored:\n%+v\n%+v", chain, i, g, e)
+				}
+			}
+		}
+		n := 0
+		if err := db.EachAuditEventOfChain(ctx, "b:biz_404", func(store.AuditRecord) error { n++; return nil }); err != nil || n != 0 {
+			t.Fatalf("a chain with no events: %d events, %v", n, err)
+		}
+	})
+}
