@@ -184,6 +184,12 @@ func (s queries) EachAuditEventStored(ctx context.Context, fn func(AuditRecord) 
 	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events`)
 }
 
+// EachAuditEventOfChain calls fn for every event of one chain in sequence
+// order (the unique index on (chain, seq)), streaming.
+func (s queries) EachAuditEventOfChain(ctx context.Context, chain string, fn func(AuditRecord) error) error {
+	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events WHERE chain = $1 ORDER BY seq`, chain)
+}
+
 func (s queries) eachAudit(ctx context.Context, fn func(AuditRecord) error, q string, args ...any) error {
 	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -158,23 +158,6 @@ func (db *DB) EachAuditEventByChainEnd(ctx context.Context, ends []string, excep
 		}
 		q += ` WHERE substr(chain, length(chain), 1)` + op + strings.Join(ph, ", ") + ")"
 	}
-	return s.eachPacked(ctx, fn, q, args...)
-}
-
-// EachAuditEventOfChain calls fn for every event of one chain in sequence
-// order (the unique index on (chain, seq)), streaming, each read as one
-// packed text as EachAuditEventByChainEnd reads them (`audit verify
-// --business`, `audit export --business`). fn gets its own copy of the
-// record; its strings share one allocation per event.
-func (s queries) EachAuditEventOfChain(ctx context.Context, chain string, fn func(AuditRecord) error) error {
-	args := append(slices.Clone(packedArgs), chain)
-	return s.eachPacked(ctx, func(e *AuditRecord) error { return fn(*e) },
-		`SELECT `+auditPacked+` FROM audit_events WHERE chain = $4 ORDER BY seq`, args...)
-}
-
-// eachPacked runs q, which selects auditPacked, and calls fn with each
-// row decoded into one reused record.
-func (s queries) eachPacked(ctx context.Context, fn func(*AuditRecord) error, q string, args ...any) error {
 	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("store: audit scan: %w", err)

@@ -98,9 +98,9 @@ func TestAuditPackedReadMatchesColumns(t *testing.T) {
 	})
 }
 
-// One chain's read (audit verify and export --business) is packed too: it
-// gives every event of that chain and no other, in sequence order, with
-// exactly the values stored, whatever they contain.
+// One chain's read (audit verify and export --business) gives every event
+// of that chain and no other, in sequence order, with exactly the values
+// stored, whatever they contain.
 func TestAuditChainReadMatchesColumns(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
