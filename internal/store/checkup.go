@@ -296,16 +296,6 @@ func (s queries) SetTwoStepReenrolment(ctx context.Context, userID string, at ti
 	return nil
 }
 
-// TwoStepReenrolmentRequired says whether a user was asked to enrol
-// two-step verification again.
-func (s queries) TwoStepReenrolmentRequired(ctx context.Context, userID string) (bool, error) {
-	var at int64
-	if err := s.q.QueryRowContext(ctx, `SELECT two_step_reenrol_at FROM users WHERE id = $1`, userID).Scan(&at); err != nil {
-		return false, fmt.Errorf("store: two-step re-enrolment: %w", err)
-	}
-	return at != 0, nil
-}
-
 // DeleteAllMethods removes every second-step method and backup code of a
 // user (an owner's demand that the member enrol again).
 func (s queries) DeleteAllMethods(ctx context.Context, userID string) (int64, error) {

@@ -46,19 +46,10 @@ func (s queries) SetMustChangePassword(ctx context.Context, userID, reason strin
 	return nil
 }
 
-// MustChangePassword returns why a user must change their password ("" none).
-func (s queries) MustChangePassword(ctx context.Context, userID string) (string, error) {
-	var r string
-	if err := s.q.QueryRowContext(ctx, `SELECT must_change_password FROM users WHERE id = $1`, userID).Scan(&r); err != nil {
-		return "", fmt.Errorf("store: must change password: %w", err)
-	}
-	return r, nil
-}
-
 // PasswordSignInRules returns, in one read for a password sign-in, the
 // user's pending forced change of password ("" when none) and the shortest
-// maximum password age of their businesses in days (0 = none): what
-// MustChangePassword and BusinessPasswordRules return.
+// maximum password age of their businesses in days (0 = none, as
+// BusinessPasswordRules returns it).
 func (s queries) PasswordSignInRules(ctx context.Context, userID string) (mustChange string, maxAgeDays int, err error) {
 	var minAge int64
 	err = s.q.QueryRowContext(ctx, `SELECT u.must_change_password,

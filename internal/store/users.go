@@ -50,9 +50,8 @@ type UserState struct {
 	BackupCodesLeft    int
 }
 
-// FindUserState reads a user's UserState in one query (what FindUserByID,
-// MustChangePassword, TwoStepReenrolmentRequired and CountBackupCodesLeft
-// read one by one); ErrNotFound when there is no such user.
+// FindUserState reads a user's UserState in one query; ErrNotFound when
+// there is no such user.
 func (s queries) FindUserState(ctx context.Context, id string) (UserState, error) {
 	var st UserState
 	var reenrolAt int64
