@@ -208,6 +208,17 @@ func TestLastSignInIsSetByFullSessions(t *testing.T) {
 		if s, _ := db.LastSignIns(ctx, "biz_1"); !s["usr_member"].Equal(full.CreatedAt) {
 			t.Fatalf("last sign-in = %v, want %v", s["usr_member"], full.CreatedAt)
 		}
+		// Never backwards: a full session made with an older sign-in time
+		// (a step-up's replacement keeps its sign-in's) leaves it alone.
+		older := full
+		older.ID, older.CreatedAt = "ses_o", t0.Add(30*time.Second)
+		mustTx(t, db, func(tx *store.Tx) error { return tx.CreateSession(ctx, older, "hash_o") })
+		if s, _ := db.LastSignIns(ctx, "biz_1"); !s["usr_member"].Equal(full.CreatedAt) {
+			t.Fatalf("after an older session, last sign-in = %v, want %v", s["usr_member"], full.CreatedAt)
+		}
+		if _, err := db.FindSessionByTokenHash(ctx, "hash_o"); err != nil {
+			t.Fatalf("the older session itself was not stored: %v", err)
+		}
 	})
 }
 
