@@ -49,21 +49,13 @@ func (s queries) AdvanceAuditHead(ctx context.Context, chain string) (seq int64,
 
 // InsertAuditEvent stores a chained event and makes it the chain's head.
 func (s queries) InsertAuditEvent(ctx context.Context, e AuditRecord) error {
-	insert := `INSERT INTO audit_events (` + auditCols + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`
-	args := []any{e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
-		e.IP, e.UserAgent, e.Before, e.After, ts(e.CreatedAt), e.PrevHash, e.Hash, e.SessionID}
-	const setHead = `UPDATE audit_heads SET hash = $18 WHERE chain = $2 AND seq = $3`
-	if s.pg { // one round trip: the head moves in the event's statement
-		if _, err := s.q.ExecContext(ctx, `WITH event AS (`+insert+`) `+setHead, args...); err != nil {
-			return fmt.Errorf("store: insert audit: %w", err)
-		}
-		return nil
-	}
-	if _, err := s.q.ExecContext(ctx, insert, args...); err != nil {
+	err := s.execJoined(ctx,
+		`INSERT INTO audit_events (`+auditCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
+		`UPDATE audit_heads SET hash = $18 WHERE chain = $2 AND seq = $3`,
+		e.ID, e.Chain, e.Seq, e.BusinessID, e.SubjectID, e.ActorID, e.ActorEmail, e.Action, e.Category, e.TargetType, e.TargetID,
+		e.IP, e.UserAgent, e.Before, e.After, ts(e.CreatedAt), e.PrevHash, e.Hash, e.SessionID)
+	if err != nil {
 		return fmt.Errorf("store: insert audit: %w", err)
-	}
-	if _, err := s.q.ExecContext(ctx, `UPDATE audit_heads SET hash = $1 WHERE chain = $2 AND seq = $3`, e.Hash, e.Chain, e.Seq); err != nil {
-		return fmt.Errorf("store: audit head: %w", err)
 	}
 	return nil
 }

@@ -142,7 +142,7 @@ func (db *DB) EachAuditEventByChainEnd(ctx context.Context, ends []string, excep
 		if _, err := tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
 			return fmt.Errorf("store: audit scan: %w", err)
 		}
-		s = queries{q: tx, pg: true}
+		s = queries{q: tx, dialect: Postgres}
 	}
 	q := `SELECT ` + auditPacked + ` FROM audit_events`
 	args := slices.Clone(packedArgs)

@@ -63,7 +63,7 @@ func OpenSnapshot(ctx context.Context, path string) (*DB, error) {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &DB{queries: queries{q: sdb}, sql: sdb, dialect: SQLite, url: "sqlite://" + path}, nil
+	return &DB{queries: queries{q: sdb, dialect: SQLite}, sql: sdb, url: "sqlite://" + path}, nil
 }
 
 // IntegrityCheck runs SQLite's PRAGMA integrity_check and foreign_key_check

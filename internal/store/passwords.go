@@ -46,6 +46,14 @@ func (s queries) SetMustChangePassword(ctx context.Context, userID, reason strin
 	return nil
 }
 
+// The businesses whose password rules apply to a user (their active
+// memberships), to end with the user's id, and the shortest maximum
+// password age among them (NULL when none has one).
+const (
+	activeBusinessesOf = `FROM memberships m JOIN businesses b ON b.id = m.business_id WHERE m.status = 'active' AND m.user_id = `
+	shortestMaxAge     = `MIN(CASE WHEN b.password_max_age_days > 0 THEN b.password_max_age_days END)`
+)
+
 // PasswordSignInRules returns, in one read for a password sign-in, the
 // user's pending forced change of password ("" when none) and the shortest
 // maximum password age of their businesses in days (0 = none, as
@@ -53,8 +61,7 @@ func (s queries) SetMustChangePassword(ctx context.Context, userID, reason strin
 func (s queries) PasswordSignInRules(ctx context.Context, userID string) (mustChange string, maxAgeDays int, err error) {
 	var minAge int64
 	err = s.q.QueryRowContext(ctx, `SELECT u.must_change_password,
-		COALESCE((SELECT MIN(CASE WHEN b.password_max_age_days > 0 THEN b.password_max_age_days END)
-			FROM memberships m JOIN businesses b ON b.id = m.business_id WHERE m.user_id = u.id AND m.status = 'active'), 0)
+		COALESCE((SELECT `+shortestMaxAge+` `+activeBusinessesOf+`u.id), 0)
 		FROM users u WHERE u.id = $1`, userID).Scan(&mustChange, &minAge)
 	if err != nil {
 		return "", 0, fmt.Errorf("store: password sign-in rules: %w", err)
@@ -67,8 +74,8 @@ func (s queries) PasswordSignInRules(ctx context.Context, userID string) (mustCh
 // demands strict passwords.
 func (s queries) BusinessPasswordRules(ctx context.Context, userID string) (maxAgeDays int, strict bool, err error) {
 	var minAge, anyStrict int64
-	err = s.q.QueryRowContext(ctx, `SELECT COALESCE(MIN(CASE WHEN b.password_max_age_days > 0 THEN b.password_max_age_days END), 0), COALESCE(MAX(b.strict_passwords), 0)
-		FROM memberships m JOIN businesses b ON b.id = m.business_id WHERE m.user_id = $1 AND m.status = 'active'`, userID).Scan(&minAge, &anyStrict)
+	err = s.q.QueryRowContext(ctx, `SELECT COALESCE(`+shortestMaxAge+`, 0), COALESCE(MAX(b.strict_passwords), 0)
+		`+activeBusinessesOf+`$1`, userID).Scan(&minAge, &anyStrict)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: password rules: %w", err)
 	}

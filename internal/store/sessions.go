@@ -31,23 +31,17 @@ func scanSession(row interface{ Scan(...any) error }) (sellerguard.Session, erro
 func (s queries) CreateSession(ctx context.Context, sess sellerguard.Session, tokenHash string) error {
 	insert := `INSERT INTO sessions (token_hash, ` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	args := []any{tokenHash, sess.ID, sess.UserID, ts(sess.CreatedAt), ts(sess.LastSeenAt), ts(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.AuthLevel, ts(sess.ReauthAt)}
-	// A completed sign-in moves the user's last sign-in (access reviews
-	// show it), never backwards: a session replaced after a step-up keeps
-	// its older sign-in time.
-	full := sess.AuthLevel == sellerguard.AuthFull
-	if s.pg && full { // one round trip
-		if _, err := s.q.ExecContext(ctx, `WITH session AS (`+insert+`) UPDATE users SET last_sign_in_at = $4 WHERE id = $3 AND last_sign_in_at < $4`, args...); err != nil {
-			return fmt.Errorf("store: create session: %w", err)
-		}
-		return nil
+	var err error
+	if sess.AuthLevel == sellerguard.AuthFull {
+		// A completed sign-in moves the user's last sign-in (access
+		// reviews show it), never backwards: a session replaced after a
+		// step-up keeps its older sign-in time.
+		err = s.execJoined(ctx, insert, `UPDATE users SET last_sign_in_at = $4 WHERE id = $3 AND last_sign_in_at < $4`, args...)
+	} else {
+		_, err = s.q.ExecContext(ctx, insert, args...)
 	}
-	if _, err := s.q.ExecContext(ctx, insert, args...); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
-	}
-	if full {
-		if _, err := s.q.ExecContext(ctx, `UPDATE users SET last_sign_in_at = $1 WHERE id = $2 AND last_sign_in_at < $1`, ts(sess.CreatedAt), sess.UserID); err != nil {
-			return fmt.Errorf("store: last sign-in: %w", err)
-		}
 	}
 	return nil
 }
@@ -137,7 +131,7 @@ func (tx *Tx) TouchSessions(ctx context.Context, seen map[string]time.Time) erro
 		ids = append(ids, id)
 	}
 	slices.Sort(ids) // rows locked in the same order, whoever flushes
-	if tx.Dialect() == Postgres {
+	if tx.dialect == Postgres {
 		at := make([]int64, len(ids))
 		for i, id := range ids {
 			at[i] = ts(seen[id])
