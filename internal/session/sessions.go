@@ -122,12 +122,10 @@ type SignInResult struct {
 	// MustChangePassword says why the password must change before anything
 	// else ("" when it need not).
 	MustChangePassword string
-	// BackupMethodMissing says the user has a second step but no backup
-	// for it (twostep.Protection: enrolled, not full), so a business of
-	// theirs may ask for one (Principal.NeedsBackupMethod). When it is
-	// false, no business does, and the caller need not load the user's
-	// memberships to find out.
-	BackupMethodMissing bool
+	// AddBackupMethod says the new session is full and a business of the
+	// user asks for a backup method they lack (Principal.NeedsBackupMethod):
+	// the answer asks them to add one.
+	AddBackupMethod bool
 }
 
 // SignIn checks an email and password and starts a session. An unknown
@@ -222,7 +220,15 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		sess.AuthLevel, sess.ExpiresAt = sellerguard.AuthPartial, now.Add(s.TwoStep.PartialSessionTTL)
 		res.SecondStepMethods = methodKinds(methods, prot.BackupLeft)
 	}
-	res.BackupMethodMissing = prot.Enrolled && !prot.Full
+	if sess.AuthLevel == sellerguard.AuthFull && prot.Enrolled && !prot.Full {
+		// Only then can a business's rule ask for a backup (a trusted
+		// browser skipped the second step): read the memberships for it.
+		ms, err := s.DB.ListMemberships(ctx, u.ID)
+		if err != nil {
+			return SignInResult{}, err
+		}
+		res.AddBackupMethod = (&Principal{TwoStep: prot, Memberships: ms}).NeedsBackupMethod()
+	}
 	breach := s.breachAtSignIn(ctx, in.Password)
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		if newHash != "" {

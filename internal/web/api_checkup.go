@@ -140,10 +140,3 @@ func (h *checkupHandlers) apiSetBackupRule(w http.ResponseWriter, r *http.Reques
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"business_id": r.PathValue("business_id"), "required": *req.Required})
 }
-
-// asksForBackupMethod says whether the new session's user is asked to add
-// a backup method (a business of theirs requires one they lack).
-func (s *Server) asksForBackupMethod(r *http.Request, token string) bool {
-	p, err := s.Session.Authenticate(r.Context(), token)
-	return err == nil && p.NeedsBackupMethod()
-}

@@ -102,7 +102,7 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if res.MustChangePassword != "" {
 		out["password_change_required"] = res.MustChangePassword
 	}
-	if res.Session.AuthLevel == sellerguard.AuthFull && res.BackupMethodMissing && s.asksForBackupMethod(r, res.Token) { // api_checkup.go
+	if res.AddBackupMethod {
 		out["add_backup_method"] = true
 	}
 	return writeJSON(w, http.StatusCreated, out)
