@@ -150,27 +150,63 @@ func (l *Limiter) AccountFailure(ctx context.Context, s Store, key, ip string, n
 	return l.stateOf(c), nil
 }
 
-// IsKnownDevice reports whether the browser signed in to the account before.
-func (l *Limiter) IsKnownDevice(ctx context.Context, s Store, emailNorm, device string, now time.Time) (bool, error) {
-	if device == "" {
-		return false, nil
-	}
-	c, err := s.GetCounter(ctx, KnownDeviceKey(emailNorm, device), now)
-	return c.Count > 0, err
+// CounterReader reads several counters in one read.
+type CounterReader interface {
+	// GetCounters returns the live (unexpired) counters among keys, by key.
+	GetCounters(ctx context.Context, now time.Time, keys ...string) (map[string]Counter, error)
 }
 
-// AccountSuccess clears the counter used for the attempt and remembers the
-// browser as known for knownFor from now. (The known browser's counter
-// counts its sign-ins; only whether it is there is read.)
-func (l *Limiter) AccountSuccess(ctx context.Context, s Store, emailNorm, device string, usedKey string, now time.Time, knownFor time.Duration) error {
-	if err := s.DeleteCounter(ctx, usedKey); err != nil {
-		return err
+// SignInGate is what a password sign-in knows before it hashes: whether
+// its source may try now, whether the browser signed in to the account
+// before, which account counter the attempt counts on (the browser's own
+// when it did), and that counter's state.
+type SignInGate struct {
+	SourceRetry time.Time // when the source may try again; zero: now
+	Known       bool
+	Key         string
+	Account     AccountState
+}
+
+// Gate reads a sign-in's SignInGate in one read: the source's counter
+// (srcKey, SourceKey), the browser's mark (KnownDeviceKey) and both account
+// counters the attempt could count on.
+func (l *Limiter) Gate(ctx context.Context, s CounterReader, srcKey, emailNorm, device string, now time.Time) (SignInGate, error) {
+	keys := []string{srcKey, AccountKey(emailNorm, "")}
+	if device != "" {
+		keys = append(keys, KnownDeviceKey(emailNorm, device), AccountKey(emailNorm, device))
 	}
-	if device == "" {
-		return nil
+	cs, err := s.GetCounters(ctx, now, keys...)
+	if err != nil {
+		return SignInGate{}, err
 	}
-	_, err := s.IncrementCounter(ctx, KnownDeviceKey(emailNorm, device), now, time.Time{}, now.Add(knownFor), "")
-	return err
+	g := SignInGate{SourceRetry: l.sourceRetry(cs[srcKey], now), Key: keys[1]}
+	if device != "" && cs[keys[2]].Count > 0 {
+		g.Known, g.Key = true, keys[3]
+	}
+	g.Account = l.stateOf(cs[g.Key])
+	return g, nil
+}
+
+// SuccessStore records a successful sign-in's counters.
+type SuccessStore interface {
+	// RecordSuccess deletes clear, counts known (unless "") and seen, both
+	// expiring at expiresAt, as IncrementCounter counts with no window, and
+	// returns seen after the change: one change.
+	RecordSuccess(ctx context.Context, clear, known, seen, ip string, now, expiresAt time.Time) (Counter, error)
+}
+
+// AccountSuccess clears the counter used for the attempt (usedKey), and
+// remembers the browser (device, unless "") for knownFor from now. It also
+// counts the caller's seenKey (a mark of the network and browser the
+// sign-in came from, kept as long) in the same change and returns it.
+// (The known browser's counter counts its sign-ins; only whether it is
+// there is read.)
+func (l *Limiter) AccountSuccess(ctx context.Context, s SuccessStore, emailNorm, device, usedKey, seenKey, ip string, now time.Time, knownFor time.Duration) (Counter, error) {
+	known := ""
+	if device != "" {
+		known = KnownDeviceKey(emailNorm, device)
+	}
+	return s.RecordSuccess(ctx, usedKey, known, seenKey, ip, now, now.Add(knownFor))
 }
 
 // SourceKey names the counter of a client address: IPv4 as is, IPv6 by its

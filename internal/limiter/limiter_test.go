@@ -33,7 +33,29 @@ func (m memStore) GetCounter(_ context.Context, key string, now time.Time) (limi
 
 func (m memStore) DeleteCounter(_ context.Context, key string) error { delete(m, key); return nil }
 
-var _ limiter.Store = memStore{}
+func (m memStore) GetCounters(ctx context.Context, now time.Time, keys ...string) (map[string]limiter.Counter, error) {
+	out := map[string]limiter.Counter{}
+	for _, k := range keys {
+		if c, _ := m.GetCounter(ctx, k, now); c.Count > 0 {
+			out[k] = c
+		}
+	}
+	return out, nil
+}
+
+func (m memStore) RecordSuccess(ctx context.Context, clear, known, seen, ip string, now, expiresAt time.Time) (limiter.Counter, error) {
+	delete(m, clear)
+	if known != "" {
+		_, _ = m.IncrementCounter(ctx, known, now, time.Time{}, expiresAt, "")
+	}
+	return m.IncrementCounter(ctx, seen, now, time.Time{}, expiresAt, ip)
+}
+
+var (
+	_ limiter.Store         = memStore{}
+	_ limiter.CounterReader = memStore{}
+	_ limiter.SuccessStore  = memStore{}
+)
 
 func TestDelaysGrowAndCap(t *testing.T) {
 	l := limiter.Limiter{Config: limiter.DefaultConfig()}
@@ -73,33 +95,58 @@ func TestAccountFailuresThrottleThenLockAndSuccessClears(t *testing.T) {
 	if !st.Locked || st.Allowed(now.Add(24*time.Hour-time.Second)) {
 		t.Fatalf("after 100 failures: %+v", st)
 	}
-	// Another browser that signed in before has its own, clean counter.
-	if st, _ := l.Account(ctx, s, limiter.AccountKey("a@example.com", "dev1"), now); !st.Allowed(now) {
-		t.Fatal("the known browser is throttled by failures from elsewhere")
+	// A browser that never signed in counts on the account's counter.
+	src := limiter.SourceKey("signin", "192.0.2.1")
+	gate := func(device string, at time.Time) limiter.SignInGate {
+		t.Helper()
+		g, err := l.Gate(ctx, s, src, "a@example.com", device, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
 	}
-	if err := l.AccountSuccess(ctx, s, "a@example.com", "dev1", key, now, 90*24*time.Hour); err != nil {
-		t.Fatal(err)
+	if g := gate("dev1", now); g.Known || g.Key != key || !g.Account.Locked || !g.SourceRetry.IsZero() {
+		t.Fatalf("gate of an unknown browser: %+v", g)
+	}
+	seen, err := l.AccountSuccess(ctx, s, "a@example.com", "dev1", key, "seen:a", "192.0.2.1", now, 90*24*time.Hour)
+	if err != nil || seen.Count != 1 || seen.LastIP != "192.0.2.1" {
+		t.Fatalf("success: seen %+v, %v", seen, err)
 	}
 	if st, _ := l.Account(ctx, s, key, now); st.Failures != 0 || !st.Allowed(now) {
 		t.Fatalf("after success: %+v", st)
 	}
-	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev1", now); !known {
-		t.Fatal("the browser is not remembered")
+	// The browser is remembered and has its own, clean counter.
+	if g := gate("dev1", now); !g.Known || g.Key != limiter.AccountKey("a@example.com", "dev1") || !g.Account.Allowed(now) {
+		t.Fatalf("gate of the known browser: %+v", g)
 	}
-	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev2", now); known {
-		t.Fatal("an unknown browser is remembered")
+	if g := gate("dev2", now); g.Known || g.Key != key {
+		t.Fatalf("an unknown browser is remembered: %+v", g)
+	}
+	if g := gate("", now); g.Known || g.Key != key {
+		t.Fatalf("no browser at all: %+v", g)
 	}
 	// Each success remembers the browser for the whole period again.
 	later := now.Add(30 * 24 * time.Hour)
-	if err := l.AccountSuccess(ctx, s, "a@example.com", "dev1", key, later, 90*24*time.Hour); err != nil {
-		t.Fatal(err)
+	if seen, err := l.AccountSuccess(ctx, s, "a@example.com", "dev1", key, "seen:a", "192.0.2.1", later, 90*24*time.Hour); err != nil || seen.Count != 2 {
+		t.Fatalf("second success: seen %+v, %v", seen, err)
 	}
-	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev1", now.Add(100*24*time.Hour)); !known {
+	if !gate("dev1", now.Add(100*24*time.Hour)).Known {
 		t.Fatal("a second sign-in did not renew the browser's memory")
 	}
-	if known, _ := l.IsKnownDevice(ctx, s, "a@example.com", "dev1", later.Add(90*24*time.Hour)); known {
+	if gate("dev1", later.Add(90*24*time.Hour)).Known {
 		t.Fatal("the browser is remembered past the period")
 	}
+	// Failures from elsewhere do not reach the known browser's counter.
+	for range 5 {
+		_, _ = l.AccountFailure(ctx, s, key, "192.0.2.1", later)
+	}
+	if g := gate("dev1", later); !g.Known || !g.Account.Allowed(later) {
+		t.Fatalf("the known browser is throttled by failures from elsewhere: %+v", g)
+	}
+	if g := gate("dev9", later); g.Account.Allowed(later) {
+		t.Fatalf("five failures do not throttle an unknown browser: %+v", g)
+	}
+	_, _ = l.AccountSuccess(ctx, s, "a@example.com", "dev1", key, "seen:a", "192.0.2.1", later, 90*24*time.Hour)
 	// Failures are forgotten after FailureMemory.
 	st, _ = l.AccountFailure(ctx, s, key, "192.0.2.1", now)
 	if st, _ := l.Account(ctx, s, key, now.Add(25*time.Hour)); st.Failures != 0 {
@@ -123,6 +170,9 @@ func TestSourceWindow(t *testing.T) {
 	}
 	if retry, _ := l.Source(ctx, s, key, now); !retry.Equal(now.Add(10 * time.Minute)) {
 		t.Fatalf("after 50 failures retry = %v", retry)
+	}
+	if g, _ := l.Gate(ctx, s, key, "anyone@example.com", "dev1", now); !g.SourceRetry.Equal(now.Add(10 * time.Minute)) {
+		t.Fatalf("a sign-in's gate after 50 failures of its source: %+v", g)
 	}
 	if retry, _ := l.SourceFailure(ctx, s, key, "198.51.100.7", now); !retry.Equal(now.Add(10 * time.Minute)) {
 		t.Fatalf("the 51st failure is within the limit: %v", retry)

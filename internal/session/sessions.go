@@ -135,37 +135,38 @@ type SignInResult struct {
 func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) (SignInResult, error) {
 	now := s.now()
 	srcKey := limiter.SourceKey("signin", meta.IP)
-	if retry, err := s.Limiter.Source(ctx, s.DB, srcKey, now); err != nil {
-		return SignInResult{}, err
-	} else if !retry.IsZero() {
-		return SignInResult{}, rateLimited(retry.Sub(now))
-	}
 	emailNorm := NormalizeEmail(in.Email)
-	if len(emailNorm) > MaxEmailLen || len(in.Password) > password.MaxBytes || len(in.UnlockCode) > 64 {
-		// No hashing for absurd input, but the same answer, and it counts.
+	absurd := len(emailNorm) > MaxEmailLen || len(in.Password) > password.MaxBytes || len(in.UnlockCode) > 64
+	if absurd {
 		emailNorm = truncateKey(emailNorm)
-		return SignInResult{}, s.signInFailed(ctx, emailNorm, limiter.AccountKey(emailNorm, ""), nil, meta, now)
 	}
 	device := deviceID(in.Device)
-	known, err := s.Limiter.IsKnownDevice(ctx, s.DB, emailNorm, device, now)
+	// One read for the source's limit, the browser's mark and the account
+	// counter the attempt counts on.
+	gate, err := s.Limiter.Gate(ctx, s.DB, srcKey, emailNorm, device, now)
 	if err != nil {
 		return SignInResult{}, err
 	}
-	key := limiter.AccountKey(emailNorm, "")
-	if known {
-		key = limiter.AccountKey(emailNorm, device)
+	if !gate.SourceRetry.IsZero() {
+		return SignInResult{}, rateLimited(gate.SourceRetry.Sub(now))
 	}
-	st, err := s.Limiter.Account(ctx, s.DB, key, now)
-	if err != nil {
-		return SignInResult{}, err
+	if absurd {
+		// No hashing for absurd input, but the same answer, and it counts.
+		return SignInResult{}, s.signInFailed(ctx, emailNorm, limiter.AccountKey(emailNorm, ""), nil, meta, now)
 	}
+	known, key, st := gate.Known, gate.Key, gate.Account
 	unlocked := false
 	if in.UnlockCode != "" {
 		if unlocked, err = s.useUnlockCode(ctx, emailNorm, in.UnlockCode, now); err != nil {
 			return SignInResult{}, err
 		}
 	}
-	u, err := s.DB.FindUserByEmail(ctx, emailNorm)
+	// The user with what a successful sign-in decides by (the forced
+	// change, the businesses' maximum password age, whether there is a
+	// second step to read), in one read: the same read for every address,
+	// so an unknown one answers no faster.
+	su, err := s.DB.FindUserForSignIn(ctx, emailNorm)
+	u := su.UserRecord
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return SignInResult{}, err
@@ -199,9 +200,11 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		res.NewDevice = newDeviceToken()
 		device = deviceID(res.NewDevice)
 	}
-	prot, methods, err := protection(ctx, s.DB, u.ID, false)
-	if err != nil {
-		return SignInResult{}, err
+	prot, methods := assess(nil, 0)
+	if su.HasTwoStepMethods {
+		if prot, methods, err = protection(ctx, s.DB, u.ID, false); err != nil {
+			return SignInResult{}, err
+		}
 	}
 	trusted := false
 	if prot.Enrolled {
@@ -239,14 +242,17 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 		if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
 			return err
 		}
-		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, u, breach, now); err != nil {
+		if res.MustChangePassword, err = s.afterPasswordSignIn(ctx, tx, su, breach, now); err != nil {
 			return err
 		}
-		newDevice, err := s.newDeviceCheck(ctx, tx, u, known, meta, now)
+		// One change clears the attempt's failures, remembers the browser
+		// and counts its network and browser for the new-device check.
+		seen, err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, seenKey(u.EmailNorm, meta), meta.IP, now, knownDeviceLifetime)
 		if err != nil {
 			return err
 		}
-		if err := s.Limiter.AccountSuccess(ctx, tx, emailNorm, device, key, now, knownDeviceLifetime); err != nil {
+		newDevice, err := s.newDeviceCheck(ctx, tx, u, known, seen.Count, meta, now)
+		if err != nil {
 			return err
 		}
 		// The failed sign-ins (cleared just now) are part of the user's
@@ -552,20 +558,21 @@ func (s *Service) ListSessions(ctx context.Context, p *Principal) ([]sellerguard
 	return out, nil
 }
 
+// seenKey marks the network and browser a user signed in from, for
+// newDeviceCheck.
+func seenKey(emailNorm string, meta RequestMeta) string {
+	return "seen:" + emailNorm + "|" + limiter.SourceKey("net", meta.IP) + "|" + HashToken(meta.UserAgent)[:16]
+}
+
 // newDeviceCheck tells the user of a sign-in from a device they never
 // signed in from: neither a browser with their device cookie nor the same
 // network and browser as before. The very first sign-in tells nothing.
+// seenCount is the seenKey counter after this sign-in counted it (one
+// statement reads and counts: above one, it was there, unexpired, before).
 // It reports whether it told them (the session.created event records it,
 // for the security checkup).
-func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, meta RequestMeta, now time.Time) (bool, error) {
-	seenKey := "seen:" + u.EmailNorm + "|" + limiter.SourceKey("net", meta.IP) + "|" + HashToken(meta.UserAgent)[:16]
-	// One statement reads and counts: a count above one means the counter
-	// was there, unexpired, before this sign-in.
-	seen, err := tx.IncrementCounter(ctx, seenKey, now, time.Time{}, now.Add(knownDeviceLifetime), meta.IP)
-	if err != nil {
-		return false, err
-	}
-	if knownDevice || seen.Count > 1 {
+func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.UserRecord, knownDevice bool, seenCount int, meta RequestMeta, now time.Time) (bool, error) {
+	if knownDevice || seenCount > 1 {
 		return false, nil
 	}
 	before, err := tx.ListCounters(ctx, "seen:"+u.EmailNorm+"|", now, 2)

@@ -110,17 +110,19 @@ func (s *Service) breachAtSignIn(ctx context.Context, pw string) breachVerdict {
 // afterPasswordSignIn marks a password that must change: one found breached
 // (in the index or by the range API), or one older than a business allows.
 // A password the range API could not check is marked for the next sign-in;
-// one it checked is unmarked.
-func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, u store.UserRecord, breach breachVerdict, now time.Time) (string, error) {
+// one it checked is unmarked. The pending change and the businesses'
+// maximum age are su's, read with the user before the hash.
+func (s *Service) afterPasswordSignIn(ctx context.Context, tx *store.Tx, su store.SignInUser, breach breachVerdict, now time.Time) (string, error) {
+	u := su.UserRecord
 	if s.Breached != nil {
 		if err := tx.SetBreachRecheck(ctx, u.ID, breach.unknown); err != nil {
 			return "", err
 		}
 	}
-	current, maxAge, err := tx.PasswordSignInRules(ctx, u.ID)
-	if err != nil || current != "" {
-		return current, err
+	if su.MustChangePassword != "" {
+		return su.MustChangePassword, nil
 	}
+	maxAge := su.MaxPasswordAgeDays
 	reason := ""
 	switch {
 	case breach.breached:

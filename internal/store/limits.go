@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,24 +14,115 @@ import (
 
 var _ limiter.Store = (*Tx)(nil)
 
-// IncrementCounter implements limiter.Store in one atomic upsert, so
-// concurrent failures on any instance are all counted.
-func (s queries) IncrementCounter(ctx context.Context, key string, now, windowStart, expiresAt time.Time, ip string) (limiter.Counter, error) {
-	c := limiter.Counter{Key: key}
-	var first, last, exp int64
-	err := s.q.QueryRowContext(ctx, `INSERT INTO limit_counters (key, count, first_at, last_at, last_ip, expires_at)
-		VALUES ($1, 1, $2, $2, $3, $4)
+// counterUpsert counts one more on the counter named by the placeholder
+// key, recording the address named by ip; $2 is now, $4 the expiry, $5 the
+// window's start (IncrementCounter).
+func counterUpsert(key, ip string) string {
+	return `INSERT INTO limit_counters (key, count, first_at, last_at, last_ip, expires_at)
+		VALUES (` + key + `, 1, $2, $2, ` + ip + `, $4)
 		ON CONFLICT (key) DO UPDATE SET
 			count = CASE WHEN limit_counters.expires_at <= $2 OR limit_counters.first_at < $5 THEN 1 ELSE limit_counters.count + 1 END,
 			first_at = CASE WHEN limit_counters.expires_at <= $2 OR limit_counters.first_at < $5 THEN $2 ELSE limit_counters.first_at END,
-			last_at = $2, last_ip = $3, expires_at = $4
-		RETURNING count, first_at, last_at, last_ip, expires_at`,
-		key, ts(now), ip, ts(expiresAt), ts(windowStart)).Scan(&c.Count, &first, &last, &c.LastIP, &exp)
-	if err != nil {
-		return c, fmt.Errorf("store: increment counter: %w", err)
+			last_at = $2, last_ip = ` + ip + `, expires_at = $4`
+}
+
+const counterReturning = ` RETURNING count, first_at, last_at, last_ip, expires_at`
+
+// scanCounter scans counterReturning's columns.
+func scanCounter(row interface{ Scan(...any) error }, key string) (limiter.Counter, error) {
+	c := limiter.Counter{Key: key}
+	var first, last, exp int64
+	if err := row.Scan(&c.Count, &first, &last, &c.LastIP, &exp); err != nil {
+		return c, err
 	}
 	c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
 	return c, nil
+}
+
+// IncrementCounter implements limiter.Store in one atomic upsert, so
+// concurrent failures on any instance are all counted.
+func (s queries) IncrementCounter(ctx context.Context, key string, now, windowStart, expiresAt time.Time, ip string) (limiter.Counter, error) {
+	c, err := scanCounter(s.q.QueryRowContext(ctx, counterUpsert("$1", "$3")+counterReturning,
+		key, ts(now), ip, ts(expiresAt), ts(windowStart)), key)
+	if err != nil {
+		return c, fmt.Errorf("store: increment counter: %w", err)
+	}
+	return c, nil
+}
+
+// RecordSuccess implements limiter.SuccessStore: it deletes clear, counts
+// known (unless "") and seen, both expiring at expiresAt, and returns seen
+// after the change. On PostgreSQL that is one statement (the delete and
+// known's count in WITH clauses; the three rows are distinct by their
+// keys' prefixes, so no row is changed twice in it); SQLite, in process,
+// runs three.
+func (s queries) RecordSuccess(ctx context.Context, clear, known, seen, ip string, now, expiresAt time.Time) (limiter.Counter, error) {
+	args := []any{seen, ts(now), ip, ts(expiresAt), int64(0), clear, known}
+	del := `DELETE FROM limit_counters WHERE key = $6`
+	knownUp := counterUpsert("$7", "''")
+	if known == "" {
+		args = args[:6]
+	}
+	var c limiter.Counter
+	var err error
+	if s.dialect == Postgres {
+		with := `WITH cleared AS (` + del + `)`
+		if known != "" {
+			with += `, known AS (` + knownUp + `)`
+		}
+		c, err = scanCounter(s.q.QueryRowContext(ctx, with+` `+counterUpsert("$1", "$3")+counterReturning, args...), seen)
+	} else {
+		_, err = s.q.ExecContext(ctx, del, args...)
+		if err == nil && known != "" {
+			_, err = s.q.ExecContext(ctx, knownUp, args...)
+		}
+		if err == nil {
+			c, err = scanCounter(s.q.QueryRowContext(ctx, counterUpsert("$1", "$3")+counterReturning, args...), seen)
+		}
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: record sign-in success: %w", err)
+	}
+	return c, nil
+}
+
+// GetCounters implements limiter.CounterReader: the live counters among
+// keys, by key (one read).
+func (s queries) GetCounters(ctx context.Context, now time.Time, keys ...string) (map[string]limiter.Counter, error) {
+	out := make(map[string]limiter.Counter, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT key, count, first_at, last_at, last_ip, expires_at FROM limit_counters WHERE expires_at > $1 AND key IN (`)
+	args := make([]any, 0, len(keys)+1)
+	args = append(args, ts(now))
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+2))
+		args = append(args, k)
+	}
+	b.WriteString(")")
+	rows, err := s.q.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: get counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c limiter.Counter
+		var first, last, exp int64
+		if err := rows.Scan(&c.Key, &c.Count, &first, &last, &c.LastIP, &exp); err != nil {
+			return nil, fmt.Errorf("store: get counters: %w", err)
+		}
+		c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
+		out[c.Key] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: get counters: %w", err)
+	}
+	return out, nil
 }
 
 // GetCounter implements limiter.Store.

@@ -54,9 +54,35 @@ const (
 	shortestMaxAge     = `MIN(CASE WHEN b.password_max_age_days > 0 THEN b.password_max_age_days END)`
 )
 
-// PasswordSignInRules returns, in one read for a password sign-in, the
-// user's pending forced change of password ("" when none) and the shortest
-// maximum password age of their businesses in days (0 = none, as
+// SignInUser is what a password sign-in reads about a user before it
+// hashes, in one query (FindUserForSignIn): the user, their pending forced
+// change of password ("" when none), the shortest maximum password age of
+// their businesses in days (0 = none, as BusinessPasswordRules returns it)
+// and whether they have any second-step method (confirmed or not: only
+// then does the sign-in read them).
+type SignInUser struct {
+	UserRecord
+	MustChangePassword string
+	MaxPasswordAgeDays int
+	HasTwoStepMethods  bool
+}
+
+// FindUserForSignIn reads a SignInUser by normalised email; ErrNotFound
+// when there is none.
+func (s queries) FindUserForSignIn(ctx context.Context, emailNorm string) (SignInUser, error) {
+	var su SignInUser
+	var minAge, methods int64
+	u, err := scanUser(s.q.QueryRowContext(ctx, `SELECT `+userCols+`, u.must_change_password,
+		COALESCE((SELECT `+shortestMaxAge+` `+activeBusinessesOf+`u.id), 0),
+		CASE WHEN EXISTS (SELECT 1 FROM two_step_methods t WHERE t.user_id = u.id) THEN 1 ELSE 0 END
+		FROM users u WHERE u.email_norm = $1`, emailNorm), &su.MustChangePassword, &minAge, &methods)
+	if err != nil {
+		return SignInUser{}, err
+	}
+	su.UserRecord, su.MaxPasswordAgeDays, su.HasTwoStepMethods = u, int(minAge), methods == 1
+	return su, nil
+}
+
 // BusinessPasswordRules returns it).
 func (s queries) PasswordSignInRules(ctx context.Context, userID string) (mustChange string, maxAgeDays int, err error) {
 	var minAge int64

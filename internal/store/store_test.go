@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sellerguard/sellerguard"
+	"github.com/sellerguard/sellerguard/internal/limiter"
 	"github.com/sellerguard/sellerguard/internal/store"
 )
 
@@ -495,30 +496,39 @@ func TestLimitCounters(t *testing.T) {
 	})
 }
 
-// PasswordSignInRules reads in one query the pending forced change and
-// what BusinessPasswordRules reads: the shortest maximum password age of
-// the user's active memberships.
-func TestPasswordSignInRules(t *testing.T) {
+// FindUserForSignIn reads in one query the user (as FindUserByEmail reads
+// it), the pending forced change, what BusinessPasswordRules reads (the
+// shortest maximum password age of the user's active memberships) and
+// whether the user has any second-step method.
+func TestFindUserForSignIn(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		check := func(wantChange string, wantAge int) {
+		check := func(wantChange string, wantAge int, wantMethods bool) {
 			t.Helper()
-			var change string
-			var age int
+			var su store.SignInUser
 			mustTx(t, db, func(tx *store.Tx) (err error) {
-				change, age, err = tx.PasswordSignInRules(ctx, "usr_1")
+				su, err = tx.FindUserForSignIn(ctx, "a@example.com")
 				return err
 			})
+			u, err := db.FindUserByEmail(ctx, "a@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
 			oldAge, _, err := db.BusinessPasswordRules(ctx, "usr_1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if change != wantChange || age != wantAge || age != oldAge {
-				t.Fatalf("rules = %q, %d (BusinessPasswordRules: %d); want %q, %d", change, age, oldAge, wantChange, wantAge)
+			if su.UserRecord != u {
+				t.Fatalf("user = %+v, want %+v", su.UserRecord, u)
+			}
+			if su.MustChangePassword != wantChange || su.MaxPasswordAgeDays != wantAge || su.MaxPasswordAgeDays != oldAge || su.HasTwoStepMethods != wantMethods {
+				t.Fatalf("sign-in user = %q, %d, %v (BusinessPasswordRules: %d); want %q, %d, %v",
+					su.MustChangePassword, su.MaxPasswordAgeDays, su.HasTwoStepMethods, oldAge, wantChange, wantAge, wantMethods)
 			}
 		}
 		mustTx(t, db, func(tx *store.Tx) error { return tx.CreateUser(ctx, newUser("usr_1", "a@example.com")) })
-		check("", 0) // no business at all
+		mustTx(t, db, func(tx *store.Tx) error { return tx.CreateUser(ctx, newUser("usr_2", "b@example.com")) })
+		check("", 0, false) // no business at all
 		for i, age := range []int{0, 90, 30, 7} {
 			biz := fmt.Sprintf("biz_%d", i)
 			mustTx(t, db, func(tx *store.Tx) error {
@@ -531,21 +541,92 @@ func TestPasswordSignInRules(t *testing.T) {
 				return tx.CreateMembership(ctx, sellerguard.Membership{BusinessID: biz, UserID: "usr_1", Role: sellerguard.RoleMember, Status: sellerguard.MembershipActive, CreatedAt: t0})
 			})
 		}
-		check("", 7)
+		check("", 7, false)
 		// A suspended membership's rules do not apply.
 		mustTx(t, db, func(tx *store.Tx) error {
 			return tx.SetMembershipStatus(ctx, "biz_3", "usr_1", sellerguard.MembershipSuspended)
 		})
-		check("", 30)
+		check("", 30, false)
 		mustTx(t, db, func(tx *store.Tx) error { return tx.SetMustChangePassword(ctx, "usr_1", "expired") })
-		check("expired", 30)
-		// An unknown user is an error, not an empty answer.
-		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			_, _, err := tx.PasswordSignInRules(ctx, "usr_nobody")
-			return err
+		check("expired", 30, false)
+		// Another user's method is not theirs; an unconfirmed one of their
+		// own counts (the sign-in reads them all and judges).
+		mustTx(t, db, func(tx *store.Tx) error {
+			return tx.CreateMethod(ctx, store.TwoStepMethod{ID: "tsm_b", UserID: "usr_2", Kind: "totp", Label: "App", Confirmed: true, CreatedAt: t0})
 		})
-		if err == nil {
-			t.Fatal("rules of an unknown user: no error")
+		check("expired", 30, false)
+		mustTx(t, db, func(tx *store.Tx) error {
+			return tx.CreateMethod(ctx, store.TwoStepMethod{ID: "tsm_a", UserID: "usr_1", Kind: "totp", Label: "App", CreatedAt: t0})
+		})
+		check("expired", 30, true)
+		if _, err := db.FindUserForSignIn(ctx, "nobody@example.com"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown email: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// RecordSuccess keeps the limiter's contract for a successful sign-in
+// (internal/limiter's memStore is its model): the attempt's failures go,
+// the browser's and the network's counters count one more with the new
+// expiry, the seen counter comes back; other counters are left alone.
+// GetCounters reads the live ones among several keys.
+func TestRecordSuccessAndGetCounters(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fail := "acct:a@example.com"
+		other := "acct:b@example.com"
+		known := "known:a@example.com|dev:d1"
+		seen := "seen:a@example.com|net|ua"
+		mustTx(t, db, func(tx *store.Tx) error {
+			for _, k := range []string{fail, fail, other} {
+				if _, err := tx.IncrementCounter(ctx, k, t0, time.Time{}, t0.Add(time.Hour), "192.0.2.9"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		record := func(at time.Time, known string) limiter.Counter {
+			t.Helper()
+			var c limiter.Counter
+			mustTx(t, db, func(tx *store.Tx) (err error) {
+				c, err = tx.RecordSuccess(ctx, fail, known, seen, "192.0.2.1", at, at.Add(90*24*time.Hour))
+				return err
+			})
+			return c
+		}
+		c := record(t0.Add(time.Minute), known)
+		if c.Key != seen || c.Count != 1 || c.LastIP != "192.0.2.1" || !c.ExpiresAt.Equal(t0.Add(time.Minute+90*24*time.Hour)) {
+			t.Fatalf("first success: seen = %+v", c)
+		}
+		got, err := db.GetCounters(ctx, t0.Add(time.Minute), fail, other, known, seen, "acct:nobody@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got[fail]; ok || got[other].Count != 1 || got[known].Count != 1 || got[known].LastIP != "" || got[seen].Count != 1 || len(got) != 3 {
+			t.Fatalf("after the first success: %+v", got)
+		}
+		// A second success counts both marks again and renews their expiry.
+		later := t0.Add(30 * 24 * time.Hour)
+		if c := record(later, known); c.Count != 2 || !c.ExpiresAt.Equal(later.Add(90*24*time.Hour)) {
+			t.Fatalf("second success: seen = %+v", c)
+		}
+		got, _ = db.GetCounters(ctx, t0.Add(100*24*time.Hour), known, seen)
+		if got[known].Count != 2 || got[seen].Count != 2 {
+			t.Fatalf("the second success did not renew both marks: %+v", got)
+		}
+		// Past their expiry they are gone from GetCounters; a success
+		// without a browser counts only the network's mark.
+		if got, _ := db.GetCounters(ctx, later.Add(90*24*time.Hour), known, seen); len(got) != 0 {
+			t.Fatalf("expired counters read: %+v", got)
+		}
+		if c := record(later.Add(90*24*time.Hour), ""); c.Count != 1 {
+			t.Fatalf("seen after its expiry counts %d, want a fresh 1", c.Count)
+		}
+		if c, _ := db.GetCounter(ctx, known, later.Add(90*24*time.Hour)); c.Count != 0 {
+			t.Fatalf("a success without a browser counted the browser's mark: %+v", c)
+		}
+		if got, err := db.GetCounters(ctx, t0); err != nil || len(got) != 0 {
+			t.Fatalf("no keys: %v %v", got, err)
 		}
 	})
 }
