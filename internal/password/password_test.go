@@ -542,3 +542,78 @@ func BenchmarkArgon2Raw(b *testing.B) {
 		sink = argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	}
 }
+
+// Admit gives 2 × slots places; one more waits for a place up to the queue
+// timeout (counted as waiting) and gets ErrBusy, a given-back place lets
+// the next caller in, a cancelled caller gets its context's error, and
+// with no queue timeout a full door refuses at once.
+func TestAdmitPlaces(t *testing.T) {
+	h := password.NewHasher(small, 2, 30*time.Millisecond)
+	ctx := context.Background()
+	var leaves []func()
+	for i := range 4 {
+		leave, err := h.Admit(ctx)
+		if err != nil {
+			t.Fatalf("place %d of 4: %v", i+1, err)
+		}
+		leaves = append(leaves, leave)
+	}
+	start := time.Now()
+	if _, err := h.Admit(ctx); err != password.ErrBusy {
+		t.Fatalf("a fifth caller: err = %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("the fifth caller gave up after %v, before the 30ms queue timeout", d)
+	}
+	// The hashing slots are not the door's: a hash still runs.
+	if _, err := h.Hash(ctx, "x"); err != nil {
+		t.Fatalf("Hash with every place taken: %v", err)
+	}
+	// A waiting caller is counted, and enters when a place is given back.
+	type admitted struct {
+		leave func()
+		err   error
+	}
+	got := make(chan admitted, 1)
+	go func() {
+		leave, err := h.Admit(ctx)
+		got <- admitted{leave, err}
+	}()
+	waitFor(t, "Waiting() == 1", func() bool { return h.Waiting() == 1 })
+	leaves[0]()
+	a := <-got
+	if a.err != nil {
+		t.Fatalf("the waiting caller after a place was given back: %v", a.err)
+	}
+	leaves[0] = a.leave
+	cancelled, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { _, err := h.Admit(cancelled); errc <- err }()
+	waitFor(t, "Waiting() == 1", func() bool { return h.Waiting() == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled waiting caller: err = %v, want context.Canceled", err)
+	}
+	if _, err := h.Admit(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an already cancelled caller: err = %v, want context.Canceled", err)
+	}
+	if w := h.Waiting(); w != 0 {
+		t.Errorf("Waiting() = %d after the waiters left, want 0", w)
+	}
+	for _, leave := range leaves {
+		leave()
+	}
+	if leave, err := h.Admit(ctx); err != nil {
+		t.Fatalf("after every place was given back: %v", err)
+	} else {
+		leave()
+	}
+	noQueue := password.NewHasher(small, 1, 0)
+	l1, _ := noQueue.Admit(ctx)
+	l2, _ := noQueue.Admit(ctx)
+	if _, err := noQueue.Admit(ctx); err != password.ErrBusy {
+		t.Fatalf("a full door without a queue timeout: err = %v, want ErrBusy at once", err)
+	}
+	l1()
+	l2()
+}

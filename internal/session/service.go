@@ -139,6 +139,18 @@ func cleanText(s string) string {
 	}, s)
 }
 
+// Admit takes one of the hashing pool's places for a sign-in
+// (password.Hasher.Admit) before its handler reads the request; a full
+// pool past the queue timeout is the same 503 busy as a hash's. Call the
+// returned function when the sign-in is answered.
+func (s *Service) Admit(ctx context.Context) (func(), error) {
+	leave, err := s.Hasher.Admit(ctx)
+	if err != nil {
+		return nil, s.hashError(err)
+	}
+	return leave, nil
+}
+
 func (s *Service) hashError(err error) error {
 	switch {
 	case errors.Is(err, password.ErrBusy):

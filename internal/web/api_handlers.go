@@ -89,6 +89,14 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	// A place among the sign-ins that may read the database and hash
+	// (session.Admit): in a flood the rest wait here, having read only
+	// their small body.
+	leave, err := s.Session.Admit(r.Context())
+	if err != nil {
+		return err
+	}
+	defer leave()
 	res, err := s.Session.SignIn(r.Context(), session.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err

@@ -172,6 +172,11 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	f.Values["unlock_code"] = r.PostForm.Get("unlock_code")
+	leave, err := s.Session.Admit(r.Context())
+	if err != nil {
+		return s.failForm(w, r, "signin", f, err)
+	}
+	defer leave()
 	res, err := s.Session.SignIn(r.Context(), session.SignInInput{
 		Email: f.Values["email"], Password: r.PostForm.Get("password"), UnlockCode: f.Values["unlock_code"], Device: s.deviceCookie(r),
 	}, s.meta(r))

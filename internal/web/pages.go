@@ -391,7 +391,9 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 // and a general message for the rest.
 func formError(err error) (general string, fields map[string]string, ok bool) {
 	var e *sellerguard.Error
-	if !errors.As(err, &e) || statusOf(e.Code) >= 500 || e.Code == sellerguard.ECodeTooLarge {
+	// A busy server (503) is said on the form, which keeps what was typed
+	// for the retry; other server errors get the error page.
+	if !errors.As(err, &e) || (statusOf(e.Code) >= 500 && e.Code != sellerguard.ECodeBusy) || e.Code == sellerguard.ECodeTooLarge {
 		return "", nil, false
 	}
 	fields = map[string]string{}
