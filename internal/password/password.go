@@ -393,29 +393,25 @@ func (h *Hasher) Admit(ctx context.Context) (func(), error) {
 	if h.timeout <= 0 {
 		return nil, ErrBusy
 	}
-	h.waiting.Add(1)
-	defer h.waiting.Add(-1)
-	t := time.NewTimer(h.timeout)
-	defer t.Stop()
-	select {
-	case h.door <- struct{}{}:
-		return h.leave, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.C:
-		return nil, ErrBusy
+	if err := h.enter(ctx, h.door); err != nil {
+		return nil, err
 	}
+	return h.leave, nil
 }
 
 func (h *Hasher) leave() { <-h.door }
 
-func (h *Hasher) wait(ctx context.Context) error {
+func (h *Hasher) wait(ctx context.Context) error { return h.enter(ctx, h.sem) }
+
+// enter waits, counted as waiting, up to the queue timeout for a place in
+// places (the slots or Admit's door).
+func (h *Hasher) enter(ctx context.Context, places chan struct{}) error {
 	h.waiting.Add(1)
 	defer h.waiting.Add(-1)
 	t := time.NewTimer(h.timeout)
 	defer t.Stop()
 	select {
-	case h.sem <- struct{}{}:
+	case places <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
