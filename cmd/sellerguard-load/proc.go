@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,9 @@ const childRoleEnv = "SELLERGUARD_LOAD_CHILD"
 
 // bareAddrEnv is the address the bare child listens on.
 const bareAddrEnv = "SELLERGUARD_LOAD_BARE_ADDR"
+
+// bareListening starts the line the bare child writes once it listens.
+const bareListening = "bare server listening on "
 
 // runChild runs the child role named by childRoleEnv, if any, and reports
 // whether it did (the caller then exits with code).
@@ -58,6 +62,7 @@ func serveBare(addr string) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(os.Stderr, bareListening+ln.Addr().String())
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -92,8 +97,12 @@ type proc struct {
 }
 
 // startProc starts bin with args and env, its standard output and error
-// going to logPath, and waits until healthURL answers 200.
-func startProc(ctx context.Context, name, bin string, args, env []string, baseURL, healthURL, logPath string) (*proc, error) {
+// going to logPath, and waits until its log holds listening (the line the
+// child writes once it has bound its address) and healthURL answers 200.
+// The address was free a moment before (freeAddr), but another process
+// may bind it first; then the child exits, and without the first check a
+// server of that other process could answer for it.
+func startProc(ctx context.Context, name, bin string, args, env []string, baseURL, healthURL, listening, logPath string) (*proc, error) {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
@@ -119,19 +128,38 @@ func startProc(ctx context.Context, name, bin string, args, env []string, baseUR
 			return nil, fmt.Errorf("%s exited at start (%v); its output:\n%s", name, p.waitErr, tail(logPath, 2000))
 		default:
 		}
-		req, _ := http.NewRequestWithContext(ctx, "GET", healthURL, nil)
-		if resp, err := c.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
+		if logHas(logPath, listening) {
+			req, _ := http.NewRequestWithContext(ctx, "GET", healthURL, nil)
+			if resp, err := c.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return p, nil
+				}
 			}
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			_ = p.Stop()
-			return nil, fmt.Errorf("%s did not answer %s within 90s; its output:\n%s", name, healthURL, tail(logPath, 2000))
+			return nil, fmt.Errorf("%s did not log %q and answer %s within 90s; its output:\n%s", name, listening, healthURL, tail(logPath, 2000))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// logHas reports whether the file at path holds s.
+func logHas(path, s string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.Contains(b, []byte(s))
+}
+
+// startRetrying runs start up to three times while the child it started
+// exited because its address was taken meanwhile (freeAddr's race).
+func startRetrying(start func() (*proc, error)) (*proc, error) {
+	for i := 0; ; i++ {
+		p, err := start()
+		if err == nil || i == 2 || !strings.Contains(err.Error(), "address already in use") {
+			return p, err
+		}
 	}
 }
 
@@ -214,12 +242,14 @@ func startBareProc(ctx context.Context, tmp string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	env := childEnv(map[string]string{childRoleEnv: "bare", bareAddrEnv: addr})
-	return startProc(ctx, "bare server", self, nil, env, "http://"+addr, "http://"+addr+"/", filepath.Join(tmp, "bare.log"))
+	return startRetrying(func() (*proc, error) {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		env := childEnv(map[string]string{childRoleEnv: "bare", bareAddrEnv: addr})
+		return startProc(ctx, "bare server", self, nil, env, "http://"+addr, "http://"+addr+"/", bareListening+addr+"\n", filepath.Join(tmp, "bare.log"))
+	})
 }
 
 // sgSettings are the SELLERGUARD_* settings of one SellerGuard process.
@@ -233,6 +263,10 @@ type sgSettings struct {
 // startSellerGuardProc runs `sellerguard serve` as its own process, with
 // its log (standard error, as in production) going to logPath.
 func startSellerGuardProc(ctx context.Context, bin, logPath string, s sgSettings) (*proc, error) {
+	return startRetrying(func() (*proc, error) { return startSellerGuardAt(ctx, bin, logPath, s) })
+}
+
+func startSellerGuardAt(ctx context.Context, bin, logPath string, s sgSettings) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -252,7 +286,8 @@ func startSellerGuardProc(ctx context.Context, bin, logPath string, s sgSettings
 		// Metrics on their own listener, as in production; a free port.
 		"SELLERGUARD_METRICS_ADDR": "127.0.0.1:0",
 	})
-	return startProc(ctx, "sellerguard serve", bin, []string{"serve"}, env, "http://"+addr, "http://"+addr+"/healthz", logPath)
+	// serve logs `msg="SellerGuard is listening" url=http://<the bound address> …`.
+	return startProc(ctx, "sellerguard serve", bin, []string{"serve"}, env, "http://"+addr, "http://"+addr+"/healthz", "url=http://"+addr+" ", logPath)
 }
 
 // buildSellerGuard builds cmd/sellerguard of the module the harness runs in
