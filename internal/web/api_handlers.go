@@ -34,7 +34,12 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	err := s.Account.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
+	leave, err := s.Session.Admit(r.Context()) // it hashes: as a sign-in
+	if err != nil {
+		return err
+	}
+	defer leave()
+	err = s.Account.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,11 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	in := account.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
 		AntiPhishingPhrase: f.Values["anti_phishing_phrase"], Joining: f.Values["joining"] == "1"}
+	leave, err := s.Session.Admit(r.Context()) // it hashes: as a sign-in
+	if err != nil {
+		return s.failForm(w, r, "signup", f, err)
+	}
+	defer leave()
 	if err := s.Account.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}
