@@ -83,18 +83,6 @@ func (s queries) FindUserForSignIn(ctx context.Context, emailNorm string) (SignI
 	return su, nil
 }
 
-// BusinessPasswordRules returns it).
-func (s queries) PasswordSignInRules(ctx context.Context, userID string) (mustChange string, maxAgeDays int, err error) {
-	var minAge int64
-	err = s.q.QueryRowContext(ctx, `SELECT u.must_change_password,
-		COALESCE((SELECT `+shortestMaxAge+` `+activeBusinessesOf+`u.id), 0)
-		FROM users u WHERE u.id = $1`, userID).Scan(&mustChange, &minAge)
-	if err != nil {
-		return "", 0, fmt.Errorf("store: password sign-in rules: %w", err)
-	}
-	return mustChange, int(minAge), nil
-}
-
 // BusinessPasswordRules returns the strictest rules of the businesses a user
 // belongs to: the shortest maximum age in days (0 = none) and whether any
 // demands strict passwords.
