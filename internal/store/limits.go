@@ -26,13 +26,14 @@ func counterUpsert(key, ip string) string {
 			last_at = $2, last_ip = ` + ip + `, expires_at = $4`
 }
 
-const counterReturning = ` RETURNING count, first_at, last_at, last_ip, expires_at`
+// counterCols are a counter's columns but its key, as scanCounter reads them.
+const counterCols = `count, first_at, last_at, last_ip, expires_at`
 
-// scanCounter scans counterReturning's columns.
-func scanCounter(row interface{ Scan(...any) error }, key string) (limiter.Counter, error) {
+// scanCounter scans counterCols, then any further columns into more.
+func scanCounter(row interface{ Scan(...any) error }, key string, more ...any) (limiter.Counter, error) {
 	c := limiter.Counter{Key: key}
 	var first, last, exp int64
-	if err := row.Scan(&c.Count, &first, &last, &c.LastIP, &exp); err != nil {
+	if err := row.Scan(append([]any{&c.Count, &first, &last, &c.LastIP, &exp}, more...)...); err != nil {
 		return c, err
 	}
 	c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
@@ -42,7 +43,7 @@ func scanCounter(row interface{ Scan(...any) error }, key string) (limiter.Count
 // IncrementCounter implements limiter.Store in one atomic upsert, so
 // concurrent failures on any instance are all counted.
 func (s queries) IncrementCounter(ctx context.Context, key string, now, windowStart, expiresAt time.Time, ip string) (limiter.Counter, error) {
-	c, err := scanCounter(s.q.QueryRowContext(ctx, counterUpsert("$1", "$3")+counterReturning,
+	c, err := scanCounter(s.q.QueryRowContext(ctx, counterUpsert("$1", "$3")+` RETURNING `+counterCols,
 		key, ts(now), ip, ts(expiresAt), ts(windowStart)), key)
 	if err != nil {
 		return c, fmt.Errorf("store: increment counter: %w", err)
@@ -52,34 +53,21 @@ func (s queries) IncrementCounter(ctx context.Context, key string, now, windowSt
 
 // RecordSuccess implements limiter.SuccessStore: it deletes clear, counts
 // known (unless "") and seen, both expiring at expiresAt, and returns seen
-// after the change. On PostgreSQL that is one statement (the delete and
-// known's count in WITH clauses; the three rows are distinct by their
-// keys' prefixes, so no row is changed twice in it); SQLite, in process,
-// runs three.
+// after the change. On PostgreSQL that is one statement (afterFirsts; the
+// three rows are distinct by their keys' prefixes, so no row is changed
+// twice in it).
 func (s queries) RecordSuccess(ctx context.Context, clear, known, seen, ip string, now, expiresAt time.Time) (limiter.Counter, error) {
-	args := []any{seen, ts(now), ip, ts(expiresAt), int64(0), clear, known}
-	del := `DELETE FROM limit_counters WHERE key = $6`
-	knownUp := counterUpsert("$7", "''")
-	if known == "" {
-		args = args[:6]
+	args := []any{seen, ts(now), ip, ts(expiresAt), int64(0), clear}
+	firsts := []string{`DELETE FROM limit_counters WHERE key = $6`}
+	if known != "" {
+		args = append(args, known)
+		firsts = append(firsts, counterUpsert("$7", "''"))
 	}
-	var c limiter.Counter
-	var err error
-	if s.dialect == Postgres {
-		with := `WITH cleared AS (` + del + `)`
-		if known != "" {
-			with += `, known AS (` + knownUp + `)`
-		}
-		c, err = scanCounter(s.q.QueryRowContext(ctx, with+` `+counterUpsert("$1", "$3")+counterReturning, args...), seen)
-	} else {
-		_, err = s.q.ExecContext(ctx, del, args...)
-		if err == nil && known != "" {
-			_, err = s.q.ExecContext(ctx, knownUp, args...)
-		}
-		if err == nil {
-			c, err = scanCounter(s.q.QueryRowContext(ctx, counterUpsert("$1", "$3")+counterReturning, args...), seen)
-		}
+	q, err := s.afterFirsts(ctx, firsts, counterUpsert("$1", "$3")+` RETURNING `+counterCols, args)
+	if err != nil {
+		return limiter.Counter{}, fmt.Errorf("store: record sign-in success: %w", err)
 	}
+	c, err := scanCounter(s.q.QueryRowContext(ctx, q, args...), seen)
 	if err != nil {
 		return c, fmt.Errorf("store: record sign-in success: %w", err)
 	}
@@ -94,7 +82,7 @@ func (s queries) GetCounters(ctx context.Context, now time.Time, keys ...string)
 		return out, nil
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT key, count, first_at, last_at, last_ip, expires_at FROM limit_counters WHERE expires_at > $1 AND key IN (`)
+	b.WriteString(`SELECT ` + counterCols + `, key FROM limit_counters WHERE expires_at > $1 AND key IN (`)
 	args := make([]any, 0, len(keys)+1)
 	args = append(args, ts(now))
 	for i, k := range keys {
@@ -111,13 +99,13 @@ func (s queries) GetCounters(ctx context.Context, now time.Time, keys ...string)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c limiter.Counter
-		var first, last, exp int64
-		if err := rows.Scan(&c.Key, &c.Count, &first, &last, &c.LastIP, &exp); err != nil {
+		var key string
+		c, err := scanCounter(rows, "", &key)
+		if err != nil {
 			return nil, fmt.Errorf("store: get counters: %w", err)
 		}
-		c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
-		out[c.Key] = c
+		c.Key = key
+		out[key] = c
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: get counters: %w", err)
@@ -127,18 +115,11 @@ func (s queries) GetCounters(ctx context.Context, now time.Time, keys ...string)
 
 // GetCounter implements limiter.Store.
 func (s queries) GetCounter(ctx context.Context, key string, now time.Time) (limiter.Counter, error) {
-	c := limiter.Counter{Key: key}
-	var first, last, exp int64
-	err := s.q.QueryRowContext(ctx, `SELECT count, first_at, last_at, last_ip, expires_at FROM limit_counters WHERE key = $1 AND expires_at > $2`, key, ts(now)).
-		Scan(&c.Count, &first, &last, &c.LastIP, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return limiter.Counter{Key: key}, nil
+	cs, err := s.GetCounters(ctx, now, key)
+	if c, ok := cs[key]; ok {
+		return c, nil
 	}
-	if err != nil {
-		return c, fmt.Errorf("store: get counter: %w", err)
-	}
-	c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
-	return c, nil
+	return limiter.Counter{Key: key}, err
 }
 
 // DeleteCounter implements limiter.Store.
@@ -167,7 +148,7 @@ func (s queries) DeleteCountersWithPrefix(ctx context.Context, prefix string) (i
 // ListCounters lists live counters whose key starts with prefix, busiest
 // first.
 func (s queries) ListCounters(ctx context.Context, prefix string, now time.Time, limit int) ([]limiter.Counter, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT key, count, first_at, last_at, last_ip, expires_at FROM limit_counters
+	rows, err := s.q.QueryContext(ctx, `SELECT `+counterCols+`, key FROM limit_counters
 		WHERE key LIKE $1 ESCAPE '\' AND expires_at > $2 ORDER BY count DESC, key LIMIT $3`, likeEscape(prefix)+"%", ts(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list counters: %w", err)
@@ -175,12 +156,12 @@ func (s queries) ListCounters(ctx context.Context, prefix string, now time.Time,
 	defer rows.Close()
 	var out []limiter.Counter
 	for rows.Next() {
-		var c limiter.Counter
-		var first, last, exp int64
-		if err := rows.Scan(&c.Key, &c.Count, &first, &last, &c.LastIP, &exp); err != nil {
+		var key string
+		c, err := scanCounter(rows, "", &key)
+		if err != nil {
 			return nil, err
 		}
-		c.FirstAt, c.LastAt, c.ExpiresAt = fromTS(first), fromTS(last), fromTS(exp)
+		c.Key = key
 		out = append(out, c)
 	}
 	return out, rows.Err()

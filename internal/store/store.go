@@ -68,15 +68,32 @@ type queries struct {
 // the ones it uses by number), as one change. On PostgreSQL that is one
 // statement, first in a WITH clause: one round trip instead of two.
 func (s queries) execJoined(ctx context.Context, first, then string, args ...any) error {
-	if s.dialect == Postgres {
-		_, err := s.q.ExecContext(ctx, `WITH first AS (`+first+`) `+then, args...)
+	q, err := s.afterFirsts(ctx, []string{first}, then, args)
+	if err != nil {
 		return err
 	}
-	if _, err := s.q.ExecContext(ctx, first, args...); err != nil {
-		return err
-	}
-	_, err := s.q.ExecContext(ctx, then, args...)
+	_, err = s.q.ExecContext(ctx, q, args...)
 	return err
+}
+
+// afterFirsts makes then run after the changes firsts, all with args: on
+// PostgreSQL it returns one statement, firsts in WITH clauses (they must
+// not change a row twice, nor need to see each other's changes); SQLite,
+// in process, runs firsts now and gets then back alone.
+func (s queries) afterFirsts(ctx context.Context, firsts []string, then string, args []any) (string, error) {
+	if s.dialect == Postgres {
+		parts := make([]string, len(firsts))
+		for i, f := range firsts {
+			parts[i] = "first" + strconv.Itoa(i) + " AS (" + f + ")"
+		}
+		return "WITH " + strings.Join(parts, ", ") + " " + then, nil
+	}
+	for _, f := range firsts {
+		if _, err := s.q.ExecContext(ctx, f, args...); err != nil {
+			return "", err
+		}
+	}
+	return then, nil
 }
 
 // DB is an open database.
