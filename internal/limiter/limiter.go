@@ -171,17 +171,20 @@ type SignInGate struct {
 // (srcKey, SourceKey), the browser's mark (KnownDeviceKey) and both account
 // counters the attempt could count on.
 func (l *Limiter) Gate(ctx context.Context, s CounterReader, srcKey, emailNorm, device string, now time.Time) (SignInGate, error) {
-	keys := []string{srcKey, AccountKey(emailNorm, "")}
+	anywhere := AccountKey(emailNorm, "")
+	keys := []string{srcKey, anywhere}
+	var mark, own string // the browser's mark and its own account counter
 	if device != "" {
-		keys = append(keys, KnownDeviceKey(emailNorm, device), AccountKey(emailNorm, device))
+		mark, own = KnownDeviceKey(emailNorm, device), AccountKey(emailNorm, device)
+		keys = append(keys, mark, own)
 	}
 	cs, err := s.GetCounters(ctx, now, keys...)
 	if err != nil {
 		return SignInGate{}, err
 	}
-	g := SignInGate{SourceRetry: l.sourceRetry(cs[srcKey], now), Key: keys[1]}
-	if device != "" && cs[keys[2]].Count > 0 {
-		g.Known, g.Key = true, keys[3]
+	g := SignInGate{SourceRetry: l.sourceRetry(cs[srcKey], now), Key: anywhere}
+	if device != "" && cs[mark].Count > 0 {
+		g.Known, g.Key = true, own
 	}
 	g.Account = l.stateOf(cs[g.Key])
 	return g, nil

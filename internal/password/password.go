@@ -354,58 +354,29 @@ func bcryptCompare(encoded, password string) error {
 
 // run calls f while holding a pool slot.
 func (h *Hasher) run(ctx context.Context, f func()) error {
-	if err := ctx.Err(); err != nil {
+	if err := h.take(ctx, h.sem); err != nil {
 		return err
-	}
-	select {
-	case h.sem <- struct{}{}:
-	default:
-		if h.timeout <= 0 {
-			return ErrBusy
-		}
-		if err := h.wait(ctx); err != nil {
-			return err
-		}
 	}
 	defer func() { <-h.sem }()
 	f()
 	return nil
 }
 
-// Admit waits, as a hash waits for a slot, for one of 2 × slots places
-// for requests that will hash, and returns the function that gives the
-// place back. A sign-in takes its place after reading its (small) body and
-// before it reads the database: in a flood the requests that wait then
-// hold their connection and body, not the user's rows or a stack grown by
-// database work (a 1,000-connection flood peaked ≈ 45 MB lower with it,
-// docs/benchmarks.md). Taken after the body, a client that sends its body
-// slowly holds no place. Two places per slot keep every slot busy while
-// the others' requests read or write the database around their hash.
-func (h *Hasher) Admit(ctx context.Context) (func(), error) {
+// take takes a place in places (the slots, or Admit's): at once when one
+// is free, else waiting up to the queue timeout (ErrBusy after it; at once
+// without one), counted as waiting.
+func (h *Hasher) take(ctx context.Context, places chan struct{}) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	select {
-	case h.door <- struct{}{}:
-		return h.leave, nil
+	case places <- struct{}{}:
+		return nil
 	default:
 	}
 	if h.timeout <= 0 {
-		return nil, ErrBusy
+		return ErrBusy
 	}
-	if err := h.enter(ctx, h.door); err != nil {
-		return nil, err
-	}
-	return h.leave, nil
-}
-
-func (h *Hasher) leave() { <-h.door }
-
-func (h *Hasher) wait(ctx context.Context) error { return h.enter(ctx, h.sem) }
-
-// enter waits, counted as waiting, up to the queue timeout for a place in
-// places (the slots or Admit's door).
-func (h *Hasher) enter(ctx context.Context, places chan struct{}) error {
 	h.waiting.Add(1)
 	defer h.waiting.Add(-1)
 	t := time.NewTimer(h.timeout)
@@ -419,6 +390,24 @@ func (h *Hasher) enter(ctx context.Context, places chan struct{}) error {
 		return ErrBusy
 	}
 }
+
+// Admit waits, as a hash waits for a slot, for one of 2 × slots places
+// for requests that will hash, and returns the function that gives the
+// place back. A sign-in takes its place after reading its (small) body and
+// before it reads the database: in a flood the requests that wait then
+// hold their connection and body, not the user's rows or a stack grown by
+// database work (a 1,000-connection flood peaked ≈ 45 MB lower with it,
+// docs/benchmarks.md). Taken after the body, a client that sends its body
+// slowly holds no place. Two places per slot keep every slot busy while
+// the others' requests read or write the database around their hash.
+func (h *Hasher) Admit(ctx context.Context) (func(), error) {
+	if err := h.take(ctx, h.door); err != nil {
+		return nil, err
+	}
+	return h.leave, nil
+}
+
+func (h *Hasher) leave() { <-h.door }
 
 var b64 = base64.RawStdEncoding
 
