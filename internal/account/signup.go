@@ -35,6 +35,11 @@ type SignupInput struct {
 // registered: a new address gets a six-digit code, a registered one a notice
 // that someone tried to sign up with it.
 func (s *Service) Signup(ctx context.Context, in SignupInput, meta RequestMeta) error {
+	leave, err := s.Admit(ctx) // it hashes: a place first, as a sign-in
+	if err != nil {
+		return err
+	}
+	defer leave()
 	var fields []sellerguard.FieldError
 	email, fe := validateEmail("email", in.Email)
 	if fe != nil {

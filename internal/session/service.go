@@ -139,10 +139,11 @@ func cleanText(s string) string {
 	}, s)
 }
 
-// Admit takes one of the hashing pool's places for a sign-in
-// (password.Hasher.Admit) before its handler reads the request; a full
-// pool past the queue timeout is the same 503 busy as a hash's. Call the
-// returned function when the sign-in is answered.
+// Admit takes one of the hashing pool's places (password.Hasher.Admit)
+// for a public request that will hash: SignIn and account's Signup take it
+// first, before any database work, so in a flood the requests that wait
+// hold only their connection and body. A full pool past the queue timeout
+// is the same 503 busy as a hash's. Call the returned function when done.
 func (s *Service) Admit(ctx context.Context) (func(), error) {
 	leave, err := s.Hasher.Admit(ctx)
 	if err != nil {

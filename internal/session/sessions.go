@@ -133,6 +133,11 @@ type SignInResult struct {
 // locked all give the same error after the same work; a source that has
 // failed too often gets rate_limited.
 func (s *Service) SignIn(ctx context.Context, in SignInInput, meta RequestMeta) (SignInResult, error) {
+	leave, err := s.Admit(ctx)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	defer leave()
 	now := s.now()
 	srcKey := limiter.SourceKey("signin", meta.IP)
 	emailNorm := NormalizeEmail(in.Email)

@@ -34,12 +34,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	leave, err := s.Session.Admit(r.Context()) // it hashes: as a sign-in
-	if err != nil {
-		return err
-	}
-	defer leave()
-	err = s.Account.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
+	err := s.Account.Signup(r.Context(), account.SignupInput{Email: req.Email, Password: req.Password, BusinessName: req.BusinessName, Phone: req.Phone, AntiPhishingPhrase: req.AntiPhishingPhrase, Joining: req.Joining}, s.meta(r))
 	if err != nil {
 		return err
 	}
@@ -94,14 +89,6 @@ func (s *Server) apiSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	// A place among the sign-ins that may read the database and hash
-	// (session.Admit): in a flood the rest wait here, having read only
-	// their small body.
-	leave, err := s.Session.Admit(r.Context())
-	if err != nil {
-		return err
-	}
-	defer leave()
 	res, err := s.Session.SignIn(r.Context(), session.SignInInput{Email: req.Email, Password: req.Password, UnlockCode: req.UnlockCode, Device: s.deviceCookie(r)}, s.meta(r))
 	if err != nil {
 		return err

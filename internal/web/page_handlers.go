@@ -87,11 +87,6 @@ func (s *Server) pageSignupSubmit(w http.ResponseWriter, r *http.Request) error 
 	}
 	in := account.SignupInput{Email: f.Values["email"], Password: r.PostForm.Get("password"), BusinessName: f.Values["business_name"], Phone: f.Values["phone"],
 		AntiPhishingPhrase: f.Values["anti_phishing_phrase"], Joining: f.Values["joining"] == "1"}
-	leave, err := s.Session.Admit(r.Context()) // it hashes: as a sign-in
-	if err != nil {
-		return s.failForm(w, r, "signup", f, err)
-	}
-	defer leave()
 	if err := s.Account.Signup(r.Context(), in, s.meta(r)); err != nil {
 		return s.failForm(w, r, "signup", f, err)
 	}
@@ -177,11 +172,6 @@ func (s *Server) pageSignInSubmit(w http.ResponseWriter, r *http.Request) error 
 	f := newForm()
 	f.Values["email"] = r.PostForm.Get("email")
 	f.Values["unlock_code"] = r.PostForm.Get("unlock_code")
-	leave, err := s.Session.Admit(r.Context())
-	if err != nil {
-		return s.failForm(w, r, "signin", f, err)
-	}
-	defer leave()
 	res, err := s.Session.SignIn(r.Context(), session.SignInInput{
 		Email: f.Values["email"], Password: r.PostForm.Get("password"), UnlockCode: f.Values["unlock_code"], Device: s.deviceCookie(r),
 	}, s.meta(r))
