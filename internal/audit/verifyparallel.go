@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -163,3 +164,98 @@ func (h *eventHasher) matches(e *store.AuditRecord) bool {
 
 // verifyWorkers is how many parts Verify reads at once.
 func verifyWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// chainPartMin is the fewest events a part of one chain's verification
+// reads: a shorter chain is read in one pass (a part costs a query and a
+// connection).
+var chainPartMin int64 = 4096
+
+// chainParts is how many parts VerifyChain reads a chain of length
+// events in, with cpus CPUs: two per CPU (at most maxVerifyParts), each of
+// at least chainPartMin events. A part waits for the database for part of
+// its time (on PostgreSQL, the server reads and sends the rows): with one
+// part per CPU, verifying biz_0's 102,810 events used 1.34 of the two
+// CPUs, with two 1.55, and ran ≈ 5 % faster; on SQLite the same.
+func chainParts(length int64, cpus int) int {
+	return int(max(1, min(int64(min(2*cpus, maxVerifyParts)), length/chainPartMin)))
+}
+
+// verifyChainInParts verifies one chain, whose head is head, read in
+// parts ranges of sequence numbers at once: the first from the lowest
+// sequence number a row may hold, the last to the highest, so every row
+// of the chain is read by exactly one part. Each part checks its events'
+// hashes and their links to the event before them in the part, keeping
+// runs as Verify does; the runs are then joined from sequence 1 and the
+// end checked against the head. It decides (done) only that the chain is
+// intact, or that the database failed. Anything else — a problem in any
+// part, runs that do not join, an end that is not the head's, more runs
+// than are kept, parts < 2 — leaves the answer to one read in sequence
+// order (done false), which names the problem a reader meets first: a
+// broken chain is rare, and its report must not depend on the parts.
+func verifyChainInParts(ctx context.Context, db *store.DB, head store.AuditHead, parts int) (rep Report, done bool, err error) {
+	if parts < 2 {
+		return Report{}, false, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	checkers := make([]*chainChecker, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		if i > 0 {
+			from = head.Seq*int64(i)/int64(parts) + 1
+		}
+		if i < parts-1 {
+			to = head.Seq * int64(i+1) / int64(parts)
+		}
+		c := newChainChecker(nil)
+		checkers[i] = c
+		wg.Go(func() {
+			var h eventHasher
+			errs[i] = db.EachAuditEventOfChainRange(ctx, head.Chain, from, to, func(e store.AuditRecord) error {
+				return c.event(&e, h.matches(&e))
+			})
+			if errs[i] != nil {
+				cancel() // a problem or a failed read: the others' work is not needed
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if errors.As(err, new(*Problem)) {
+			// The others were stopped: their errors may be a driver's
+			// own words for the cancellation.
+			return Report{}, false, nil
+		}
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return Report{}, true, err // the database failed
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return Report{}, true, err
+		}
+	}
+	joined := &chainState{}
+	for _, c := range checkers {
+		if st := c.chains[head.Chain]; st != nil {
+			if st.recheck || len(joined.runs)+len(st.runs) > maxRuns {
+				return Report{}, false, nil
+			}
+			joined.runs = append(joined.runs, st.runs...)
+			joined.events += st.events
+		}
+	}
+	c := newChainChecker([]store.AuditHead{head})
+	c.rep.Events = joined.events
+	if len(joined.runs) > 0 {
+		c.chains[head.Chain] = joined
+	}
+	if rep, err = c.end(nil); err != nil {
+		return Report{}, false, nil
+	}
+	return rep, true, nil
+}

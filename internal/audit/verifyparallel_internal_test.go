@@ -60,3 +60,21 @@ func TestPartitionChains(t *testing.T) {
 		}
 	}
 }
+
+// VerifyChain reads a chain in two parts per CPU (at most
+// maxVerifyParts), each of at least chainPartMin events; a short chain in
+// one.
+func TestChainParts(t *testing.T) {
+	for _, c := range []struct {
+		length int64
+		cpus   int
+		want   int
+	}{
+		{0, 2, 1}, {1, 2, 1}, {chainPartMin - 1, 2, 1}, {2*chainPartMin - 1, 2, 1}, {2 * chainPartMin, 2, 2},
+		{100_000, 2, 4}, {100_000, 1, 2}, {100_000, 16, maxVerifyParts}, {3 * chainPartMin, 16, 3},
+	} {
+		if got := chainParts(c.length, c.cpus); got != c.want {
+			t.Errorf("chainParts(%d, %d) = %d, want %d", c.length, c.cpus, got, c.want)
+		}
+	}
+}

@@ -182,6 +182,14 @@ func (s queries) EachAuditEventOfChain(ctx context.Context, chain string, fn fun
 	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events WHERE chain = $1 ORDER BY seq`, chain)
 }
 
+// EachAuditEventOfChainRange calls fn for the events of one chain whose
+// sequence numbers lie in [from, to], in sequence order (the same unique
+// index), streaming: audit.VerifyChain reads a long chain in such parts
+// at once.
+func (s queries) EachAuditEventOfChainRange(ctx context.Context, chain string, from, to int64, fn func(AuditRecord) error) error {
+	return s.eachAudit(ctx, fn, `SELECT `+auditCols+` FROM audit_events WHERE chain = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq`, chain, from, to)
+}
+
 func (s queries) eachAudit(ctx context.Context, fn func(AuditRecord) error, q string, args ...any) error {
 	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
