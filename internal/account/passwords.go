@@ -55,8 +55,13 @@ func (s *Service) checkNewPassword(ctx context.Context, field, pw string, c poli
 	if len(pw) <= password.MaxBytes {
 		for _, h := range previous {
 			ok, _, err := s.Hasher.Verify(ctx, h, pw)
-			if err != nil && !errors.Is(err, context.Canceled) {
+			if errors.Is(err, password.ErrMalformedHash) {
 				continue // an unreadable old hash cannot match
+			}
+			if err != nil {
+				// A full pool (or the caller gone) decides nothing: a
+				// password not compared is not known to be new.
+				return false, s.hashError(err)
 			}
 			if ok {
 				reasons = append(reasons, policy.Reason{Code: policy.CodeReused, Message: policy.MessageReused})

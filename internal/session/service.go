@@ -152,7 +152,13 @@ func (s *Service) Admit(ctx context.Context) (func(), error) {
 	return leave, nil
 }
 
-func (s *Service) hashError(err error) error {
+func (s *Service) hashError(err error) error { return HashError(err) }
+
+// HashError turns the password hasher's refusals into their answers: a
+// full pool past the queue timeout into 503 busy (with Retry-After), a
+// password over the length bound into a field error. Any other error is
+// returned as it is.
+func HashError(err error) error {
 	switch {
 	case errors.Is(err, password.ErrBusy):
 		return &sellerguard.Error{Code: sellerguard.ECodeBusy, Message: "SellerGuard is busy. Please try again in a moment.", RetryAfter: 2 * time.Second, Err: err}

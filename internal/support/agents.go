@@ -153,7 +153,7 @@ func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta session
 	}
 	hash, err := s.Hasher.Hash(ctx, pw)
 	if err != nil {
-		return Enrolment{}, err
+		return Enrolment{}, session.HashError(err)
 	}
 	secret, err := twostep.NewTOTPSecret()
 	if err != nil {
@@ -186,8 +186,20 @@ func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta session
 }
 
 // AgentSignIn checks an agent's password and authenticator code and
-// starts an agent session; the token is returned once.
+// starts an agent session; the token is returned once. Like a seller's
+// sign-in it first takes one of the hashing pool's places (a full pool
+// past the queue timeout: 503 busy, nothing counted), in a small frame
+// where a flood's requests wait.
 func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta session.RequestMeta) (string, Agent, error) {
+	leave, err := s.Hasher.Admit(ctx)
+	if err != nil {
+		return "", Agent{}, session.HashError(err)
+	}
+	defer leave()
+	return s.agentSignIn(ctx, addr, pw, totp, meta)
+}
+
+func (s *Service) agentSignIn(ctx context.Context, addr, pw, totp string, meta session.RequestMeta) (string, Agent, error) {
 	now := s.now()
 	srcKey := limiter.SourceKey("agent-signin", meta.IP)
 	if retry, err := s.Limiter.Source(ctx, s.DB, srcKey, now); err != nil {
@@ -212,10 +224,10 @@ func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta s
 	ok := false
 	if found && a.Status == AgentActive && st.Allowed(now) {
 		if ok, _, err = s.Hasher.Verify(ctx, a.PasswordHash, pw); err != nil {
-			return "", Agent{}, err
+			return "", Agent{}, session.HashError(err)
 		}
 	} else if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
-		return "", Agent{}, err
+		return "", Agent{}, session.HashError(err)
 	}
 	step := int64(0)
 	if ok {
