@@ -53,6 +53,8 @@ func TestVerifyChainInPartsAnswersAsOnePass(t *testing.T) {
 		{"row after the head", []tamper{{copyEvent, []any{40, 41}}}, true},
 		{"row before the first", []tamper{{copyEvent, []any{1, 0}}}, true},
 		{"row far before the first", []tamper{{copyEvent, []any{1, int64(math.MinInt64)}}}, true},
+		{"head far beyond the events", []tamper{{`UPDATE audit_heads SET seq = 9223372036854775807 WHERE chain = $1`, nil}}, true},
+		{"head short of the events", []tamper{{`UPDATE audit_heads SET seq = 30 WHERE chain = $1`, nil}}, true},
 		{"every other removed (too many runs)", []tamper{{`DELETE FROM audit_events WHERE chain = $1 AND seq % 2 = 0 AND seq < 140`, nil}}, true},
 	}
 	eachDB(t, func(t *testing.T, e env) {

@@ -200,14 +200,18 @@ func verifyChainInParts(ctx context.Context, db *store.DB, head store.AuditHead,
 	defer cancel()
 	checkers := make([]*chainChecker, parts)
 	errs := make([]error, parts)
+	// Part i ends at bound(i+1): the head's length split evenly, without
+	// overflow whatever the head says.
+	q, r := head.Seq/int64(parts), head.Seq%int64(parts)
+	bound := func(i int) int64 { return q*int64(i) + min(int64(i), r) }
 	var wg sync.WaitGroup
 	for i := range parts {
 		from, to := int64(math.MinInt64), int64(math.MaxInt64)
 		if i > 0 {
-			from = head.Seq*int64(i)/int64(parts) + 1
+			from = bound(i) + 1
 		}
 		if i < parts-1 {
-			to = head.Seq * int64(i+1) / int64(parts)
+			to = bound(i + 1)
 		}
 		c := newChainChecker(nil)
 		checkers[i] = c
