@@ -59,7 +59,7 @@ func (s *Service) checkSource(ctx context.Context, kind, ip string, limit int, n
 
 func cleanText(s string) string { return session.CleanText(s) }
 
-func (s *Service) hashError(err error) error { return s.HashError(err) }
+func (s *Service) hashError(err error) error { return session.HashError(err) }
 
 func (s *Service) now() time.Time { return s.NowUTC() }
 

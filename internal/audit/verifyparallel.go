@@ -110,25 +110,30 @@ func verifyParallel(ctx context.Context, db *store.DB, heads []store.AuditHead, 
 		rep.Chains += r.Chains
 		rep.Events += r.Events
 	}
-	// A problem before any other error (another part's may only be the
-	// cancellation that followed a database error).
+	return rep, firstError(errs)
+}
+
+// firstError is what parts read at once report, from their errors in
+// order: the first Problem; else the first error that is not a
+// cancellation (another part's may only be the cancellation that followed
+// a database error); else the first error; nil when there is none.
+func firstError(errs []error) error {
 	for _, err := range errs {
-		var prob *Problem
-		if errors.As(err, &prob) {
-			return rep, err
+		if errors.As(err, new(*Problem)) {
+			return err
 		}
 	}
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			return rep, err
+			return err
 		}
 	}
 	for _, err := range errs {
 		if err != nil {
-			return rep, err
+			return err
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 // verifyOnePart reads one part's events and checks them as Verify does.
@@ -226,22 +231,13 @@ func verifyChainInParts(ctx context.Context, db *store.DB, head store.AuditHead,
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if errors.As(err, new(*Problem)) {
-			// The others were stopped: their errors may be a driver's
-			// own words for the cancellation.
-			return Report{}, false, nil
-		}
-	}
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return Report{}, true, err // the database failed
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			return Report{}, true, err
-		}
+	switch err := firstError(errs); {
+	case errors.As(err, new(*Problem)):
+		// The others were stopped: their errors may be a driver's own
+		// words for the cancellation.
+		return Report{}, false, nil
+	case err != nil:
+		return Report{}, true, err // the database failed
 	}
 	joined := &chainState{}
 	for _, c := range checkers {

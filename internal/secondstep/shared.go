@@ -53,7 +53,7 @@ func cleanText(s string) string { return session.CleanText(s) }
 
 func deviceID(cookie string) string { return session.DeviceID(cookie) }
 
-func (s *Service) hashError(err error) error { return s.HashError(err) }
+func (s *Service) hashError(err error) error { return session.HashError(err) }
 
 func methodKinds(ms []store.TwoStepMethod, backupLeft int) []string {
 	return session.MethodKinds(ms, backupLeft)

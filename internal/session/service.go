@@ -139,20 +139,22 @@ func cleanText(s string) string {
 	}, s)
 }
 
-// Admit takes one of the hashing pool's places (password.Hasher.Admit)
-// for a public request that will hash: SignIn and account's Signup take it
-// first, before any database work, so in a flood the requests that wait
-// hold only their connection and body. A full pool past the queue timeout
-// is the same 503 busy as a hash's. Call the returned function when done.
-func (s *Service) Admit(ctx context.Context) (func(), error) {
-	leave, err := s.Hasher.Admit(ctx)
+// Admit takes one of h's places (password.Hasher.Admit) for a public
+// request that will hash: SignIn, account's Signup and support's
+// AgentSignIn take it first, before any database work, so in a flood the
+// requests that wait hold only their connection and body. A full pool
+// past the queue timeout is the same 503 busy as a hash's (HashError).
+// Call the returned function when done.
+func Admit(ctx context.Context, h *password.Hasher) (func(), error) {
+	leave, err := h.Admit(ctx)
 	if err != nil {
-		return nil, s.hashError(err)
+		return nil, HashError(err)
 	}
 	return leave, nil
 }
 
-func (s *Service) hashError(err error) error { return HashError(err) }
+// Admit is Admit with the service's hasher.
+func (s *Service) Admit(ctx context.Context) (func(), error) { return Admit(ctx, s.Hasher) }
 
 // HashError turns the password hasher's refusals into their answers: a
 // full pool past the queue timeout into 503 busy (with Retry-After), a

@@ -187,12 +187,12 @@ func (s *Service) signIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 	if found && (unlocked || st.Allowed(now)) {
 		ok, rehash, err = s.Hasher.Verify(ctx, u.PasswordHash, in.Password)
 		if err != nil {
-			return SignInResult{}, s.hashError(err)
+			return SignInResult{}, HashError(err)
 		}
 	} else if err := s.Hasher.VerifyDummy(ctx, in.Password); err != nil {
 		// The same answer as a real account's when the pool is full: a
 		// flood must not tell which accounts exist (503 here, 503 there).
-		return SignInResult{}, s.hashError(err)
+		return SignInResult{}, HashError(err)
 	}
 	if !ok || u.Status != sellerguard.UserActive {
 		var user *store.UserRecord

@@ -31,9 +31,6 @@ func (s *Service) CheckSource(ctx context.Context, kind, ip string, limit int, n
 	return s.checkSource(ctx, kind, ip, limit, now)
 }
 
-// HashError turns a busy password hasher into the busy answer.
-func (s *Service) HashError(err error) error { return s.hashError(err) }
-
 // ValidatePassword checks a new password's length and encoding.
 func (s *Service) ValidatePassword(field, pw string) *sellerguard.FieldError {
 	return s.validatePassword(field, pw)

@@ -191,9 +191,9 @@ func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta session
 // past the queue timeout: 503 busy, nothing counted), in a small frame
 // where a flood's requests wait.
 func (s *Service) AgentSignIn(ctx context.Context, addr, pw, totp string, meta session.RequestMeta) (string, Agent, error) {
-	leave, err := s.Hasher.Admit(ctx)
+	leave, err := session.Admit(ctx, s.Hasher)
 	if err != nil {
-		return "", Agent{}, session.HashError(err)
+		return "", Agent{}, err
 	}
 	defer leave()
 	return s.agentSignIn(ctx, addr, pw, totp, meta)
