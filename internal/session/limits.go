@@ -70,7 +70,8 @@ func deviceID(cookie string) string {
 
 func truncateKey(s string) string {
 	if len(s) > MaxEmailLen {
-		return s[:MaxEmailLen]
+		// Not in the middle of a character: the key is stored as text.
+		return strings.ToValidUTF8(s[:MaxEmailLen], "")
 	}
 	return s
 }

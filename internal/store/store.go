@@ -285,6 +285,16 @@ func retryable(err error) bool {
 	return false
 }
 
+// IsBadText reports whether the database refused a text argument it cannot
+// hold: PostgreSQL keeps no NUL character and no bytes that are not UTF-8
+// (SQLSTATE 22021, and 22P05 for a character the server's encoding lacks).
+// The web layer refuses such input before it gets here; this is the
+// answer, invalid input, for any that gets through.
+func IsBadText(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "22021" || pg.Code == "22P05")
+}
+
 // isUniqueViolation reports a unique or primary-key constraint failure, by
 // driver error code (never by message text).
 func isUniqueViolation(err error) bool {

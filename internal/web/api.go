@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -168,6 +170,11 @@ func decodeJSON(r *http.Request, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errMalformed // trailing data after the object
 	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		if err := nulField(raw); err != nil {
+			return err
+		}
+	}
 	known := jsonFieldNames(v)
 	var unknown []sellerguard.FieldError
 	for k := range raw {
@@ -189,6 +196,39 @@ func decodeJSON(r *http.Request, v any) error {
 		return errMalformed
 	}
 	return nil
+}
+
+// nulField refuses an object with a NUL character in a key or anywhere in
+// a field's value, naming the field. Valid JSON can only write one as the
+// escape \u0000, which decodeJSON looks for first.
+func nulField(raw map[string]json.RawMessage) error {
+	keys := slices.Sorted(maps.Keys(raw))
+	for _, k := range keys {
+		if strings.IndexByte(k, 0) >= 0 {
+			return errBadText
+		}
+	}
+	for _, k := range keys {
+		if bytes.Contains(raw[k], []byte(`\u0000`)) && jsonHasNUL(raw[k]) {
+			return badTextField(k)
+		}
+	}
+	return nil
+}
+
+// jsonHasNUL reports whether a JSON text has a NUL character in one of its
+// strings (keys too); a text that is not JSON reports false.
+func jsonHasNUL(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
 }
 
 // jsonFieldNames lists the JSON names of a struct pointer's fields.

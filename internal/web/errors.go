@@ -12,6 +12,7 @@ import (
 	"github.com/sellerguard/sellerguard"
 	"github.com/sellerguard/sellerguard/internal/i18n"
 	"github.com/sellerguard/sellerguard/internal/session"
+	"github.com/sellerguard/sellerguard/internal/store"
 )
 
 var (
@@ -73,6 +74,10 @@ func (s *Server) classify(r *http.Request, err error) *sellerguard.Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errTooLarge
+	}
+	if store.IsBadText(err) {
+		s.Logger.Warn("request failed", "path", r.URL.Path, "code", sellerguard.ECodeInvalidInput, "err", err)
+		return errBadText
 	}
 	if r.Context().Err() != nil {
 		// The client went away; nothing useful to say.

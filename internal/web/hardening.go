@@ -1,12 +1,15 @@
 package web
 
 import (
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -90,4 +93,58 @@ func (s *Server) requireBodyTypeWithCookie(r *http.Request, also ...string) erro
 		return errCookieNeedsJSON
 	}
 	return nil
+}
+
+// errBadText refuses a query, form or JSON text holding a NUL character or
+// bytes that are not UTF-8. No name, id, code or message SellerGuard keeps
+// has one; PostgreSQL can neither store nor compare one (its error was
+// answered 500), and SQLite would keep it quietly.
+var errBadText = sellerguard.Errorf(sellerguard.ECodeInvalidInput,
+	"The request has a NUL character or bytes that are not UTF-8 text. Remove them and try again.")
+
+// badTextField refuses one field of a form or JSON body for the same
+// reason, naming it.
+func badTextField(field string) error {
+	return sellerguard.Invalid(sellerguard.FieldError{Field: field, Code: "bad_text",
+		Message: "This field has a NUL character or bytes that are not UTF-8 text."})
+}
+
+// cleanText reports whether s is UTF-8 without a NUL character.
+func cleanText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
+
+// checkValues refuses a query or form with a key or value that is not
+// cleanText, naming the first such field when its name is clean.
+func checkValues(v url.Values) error {
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		if !cleanText(k) {
+			return errBadText
+		}
+		for _, s := range v[k] {
+			if !cleanText(s) {
+				return badTextField(k)
+			}
+		}
+	}
+	return nil
+}
+
+// refuseBadText answers a path holding a NUL byte or bytes that are not
+// UTF-8 404 (no route or id has one), and such a query 400, before any
+// handler reads them. (A query net/http cannot parse is left as before:
+// the pairs it cannot read are dropped.) Forms and JSON bodies are checked
+// where they are parsed, parseForm and decodeJSON.
+func (s *Server) refuseBadText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanText(r.URL.Path) {
+			s.writeError(w, r, errNotFound)
+			return
+		}
+		if r.URL.RawQuery != "" {
+			if q, _ := url.ParseQuery(r.URL.RawQuery); checkValues(q) != nil {
+				s.writeError(w, r, errBadText)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

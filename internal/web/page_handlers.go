@@ -37,7 +37,7 @@ func parseForm(r *http.Request) error {
 		}
 		return sellerguard.Errorf(sellerguard.ECodeInvalidInput, "The form could not be read. Please try again.")
 	}
-	return nil
+	return checkValues(r.Form)
 }
 
 // failForm shows the form again with the problems of err, or returns err

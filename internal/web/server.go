@@ -88,7 +88,7 @@ func New(v Services, db *store.DB, logger *slog.Logger, reg *prometheus.Registry
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errCrossOrigin)
 	}))
-	s.handler = s.recoverPanics(s.observe(s.securityHeaders(cop.Handler(s.limitBody(s.muxErrors(mux))))))
+	s.handler = s.recoverPanics(s.observe(s.securityHeaders(cop.Handler(s.refuseBadText(s.limitBody(s.muxErrors(mux)))))))
 	return s, nil
 }
 
