@@ -131,7 +131,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 	now := s.now()
 	code = strings.TrimSpace(code)
 	var newAddr string
-	var wrong bool
+	var wrong, taken bool
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		c, ok, err := s.useContactCode(ctx, tx, p.User.ID, "email", code, now)
 		if err != nil || !ok {
@@ -144,11 +144,10 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 		}
 		newAddr = string(raw)
 		if err := tx.ChangeUserEmail(ctx, p.User.ID, newAddr, NormalizeEmail(newAddr), now); errors.Is(err, store.ErrConflict) {
-			c.Status = "superseded"
-			if err := tx.PutContactChange(ctx, c); err != nil {
-				return err
-			}
-			return sellerguard.Errorf(sellerguard.ECodeConflict, "That address is no longer available. Choose another one.")
+			// Registered meanwhile: the change is over (committed, so its
+			// code is used up), and the answer says why.
+			c.Status, taken = "superseded", true
+			return tx.PutContactChange(ctx, c)
 		} else if err != nil {
 			return err
 		}
@@ -208,6 +207,9 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, p *Principal, code str
 	}
 	if wrong {
 		return "", errContactCode
+	}
+	if taken {
+		return "", sellerguard.Errorf(sellerguard.ECodeConflict, "That address is no longer available. Choose another one.")
 	}
 	return newAddr, nil
 }

@@ -93,9 +93,10 @@ func (s queries) RevertableEmailChanges(ctx context.Context, oldEmailNorm string
 	return out, rows.Err()
 }
 
-// ChangeUserEmail sets a user's sign-in email; ErrConflict when taken.
+// ChangeUserEmail sets a user's sign-in email; ErrConflict when taken (the
+// transaction stays usable: execUnique).
 func (s queries) ChangeUserEmail(ctx context.Context, userID, email, emailNorm string, at time.Time) error {
-	_, err := s.q.ExecContext(ctx, `UPDATE users SET email = $1, email_norm = $2, email_confirmed_at = $3 WHERE id = $4`, email, emailNorm, ts(at), userID)
+	_, err := s.execUnique(ctx, `UPDATE users SET email = $1, email_norm = $2, email_confirmed_at = $3 WHERE id = $4`, email, emailNorm, ts(at), userID)
 	if isUniqueViolation(err) {
 		return ErrConflict
 	}

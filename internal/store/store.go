@@ -285,6 +285,39 @@ func retryable(err error) bool {
 	return false
 }
 
+// execUnique runs one statement that may break a unique constraint, for
+// the methods whose callers go on in the same transaction after their
+// ErrConflict (CreateUser, ChangeUserEmail, CreateSupportCase). On
+// PostgreSQL a failed statement aborts its transaction: every statement
+// after it fails and the COMMIT becomes a ROLLBACK ("commit unexpectedly
+// resulted in rollback", answered 500), where SQLite goes on. So inside a
+// PostgreSQL transaction the statement runs under a savepoint, and a
+// unique violation rolls back to it, leaving the transaction usable. The
+// error is returned as the driver gave it. Methods whose callers end the
+// transaction on ErrConflict keep a plain statement (a savepoint costs two
+// round trips, and a bulk of them PostgreSQL's subtransaction cache).
+func (s queries) execUnique(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if _, inTx := s.q.(*sql.Tx); s.dialect != Postgres || !inTx {
+		return s.q.ExecContext(ctx, query, args...)
+	}
+	if _, err := s.q.ExecContext(ctx, "SAVEPOINT unique_check"); err != nil {
+		return nil, fmt.Errorf("store: savepoint: %w", err)
+	}
+	res, err := s.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		if isUniqueViolation(err) {
+			if _, rerr := s.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT unique_check"); rerr != nil {
+				return nil, fmt.Errorf("store: rollback to savepoint: %w", rerr)
+			}
+		}
+		return nil, err
+	}
+	if _, err := s.q.ExecContext(ctx, "RELEASE SAVEPOINT unique_check"); err != nil {
+		return nil, fmt.Errorf("store: release savepoint: %w", err)
+	}
+	return res, nil
+}
+
 // IsBadText reports whether the database refused a text argument it cannot
 // hold: PostgreSQL keeps no NUL character and no bytes that are not UTF-8
 // (SQLSTATE 22021, and 22P05 for a character the server's encoding lacks).

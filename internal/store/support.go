@@ -132,9 +132,10 @@ func scanCase(row interface{ Scan(...any) error }) (SupportCase, error) {
 	return c, nil
 }
 
-// CreateSupportCase stores a new case; ErrConflict when its reference is taken.
+// CreateSupportCase stores a new case; ErrConflict when its reference is
+// taken (the transaction stays usable: execUnique).
 func (s queries) CreateSupportCase(ctx context.Context, c SupportCase) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO support_cases (`+caseCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+	_, err := s.execUnique(ctx, `INSERT INTO support_cases (`+caseCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
 		c.ID, c.Ref, c.Kind, c.State, c.AccountUserID, c.BusinessID, c.OpenedByUserID, c.AccountEmail, c.ContactEmail,
 		c.AssignedAgentID, c.SourceIP, c.Language, ts(c.DisownedAt), ts(c.CreatedAt), ts(c.UpdatedAt))
 	if isUniqueViolation(err) {

@@ -68,9 +68,10 @@ func (s queries) FindUserByID(ctx context.Context, id string) (UserRecord, error
 	return scanUser(s.q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 }
 
-// CreateUser inserts a user; ErrConflict when the email is taken.
+// CreateUser inserts a user; ErrConflict when the email is taken (the
+// transaction stays usable: execUnique).
 func (s queries) CreateUser(ctx context.Context, u UserRecord) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := s.execUnique(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		u.ID, u.Email, u.EmailNorm, u.PasswordHash, ts(u.PasswordChangedAt), u.Status, ts(u.CreatedAt), u.Language, orEnglish(u.SignupLanguage))
 	if isUniqueViolation(err) {
 		return ErrConflict
