@@ -112,6 +112,15 @@ func badTextField(field string) error {
 // cleanText reports whether s is UTF-8 without a NUL character.
 func cleanText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
+// cleanQuery reports, without decoding or allocating, that a raw query
+// cannot decode to text cleanText refuses: it is clean itself and has no
+// percent escape (the only way to write a NUL or a byte above 0x7f
+// otherwise; '+' decodes to a space). A query it does not vouch for is
+// decoded and checked field by field.
+func cleanQuery(raw string) bool {
+	return strings.IndexByte(raw, '%') < 0 && cleanText(raw)
+}
+
 // checkValues refuses a query or form with a key or value that is not
 // cleanText, naming the first such field when its name is clean.
 func checkValues(v url.Values) error {
@@ -139,7 +148,7 @@ func (s *Server) refuseBadText(next http.Handler) http.Handler {
 			s.writeError(w, r, errNotFound)
 			return
 		}
-		if r.URL.RawQuery != "" {
+		if !cleanQuery(r.URL.RawQuery) {
 			if q, _ := url.ParseQuery(r.URL.RawQuery); checkValues(q) != nil {
 				s.writeError(w, r, errBadText)
 				return
