@@ -143,6 +143,9 @@ var (
 func (s *Service) Submit(ctx context.Context, sub Submission) (*Report, error) {
 	raw := sub.Raw
 	sub.URL, sub.Note = strings.TrimSpace(sub.URL), strings.TrimSpace(sub.Note)
+	// An SMTP envelope's sender or a From header may hold any bytes; no
+	// account has such an address, and it is stored and looked up as text.
+	sub.ReporterEmail = shownText(sub.ReporterEmail)
 	switch {
 	case len(raw) > MaxRawBytes:
 		return nil, errRawTooLarge
@@ -154,7 +157,9 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*Report, error) {
 		return nil, errURLTooLong
 	case utf8.RuneCountInString(sub.Note) > MaxNoteChars:
 		return nil, errNoteTooLong
-	case !utf8.ValidString(sub.Note) || !utf8.ValidString(sub.URL):
+	case !validText(sub.URL):
+		return nil, sellerguard.Invalid(sellerguard.FieldError{Field: "url", Code: "invalid_text", Message: "The link is not valid text."})
+	case !validText(sub.Note):
 		return nil, sellerguard.Invalid(sellerguard.FieldError{Field: "note", Code: "invalid_text", Message: "The note is not valid text."})
 	}
 	now := s.now()
@@ -183,7 +188,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (*Report, error) {
 		ID: sgsession.NewID("phr"), Source: sub.Source, Kind: kind,
 		ReporterUserID: sub.ReporterUserID, ReporterEmail: truncate(sub.ReporterEmail, 320), ReporterIP: sub.IP,
 		ReceivedAt: now, Verdict: a.Verdict, Score: a.Score, Reasons: string(reasons), Analysis: string(full),
-		FromHeader: truncate(a.From, 998), Subject: truncate(a.Subject, 998), MessageID: truncate(a.MessageID, 998),
+		FromHeader: truncate(shownText(a.From), 998), Subject: truncate(shownText(a.Subject), 998), MessageID: truncate(shownText(a.MessageID), 998),
 		URL: sub.URL, Note: sub.Note,
 	}
 	if kind == KindMessage {
@@ -352,6 +357,20 @@ func refusal(err error) error {
 		return &sellerguard.Error{Code: sellerguard.ECodeBusy, Message: "The request was cancelled.", Err: err}
 	}
 	return err
+}
+
+// validText reports whether a field typed by the reporter is text: UTF-8
+// without a NUL character (PostgreSQL keeps neither, SQLite would).
+func validText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// shownText makes what the reported message says of itself (its From,
+// Subject and Message-ID, the envelope's sender) storable and showable
+// text: each NUL character and each run of bytes that are not UTF-8
+// become U+FFFD.
+// Phishing mail often carries 8-bit headers in another charset; the report
+// must be taken all the same (the raw message keeps the original bytes).
+func shownText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
 func truncate(s string, n int) string {

@@ -171,7 +171,7 @@ func decodeJSON(r *http.Request, v any) error {
 		return errMalformed // trailing data after the object
 	}
 	if bytes.Contains(body, []byte(`\u0000`)) {
-		if err := nulField(raw); err != nil {
+		if err := nulField(raw, bytesFieldNames(v)); err != nil {
 			return err
 		}
 	}
@@ -199,9 +199,10 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // nulField refuses an object with a NUL character in a key or anywhere in
-// a field's value, naming the field. Valid JSON can only write one as the
+// a field's value, naming the field; the values of bytesFields (tagged
+// `text:"bytes"`: a raw email, analysed and stored as bytes) may hold one. Valid JSON can only write one as the
 // escape \u0000, which decodeJSON looks for first.
-func nulField(raw map[string]json.RawMessage) error {
+func nulField(raw map[string]json.RawMessage, bytesFields map[string]bool) error {
 	keys := slices.Sorted(maps.Keys(raw))
 	for _, k := range keys {
 		if strings.IndexByte(k, 0) >= 0 {
@@ -209,7 +210,7 @@ func nulField(raw map[string]json.RawMessage) error {
 		}
 	}
 	for _, k := range keys {
-		if bytes.Contains(raw[k], []byte(`\u0000`)) && jsonHasNUL(raw[k]) {
+		if !bytesFields[k] && bytes.Contains(raw[k], []byte(`\u0000`)) && jsonHasNUL(raw[k]) {
 			return badTextField(k)
 		}
 	}
@@ -229,6 +230,20 @@ func jsonHasNUL(body []byte) bool {
 			return true
 		}
 	}
+}
+
+// bytesFieldNames lists the JSON names of a struct pointer's fields that
+// carry bytes rather than text (tag `text:"bytes"`).
+func bytesFieldNames(v any) map[string]bool {
+	t := reflect.TypeOf(v).Elem()
+	out := map[string]bool{}
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("text") == "bytes" {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // jsonFieldNames lists the JSON names of a struct pointer's fields.

@@ -104,7 +104,7 @@ var (
 
 // messageRequest is the JSON form of the message routes.
 type messageRequest struct {
-	Raw  *string `json:"raw"`
+	Raw  *string `json:"raw" text:"bytes"` // analysed and stored as bytes: a NUL may be in it
 	URL  *string `json:"url"`
 	Note *string `json:"note"`
 }
@@ -203,7 +203,7 @@ func (s *Server) apiVerifyMail(w http.ResponseWriter, r *http.Request) error {
 
 // submission builds a report submission for the request's caller.
 func (s *Server) submission(r *http.Request, p *session.Principal, source string) phishreport.Submission {
-	sub := phishreport.Submission{Source: source, IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	sub := phishreport.Submission{Source: source, IP: s.clientIP(r), UserAgent: session.UserAgent(r.UserAgent())}
 	if p != nil {
 		sub.ReporterUserID, sub.ReporterEmail = p.User.ID, p.User.Email
 	}
@@ -321,6 +321,9 @@ func readMessageForm(r *http.Request, fields ...string) ([]byte, map[string]stri
 			return nil, nil, sellerguard.Errorf(sellerguard.ECodeInvalidInput, "The form could not be read. Please try again.")
 		}
 		defer func() { _ = r.MultipartForm.RemoveAll() }() // temporary files
+		if err := checkValues(r.MultipartForm.Value, "raw"); err != nil {
+			return nil, nil, err
+		}
 		if fh := r.MultipartForm.File["file"]; len(fh) > 0 && fh[0].Size > 0 {
 			if fh[0].Size > mailcheck.MaxBytes {
 				return nil, nil, errMessageTooLarge
@@ -335,7 +338,7 @@ func readMessageForm(r *http.Request, fields ...string) ([]byte, map[string]stri
 				return nil, nil, sellerguard.Errorf(sellerguard.ECodeInvalidInput, "The file could not be read. Please try again.")
 			}
 		}
-	} else if err := parseForm(r); err != nil {
+	} else if err := parseFormWithBytes(r, "raw"); err != nil {
 		return nil, nil, err
 	}
 	if raw == nil {

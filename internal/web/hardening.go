@@ -122,11 +122,16 @@ func cleanQuery(raw string) bool {
 }
 
 // checkValues refuses a query or form with a key or value that is not
-// cleanText, naming the first such field when its name is clean.
-func checkValues(v url.Values) error {
+// cleanText, naming the first such field when its name is clean. The
+// values of bytesFields are bytes, not text (a pasted email, stored as
+// such): any key is checked, their values are not.
+func checkValues(v url.Values, bytesFields ...string) error {
 	for _, k := range slices.Sorted(maps.Keys(v)) {
 		if !cleanText(k) {
 			return errBadText
+		}
+		if slices.Contains(bytesFields, k) {
+			continue
 		}
 		for _, s := range v[k] {
 			if !cleanText(s) {

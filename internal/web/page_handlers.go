@@ -29,7 +29,11 @@ type form struct {
 func newForm() *form { return &form{Values: map[string]string{}, Errors: map[string]string{}} }
 
 // parseForm reads an urlencoded form within the body limit.
-func parseForm(r *http.Request) error {
+func parseForm(r *http.Request) error { return parseFormWithBytes(r) }
+
+// parseFormWithBytes is parseForm for a form whose bytesFields carry bytes,
+// not text (a pasted email): their values may hold any character.
+func parseFormWithBytes(r *http.Request, bytesFields ...string) error {
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -37,7 +41,7 @@ func parseForm(r *http.Request) error {
 		}
 		return sellerguard.Errorf(sellerguard.ECodeInvalidInput, "The form could not be read. Please try again.")
 	}
-	return checkValues(r.Form)
+	return checkValues(r.Form, bytesFields...)
 }
 
 // failForm shows the form again with the problems of err, or returns err
