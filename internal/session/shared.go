@@ -161,3 +161,8 @@ var (
 	ErrNoSuchMethod       = errNoSuchMethod
 	ErrWrongSecondStep    = errWrongSecondStep
 )
+
+// UserAgent is a request's User-Agent as SellerGuard keeps it (sessions,
+// audit events, phishing reports): UTF-8 only (a header may hold any byte
+// above 0x7f, PostgreSQL keeps only UTF-8 text), at most 512 bytes.
+func UserAgent(ua string) string { return truncateUA(ua) }
