@@ -165,6 +165,9 @@ func (s *Service) Enrol(ctx context.Context, addr, code, pw string, meta session
 	}
 	used := false
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockSupportAgent(ctx, a.ID); err != nil { // one code, one enrolment
+			return err
+		}
 		cur, err := tx.FindSupportAgent(ctx, a.ID)
 		if err != nil {
 			return err
@@ -386,6 +389,17 @@ func (s *Service) DisableAgent(ctx context.Context, by Agent, id string) error {
 		return sellerguard.Errorf(sellerguard.ECodeConflict, "You cannot disable yourself; ask another supervisor.")
 	}
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		// Two supervisors disabling each other at once must not both
+		// succeed (nobody left to approve): the supervisors take turns,
+		// and one disabled meanwhile may disable nobody.
+		if err := tx.LockSupervisors(ctx); err != nil {
+			return err
+		}
+		if me, err := tx.FindSupportAgent(ctx, by.ID); err != nil {
+			return err
+		} else if me.Status != AgentActive {
+			return sellerguard.Errorf(sellerguard.ECodeForbidden, "Your agent account was disabled meanwhile.")
+		}
 		a, err := tx.FindSupportAgent(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return errNoAgent

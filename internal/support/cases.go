@@ -414,6 +414,13 @@ func (s *Service) NotMe(ctx context.Context, code string, meta session.RequestMe
 // action of the case is cancelled, the agents see it in the case, and the
 // owner is told.
 func (s *Service) disown(ctx context.Context, tx *store.Tx, c store.SupportCase, userID, how string, meta session.RequestMeta, now time.Time) error {
+	// Read again with the case locked: an approval or a request that
+	// committed meanwhile is cancelled with the rest, and one that waited
+	// for the lock finds the case disowned.
+	c, err := lockedCase(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
 	acts, err := tx.SupportActionsOf(ctx, c.ID)
 	if err != nil {
 		return err

@@ -97,7 +97,7 @@ var (
 )
 
 func (s *Service) caseWithAccount(ctx context.Context, tx *store.Tx, id string) (store.SupportCase, store.UserRecord, error) {
-	c, err := findCase(ctx, tx, id)
+	c, err := lockedCase(ctx, tx, id)
 	if err != nil {
 		return c, store.UserRecord{}, err
 	}
@@ -448,7 +448,7 @@ func (s *Service) ApproveAction(ctx context.Context, sup Agent, actionID string)
 	now := s.now()
 	var out store.SupportAction
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		act, err := tx.FindSupportAction(ctx, actionID)
+		act, err := lockedAction(ctx, tx, actionID)
 		if errors.Is(err, store.ErrNotFound) {
 			return errNoSuchAct
 		}
@@ -502,7 +502,7 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 	for _, d := range due {
 		ran := false
 		err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-			act, err := tx.FindSupportAction(ctx, d.ID)
+			act, err := lockedAction(ctx, tx, d.ID) // another instance may run this too
 			if err != nil {
 				return err
 			}

@@ -110,6 +110,32 @@ func findCase(ctx context.Context, q interface {
 	return c, err
 }
 
+// lockedCase is findCase for a change: the case's row is locked first
+// (store.Tx.LockSupportCase), so the changes of one case take turns and
+// each decides on what the one before committed (a state set twice, an
+// action approved twice or after the owner disowned the case).
+func lockedCase(ctx context.Context, tx *store.Tx, id string) (store.SupportCase, error) {
+	if !wellFormedID("case", id) {
+		return store.SupportCase{}, ErrNoSuchCase
+	}
+	if err := tx.LockSupportCase(ctx, id); err != nil {
+		return store.SupportCase{}, err
+	}
+	return findCase(ctx, tx, id)
+}
+
+// lockedAction reads an action with its case locked (lockedCase).
+func lockedAction(ctx context.Context, tx *store.Tx, id string) (store.SupportAction, error) {
+	act, err := tx.FindSupportAction(ctx, id)
+	if err != nil {
+		return act, err
+	}
+	if err := tx.LockSupportCase(ctx, act.CaseID); err != nil {
+		return act, err
+	}
+	return tx.FindSupportAction(ctx, id)
+}
+
 // CaseForAgent returns a case with its messages and notes, the evidence
 // recorded (matched or not, never a value) and its actions.
 func (s *Service) CaseForAgent(ctx context.Context, a Agent, id string) (AgentCase, error) {
@@ -257,7 +283,7 @@ func (s *Service) SetState(ctx context.Context, a Agent, id, state string) error
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		c, err := findCase(ctx, tx, id)
+		c, err := lockedCase(ctx, tx, id)
 		if err != nil {
 			return err
 		}

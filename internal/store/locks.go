@@ -1,0 +1,67 @@
+package store
+
+import "context"
+
+// Row locks for the changes that read, decide and then write: "is this
+// still pending?", "is another method left?", "is another supervisor
+// still active?". SQLite runs every transaction BEGIN IMMEDIATE, so writers
+// already take turns and each sees what the one before it committed.
+// PostgreSQL runs READ COMMITTED: without a lock two such transactions
+// both see the state before either wrote, and both act on it (a code
+// confirmed twice, an action approved twice, the last second step removed
+// twice over). Each lock takes the row of the thing the decision is about
+// (FOR UPDATE, held to the end of the transaction); a transaction that
+// waited for it then reads what the other committed, since every
+// statement of a READ COMMITTED transaction sees the commits made before
+// it began. Take the lock first, then read and decide, in the same
+// transaction. A missing row locks nothing (the reads after it say so).
+//
+// The tables are constants of this file, never input.
+
+// LockUser serialises the changes of one user's account: second-step
+// methods, email and phone changes, passwords.
+func (tx *Tx) LockUser(ctx context.Context, userID string) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID)
+}
+
+// LockBusiness serialises the changes of one business's team:
+// invitations, ownership transfers, deposit accounts.
+func (tx *Tx) LockBusiness(ctx context.Context, businessID string) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM businesses WHERE id = $1 FOR UPDATE`, businessID)
+}
+
+// LockSupportCase serialises the changes of one support case: its state,
+// its actions (request, approval, cancellation) and its disowning.
+func (tx *Tx) LockSupportCase(ctx context.Context, caseID string) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM support_cases WHERE id = $1 FOR UPDATE`, caseID)
+}
+
+// LockSupportAgent serialises the changes of one support agent (its
+// enrolment).
+func (tx *Tx) LockSupportAgent(ctx context.Context, agentID string) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM support_agents WHERE id = $1 FOR UPDATE`, agentID)
+}
+
+// LockSupervisors serialises the changes that must leave an active
+// supervisor: it locks every supervisor's row, in id order (so two such
+// transactions cannot deadlock).
+func (tx *Tx) LockSupervisors(ctx context.Context) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM support_agents WHERE role = $1 ORDER BY id FOR UPDATE`, "supervisor")
+}
+
+func (tx *Tx) lockRow(ctx context.Context, query, arg string) error {
+	if tx.dialect != Postgres {
+		return nil // BEGIN IMMEDIATE: this transaction already holds the write lock
+	}
+	rows, err := tx.q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		_ = rows.Close()
+		return err
+	}
+	return rows.Close()
+}
