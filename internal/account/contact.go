@@ -107,6 +107,12 @@ func (s *Service) checkContactSource(ctx context.Context, tx *store.Tx, meta Req
 // counting a wrong try (at most contactMaxAttempts per change). ok is false
 // for a wrong, used-up or missing code.
 func (s *Service) useContactCode(ctx context.Context, tx *store.Tx, userID, kind, code string, now time.Time) (c store.ContactChange, ok bool, err error) {
+	// One confirmation at a time: a code sent twice at once confirms once
+	// (one change, one notice with one revert code), and no wrong attempt
+	// goes uncounted.
+	if err := tx.LockUser(ctx, userID); err != nil {
+		return c, false, err
+	}
 	c, err = tx.PendingContactChange(ctx, userID, kind, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return c, false, nil
@@ -233,17 +239,30 @@ func (s *Service) RevertEmailChange(ctx context.Context, oldEmail, code string, 
 	}
 	var wrong bool
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		changes, err := tx.RevertableEmailChanges(ctx, oldNorm, now)
+		find := func() (*store.ContactChange, error) {
+			changes, err := tx.RevertableEmailChanges(ctx, oldNorm, now)
+			if err != nil {
+				return nil, err
+			}
+			for i := range changes {
+				c := &changes[i]
+				if code != "" && keys.EqualMAC(c.RevertMAC, s.Keys.MAC("revert-code", c.ID, code)) {
+					return c, nil
+				}
+			}
+			return nil, nil
+		}
+		hit, err := find()
+		if err == nil && hit != nil {
+			// One undo at a time: after the lock, the code is looked for
+			// again, and an undo that committed meanwhile has used it.
+			if err := tx.LockUser(ctx, hit.UserID); err != nil {
+				return err
+			}
+			hit, err = find()
+		}
 		if err != nil {
 			return err
-		}
-		var hit *store.ContactChange
-		for i := range changes {
-			c := &changes[i]
-			if code != "" && keys.EqualMAC(c.RevertMAC, s.Keys.MAC("revert-code", c.ID, code)) {
-				hit = c
-				break
-			}
 		}
 		if hit == nil {
 			wrong = true

@@ -495,6 +495,10 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		// Two removals at once must not both see the other's method left.
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		m, err := tx.FindMethod(ctx, p.User.ID, methodID)
 		if errors.Is(err, store.ErrNotFound) {
 			return errNoSuchMethod
@@ -505,7 +509,9 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 		if m.Held {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "This method is on hold since your sign-in email change was undone: keep or remove it on Secure my account.")
 		}
-		if err := tx.DeleteMethod(ctx, p.User.ID, m.ID); err != nil {
+		if err := tx.DeleteMethod(ctx, p.User.ID, m.ID); errors.Is(err, store.ErrNotFound) {
+			return errNoSuchMethod
+		} else if err != nil {
 			return err
 		}
 		if m.Confirmed {

@@ -26,10 +26,14 @@ func (s *Service) CancelDepositAccount(ctx context.Context, p *Principal, busine
 		return PaymentInfo{}, err
 	}
 	now := s.now()
+	errNone := sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such deposit account.")
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil { // one cancellation at a time
+			return err
+		}
 		a, err := tx.FindDepositAccount(ctx, businessID, accountID)
 		if errors.Is(err, store.ErrNotFound) {
-			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such deposit account.")
+			return errNone
 		}
 		if err != nil {
 			return err
@@ -40,7 +44,9 @@ func (s *Service) CancelDepositAccount(ctx context.Context, p *Principal, busine
 		if !now.Before(a.ActiveFrom) {
 			return sellerguard.Errorf(sellerguard.ECodeConflict, "This deposit account's cooling-off period has ended and it receives payouts: add the right account instead.")
 		}
-		if err := tx.DeleteDepositAccount(ctx, businessID, a.ID); err != nil {
+		if err := tx.DeleteDepositAccount(ctx, businessID, a.ID); errors.Is(err, store.ErrNotFound) {
+			return errNone
+		} else if err != nil {
 			return err
 		}
 		after, err := s.payoutState(ctx, tx, businessID, now)

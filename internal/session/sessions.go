@@ -463,7 +463,11 @@ func (s *Service) ExpireSessions(ctx context.Context) error {
 // SignOut ends the caller's own session.
 func (s *Service) SignOut(ctx context.Context, p *Principal, meta RequestMeta) error {
 	return s.endSessions(ctx, p, meta, "session.ended", func(tx *store.Tx) ([]string, error) {
-		if err := tx.DeleteSession(ctx, p.User.ID, p.Session.ID); err != nil {
+		if err := tx.DeleteSession(ctx, p.User.ID, p.Session.ID); errors.Is(err, store.ErrNotFound) {
+			// Signed out (or revoked) meanwhile by another request: this
+			// token is no longer signed in.
+			return nil, ErrUnauthenticated
+		} else if err != nil {
 			return nil, err
 		}
 		return []string{p.Session.ID}, nil

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sellerguard/sellerguard"
@@ -28,7 +29,12 @@ type StepUp struct {
 // session caches (NotifyRevoked in tx, InvalidateUser after the commit), as
 // for every revocation.
 func (s *Service) replaceSession(ctx context.Context, tx *store.Tx, p *Principal, reauthAt time.Time, meta RequestMeta, now time.Time) (StepUp, error) {
-	if err := tx.DeleteSession(ctx, p.User.ID, p.Session.ID); err != nil {
+	if err := tx.DeleteSession(ctx, p.User.ID, p.Session.ID); errors.Is(err, store.ErrNotFound) {
+		// Another request of this session replaced or ended it meanwhile
+		// (two password changes at once): this one is no longer signed
+		// in, and its change is rolled back.
+		return StepUp{}, ErrUnauthenticated
+	} else if err != nil {
 		return StepUp{}, err
 	}
 	token, tokenHash := newToken()

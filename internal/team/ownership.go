@@ -34,6 +34,9 @@ func (s *Service) OfferOwnership(ctx context.Context, p *Principal, businessID, 
 	now := s.now()
 	t := store.OwnershipTransfer{BusinessID: businessID, FromUser: p.User.ID, ToUser: toUser, CreatedAt: now, ExpiresAt: now.Add(OwnershipTransferTTL)}
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		m, err := tx.FindMember(ctx, businessID, toUser)
 		if errors.Is(err, store.ErrNotFound) || err == nil && m.Status != sellerguard.MembershipActive {
 			return sellerguard.Invalid(sellerguard.FieldError{Field: "user_id", Code: "unknown_member", Message: "Choose an active member of this business."})
@@ -93,6 +96,9 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		t, err := tx.FindOwnershipTransfer(ctx, businessID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && t.FromUser != p.User.ID && t.ToUser != p.User.ID {
 			return errNoTransfer
@@ -143,6 +149,9 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		t, err := tx.FindOwnershipTransfer(ctx, businessID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (t.ToUser != p.User.ID || !now.Before(t.ExpiresAt)) {
 			return errNoTransfer

@@ -72,6 +72,9 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 	inv := store.Invitation{ID: NewID("inv"), BusinessID: businessID, Email: invitee, EmailNorm: norm, Permissions: clean, InvitedBy: p.User.ID,
 		Status: "pending", CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		if u, err := tx.FindUserByEmail(ctx, norm); err == nil {
 			if _, err := tx.FindMember(ctx, businessID, u.ID); err == nil {
 				return sellerguard.Errorf(sellerguard.ECodeConflict, "That person already belongs to this business.")
@@ -127,6 +130,9 @@ func (s *Service) WithdrawInvitation(ctx context.Context, p *Principal, business
 	}
 	now := s.now()
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		inv, err := tx.FindInvitation(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (inv.BusinessID != businessID || inv.Status != "pending") {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such invitation.")
@@ -161,6 +167,14 @@ func (s *Service) DecideInvitation(ctx context.Context, p *Principal, id string,
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		var err error
 		inv, err = tx.FindInvitation(ctx, id)
+		if err == nil {
+			// One decision at a time, and none beside a withdrawal: the
+			// business is locked and the invitation read again.
+			if err := tx.LockBusiness(ctx, inv.BusinessID); err != nil {
+				return err
+			}
+			inv, err = tx.FindInvitation(ctx, id)
+		}
 		if errors.Is(err, store.ErrNotFound) || err == nil && (inv.EmailNorm != NormalizeEmail(p.User.Email) || inv.Status != "pending" || !now.Before(inv.ExpiresAt)) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such invitation, or it has expired.")
 		}
@@ -222,6 +236,9 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 	now := s.now()
 	var m Member
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		m, err = tx.FindMember(ctx, businessID, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member.")
@@ -283,6 +300,9 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		m, err := tx.FindMember(ctx, businessID, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member.")

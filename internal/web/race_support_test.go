@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,33 +22,6 @@ import (
 // supervisors disabling each other. SQLite runs one writer at a time, so
 // the same tests pass there; both databases run each. A race that does not
 // show every time is run a few bounded rounds.
-
-// rsBurst sends n requests at the same moment (every goroutine waits at a
-// start barrier) and returns each answer's status and body by index.
-func rsBurst(n int, send func(i int) (int, string)) ([]int, []string) {
-	statuses, bodies := make([]int, n), make([]string, n)
-	var start, wg sync.WaitGroup
-	start.Add(1)
-	for i := range n {
-		wg.Go(func() {
-			start.Wait()
-			statuses[i], bodies[i] = send(i)
-		})
-	}
-	start.Done()
-	wg.Wait()
-	return statuses, bodies
-}
-
-// rsJSON encodes a request body.
-func rsJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // rsCaseView is a case as an agent reads it through the API.
 type rsCaseView struct {
@@ -151,8 +123,8 @@ func TestRaceSupportAgentEnrolOnce(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: add agent: %v", round, err)
 			}
-			body := rsJSON(t, map[string]string{"email": email, "enrolment_code": code, "password": agentPW})
-			statuses, bodies := rsBurst(n, func(int) (int, string) {
+			body := raceJSON(t, map[string]string{"email": email, "enrolment_code": code, "password": agentPW})
+			statuses, bodies := raceBurst(n, func(int) (int, string) {
 				return rawRequest(t, in, "POST", "/api/v1/agent/enrol", "application/json", body, "", nil)
 			})
 			var secrets []string
@@ -208,7 +180,7 @@ func TestRaceSupportApproveActionOnce(t *testing.T) {
 			}
 			actID := r.JSON(t)["id"].(string)
 			before := len(in.Outbox(t))
-			statuses, bodies := rsBurst(n, func(i int) (int, string) {
+			statuses, bodies := raceBurst(n, func(i int) (int, string) {
 				return rawRequest(t, in, "POST", "/api/v1/agent/actions/"+actID+"/approve", "", nil, sups[i%2], nil)
 			})
 			approved := 0
@@ -363,7 +335,7 @@ func TestRaceSupportDisownWhileActing(t *testing.T) {
 				acts[i] = r.JSON(t)["id"].(string)
 			}
 			before := len(in.Outbox(t))
-			statuses, bodies := rsBurst(n+1, func(i int) (int, string) {
+			statuses, bodies := raceBurst(n+1, func(i int) (int, string) {
 				if i == n {
 					return rawRequest(t, in, "POST", disownPath(caseID), "", nil, owner.token, nil)
 				}
@@ -375,8 +347,8 @@ func TestRaceSupportDisownWhileActing(t *testing.T) {
 			// case.
 			caseID, ref = rsRecoveryCase(t, in, owner, at)
 			before = len(in.Outbox(t))
-			body := rsJSON(t, map[string]string{"kind": "require_password_change"})
-			statuses, bodies = rsBurst(n+1, func(i int) (int, string) {
+			body := raceJSON(t, map[string]string{"kind": "require_password_change"})
+			statuses, bodies = raceBurst(n+1, func(i int) (int, string) {
 				if i == n {
 					return rawRequest(t, in, "POST", disownPath(caseID), "", nil, owner.token, nil)
 				}
@@ -406,7 +378,7 @@ func TestRaceSupportResolveToldOnce(t *testing.T) {
 			agentToken(t, in, addAgent(t, in, "agent2@race.example", "agent")),
 		}
 		const n, rounds = 8, 4
-		body := rsJSON(t, map[string]string{"state": "resolved"})
+		body := raceJSON(t, map[string]string{"state": "resolved"})
 		for round := range rounds {
 			if round > 0 {
 				if r := in.Do(t, "POST", "/api/v1/agent/cases/"+caseID+"/state", tokens[0], map[string]string{"state": "open"}); r.Status != 200 {
@@ -414,7 +386,7 @@ func TestRaceSupportResolveToldOnce(t *testing.T) {
 				}
 			}
 			before := len(in.Outbox(t))
-			statuses, bodies := rsBurst(n, func(i int) (int, string) {
+			statuses, bodies := raceBurst(n, func(i int) (int, string) {
 				return rawRequest(t, in, "POST", "/api/v1/agent/cases/"+caseID+"/state", "application/json", body, tokens[i%2], nil)
 			})
 			for i, s := range statuses {
@@ -476,7 +448,7 @@ func TestRaceSupportSupervisorsDisableEachOther(t *testing.T) {
 					}
 				}
 			}
-			statuses, bodies := rsBurst(2*perSide, func(i int) (int, string) {
+			statuses, bodies := raceBurst(2*perSide, func(i int) (int, string) {
 				by, target := i%2, 1-i%2
 				return rawRequest(t, in, "POST", "/api/v1/agent/agents/"+pair[target].id+"/disable", "", nil, tokens[by], nil)
 			})

@@ -28,6 +28,17 @@ func (p *person) signInAgain(t *testing.T, in *apptest.Instance) {
 // without a business of their own, enrols two-step and accepts.
 func joinByInvitation(t *testing.T, in *apptest.Instance, ownerTok, biz, email string, perms map[string]string) *person {
 	t.Helper()
+	p, invID := invitedPerson(t, in, ownerTok, biz, email, perms)
+	if r := in.Do(t, "POST", "/api/v1/invitations/"+invID+"/accept", p.token, nil); r.Status != 200 {
+		t.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	return p
+}
+
+// invitedPerson is joinByInvitation up to the decision: the person sees
+// the one invitation, whose id it returns.
+func invitedPerson(t *testing.T, in *apptest.Instance, ownerTok, biz, email string, perms map[string]string) (*person, string) {
+	t.Helper()
 	if r := in.Do(t, "POST", "/api/v1/businesses/"+biz+"/invitations", ownerTok, map[string]any{"email": email, "permissions": perms}); r.Status != 201 {
 		t.Fatalf("invite %s: %d %s", email, r.Status, r.Body)
 	}
@@ -45,10 +56,7 @@ func joinByInvitation(t *testing.T, in *apptest.Instance, ownerTok, biz, email s
 	if len(list) != 1 {
 		t.Fatalf("%s sees %d invitations", email, len(list))
 	}
-	if r := in.Do(t, "POST", "/api/v1/invitations/"+list[0].(map[string]any)["id"].(string)+"/accept", p.token, nil); r.Status != 200 {
-		t.Fatalf("accept: %d %s", r.Status, r.Body)
-	}
-	return p
+	return p, list[0].(map[string]any)["id"].(string)
 }
 
 func newOwner(t *testing.T, in *apptest.Instance, email, business string) (*person, string) {
