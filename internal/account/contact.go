@@ -57,6 +57,9 @@ func (s *Service) StartEmailChange(ctx context.Context, p *Principal, newEmail s
 		return err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
 			return err
 		}
@@ -361,6 +364,9 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 		return "", err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
 			return err
 		}
@@ -530,6 +536,9 @@ func (s *Service) StartContactConfirmation(ctx context.Context, p *Principal, ki
 		return err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
 			return err
 		}

@@ -210,6 +210,9 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 	now := s.now()
 	var h store.Hold
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		var err error
 		h, err = tx.FindHold(ctx, p.User.ID, holdID)
 		if errors.Is(err, store.ErrNotFound) {

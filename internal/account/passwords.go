@@ -160,6 +160,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	if !ok {
 		if err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+			if err := tx.LockUser(ctx, p.User.ID); err != nil {
+				return err
+			}
 			_, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
 			return err
 		}); err != nil {
@@ -177,6 +180,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	var res PasswordChanged
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}
@@ -310,6 +316,9 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		if err := tx.SetBusinessPasswordRules(ctx, businessID, maxAgeDays, strict); err != nil {
 			return err
 		}

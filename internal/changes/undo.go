@@ -54,6 +54,17 @@ func (s *Service) Undo(ctx context.Context, p *session.Principal, businessID, ch
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var done store.AuditRecord
 	err = s.Store.WithTx(ctx, func(tx *store.Tx) error {
+		// Undos and the changes they undo take turns: the check for a later
+		// change below must see every change committed before this undo.
+		var lock error
+		if businessID != "" {
+			lock = tx.LockBusiness(ctx, businessID)
+		} else {
+			lock = tx.LockUser(ctx, p.User.ID)
+		}
+		if lock != nil {
+			return lock
+		}
 		e, k, err := s.find(ctx, tx, businessID, changeID)
 		if err != nil {
 			return err

@@ -256,6 +256,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, i
 	var m store.TwoStepMethod
 	var rejected error
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		rejected = nil
 		c, err := tx.FindChallenge(ctx, in.ChallengeID, now)
 		if errors.Is(err, store.ErrNotFound) {

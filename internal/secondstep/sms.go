@@ -155,6 +155,9 @@ func (s *Service) startSMS(ctx context.Context, p *Principal, phone string, voic
 		return SMSEnrollment{}, err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		ms, err := tx.ListMethods(ctx, p.User.ID)
 		if err != nil {
 			return err
@@ -193,6 +196,9 @@ func (s *Service) ConfirmSMS(ctx context.Context, p *Principal, methodID, code s
 	var m store.TwoStepMethod
 	var wrong bool
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		var err error
 		m, err = tx.FindMethod(ctx, p.User.ID, methodID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Confirmed || m.Held || (m.Kind != twostep.KindSMS && m.Kind != twostep.KindVoice)) {
@@ -233,6 +239,9 @@ func (s *Service) SendSessionSMS(ctx context.Context, p *Principal, methodID str
 	now := s.now()
 	var sentTo string
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		ms, err := tx.ListMethods(ctx, p.User.ID)
 		if err != nil {
 			return err

@@ -123,6 +123,9 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	var wrong, restart bool
 	token, tokenHash := newToken()
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, in.Method, in.Code, now)
 		if err != nil {
 			return err
@@ -187,6 +190,9 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	}
 	// A wrong code: count it against this attempt and the account.
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		st, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
 		if err != nil {
 			return err
@@ -250,6 +256,9 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 	var failed error
 	var next StepUp
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if ok && p.TwoStep.Enrolled {
 			used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, method, code, now)
 			if err != nil {
@@ -376,6 +385,9 @@ func (s *Service) startTOTP(ctx context.Context, p *Principal, label string, kee
 		return TOTPEnrollment{}, err
 	}
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		ms, err := tx.ListMethods(ctx, p.User.ID)
 		if err != nil {
 			return err
@@ -427,6 +439,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, methodID, code 
 	var m store.TwoStepMethod
 	var wrong bool
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		var err error
 		m, err = tx.FindMethod(ctx, p.User.ID, methodID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Kind != twostep.KindTOTP || m.Confirmed || m.Held) {
@@ -563,6 +578,9 @@ func (s *Service) regenerateBackupCodes(ctx context.Context, p *Principal, meta 
 	}
 	now := s.now()
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if err := tx.ReplaceBackupCodes(ctx, p.User.ID, macs, now); err != nil {
 			return err
 		}
@@ -594,6 +612,9 @@ func (s *Service) ForgetTrustedBrowser(ctx context.Context, p *Principal, id str
 	}
 	now := s.now()
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockUser(ctx, p.User.ID); err != nil {
+			return err
+		}
 		if err := tx.DeleteTrustedBrowser(ctx, p.User.ID, id); errors.Is(err, store.ErrNotFound) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such trusted browser.")
 		} else if err != nil {
@@ -630,6 +651,9 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 		}
 	}
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		if !required {
 			others, err := tx.CountOtherMembers(ctx, businessID, p.User.ID)
 			if err != nil {

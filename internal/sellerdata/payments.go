@@ -138,6 +138,9 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 	}
 	a.NumberSealed = sealed
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		before, err := s.payoutState(ctx, tx, businessID, now)
 		if err != nil {
 			return err
@@ -213,6 +216,9 @@ func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID st
 	now := s.now()
 	f.BusinessID, f.UpdatedAt, f.UpdatedBy = businessID, now, p.User.ID
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		before, err := tx.GetStorefront(ctx, businessID)
 		if err != nil {
 			return err
@@ -344,6 +350,9 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 		return map[string]any{"card": fmt.Sprintf("%s •••• %s", x.Brand, x.Last4), "holder": x.Holder, "expires": fmt.Sprintf("%02d/%d", x.ExpMonth, x.ExpYear)}
 	}
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
 		before := map[string]any{"card": nil}
 		if old, err := tx.GetChargeMethod(ctx, businessID); err == nil {
 			before = describe(old)

@@ -10,7 +10,9 @@ import "context"
 // both see the state before either wrote, and both act on it (a code
 // confirmed twice, an action approved twice, the last second step removed
 // twice over). Each lock takes the row of the thing the decision is about
-// (FOR UPDATE, held to the end of the transaction); a transaction that
+// (FOR NO KEY UPDATE, held to the end of the transaction: it excludes the
+// other lockers and any update of the row, not the inserts elsewhere that
+// only reference it, such as a sign-in's session); a transaction that
 // waited for it then reads what the other committed, since every
 // statement of a READ COMMITTED transaction sees the commits made before
 // it began. Take the lock first, then read and decide, in the same
@@ -21,32 +23,32 @@ import "context"
 // LockUser serialises the changes of one user's account: second-step
 // methods, email and phone changes, passwords.
 func (tx *Tx) LockUser(ctx context.Context, userID string) error {
-	return tx.lockRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID)
+	return tx.lockRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID)
 }
 
 // LockBusiness serialises the changes of one business's team:
 // invitations, ownership transfers, deposit accounts.
 func (tx *Tx) LockBusiness(ctx context.Context, businessID string) error {
-	return tx.lockRow(ctx, `SELECT 1 FROM businesses WHERE id = $1 FOR UPDATE`, businessID)
+	return tx.lockRow(ctx, `SELECT 1 FROM businesses WHERE id = $1 FOR NO KEY UPDATE`, businessID)
 }
 
 // LockSupportCase serialises the changes of one support case: its state,
 // its actions (request, approval, cancellation) and its disowning.
 func (tx *Tx) LockSupportCase(ctx context.Context, caseID string) error {
-	return tx.lockRow(ctx, `SELECT 1 FROM support_cases WHERE id = $1 FOR UPDATE`, caseID)
+	return tx.lockRow(ctx, `SELECT 1 FROM support_cases WHERE id = $1 FOR NO KEY UPDATE`, caseID)
 }
 
 // LockSupportAgent serialises the changes of one support agent (its
 // enrolment).
 func (tx *Tx) LockSupportAgent(ctx context.Context, agentID string) error {
-	return tx.lockRow(ctx, `SELECT 1 FROM support_agents WHERE id = $1 FOR UPDATE`, agentID)
+	return tx.lockRow(ctx, `SELECT 1 FROM support_agents WHERE id = $1 FOR NO KEY UPDATE`, agentID)
 }
 
 // LockSupervisors serialises the changes that must leave an active
 // supervisor: it locks every supervisor's row, in id order (so two such
 // transactions cannot deadlock).
 func (tx *Tx) LockSupervisors(ctx context.Context) error {
-	return tx.lockRow(ctx, `SELECT 1 FROM support_agents WHERE role = $1 ORDER BY id FOR UPDATE`, "supervisor")
+	return tx.lockRow(ctx, `SELECT 1 FROM support_agents WHERE role = $1 ORDER BY id FOR NO KEY UPDATE`, "supervisor")
 }
 
 func (tx *Tx) lockRow(ctx context.Context, query, arg string) error {

@@ -49,6 +49,18 @@ func raceBurst(n int, send func(i int) (int, string)) ([]int, []string) {
 	return statuses, bodies
 }
 
+// raceOneEffect checks that a burst had one effect: one answer ok, and
+// one audit event of that action since the count before.
+func raceOneEffect(t *testing.T, in *apptest.Instance, what string, statuses []int, ok int, action string, before int) {
+	t.Helper()
+	if n := raceCount(statuses, ok); n != 1 {
+		t.Errorf("%s: %d answers %d (all: %v), want 1", what, n, ok, statuses)
+	}
+	if n := raceAudit(t, in, action) - before; n != 1 {
+		t.Errorf("%s: %d %s events, want 1", what, n, action)
+	}
+}
+
 // raceJSON is v as a request body.
 func raceJSON(t *testing.T, v any) []byte {
 	t.Helper()
@@ -393,12 +405,7 @@ func TestRaceCancelDepositAccountEightTimes(t *testing.T) {
 			})
 			raceNo5xx(t, what, statuses, bodies)
 			raceOnly(t, what, statuses, bodies, http.StatusOK, http.StatusNotFound, http.StatusConflict)
-			if n := raceCount(statuses, http.StatusOK); n != 1 {
-				t.Errorf("%s: %d cancellations answered 200 (all: %v), want 1", what, n, statuses)
-			}
-			if n := raceAudit(t, in, "business.deposit_account_cancelled") - before; n != 1 {
-				t.Errorf("%s: %d business.deposit_account_cancelled events, want 1", what, n)
-			}
+			raceOneEffect(t, in, what, statuses, http.StatusOK, "business.deposit_account_cancelled", before)
 			if r := in.Do(t, "GET", pay, owner.token, nil); r.Status != 200 || r.JSON(t)["pending_account"] != nil || r.JSON(t)["payouts_account"] != nil {
 				t.Fatalf("%s: payments after: %d %s", what, r.Status, r.Body)
 			}
