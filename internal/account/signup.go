@@ -244,6 +244,9 @@ func (s *Service) VerifySignup(ctx context.Context, email, code string, meta Req
 	}
 	var wrong bool
 	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockSignup(ctx, emailNorm); err != nil {
+			return err
+		}
 		p, err := tx.FindSignup(ctx, emailNorm)
 		if errors.Is(err, store.ErrNotFound) {
 			wrong = true

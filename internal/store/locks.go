@@ -26,6 +26,12 @@ func (tx *Tx) LockUser(ctx context.Context, userID string) error {
 	return tx.lockRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID)
 }
 
+// LockSignup serialises the tries of one sign-up's code (its attempts
+// are counted in the row: eight wrong codes at once are eight tries).
+func (tx *Tx) LockSignup(ctx context.Context, emailNorm string) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM signups WHERE email_norm = $1 FOR NO KEY UPDATE`, emailNorm)
+}
+
 // LockBusiness serialises the changes of one business's team:
 // invitations, ownership transfers, deposit accounts.
 func (tx *Tx) LockBusiness(ctx context.Context, businessID string) error {

@@ -649,3 +649,39 @@ func TestRaceMoreTwoStepRuleOffBesideJoin(t *testing.T) {
 		checkAuditChain(t, in)
 	})
 }
+
+// A sign-up's emailed code takes five tries. Eight different wrong codes
+// sent at once are eight tries, so the right code sent afterwards is
+// refused (400) and no account is made — on PostgreSQL the eight tries
+// counted as one (each read the count before the others wrote it), and the
+// right code still made the account: a guesser got many more tries than
+// five. Three rounds, a new sign-up each.
+func TestRaceMoreSignupCodeTriesAtOnce(t *testing.T) {
+	t.Parallel()
+	apptest.Dialects(t, func(t *testing.T, dialect string) {
+		in := apptest.Start(t, dialect)
+		for round := range 3 {
+			what := fmt.Sprintf("sign-up code round %d", round)
+			email := fmt.Sprintf("guess%d@signup-race.example", round)
+			if r := in.Do(t, "POST", "/api/v1/signup", "", map[string]string{"email": email, "password": pw, "business_name": "Guess Goods"}); r.Status != 202 {
+				t.Fatalf("%s: sign-up: %d %s", what, r.Status, r.Body)
+			}
+			code := in.LastCode(t, email)
+			statuses, bodies := raceBurst(raceN, func(i int) (int, string) {
+				wrong := fmt.Sprintf("%06d", (i+1)*111111%1000000)
+				if wrong == code {
+					wrong = "000000"
+				}
+				return rawRequest(t, in, "POST", "/api/v1/signup/verify", "application/json", raceJSON(t, map[string]string{"email": email, "code": wrong}), "", nil)
+			})
+			raceNo5xx(t, what, statuses, bodies)
+			raceOnly(t, what, statuses, bodies, http.StatusBadRequest)
+			if r := in.Do(t, "POST", "/api/v1/signup/verify", "", map[string]string{"email": email, "code": code}); r.Status != http.StatusBadRequest {
+				t.Errorf("%s: the right code after %d wrong ones at once answered %d %s, want 400 (five tries)", what, raceN, r.Status, r.Body)
+			}
+			if _, err := in.DB.FindUserByEmail(context.Background(), email); err == nil {
+				t.Errorf("%s: an account was made after %d wrong codes", what, raceN)
+			}
+		}
+	})
+}
