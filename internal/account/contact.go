@@ -56,10 +56,7 @@ func (s *Service) StartEmailChange(ctx context.Context, p *Principal, newEmail s
 	if err != nil {
 		return err
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
 			return err
 		}
@@ -363,10 +360,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, phone stri
 	if err != nil {
 		return "", err
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
 			return err
 		}
@@ -535,10 +529,7 @@ func (s *Service) StartContactConfirmation(ctx context.Context, p *Principal, ki
 	if err != nil {
 		return err
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := s.checkContactSource(ctx, tx, meta, now); err != nil {
 			return err
 		}

@@ -209,10 +209,7 @@ func (s *Service) DecideHold(ctx context.Context, p *Principal, holdID, decision
 	}
 	now := s.now()
 	var h store.Hold
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		var err error
 		h, err = tx.FindHold(ctx, p.User.ID, holdID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -159,10 +159,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return PasswordChanged{}, s.hashError(err)
 	}
 	if !ok {
-		if err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-			if err := tx.LockUser(ctx, p.User.ID); err != nil {
-				return err
-			}
+		if err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 			_, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
 			return err
 		}); err != nil {
@@ -179,10 +176,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return PasswordChanged{}, err
 	}
 	var res PasswordChanged
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}
@@ -315,10 +309,7 @@ func (s *Service) SetBusinessPasswordRules(ctx context.Context, p *Principal, bu
 		return sellerguard.Invalid(sellerguard.FieldError{Field: "max_age_days", Code: "out_of_range", Message: "Use 0 (no maximum) or 30 to 3650 days."})
 	}
 	now := s.now()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		if err := tx.SetBusinessPasswordRules(ctx, businessID, maxAgeDays, strict); err != nil {
 			return err
 		}

@@ -111,11 +111,7 @@ func (s *Service) VerifyRecovery(ctx context.Context, addr, code string, meta Re
 	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
 		// The tries of one account's code take turns: eight wrong codes at
 		// once are eight of its five tries, not five plus three more.
-		if u, err := tx.FindUserByEmail(ctx, emailNorm); err == nil {
-			if err := tx.LockUser(ctx, u.ID); err != nil {
-				return err
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if err := tx.LockUserByEmail(ctx, emailNorm); err != nil {
 			return err
 		}
 		out, err := s.recoveryRules().Verify(ctx, tx, emailNorm, code, meta.IP, now)

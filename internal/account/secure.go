@@ -58,10 +58,7 @@ func (s *Service) SecureAccount(ctx context.Context, p *Principal, next string, 
 		}
 	}
 	now := s.now()
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := s.storePassword(ctx, tx, u, hash, breachUnverified, now); err != nil {
 			return err
 		}

@@ -255,10 +255,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, i
 	now := s.now()
 	var m store.TwoStepMethod
 	var rejected error
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		rejected = nil
 		c, err := tx.FindChallenge(ctx, in.ChallengeID, now)
 		if errors.Is(err, store.ErrNotFound) {

@@ -154,10 +154,7 @@ func (s *Service) startSMS(ctx context.Context, p *Principal, phone string, voic
 	if err != nil {
 		return SMSEnrollment{}, err
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		ms, err := tx.ListMethods(ctx, p.User.ID)
 		if err != nil {
 			return err
@@ -195,10 +192,7 @@ func (s *Service) ConfirmSMS(ctx context.Context, p *Principal, methodID, code s
 	now := s.now()
 	var m store.TwoStepMethod
 	var wrong bool
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		var err error
 		m, err = tx.FindMethod(ctx, p.User.ID, methodID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Confirmed || m.Held || (m.Kind != twostep.KindSMS && m.Kind != twostep.KindVoice)) {
@@ -238,10 +232,7 @@ func (s *Service) SendSessionSMS(ctx context.Context, p *Principal, methodID str
 	}
 	now := s.now()
 	var sentTo string
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		ms, err := tx.ListMethods(ctx, p.User.ID)
 		if err != nil {
 			return err

@@ -122,10 +122,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 	var res SecondStepResult
 	var wrong, restart bool
 	token, tokenHash := newToken()
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, in.Method, in.Code, now)
 		if err != nil {
 			return err
@@ -189,10 +186,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 		return res, nil
 	}
 	// A wrong code: count it against this attempt and the account.
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		st, err := s.Limiter.AccountFailure(ctx, tx, key, meta.IP, now)
 		if err != nil {
 			return err
@@ -255,10 +249,7 @@ func (s *Service) Reauthenticate(ctx context.Context, p *Principal, pw, method, 
 	}
 	var failed error
 	var next StepUp
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if ok && p.TwoStep.Enrolled {
 			used, err := s.verifyCode(ctx, tx, p.User.ID, p.Session.ID, method, code, now)
 			if err != nil {
@@ -384,10 +375,7 @@ func (s *Service) startTOTP(ctx context.Context, p *Principal, label string, kee
 	if err != nil {
 		return TOTPEnrollment{}, err
 	}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		ms, err := tx.ListMethods(ctx, p.User.ID)
 		if err != nil {
 			return err
@@ -438,10 +426,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, methodID, code 
 	now := s.now()
 	var m store.TwoStepMethod
 	var wrong bool
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		var err error
 		m, err = tx.FindMethod(ctx, p.User.ID, methodID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (m.Kind != twostep.KindTOTP || m.Confirmed || m.Held) {
@@ -509,11 +494,8 @@ func (s *Service) RemoveMethod(ctx context.Context, p *Principal, methodID strin
 		return err
 	}
 	now := s.now()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		// Two removals at once must not both see the other's method left.
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	// Locked: two removals at once must not both see the other's method left.
+	err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		m, err := tx.FindMethod(ctx, p.User.ID, methodID)
 		if errors.Is(err, store.ErrNotFound) {
 			return errNoSuchMethod
@@ -577,10 +559,7 @@ func (s *Service) regenerateBackupCodes(ctx context.Context, p *Principal, meta 
 		macs[i] = s.Keys.MAC("backup-code", p.User.ID, twostep.NormalizeBackupCode(c))
 	}
 	now := s.now()
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err = s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := tx.ReplaceBackupCodes(ctx, p.User.ID, macs, now); err != nil {
 			return err
 		}
@@ -611,10 +590,7 @@ func (s *Service) ForgetTrustedBrowser(ctx context.Context, p *Principal, id str
 		return err
 	}
 	now := s.now()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockUser(ctx, p.User.ID); err != nil {
-			return err
-		}
+	err := s.DB.WithUserTx(ctx, p.User.ID, func(tx *store.Tx) error {
 		if err := tx.DeleteTrustedBrowser(ctx, p.User.ID, id); errors.Is(err, store.ErrNotFound) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such trusted browser.")
 		} else if err != nil {
@@ -650,10 +626,7 @@ func (s *Service) SetBusinessTwoStep(ctx context.Context, p *Principal, business
 			before = m.RequireTwoStep
 		}
 	}
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		if !required {
 			others, err := tx.CountOtherMembers(ctx, businessID, p.User.ID)
 			if err != nil {

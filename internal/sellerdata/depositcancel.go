@@ -27,10 +27,7 @@ func (s *Service) CancelDepositAccount(ctx context.Context, p *Principal, busine
 	}
 	now := s.now()
 	errNone := sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such deposit account.")
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil { // one cancellation at a time
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		a, err := tx.FindDepositAccount(ctx, businessID, accountID)
 		if errors.Is(err, store.ErrNotFound) {
 			return errNone

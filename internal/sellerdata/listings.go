@@ -96,10 +96,7 @@ func (s *Service) SaveListings(ctx context.Context, p *Principal, businessID str
 	now := s.now()
 	out := make([]store.Listing, 0, len(ins))
 	var lines []ListingLine
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		for i, in := range ins {
 			var before store.Listing
 			if in.ID != "" {

@@ -137,10 +137,7 @@ func (s *Service) SetDepositAccount(ctx context.Context, p *Principal, businessI
 		return store.DepositAccount{}, err
 	}
 	a.NumberSealed = sealed
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err = s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		before, err := s.payoutState(ctx, tx, businessID, now)
 		if err != nil {
 			return err
@@ -215,10 +212,7 @@ func (s *Service) SetStorefront(ctx context.Context, p *Principal, businessID st
 	}
 	now := s.now()
 	f.BusinessID, f.UpdatedAt, f.UpdatedBy = businessID, now, p.User.ID
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		before, err := tx.GetStorefront(ctx, businessID)
 		if err != nil {
 			return err
@@ -349,10 +343,7 @@ func (s *Service) SetChargeMethod(ctx context.Context, p *Principal, businessID 
 	describe := func(x store.ChargeMethod) map[string]any {
 		return map[string]any{"card": fmt.Sprintf("%s •••• %s", x.Brand, x.Last4), "holder": x.Holder, "expires": fmt.Sprintf("%02d/%d", x.ExpMonth, x.ExpYear)}
 	}
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		before := map[string]any{"card": nil}
 		if old, err := tx.GetChargeMethod(ctx, businessID); err == nil {
 			before = describe(old)

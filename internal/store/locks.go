@@ -20,10 +20,40 @@ import "context"
 //
 // The tables are constants of this file, never input.
 
+// WithUserTx is WithTx with the user's row locked first (LockUser): the
+// transaction of a change to one user's account that decides on what it
+// reads.
+func (db *DB) WithUserTx(ctx context.Context, userID string, fn func(tx *Tx) error) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
+		if err := tx.LockUser(ctx, userID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// WithBusinessTx is WithTx with the business's row locked first
+// (LockBusiness).
+func (db *DB) WithBusinessTx(ctx context.Context, businessID string, fn func(tx *Tx) error) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
+		if err := tx.LockBusiness(ctx, businessID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // LockUser serialises the changes of one user's account: second-step
 // methods, email and phone changes, passwords.
 func (tx *Tx) LockUser(ctx context.Context, userID string) error {
 	return tx.lockRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID)
+}
+
+// LockUserByEmail is LockUser by the account's sign-in address (none:
+// nothing is locked), for the changes that know only the address (the
+// tries of a recovery code).
+func (tx *Tx) LockUserByEmail(ctx context.Context, emailNorm string) error {
+	return tx.lockRow(ctx, `SELECT 1 FROM users WHERE email_norm = $1 FOR NO KEY UPDATE`, emailNorm)
 }
 
 // LockSignup serialises the tries of one sign-up's code (its attempts
@@ -61,15 +91,6 @@ func (tx *Tx) lockRow(ctx context.Context, query, arg string) error {
 	if tx.dialect != Postgres {
 		return nil // BEGIN IMMEDIATE: this transaction already holds the write lock
 	}
-	rows, err := tx.q.QueryContext(ctx, query, arg)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-	}
-	if err := rows.Err(); err != nil {
-		_ = rows.Close()
-		return err
-	}
-	return rows.Close()
+	_, err := tx.q.ExecContext(ctx, query, arg) // the rows are locked, not read
+	return err
 }

@@ -33,10 +33,7 @@ func (s *Service) OfferOwnership(ctx context.Context, p *Principal, businessID, 
 	}
 	now := s.now()
 	t := store.OwnershipTransfer{BusinessID: businessID, FromUser: p.User.ID, ToUser: toUser, CreatedAt: now, ExpiresAt: now.Add(OwnershipTransferTTL)}
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		m, err := tx.FindMember(ctx, businessID, toUser)
 		if errors.Is(err, store.ErrNotFound) || err == nil && m.Status != sellerguard.MembershipActive {
 			return sellerguard.Invalid(sellerguard.FieldError{Field: "user_id", Code: "unknown_member", Message: "Choose an active member of this business."})
@@ -95,10 +92,7 @@ func (s *Service) CancelOwnershipTransfer(ctx context.Context, p *Principal, bus
 		return err
 	}
 	now := s.now()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		t, err := tx.FindOwnershipTransfer(ctx, businessID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && t.FromUser != p.User.ID && t.ToUser != p.User.ID {
 			return errNoTransfer
@@ -148,10 +142,7 @@ func (s *Service) AcceptOwnership(ctx context.Context, p *Principal, businessID 
 		return err
 	}
 	now := s.now()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		t, err := tx.FindOwnershipTransfer(ctx, businessID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (t.ToUser != p.User.ID || !now.Before(t.ExpiresAt)) {
 			return errNoTransfer

@@ -71,10 +71,7 @@ func (s *Service) Invite(ctx context.Context, p *Principal, businessID, addr str
 	norm := NormalizeEmail(invitee)
 	inv := store.Invitation{ID: NewID("inv"), BusinessID: businessID, Email: invitee, EmailNorm: norm, Permissions: clean, InvitedBy: p.User.ID,
 		Status: "pending", CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err = s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		if u, err := tx.FindUserByEmail(ctx, norm); err == nil {
 			if _, err := tx.FindMember(ctx, businessID, u.ID); err == nil {
 				return sellerguard.Errorf(sellerguard.ECodeConflict, "That person already belongs to this business.")
@@ -129,10 +126,7 @@ func (s *Service) WithdrawInvitation(ctx context.Context, p *Principal, business
 		return err
 	}
 	now := s.now()
-	return s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	return s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		inv, err := tx.FindInvitation(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (inv.BusinessID != businessID || inv.Status != "pending") {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such invitation.")
@@ -235,10 +229,7 @@ func (s *Service) UpdateMember(ctx context.Context, p *Principal, businessID, us
 	}
 	now := s.now()
 	var m Member
-	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err = s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		m, err = tx.FindMember(ctx, businessID, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member.")
@@ -299,10 +290,7 @@ func (s *Service) RemoveMember(ctx context.Context, p *Principal, businessID, us
 		return err
 	}
 	now := s.now()
-	err := s.DB.WithTx(ctx, func(tx *store.Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
-			return err
-		}
+	err := s.DB.WithBusinessTx(ctx, businessID, func(tx *store.Tx) error {
 		m, err := tx.FindMember(ctx, businessID, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			return sellerguard.Errorf(sellerguard.ECodeNotFound, "There is no such member.")
