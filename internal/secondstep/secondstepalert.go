@@ -38,7 +38,7 @@ func (s *Service) secondStepFailed(ctx context.Context, tx *store.Tx, p *Princip
 		method = "other"
 	}
 	if err := audit.Append(ctx, tx, now, audit.Entry{
-		SubjectID: p.User.ID, IP: meta.IP, UserAgent: truncateUA(meta.UserAgent),
+		SubjectID: p.User.ID, IP: meta.IP, UserAgent: meta.UserAgent,
 		Action: "account.second_step_failures_alerted", Category: sellerguard.CategoryAccount, TargetType: "user", TargetID: p.User.ID,
 		After: map[string]any{"wrong_codes": failures, "method": method, "last_from": meta.IP},
 	}); err != nil {

@@ -78,8 +78,6 @@ func (s *Service) sendEmail(ctx context.Context, tx *store.Tx, now time.Time, m 
 
 func sixDigitCode() (string, error) { return session.SixDigitCode() }
 
-func truncateUA(ua string) string { return session.TruncateUA(ua) }
-
 func twoStepChangedEmail(to, action, kind, label string, meta RequestMeta, at time.Time, baseURL string) sellerguard.OutboxMessage {
 	return session.TwoStepChangedEmail(to, action, kind, label, meta, at, baseURL)
 }

@@ -136,7 +136,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 		}
 		sess := sellerguard.Session{
 			ID: NewID("ses"), UserID: p.User.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
-			IP: meta.IP, UserAgent: truncateUA(meta.UserAgent), AuthLevel: sellerguard.AuthFull, ReauthAt: now,
+			IP: meta.IP, UserAgent: meta.UserAgent, AuthLevel: sellerguard.AuthFull, ReauthAt: now,
 		}
 		if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
 			return err
@@ -148,7 +148,7 @@ func (s *Service) CompleteSecondStep(ctx context.Context, p *Principal, in Secon
 		if device := deviceID(in.Device); in.RememberBrowser && device != "" {
 			res.TrustedBrowserID = NewID("trb")
 			if err := tx.PutTrustedBrowser(ctx, store.TrustedBrowser{
-				ID: res.TrustedBrowserID, UserID: p.User.ID, DeviceHash: device, IP: meta.IP, UserAgent: truncateUA(meta.UserAgent),
+				ID: res.TrustedBrowserID, UserID: p.User.ID, DeviceHash: device, IP: meta.IP, UserAgent: meta.UserAgent,
 				CreatedAt: now, ExpiresAt: now.Add(s.TwoStep.TrustedBrowserFor),
 			}); err != nil {
 				return err

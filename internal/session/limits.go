@@ -97,7 +97,7 @@ func (s *Service) signInFailed(ctx context.Context, emailNorm, key string, u *st
 			return err
 		}
 		if u != nil { // each wrong password of an account, for its sign-in activity (internal/checkup)
-			if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, IP: meta.IP, UserAgent: truncateUA(meta.UserAgent),
+			if err := audit.Append(ctx, tx, now, audit.Entry{SubjectID: u.ID, IP: meta.IP, UserAgent: meta.UserAgent,
 				Action: "session.signin_failed", Category: sellerguard.CategorySession, TargetType: "user", TargetID: u.ID,
 				After: map[string]any{"failed_attempts": st.Failures}}); err != nil {
 				return err

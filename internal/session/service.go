@@ -83,7 +83,10 @@ type Service struct {
 
 // RequestMeta describes where a request came from, for sessions and audit.
 type RequestMeta struct {
-	IP        string
+	IP string
+	// UserAgent is as sessions, audit events and alerts keep it: UTF-8, at
+	// most 512 bytes (TruncateUA). The web layer builds every RequestMeta
+	// (web.Server.meta) and makes it so, once per request.
 	UserAgent string
 	// Lang is the language of the request's page or answer (internal/i18n):
 	// a sign-up keeps it as the user's sign-up language.

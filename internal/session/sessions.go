@@ -227,7 +227,7 @@ func (s *Service) signIn(ctx context.Context, in SignInInput, meta RequestMeta) 
 	token, tokenHash := newToken()
 	sess := sellerguard.Session{
 		ID: NewID("ses"), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.Config.AbsoluteTimeout),
-		IP: meta.IP, UserAgent: truncateUA(meta.UserAgent), AuthLevel: sellerguard.AuthFull, ReauthAt: now,
+		IP: meta.IP, UserAgent: meta.UserAgent, AuthLevel: sellerguard.AuthFull, ReauthAt: now,
 	}
 	if prot.Enrolled && !trusted {
 		// The password was right; the session can do nothing but finish the
@@ -603,5 +603,5 @@ func (s *Service) newDeviceCheck(ctx context.Context, tx *store.Tx, u store.User
 	what := history.Text{Viewer: u.ID, Event: history.Event{Action: "session.created", ActorID: u.ID, ActorEmail: u.Email,
 		IP: meta.IP, UserAgent: meta.UserAgent, After: map[string]any{"new_device": true}}}
 	return true, s.sendEmail(ctx, tx, now, tmail(EventNewDevice, u.Email, "email.new_device",
-		"What", what, "When", now, "IP", meta.IP, "Browser", truncateUA(meta.UserAgent), "BaseURL", s.Config.BaseURL))
+		"What", what, "When", now, "IP", meta.IP, "Browser", meta.UserAgent, "BaseURL", s.Config.BaseURL))
 }

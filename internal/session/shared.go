@@ -94,7 +94,9 @@ func DeviceID(cookie string) string { return deviceID(cookie) }
 // NewToken draws a session token and its stored hash.
 func NewToken() (token, hash string) { return newToken() }
 
-// TruncateUA shortens a user agent for storage.
+// TruncateUA is a request's User-Agent as SellerGuard keeps it: UTF-8
+// only (a header may hold any byte above 0x7f; PostgreSQL keeps only UTF-8
+// text), at most 512 bytes.
 func TruncateUA(ua string) string { return truncateUA(ua) }
 
 // MethodKinds lists the kinds of second step a user can use.
@@ -161,8 +163,3 @@ var (
 	ErrNoSuchMethod       = errNoSuchMethod
 	ErrWrongSecondStep    = errWrongSecondStep
 )
-
-// UserAgent is a request's User-Agent as SellerGuard keeps it (sessions,
-// audit events, phishing reports): UTF-8 only (a header may hold any byte
-// above 0x7f, PostgreSQL keeps only UTF-8 text), at most 512 bytes.
-func UserAgent(ua string) string { return truncateUA(ua) }

@@ -40,7 +40,7 @@ func (s *Service) replaceSession(ctx context.Context, tx *store.Tx, p *Principal
 	token, tokenHash := newToken()
 	sess := sellerguard.Session{
 		ID: NewID("ses"), UserID: p.User.ID, CreatedAt: p.Session.CreatedAt, LastSeenAt: now, ExpiresAt: p.Session.ExpiresAt,
-		IP: meta.IP, UserAgent: truncateUA(meta.UserAgent), AuthLevel: p.Session.AuthLevel, ReauthAt: reauthAt,
+		IP: meta.IP, UserAgent: meta.UserAgent, AuthLevel: p.Session.AuthLevel, ReauthAt: reauthAt,
 	}
 	if err := tx.CreateSession(ctx, sess, tokenHash); err != nil {
 		return StepUp{}, err

@@ -203,7 +203,7 @@ func (s *Server) apiVerifyMail(w http.ResponseWriter, r *http.Request) error {
 
 // submission builds a report submission for the request's caller.
 func (s *Server) submission(r *http.Request, p *session.Principal, source string) phishreport.Submission {
-	sub := phishreport.Submission{Source: source, IP: s.clientIP(r), UserAgent: session.UserAgent(r.UserAgent())}
+	sub := phishreport.Submission{Source: source, IP: s.clientIP(r), UserAgent: session.TruncateUA(r.UserAgent())}
 	if p != nil {
 		sub.ReporterUserID, sub.ReporterEmail = p.User.ID, p.User.Email
 	}

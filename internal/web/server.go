@@ -473,7 +473,7 @@ func (s *Server) trusted(a netip.Addr) bool {
 }
 
 func (s *Server) meta(r *http.Request) session.RequestMeta {
-	return session.RequestMeta{IP: s.clientIP(r), UserAgent: session.UserAgent(r.UserAgent()), Lang: string(langOf(r))}
+	return session.RequestMeta{IP: s.clientIP(r), UserAgent: session.TruncateUA(r.UserAgent()), Lang: string(langOf(r))}
 }
 
 type httpMetrics struct {
