@@ -200,16 +200,14 @@ func decodeJSON(r *http.Request, v any) error {
 
 // nulField refuses an object with a NUL character in a key or anywhere in
 // a field's value, naming the field; the values of bytesFields (tagged
-// `text:"bytes"`: a raw email, analysed and stored as bytes) may hold one. Valid JSON can only write one as the
-// escape \u0000, which decodeJSON looks for first.
+// `text:"bytes"`: a raw email, analysed and stored as bytes) may hold one.
+// Valid JSON can only write one as the escape \u0000, which decodeJSON
+// looks for first.
 func nulField(raw map[string]json.RawMessage, bytesFields map[string]bool) error {
-	keys := slices.Sorted(maps.Keys(raw))
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if strings.IndexByte(k, 0) >= 0 {
 			return errBadText
 		}
-	}
-	for _, k := range keys {
 		if !bytesFields[k] && bytes.Contains(raw[k], []byte(`\u0000`)) && jsonHasNUL(raw[k]) {
 			return badTextField(k)
 		}
@@ -235,25 +233,27 @@ func jsonHasNUL(body []byte) bool {
 // bytesFieldNames lists the JSON names of a struct pointer's fields that
 // carry bytes rather than text (tag `text:"bytes"`).
 func bytesFieldNames(v any) map[string]bool {
-	t := reflect.TypeOf(v).Elem()
-	out := map[string]bool{}
-	for i := range t.NumField() {
-		if t.Field(i).Tag.Get("text") == "bytes" {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			out[name] = true
-		}
-	}
-	return out
+	return jsonNames(v, func(f reflect.StructField) bool { return f.Tag.Get("text") == "bytes" })
 }
 
 // jsonFieldNames lists the JSON names of a struct pointer's fields.
 func jsonFieldNames(v any) map[string]bool {
+	return jsonNames(v, func(reflect.StructField) bool { return true })
+}
+
+// jsonNames lists the JSON names of the struct pointer's fields that keep
+// reports true for (a field without a json tag: its Go name).
+func jsonNames(v any, keep func(reflect.StructField) bool) map[string]bool {
 	t := reflect.TypeOf(v).Elem()
 	out := make(map[string]bool, t.NumField())
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f := t.Field(i)
+		if !keep(f) {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "" {
-			name = t.Field(i).Name
+			name = f.Name
 		}
 		out[name] = true
 	}
