@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,28 +30,11 @@ func TestSignupVerifiedTwiceAtOnce(t *testing.T) {
 		}
 		code := in.LastCode(t, email)
 		const n = 8
-		statuses := make([]int, n)
-		var start, wg sync.WaitGroup
-		start.Add(1)
-		for i := range n {
-			wg.Go(func() {
-				start.Wait()
-				statuses[i], _ = rawRequest(t, in, "POST", "/api/v1/signup/verify", "application/json", []byte(`{"email":"`+email+`","code":"`+code+`"}`), "", nil)
-			})
-		}
-		start.Done()
-		wg.Wait()
-		made := 0
-		for _, s := range statuses {
-			switch s {
-			case http.StatusCreated:
-				made++
-			case http.StatusBadRequest:
-			default:
-				t.Errorf("a verification answered %d (all: %v)", s, statuses)
-			}
-		}
-		if made != 1 {
+		statuses, bodies := raceBurst(n, func(int) (int, string) {
+			return rawRequest(t, in, "POST", "/api/v1/signup/verify", "application/json", raceJSON(t, map[string]string{"email": email, "code": code}), "", nil)
+		})
+		raceOnly(t, "verify the sign-up", statuses, bodies, http.StatusCreated, http.StatusBadRequest)
+		if made := raceCount(statuses, http.StatusCreated); made != 1 {
 			t.Errorf("%d verifications made the account (all: %v), want 1", made, statuses)
 		}
 		if u, err := in.DB.FindUserByEmail(context.Background(), email); err != nil || u.Email != email {

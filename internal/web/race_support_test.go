@@ -23,6 +23,16 @@ import (
 // the same tests pass there; both databases run each. A race that does not
 // show every time is run a few bounded rounds.
 
+// rsDesk signs in a support desk: an agent who asks for actions and two
+// supervisors who may approve them; it returns their tokens.
+func rsDesk(t *testing.T, in *apptest.Instance) (agent string, supervisors []string) {
+	t.Helper()
+	return agentToken(t, in, addAgent(t, in, "agent@race.example", "agent")), []string{
+		agentToken(t, in, addAgent(t, in, "lead1@race.example", "supervisor")),
+		agentToken(t, in, addAgent(t, in, "lead2@race.example", "supervisor")),
+	}
+}
+
 // rsCaseView is a case as an agent reads it through the API.
 type rsCaseView struct {
 	State    string `json:"state"`
@@ -165,11 +175,7 @@ func TestRaceSupportApproveActionOnce(t *testing.T) {
 	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
-		at := agentToken(t, in, addAgent(t, in, "agent@race.example", "agent"))
-		sups := []string{
-			agentToken(t, in, addAgent(t, in, "lead1@race.example", "supervisor")),
-			agentToken(t, in, addAgent(t, in, "lead2@race.example", "supervisor")),
-		}
+		at, sups := rsDesk(t, in)
 		const n, rounds = 8, 3
 		for round := range rounds {
 			owner := newRecoveryOwner(t, in, fmt.Sprintf("approve%d@race.example", round))
@@ -245,11 +251,7 @@ func TestRaceSupportDisownWhileActing(t *testing.T) {
 	t.Parallel()
 	apptest.Dialects(t, func(t *testing.T, dialect string) {
 		in := apptest.Start(t, dialect)
-		at := agentToken(t, in, addAgent(t, in, "agent@race.example", "agent"))
-		sups := []string{
-			agentToken(t, in, addAgent(t, in, "lead1@race.example", "supervisor")),
-			agentToken(t, in, addAgent(t, in, "lead2@race.example", "supervisor")),
-		}
+		at, sups := rsDesk(t, in)
 		const n, rounds = 7, 3
 		// check is what a round asserts once its burst is over: disown is
 		// the answer to the owner's disowning, statuses and bodies those of
