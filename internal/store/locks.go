@@ -24,19 +24,18 @@ import "context"
 // transaction of a change to one user's account that decides on what it
 // reads.
 func (db *DB) WithUserTx(ctx context.Context, userID string, fn func(tx *Tx) error) error {
-	return db.WithTx(ctx, func(tx *Tx) error {
-		if err := tx.LockUser(ctx, userID); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
+	return db.withLocked(ctx, (*Tx).LockUser, userID, fn)
 }
 
 // WithBusinessTx is WithTx with the business's row locked first
 // (LockBusiness).
 func (db *DB) WithBusinessTx(ctx context.Context, businessID string, fn func(tx *Tx) error) error {
+	return db.withLocked(ctx, (*Tx).LockBusiness, businessID, fn)
+}
+
+func (db *DB) withLocked(ctx context.Context, lock func(*Tx, context.Context, string) error, id string, fn func(tx *Tx) error) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
-		if err := tx.LockBusiness(ctx, businessID); err != nil {
+		if err := lock(tx, ctx, id); err != nil {
 			return err
 		}
 		return fn(tx)
